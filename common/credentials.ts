@@ -1,0 +1,70 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Credentials of callers (clients of the bank, business servers of the data tier), kept as
+ * SHA-256 hashes of random tokens. Tokens are 256-bit random values, so a fast hash is enough
+ * (no password stretching needed); comparison is constant-time over the hashes.
+ *
+ * File format (JSON): { "principals": [ { "id": "alice", "tokenSha256": "<64 hex>" }, ... ] }
+ */
+export interface PrincipalRecord {
+  readonly id: string;
+  readonly tokenSha256: string;
+}
+
+export interface CredentialFile {
+  readonly principals: readonly PrincipalRecord[];
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+export const TOKEN_CHARS_MAX = 256;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** A fresh token: 32 random bytes, base64url (43 characters). */
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export class CredentialStore {
+  private readonly hashes: ReadonlyMap<string, Buffer>;
+
+  constructor(file: CredentialFile) {
+    const hashes = new Map<string, Buffer>();
+    for (const p of file.principals) {
+      if (!ID_PATTERN.test(p.id)) throw new Error(`credential id is not valid: ${JSON.stringify(p.id)}`);
+      if (!SHA256_HEX.test(p.tokenSha256)) throw new Error(`tokenSha256 of ${p.id} is not 64 lowercase hex digits`);
+      if (hashes.has(p.id)) throw new Error(`credential id appears twice: ${p.id}`);
+      hashes.set(p.id, Buffer.from(p.tokenSha256, 'hex'));
+    }
+    this.hashes = hashes;
+  }
+
+  static fromFile(path: string): CredentialStore {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as CredentialFile;
+    if (!parsed || !Array.isArray(parsed.principals)) throw new Error(`${path}: expected {"principals": [...]}`);
+    return new CredentialStore(parsed);
+  }
+
+  /** True only for a known id whose token hashes to the stored hash. Never throws. */
+  verify(id: string | undefined, token: string | undefined): boolean {
+    if (typeof id !== 'string' || typeof token !== 'string') return false;
+    if (token.length === 0 || token.length > TOKEN_CHARS_MAX) return false;
+    const expected = this.hashes.get(id);
+    // Hash even for unknown ids so that timing does not tell known ids apart.
+    const actual = Buffer.from(hashToken(token), 'hex');
+    if (expected === undefined) {
+      timingSafeEqual(actual, actual);
+      return false;
+    }
+    return timingSafeEqual(actual, expected);
+  }
+
+  has(id: string): boolean {
+    return this.hashes.has(id);
+  }
+}
