@@ -1,0 +1,45 @@
+import type { IncomingMessage } from 'node:http';
+import { createGunzip } from 'node:zlib';
+import { fault } from './service-fault';
+
+/**
+ * Reads a request body as UTF-8 text with a hard limit on its size, counted both on the wire
+ * and after gzip inflation (a 64 KiB gzip bomb must not become 64 MiB in memory).
+ * Only identity and gzip encodings are accepted.
+ */
+export async function readRequestBody(req: IncomingMessage, bodyBytesMax: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (Number.isFinite(declared) && declared > bodyBytesMax) {
+    req.resume();
+    throw fault('INVALID_REQUEST', `request body exceeds ${bodyBytesMax} bytes`);
+  }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip') {
+    req.resume();
+    throw fault('INVALID_REQUEST', `content-encoding not accepted: ${encoding}`);
+  }
+  const source: NodeJS.ReadableStream = encoding === 'gzip'
+    ? req.pipe(createGunzip({ maxOutputLength: bodyBytesMax + 1 }))
+    : req;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of source) {
+      const buffer = chunk as Buffer;
+      bytes += buffer.length;
+      if (bytes > bodyBytesMax) {
+        req.resume();
+        throw fault('INVALID_REQUEST', `request body exceeds ${bodyBytesMax} bytes`);
+      }
+      chunks.push(buffer);
+    }
+  } catch (error) {
+    req.resume();
+    if (error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string' &&
+        ((error as { code: string }).code.startsWith('Z_') || (error as { code: string }).code === 'ERR_BUFFER_TOO_LARGE')) {
+      throw fault('INVALID_REQUEST', `request body is not valid gzip or exceeds ${bodyBytesMax} bytes inflated`);
+    }
+    throw error;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,135 @@
+import { expect } from 'chai';
+import http from 'node:http';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { CredentialStore, hashToken } from '../common/credentials';
+import { createLogger } from '../common/logger';
+import { fault } from '../common/service-fault';
+import { SoapServer, startSoapServer } from '../common/soap-host';
+import { REPO_DIR } from './helpers/process';
+
+// The SOAP edge on its own, with the data contract and a toy handler: every guard of DESIGN §6.
+const NS = 'urn:distbank:data:v1';
+const TOKEN = 'test-token-of-b1';
+
+function envelope(body: string, headers = `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id>`): string {
+  return `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
+    `<soap:Header>${headers}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
+}
+const READ = '<d:Read><d:accountId>7</d:accountId></d:Read>';
+
+interface Reply { status: number; body: string }
+function post(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${NS}#Read"`, ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+function faultCode(reply: Reply): string | undefined {
+  return /<code>([A-Z_]+)<\/code>/.exec(reply.body)?.[1];
+}
+
+describe('soap-host: the SOAP edge', () => {
+  let host: SoapServer;
+  let seenArgs: Record<string, unknown> | undefined;
+  before(async () => {
+    host = await startSoapServer({
+      service: 'data',
+      wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
+      path: '/data',
+      namespace: NS,
+      faultElement: 'DataFault',
+      principalHeader: 'business-id',
+      credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(TOKEN) }] }),
+      bodyBytesMax: 64 * 1024,
+      logger: createLogger({ service: 'test', level: 'error' }),
+      operations: {
+        Read: async (args) => {
+          seenArgs = args;
+          const id = ([] as unknown[]).concat(args.accountId)[0];
+          if (id === '404') throw fault('ACCOUNT_NOT_FOUND', 'no such account', '404');
+          if (id === '500') throw new Error('secret internal detail');
+          return { account: [{ accountId: String(id), ownerId: 'alice', balance: '10.50', version: '3', locked: false }] };
+        },
+      },
+    }, '127.0.0.1', 0);
+  });
+  after(() => host.close());
+
+  it('answers an authenticated call and keeps decimals/longs as text', async () => {
+    const reply = await post(host.url, envelope(READ));
+    expect(reply.status).to.equal(200);
+    expect(reply.body).to.contain('<balance>10.50</balance>').and.contain('<version>3</version>');
+    // node-soap makes an element with maxOccurs > 1 an array even when it appears once.
+    expect(seenArgs).to.deep.equal({ accountId: ['7'] });
+  });
+
+  it('accepts the credentials as plain HTTP headers', async () => {
+    const reply = await post(host.url, envelope(READ, ''), { 'auth-token': TOKEN, 'business-id': 'b1' });
+    expect(reply.status).to.equal(200);
+  });
+
+  for (const [name, headers, http] of [
+    ['missing headers', '', {}],
+    ['no soap:Header at all', null, {}],
+    ['a wrong token', `<d:auth-token>nope</d:auth-token><d:business-id>b1</d:business-id>`, {}],
+    ['an unknown business id', `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b9</d:business-id>`, {}],
+  ] as const) {
+    it(`refuses ${name} with AUTHENTICATION_FAILED, HTTP 500`, async () => {
+      const xml = headers === null
+        ? `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}"><soap:Body>${READ}</soap:Body></soap:Envelope>`
+        : envelope(READ, headers);
+      const reply = await post(host.url, xml, http);
+      expect(reply.status).to.equal(500);
+      expect(faultCode(reply)).to.equal('AUTHENTICATION_FAILED');
+      expect(reply.body).to.contain('<faultcode>soap:Client</faultcode>').and.contain(`<DataFault xmlns="${NS}">`);
+    });
+  }
+
+  it('turns a ServiceFault into its fault and any other error into INTERNAL_ERROR without leaking', async () => {
+    const notFound = await post(host.url, envelope('<d:Read><d:accountId>404</d:accountId></d:Read>'));
+    expect(notFound.status).to.equal(500);
+    expect(faultCode(notFound)).to.equal('ACCOUNT_NOT_FOUND');
+    expect(notFound.body).to.contain('<accountId>404</accountId>');
+    const internal = await post(host.url, envelope('<d:Read><d:accountId>500</d:accountId></d:Read>'));
+    expect(internal.status).to.equal(500);
+    expect(faultCode(internal)).to.equal('INTERNAL_ERROR');
+    expect(internal.body).to.not.contain('secret');
+    expect(internal.body).to.contain('<faultcode>soap:Server</faultcode>');
+  });
+
+  const attacks: Array<[string, () => Promise<Reply>]> = [
+    ['an oversized body', () => post(host.url, envelope(READ + ' '.repeat(70 * 1024)))],
+    ['a gzip bomb', () => post(host.url, gzipSync(envelope(READ + ' '.repeat(10 * 1024 * 1024))), { 'Content-Encoding': 'gzip' })],
+    ['a DTD with entities', () => post(host.url, `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>` + envelope(READ))],
+    ['a mismatched SOAPAction', () => post(host.url, envelope(READ), { SOAPAction: `"${NS}#Update"` })],
+    ['an unknown SOAPAction', () => post(host.url, envelope(READ), { SOAPAction: 'nonsense' })],
+    ['a __proto__ element', () => post(host.url, envelope('<d:Read><__proto__><x>1</x></__proto__><d:accountId>7</d:accountId></d:Read>'))],
+    ['broken XML', () => post(host.url, '<soap:Envelope')],
+    ['an unknown operation', () => post(host.url, envelope('<d:Explode/>'), { SOAPAction: '' })],
+    ['an invalid request-id', () => post(host.url, envelope(READ + '', `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id><d:request-id>a b</d:request-id>`))],
+  ];
+  for (const [name, attack] of attacks) {
+    it(`refuses ${name} with INVALID_REQUEST and keeps serving`, async () => {
+      const reply = await attack();
+      expect(reply.status).to.equal(500);
+      expect(faultCode(reply)).to.equal('INVALID_REQUEST');
+      const after = await post(host.url, envelope(READ));
+      expect(after.status).to.equal(200);
+    });
+  }
+
+  it('serves ?wsdl with its own address and /health', async () => {
+    const wsdl = await new Promise<string>((resolve) => http.get(`${host.url}?wsdl`, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve(text));
+    }));
+    expect(wsdl).to.contain(`<soap:address location="${host.url}"/>`);
+  });
+});
