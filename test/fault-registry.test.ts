@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FAULT_CODES, FAULT_CODE_NAMES } from '../common/fault-codes';
+import { REPO_DIR } from './helpers/process';
+
+// One registry (common/fault-codes.ts); the WSDLs, the docs and the Python client follow it.
+function enumerationIn(wsdlFile: string): string[] {
+  const text = readFileSync(join(REPO_DIR, 'wsdl', wsdlFile), 'utf8');
+  const block = /<xsd:simpleType name="FaultCode">([\s\S]*?)<\/xsd:simpleType>/.exec(text)?.[1] ?? '';
+  return [...block.matchAll(/<xsd:enumeration value="([A-Z_]+)"\/>/g)].map((m) => m[1]!);
+}
+
+describe('fault registry', () => {
+  const names = [...FAULT_CODE_NAMES].sort();
+
+  for (const file of ['bank.wsdl', 'data.wsdl']) {
+    it(`matches the FaultCode enumeration of ${file}`, () => {
+      expect(enumerationIn(file).sort()).to.deep.equal(names);
+    });
+  }
+
+  it('matches the table in wsdl/README.md, row by row', () => {
+    const readme = readFileSync(join(REPO_DIR, 'wsdl', 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `([A-Z_]+)` \| (Client|Server) \| (yes|no) \| (.*) \|$/gm)];
+    expect(rows.map((r) => r[1]).sort()).to.deep.equal(names);
+    for (const row of rows) {
+      const info = FAULT_CODES[row[1] as keyof typeof FAULT_CODES];
+      expect(row[2], row[1]).to.equal(info.soapFaultCode);
+      expect(row[3] === 'yes', row[1]).to.equal(info.retryable);
+      expect(row[4], row[1]).to.equal(info.meaning);
+    }
+  });
+
+  it('matches the Python client exception classes (client-py/distbank/errors.py)', function () {
+    const errorsPy = join(REPO_DIR, 'client-py', 'distbank', 'errors.py');
+    if (!existsSync(errorsPy)) {
+      if (process.env.CI) throw new Error(`${errorsPy} is missing`);
+      this.skip();
+    }
+    const script = 'import json,sys; sys.path.insert(0, "client-py"); import importlib.util as u; ' +
+      'spec = u.spec_from_file_location("errors", "client-py/distbank/errors.py"); m = u.module_from_spec(spec); spec.loader.exec_module(m); ' +
+      'print(json.dumps({c: [k.__name__, k.retryable if isinstance(getattr(k, "retryable", None), bool) else None] for c, k in m.ERRORS_BY_CODE.items()}))';
+    const out = execFileSync('/usr/bin/python3', ['-c', script], { cwd: REPO_DIR, encoding: 'utf8' });
+    const byCode = JSON.parse(out) as Record<string, [string, boolean | null]>;
+    expect(Object.keys(byCode).sort()).to.deep.equal(names);
+    for (const code of names) {
+      const camel = code.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase()) + 'Error';
+      expect(byCode[code]![0], code).to.equal(camel);
+    }
+  });
+});
