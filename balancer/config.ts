@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import { LOG_LEVELS } from '../common/logger';
+import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
+
+/**
+ * The balancer's configuration, parsed once at start from the environment and flags into a
+ * frozen object. Nothing else in balancer/ reads process.env. Every limit lives here.
+ */
+export interface BalancerConfig {
+  readonly host: string;
+  /** 0 = any free port (tests); the ready line tells the real one. */
+  readonly port: number;
+  /** The URL callers should use, written into the WSDL's soap:address; undefined = http://host:port/bank. */
+  readonly publicUrl: string | undefined;
+  /** The business servers' /bank URLs. */
+  readonly backendUrls: readonly string[];
+  readonly wsdlPath: string;
+  /** A request body larger than this (as sent, before any inflation) is refused with 413. */
+  readonly bodyBytesMax: number;
+  /** Requests being served at once; past it, SERVICE_UNAVAILABLE at once. */
+  readonly inFlightMax: number;
+  /** Extra attempts on another backend after a connection failure or a timeout. */
+  readonly retriesMax: number;
+  /** One attempt gets this long for the backend's response headers. */
+  readonly attemptTimeoutMs: number;
+  /** All attempts of one request together end within this. */
+  readonly requestDeadlineMs: number;
+  readonly healthIntervalMs: number;
+  readonly healthTimeoutMs: number;
+  /** Consecutive failed health checks that mark a backend down. */
+  readonly healthFailuresMax: number;
+  /** A backend that refused, reset or timed out a request is skipped this long. */
+  readonly passiveDownMs: number;
+  /** Keep-alive sockets to one backend; further requests queue in the agent. */
+  readonly socketsPerBackendMax: number;
+  /** An idle keep-alive socket is closed after this (below the backends' keep-alive timeout). */
+  readonly idleSocketMs: number;
+  /** Client side: time allowed to send a whole request. */
+  readonly clientRequestTimeoutMs: number;
+  readonly clientKeepAliveMs: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logFile: string | undefined;
+}
+
+export const DEFAULT_BACKEND_URLS = 'http://127.0.0.1:8081/bank,http://127.0.0.1:8082/bank,http://127.0.0.1:8083/bank';
+export const BACKENDS_MAX = 64;
+
+const FLAGS: Readonly<Record<string, string>> = {
+  host: 'BANK_HOST',
+  port: 'BANK_PORT',
+  'public-url': 'BANK_PUBLIC_URL',
+  'business-urls': 'BANK_BUSINESS_URLS',
+  'log-level': 'BANK_LOG_LEVEL',
+  'log-file': 'BANK_LOG_FILE',
+};
+
+function parseHttpUrl(name: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`${name}: not a URL: ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:') throw new Error(`${name}: only http:// URLs are supported, got ${text}`);
+  return url.toString();
+}
+
+export function parseBackendUrls(text: string): readonly string[] {
+  const urls = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (urls.length === 0) throw new Error('BANK_BUSINESS_URLS must name at least one business server');
+  if (urls.length > BACKENDS_MAX) throw new Error(`BANK_BUSINESS_URLS names more than ${BACKENDS_MAX} servers`);
+  const parsed = urls.map((u) => parseHttpUrl('BANK_BUSINESS_URLS', u));
+  if (new Set(parsed).size !== parsed.length) throw new Error('BANK_BUSINESS_URLS names a server twice');
+  return Object.freeze(parsed);
+}
+
+export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerConfig {
+  const e = withFlags(env, argv, FLAGS);
+  const publicUrlText = optionalStringSetting(e, 'BANK_PUBLIC_URL');
+  const attemptTimeoutMs = intSetting(e, 'BANK_LB_ATTEMPT_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestDeadlineMs = intSetting(e, 'BANK_LB_DEADLINE_MS', 25_000, 100, 600_000);
+  if (requestDeadlineMs < attemptTimeoutMs) throw new Error('BANK_LB_DEADLINE_MS must be at least BANK_LB_ATTEMPT_TIMEOUT_MS');
+  return Object.freeze({
+    host: stringSetting(e, 'BANK_HOST', '127.0.0.1'),
+    port: intSetting(e, 'BANK_PORT', 8080, 0, 65535),
+    publicUrl: publicUrlText === undefined ? undefined : parseHttpUrl('BANK_PUBLIC_URL', publicUrlText),
+    backendUrls: parseBackendUrls(stringSetting(e, 'BANK_BUSINESS_URLS', DEFAULT_BACKEND_URLS)),
+    // dist/balancer/config.js -> <repo>/wsdl/bank.wsdl
+    wsdlPath: stringSetting(e, 'BANK_WSDL_PATH', join(__dirname, '..', '..', 'wsdl', 'bank.wsdl')),
+    bodyBytesMax: intSetting(e, 'BANK_LB_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
+    inFlightMax: intSetting(e, 'BANK_LB_IN_FLIGHT_MAX', 1024, 1, 100_000),
+    retriesMax: intSetting(e, 'BANK_LB_RETRIES_MAX', 2, 0, 10),
+    attemptTimeoutMs,
+    requestDeadlineMs,
+    healthIntervalMs: intSetting(e, 'BANK_LB_HEALTH_INTERVAL_MS', 1000, 50, 60_000),
+    healthTimeoutMs: intSetting(e, 'BANK_LB_HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
+    healthFailuresMax: intSetting(e, 'BANK_LB_HEALTH_FAILURES_MAX', 2, 1, 100),
+    passiveDownMs: intSetting(e, 'BANK_LB_PASSIVE_DOWN_MS', 2000, 0, 600_000),
+    socketsPerBackendMax: intSetting(e, 'BANK_LB_BACKEND_SOCKETS_MAX', 128, 1, 10_000),
+    idleSocketMs: intSetting(e, 'BANK_LB_IDLE_SOCKET_MS', 4000, 100, 600_000),
+    clientRequestTimeoutMs: intSetting(e, 'BANK_LB_CLIENT_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    clientKeepAliveMs: intSetting(e, 'BANK_LB_CLIENT_KEEP_ALIVE_MS', 5000, 100, 600_000),
+    logLevel: oneOfSetting(e, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
+    logFile: optionalStringSetting(e, 'BANK_LOG_FILE'),
+  });
+}

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { REQUEST_ID_HEADER } from './headers';
+
+/**
+ * The idempotency key of a request as it leaves the balancer. The client's HTTP header
+ * request-id passes unchanged; without one we assign 'lb-' + 24 hex, once per request, so that
+ * every retry on another business server carries the same key and moves money at most once.
+ * (A request-id SOAP header block, when present, wins at the business server over this header.)
+ */
+export function assignedRequestId(headers: http.IncomingHttpHeaders): string {
+  const given = headers[REQUEST_ID_HEADER];
+  if (typeof given === 'string' && given !== '') return given;
+  return 'lb-' + randomBytes(12).toString('hex');
+}
+
+// Only for the log line, so it carries the id the business and data tiers log too. A cheap
+// search on the raw bytes; the business server does the real, strict parse.
+const BLOCK = /<(?:[A-Za-z_][\w.-]*:)?request-id(?:\s[^>]*)?>\s*([A-Za-z0-9_.:-]{1,64})\s*</;
+
+export function requestIdBlock(body: Buffer): string | undefined {
+  if (body.indexOf('request-id') < 0) return undefined;
+  return BLOCK.exec(body.toString('utf8'))?.[1];
+}

@@ -1,0 +1,239 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Logger } from '../common/logger';
+import { attempt } from './attempt';
+import { Backend } from './backend';
+import { BalancerConfig } from './config';
+import { sendFault } from './fault-response';
+import { forwardRequestHeaders, forwardResponseHeaders } from './headers';
+import { HealthChecker } from './health-checker';
+import { BackendPool } from './pool';
+import { readBody } from './request-body';
+import { assignedRequestId, requestIdBlock } from './request-id';
+import { wsdlWithAddress } from './wsdl';
+
+/**
+ * The load balancer: a reverse proxy on plain node:http in front of the business servers.
+ * POST /bank is buffered (bounded), sent to the least-busy healthy backend, and sent again to
+ * another one only when no response came (refused, reset, timed out) — safe because every
+ * request carries an idempotency key. GET /bank?wsdl and GET /health are answered here.
+ */
+export const BANK_PATH = '/bank';
+const CLOSE_GRACE_MS = 2000;
+/** A client gets this long to send its request headers (slowloris bound). */
+const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
+
+export interface Balancer {
+  readonly url: string;
+  readonly publicUrl: string;
+  readonly server: http.Server;
+  readonly pool: BackendPool;
+  close(): Promise<void>;
+}
+
+interface Outcome {
+  backend: string;
+  status: number;
+  retries: number;
+  reason?: string;
+}
+
+export async function startBalancer(config: BalancerConfig, logger: Logger): Promise<Balancer> {
+  const pool = new BackendPool(config.backendUrls, config);
+  const health = new HealthChecker(pool, config.healthIntervalMs, config.healthTimeoutMs, logger);
+  let inFlight = 0;
+  let wsdl: Buffer = Buffer.alloc(0);
+
+  const server = http.createServer({
+    requestTimeout: config.clientRequestTimeoutMs,
+    headersTimeout: Math.min(config.clientRequestTimeoutMs, CLIENT_HEADERS_TIMEOUT_MS),
+  });
+  server.keepAliveTimeout = config.clientKeepAliveMs;
+
+  const sendHealth = (res: http.ServerResponse): void => {
+    const now = Date.now();
+    const up = pool.eligibleCount(now) > 0;
+    const body = JSON.stringify({
+      status: up ? 'ok' : 'unavailable',
+      service: 'balancer',
+      inFlight,
+      inFlightMax: config.inFlightMax,
+      backends: pool.states(now),
+    });
+    res.writeHead(up ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+
+  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome, ids: { requestId: string }): Promise<void> => {
+    const read = await readBody(req, config.bodyBytesMax);
+    if (read.kind === 'aborted') {
+      outcome.reason = 'client aborted';
+      return;
+    }
+    if (read.kind === 'too-large') {
+      outcome.status = 413;
+      sendFault(res, 413, 'INVALID_REQUEST', `the request body is larger than ${config.bodyBytesMax} bytes`, true);
+      return;
+    }
+    const body = read.body;
+    const requestId = assignedRequestId(req.headers);
+    ids.requestId = requestIdBlock(body) ?? requestId;
+    const headers = forwardRequestHeaders(req.headers, requestId, body.length);
+    const deadlineMs = performance.now() + config.requestDeadlineMs;
+    const tried = new Set<Backend>();
+    const failures: string[] = [];
+    for (let n = 0; n <= config.retriesMax; n++) {
+      const remainingMs = Math.floor(deadlineMs - performance.now());
+      if (remainingMs <= 0) break;
+      const backend = pool.pick(tried, Date.now());
+      if (backend === undefined) break;
+      tried.add(backend);
+      outcome.retries = n;
+      outcome.backend = backend.url.host;
+      backend.outstanding++;
+      backend.requestsTotal++;
+      const result = await attempt(backend, 'POST', headers, body, Math.min(config.attemptTimeoutMs, remainingMs));
+      if (result.kind === 'response') {
+        relay(result.response, res, backend);
+        outcome.status = result.response.statusCode ?? 0;
+        return;
+      }
+      backend.outstanding--;
+      failures.push(`${backend.url.host}: ${result.reason}`);
+      if (result.staleSocket) {
+        // The server closed a pooled socket as we reused it; the backend itself is fine.
+        tried.delete(backend);
+      } else {
+        backend.markRequestFailure(result.reason, Date.now());
+        logger.warn('backend failed', { request_id: ids.requestId, backend: backend.url.host, reason: result.reason });
+      }
+    }
+    outcome.status = 500;
+    outcome.reason = failures.length === 0 ? 'no healthy backend' : failures.join('; ');
+    sendFault(res, 500, 'SERVICE_UNAVAILABLE',
+      failures.length === 0 ? 'no business server is available' : 'no business server answered in time');
+  };
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const query = q < 0 ? '' : rawUrl.slice(q + 1);
+    const method = req.method ?? '';
+    if (path === '/health' && (method === 'GET' || method === 'HEAD')) return sendHealth(res);
+    if (path !== BANK_PATH) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (method === 'GET' && /^wsdl(=|&|$)/i.test(query)) {
+      res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8', 'content-length': wsdl.length }).end(wsdl);
+      return;
+    }
+    if (method !== 'POST') {
+      res.writeHead(405, { allow: 'GET, POST', 'content-type': 'text/plain' }).end('POST a SOAP request, or GET ?wsdl\n');
+      return;
+    }
+    const startedMs = performance.now();
+    const outcome: Outcome = { backend: '-', status: 0, retries: 0 };
+    const ids = { requestId: typeof req.headers['request-id'] === 'string' ? req.headers['request-id'] : '-' };
+    const operation = soapActionOperation(req.headers.soapaction);
+    if (inFlight >= config.inFlightMax) {
+      req.resume();
+      sendFault(res, 500, 'SERVICE_UNAVAILABLE', 'the load balancer is busy; retry later');
+      logger.warn('request refused: busy', { operation, in_flight: inFlight });
+      return;
+    }
+    inFlight++;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      inFlight--;
+      const fields: Record<string, unknown> = {
+        request_id: ids.requestId,
+        operation,
+        backend: outcome.backend,
+        status: outcome.status,
+        duration_ms: Math.round((performance.now() - startedMs) * 10) / 10,
+        retries: outcome.retries,
+      };
+      if (outcome.reason !== undefined) fields.reason = outcome.reason;
+      if (!res.writableFinished) fields.client_gone = true;
+      logger.info('request', fields);
+    };
+    res.once('finish', end);
+    res.once('close', end);
+    proxy(req, res, outcome, ids).catch((err: unknown) => {
+      logger.error('balancer error', { request_id: ids.requestId, error: err instanceof Error ? err.stack : String(err) });
+      sendFault(res, 500, 'INTERNAL_ERROR', 'internal error in the load balancer');
+    });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  // One round of checks before listening, so the first requests see real backend states.
+  await health.checkAll();
+  health.start();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${config.host}:${address.port}${BANK_PATH}`;
+  const publicUrl = config.publicUrl ?? url;
+  wsdl = wsdlWithAddress(config.wsdlPath, publicUrl);
+
+  return {
+    url,
+    publicUrl,
+    server,
+    pool,
+    async close() {
+      health.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      await closed;
+      clearTimeout(timer);
+      pool.close();
+    },
+  };
+}
+
+/** Stream a backend's answer to the client; the backend stays "outstanding" until it ends. */
+function relay(upstream: http.IncomingMessage, res: http.ServerResponse, backend: Backend): void {
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    backend.outstanding--;
+  };
+  upstream.once('close', release);
+  upstream.once('end', release);
+  upstream.on('error', () => {
+    release();
+    res.destroy();
+  });
+  if (res.destroyed) {
+    upstream.resume();
+    return;
+  }
+  res.once('close', () => {
+    if (!upstream.complete) upstream.destroy();
+  });
+  res.writeHead(upstream.statusCode ?? 502, forwardResponseHeaders(upstream.headers));
+  upstream.pipe(res);
+}
+
+function soapActionOperation(header: string | string[] | undefined): string {
+  if (typeof header !== 'string') return '-';
+  const text = header.replace(/^"|"$/g, '');
+  const hash = text.lastIndexOf('#');
+  return hash >= 0 ? text.slice(hash + 1) : text;
+}

@@ -1,0 +1,319 @@
+import { expect } from 'chai';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { parseStringPromise } from 'xml2js';
+import { RunningProcess, startProcess } from './helpers/process';
+
+/**
+ * The load balancer as a real process in front of small real upstream HTTP servers that play
+ * business servers: forwarding, request ids, retries only before a response, limits, ?wsdl.
+ */
+interface Seen {
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+type Behaviour = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
+
+interface Upstream {
+  readonly url: string;
+  readonly seen: Seen[];
+  behaviour: Behaviour;
+  close(): Promise<void>;
+}
+
+const OK_BODY = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalanceResponse xmlns="urn:distbank:bank:v1"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>';
+const FAULT_BODY = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="urn:distbank:bank:v1"><code>INSUFFICIENT_FUNDS</code><message>x</message><retryable>false</retryable></BankFault></detail></soap:Fault></soap:Body></soap:Envelope>';
+const REQUEST = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalance xmlns="urn:distbank:bank:v1"><accountId>1</accountId></GetBalance></soap:Body></soap:Envelope>';
+
+const answerOk: Behaviour = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8', 'x-upstream': 'yes' }).end(OK_BODY);
+};
+
+async function startUpstream(behaviour: Behaviour = answerOk): Promise<Upstream> {
+  const seen: Seen[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const up: Upstream = {
+    url: '',
+    seen,
+    behaviour,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server = http.createServer((req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      seen.push({ headers: req.headers, body });
+      up.behaviour(req, res, body);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  (up as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bank`;
+  return up;
+}
+
+/** A URL on which nothing listens (a port just released). */
+async function deadUrl(): Promise<string> {
+  const s = http.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return `http://127.0.0.1:${port}/bank`;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+  readonly ms: number;
+}
+
+function send(url: string, options: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: options.method ?? 'POST',
+      agent: false,
+      headers: {
+        'content-type': 'text/xml; charset=utf-8',
+        soapaction: '"urn:distbank:bank:v1#GetBalance"',
+        ...options.headers,
+      },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - started }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body ?? (options.method === 'GET' ? undefined : REQUEST));
+  });
+}
+
+async function faultOf(body: string): Promise<{ faultcode: string; code: string; retryable: string }> {
+  const doc = await parseStringPromise(body, { explicitArray: false, tagNameProcessors: [(n: string) => n.replace(/^.*:/, '')] }) as {
+    Envelope: { Body: { Fault: { faultcode: string; detail: { BankFault: { code: string; retryable: string; $: { xmlns: string } } } } } };
+  };
+  const f = doc.Envelope.Body.Fault;
+  expect(f.detail.BankFault.$.xmlns).to.equal('urn:distbank:bank:v1');
+  return { faultcode: f.faultcode, code: f.detail.BankFault.code, retryable: f.detail.BankFault.retryable };
+}
+
+async function startBalancer(backendUrls: readonly string[], env: Record<string, string> = {}): Promise<RunningProcess> {
+  return startProcess('balancer/main.js', {
+    BANK_PORT: '0',
+    BANK_BUSINESS_URLS: backendUrls.join(','),
+    BANK_LOG_LEVEL: 'warn',
+    // Passive detection only, unless a test asks for active checks.
+    BANK_LB_HEALTH_INTERVAL_MS: '60000',
+    BANK_LB_HEALTH_FAILURES_MAX: '100',
+    ...env,
+  });
+}
+
+describe('balancer: proxying to real upstream servers', function () {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (cleanup.length > 0) await cleanup.pop()!();
+  });
+  const upstream = async (b?: Behaviour): Promise<Upstream> => {
+    const u = await startUpstream(b);
+    cleanup.push(() => u.close());
+    return u;
+  };
+  const balancer = async (urls: readonly string[], env?: Record<string, string>): Promise<RunningProcess> => {
+    const p = await startBalancer(urls, env);
+    cleanup.push(() => p.kill('SIGTERM'));
+    return p;
+  };
+
+  it('forwards body and end-to-end headers, assigns a request-id only when none was sent', async () => {
+    const a = await upstream();
+    const lb = await balancer([a.url]);
+    const r1 = await send(lb.url, { headers: { 'auth-token': 'tok', 'client-id': 'alice' } });
+    expect(r1.status).to.equal(200);
+    expect(r1.body).to.equal(OK_BODY);
+    expect(r1.headers['x-upstream']).to.equal('yes');
+    const r2 = await send(lb.url, { headers: { 'request-id': 'client-key-1' } });
+    expect(r2.status).to.equal(200);
+    expect(a.seen).to.have.length(2);
+    const [s1, s2] = a.seen;
+    expect(s1!.body).to.equal(REQUEST);
+    expect(s1!.headers.soapaction).to.equal('"urn:distbank:bank:v1#GetBalance"');
+    expect(s1!.headers['content-type']).to.equal('text/xml; charset=utf-8');
+    expect(s1!.headers['auth-token']).to.equal('tok');
+    expect(s1!.headers['client-id']).to.equal('alice');
+    expect(s1!.headers['request-id']).to.match(/^lb-[0-9a-f]{24}$/);
+    expect(s2!.headers['request-id']).to.equal('client-key-1');
+  });
+
+  it('spreads requests over all backends', async () => {
+    const ups = [await upstream(), await upstream(), await upstream()];
+    const lb = await balancer(ups.map((u) => u.url));
+    for (let i = 0; i < 9; i++) expect((await send(lb.url)).status).to.equal(200);
+    expect(ups.map((u) => u.seen.length)).to.deep.equal([3, 3, 3]);
+  });
+
+  it('retries a refused connection on another backend with the same bytes and request-id', async () => {
+    const dead = await deadUrl();
+    const a = await upstream();
+    const lb = await balancer([dead, a.url]);
+    for (let i = 0; i < 4; i++) {
+      const r = await send(lb.url);
+      expect(r.status, r.body).to.equal(200);
+    }
+    expect(a.seen).to.have.length(4);
+    const health = JSON.parse((await send(lb.url.replace('/bank', '/health'), { method: 'GET' })).body) as { backends: Array<{ url: string; eligible: boolean; failuresTotal: number }> };
+    const deadState = health.backends.find((b) => b.url === dead)!;
+    expect(deadState.eligible).to.equal(false);
+    expect(deadState.failuresTotal).to.equal(1);
+  });
+
+  it('retries when a backend resets the connection or does not answer within the bound', async () => {
+    const resetter = await upstream((req) => req.socket.destroy());
+    const hanger = await upstream(() => undefined);
+    const good = await upstream();
+    const lb = await balancer([resetter.url, hanger.url, good.url], { BANK_LB_ATTEMPT_TIMEOUT_MS: '300' });
+    for (let i = 0; i < 3; i++) {
+      const r = await send(lb.url, { headers: { 'request-id': `k${i}` } });
+      expect(r.status, r.body).to.equal(200);
+      expect(r.ms).to.be.lessThan(3000);
+    }
+    expect(good.seen.map((s) => s.headers['request-id'])).to.deep.equal(['k0', 'k1', 'k2']);
+    expect(resetter.seen.length + hanger.seen.length).to.be.greaterThan(0);
+    expect(resetter.seen.length).to.be.at.most(1); // marked down after its first failure
+    expect(hanger.seen.length).to.be.at.most(1);
+  });
+
+  it('does not retry a SOAP fault: it is the final answer', async () => {
+    const faulting: Behaviour = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' }).end(FAULT_BODY);
+    };
+    const a = await upstream(faulting);
+    const b = await upstream(faulting);
+    const lb = await balancer([a.url, b.url]);
+    const r = await send(lb.url);
+    expect(r.status).to.equal(500);
+    expect(r.body).to.equal(FAULT_BODY);
+    expect(a.seen.length + b.seen.length).to.equal(1);
+  });
+
+  it('refuses a body over 64 KiB with 413 and an INVALID_REQUEST fault, sending nothing on', async () => {
+    const a = await upstream();
+    const lb = await balancer([a.url]);
+    const big = REQUEST.replace('<accountId>', '<accountId>' + ' '.repeat(70 * 1024));
+    const r = await send(lb.url, { body: big });
+    expect(r.status).to.equal(413);
+    expect(await faultOf(r.body)).to.deep.equal({ faultcode: 'soap:Client', code: 'INVALID_REQUEST', retryable: 'false' });
+    // Also when the size is not declared up front (chunked).
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = http.request(lb.url, { method: 'POST', agent: false, headers: { 'content-type': 'text/xml' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 20; i++) req.write(Buffer.alloc(4096, 0x20));
+      req.end();
+    });
+    expect(chunked).to.equal(413);
+    expect(a.seen).to.have.length(0);
+  });
+
+  it('answers SERVICE_UNAVAILABLE (retryable, HTTP 500) at once when no backend is reachable', async () => {
+    const lb = await balancer([await deadUrl(), await deadUrl()]);
+    for (let i = 0; i < 3; i++) {
+      const r = await send(lb.url);
+      expect(r.status).to.equal(500);
+      expect(r.ms).to.be.lessThan(1000);
+      expect(await faultOf(r.body)).to.deep.equal({ faultcode: 'soap:Server', code: 'SERVICE_UNAVAILABLE', retryable: 'true' });
+    }
+  });
+
+  it('ends a request within its deadline when every backend hangs', async () => {
+    const a = await upstream(() => undefined);
+    const b = await upstream(() => undefined);
+    const lb = await balancer([a.url, b.url], { BANK_LB_ATTEMPT_TIMEOUT_MS: '400', BANK_LB_DEADLINE_MS: '600' });
+    const r = await send(lb.url);
+    expect(r.status).to.equal(500);
+    expect((await faultOf(r.body)).code).to.equal('SERVICE_UNAVAILABLE');
+    expect(r.ms).to.be.within(500, 2000);
+  });
+
+  it('bounds in-flight requests: past the bound, SERVICE_UNAVAILABLE', async () => {
+    let release: (() => void) | undefined;
+    const a = await upstream((_req, res) => {
+      release = () => answerOk(_req, res, '');
+    });
+    const lb = await balancer([a.url], { BANK_LB_IN_FLIGHT_MAX: '1' });
+    const first = send(lb.url);
+    while (a.seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const second = await send(lb.url);
+    expect((await faultOf(second.body)).code).to.equal('SERVICE_UNAVAILABLE');
+    release!();
+    expect((await first).status).to.equal(200);
+    // The slot frees when the balancer has finished writing the answer, a moment after the
+    // client has read it.
+    await new Promise((r) => setTimeout(r, 50));
+    const a2 = send(lb.url);
+    while (a.seen.length < 2) await new Promise((r) => setTimeout(r, 10));
+    release!();
+    expect((await a2).status).to.equal(200);
+  });
+
+  it('serves bank.wsdl with soap:address pointing at the balancer (or BANK_PUBLIC_URL)', async () => {
+    const a = await upstream();
+    const lb = await balancer([a.url]);
+    const r = await send(lb.url + '?wsdl', { method: 'GET' });
+    expect(r.status).to.equal(200);
+    const locations = [...r.body.matchAll(/<soap:address location="([^"]*)"/g)].map((m) => m[1]);
+    expect(locations).to.deep.equal([lb.url]);
+    expect(a.seen).to.have.length(0);
+    const lb2 = await balancer([a.url], { BANK_PUBLIC_URL: 'http://bank.example:8080/bank' });
+    const r2 = await send(lb2.url + '?WSDL', { method: 'GET' });
+    expect(r2.body).to.contain('<soap:address location="http://bank.example:8080/bank"/>');
+  });
+
+  it('active health checks take a dead backend out and bring it back', async () => {
+    const a = await upstream();
+    const b = await upstream();
+    const lb = await balancer([a.url, b.url], { BANK_LB_HEALTH_INTERVAL_MS: '100', BANK_LB_HEALTH_FAILURES_MAX: '1' });
+    const healthUrl = lb.url.replace('/bank', '/health');
+    const states = async (): Promise<boolean[]> =>
+      (JSON.parse((await send(healthUrl, { method: 'GET' })).body) as { backends: Array<{ healthy: boolean }> }).backends.map((s) => s.healthy);
+    expect(await states()).to.deep.equal([true, true]);
+    const port = new URL(b.url).port;
+    await b.close(); // closing twice (again in cleanup) is harmless
+    await waitFor(async () => (await states())[1] === false);
+    for (let i = 0; i < 4; i++) expect((await send(lb.url)).status).to.equal(200);
+    expect(a.seen.length).to.equal(4);
+    const back = await startUpstreamOn(Number(port));
+    cleanup.push(() => back.close());
+    await waitFor(async () => (await states())[1] === true);
+  });
+});
+
+async function startUpstreamOn(port: number): Promise<{ close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => res.writeHead(200).end('{"status":"ok"}'));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
