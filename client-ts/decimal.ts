@@ -1,0 +1,43 @@
+/**
+ * Money on the client side is text: a `DecimalString` such as "10.00", exactly as it travels in
+ * the XML. The brand stops a `number` (a binary float) from ever being passed or returned as an
+ * amount; converting to arithmetic is the caller's choice (e.g. integer cents, or a decimal
+ * library), never ours.
+ *
+ * `decimal(text)` accepts any xsd:decimal lexical form ("10", "10.5", "-1", "0.001"): the
+ * client deliberately does not apply the bank's business rules (> 0, at most 2 fraction digits,
+ * maximum) so that the server's INVALID_AMOUNT fault is what the user sees, one source of truth.
+ * What is not a decimal at all ("1e3", "NaN", "", "ten") is refused here, before any network
+ * call, with a DecimalFormatError.
+ */
+export type DecimalString = string & { readonly __brand: 'DecimalString' };
+
+/** xsd:decimal's lexical space (XML Schema part 2, 3.2.3.1). No exponent, no NaN/INF. */
+const XSD_DECIMAL = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$/;
+/** Longer text is not an amount anyone means; it would only bloat the request. */
+export const DECIMAL_CHARS_MAX = 40;
+
+export class DecimalFormatError extends TypeError {
+  readonly text: unknown;
+  constructor(text: unknown, why: string) {
+    super(why);
+    this.name = 'DecimalFormatError';
+    this.text = text;
+  }
+}
+
+export function isDecimalString(value: unknown): value is DecimalString {
+  return typeof value === 'string' && value.length <= DECIMAL_CHARS_MAX && XSD_DECIMAL.test(value);
+}
+
+/** Brand decimal text; throws DecimalFormatError for numbers and non-decimal text. */
+export function decimal(text: string): DecimalString {
+  const value: unknown = text;
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    throw new DecimalFormatError(value, `amounts are decimal text such as "10.00", not a ${typeof value} (${String(value)}): a float cannot hold money exactly`);
+  }
+  if (typeof value !== 'string') throw new DecimalFormatError(value, `amount must be decimal text such as "10.00", got ${typeof value}`);
+  if (value.length > DECIMAL_CHARS_MAX) throw new DecimalFormatError(value, `amount is longer than ${DECIMAL_CHARS_MAX} characters`);
+  if (!XSD_DECIMAL.test(value)) throw new DecimalFormatError(value, `not a decimal number: ${JSON.stringify(value)} (write e.g. 10.00; no exponent, no thousands separators)`);
+  return value as DecimalString;
+}
