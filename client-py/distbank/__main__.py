@@ -1,0 +1,7 @@
+"""python3 -m distbank …: the command-line client (see distbank/cli.py)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
