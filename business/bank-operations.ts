@@ -1,0 +1,161 @@
+import { Logger } from '../common/logger';
+import { Cents, formatCents } from '../common/money';
+import { fault } from '../common/service-fault';
+import type { OperationContext, OperationHandler } from '../common/soap-host';
+import { AccountQueue } from './account-queue';
+import { clientFaultOf } from './data-faults';
+import { DataClient } from './data-client';
+import { LockedAccount } from './data-response';
+import { accountIdArg, amountArg, optionalAmountArg, statementLimitArg } from './input';
+import { MoneyFlow } from './money-flow';
+import { OwnerCache } from './owner-cache';
+import { transactionIdFor } from './transaction-id';
+
+/**
+ * The six operations of bank.wsdl. Order inside each: validate every argument, authorize
+ * (from the owner cache, filled from the data tier on a miss) BEFORE anything is locked, then
+ * take this server's per-account queue places, then one money movement on the data tier.
+ * Response objects list their fields in the WSDL's sequence order (node-soap writes them in
+ * insertion order) and leave optional fields out rather than null.
+ */
+export interface BankOperationDeps {
+  readonly data: DataClient;
+  readonly owners: OwnerCache;
+  readonly queue: AccountQueue;
+  readonly flow: MoneyFlow;
+  readonly amountCentsMax: Cents;
+  readonly logger: Logger;
+}
+
+export function bankOperations(deps: BankOperationDeps): Readonly<Record<string, OperationHandler>> {
+  const { data, owners, queue, flow, amountCentsMax, logger } = deps;
+
+  /** Data-tier calls outside a money movement: their failures mapped for the client. */
+  async function dataCall<T>(ctx: OperationContext, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw clientFaultOf(error, logger, ctx.requestId);
+    }
+  }
+
+  /** The owner of an account, from the cache or the data tier (ACCOUNT_NOT_FOUND if none). */
+  async function ownerOf(ctx: OperationContext, accountId: string): Promise<string> {
+    const cached = owners.get(accountId);
+    if (cached !== undefined) return cached;
+    const [state] = await dataCall(ctx, () => data.read(ctx.requestId, [accountId]));
+    if (state === undefined || state.accountId !== accountId) throw fault('INTERNAL_ERROR', `internal error; quote request id ${ctx.requestId}`);
+    owners.set(accountId, state.ownerId);
+    return state.ownerId;
+  }
+
+  function requireOwner(ctx: OperationContext, accountId: string, ownerId: string): void {
+    if (ownerId !== ctx.principalId) throw fault('NOT_AUTHORIZED', `account ${accountId} is not yours`, accountId);
+  }
+
+  function accountIn(accounts: readonly LockedAccount[], accountId: string, ctx: OperationContext): LockedAccount {
+    const account = accounts.find((a) => a.accountId === accountId);
+    if (account === undefined) {
+      logger.error('data tier answer lacks an account', { request_id: ctx.requestId, account: accountId });
+      throw fault('INTERNAL_ERROR', `internal error; quote request id ${ctx.requestId}`);
+    }
+    return account;
+  }
+
+  const OpenAccount: OperationHandler = async (args, ctx) => {
+    const initialCents = optionalAmountArg(args, 'initialDeposit', amountCentsMax);
+    const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
+    ctx.annotate({ amount: initialCents === undefined ? undefined : formatCents(initialCents), transaction_id: transactionId });
+    const created = await dataCall(ctx, () => data.createAccount(ctx.requestId, ctx.principalId, transactionId, initialCents));
+    owners.set(created.accountId, ctx.principalId);
+    ctx.annotate({ accounts: [created.accountId] });
+    return { accountId: created.accountId, balance: formatCents(created.balanceCents) };
+  };
+
+  const GetBalance: OperationHandler = async (args, ctx) => {
+    const accountId = accountIdArg(args, 'accountId');
+    ctx.annotate({ accounts: [accountId] });
+    const cachedOwner = owners.get(accountId);
+    if (cachedOwner !== undefined) requireOwner(ctx, accountId, cachedOwner);
+    const [state] = await dataCall(ctx, () => data.read(ctx.requestId, [accountId]));
+    if (state === undefined) throw fault('INTERNAL_ERROR', `internal error; quote request id ${ctx.requestId}`);
+    owners.set(accountId, state.ownerId);
+    requireOwner(ctx, accountId, state.ownerId);
+    return { accountId, balance: formatCents(state.balanceCents) };
+  };
+
+  const Deposit: OperationHandler = async (args, ctx) => {
+    const accountId = accountIdArg(args, 'accountId');
+    const amountCents = amountArg(args, 'amount', amountCentsMax);
+    const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
+    ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
+    // Any existing account may receive a deposit: no owner check; Lock says if it exists.
+    const outcome = await queue.run([accountId], () => flow.apply({
+      requestId: ctx.requestId, transactionId, postings: [{ accountId, amountCents }],
+    }));
+    const account = accountIn(outcome.accounts, accountId, ctx);
+    owners.set(accountId, account.ownerId);
+    const own = account.ownerId === ctx.principalId;
+    return own
+      ? { transactionId, accountId, balance: formatCents(account.balanceCents) }
+      : { transactionId, accountId };
+  };
+
+  const Withdraw: OperationHandler = async (args, ctx) => {
+    const accountId = accountIdArg(args, 'accountId');
+    const amountCents = amountArg(args, 'amount', amountCentsMax);
+    const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
+    ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
+    requireOwner(ctx, accountId, await ownerOf(ctx, accountId));
+    const outcome = await queue.run([accountId], () => flow.apply({
+      requestId: ctx.requestId, transactionId, postings: [{ accountId, amountCents: -amountCents as Cents }],
+    }));
+    return { transactionId, accountId, balance: formatCents(accountIn(outcome.accounts, accountId, ctx).balanceCents) };
+  };
+
+  const Transfer: OperationHandler = async (args, ctx) => {
+    const fromAccountId = accountIdArg(args, 'fromAccountId');
+    const toAccountId = accountIdArg(args, 'toAccountId');
+    if (fromAccountId === toAccountId) throw fault('SAME_ACCOUNT', 'a transfer needs two different accounts', fromAccountId);
+    const amountCents = amountArg(args, 'amount', amountCentsMax);
+    const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
+    ctx.annotate({ accounts: [fromAccountId, toAccountId], amount: formatCents(amountCents), transaction_id: transactionId });
+    requireOwner(ctx, fromAccountId, await ownerOf(ctx, fromAccountId));
+    // The recipient may be anyone's; Lock (all or none) says ACCOUNT_NOT_FOUND if it is missing.
+    const outcome = await queue.run([fromAccountId, toAccountId], () => flow.apply({
+      requestId: ctx.requestId,
+      transactionId,
+      postings: [
+        { accountId: fromAccountId, amountCents: -amountCents as Cents },
+        { accountId: toAccountId, amountCents },
+      ],
+    }));
+    const from = accountIn(outcome.accounts, fromAccountId, ctx);
+    // Only the sender's balance leaves this server; the recipient's never does.
+    return { transactionId, fromAccountId, balance: formatCents(from.balanceCents) };
+  };
+
+  const GetStatement: OperationHandler = async (args, ctx) => {
+    const accountId = accountIdArg(args, 'accountId');
+    const limit = statementLimitArg(args, 'limit');
+    ctx.annotate({ accounts: [accountId] });
+    const cachedOwner = owners.get(accountId);
+    if (cachedOwner !== undefined) requireOwner(ctx, accountId, cachedOwner);
+    const journal = await dataCall(ctx, () => data.getJournal(ctx.requestId, accountId, limit));
+    owners.set(accountId, journal.ownerId);
+    requireOwner(ctx, accountId, journal.ownerId);
+    const entries = journal.entries.map((e) => ({
+      transactionId: e.transactionId,
+      kind: e.kind,
+      amount: formatCents(e.amountCents),
+      balanceAfter: formatCents(e.balanceAfterCents),
+      ...(e.counterpartyAccountId === undefined ? {} : { counterpartyAccountId: e.counterpartyAccountId }),
+      at: e.at,
+    }));
+    return entries.length === 0
+      ? { accountId, balance: formatCents(journal.balanceCents) }
+      : { accountId, balance: formatCents(journal.balanceCents), entry: entries };
+  };
+
+  return Object.freeze({ OpenAccount, GetBalance, Deposit, Withdraw, Transfer, GetStatement });
+}

@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { Logger } from '../common/logger';
+import { SoapServer, startSoapServer } from '../common/soap-host';
+import { AccountQueue } from './account-queue';
+import { bankOperations } from './bank-operations';
+import { ReloadingCredentials } from './client-credentials';
+import { BusinessConfig } from './config';
+import { DataClient } from './data-client';
+import { MoneyFlow } from './money-flow';
+import { OwnerCache } from './owner-cache';
+
+/**
+ * The business server: bank.wsdl at /bank on the shared SOAP edge (common/soap-host.ts), with
+ * its clients' credentials, one data-tier client, one owner cache and one set of per-account
+ * queues for the whole process.
+ */
+export const BANK_NAMESPACE = 'urn:distbank:bank:v1';
+export const BANK_PATH = '/bank';
+/** bank.wsdl limits the request-id header block to 64 characters. */
+const REQUEST_ID_CHARS_MAX = 64;
+
+export interface BankServer {
+  readonly url: string;
+  /** Stops accepting, lets requests in flight finish (up to drainMs), then closes the data client. */
+  close(drainMs: number): Promise<void>;
+}
+
+export function wsdlPath(): string {
+  // Compiled to dist/business/; the WSDL stays in the source tree's wsdl/.
+  return join(__dirname, '..', '..', 'wsdl', 'bank.wsdl');
+}
+
+export async function startBankServer(config: BusinessConfig, logger: Logger): Promise<BankServer> {
+  const credentials = new ReloadingCredentials(config.clientCredentialsFile, config.credentialsReloadMs, logger);
+  const data = new DataClient({
+    url: config.dataUrl,
+    businessId: config.businessId,
+    businessToken: config.businessToken,
+    callTimeoutMs: config.dataCallTimeoutMs,
+    socketsMax: config.dataSocketsMax,
+    responseBytesMax: config.dataResponseBytesMax,
+    logger,
+  });
+  const owners = new OwnerCache(config.ownerCacheEntriesMax);
+  const queue = new AccountQueue({ lengthMax: config.accountQueueLengthMax, waitMs: config.accountQueueWaitMs });
+  const flow = new MoneyFlow(data, owners, {
+    lockWaitMs: config.lockWaitMs, lockLeaseMs: config.lockLeaseMs, retriesMax: config.updateRetriesMax,
+  }, logger);
+  let soap: SoapServer;
+  try {
+    soap = await startSoapServer({
+      service: 'bank',
+      wsdlPath: wsdlPath(),
+      path: BANK_PATH,
+      namespace: BANK_NAMESPACE,
+      faultElement: 'BankFault',
+      principalHeader: 'client-id',
+      credentials,
+      operations: bankOperations({ data, owners, queue, flow, amountCentsMax: config.amountCentsMax, logger }),
+      bodyBytesMax: config.bodyBytesMax,
+      logger,
+      requestIdCharsMax: REQUEST_ID_CHARS_MAX,
+      health: async () => ({
+        businessId: config.businessId,
+        busyAccounts: queue.busyAccounts,
+        ownerCacheEntries: owners.size,
+      }),
+    }, config.host, config.port);
+  } catch (error) {
+    data.close();
+    throw error;
+  }
+  return {
+    url: soap.url,
+    async close(drainMs: number) {
+      const closed = soap.close();
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+      await Promise.race([closed, timeout]);
+      soap.server.closeAllConnections();
+      data.close();
+    },
+  };
+}

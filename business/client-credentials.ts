@@ -1,0 +1,54 @@
+import { statSync } from 'node:fs';
+import { CredentialStore } from '../common/credentials';
+import { Logger } from '../common/logger';
+
+/**
+ * The clients' credentials (hashed tokens), read from a JSON file and re-read when the file's
+ * mtime or size changes, checked at most every `reloadMs`, so that new clients can be added
+ * without restarting the business servers. A file that fails to parse (say, caught half
+ * written) keeps the previous credentials in force and is tried again on the next check.
+ * The check is a synchronous stat() at most every reloadMs: microseconds, off the common path.
+ */
+export class ReloadingCredentials {
+  private store: CredentialStore;
+  private stamp: string;
+  private checkedAtMs: number;
+
+  constructor(
+    private readonly path: string,
+    private readonly reloadMs: number,
+    private readonly logger: Logger,
+  ) {
+    // At start a bad file is fatal: better to refuse to start than to refuse every client.
+    this.stamp = this.readStamp();
+    this.store = CredentialStore.fromFile(path);
+    this.checkedAtMs = Date.now();
+  }
+
+  verify(id: string | undefined, token: string | undefined): boolean {
+    this.maybeReload();
+    return this.store.verify(id, token);
+  }
+
+  private readStamp(): string {
+    const stat = statSync(this.path);
+    return `${stat.mtimeMs}:${stat.size}`;
+  }
+
+  private maybeReload(): void {
+    const nowMs = Date.now();
+    if (nowMs - this.checkedAtMs < this.reloadMs) return;
+    this.checkedAtMs = nowMs;
+    try {
+      const stamp = this.readStamp();
+      if (stamp === this.stamp) return;
+      this.store = CredentialStore.fromFile(this.path);
+      this.stamp = stamp;
+      this.logger.info('client credentials reloaded', { path: this.path });
+    } catch (error) {
+      this.logger.warn('client credentials not reloaded; keeping the previous ones', {
+        path: this.path, error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import { LOG_LEVELS } from '../common/logger';
+import { AMOUNT_CENTS_MAX_DEFAULT, BALANCE_CENTS_MAX, Cents, formatCents, parseAmount } from '../common/money';
+import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
+
+/**
+ * The business server's configuration, parsed once at start into a frozen object. Nothing else
+ * in business/ reads process.env. Every queue, wait, retry and body has its limit here.
+ */
+export interface BusinessConfig {
+  readonly host: string;
+  readonly port: number;
+  /** This server's identity towards the data tier (business-id header block). */
+  readonly businessId: string;
+  /** This server's secret towards the data tier; env only (a flag would show in `ps`). */
+  readonly businessToken: string;
+  readonly dataUrl: string;
+  readonly clientCredentialsFile: string;
+  /** How often at most the client credentials file's mtime is checked for a reload. */
+  readonly credentialsReloadMs: number;
+  readonly amountCentsMax: Cents;
+  /** Requests per account inside this process (running + waiting) before ACCOUNT_LOCKED. */
+  readonly accountQueueLengthMax: number;
+  /** How long a request may wait in this process's per-account queue before ACCOUNT_LOCKED. */
+  readonly accountQueueWaitMs: number;
+  /** How long the data tier may queue our Lock behind other holders (Lock waitMs). */
+  readonly lockWaitMs: number;
+  /** Lease we ask for; undefined = the data tier's default. */
+  readonly lockLeaseMs: number | undefined;
+  /** Deadline of one data-tier call, connection included (must exceed lockWaitMs). */
+  readonly dataCallTimeoutMs: number;
+  /** Keep-alive sockets to the data tier, at most. */
+  readonly dataSocketsMax: number;
+  readonly dataResponseBytesMax: number;
+  /** Extra Lock+Update rounds after LOCK_EXPIRED / STALE_FENCING_TOKEN / LOCK_NOT_HELD. */
+  readonly updateRetriesMax: number;
+  /** accountId → ownerId entries kept (owners never change, so entries never go stale). */
+  readonly ownerCacheEntriesMax: number;
+  readonly bodyBytesMax: number;
+  /** How long a SIGTERM waits for requests in flight before closing anyway. */
+  readonly shutdownDrainMs: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logFile: string | undefined;
+}
+
+export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
+  host: 'BANK_HOST',
+  port: 'BANK_PORT',
+  'business-id': 'BANK_BUSINESS_ID',
+  'data-url': 'BANK_DATA_URL',
+  'client-credentials-file': 'BANK_CLIENT_CREDENTIALS_FILE',
+  'data-dir': 'BANK_DATA_DIR',
+  'amount-max': 'BANK_AMOUNT_MAX',
+  'queue-length-max': 'BANK_ACCOUNT_QUEUE_LENGTH_MAX',
+  'queue-wait-ms': 'BANK_ACCOUNT_QUEUE_WAIT_MS',
+  'lock-wait-ms': 'BANK_LOCK_WAIT_MS',
+  'lock-lease-ms': 'BANK_LOCK_LEASE_MS',
+  'data-timeout-ms': 'BANK_DATA_CALL_TIMEOUT_MS',
+  'data-sockets-max': 'BANK_DATA_SOCKETS_MAX',
+  'update-retries-max': 'BANK_UPDATE_RETRIES_MAX',
+  'log-level': 'BANK_LOG_LEVEL',
+  'log-file': 'BANK_LOG_FILE',
+});
+
+const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function amountMaxSetting(env: Env): Cents {
+  const text = env['BANK_AMOUNT_MAX'];
+  if (text === undefined || text === '') return AMOUNT_CENTS_MAX_DEFAULT;
+  try {
+    return parseAmount(text, BALANCE_CENTS_MAX);
+  } catch {
+    throw new Error(`BANK_AMOUNT_MAX must be a decimal > 0 with at most 2 fraction digits, at most ${formatCents(BALANCE_CENTS_MAX)}; got ${JSON.stringify(text)}`);
+  }
+}
+
+function urlSetting(env: Env, name: string, fallback: string): string {
+  const text = stringSetting(env, name, fallback);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`${name} must be a URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:') throw new Error(`${name} must be an http:// URL, got ${JSON.stringify(text)}`);
+  return url.toString();
+}
+
+export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessConfig {
+  const merged = withFlags(env, argv, BUSINESS_FLAGS);
+  const businessId = stringSetting(merged, 'BANK_BUSINESS_ID', 'b1');
+  if (!ID_PATTERN.test(businessId)) throw new Error(`BANK_BUSINESS_ID must match ${ID_PATTERN.source}`);
+  const businessToken = optionalStringSetting(merged, 'BANK_BUSINESS_TOKEN');
+  if (businessToken === undefined) {
+    throw new Error('BANK_BUSINESS_TOKEN is required: the secret of this business server towards the data tier');
+  }
+  const dataDir = stringSetting(merged, 'BANK_DATA_DIR', 'var');
+  const lockWaitMs = intSetting(merged, 'BANK_LOCK_WAIT_MS', 1000, 0, 60_000);
+  const dataCallTimeoutMs = intSetting(merged, 'BANK_DATA_CALL_TIMEOUT_MS', 5000, 100, 120_000);
+  if (dataCallTimeoutMs <= lockWaitMs) {
+    throw new Error(`BANK_DATA_CALL_TIMEOUT_MS (${dataCallTimeoutMs}) must exceed BANK_LOCK_WAIT_MS (${lockWaitMs})`);
+  }
+  const leaseText = optionalStringSetting(merged, 'BANK_LOCK_LEASE_MS');
+  return Object.freeze({
+    host: stringSetting(merged, 'BANK_HOST', '127.0.0.1'),
+    port: intSetting(merged, 'BANK_PORT', 8081, 0, 65_535),
+    businessId,
+    businessToken,
+    dataUrl: urlSetting(merged, 'BANK_DATA_URL', 'http://127.0.0.1:8090/data'),
+    clientCredentialsFile: stringSetting(merged, 'BANK_CLIENT_CREDENTIALS_FILE', join(dataDir, 'client-credentials.json')),
+    credentialsReloadMs: intSetting(merged, 'BANK_CREDENTIALS_RELOAD_MS', 2000, 100, 3_600_000),
+    amountCentsMax: amountMaxSetting(merged),
+    accountQueueLengthMax: intSetting(merged, 'BANK_ACCOUNT_QUEUE_LENGTH_MAX', 64, 1, 100_000),
+    accountQueueWaitMs: intSetting(merged, 'BANK_ACCOUNT_QUEUE_WAIT_MS', 2000, 1, 60_000),
+    lockWaitMs,
+    lockLeaseMs: leaseText === undefined ? undefined : intSetting(merged, 'BANK_LOCK_LEASE_MS', 0, 100, 600_000),
+    dataCallTimeoutMs,
+    dataSocketsMax: intSetting(merged, 'BANK_DATA_SOCKETS_MAX', 64, 1, 4096),
+    dataResponseBytesMax: intSetting(merged, 'BANK_DATA_RESPONSE_BYTES_MAX', 4 * 1024 * 1024, 4096, 256 * 1024 * 1024),
+    updateRetriesMax: intSetting(merged, 'BANK_UPDATE_RETRIES_MAX', 2, 0, 10),
+    ownerCacheEntriesMax: intSetting(merged, 'BANK_OWNER_CACHE_ENTRIES_MAX', 100_000, 1, 10_000_000),
+    bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
+    shutdownDrainMs: intSetting(merged, 'BANK_SHUTDOWN_DRAIN_MS', 10_000, 0, 120_000),
+    logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
+    logFile: optionalStringSetting(merged, 'BANK_LOG_FILE'),
+  });
+}

@@ -1,0 +1,84 @@
+import { Cents, formatCents } from '../common/money';
+import { escapeXml, SOAP11_ENVELOPE_NS } from '../common/soap-fault';
+
+/**
+ * Request envelopes for the data tier (wsdl/data.wsdl), built from templates instead of through
+ * node-soap's client (DESIGN §9: ~410 µs vs ~75 µs of CPU per call). The shape is exactly what
+ * the WSDL says: SOAP 1.1, document/literal wrapped, qualified elements in urn:distbank:data:v1,
+ * header blocks auth-token, business-id, request-id; SOAPAction `urn:distbank:data:v1#<Op>`.
+ * Every text value goes through escapeXml; numbers are formatted by us, never by a library.
+ */
+export const DATA_NS = 'urn:distbank:data:v1';
+
+export type DataOperation = 'Lock' | 'Read' | 'Update' | 'Unlock' | 'CreateAccount' | 'GetJournal';
+
+export interface Posting {
+  readonly accountId: string;
+  /** Signed: negative debits, positive credits; never zero. */
+  readonly amountCents: Cents;
+}
+
+export function soapActionOf(operation: DataOperation): string {
+  return `"${DATA_NS}#${operation}"`;
+}
+
+/** The fixed part of every envelope up to the request-id, with this server's credentials. */
+export class DataEnvelopes {
+  private readonly prefix: string;
+
+  constructor(businessId: string, businessToken: string) {
+    this.prefix = '<?xml version="1.0" encoding="utf-8"?>' +
+      `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NS}"><soap:Header>` +
+      `<d:auth-token>${escapeXml(businessToken)}</d:auth-token>` +
+      `<d:business-id>${escapeXml(businessId)}</d:business-id>`;
+  }
+
+  private wrap(operation: DataOperation, requestId: string, inner: string): string {
+    return `${this.prefix}<d:request-id>${escapeXml(requestId)}</d:request-id></soap:Header>` +
+      `<soap:Body><d:${operation}>${inner}</d:${operation}></soap:Body></soap:Envelope>`;
+  }
+
+  lock(requestId: string, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): string {
+    const ids = accountIds.map((id) => `<d:accountId>${escapeXml(id)}</d:accountId>`).join('');
+    const lease = leaseMs === undefined ? '' : `<d:leaseMs>${integerText(leaseMs)}</d:leaseMs>`;
+    return this.wrap('Lock', requestId, `${ids}<d:waitMs>${integerText(waitMs)}</d:waitMs>${lease}`);
+  }
+
+  read(requestId: string, accountIds: readonly string[]): string {
+    return this.wrap('Read', requestId, accountIds.map((id) => `<d:accountId>${escapeXml(id)}</d:accountId>`).join(''));
+  }
+
+  update(
+    requestId: string,
+    lockId: string,
+    fencingToken: string,
+    transactionId: string,
+    postings: readonly Posting[],
+    release: boolean,
+  ): string {
+    const lines = postings.map((p) =>
+      `<d:posting><d:accountId>${escapeXml(p.accountId)}</d:accountId><d:amount>${formatCents(p.amountCents)}</d:amount></d:posting>`).join('');
+    return this.wrap('Update', requestId,
+      `<d:lockId>${escapeXml(lockId)}</d:lockId><d:fencingToken>${escapeXml(fencingToken)}</d:fencingToken>` +
+      `<d:transactionId>${escapeXml(transactionId)}</d:transactionId>${lines}<d:release>${release ? 'true' : 'false'}</d:release>`);
+  }
+
+  unlock(requestId: string, lockId: string): string {
+    return this.wrap('Unlock', requestId, `<d:lockId>${escapeXml(lockId)}</d:lockId>`);
+  }
+
+  createAccount(requestId: string, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined): string {
+    const initial = initialBalanceCents === undefined ? '' : `<d:initialBalance>${formatCents(initialBalanceCents)}</d:initialBalance>`;
+    return this.wrap('CreateAccount', requestId,
+      `<d:ownerId>${escapeXml(ownerId)}</d:ownerId><d:transactionId>${escapeXml(transactionId)}</d:transactionId>${initial}`);
+  }
+
+  getJournal(requestId: string, accountId: string, limit: number): string {
+    return this.wrap('GetJournal', requestId, `<d:accountId>${escapeXml(accountId)}</d:accountId><d:limit>${integerText(limit)}</d:limit>`);
+  }
+}
+
+function integerText(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
+}

@@ -1,0 +1,38 @@
+import { Cents, parseAmount } from '../common/money';
+import { fault } from '../common/service-fault';
+
+/**
+ * Validation of the client's arguments. node-soap hands every leaf over as text (or as an
+ * object/array when the element has attributes or is repeated); anything that is not exactly
+ * the expected text is refused here, before any data-tier call.
+ */
+const ACCOUNT_ID = /^[1-9][0-9]{0,14}$/;
+const LIMIT_TEXT = /^[0-9]{1,4}$/;
+export const STATEMENT_LIMIT_DEFAULT = 100;
+export const STATEMENT_LIMIT_MAX = 1000;
+
+export function accountIdArg(args: Record<string, unknown>, name: string): string {
+  const value = args[name];
+  if (typeof value !== 'string' || !ACCOUNT_ID.test(value)) {
+    throw fault('INVALID_REQUEST', `${name} must be an account id: 1 to 15 digits, no leading zero`);
+  }
+  return value;
+}
+
+export function amountArg(args: Record<string, unknown>, name: string, amountCentsMax: Cents): Cents {
+  return parseAmount(args[name], amountCentsMax);
+}
+
+export function optionalAmountArg(args: Record<string, unknown>, name: string, amountCentsMax: Cents): Cents | undefined {
+  return args[name] === undefined ? undefined : parseAmount(args[name], amountCentsMax);
+}
+
+export function statementLimitArg(args: Record<string, unknown>, name: string): number {
+  const value = args[name];
+  if (value === undefined) return STATEMENT_LIMIT_DEFAULT;
+  const limit = typeof value === 'string' && LIMIT_TEXT.test(value) ? Number(value) : NaN;
+  if (!(limit >= 1 && limit <= STATEMENT_LIMIT_MAX)) {
+    throw fault('INVALID_REQUEST', `${name} must be an integer from 1 to ${STATEMENT_LIMIT_MAX}`);
+  }
+  return limit;
+}

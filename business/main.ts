@@ -1,0 +1,44 @@
+import { createLogger } from '../common/logger';
+import { announceReady } from '../common/ready';
+import { startBankServer } from './bank-service';
+import { BusinessConfig, loadBusinessConfig } from './config';
+
+/**
+ * Entry point of one business server: `node dist/business/main.js [--port 8081] [--business-id b1] …`
+ * (env: BANK_BUSINESS_TOKEN, BANK_DATA_URL, BANK_CLIENT_CREDENTIALS_FILE, see business/config.ts).
+ * Prints the ready line on stdout once listening; SIGTERM/SIGINT drain requests and exit 0.
+ */
+async function main(): Promise<void> {
+  let config: BusinessConfig;
+  try {
+    config = loadBusinessConfig(process.env, process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`business server: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ service: `bank-${config.businessId}`, level: config.logLevel, jsonFilePath: config.logFile });
+  const server = await startBankServer(config, logger);
+  logger.info('business server listening', { url: server.url, data_url: config.dataUrl });
+  announceReady('bank', server.url);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    server.close(config.shutdownDrainMs).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('error while stopping', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`business server failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});
