@@ -1,0 +1,92 @@
+import { join, resolve } from 'node:path';
+import { LOG_LEVELS } from '../common/logger';
+import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
+
+/**
+ * The data server's configuration, parsed once at start into a frozen object. Nothing else in
+ * server/ reads process.env. Every limit of the data tier is declared here, with its bounds.
+ */
+export interface DataConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** `${dataDir}/bank.sqlite`, used unless databaseUrl is set. */
+  readonly sqliteFilePath: string;
+  /** postgres://… switches the store to PostgreSQL. */
+  readonly databaseUrl: string | undefined;
+  /** PostgreSQL schema holding the tables (created if missing); lets tests and tenants share a database. */
+  readonly pgSchema: string;
+  readonly pgPoolSize: number;
+  readonly credentialsFilePath: string;
+  readonly leaseMsDefault: number;
+  readonly leaseMsMin: number;
+  readonly leaseMsMax: number;
+  /** A Lock's waitMs above this is cut down to it (waiting less is always safe). */
+  readonly lockWaitMsMax: number;
+  readonly lockWaitersPerAccountMax: number;
+  /**
+   * Waiters re-try at least this often: another data server sharing the PostgreSQL database
+   * may release a lock without this process hearing of it.
+   */
+  readonly lockPollMs: number;
+  /** Write operations committed together in one SQLite transaction (group commit), at most. */
+  readonly groupCommitItemsMax: number;
+  readonly bodyBytesMax: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logFilePath: string | undefined;
+}
+
+/** Fixed by data.wsdl (maxOccurs="16"), not configurable. */
+export const ACCOUNTS_PER_LOCK_MAX = 16;
+/** Postings per Update: the WSDL allows 16, the ledger rules accept 1 or 2. */
+export const POSTINGS_PER_UPDATE_MAX = 16;
+export const JOURNAL_LIMIT_MAX = 1000;
+export const JOURNAL_LIMIT_DEFAULT = 100;
+
+export const DATA_FLAGS: Readonly<Record<string, string>> = Object.freeze({
+  host: 'BANK_HOST',
+  port: 'BANK_PORT',
+  'data-dir': 'BANK_DATA_DIR',
+  'database-url': 'DATABASE_URL',
+  'pg-schema': 'BANK_PG_SCHEMA',
+  credentials: 'BANK_BUSINESS_CREDENTIALS_FILE',
+  'log-level': 'BANK_LOG_LEVEL',
+  'log-file': 'BANK_LOG_FILE',
+});
+
+const PG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
+  const merged = withFlags(env, argv, DATA_FLAGS);
+  const dataDir = resolve(stringSetting(merged, 'BANK_DATA_DIR', 'var'));
+  const credentialsFilePath = optionalStringSetting(merged, 'BANK_BUSINESS_CREDENTIALS_FILE');
+  if (credentialsFilePath === undefined) {
+    throw new Error('BANK_BUSINESS_CREDENTIALS_FILE (or --credentials) is required: the business servers allowed to call the data tier');
+  }
+  const pgSchema = stringSetting(merged, 'BANK_PG_SCHEMA', 'public');
+  if (!PG_SCHEMA_PATTERN.test(pgSchema)) throw new Error(`BANK_PG_SCHEMA must match ${PG_SCHEMA_PATTERN}, got ${JSON.stringify(pgSchema)}`);
+  const leaseMsMin = intSetting(merged, 'BANK_LEASE_MS_MIN', 100, 10, 60_000);
+  const leaseMsMax = intSetting(merged, 'BANK_LEASE_MS_MAX', 30_000, leaseMsMin, 600_000);
+  const leaseMsDefault = intSetting(merged, 'BANK_LEASE_MS_DEFAULT', 5_000, leaseMsMin, leaseMsMax);
+  const config: DataConfig = {
+    host: stringSetting(merged, 'BANK_HOST', '127.0.0.1'),
+    port: intSetting(merged, 'BANK_PORT', 8090, 0, 65_535),
+    dataDir,
+    sqliteFilePath: join(dataDir, 'bank.sqlite'),
+    databaseUrl: optionalStringSetting(merged, 'DATABASE_URL'),
+    pgSchema,
+    pgPoolSize: intSetting(merged, 'BANK_PG_POOL_SIZE', 10, 1, 100),
+    credentialsFilePath: resolve(credentialsFilePath),
+    leaseMsDefault,
+    leaseMsMin,
+    leaseMsMax,
+    lockWaitMsMax: intSetting(merged, 'BANK_LOCK_WAIT_MS_MAX', 2_000, 0, 60_000),
+    lockWaitersPerAccountMax: intSetting(merged, 'BANK_LOCK_WAITERS_PER_ACCOUNT_MAX', 1_000, 1, 100_000),
+    lockPollMs: intSetting(merged, 'BANK_LOCK_POLL_MS', 50, 5, 5_000),
+    groupCommitItemsMax: intSetting(merged, 'BANK_GROUP_COMMIT_ITEMS_MAX', 512, 1, 10_000),
+    bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
+    logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
+    logFilePath: optionalStringSetting(merged, 'BANK_LOG_FILE'),
+  };
+  return Object.freeze(config);
+}

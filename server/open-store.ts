@@ -1,0 +1,12 @@
+import { DataConfig } from './config';
+import { SqliteStore } from './sqlite-store';
+import { Store } from './store';
+
+/** SQLite under dataDir by default; PostgreSQL when DATABASE_URL is set. */
+export async function openStore(config: DataConfig): Promise<Store> {
+  if (config.databaseUrl !== undefined) {
+    const { PostgresStore } = await import('./postgres-store');
+    return PostgresStore.open(config.databaseUrl, config.pgSchema, config.pgPoolSize);
+  }
+  return new SqliteStore(config.sqliteFilePath, config.groupCommitItemsMax);
+}

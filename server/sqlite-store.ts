@@ -1,0 +1,239 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { asCents } from '../common/money';
+import { fault } from '../common/service-fault';
+import { GroupCommitter } from './group-commit';
+import {
+  checkWriteAuthority, createFingerprint, isLeaseLive, matchReplay, planLock, planPostings, planUnlock,
+  replayReleases, updateFingerprint,
+} from './lock-rules';
+import { decodeOutcome, encodeOutcome } from './outcome-codec';
+import { SQLITE_SCHEMA } from './sqlite-schema';
+import {
+  AccountId, AccountRow, AccountState, CreateAccountRequest, CreateAccountResult, EntryKind, IdempotencyRow,
+  JournalResult, JournalRow, LockRequest, LockResult, LockRow, Store, UnlockResult, UpdateRequest, UpdateResult,
+} from './store';
+
+interface AccountSql { id: number; owner_id: string; balance_cents: number; version: number }
+interface LockSql { lock_id: string; holder: string; fencing_token: number; expires_at_ms: number; accounts: string }
+interface IdemSql { transaction_id: string; fingerprint: string; outcome: string }
+interface JournalSql {
+  transaction_id: string; account_id: number; amount_cents: number; balance_after_cents: number;
+  counterparty_account_id: number | null; kind: EntryKind; at_ms: number;
+}
+
+function toAccount(row: AccountSql): AccountRow {
+  return { accountId: row.id, ownerId: row.owner_id, balanceCents: asCents(row.balance_cents), version: row.version };
+}
+
+export function parseLockAccounts(text: string): AccountId[] {
+  return text.split(',').map((part) => Number(part));
+}
+
+function toLock(row: LockSql): LockRow {
+  return {
+    lockId: row.lock_id, holder: row.holder, fencingToken: row.fencing_token,
+    expiresAtMs: row.expires_at_ms, accountIds: parseLockAccounts(row.accounts),
+  };
+}
+
+function toJournal(row: JournalSql): JournalRow {
+  return {
+    transactionId: row.transaction_id, accountId: row.account_id, amountCents: asCents(row.amount_cents),
+    balanceAfterCents: asCents(row.balance_after_cents), kind: row.kind, atMs: row.at_ms,
+    ...(row.counterparty_account_id !== null ? { counterpartyAccountId: row.counterparty_account_id } : {}),
+  };
+}
+
+/**
+ * The embedded store: one better-sqlite3 connection, WAL, synchronous=FULL (a commit is on disk
+ * before the caller hears of it). Writes go through the GroupCommitter; reads run directly (the
+ * connection is never inside a transaction between event-loop turns, so they see committed data).
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly committer: GroupCommitter;
+  private readonly sql;
+
+  constructor(filePath: string, groupCommitItemsMax: number) {
+    mkdirSync(dirname(filePath), { recursive: true });
+    this.db = new Database(filePath, { timeout: 5_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SQLITE_SCHEMA);
+    this.committer = new GroupCommitter(this.db, groupCommitItemsMax);
+    const db = this.db;
+    this.sql = {
+      accountsByIds: db.prepare<[string], AccountSql>(
+        'SELECT id, owner_id, balance_cents, version FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id'),
+      locksCovering: db.prepare<[string], LockSql>(
+        'SELECT * FROM locks WHERE lock_id IN (SELECT lock_id FROM lock_accounts WHERE account_id IN (SELECT value FROM json_each(?)))'),
+      lockById: db.prepare<[string], LockSql>('SELECT * FROM locks WHERE lock_id = ?'),
+      deleteLock: db.prepare<[string]>('DELETE FROM locks WHERE lock_id = ?'),
+      bumpFencing: db.prepare<[], { value: number }>("UPDATE counters SET value = value + 1 WHERE name = 'fencing' RETURNING value"),
+      insertLock: db.prepare<[string, string, number, number, string]>(
+        'INSERT INTO locks(lock_id, holder, fencing_token, expires_at_ms, accounts) VALUES (?, ?, ?, ?, ?)'),
+      insertLockAccount: db.prepare<[number, string]>('INSERT INTO lock_accounts(account_id, lock_id) VALUES (?, ?)'),
+      idemById: db.prepare<[string], IdemSql>('SELECT transaction_id, fingerprint, outcome FROM idempotency WHERE transaction_id = ?'),
+      insertIdem: db.prepare<[string, string, string, number]>(
+        'INSERT INTO idempotency(transaction_id, fingerprint, outcome, at_ms) VALUES (?, ?, ?, ?)'),
+      updateAccount: db.prepare<[number, number, number, number]>(
+        'UPDATE accounts SET balance_cents = ?, version = ? WHERE id = ? AND version = ?'),
+      insertJournal: db.prepare<[string, number, number, number, number | null, string, number]>(
+        'INSERT INTO journal(transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertAccount: db.prepare<[string, number], { id: number }>(
+        'INSERT INTO accounts(owner_id, balance_cents, version) VALUES (?, ?, 0) RETURNING id'),
+      accountById: db.prepare<[number], AccountSql>('SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = ?'),
+      journalOf: db.prepare<[number, number], JournalSql>(
+        'SELECT transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms FROM journal WHERE account_id = ? ORDER BY entry_id DESC LIMIT ?'),
+    };
+  }
+
+  lock(request: LockRequest): Promise<LockResult> {
+    return this.committer.run(() => {
+      const nowMs = Date.now();
+      const ids = JSON.stringify(request.accountIds);
+      const accounts = this.sql.accountsByIds.all(ids).map(toAccount);
+      const found = new Map(accounts.map((a) => [a.accountId, a]));
+      const holding = this.sql.locksCovering.all(ids).map(toLock);
+      const plan = planLock(request.accountIds, found, holding, nowMs);
+      if (plan.kind === 'blocked') return plan;
+      for (const lockId of plan.expiredLockIds) this.sql.deleteLock.run(lockId);
+      const fencingToken = this.sql.bumpFencing.get()!.value;
+      const lock: LockRow = {
+        lockId: request.lockId, holder: request.holder, fencingToken,
+        expiresAtMs: nowMs + request.leaseMs, accountIds: request.accountIds,
+      };
+      this.sql.insertLock.run(lock.lockId, lock.holder, fencingToken, lock.expiresAtMs, lock.accountIds.join(','));
+      for (const id of lock.accountIds) this.sql.insertLockAccount.run(id, lock.lockId);
+      return { kind: 'granted', lock, accounts };
+    });
+  }
+
+  update(request: UpdateRequest): Promise<UpdateResult> {
+    return this.committer.run((): UpdateResult => {
+      const nowMs = Date.now();
+      const lockSql = this.sql.lockById.get(request.lockId);
+      const lock = lockSql === undefined ? undefined : toLock(lockSql);
+      const released = (deleteIt: boolean): Pick<UpdateResult, 'released' | 'releasedAccountIds'> => {
+        if (!deleteIt || lock === undefined) return { released: false, releasedAccountIds: [] };
+        this.sql.deleteLock.run(lock.lockId);
+        const live = isLeaseLive(lock, nowMs);
+        return { released: live, releasedAccountIds: live ? lock.accountIds : [] };
+      };
+      const recorded = matchReplay(this.idempotency(request.transactionId), updateFingerprint(request.postings));
+      if (recorded !== undefined) {
+        const release = released(replayReleases(lock, request.holder, request.fencingToken, request.release));
+        const base = { transactionId: request.transactionId, replayed: true, ...release };
+        if (recorded.status === 'applied') return { ...base, accounts: recorded.accounts };
+        if (recorded.status === 'refused') return { ...base, accounts: [], refusal: recorded };
+        throw fault('REQUEST_ID_CONFLICT', `transaction id ${request.transactionId} was used by a CreateAccount`);
+      }
+      const postingIds = request.postings.map((p) => p.accountId);
+      checkWriteAuthority(lock, request.holder, request.fencingToken, postingIds, nowMs);
+      const current = new Map(this.sql.accountsByIds.all(JSON.stringify(postingIds)).map((r) => [r.id, toAccount(r)]));
+      const plan = planPostings(request.transactionId, request.postings, current, nowMs);
+      if (plan.kind === 'refuse') {
+        this.sql.insertIdem.run(request.transactionId, updateFingerprint(request.postings), encodeOutcome(plan.outcome), nowMs);
+        return { transactionId: request.transactionId, replayed: false, ...released(request.release), accounts: [], refusal: plan.outcome };
+      }
+      for (const after of plan.accounts) {
+        const changed = this.sql.updateAccount.run(after.balanceCents, after.version, after.accountId, after.version - 1).changes;
+        if (changed !== 1) throw new Error(`account ${after.accountId} changed under the lock`);
+      }
+      for (const j of plan.journal) {
+        this.sql.insertJournal.run(j.transactionId, j.accountId, j.amountCents, j.balanceAfterCents, j.counterpartyAccountId ?? null, j.kind, j.atMs);
+      }
+      this.sql.insertIdem.run(request.transactionId, updateFingerprint(request.postings), encodeOutcome({ status: 'applied', accounts: plan.accounts }), nowMs);
+      return { transactionId: request.transactionId, replayed: false, ...released(request.release), accounts: plan.accounts };
+    });
+  }
+
+  unlock(holder: string, lockId: string): Promise<UnlockResult> {
+    return this.committer.run((): UnlockResult => {
+      const lockSql = this.sql.lockById.get(lockId);
+      const lock = lockSql === undefined ? undefined : toLock(lockSql);
+      const plan = planUnlock(lock, holder, Date.now());
+      if (plan === 'absent' || lock === undefined) return { released: false, releasedAccountIds: [] };
+      this.sql.deleteLock.run(lockId);
+      return plan === 'delete-live' ? { released: true, releasedAccountIds: lock.accountIds } : { released: false, releasedAccountIds: [] };
+    });
+  }
+
+  async read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]> {
+    const nowMs = Date.now();
+    const ids = JSON.stringify(accountIds);
+    const read = this.db.transaction(() => ({
+      accounts: this.sql.accountsByIds.all(ids).map(toAccount),
+      locks: this.sql.locksCovering.all(ids).map(toLock),
+    }));
+    const { accounts, locks } = read();
+    return accountStates(accountIds, accounts, locks, nowMs);
+  }
+
+  createAccount(request: CreateAccountRequest): Promise<CreateAccountResult> {
+    return this.committer.run((): CreateAccountResult => {
+      const nowMs = Date.now();
+      const fingerprint = createFingerprint(request.ownerId, request.initialBalanceCents);
+      const recorded = matchReplay(this.idempotency(request.transactionId), fingerprint);
+      if (recorded !== undefined) {
+        if (recorded.status !== 'created') throw new Error('a create fingerprint matched a non-create outcome');
+        return { accountId: recorded.accountId, balanceCents: recorded.balanceCents, replayed: true };
+      }
+      const accountId = this.sql.insertAccount.get(request.ownerId, request.initialBalanceCents)!.id;
+      if (request.initialBalanceCents > 0) {
+        this.sql.insertJournal.run(request.transactionId, accountId, request.initialBalanceCents, request.initialBalanceCents, null, 'OPENING', nowMs);
+      }
+      this.sql.insertIdem.run(request.transactionId, fingerprint,
+        encodeOutcome({ status: 'created', accountId, balanceCents: request.initialBalanceCents }), nowMs);
+      return { accountId, balanceCents: request.initialBalanceCents, replayed: false };
+    });
+  }
+
+  async journal(accountId: AccountId, limit: number): Promise<JournalResult> {
+    const read = this.db.transaction(() => {
+      const account = this.sql.accountById.get(accountId);
+      if (account === undefined) throw fault('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, String(accountId));
+      return { account: toAccount(account), entries: this.sql.journalOf.all(accountId, limit).map(toJournal) };
+    });
+    return read();
+  }
+
+  async health(): Promise<Record<string, unknown>> {
+    return { store: 'sqlite', groupCommitBatches: this.committer.batches, groupCommitItems: this.committer.items };
+  }
+
+  async close(): Promise<void> {
+    this.committer.close();
+    this.db.close();
+  }
+
+  private idempotency(transactionId: string): IdempotencyRow | undefined {
+    const row = this.sql.idemById.get(transactionId);
+    if (row === undefined) return undefined;
+    return { transactionId: row.transaction_id, fingerprint: row.fingerprint, outcome: decodeOutcome(row.outcome) };
+  }
+}
+
+/** Read's answer, shared by both stores: every id must exist; lock state from live leases only. */
+export function accountStates(
+  accountIds: readonly AccountId[], accounts: readonly AccountRow[], locks: readonly LockRow[], nowMs: number,
+): AccountState[] {
+  const byId = new Map(accounts.map((a) => [a.accountId, a]));
+  const lockOf = new Map<AccountId, LockRow>();
+  for (const lock of locks) {
+    if (!isLeaseLive(lock, nowMs)) continue;
+    for (const id of lock.accountIds) lockOf.set(id, lock);
+  }
+  return accountIds.map((id): AccountState => {
+    const account = byId.get(id);
+    if (account === undefined) throw fault('ACCOUNT_NOT_FOUND', `account ${id} does not exist`, String(id));
+    const lock = lockOf.get(id);
+    if (lock === undefined) return { ...account, locked: false };
+    return { ...account, locked: true, lockHolder: lock.holder, lockExpiresAtMs: lock.expiresAtMs };
+  });
+}
+

@@ -1,0 +1,139 @@
+import { Cents } from '../common/money';
+
+/**
+ * The data tier's storage, behind one interface with two implementations: SQLite (embedded
+ * default, server/sqlite-store.ts) and PostgreSQL (server/postgres-store.ts). Each method is ONE
+ * database transaction: it reads the state it needs, asks the pure rules in lock-rules.ts what to
+ * do, and writes the result, so a crash can never leave half of it. Operating errors are thrown
+ * as ServiceFault; the decision logic is shared, only data access differs between the stores.
+ */
+
+/** A positive integer (≤ 15 decimal digits, so always a safe integer). */
+export type AccountId = number;
+
+export type EntryKind = 'OPENING' | 'DEPOSIT' | 'WITHDRAWAL' | 'TRANSFER_OUT' | 'TRANSFER_IN';
+
+export interface AccountRow {
+  readonly accountId: AccountId;
+  readonly ownerId: string;
+  readonly balanceCents: Cents;
+  readonly version: number;
+}
+
+export interface LockRow {
+  readonly lockId: string;
+  readonly holder: string;
+  readonly fencingToken: number;
+  readonly expiresAtMs: number;
+  /** Ascending. */
+  readonly accountIds: readonly AccountId[];
+}
+
+export interface Posting {
+  readonly accountId: AccountId;
+  readonly amountCents: Cents;
+}
+
+/** A posting with its journal meaning, decided by classifyPostings (lock-rules.ts). */
+export interface ClassifiedPosting extends Posting {
+  readonly kind: EntryKind;
+  readonly counterpartyAccountId?: AccountId;
+}
+
+export interface JournalRow {
+  readonly transactionId: string;
+  readonly accountId: AccountId;
+  readonly amountCents: Cents;
+  readonly balanceAfterCents: Cents;
+  readonly counterpartyAccountId?: AccountId;
+  readonly kind: EntryKind;
+  readonly atMs: number;
+}
+
+/** What the idempotency table keeps under a transaction id (stored as JSON). */
+export type RecordedOutcome =
+  | { readonly status: 'applied'; readonly accounts: readonly AccountRow[] }
+  | { readonly status: 'refused'; readonly code: 'INSUFFICIENT_FUNDS' | 'INVALID_AMOUNT'; readonly message: string; readonly accountId?: string }
+  | { readonly status: 'created'; readonly accountId: AccountId; readonly balanceCents: Cents };
+
+export interface IdempotencyRow {
+  readonly transactionId: string;
+  readonly fingerprint: string;
+  readonly outcome: RecordedOutcome;
+}
+
+export interface LockRequest {
+  readonly holder: string;
+  /** Ascending, distinct, 1..16 (normalizeAccountIds). */
+  readonly accountIds: readonly AccountId[];
+  readonly lockId: string;
+  readonly leaseMs: number;
+}
+
+export type LockResult =
+  | { readonly kind: 'granted'; readonly lock: LockRow; readonly accounts: readonly AccountRow[] }
+  /** The lowest requested account held by another live lease, and when that lease ends. */
+  | { readonly kind: 'blocked'; readonly accountId: AccountId; readonly expiresAtMs: number };
+
+export interface UpdateRequest {
+  readonly holder: string;
+  readonly lockId: string;
+  readonly fencingToken: number;
+  readonly transactionId: string;
+  readonly postings: readonly ClassifiedPosting[];
+  readonly release: boolean;
+}
+
+export interface UpdateResult {
+  readonly transactionId: string;
+  readonly replayed: boolean;
+  readonly released: boolean;
+  /** Accounts freed by this call (to wake local waiters). */
+  readonly releasedAccountIds: readonly AccountId[];
+  readonly accounts: readonly AccountRow[];
+  /** Set when the (recorded) outcome is a refusal: the service throws it after the commit. */
+  readonly refusal?: { readonly code: 'INSUFFICIENT_FUNDS' | 'INVALID_AMOUNT'; readonly message: string; readonly accountId?: string };
+}
+
+export interface UnlockResult {
+  readonly released: boolean;
+  readonly releasedAccountIds: readonly AccountId[];
+}
+
+export interface AccountState extends AccountRow {
+  readonly locked: boolean;
+  readonly lockHolder?: string;
+  readonly lockExpiresAtMs?: number;
+}
+
+export interface CreateAccountRequest {
+  readonly ownerId: string;
+  readonly transactionId: string;
+  readonly initialBalanceCents: Cents;
+}
+
+export interface CreateAccountResult {
+  readonly accountId: AccountId;
+  readonly balanceCents: Cents;
+  readonly replayed: boolean;
+}
+
+export interface JournalResult {
+  readonly account: AccountRow;
+  /** Newest first. */
+  readonly entries: readonly JournalRow[];
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  lock(request: LockRequest): Promise<LockResult>;
+  update(request: UpdateRequest): Promise<UpdateResult>;
+  unlock(holder: string, lockId: string): Promise<UnlockResult>;
+  /** Ascending ids, all must exist (else ACCOUNT_NOT_FOUND). */
+  read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]>;
+  createAccount(request: CreateAccountRequest): Promise<CreateAccountResult>;
+  journal(accountId: AccountId, limit: number): Promise<JournalResult>;
+  /** Extra /health fields. */
+  health(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
