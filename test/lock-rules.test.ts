@@ -1,0 +1,215 @@
+import { expect } from 'chai';
+import { asCents } from '../common/money';
+import { isServiceFault } from '../common/service-fault';
+import {
+  checkWriteAuthority, classifyPostings, isLeaseLive, matchReplay, normalizeAccountIds, planLock, planPostings,
+  planUnlock, replayReleases, updateFingerprint,
+} from '../server/lock-rules';
+import { LockWaiters, WaitTicket } from '../server/lock-waiters';
+import { AccountRow, LockRow, Posting } from '../server/store';
+
+function codeOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    if (isServiceFault(error)) return error.code;
+    throw error;
+  }
+  return 'NO_FAULT';
+}
+
+const NOW = 1_000_000;
+function account(id: number, balance: number, version = 0): AccountRow {
+  return { accountId: id, ownerId: `o${id}`, balanceCents: asCents(balance), version };
+}
+function lock(partial: Partial<LockRow> = {}): LockRow {
+  return { lockId: 'L1', holder: 'b1', fencingToken: 7, expiresAtMs: NOW + 1000, accountIds: [1, 2], ...partial };
+}
+function posting(accountId: number, cents: number): Posting {
+  return { accountId, amountCents: asCents(cents) };
+}
+const ACCOUNTS = new Map([1, 2, 3].map((id) => [id, account(id, 1000)]));
+
+describe('lock rules (pure): leases, all-or-none locking, fencing, postings, replays', () => {
+  it('a lease is live strictly before its expiry instant', () => {
+    expect(isLeaseLive({ expiresAtMs: NOW + 1 }, NOW)).to.equal(true);
+    expect(isLeaseLive({ expiresAtMs: NOW }, NOW)).to.equal(false);
+    expect(isLeaseLive({ expiresAtMs: NOW - 1 }, NOW)).to.equal(false);
+  });
+
+  it('account ids are deduplicated, sorted ascending (one global order), 1..max', () => {
+    expect(normalizeAccountIds([10, 2, 10, 9], 16)).to.deep.equal([2, 9, 10]);
+    expect(codeOf(() => normalizeAccountIds([], 16))).to.equal('INVALID_REQUEST');
+    expect(codeOf(() => normalizeAccountIds([1, 2, 3], 2))).to.equal('INVALID_REQUEST');
+  });
+
+  describe('planLock', () => {
+    it('grants when no lease covers the accounts', () => {
+      expect(planLock([1, 2], ACCOUNTS, [], NOW)).to.deep.equal({ kind: 'grant', expiredLockIds: [] });
+    });
+    it('an unknown account fails the whole lock with ACCOUNT_NOT_FOUND naming the lowest missing id', () => {
+      expect(codeOf(() => planLock([1, 5, 4], ACCOUNTS, [], NOW))).to.equal('ACCOUNT_NOT_FOUND');
+      try { planLock([1, 4, 5], ACCOUNTS, [], NOW); } catch (e) { expect((e as { accountId: string }).accountId).to.equal('4'); }
+    });
+    it('a live lease on any requested account blocks all of them (lowest held id reported)', () => {
+      const plan = planLock([1, 2, 3], ACCOUNTS, [lock({ accountIds: [2, 3], expiresAtMs: NOW + 5 })], NOW);
+      expect(plan).to.deep.equal({ kind: 'blocked', accountId: 2, expiresAtMs: NOW + 5 });
+    });
+    it('a lease held by the SAME business server still blocks (locks are not re-entrant)', () => {
+      expect(planLock([1], ACCOUNTS, [lock({ holder: 'b1' })], NOW).kind).to.equal('blocked');
+    });
+    it('expired leases count as free and are returned for deletion', () => {
+      const plan = planLock([1, 2], ACCOUNTS, [lock({ expiresAtMs: NOW })], NOW);
+      expect(plan).to.deep.equal({ kind: 'grant', expiredLockIds: ['L1'] });
+    });
+  });
+
+  describe('checkWriteAuthority: lock → holder → lease → token → coverage', () => {
+    it('passes for the holder with a live lease and the current token on covered accounts', () => {
+      expect(codeOf(() => checkWriteAuthority(lock(), 'b1', 7, [1, 2], NOW))).to.equal('NO_FAULT');
+    });
+    it('refuses an unknown lock and another holder with LOCK_NOT_HELD', () => {
+      expect(codeOf(() => checkWriteAuthority(undefined, 'b1', 7, [1], NOW))).to.equal('LOCK_NOT_HELD');
+      expect(codeOf(() => checkWriteAuthority(lock(), 'b2', 7, [1], NOW))).to.equal('LOCK_NOT_HELD');
+    });
+    it('refuses after expiry with LOCK_EXPIRED, even with the right token', () => {
+      expect(codeOf(() => checkWriteAuthority(lock({ expiresAtMs: NOW }), 'b1', 7, [1], NOW))).to.equal('LOCK_EXPIRED');
+    });
+    it('refuses an older or newer token with STALE_FENCING_TOKEN', () => {
+      expect(codeOf(() => checkWriteAuthority(lock(), 'b1', 6, [1], NOW))).to.equal('STALE_FENCING_TOKEN');
+      expect(codeOf(() => checkWriteAuthority(lock(), 'b1', 8, [1], NOW))).to.equal('STALE_FENCING_TOKEN');
+    });
+    it('refuses a posting on an account outside the lock with LOCK_NOT_HELD', () => {
+      expect(codeOf(() => checkWriteAuthority(lock(), 'b1', 7, [1, 3], NOW))).to.equal('LOCK_NOT_HELD');
+    });
+  });
+
+  describe('classifyPostings', () => {
+    it('one posting: deposit (+) or withdrawal (−)', () => {
+      expect(classifyPostings([posting(1, 5)])[0]!.kind).to.equal('DEPOSIT');
+      expect(classifyPostings([posting(1, -5)])[0]!.kind).to.equal('WITHDRAWAL');
+    });
+    it('two postings on distinct accounts summing to zero: a transfer with counterparties', () => {
+      const [out, into] = classifyPostings([posting(2, 5), posting(1, -5)]);
+      expect(out).to.deep.include({ accountId: 1, kind: 'TRANSFER_OUT', counterpartyAccountId: 2 });
+      expect(into).to.deep.include({ accountId: 2, kind: 'TRANSFER_IN', counterpartyAccountId: 1 });
+    });
+    it('refuses unbalanced pairs, the same account twice, and 3+ postings', () => {
+      expect(codeOf(() => classifyPostings([posting(1, -5), posting(2, 4)]))).to.equal('INVALID_REQUEST');
+      expect(codeOf(() => classifyPostings([posting(1, -5), posting(1, 5)]))).to.equal('INVALID_REQUEST');
+      expect(codeOf(() => classifyPostings([posting(1, -5), posting(2, 3), posting(3, 2)]))).to.equal('INVALID_REQUEST');
+      expect(codeOf(() => classifyPostings([]))).to.equal('INVALID_REQUEST');
+    });
+  });
+
+  describe('planPostings: all or nothing', () => {
+    it('applies a transfer: balances, versions + 1, one journal row per posting', () => {
+      const plan = planPostings('t1', classifyPostings([posting(1, -300), posting(2, 300)]), ACCOUNTS, NOW);
+      expect(plan.kind).to.equal('apply');
+      if (plan.kind !== 'apply') return;
+      expect(plan.accounts.map((a) => [a.accountId, a.balanceCents, a.version])).to.deep.equal([[1, 700, 1], [2, 1300, 1]]);
+      expect(plan.journal.map((j) => [j.accountId, j.amountCents, j.balanceAfterCents, j.kind])).to.deep.equal([
+        [1, -300, 700, 'TRANSFER_OUT'], [2, 300, 1300, 'TRANSFER_IN']]);
+    });
+    it('an overdraw on either side refuses the whole transfer with INSUFFICIENT_FUNDS (nothing planned)', () => {
+      const plan = planPostings('t1', classifyPostings([posting(2, 1001), posting(1, -1001)]), ACCOUNTS, NOW);
+      expect(plan).to.deep.include({ kind: 'refuse' });
+      if (plan.kind === 'refuse') expect(plan.outcome).to.deep.include({ code: 'INSUFFICIENT_FUNDS', accountId: '1' });
+    });
+    it('a withdrawal of exactly the balance leaves zero', () => {
+      const plan = planPostings('t1', classifyPostings([posting(1, -1000)]), ACCOUNTS, NOW);
+      expect(plan.kind === 'apply' && plan.accounts[0]!.balanceCents).to.equal(0);
+    });
+    it('a credit beyond BALANCE_CENTS_MAX is refused with INVALID_AMOUNT', () => {
+      const rich = new Map([[1, account(1, 1_000_000_000_000_000)]]);
+      const plan = planPostings('t1', classifyPostings([posting(1, 1)]), rich, NOW);
+      expect(plan.kind === 'refuse' && plan.outcome.code).to.equal('INVALID_AMOUNT');
+    });
+  });
+
+  describe('replays', () => {
+    it('the fingerprint is a set: posting order does not matter, amounts and accounts do', () => {
+      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).to.equal(updateFingerprint([posting(2, 5), posting(1, -5)]));
+      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).not.to.equal(updateFingerprint([posting(1, -6), posting(2, 6)]));
+      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).not.to.equal(updateFingerprint([posting(1, -5), posting(3, 5)]));
+    });
+    it('same content replays the recorded outcome; other content is REQUEST_ID_CONFLICT', () => {
+      const outcome = { status: 'applied', accounts: [account(1, 5)] } as const;
+      const record = { transactionId: 't1', fingerprint: 'update|1:5', outcome };
+      expect(matchReplay(undefined, 'update|1:5')).to.equal(undefined);
+      expect(matchReplay(record, 'update|1:5')).to.equal(outcome);
+      expect(codeOf(() => matchReplay(record, 'update|1:6'))).to.equal('REQUEST_ID_CONFLICT');
+    });
+    it('a replay releases only the caller\'s own lock with the current token', () => {
+      expect(replayReleases(lock(), 'b1', 7, true)).to.equal(true);
+      expect(replayReleases(lock(), 'b1', 7, false)).to.equal(false);
+      expect(replayReleases(lock(), 'b2', 7, true)).to.equal(false);
+      expect(replayReleases(lock(), 'b1', 6, true)).to.equal(false);
+      expect(replayReleases(undefined, 'b1', 7, true)).to.equal(false);
+    });
+  });
+
+  it('planUnlock: holder only; unknown is already released', () => {
+    expect(planUnlock(undefined, 'b1', NOW)).to.equal('absent');
+    expect(planUnlock(lock(), 'b1', NOW)).to.equal('delete-live');
+    expect(planUnlock(lock({ expiresAtMs: NOW }), 'b1', NOW)).to.equal('delete-expired');
+    expect(codeOf(() => planUnlock(lock(), 'b2', NOW))).to.equal('LOCK_NOT_HELD');
+  });
+});
+
+describe('lock waiters: bounded FIFO queues', () => {
+  it('wakes the head first, then the next when the head leaves', async () => {
+    const waiters = new LockWaiters(10, 10_000);
+    const [a, b] = [new WaitTicket(), new WaitTicket()];
+    const order: string[] = [];
+    const pa = waiters.wait(a, 1, 10_000, Number.POSITIVE_INFINITY).then(() => order.push('a'));
+    const pb = waiters.wait(b, 1, 10_000, Number.POSITIVE_INFINITY).then(() => order.push('b'));
+    expect(waiters.firstQueued([3, 1])).to.equal(1);
+    waiters.released([1]);
+    await pa;
+    expect(order).to.deep.equal(['a']);
+    waiters.leave(a); // the head acquired or gave up: the next one re-tries
+    await pb;
+    expect(order).to.deep.equal(['a', 'b']);
+    waiters.leave(b);
+    expect(waiters.count()).to.equal(0);
+    expect(waiters.firstQueued([1])).to.equal(undefined);
+  });
+
+  it('refuses a waiter beyond the per-account bound with ACCOUNT_LOCKED (retryable)', () => {
+    const waiters = new LockWaiters(2, 10_000);
+    const tickets = [new WaitTicket(), new WaitTicket(), new WaitTicket()];
+    void waiters.wait(tickets[0]!, 1, 50, Number.POSITIVE_INFINITY);
+    void waiters.wait(tickets[1]!, 1, 50, Number.POSITIVE_INFINITY);
+    let code = 'NO_FAULT';
+    try {
+      void waiters.wait(tickets[2]!, 1, 50, Number.POSITIVE_INFINITY);
+    } catch (error) {
+      code = isServiceFault(error) && error.retryable ? error.code : 'WRONG';
+    }
+    expect(code).to.equal('ACCOUNT_LOCKED');
+    tickets.forEach((t) => waiters.leave(t));
+  });
+
+  it('a release that reaches a busy head is not lost', async () => {
+    const waiters = new LockWaiters(10, 10_000);
+    const t = new WaitTicket();
+    const first = waiters.wait(t, 1, 10_000, Number.POSITIVE_INFINITY);
+    waiters.released([1]);
+    await first;
+    waiters.released([1]); // arrives while the head is re-trying (not waiting)
+    const started = Date.now();
+    await waiters.wait(t, 1, 10_000, Number.POSITIVE_INFINITY);
+    expect(Date.now() - started).to.be.below(100);
+    waiters.leave(t);
+  });
+
+  it('a head re-tries at the blocking lease\'s expiry', async () => {
+    const waiters = new LockWaiters(10, 10_000);
+    const t = new WaitTicket();
+    const started = Date.now();
+    await waiters.wait(t, 1, 10_000, Date.now() + 50);
+    expect(Date.now() - started).to.be.within(40, 500);
+    waiters.leave(t);
+  });
+});
