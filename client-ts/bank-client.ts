@@ -184,7 +184,7 @@ function classify(error: unknown, requestId: string, attempt: number): BankError
   const status = failure.response?.status;
   if (status !== undefined) {
     if (PROXY_UNAVAILABLE_STATUSES.has(status)) {
-      return new BankTransportError(`HTTP ${status} without a SOAP answer`, requestId, attempt);
+      return new BankTransportError(`HTTP ${status} without a SOAP answer`, { requestId, attempts: attempt, mayHaveArrived: true, errorCode: `HTTP_${status}` });
     }
     const body = typeof failure.body === 'string' ? failure.body : typeof failure.response?.data === 'string' ? failure.response.data : '';
     return new BankProtocolError(`HTTP ${status}: not a SOAP answer: ${body.slice(0, 200)}`, requestId, status);
@@ -193,7 +193,10 @@ function classify(error: unknown, requestId: string, attempt: number): BankError
     return new BankProtocolError(`bad response: ${failure.message ?? failure.code}`, requestId);
   }
   if (typeof failure.code === 'string' || failure.message === 'socket hang up') {
-    return new BankTransportError(`${failure.code ?? 'ECONNRESET'}: ${failure.message ?? ''}`.trim(), requestId, attempt, error);
+    const errorCode = failure.code ?? 'ECONNRESET';
+    return new BankTransportError(`${errorCode}: ${failure.message ?? ''}`.trim(), {
+      requestId, attempts: attempt, mayHaveArrived: errorCode !== 'ECONNREFUSED', errorCode, cause: error,
+    });
   }
   throw error;
 }
@@ -284,12 +287,19 @@ export class BankClient {
     if (!REQUEST_ID_PATTERN.test(requestId)) throw new TypeError(`request-id must match ${REQUEST_ID_PATTERN.source}, got ${JSON.stringify(requestId)}`);
     const headers: BankSoapHeaders = { 'auth-token': this.authToken, 'client-id': this.clientId, 'request-id': requestId };
     const client = await this.soapClient();
+    let mayHaveArrived = false; // did any failed attempt possibly reach the server?
     for (let attempt = 1; ; attempt++) {
       try {
         const raw = await this.send(client, operation, args, headers);
         return convert(raw, requestId);
       } catch (error: unknown) {
-        const failure = classify(error, requestId, attempt);
+        let failure = classify(error, requestId, attempt);
+        if (failure instanceof BankTransportError) {
+          mayHaveArrived ||= failure.mayHaveArrived;
+          failure = new BankTransportError(failure.message, {
+            requestId, attempts: attempt, mayHaveArrived, errorCode: failure.errorCode, cause: failure.cause,
+          });
+        }
         if (!failure.retryable || attempt > this.retries) throw failure;
         await sleep(Math.min(this.retryDelayMs * 2 ** (attempt - 1), RETRY_DELAY_MS_MAX));
       }

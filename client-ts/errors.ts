@@ -85,11 +85,17 @@ export class BankTransportError extends Error {
   readonly retryable = true;
   readonly requestId: string | undefined;
   readonly attempts: number;
-  constructor(message: string, requestId: string | undefined, attempts: number, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+  /** False only when every attempt was refused before anything was sent (ECONNREFUSED). */
+  readonly mayHaveArrived: boolean;
+  /** The socket error code of the last attempt, e.g. ECONNRESET, ECONNABORTED, ECONNREFUSED. */
+  readonly errorCode: string | undefined;
+  constructor(message: string, fields: { requestId: string | undefined; attempts: number; mayHaveArrived: boolean; errorCode?: string | undefined; cause?: unknown }) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = 'BankTransportError';
-    this.requestId = requestId;
-    this.attempts = attempts;
+    this.requestId = fields.requestId;
+    this.attempts = fields.attempts;
+    this.mayHaveArrived = fields.mayHaveArrived;
+    this.errorCode = fields.errorCode;
   }
 }
 

@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+/**
+ * `bank`: the distbank command line, on BankClient. See client-ts/README.md.
+ *
+ *   bank [--url URL] [--client-id ID --token TOKEN | --credentials FILE [--as ID]] [--json]
+ *        [--request-id ID] [--timeout-ms MS] [--retries N]
+ *        open [--initial AMOUNT] | balance ACC | deposit ACC AMOUNT | withdraw ACC AMOUNT
+ *        | transfer FROM TO AMOUNT | statement ACC [--limit N]
+ *
+ * Exit codes (same as the Python CLI): see exit-codes.ts.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { BankClient, RETRIES_MAX, TIMEOUT_MS_MAX } from './bank-client';
+import { CliConfig, CliUsageError, loadCliConfig } from './cli-config';
+import { decimal, DecimalFormatError } from './decimal';
+import { BankError, BankProtocolError, BankTransportError } from './errors';
+import { EXIT, EXIT_CODE_BY_FAULT, ExitCode } from './exit-codes';
+import { balanceText, depositText, openedText, statementText, transferText, withdrawText } from './format';
+
+interface GlobalOptions {
+  url?: string;
+  clientId?: string;
+  token?: string;
+  credentials?: string;
+  as?: string;
+  json?: boolean;
+  requestId?: string;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+function intArgument(name: string, min: number, max: number): (text: string) => number {
+  return (text: string) => {
+    if (!/^[0-9]+$/.test(text)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const value = Number(text);
+    if (value < min || value > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return value;
+  };
+}
+
+function errorReport(error: unknown, config: CliConfig | undefined): { exit: ExitCode; json: Record<string, unknown>; text: string } {
+  if (error instanceof BankError) {
+    const where = error.accountId === undefined ? '' : ` (account ${error.accountId})`;
+    const hint = error.retryable ? `; retry later with --request-id ${error.requestId ?? '?'} so money moves at most once` : '';
+    return {
+      exit: EXIT_CODE_BY_FAULT[error.code],
+      json: { code: error.code, message: error.message, ...(error.accountId === undefined ? {} : { accountId: error.accountId }), retryable: error.retryable, requestId: error.requestId },
+      text: `error: ${error.code}: ${error.message}${where}${hint}`,
+    };
+  }
+  if (error instanceof BankTransportError && !error.mayHaveArrived) {
+    return {
+      exit: EXIT.RETRYABLE,
+      json: { code: 'CONNECTION_FAILED', message: error.message, retryable: true, requestId: error.requestId, attempts: error.attempts },
+      text: `error: nothing listens at ${config?.url ?? 'the bank URL'} (${error.message}); is the cluster running (npm start)? Nothing was done.`,
+    };
+  }
+  if (error instanceof BankTransportError) {
+    return {
+      exit: EXIT.RETRYABLE,
+      json: { code: 'CONNECTION_FAILED', message: error.message, retryable: true, requestId: error.requestId, attempts: error.attempts },
+      text: `error: could not get an answer from ${config?.url ?? 'the bank'} after ${error.attempts} attempt(s): ${error.message}\n` +
+        `  whether it happened is unknown: repeat the command with --request-id ${error.requestId ?? '?'} to find out without doing it twice`,
+    };
+  }
+  if (error instanceof DecimalFormatError) {
+    return { exit: EXIT.INVALID_INPUT, json: { code: 'INVALID_AMOUNT', message: error.message, retryable: false }, text: `error: ${error.message}` };
+  }
+  if (error instanceof CliUsageError || error instanceof TypeError || error instanceof RangeError) {
+    return { exit: EXIT.USAGE, json: { code: 'USAGE', message: error.message, retryable: false }, text: `error: ${error.message}` };
+  }
+  if (error instanceof BankProtocolError) {
+    return { exit: EXIT.OTHER, json: { code: 'PROTOCOL_ERROR', message: error.message, retryable: false, requestId: error.requestId }, text: `error: unexpected answer from the bank: ${error.message}` };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { exit: EXIT.OTHER, json: { code: 'ERROR', message, retryable: false }, text: `error: ${message}` };
+}
+
+export function buildProgram(io: Output, setExit: (code: ExitCode) => void): Command {
+  const program = new Command('bank');
+  let config: CliConfig | undefined;
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const client = (): BankClient => {
+    const g = globals();
+    config = loadCliConfig({
+      ...(g.url === undefined ? {} : { url: g.url }),
+      ...(g.clientId === undefined ? {} : { clientId: g.clientId }),
+      ...(g.token === undefined ? {} : { token: g.token }),
+      ...(g.credentials === undefined ? {} : { credentials: g.credentials }),
+      ...(g.as === undefined ? {} : { as: g.as }),
+      ...(g.timeoutMs === undefined ? {} : { timeoutMs: g.timeoutMs }),
+      ...(g.retries === undefined ? {} : { retries: g.retries }),
+    });
+    return new BankClient({
+      url: config.url,
+      clientId: config.clientId,
+      authToken: config.authToken,
+      ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
+      ...(config.retries === undefined ? {} : { retries: config.retries }),
+    });
+  };
+  const callOptions = () => {
+    const id = globals().requestId;
+    return id === undefined ? {} : { requestId: id };
+  };
+  /** Run one call; print its result (text or JSON) or its error; set the exit code. */
+  const run = <R>(call: (bank: BankClient) => Promise<R>, text: (result: R) => string) => async (): Promise<void> => {
+    let bank: BankClient | undefined;
+    try {
+      bank = client();
+      const result = await call(bank);
+      io.out(globals().json === true ? JSON.stringify(result) : text(result));
+      setExit(EXIT.OK);
+    } catch (error: unknown) {
+      const report = errorReport(error, config);
+      if (globals().json === true) io.out(JSON.stringify({ error: report.json }));
+      else io.err(report.text);
+      setExit(report.exit);
+    } finally {
+      bank?.close();
+    }
+  };
+
+  program
+    .description('Call the distbank bank service (SOAP) from the command line.')
+    .addOption(new Option('--url <url>', 'bank service URL (env BANK_URL; default: the credentials file\'s url, else http://127.0.0.1:8080/bank)'))
+    .addOption(new Option('--client-id <id>', 'your client id (env BANK_CLIENT_ID)'))
+    .addOption(new Option('--token <token>', 'your auth token (env BANK_AUTH_TOKEN)'))
+    .addOption(new Option('--credentials <file>', 'take url, client id and token from a credentials file such as var/demo-credentials.json (used automatically from ./var when nothing else names a client)'))
+    .addOption(new Option('--as <clientId>', 'which client of the credentials file (default: the first)'))
+    .addOption(new Option('--json', 'print the result (or {"error": …}) as one JSON object on stdout'))
+    .addOption(new Option('--request-id <id>', 'idempotency key ([A-Za-z0-9_.:-]{1,64}); repeating a call with the same id moves money at most once (default: a fresh UUID)'))
+    .addOption(new Option('--timeout-ms <ms>', 'deadline of one attempt, default 10000').argParser(intArgument('--timeout-ms', 1, TIMEOUT_MS_MAX)))
+    .addOption(new Option('--retries <n>', 'retries after timeouts, connection errors, locked accounts (same request id), default 2').argParser(intArgument('--retries', 0, RETRIES_MAX)))
+    .showHelpAfterError('(run bank --help for usage)')
+    .addHelpText('after', `
+Amounts are decimal text with at most 2 fraction digits, e.g. 10.00. A negative number is
+read as an option: put -- before it (bank deposit 12 -- -1).
+
+Examples:
+  bank --credentials var/demo-credentials.json --as alice balance 1
+  bank transfer 1 2 10.00
+  bank --json statement 1 --limit 5
+
+Exit codes: 0 ok, 1 other error, 2 usage, 3 authentication failed, 4 not authorized or
+account not found, 5 insufficient funds, 6 invalid amount/request or same account,
+7 retryable (account locked, service unavailable, connection failed or timed out).`);
+
+  program
+    .command('open')
+    .description('open a new account owned by you')
+    .option('--initial <amount>', 'initial deposit, e.g. 100.00')
+    .action(async (options: { initial?: string }) =>
+      run((bank) => bank.openAccount(options.initial === undefined ? undefined : decimal(options.initial), callOptions()), openedText)(),
+    );
+  program
+    .command('balance')
+    .description('show the balance of one of your accounts')
+    .argument('<account>', 'account id')
+    .action(async (account: string) => run((bank) => bank.getBalance(account, callOptions()), balanceText)());
+  program
+    .command('deposit')
+    .description('deposit money into any account (the balance is shown only for your own)')
+    .argument('<account>', 'account id')
+    .argument('<amount>', 'amount, e.g. 10.00')
+    .action(async (account: string, amount: string) =>
+      run((bank) => bank.deposit(account, decimal(amount), callOptions()), (r) => depositText(r, amount))(),
+    );
+  program
+    .command('withdraw')
+    .description('withdraw money from one of your accounts')
+    .argument('<account>', 'account id')
+    .argument('<amount>', 'amount, e.g. 10.00')
+    .action(async (account: string, amount: string) =>
+      run((bank) => bank.withdraw(account, decimal(amount), callOptions()), (r) => withdrawText(r, amount))(),
+    );
+  program
+    .command('transfer')
+    .description('transfer money from one of your accounts to any account')
+    .argument('<from>', 'your account id')
+    .argument('<to>', 'recipient account id')
+    .argument('<amount>', 'amount, e.g. 10.00')
+    .action(async (from: string, to: string, amount: string) =>
+      run((bank) => bank.transfer(from, to, decimal(amount), callOptions()), (r) => transferText(r, to, amount))(),
+    );
+  program
+    .command('statement')
+    .description('list the entries of one of your accounts, newest first')
+    .argument('<account>', 'account id')
+    .addOption(new Option('--limit <n>', 'at most this many entries (1..1000, server default 100)').argParser(intArgument('--limit', 1, 1000)))
+    .action(async (account: string, options: { limit?: number }) =>
+      run((bank) => bank.getStatement(account, options.limit, callOptions()), statementText)(),
+    );
+  return program;
+}
+
+export async function main(argv: readonly string[], io: Output): Promise<ExitCode> {
+  let exit: ExitCode = EXIT.OK;
+  const program = buildProgram(io, (code) => (exit = code));
+  program.exitOverride();
+  program.configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error: unknown) {
+    if (error instanceof CommanderError) {
+      // --help asked for is success; help shown because no command was given is a usage error.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.OK;
+      if (error.code === 'commander.unknownOption' && /'-[0-9.]/.test(error.message)) {
+        io.err('  (a negative amount must follow --, e.g. bank deposit 12 -- -1)');
+      }
+      return EXIT.USAGE;
+    }
+    throw error;
+  }
+  return exit;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    out: (text) => process.stdout.write(text + '\n'),
+    err: (text) => process.stderr.write(text + '\n'),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`bank: unexpected failure: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = EXIT.OTHER;
+    },
+  );
+}
