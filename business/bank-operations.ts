@@ -65,7 +65,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
   const OpenAccount: OperationHandler = async (args, ctx) => {
     const initialCents = optionalAmountArg(args, 'initialDeposit', amountCentsMax);
     const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
-    ctx.annotate({ amount: initialCents === undefined ? undefined : formatCents(initialCents), transaction_id: transactionId });
+    ctx.annotate({ ...(initialCents === undefined ? {} : { amount: formatCents(initialCents) }), transaction_id: transactionId });
     const created = await dataCall(ctx, () => data.createAccount(ctx.requestId, ctx.principalId, transactionId, initialCents));
     owners.set(created.accountId, ctx.principalId);
     ctx.annotate({ accounts: [created.accountId] });

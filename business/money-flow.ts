@@ -1,7 +1,7 @@
 import { Logger } from '../common/logger';
 import { compareAccountIds } from './account-queue';
 import { clientFaultOf, isLostLock } from './data-faults';
-import { DataClient } from './data-client';
+import { DataCallError, DataClient } from './data-client';
 import { Posting } from './data-envelope';
 import { UpdateOutcome } from './data-response';
 import { OwnerCache } from './owner-cache';
@@ -51,7 +51,7 @@ export class MoneyFlow {
         if (!outcome.released) this.unlockInBackground(requestId, grant.lockId);
         return outcome;
       } catch (error) {
-        if (lockId !== undefined) this.unlockInBackground(requestId, lockId);
+        if (lockId !== undefined && !releasedByRefusal(error)) this.unlockInBackground(requestId, lockId);
         if (isLostLock(error) && attempt < this.settings.retriesMax) {
           this.logger.warn('lock lost before Update; locking again', { request_id: requestId, transaction_id: transactionId, attempt });
           continue;
@@ -69,4 +69,14 @@ export class MoneyFlow {
       });
     });
   }
+}
+
+/**
+ * A refused Update (INSUFFICIENT_FUNDS, INVALID_AMOUNT) is recorded and, with release=true,
+ * releases the lock in the same data-tier transaction (wsdl/README.md, Update): no Unlock needed.
+ */
+function releasedByRefusal(error: unknown): boolean {
+  if (!(error instanceof DataCallError) || error.kind !== 'fault' || error.operation !== 'Update') return false;
+  const code = error.fault?.code;
+  return code === 'INSUFFICIENT_FUNDS' || code === 'INVALID_AMOUNT';
 }
