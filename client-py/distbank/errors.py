@@ -48,8 +48,8 @@ class BankError(Exception):
     ``request_id`` the idempotency key the client sent: the server logs carry it.
     """
 
-    CODE: Optional[str] = None
-    RETRYABLE: bool = False
+    code: Optional[str] = None
+    retryable: bool = False
 
     def __init__(
         self,
@@ -97,25 +97,25 @@ class BankError(Exception):
 class AuthenticationFailedError(BankError):
     """Missing, unknown or wrong credentials (auth-token with client-id)."""
 
-    CODE = "AUTHENTICATION_FAILED"
+    code = "AUTHENTICATION_FAILED"
 
 
 class NotAuthorizedError(BankError):
     """Authenticated, but this client may not act on this account (it is not its own)."""
 
-    CODE = "NOT_AUTHORIZED"
+    code = "NOT_AUTHORIZED"
 
 
 class AccountNotFoundError(BankError):
     """No account has this id."""
 
-    CODE = "ACCOUNT_NOT_FOUND"
+    code = "ACCOUNT_NOT_FOUND"
 
 
 class InsufficientFundsError(BankError):
     """The debit would make a balance negative; nothing changed."""
 
-    CODE = "INSUFFICIENT_FUNDS"
+    code = "INSUFFICIENT_FUNDS"
 
 
 class InvalidAmountError(BankError):
@@ -125,63 +125,63 @@ class InvalidAmountError(BankError):
     decimal number at all (``"1e3"``, ``"NaN"``, ``""``).
     """
 
-    CODE = "INVALID_AMOUNT"
+    code = "INVALID_AMOUNT"
 
 
 class SameAccountError(BankError):
     """A transfer names the same account as source and destination."""
 
-    CODE = "SAME_ACCOUNT"
+    code = "SAME_ACCOUNT"
 
 
 class InvalidRequestError(BankError):
     """The request is malformed or a field is out of range."""
 
-    CODE = "INVALID_REQUEST"
+    code = "INVALID_REQUEST"
 
 
 class AccountLockedError(BankError):
     """The account stayed locked by other requests too long; retry with the same request id."""
 
-    CODE = "ACCOUNT_LOCKED"
-    RETRYABLE = True
+    code = "ACCOUNT_LOCKED"
+    retryable = True
 
 
 class LockNotHeldError(BankError):
     """Data tier: the lock does not exist or is not the caller's (not expected at clients)."""
 
-    CODE = "LOCK_NOT_HELD"
+    code = "LOCK_NOT_HELD"
 
 
 class LockExpiredError(BankError):
     """Data tier: the lease of the lock ran out (not expected at clients)."""
 
-    CODE = "LOCK_EXPIRED"
+    code = "LOCK_EXPIRED"
 
 
 class StaleFencingTokenError(BankError):
     """Data tier: the fencing token is not the current one (not expected at clients)."""
 
-    CODE = "STALE_FENCING_TOKEN"
+    code = "STALE_FENCING_TOKEN"
 
 
 class RequestIdConflictError(BankError):
     """The request id was already used by this client for a request with different content."""
 
-    CODE = "REQUEST_ID_CONFLICT"
+    code = "REQUEST_ID_CONFLICT"
 
 
 class ServiceUnavailableError(BankError):
     """A tier behind the balancer is down, overloaded or timed out; retry later."""
 
-    CODE = "SERVICE_UNAVAILABLE"
-    RETRYABLE = True
+    code = "SERVICE_UNAVAILABLE"
+    retryable = True
 
 
 class InternalErrorError(BankError):
     """An unexpected server error; the server log has the details under the request id."""
 
-    CODE = "INTERNAL_ERROR"
+    code = "INTERNAL_ERROR"
 
 
 #: A friendlier alias; the registry name follows the ``<CamelCase>Error`` rule.
@@ -199,7 +199,7 @@ class BankConnectionError(BankError):
     ``request_id`` (shown on this error) and the service applies it at most once.
     """
 
-    RETRYABLE = True
+    retryable = True
 
     def __init__(self, message: str, *, request_id: Optional[str] = None, attempts: int = 1) -> None:
         super().__init__(None, message, None, True, request_id=request_id)
@@ -235,7 +235,7 @@ _FAULT_CLASSES = (
 )
 
 #: Fault code -> exception class, for every code of the registry.
-ERRORS_BY_CODE: Dict[str, Type[BankError]] = {cls.CODE: cls for cls in _FAULT_CLASSES}  # type: ignore[misc]
+ERRORS_BY_CODE: Dict[str, Type[BankError]] = {cls.code: cls for cls in _FAULT_CLASSES}  # type: ignore[misc]
 
 
 def class_name_for_code(code: str) -> str:
@@ -255,7 +255,7 @@ def error_for_code(
     BankError that still carries the code; ``retryable=None`` takes the class default."""
     cls = ERRORS_BY_CODE.get(code or "", BankError)
     if retryable is None:
-        retryable = cls.RETRYABLE
+        retryable = cls.retryable
     return cls(code, message, account_id, retryable, request_id=request_id)
 
 

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 REQUEST_BYTES_MAX = 1_048_576
 SOCKET_TIMEOUT_S = 5.0
+ACCEPT_POLL_S = 0.05
 
 NS = "urn:distbank:bank:v1"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -83,6 +84,9 @@ class ScriptedServer:
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(16)
+        # accept() wakes up this often to notice close(): closing a socket does not interrupt
+        # a blocked accept() on Linux.
+        self._listener.settimeout(ACCEPT_POLL_S)
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -96,13 +100,15 @@ class ScriptedServer:
 
     def __exit__(self, *exc: object) -> None:
         self._closing.set()
-        self._listener.close()
         self._thread.join(SOCKET_TIMEOUT_S)
+        self._listener.close()
 
     def _serve(self) -> None:
         while not self._closing.is_set():
             try:
                 conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()

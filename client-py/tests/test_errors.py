@@ -44,7 +44,7 @@ def test_every_registry_code_has_its_class_and_no_more():
 
 def test_retryable_defaults_match_the_registry():
     for code, retryable in registry().items():
-        assert ERRORS_BY_CODE[code].RETRYABLE is retryable, code
+        assert ERRORS_BY_CODE[code].retryable is retryable, code
 
 
 def test_the_wsdl_enumerates_the_same_codes():
@@ -61,7 +61,7 @@ def test_class_names_follow_the_rule_and_are_exported():
         assert cls.__name__ == class_name_for_code(code)
         assert getattr(distbank, cls.__name__) is cls
         assert issubclass(cls, BankError)
-        assert cls.CODE == code
+        assert cls.code == code
     assert class_name_for_code("INSUFFICIENT_FUNDS") == "InsufficientFundsError"
 
 
