@@ -1,0 +1,148 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { announceReady } from '../common/ready';
+import { loadClusterConfig, ClusterConfig } from './lib/cluster-config';
+import { demoClientTokens, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
+import { ensureDemoAccounts } from './lib/demo-accounts';
+import { ChildEventSink, SupervisedChild } from './lib/supervised-child';
+
+/**
+ * `npm start`: the whole bank on one machine. 1 data server, N business servers and the load
+ * balancer as child processes (`node dist/...`), each waited for until ready; demo clients with
+ * funded accounts on the first start; a banner on stderr; then one ready line on stdout
+ * (`{"event":"ready","service":"cluster","url":<balancer /bank URL>}`), so tests can start a
+ * whole cluster on port 0 and read `${BANK_DATA_DIR}/demo-credentials.json`.
+ * `${BANK_DATA_DIR}/cluster.json` tells tools (bench, chaos) every child's pid and URL.
+ * SIGINT/SIGTERM: balancer first, then business servers, then the data server; exit 0.
+ */
+export const CLUSTER_FILE = 'cluster.json';
+
+export interface ClusterFile {
+  readonly balancerUrl: string;
+  readonly dataUrl: string;
+  readonly businessUrls: readonly string[];
+  readonly pids: { readonly launcher: number; readonly data: number; readonly business: readonly number[]; readonly balancer: number };
+}
+
+function log(message: string): void {
+  process.stderr.write(`${new Date().toISOString()} cluster ${message}\n`);
+}
+
+const onChildEvent: ChildEventSink = (child, event, detail) => {
+  const loud = event === 'died' || event === 'gave-up' || event === 'restart-failed';
+  log(`${loud ? '!!! ' : ''}${child.name} ${event}: ${detail}`);
+};
+
+function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data: SupervisedChild, business: readonly SupervisedChild[]): string {
+  const first = demo.clients[0];
+  const lines = [
+    '',
+    '  distbank is running',
+    `  bank (load balancer):  ${demo.url}   (WSDL: ${demo.url}?wsdl)`,
+    ...business.map((b) => `  business ${b.name}:${' '.repeat(Math.max(1, 12 - b.name.length))}${b.url}`),
+    `  data server:          ${data.url}  (${config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL'})`,
+    '',
+    `  demo credentials (also in ${file}):`,
+    ...demo.clients.map((c) => `    client-id ${c.clientId}  auth-token ${c.authToken}  accounts ${c.accounts.join(', ')}`),
+    '',
+  ];
+  if (first !== undefined) {
+    lines.push(
+      '  try:',
+      `    curl -s ${demo.url} -H 'Content-Type: text/xml; charset=utf-8' \\`,
+      `      -H 'SOAPAction: "urn:distbank:bank:v1#GetBalance"' -H 'client-id: ${first.clientId}' -H 'auth-token: ${first.authToken}' \\`,
+      `      --data '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:b="urn:distbank:bank:v1"><soap:Body><b:GetBalance><b:accountId>${first.accounts[0] ?? '1'}</b:accountId></b:GetBalance></soap:Body></soap:Envelope>'`,
+      '',
+    );
+  }
+  lines.push('  Ctrl-C stops everything.', '');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const config = loadClusterConfig(process.env, process.argv.slice(2));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const businessIds = Array.from({ length: config.businessCount }, (_v, i) => `b${i + 1}`);
+  const businessSecrets = writeBusinessCredentials(config.dataDir, businessIds);
+  const clientSecrets = demoClientTokens(config.dataDir, config.demoClientIds);
+  const common: Record<string, string> = { ...config.childEnv, BANK_HOST: config.host, BANK_LOG_LEVEL: config.logLevel, BANK_DATA_DIR: config.dataDir };
+  const policy = config;
+
+  const children: SupervisedChild[] = [];
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    for (const c of children) c.expectExit();
+    // Front to back, so no tier is asked for work by one in front of it that is still running.
+    for (const c of [...children].reverse()) await c.stop();
+  };
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    log(`${signal}: stopping every process`);
+    stopAll().then(() => {
+      log('stopped');
+      process.exit(0);
+    }, () => process.exit(1));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    const dataEnv: Record<string, string> = {
+      ...common,
+      BANK_PORT: String(config.dataPort),
+      BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file,
+    };
+    if (config.databaseUrl !== undefined) dataEnv.DATABASE_URL = config.databaseUrl;
+    const data = new SupervisedChild({ name: 'data', script: 'server/main.js', env: dataEnv }, policy, onChildEvent);
+    children.push(data);
+    await data.start();
+
+    const business = businessIds.map((id, i) => new SupervisedChild({
+      name: id,
+      script: 'business/main.js',
+      env: {
+        ...common,
+        BANK_PORT: String(config.businessPorts[i] ?? 0),
+        BANK_BUSINESS_ID: id,
+        BANK_BUSINESS_TOKEN: businessSecrets.tokens.get(id)!,
+        BANK_DATA_URL: data.url,
+        BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
+      },
+    }, policy, onChildEvent));
+    children.push(...business);
+    await Promise.all(business.map((b) => b.start()));
+
+    const balancerEnv: Record<string, string> = {
+      ...common,
+      BANK_PORT: String(config.balancerPort),
+      BANK_BUSINESS_URLS: business.map((b) => b.url).join(','),
+    };
+    if (config.publicUrl !== undefined) balancerEnv.BANK_PUBLIC_URL = config.publicUrl;
+    const balancer = new SupervisedChild({ name: 'balancer', script: 'balancer/main.js', env: balancerEnv }, policy, onChildEvent);
+    children.push(balancer);
+    await balancer.start();
+    const publicUrl = config.publicUrl ?? balancer.url;
+
+    const demo = await ensureDemoAccounts(balancer.url, clientSecrets.tokens, clientSecrets.previous, config.demoDeposit);
+    const demoFile = writeDemoCredentials(config.dataDir, { ...demo, url: publicUrl });
+    const clusterFile: ClusterFile = {
+      balancerUrl: balancer.url,
+      dataUrl: data.url,
+      businessUrls: business.map((b) => b.url),
+      pids: { launcher: process.pid, data: data.pid!, business: business.map((b) => b.pid!), balancer: balancer.pid! },
+    };
+    writeFileAtomic(join(config.dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);
+    process.stderr.write(banner(config, { ...demo, url: publicUrl }, demoFile, data, business) + '\n');
+    announceReady('cluster', balancer.url);
+  } catch (err) {
+    log(`!!! start failed: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`cluster: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CredentialFile, hashToken, newToken } from '../../common/credentials';
+
+/**
+ * The secrets of a local cluster, kept in its data directory:
+ * - business-credentials.json: hashes of the business servers' tokens (read by the data
+ *   server). Fresh tokens on every start: the plaintext lives only in each child's env.
+ * - client-credentials.json: hashes of the demo clients' tokens (read by business servers).
+ * - demo-credentials.json (mode 0600): the demo clients' plaintext tokens and accounts, so a
+ *   new user can call the bank at once. Kept across starts.
+ */
+export const BUSINESS_CREDENTIALS_FILE = 'business-credentials.json';
+export const CLIENT_CREDENTIALS_FILE = 'client-credentials.json';
+export const DEMO_CREDENTIALS_FILE = 'demo-credentials.json';
+
+export interface DemoClient {
+  readonly clientId: string;
+  readonly authToken: string;
+  readonly accounts: readonly string[];
+}
+
+export interface DemoCredentials {
+  readonly url: string;
+  readonly clients: readonly DemoClient[];
+}
+
+/** Write a file atomically (temp + rename) with the given mode. */
+export function writeFileAtomic(path: string, text: string, mode: number): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, text, { mode });
+  chmodSync(temp, mode);
+  renameSync(temp, path);
+}
+
+function credentialFileText(tokens: ReadonlyMap<string, string>): string {
+  const file: CredentialFile = { principals: [...tokens].map(([id, token]) => ({ id, tokenSha256: hashToken(token) })) };
+  return JSON.stringify(file, null, 2) + '\n';
+}
+
+/** Fresh tokens for these business ids; the hashes go to the file, the tokens are returned. */
+export function writeBusinessCredentials(dataDir: string, businessIds: readonly string[]): { file: string; tokens: ReadonlyMap<string, string> } {
+  const tokens = new Map(businessIds.map((id) => [id, newToken()] as const));
+  const file = join(dataDir, BUSINESS_CREDENTIALS_FILE);
+  writeFileAtomic(file, credentialFileText(tokens), 0o600);
+  return { file, tokens };
+}
+
+/** Fresh tokens for these clients, hashes written to a client credentials file. */
+export function writeClientCredentials(file: string, tokens: ReadonlyMap<string, string>): void {
+  writeFileAtomic(file, credentialFileText(tokens), 0o600);
+}
+
+export function readDemoCredentials(dataDir: string): DemoCredentials | undefined {
+  const path = join(dataDir, DEMO_CREDENTIALS_FILE);
+  if (!existsSync(path)) return undefined;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DemoCredentials>;
+  if (!Array.isArray(parsed.clients) || typeof parsed.url !== 'string') throw new Error(`${path}: not a demo credentials file`);
+  for (const c of parsed.clients) {
+    if (typeof c.clientId !== 'string' || typeof c.authToken !== 'string' || !Array.isArray(c.accounts)) {
+      throw new Error(`${path}: a client entry lacks clientId, authToken or accounts`);
+    }
+  }
+  return parsed as DemoCredentials;
+}
+
+export function writeDemoCredentials(dataDir: string, demo: DemoCredentials): string {
+  const path = join(dataDir, DEMO_CREDENTIALS_FILE);
+  writeFileAtomic(path, JSON.stringify(demo, null, 2) + '\n', 0o600);
+  return path;
+}
+
+/**
+ * The demo clients' tokens: those of an existing demo-credentials.json when the client
+ * credentials file still exists next to it, else fresh ones (and a new client credentials file).
+ */
+export function demoClientTokens(dataDir: string, clientIds: readonly string[]): { file: string; tokens: ReadonlyMap<string, string>; previous: DemoCredentials | undefined } {
+  const file = join(dataDir, CLIENT_CREDENTIALS_FILE);
+  const previous = readDemoCredentials(dataDir);
+  if (previous !== undefined && existsSync(file)) {
+    return { file, tokens: new Map(previous.clients.map((c) => [c.clientId, c.authToken] as const)), previous };
+  }
+  const tokens = new Map(clientIds.map((id) => [id, newToken()] as const));
+  writeClientCredentials(file, tokens);
+  return { file, tokens, previous: undefined };
+}

@@ -1,0 +1,133 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseReadyLine, ReadyLine } from '../../common/ready';
+
+/**
+ * One child process of the local cluster (`node dist/<script>`): started and waited for until it
+ * prints its ready line, its stderr relayed line by line with a `[name]` prefix, stopped with
+ * SIGTERM then SIGKILL after a bound. If it dies on its own, the launcher hears of it loudly and
+ * (if asked) it is restarted on the same port, a bounded number of times per window.
+ */
+export const DIST_DIR = join(__dirname, '..', '..');
+
+export interface ChildSpec {
+  readonly name: string;
+  /** Relative to dist/, e.g. 'server/main.js'. */
+  readonly script: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface ChildPolicy {
+  readonly readyTimeoutMs: number;
+  readonly stopGraceMs: number;
+  readonly restart: boolean;
+  readonly restartsMax: number;
+  readonly restartWindowMs: number;
+  readonly restartDelayMs: number;
+}
+
+export type ChildEventSink = (child: SupervisedChild, event: 'died' | 'restarted' | 'gave-up' | 'restart-failed', detail: string) => void;
+
+export class SupervisedChild {
+  private process: ChildProcess | undefined;
+  private ready: ReadyLine | undefined;
+  private stopping = false;
+  private restartTimes: number[] = [];
+  private env: Record<string, string>;
+
+  constructor(readonly spec: ChildSpec, private readonly policy: ChildPolicy, private readonly onEvent: ChildEventSink) {
+    this.env = { ...spec.env };
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  get url(): string {
+    if (this.ready === undefined) throw new Error(`${this.spec.name} is not ready`);
+    return this.ready.url;
+  }
+
+  async start(): Promise<ReadyLine> {
+    const child = spawn(process.execPath, ['--enable-source-maps', join(DIST_DIR, this.spec.script)], {
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.process = child;
+    const prefix = `[${this.spec.name}] `;
+    createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(prefix + line + '\n'));
+    const ready = await new Promise<ReadyLine>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${this.spec.name} not ready after ${this.policy.readyTimeoutMs} ms`));
+      }, this.policy.readyTimeoutMs);
+      const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        clearTimeout(timer);
+        reject(new Error(`${this.spec.name} exited (${code ?? signal}) before it was ready`));
+      };
+      child.once('exit', onEarlyExit);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const parsed = parseReadyLine(line);
+        if (parsed === undefined) {
+          process.stderr.write(prefix + line + '\n');
+          return;
+        }
+        clearTimeout(timer);
+        child.off('exit', onEarlyExit);
+        resolve(parsed);
+      });
+    });
+    this.ready = ready;
+    // A restart must come back where the others expect it, even if the first start used port 0.
+    this.env.BANK_PORT = new URL(ready.url).port;
+    child.once('exit', (code, signal) => this.exited(child, code, signal));
+    return ready;
+  }
+
+  private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping || child !== this.process) return;
+    this.onEvent(this, 'died', `exit ${code ?? signal}`);
+    if (!this.policy.restart) return;
+    const now = Date.now();
+    this.restartTimes = this.restartTimes.filter((t) => now - t < this.policy.restartWindowMs);
+    if (this.restartTimes.length >= this.policy.restartsMax) {
+      this.onEvent(this, 'gave-up', `${this.restartTimes.length} restarts within ${this.policy.restartWindowMs} ms`);
+      return;
+    }
+    this.restartTimes.push(now);
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.start().then(
+        (r) => this.onEvent(this, 'restarted', `pid ${r.pid} at ${r.url}`),
+        (err: unknown) => {
+          this.onEvent(this, 'restart-failed', err instanceof Error ? err.message : String(err));
+        },
+      );
+    }, this.policy.restartDelayMs).unref();
+  }
+
+  /**
+   * From now on an exit is expected (no alarm, no restart). Called on every child before the
+   * first is stopped: Ctrl-C reaches the whole process group, so children exit on their own.
+   */
+  expectExit(): void {
+    this.stopping = true;
+  }
+
+  /** SIGTERM, then SIGKILL after stopGraceMs; resolves once the process is gone. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.process;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.policy.stopGraceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+}
