@@ -99,8 +99,10 @@ export function resolveCliConfig(flags: GlobalFlags, env: Readonly<Record<string
   const explicitPath = nonEmpty(flags.credentials);
   const explicit = explicitPath !== undefined || as !== undefined;
 
+  const givenUrl = nonEmpty(flags.url) ?? nonEmpty(env['BANK_URL']);
+  const gap = (flagId ?? envId) === undefined || (flagToken ?? envToken) === undefined || givenUrl === undefined;
   let path = explicitPath;
-  if (path === undefined && (explicit || (flagId ?? envId) === undefined || (flagToken ?? envToken) === undefined)) {
+  if (path === undefined && (explicit || gap)) {
     const demo = join(nonEmpty(env['BANK_DATA_DIR']) ?? join(cwd, 'var'), DEMO_CREDENTIALS_FILE);
     if (existsSync(demo)) path = demo;
     else if (as !== undefined) throw new CliUsageError(`--as ${as} needs --credentials FILE (no ${demo})`);
@@ -124,7 +126,7 @@ export function resolveCliConfig(flags: GlobalFlags, env: Readonly<Record<string
     );
   }
   return Object.freeze({
-    url: nonEmpty(flags.url) ?? nonEmpty(env['BANK_URL']) ?? fileUrl ?? URL_DEFAULT,
+    url: givenUrl ?? fileUrl ?? URL_DEFAULT,
     clientId,
     authToken,
     timeoutMs: flags.timeoutMs,
