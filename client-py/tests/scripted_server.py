@@ -68,6 +68,7 @@ def bank_fault(code: str, message: str, retryable: bool, account_id: Optional[st
 class Received:
     headers: Dict[str, str]
     body: str
+    request_line: str = ""
 
     @property
     def soap_request_id(self) -> Optional[str]:
@@ -116,7 +117,7 @@ class ScriptedServer:
     def _handle(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(SOCKET_TIMEOUT_S)
-            request = _read_request(conn)
+            request = read_request(conn)
             if request is None:
                 return
             with self._lock:
@@ -134,7 +135,7 @@ class ScriptedServer:
             conn.sendall(head + step.body)
 
 
-def _read_request(conn: socket.socket) -> Optional[Received]:
+def read_request(conn: socket.socket) -> Optional[Received]:
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
@@ -155,7 +156,7 @@ def _read_request(conn: socket.socket) -> Optional[Received]:
         if not chunk:
             break
         rest += chunk
-    return Received(headers, rest.decode("utf-8", "replace"))
+    return Received(headers, rest.decode("utf-8", "replace"), lines[0])
 
 
 def steps_summary(server: ScriptedServer) -> Tuple[str, ...]:

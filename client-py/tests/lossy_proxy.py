@@ -1,0 +1,93 @@
+"""An HTTP proxy on 127.0.0.1 (port 0) in front of the real bank that LOSES answers: for the
+first N requests it forwards the request to the bank (so the money moves), reads the bank's
+answer, and then drops the client's connection (or stalls past its timeout) instead of relaying
+it. After that it relays faithfully. This is the failure exactly-once exists for."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+from typing import List
+from urllib.parse import urlsplit
+
+from scripted_server import ACCEPT_POLL_S, SOCKET_TIMEOUT_S, Received, read_request
+
+FORWARD_TIMEOUT_S = 30.0
+
+
+class LossyProxy:
+    def __init__(self, target_url: str, lose_first: int, mode: str = "drop", stall_s: float = 0.0) -> None:
+        assert mode in ("drop", "stall")
+        self._target = urlsplit(target_url)
+        self._lose_left = lose_first
+        self._mode = mode
+        self._stall_s = stall_s
+        self.received: List[Received] = []
+        self.forwarded_statuses: List[int] = []
+        self._lock = threading.Lock()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(ACCEPT_POLL_S)
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}{self._target.path}"
+
+    def __enter__(self) -> "LossyProxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
+        self._thread.join(SOCKET_TIMEOUT_S)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._closing.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(SOCKET_TIMEOUT_S)
+            request = read_request(conn)
+            if request is None:
+                return
+            with self._lock:
+                self.received.append(request)
+                lose = self._lose_left > 0
+                self._lose_left -= 1 if lose else 0
+            status, headers, body = self._forward(request)
+            with self._lock:
+                self.forwarded_statuses.append(status)
+            if lose:
+                if self._mode == "stall":
+                    time.sleep(self._stall_s)
+                return  # the bank has acted; the client never hears of it
+            head = f"HTTP/1.1 {status} X\r\n"
+            for name, value in headers:
+                if name.lower() not in ("content-length", "connection", "transfer-encoding", "keep-alive"):
+                    head += f"{name}: {value}\r\n"
+            head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            conn.sendall(head.encode("latin-1") + body)
+
+    def _forward(self, request: Received):
+        backend = http.client.HTTPConnection(self._target.hostname, self._target.port, timeout=FORWARD_TIMEOUT_S)
+        try:
+            method, path = request.request_line.split(" ")[:2]
+            headers = {k: v for k, v in request.headers.items() if k not in ("host", "connection", "content-length")}
+            backend.request(method, path, body=request.body.encode("utf-8"), headers=headers)
+            response = backend.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            backend.close()
