@@ -28,9 +28,13 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} cluster ${message}\n`);
 }
 
+/** Rewritten after every (re)start, so tools see current pids. */
+let writeClusterFile: () => void = () => undefined;
+
 const onChildEvent: ChildEventSink = (child, event, detail) => {
   const loud = event === 'died' || event === 'gave-up' || event === 'restart-failed';
   log(`${loud ? '!!! ' : ''}${child.name} ${event}: ${detail}`);
+  if (event === 'restarted') writeClusterFile();
 };
 
 function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data: SupervisedChild, business: readonly SupervisedChild[]): string {
@@ -126,13 +130,16 @@ async function main(): Promise<void> {
 
     const demo = await ensureDemoAccounts(balancer.url, clientSecrets.tokens, clientSecrets.previous, config.demoDeposit);
     const demoFile = writeDemoCredentials(config.dataDir, { ...demo, url: publicUrl });
-    const clusterFile: ClusterFile = {
-      balancerUrl: balancer.url,
-      dataUrl: data.url,
-      businessUrls: business.map((b) => b.url),
-      pids: { launcher: process.pid, data: data.pid!, business: business.map((b) => b.pid!), balancer: balancer.pid! },
+    writeClusterFile = () => {
+      const clusterFile: ClusterFile = {
+        balancerUrl: balancer.url,
+        dataUrl: data.url,
+        businessUrls: business.map((b) => b.url),
+        pids: { launcher: process.pid, data: data.pid!, business: business.map((b) => b.pid!), balancer: balancer.pid! },
+      };
+      writeFileAtomic(join(config.dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);
     };
-    writeFileAtomic(join(config.dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);
+    writeClusterFile();
     process.stderr.write(banner(config, { ...demo, url: publicUrl }, demoFile, data, business) + '\n');
     announceReady('cluster', balancer.url);
   } catch (err) {

@@ -1,0 +1,107 @@
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { callBank } from './helpers/bank-call';
+import { startProcess } from './helpers/process';
+
+/**
+ * `npm start` (dist/scripts/cluster.js) on port 0 in a temp dir: it announces the balancer's
+ * URL, writes demo credentials with funded accounts that work, stops every child on SIGTERM and
+ * exits 0, and a second start keeps the same credentials and accounts.
+ */
+interface Demo {
+  url: string;
+  clients: Array<{ clientId: string; authToken: string; accounts: string[] }>;
+}
+interface ClusterFile {
+  balancerUrl: string;
+  businessUrls: string[];
+  pids: { data: number; business: number[]; balancer: number };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('cluster launcher (npm start)', function () {
+  this.timeout(60_000);
+  let dataDir: string;
+  before(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'distbank-launcher-'));
+  });
+  after(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const env = (): Record<string, string> => ({
+    BANK_DATA_DIR: dataDir,
+    BANK_DATA_PORT: '0',
+    BANK_BUSINESS_PORTS: '0',
+    BANK_BALANCER_PORT: '0',
+    BANK_BUSINESS_COUNT: '2',
+    BANK_LOG_LEVEL: 'warn',
+  });
+
+  let firstDemo: Demo;
+
+  it('starts everything, writes working demo credentials, stops cleanly on SIGTERM', async () => {
+    const cluster = await startProcess('scripts/cluster.js', env(), 40_000);
+    const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
+    firstDemo = demo;
+    expect(statSync(join(dataDir, 'demo-credentials.json')).mode & 0o777).to.equal(0o600);
+    expect(demo.url).to.equal(cluster.url);
+    expect(demo.clients.map((c) => c.clientId)).to.deep.equal(['alice', 'bob']);
+    for (const c of demo.clients) {
+      expect(c.accounts).to.have.length(1);
+      const r = await callBank(demo.url, 'GetBalance', [['accountId', c.accounts[0]!]], c, { timeoutMs: 10_000 });
+      expect(r.body?.['balance'], r.raw).to.equal('1000.00');
+    }
+    // The tokens are stored only hashed for the servers.
+    const clientFile = readFileSync(join(dataDir, 'client-credentials.json'), 'utf8');
+    for (const c of demo.clients) expect(clientFile).to.not.contain(c.authToken);
+    const info = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
+    const pids = [info.pids.data, ...info.pids.business, info.pids.balancer];
+    expect(pids.every(alive)).to.equal(true);
+    const exit = new Promise<number | null>((resolve) => cluster.child.once('exit', (code) => resolve(code)));
+    cluster.child.kill('SIGTERM');
+    expect(await exit).to.equal(0);
+    expect(pids.filter(alive)).to.deep.equal([]);
+  });
+
+  it('a second start keeps the demo clients, tokens and accounts; a killed child is restarted on its port', async () => {
+    const cluster = await startProcess('scripts/cluster.js', { ...env(), BANK_CLUSTER_RESTART_DELAY_MS: '100' }, 40_000);
+    try {
+      const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
+      expect(demo.clients).to.deep.equal(firstDemo.clients);
+      const alice = demo.clients[0]!;
+      const r = await callBank(demo.url, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, { timeoutMs: 10_000 });
+      expect(r.body?.['balance'], r.raw).to.equal('1000.00');
+
+      const readInfo = (): ClusterFile => JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
+      const before = readInfo();
+      const victim = before.pids.business[0]!;
+      process.kill(victim, 'SIGKILL');
+      const until = Date.now() + 15_000;
+      let after = readInfo();
+      while (after.pids.business[0] === victim && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        after = readInfo();
+      }
+      expect(after.pids.business[0]).to.not.equal(victim);
+      expect(alive(after.pids.business[0]!)).to.equal(true);
+      expect(after.businessUrls).to.deep.equal(before.businessUrls);
+      expect(cluster.stderrTail()).to.match(/!!! b1 died/);
+      // Same port as before, so the balancer finds it again.
+      const health = await (await fetch(before.balancerUrl.replace(/\/bank$/, '/health'))).json() as { backends: Array<{ healthy: boolean }> };
+      expect(health.backends).to.have.length(2);
+    } finally {
+      await cluster.kill('SIGTERM');
+    }
+  });
+});
