@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { asCents } from '../common/money';
+import { intSetting, optionalStringSetting, withFlags } from '../common/settings';
+import { classifyPostings } from './lock-rules';
+import { PostgresStore } from './postgres-store';
+import { SqliteStore } from './sqlite-store';
+import { Store } from './store';
+
+/**
+ * The store alone, in process (no SOAP, no HTTP): `concurrency` loops of lock(2 accounts) →
+ * update(transfer, release) for `seconds`. Shows what the ledger itself sustains, so a bench of
+ * the whole data server (bench-data.ts) can tell store cost from SOAP cost.
+ *
+ *   node dist/server/bench-store.js --seconds 5 --concurrency 64 [--group-commit-max 1] [--database-url postgres://…]
+ */
+const env = withFlags(process.env, process.argv.slice(2), {
+  seconds: 'BENCH_SECONDS', concurrency: 'BENCH_CONCURRENCY', accounts: 'BENCH_ACCOUNTS',
+  'group-commit-max': 'BANK_GROUP_COMMIT_ITEMS_MAX', 'database-url': 'DATABASE_URL',
+});
+const SECONDS = intSetting(env, 'BENCH_SECONDS', 5, 1, 600);
+const CONCURRENCY = intSetting(env, 'BENCH_CONCURRENCY', 64, 1, 1024);
+const ACCOUNTS = intSetting(env, 'BENCH_ACCOUNTS', 2000, 2, 1_000_000);
+const GROUP_COMMIT_MAX = intSetting(env, 'BANK_GROUP_COMMIT_ITEMS_MAX', 512, 1, 10_000);
+const DATABASE_URL = optionalStringSetting(env, 'DATABASE_URL');
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-store-'));
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const store: Store = DATABASE_URL !== undefined
+    ? await PostgresStore.open(DATABASE_URL, schema, 10)
+    : new SqliteStore(join(dir, 'bank.sqlite'), GROUP_COMMIT_MAX);
+  try {
+    const ids: number[] = [];
+    for (let i = 0; i < ACCOUNTS; i++) {
+      ids.push((await store.createAccount({ ownerId: `o${i}`, transactionId: `open-${i}`, initialBalanceCents: asCents(100_000) })).accountId);
+    }
+    let pairs = 0;
+    let blocked = 0;
+    let seq = 0;
+    const endAt = Date.now() + SECONDS * 1000;
+    const startedAt = Date.now();
+    const worker = async (): Promise<void> => {
+      while (Date.now() < endAt) {
+        const a = ids[Math.floor(Math.random() * ids.length)]!;
+        const b = ids[Math.floor(Math.random() * ids.length)]!;
+        if (a === b) continue;
+        const accountIds = a < b ? [a, b] : [b, a];
+        const locked = await store.lock({ holder: 'bench', accountIds, lockId: randomBytes(16).toString('base64url'), leaseMs: 5000 });
+        if (locked.kind !== 'granted') {
+          blocked += 1;
+          continue;
+        }
+        seq += 1;
+        await store.update({
+          holder: 'bench', lockId: locked.lock.lockId, fencingToken: locked.lock.fencingToken, transactionId: `t${seq}`, release: true,
+          postings: classifyPostings([{ accountId: a, amountCents: asCents(-1) }, { accountId: b, amountCents: asCents(1) }]),
+        });
+        pairs += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const elapsedS = (Date.now() - startedAt) / 1000;
+    process.stdout.write(JSON.stringify({
+      store: store.kind, concurrency: CONCURRENCY, groupCommitItemsMax: GROUP_COMMIT_MAX, seconds: elapsedS,
+      pairs, pairsPerSecond: Math.round(pairs / elapsedS), blocked, ...(await store.health()),
+    }) + '\n');
+  } finally {
+    await store.close();
+    if (DATABASE_URL !== undefined) {
+      const { Client } = await import('pg');
+      const c = new Client({ connectionString: DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${String(error)}\n`);
+  process.exit(1);
+});
