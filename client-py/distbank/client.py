@@ -16,7 +16,7 @@ import re
 import time
 import uuid
 from decimal import Decimal
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import requests
 import zeep
@@ -93,7 +93,14 @@ class BankClient:
         except (requests.exceptions.RequestException, OSError) as exc:
             self._session.close()
             raise BankConnectionError(f"cannot load the WSDL from {wsdl or PACKAGED_WSDL}: {exc}") from exc
-        self._service = self._zeep.create_service(BINDING, self._config.url)
+        except zeep.exceptions.Error as exc:
+            self._session.close()
+            raise BankProtocolError(f"{wsdl or PACKAGED_WSDL} is not a readable WSDL: {exc}") from exc
+        try:
+            self._service = self._zeep.create_service(BINDING, self._config.url)
+        except ValueError:
+            self._session.close()
+            raise BankProtocolError(f"the WSDL at {wsdl or PACKAGED_WSDL} does not define {BINDING}") from None
 
     # ----- context manager -----
     def close(self) -> None:
@@ -174,7 +181,7 @@ class BankClient:
         return Statement(_text(r, "accountId", rid), _money(r, "balance", rid), entries)
 
     # ----- the one place that talks to the wire -----
-    def _call(self, operation: str, request_id: Optional[str], body: Dict[str, Any]):
+    def _call(self, operation: str, request_id: Optional[str], body: Dict[str, Any]) -> Tuple[str, Any]:
         rid = new_request_id() if request_id is None else _config.check_request_id(request_id)
         headers = {"auth-token": self._config.auth_token, "client-id": self._config.client_id, "request-id": rid}
         send = getattr(self._service, operation)

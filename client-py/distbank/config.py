@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit, urlunsplit
 
@@ -40,7 +40,7 @@ SERVICE_PATH = "/bank"
 class ClientConfig:
     url: str
     client_id: str
-    auth_token: str
+    auth_token: str = field(repr=False)  # a secret: never in a repr, a log line or a message
     timeout_s: float
     retries: int
     backoff_s: float
@@ -102,7 +102,7 @@ def check_request_id(request_id: str) -> str:
 class DemoClient:
     url: Optional[str]
     client_id: str
-    auth_token: str
+    auth_token: str = field(repr=False)
     accounts: tuple
 
 

@@ -258,3 +258,25 @@ def test_floats_never_reach_the_wire():
             with pytest.raises(TypeError):
                 bank.open_account(0.5)
     assert server.received == []
+
+
+def test_the_token_never_shows_in_reprs_or_errors(monkeypatch):
+    monkeypatch.delenv("BANK_URL", raising=False)
+    with ScriptedServer([answer(bank_fault("AUTHENTICATION_FAILED", "wrong token", False), 500)]) as server:
+        with client_for(server, auth_token="s3cret-t0ken") as bank:
+            assert "s3cret-t0ken" not in repr(bank._config)
+            with pytest.raises(Exception) as info:
+                bank.balance(1)
+    assert "s3cret-t0ken" not in repr(info.value) + str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        BankClient(None, "alice", "s3cret-t0ken")
+    assert "s3cret-t0ken" not in str(info.value)
+
+
+def test_a_wsdl_that_cannot_be_loaded_is_a_typed_error():
+    with ScriptedServer([drop()]) as server:
+        with pytest.raises(BankConnectionError, match="WSDL"):
+            BankClient(server.url, "alice", "t", wsdl=server.url + "?wsdl", timeout_s=2.0)
+    with ScriptedServer([answer("<html>not a wsdl</html>", 200, "text/html")]) as server:
+        with pytest.raises(BankProtocolError, match="WSDL"):
+            BankClient(server.url, "alice", "t", wsdl=server.url + "?wsdl", timeout_s=2.0)
