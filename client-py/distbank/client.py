@@ -21,7 +21,6 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import requests
 import zeep
 import zeep.exceptions
-from requests.adapters import HTTPAdapter
 
 from . import config as _config
 from .errors import BankConnectionError, BankError, BankProtocolError, ConfigurationError
@@ -35,6 +34,7 @@ from .models import (
     TransferResult,
     WithdrawResult,
 )
+from .transport import BoundedTransport
 from .money import AccountIdLike, AmountLike, account_id_to_wire, amount_to_wire, money_from_wire
 
 #: The WSDL shipped inside the package (a copy of the repository's wsdl/bank.wsdl).
@@ -77,16 +77,8 @@ class BankClient:
     ) -> None:
         self._config = _config.resolve_config(url, client_id, auth_token, timeout_s, retries, backoff_s)
         self._sleep = sleep
-        self._session = requests.Session()
-        # urllib3 would otherwise decide on its own retries; ours are the only ones.
-        adapter = HTTPAdapter(max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        transport = zeep.Transport(
-            session=self._session,
-            timeout=self._config.timeout_s,  # loading a remote WSDL
-            operation_timeout=self._config.timeout_s,  # each call; zeep's default is forever
-        )
+        transport = BoundedTransport(self._config.timeout_s)
+        self._session = transport.session
         settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         try:
             self._zeep = zeep.Client(wsdl or PACKAGED_WSDL, transport=transport, settings=settings)
@@ -209,6 +201,9 @@ class BankClient:
                 last_failure = f"HTTP {exc.status_code}"
             except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError, zeep.exceptions.ValidationError) as exc:
                 raise BankProtocolError(f"unreadable answer from {self._config.url}: {exc}", request_id=rid) from None
+            except BankError as exc:  # from our transport (answer too large)
+                exc.request_id = rid
+                raise
             except requests.exceptions.RequestException as exc:  # bad URL and the like: not transient
                 raise ConfigurationError(f"cannot call {self._config.url}: {exc}") from None
         raise BankConnectionError(

@@ -25,6 +25,8 @@ BACKOFF_S_DEFAULT = 0.2
 BACKOFF_S_MAX = 2.0
 #: The contract's request-id pattern (bank.wsdl): the idempotency key.
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:\-]{1,64}\Z")
+#: Largest answer the client reads (a 1000-entry statement is ~0.3 MB).
+RESPONSE_BYTES_MAX = 4 * 1_048_576
 #: A demo-credentials.json larger than this is not one.
 CREDENTIALS_FILE_BYTES_MAX = 1_048_576
 

@@ -280,3 +280,22 @@ def test_a_wsdl_that_cannot_be_loaded_is_a_typed_error():
     with ScriptedServer([answer("<html>not a wsdl</html>", 200, "text/html")]) as server:
         with pytest.raises(BankProtocolError, match="WSDL"):
             BankClient(server.url, "alice", "t", wsdl=server.url + "?wsdl", timeout_s=2.0)
+
+
+def test_an_oversized_answer_is_refused():
+    from distbank.config import RESPONSE_BYTES_MAX
+
+    padding = "x" * (RESPONSE_BYTES_MAX + 1)
+    body = envelope(f'<GetBalanceResponse xmlns="{NS}"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse><!--{padding}-->')
+    with ScriptedServer([answer(body)]) as server:
+        with client_for(server) as bank:
+            with pytest.raises(BankProtocolError, match="larger than") as info:
+                bank.balance(1)
+    assert info.value.request_id == server.received[0].soap_request_id
+
+
+def test_the_user_agent_names_the_client():
+    with ScriptedServer([answer(transfer_response())]) as server:
+        with client_for(server) as bank:
+            bank.transfer(1, 2, "1.00")
+    assert server.received[0].headers["user-agent"].startswith("distbank-py/")
