@@ -33,8 +33,6 @@ export interface BalancerConfig {
   readonly passiveDownMs: number;
   /** Keep-alive sockets to one backend; further requests queue in the agent. */
   readonly socketsPerBackendMax: number;
-  /** An idle keep-alive socket is closed after this (below the backends' keep-alive timeout). */
-  readonly idleSocketMs: number;
   /** Client side: time allowed to send a whole request. */
   readonly clientRequestTimeoutMs: number;
   readonly clientKeepAliveMs: number;
@@ -97,7 +95,6 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
     healthFailuresMax: intSetting(e, 'BANK_LB_HEALTH_FAILURES_MAX', 2, 1, 100),
     passiveDownMs: intSetting(e, 'BANK_LB_PASSIVE_DOWN_MS', 2000, 0, 600_000),
     socketsPerBackendMax: intSetting(e, 'BANK_LB_BACKEND_SOCKETS_MAX', 128, 1, 10_000),
-    idleSocketMs: intSetting(e, 'BANK_LB_IDLE_SOCKET_MS', 4000, 100, 600_000),
     clientRequestTimeoutMs: intSetting(e, 'BANK_LB_CLIENT_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
     clientKeepAliveMs: intSetting(e, 'BANK_LB_CLIENT_KEEP_ALIVE_MS', 5000, 100, 600_000),
     logLevel: oneOfSetting(e, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),

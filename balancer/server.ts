@@ -43,6 +43,8 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
   const pool = new BackendPool(config.backendUrls, config);
   const health = new HealthChecker(pool, config.healthIntervalMs, config.healthTimeoutMs, logger);
   let inFlight = 0;
+  // Checked once: building a log line that winston then drops costs more than the proxying.
+  const logInfo = logger.isInfoEnabled();
   let wsdl: Buffer = Buffer.alloc(0);
 
   const server = http.createServer({
@@ -160,7 +162,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       };
       if (outcome.reason !== undefined) fields.reason = outcome.reason;
       if (!res.writableFinished) fields.client_gone = true;
-      logger.info('request', fields);
+      if (logInfo) logger.info('request', fields);
     };
     res.once('finish', end);
     res.once('close', end);

@@ -1,0 +1,238 @@
+import { rmSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { formatCents } from '../common/money';
+import { allLeafTexts, BankWire, Caller, leafText } from './lib/bank-wire';
+import { loadBenchConfig, BenchConfig } from './lib/bench-config';
+import { BenchCluster, startBenchCluster } from './lib/bench-cluster';
+import { DemoCredentials } from './lib/cluster-credentials';
+import { LatencySamples } from './lib/latency';
+import { cpuSecondsOf } from './lib/proc-cpu';
+
+/**
+ * `npm run bench [-- --hot] [--clients 32] [--seconds 20] [--accounts 1000]`: random transfers
+ * through the balancer of a freshly started cluster (or --url with --credentials), then the
+ * numbers: transfers/s, latency percentiles, fault counts, CPU per process, and the money
+ * invariant (sum of balances unchanged; each statement adds up; every acknowledged transfer in
+ * the journal exactly once). A benchmark, not a test: it reports, it does not assert.
+ */
+const OPENING_CENTS = 100_000; // 1000.00 per account
+const OPEN_CONCURRENCY = 16;
+const STATEMENT_LIMIT = 1000;
+const AMOUNT_CENTS_MAX = 1000; // 10.00
+
+interface Account {
+  readonly id: string;
+  readonly owner: Caller;
+}
+
+function out(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} cores, ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+function centsOf(text: string | undefined): number {
+  const m = /^(-?)(\d+)\.(\d{2})$/.exec(text ?? '');
+  if (m === null) throw new Error(`not a 2-digit decimal: ${text}`);
+  const v = Number(m[2]) * 100 + Number(m[3]);
+  return m[1] === '-' ? -v : v;
+}
+
+async function inParallel<T>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  }));
+}
+
+async function openAccounts(wire: BankWire, owners: readonly Caller[], count: number, runId: string): Promise<Account[]> {
+  const accounts: Account[] = new Array<Account>(count);
+  await inParallel(Array.from({ length: count }, (_v, i) => i), OPEN_CONCURRENCY, async (i) => {
+    const owner = owners[i % owners.length]!;
+    const raw = await wire.ok('OpenAccount', [['initialDeposit', formatCents(OPENING_CENTS)]], owner, `${runId}-open-${i}`);
+    const id = leafText(raw, 'accountId');
+    if (id === undefined) throw new Error('OpenAccount answered without accountId');
+    accounts[i] = { id, owner };
+  });
+  return accounts;
+}
+
+interface RunStats {
+  readonly latency: LatencySamples;
+  readonly faults: Map<string, number>;
+  readonly acknowledged: Set<string>;
+  ok: number;
+  networkErrors: number;
+  measuredMs: number;
+}
+
+async function drive(wire: BankWire, accounts: readonly Account[], config: BenchConfig, runId: string): Promise<RunStats> {
+  const stats: RunStats = { latency: new LatencySamples(), faults: new Map(), acknowledged: new Set(), ok: 0, networkErrors: 0, measuredMs: 0 };
+  const startMs = performance.now();
+  const measureFromMs = startMs + config.warmupSeconds * 1000;
+  const endMs = measureFromMs + config.seconds * 1000;
+  let seq = 0;
+  const worker = async (w: number): Promise<void> => {
+    while (performance.now() < endMs) {
+      const from = accounts[Math.floor(Math.random() * accounts.length)]!;
+      let to = accounts[Math.floor(Math.random() * accounts.length)]!;
+      while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)]!;
+      const amount = formatCents(1 + Math.floor(Math.random() * AMOUNT_CENTS_MAX));
+      const requestId = `${runId}-${w}-${seq++}`;
+      const t0 = performance.now();
+      let code: string | undefined;
+      let transactionId: string | undefined;
+      try {
+        const r = await wire.call('Transfer', [['fromAccountId', from.id], ['toAccountId', to.id], ['amount', amount]], from.owner, requestId);
+        code = r.faultCode ?? (r.httpStatus === 200 ? undefined : `HTTP_${r.httpStatus}`);
+        if (code === undefined) transactionId = leafText(r.raw, 'transactionId');
+      } catch {
+        code = 'NETWORK_ERROR';
+      }
+      const t1 = performance.now();
+      // Acknowledged transfers are kept even in the warm-up: the invariant check needs them all.
+      if (transactionId !== undefined) stats.acknowledged.add(transactionId);
+      if (t0 < measureFromMs) continue;
+      stats.latency.add(t1 - t0);
+      if (code === undefined) stats.ok++;
+      else if (code === 'NETWORK_ERROR') stats.networkErrors++;
+      else stats.faults.set(code, (stats.faults.get(code) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: config.clients }, (_v, w) => worker(w)));
+  stats.measuredMs = Math.max(1, performance.now() - measureFromMs);
+  return stats;
+}
+
+interface InvariantReport {
+  readonly lines: string[];
+  readonly ok: boolean;
+}
+
+async function checkInvariant(wire: BankWire, accounts: readonly Account[], acknowledged: ReadonlySet<string>): Promise<InvariantReport> {
+  const lines: string[] = [];
+  let ok = true;
+  const balances: number[] = new Array<number>(accounts.length).fill(0);
+  const outs = new Map<string, number>();
+  let partial = 0;
+  let mismatched = 0;
+  await inParallel(accounts, OPEN_CONCURRENCY, async (a, i) => {
+    const raw = await wire.ok('GetStatement', [['accountId', a.id], ['limit', String(STATEMENT_LIMIT)]], a.owner);
+    const balance = centsOf(leafText(raw, 'balance'));
+    balances[i] = balance;
+    if (balance < 0) mismatched++;
+    const amounts = allLeafTexts(raw, 'amount').map(centsOf);
+    if (amounts.length >= STATEMENT_LIMIT) {
+      partial++;
+      return;
+    }
+    if (amounts.reduce((s, x) => s + x, 0) !== balance) mismatched++;
+    const kinds = allLeafTexts(raw, 'kind');
+    const ids = allLeafTexts(raw, 'transactionId');
+    kinds.forEach((k, j) => {
+      if (k === 'TRANSFER_OUT') outs.set(ids[j]!, (outs.get(ids[j]!) ?? 0) + 1);
+    });
+  });
+  const total = balances.reduce((s, x) => s + x, 0);
+  const expected = accounts.length * OPENING_CENTS;
+  const totalOk = total === expected;
+  ok &&= totalOk;
+  lines.push(`sum of balances: ${formatCents(total)} (expected ${formatCents(expected)}) ${totalOk ? 'OK' : 'MISMATCH'}`);
+  ok &&= mismatched === 0;
+  lines.push(`statements adding up to their balance: ${accounts.length - partial - mismatched} OK, ${mismatched} mismatched, ${partial} too long to check (>= ${STATEMENT_LIMIT} entries)`);
+  if (partial === 0) {
+    const doubled = [...outs.values()].filter((n) => n !== 1).length;
+    const missing = [...acknowledged].filter((id) => !outs.has(id)).length;
+    const unacknowledged = [...outs.keys()].filter((id) => !acknowledged.has(id)).length;
+    ok &&= doubled === 0 && missing === 0;
+    lines.push(`acknowledged transfers in the journal exactly once: ${acknowledged.size - missing} of ${acknowledged.size}; doubled ${doubled}; journaled without an acknowledgement (timed out) ${unacknowledged}`);
+  } else {
+    lines.push('acknowledged-transfer check skipped: some statements are longer than one page');
+  }
+  return { lines, ok };
+}
+
+function ownersFrom(demo: DemoCredentials): Caller[] {
+  return demo.clients.map((c) => ({ clientId: c.clientId, authToken: c.authToken }));
+}
+
+async function main(): Promise<void> {
+  const config = loadBenchConfig(process.env, process.argv.slice(2));
+  const runId = `bench${Date.now().toString(36)}`;
+  out(`machine: ${machine()}`);
+  let cluster: BenchCluster | undefined;
+  let url: string;
+  let owners: Caller[];
+  if (config.url === undefined) {
+    out(`starting a fresh cluster: 1 data server (${config.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}), ${config.businessCount} business servers, 1 balancer; log level ${config.logLevel}`);
+    cluster = await startBenchCluster({ businessCount: config.businessCount, owners: config.owners, logLevel: config.logLevel, databaseUrl: config.databaseUrl, env: process.env });
+    url = cluster.url;
+    owners = ownersFrom(cluster.demo);
+  } else {
+    url = config.url;
+    owners = ownersFrom(JSON.parse(readFileSync(config.credentialsFile!, 'utf8')) as DemoCredentials);
+  }
+  const wire = new BankWire(url, { socketsMax: Math.max(config.clients, OPEN_CONCURRENCY), timeoutMs: config.callTimeoutMs });
+  try {
+    out(`target: ${url}`);
+    const t0 = performance.now();
+    const accounts = await openAccounts(wire, owners, config.accounts, runId);
+    out(`opened ${accounts.length} accounts of ${formatCents(OPENING_CENTS)} over ${owners.length} owners in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    out(`driving ${config.clients} concurrent clients doing random transfers${config.hot ? ` over ${accounts.length} hot accounts` : ''} for ${config.seconds} s (after ${config.warmupSeconds} s warm-up)`);
+
+    const pids = cluster?.pids ?? new Map<string, number>();
+    const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
+    const selfBefore = process.cpuUsage();
+    const wallBefore = performance.now();
+    // CPU is measured over warm-up and run together (both are load); rates use the measured window.
+    const stats = await drive(wire, accounts, config, runId);
+    const wallSeconds = (performance.now() - wallBefore) / 1000;
+    const self = process.cpuUsage(selfBefore);
+
+    const seconds = stats.measuredMs / 1000;
+    const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);
+    out();
+    out(`transfers/s (successful): ${(stats.ok / seconds).toFixed(1)}   (${stats.ok} in ${seconds.toFixed(1)} s)`);
+    out(`requests/s (all answers): ${(stats.latency.count / seconds).toFixed(1)}`);
+    out(`latency ms: p50 ${p50!.toFixed(1)}  p90 ${p90!.toFixed(1)}  p99 ${p99!.toFixed(1)}  max ${max!.toFixed(1)}`);
+    const faults = [...stats.faults].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    out(`faults: ${faults === '' ? 'none' : faults}; network errors/timeouts: ${stats.networkErrors}`);
+    out(`CPU seconds over ${wallSeconds.toFixed(1)} s (share of one core):`);
+    for (const [name, pid] of pids) {
+      const before = cpuBefore.get(name);
+      const after = cpuSecondsOf(pid);
+      if (before === undefined || after === undefined) {
+        out(`  ${name.padEnd(12)} (pid ${pid}) n/a`);
+        continue;
+      }
+      const used = after - before;
+      out(`  ${name.padEnd(12)} ${used.toFixed(2).padStart(7)} s  ${(100 * used / wallSeconds).toFixed(0).padStart(4)} %`);
+    }
+    const selfSeconds = (self.user + self.system) / 1e6;
+    out(`  ${'load gen'.padEnd(12)} ${selfSeconds.toFixed(2).padStart(7)} s  ${(100 * selfSeconds / wallSeconds).toFixed(0).padStart(4)} %`);
+    out();
+    const report = await checkInvariant(wire, accounts, stats.acknowledged);
+    out(`money invariant: ${report.ok ? 'OK' : 'VIOLATED'}`);
+    for (const line of report.lines) out(`  ${line}`);
+    if (!report.ok) process.exitCode = 2;
+  } finally {
+    wire.close();
+    if (cluster !== undefined) {
+      await cluster.stop();
+      if (config.keep) out(`cluster data and log kept in ${cluster.dir}`);
+      else rmSync(cluster.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

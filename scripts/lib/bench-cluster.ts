@@ -1,0 +1,84 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseReadyLine } from '../../common/ready';
+import { DemoCredentials } from './cluster-credentials';
+import { DIST_DIR } from './supervised-child';
+
+/**
+ * A fresh cluster for one benchmark run: `node dist/scripts/cluster.js` on free ports in a temp
+ * dir, its logs to <dir>/cluster.log. Gives the balancer URL, the owners' credentials and every
+ * process's pid (from cluster.json) for the CPU accounting.
+ */
+export interface BenchCluster {
+  readonly dir: string;
+  readonly url: string;
+  readonly demo: DemoCredentials;
+  readonly pids: ReadonlyMap<string, number>;
+  stop(): Promise<void>;
+}
+
+interface ClusterFileShape {
+  pids: { launcher: number; data: number; business: number[]; balancer: number };
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+export async function startBenchCluster(options: {
+  businessCount: number;
+  owners: number;
+  logLevel: string;
+  databaseUrl: string | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+}): Promise<BenchCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, {
+    BANK_DATA_DIR: dir,
+    BANK_DATA_PORT: '0',
+    BANK_BUSINESS_PORTS: '0',
+    BANK_BALANCER_PORT: '0',
+    BANK_BUSINESS_COUNT: String(options.businessCount),
+    BANK_LOG_LEVEL: options.logLevel,
+    BANK_DEMO_CLIENTS: Array.from({ length: options.owners }, (_v, i) => `bench${i + 1}`).join(','),
+    BANK_DEMO_DEPOSIT: '0.01',
+  });
+  if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
+  const child: ChildProcess = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(join(dir, 'cluster.log'));
+  child.stderr!.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cluster not ready after ${READY_TIMEOUT_MS} ms; see ${dir}/cluster.log`)), READY_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cluster exited (${code}) before ready; see ${dir}/cluster.log`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const ready = parseReadyLine(line);
+      if (ready !== undefined) {
+        clearTimeout(timer);
+        resolve(ready.url);
+      }
+    });
+  });
+  const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as DemoCredentials;
+  const info = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFileShape;
+  const pids = new Map<string, number>([['data', info.pids.data]]);
+  info.pids.business.forEach((pid, i) => pids.set(`business b${i + 1}`, pid));
+  pids.set('balancer', info.pids.balancer);
+  pids.set('launcher', info.pids.launcher);
+  return {
+    dir,
+    url,
+    demo,
+    pids,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
