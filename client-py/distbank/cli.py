@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from . import __version__
 from . import config as _config
@@ -17,6 +17,7 @@ from .errors import (
     ERRORS_BY_CODE,
     BankConnectionError,
     BankError,
+    BankProtocolError,
     ConfigurationError,
 )
 
@@ -28,7 +29,6 @@ EXIT_NOT_ALLOWED = 4
 EXIT_INSUFFICIENT_FUNDS = 5
 EXIT_INVALID_INPUT = 6
 EXIT_RETRY_LATER = 7
-EXIT_REQUEST_ID_CONFLICT = 8
 
 #: Fault code -> exit code, for every code of the registry (a test checks completeness).
 EXIT_CODES: Dict[str, int] = {
@@ -41,8 +41,9 @@ EXIT_CODES: Dict[str, int] = {
     "INVALID_REQUEST": EXIT_INVALID_INPUT,
     "ACCOUNT_LOCKED": EXIT_RETRY_LATER,
     "SERVICE_UNAVAILABLE": EXIT_RETRY_LATER,
-    "REQUEST_ID_CONFLICT": EXIT_REQUEST_ID_CONFLICT,
-    # Data-tier codes never reach clients of a healthy service; internal errors are ours.
+    # Data-tier codes never reach clients of a healthy service; internal errors are ours; a
+    # reused request id is a bug in the caller's script (same table as the TypeScript CLI).
+    "REQUEST_ID_CONFLICT": EXIT_OTHER,
     "LOCK_NOT_HELD": EXIT_OTHER,
     "LOCK_EXPIRED": EXIT_OTHER,
     "STALE_FENCING_TOKEN": EXIT_OTHER,
@@ -72,8 +73,8 @@ amounts are decimals like 10.00 (never floats); account ids are digits.
 
 exit codes: 0 ok, 1 other error, 2 usage/configuration, 3 authentication failed,
 4 not authorized or account not found, 5 insufficient funds, 6 invalid amount/request or
-same account, 7 try again later (account locked, service unavailable, no connection),
-8 request id reused with different content.
+same account, 7 try again later (account locked, service unavailable, no connection;
+re-run with the --request-id shown). The same table as the TypeScript `bank` CLI.
 """
 
 
@@ -130,17 +131,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _connection(args: argparse.Namespace) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+    """(url, client_id, token). Precedence: flags; then a --credentials file (it beats the
+    environment); then the environment; then, only to fill what is still missing, the demo
+    credentials `npm start` wrote ($BANK_DATA_DIR or ./var) — the TypeScript CLI's rules."""
+    url, client_id, token = args.url, args.client_id, args.token
+    if args.credentials:
+        demo = _config.load_demo_credentials(args.credentials, args.as_client or client_id)
+        return url or demo.url, client_id or demo.client_id, token or demo.auth_token
+    if args.as_client:
+        raise ConfigurationError("--as needs --credentials FILE")
+    env_url, env_client_id, env_token = _config.env_connection()
+    url, client_id, token = url or env_url, client_id or env_client_id, token or env_token
+    fallback = _config.default_credentials_path()
+    if fallback and not (url and client_id and token):
+        try:
+            demo = _config.load_demo_credentials(fallback, client_id)
+        except ConfigurationError:
+            return url, client_id, token  # BankClient names what is missing
+        url = url or demo.url
+        if not client_id:
+            client_id = demo.client_id
+        token = token or demo.auth_token
+    return url, client_id, token
+
+
 def _make_client(args: argparse.Namespace) -> Any:
     from .client import BankClient  # imports zeep: only once the arguments are known good
 
-    url, client_id, token = args.url, args.client_id, args.token
-    if args.credentials:
-        demo = _config.load_demo_credentials(args.credentials, args.as_client)
-        url = url or demo.url
-        if not client_id:
-            client_id, token = demo.client_id, token or demo.auth_token
-    elif args.as_client:
-        raise ConfigurationError("--as needs --credentials FILE")
+    url, client_id, token = _connection(args)
     return BankClient(url, client_id, token, wsdl=args.wsdl, timeout_s=args.timeout, retries=args.retries)
 
 
@@ -191,10 +210,15 @@ def _describe(args: argparse.Namespace, result: Any) -> str:
     raise AssertionError(f"unhandled command {c}")
 
 
+_JSON_CODE_WITHOUT_FAULT = {BankConnectionError: "CONNECTION_FAILED", BankProtocolError: "PROTOCOL_ERROR"}
+
+
 def _report_error(args: Optional[argparse.Namespace], error: BaseException, out: TextIO, err: TextIO) -> int:
     code = exit_code_for(error)
     if args is not None and args.json:
-        payload = error.to_dict() if isinstance(error, BankError) else {"code": None, "message": str(error)}
+        payload = error.to_dict() if isinstance(error, BankError) else {"code": None, "message": str(error), "retryable": False}
+        if payload["code"] is None:  # the TypeScript CLI's names for failures without a fault
+            payload["code"] = _JSON_CODE_WITHOUT_FAULT.get(type(error), "USAGE" if isinstance(error, ValueError) else "ERROR")
         json.dump({"error": payload}, out)
         out.write("\n")
         return code

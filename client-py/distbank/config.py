@@ -8,7 +8,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigurationError
@@ -33,6 +33,8 @@ CREDENTIALS_FILE_BYTES_MAX = 1_048_576
 ENV_URL = "BANK_URL"
 ENV_CLIENT_ID = "BANK_CLIENT_ID"
 ENV_AUTH_TOKEN = "BANK_AUTH_TOKEN"
+ENV_DATA_DIR = "BANK_DATA_DIR"
+DEMO_CREDENTIALS_FILE = "demo-credentials.json"
 
 #: The path of the bank service when a URL names only the host (http://host:8080).
 SERVICE_PATH = "/bank"
@@ -138,3 +140,24 @@ def load_demo_credentials(path: str, client_id: Optional[str] = None) -> DemoCli
     url = doc.get("url") if isinstance(doc.get("url"), str) else None
     accounts = tuple(str(a) for a in chosen.get("accounts") or ())
     return DemoClient(url, cid, token, accounts)
+
+
+def env_connection(env: Optional[Mapping[str, str]] = None) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+    """(url, client_id, auth_token) from the environment, None where unset."""
+    environ = os.environ if env is None else env
+    return environ.get(ENV_URL) or None, environ.get(ENV_CLIENT_ID) or None, environ.get(ENV_AUTH_TOKEN) or None
+
+
+def default_credentials_path(env: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """Where `npm start` left its demo credentials: $BANK_DATA_DIR/demo-credentials.json, else
+    ./var/demo-credentials.json; None when neither exists. (The TypeScript CLI looks in the
+    same places.)"""
+    environ = os.environ if env is None else env
+    candidates = []
+    if environ.get(ENV_DATA_DIR):
+        candidates.append(os.path.join(environ[ENV_DATA_DIR], DEMO_CREDENTIALS_FILE))
+    candidates.append(os.path.join("var", DEMO_CREDENTIALS_FILE))
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    return None

@@ -23,9 +23,10 @@ def run(argv, env_clear=True):
 
 
 @pytest.fixture(autouse=True)
-def no_bank_env(monkeypatch):
-    for name in ("BANK_URL", "BANK_CLIENT_ID", "BANK_AUTH_TOKEN"):
+def no_bank_env(monkeypatch, tmp_path):
+    for name in ("BANK_URL", "BANK_CLIENT_ID", "BANK_AUTH_TOKEN", "BANK_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./var/demo-credentials.json to fall back on
 
 
 def creds(server):
@@ -66,7 +67,7 @@ def test_global_options_work_before_and_after_the_command():
         ("INVALID_AMOUNT", 6),
         ("SAME_ACCOUNT", 6),
         ("INVALID_REQUEST", 6),
-        ("REQUEST_ID_CONFLICT", 8),
+        ("REQUEST_ID_CONFLICT", 1),
         ("INTERNAL_ERROR", 1),
     ],
 )
@@ -85,6 +86,38 @@ def test_a_retryable_fault_after_the_retries_exits_7_with_a_hint():
     assert status == 7
     assert "--request-id w-1" in err
     assert len(server.received) == 2
+
+
+def test_json_errors_without_a_fault_code_use_the_typescript_cli_names():
+    with ScriptedServer([drop()]) as server:
+        status, out, _ = run(creds(server) + ["--json", "--retries", "0", "balance", "1"])
+    assert status == 7 and json.loads(out)["error"]["code"] == "CONNECTION_FAILED"
+    with ScriptedServer([answer("nope", 404, "text/plain")]) as server:
+        status, out, _ = run(creds(server) + ["--json", "balance", "1"])
+    assert status == 1 and json.loads(out)["error"]["code"] == "PROTOCOL_ERROR"
+    status, out, _ = run(["--json", "balance", "1"])
+    assert status == 2 and json.loads(out)["error"]["code"] == "USAGE"
+
+
+def test_the_demo_credentials_fill_only_what_is_missing(tmp_path, monkeypatch):
+    body = envelope(f'<GetBalanceResponse xmlns="{NS}"><accountId>1</accountId><balance>5</balance></GetBalanceResponse>')
+    with ScriptedServer([answer(body)] * 3) as server:
+        data_dir = tmp_path / "data"
+        data_dir.mkdir()
+        (data_dir / "demo-credentials.json").write_text(json.dumps({"url": server.url, "clients": [
+            {"clientId": "alice", "authToken": "ta", "accounts": ["1"]},
+            {"clientId": "bob", "authToken": "tb", "accounts": ["2"]},
+        ]}))
+        monkeypatch.setenv("BANK_DATA_DIR", str(data_dir))
+        assert run(["balance", "1"])[0] == 0  # everything from the file: its first client
+        monkeypatch.setenv("BANK_CLIENT_ID", "bob")
+        assert run(["balance", "1"])[0] == 0  # the env names the client, the file has its token
+        monkeypatch.setenv("BANK_AUTH_TOKEN", "env-token")
+        assert run(["balance", "1"])[0] == 0  # the env's token wins over the file's
+    sent = [(">alice</" in r.body, ">bob</" in r.body, r.body.count(">t")) for r in server.received]
+    assert ">ta</" in server.received[0].body and ">alice</" in server.received[0].body
+    assert ">tb</" in server.received[1].body and ">bob</" in server.received[1].body
+    assert ">env-token</" in server.received[2].body and ">bob</" in server.received[2].body, sent
 
 
 def test_json_errors_go_to_stdout():

@@ -71,4 +71,4 @@ def test_cli_same_request_id_moves_money_once(cli):
     assert json.loads(first.stdout)["transactionId"] == json.loads(again.stdout)["transactionId"]
     assert json.loads(cli("--json", "balance", mine).stdout)["balance"] == "15.00"
     conflict = cli("--request-id", rid, "withdraw", mine, "6.00")
-    assert conflict.returncode == 8 and "REQUEST_ID_CONFLICT" in conflict.stderr
+    assert conflict.returncode == 1 and "REQUEST_ID_CONFLICT" in conflict.stderr
