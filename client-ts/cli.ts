@@ -45,7 +45,8 @@ function intArgument(name: string, min: number, max: number): (text: string) => 
 
 function errorReport(error: unknown, config: CliConfig | undefined): { exit: ExitCode; json: Record<string, unknown>; text: string } {
   if (error instanceof BankError) {
-    const where = error.accountId === undefined ? '' : ` (account ${error.accountId})`;
+    // Name the account unless the message already does ("account 2 is not yours").
+    const where = error.accountId === undefined || error.message.includes(error.accountId) ? '' : ` (account ${error.accountId})`;
     const hint = error.retryable ? `; retry later with --request-id ${error.requestId ?? '?'} so money moves at most once` : '';
     return {
       exit: EXIT_CODE_BY_FAULT[error.code],

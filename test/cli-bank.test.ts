@@ -4,11 +4,11 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatCents, parseBalance } from '../common/money';
-import { DIST_DIR, RunningProcess, startProcess } from './helpers/process';
+import { DIST_DIR, REPO_DIR, RunningProcess, startProcess } from './helpers/process';
 
 const CLI = join(DIST_DIR, 'client-ts', 'cli.js');
 const CLI_TIMEOUT_MS = 30_000;
@@ -87,6 +87,14 @@ describe('cli: bank', function () {
     expect((await runCli([], {}, emptyDir)).code).to.equal(2);
     expect((await runCli(['deposit', '1'], {}, emptyDir)).code).to.equal(2);
     expect((await runCli(['frobnicate'], {}, emptyDir)).code).to.equal(2);
+  });
+
+  it('is the package\'s `bank` bin: an executable node script', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+    expect(pkg.bin?.['bank']).to.equal('dist/client-ts/cli.js');
+    expect(readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n')).to.equal(true);
+    // npm's postbuild sets the bit (tsc does not); `npx bank` needs it.
+    expect(statSync(CLI).mode & 0o111, 'dist/client-ts/cli.js is executable (npm run build)').to.not.equal(0);
   });
 
   it('without credentials it says how to get them (exit 2)', async () => {
