@@ -131,6 +131,7 @@ async function main(): Promise<void> {
       p50Ms: Number(percentile(latenciesMs, 0.5).toFixed(2)), p99Ms: Number(percentile(latenciesMs, 0.99).toFixed(2)),
       faults: Object.fromEntries(faults), commitsPerSecond: Math.round(batches / elapsedS),
       itemsPerCommit: batches > 0 ? Number((items / batches).toFixed(1)) : undefined,
+      storeBusyShare: Number((((health1.groupCommitBusyMs ?? 0) - (health0.groupCommitBusyMs ?? 0)) / 1000 / elapsedS).toFixed(3)),
     }) + '\n');
   } finally {
     child.kill('SIGTERM');

@@ -20,6 +20,8 @@ export class GroupCommitter {
   /** Batches committed and items in them, for /health and the benchmark. */
   batches = 0;
   items = 0;
+  /** Milliseconds the event loop spent inside batches (SQL + the COMMIT's fsync). */
+  busyMs = 0;
 
   constructor(private readonly db: Database, private readonly itemsPerBatchMax: number) {}
 
@@ -50,6 +52,7 @@ export class GroupCommitter {
     }
     if (batch.length === 0) return;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const startedAt = performance.now();
     try {
       this.db.exec('BEGIN IMMEDIATE');
       for (const item of batch) {
@@ -73,6 +76,7 @@ export class GroupCommitter {
     }
     this.batches += 1;
     this.items += batch.length;
+    this.busyMs += performance.now() - startedAt;
     batch.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) item.resolve(outcome.value);

@@ -203,7 +203,7 @@ export class SqliteStore implements Store {
   }
 
   async health(): Promise<Record<string, unknown>> {
-    return { store: 'sqlite', groupCommitBatches: this.committer.batches, groupCommitItems: this.committer.items };
+    return { store: 'sqlite', groupCommitBatches: this.committer.batches, groupCommitItems: this.committer.items, groupCommitBusyMs: Math.round(this.committer.busyMs) };
   }
 
   async close(): Promise<void> {

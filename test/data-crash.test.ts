@@ -93,8 +93,13 @@ describeEachBackend('data server crash (SIGKILL mid-stream)', (fx: () => DataFix
         }
       }
     };
-    const running = Array.from({ length: WORKERS }, (_, w) => worker(w));
-    while (acked.size < ACKS_BEFORE_KILL) await new Promise((resolve) => setTimeout(resolve, 5));
+    let finished = 0;
+    const running = Array.from({ length: WORKERS }, (_, w) => worker(w).finally(() => { finished += 1; }));
+    const giveUpAt = Date.now() + 20_000;
+    while (acked.size < ACKS_BEFORE_KILL && finished < WORKERS && Date.now() < giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(finished, `workers failed before the kill:\n${fx().proc.stderrTail().split('\n').slice(-5).join('\n')}`).to.equal(0);
     await fx().proc.kill('SIGKILL');
     stop = true;
     await Promise.all(running);

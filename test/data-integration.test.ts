@@ -210,6 +210,18 @@ describeEachBackend('data server', (fx: () => DataFixture) => {
       expect(bare.body).to.deep.include({ replayed: 'true', released: 'false' });
     });
 
+    it('the same Update sent many times at once moves money exactly once', async () => {
+      const [a, b] = [await fx().createAccount('10.00'), await fx().createAccount('0.00')];
+      const lock = lockOf(await fx().lock([a, b]));
+      const tx = fx().uniqueId('dup');
+      const results = await Promise.all(Array.from({ length: 8 }, () => fx().update(lock, tx, [[a, '-4.00'], [b, '4.00']])));
+      expect(results.map((r) => r.fault?.code)).to.deep.equal(Array(8).fill(undefined));
+      expect(results.filter((r) => r.body?.replayed === 'false')).to.have.length(1);
+      const state = await fx().balances([a, b]);
+      expect([state.get(a)?.balance, state.get(b)?.balance]).to.deep.equal(['6.00', '4.00']);
+      await fx().ok('Unlock', [['lockId', lock.lockId]]);
+    });
+
     it('refuses malformed postings with INVALID_REQUEST and bad amounts with INVALID_AMOUNT', async () => {
       const [a, b, c] = [await fx().createAccount('10.00'), await fx().createAccount('10.00'), await fx().createAccount('10.00')];
       const lock = lockOf(await fx().lock([a, b, c]));
