@@ -67,8 +67,10 @@ def exit_code_for(error: BaseException) -> int:
 
 
 EPILOG = """\
-credentials: --url/--client-id/--token, else BANK_URL/BANK_CLIENT_ID/BANK_AUTH_TOKEN, or
---credentials var/demo-credentials.json (written by `npm start`; first client or --as ID).
+credentials: --url/--client-id/--token; else --credentials FILE (a demo-credentials.json
+from `npm start`; its first client, or --as ID); else BANK_URL/BANK_CLIENT_ID/BANK_AUTH_TOKEN;
+what is still missing comes from $BANK_DATA_DIR/demo-credentials.json or
+./var/demo-credentials.json when one exists.
 amounts are decimals like 10.00 (never floats); account ids are digits.
 
 exit codes: 0 ok, 1 other error, 2 usage/configuration, 3 authentication failed,

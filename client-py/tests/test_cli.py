@@ -16,7 +16,7 @@ from scripted_server import NS, ScriptedServer, answer, bank_fault, drop, envelo
 from conftest import CLIENT_PY_DIR
 
 
-def run(argv, env_clear=True):
+def run(argv):
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(argv, out, err)
     return code, out.getvalue(), err.getvalue()
