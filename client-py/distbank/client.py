@@ -104,6 +104,9 @@ class BankClient:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
+    def __repr__(self) -> str:
+        return f"BankClient(url={self._config.url!r}, client_id={self._config.client_id!r})"
+
     @property
     def url(self) -> str:
         return self._config.url

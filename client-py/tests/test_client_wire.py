@@ -264,7 +264,8 @@ def test_the_token_never_shows_in_reprs_or_errors(monkeypatch):
     monkeypatch.delenv("BANK_URL", raising=False)
     with ScriptedServer([answer(bank_fault("AUTHENTICATION_FAILED", "wrong token", False), 500)]) as server:
         with client_for(server, auth_token="s3cret-t0ken") as bank:
-            assert "s3cret-t0ken" not in repr(bank._config)
+            assert "s3cret-t0ken" not in repr(bank._config) + repr(bank)
+            assert repr(bank) == f"BankClient(url={server.url!r}, client_id='alice')"
             with pytest.raises(Exception) as info:
                 bank.balance(1)
     assert "s3cret-t0ken" not in repr(info.value) + str(info.value)
