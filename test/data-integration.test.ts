@@ -66,7 +66,7 @@ describeEachBackend('data server', (fx: () => DataFixture) => {
       const accounts = recordsOf(r1.body?.account);
       expect(accounts.map((x) => [textOf(x.accountId), textOf(x.balance), textOf(x.version)])).to.deep.equal([[a, '3.00', '0'], [b, '4.00', '0']]);
       const expiresAt = Date.parse(textOf(r1.body?.leaseExpiresAt));
-      expect(expiresAt - Date.now()).to.be.within(500, 1100);
+      expect(expiresAt - Date.now()).to.be.within(200, 1100);
       const read = recordsOf((await fx().ok('Read', [['accountId', [a]]], 'b2')).account)[0]!;
       expect(read).to.deep.include({ locked: 'true', lockHolder: 'b1' });
       await fx().ok('Unlock', [['lockId', lockOf(r1).lockId]]);
@@ -95,15 +95,23 @@ describeEachBackend('data server', (fx: () => DataFixture) => {
     it('waiters are served first come, first served', async () => {
       const a = await fx().createAccount('1.00');
       const holder = lockOf(await fx().lock([a], 'b1'));
+      const waitersNow = async (): Promise<number> => {
+        const health = await (await fetch(new URL('/health', fx().url))).json() as { lockWaiters?: number };
+        return health.lockWaiters ?? -1;
+      };
       const order: number[] = [];
-      const waiters = [0, 1, 2].map(async (i) => {
-        await sleep(i * 40); // arrive in order 0, 1, 2
-        const got = lockOf(await fx().lock([a], i % 2 === 0 ? 'b2' : 'b1', { waitMs: 3000 }));
-        order.push(i);
-        await sleep(20);
-        await fx().ok('Unlock', [['lockId', got.lockId]], i % 2 === 0 ? 'b2' : 'b1');
-      });
-      await sleep(200);
+      const waiters: Array<Promise<void>> = [];
+      for (const i of [0, 1, 2]) {
+        const who = i % 2 === 0 ? 'b2' : 'b1';
+        waiters.push((async () => {
+          const got = lockOf(await fx().lock([a], who, { waitMs: 5000 }));
+          order.push(i);
+          await sleep(20);
+          await fx().ok('Unlock', [['lockId', got.lockId]], who);
+        })());
+        // The next one arrives only once this one is queued: arrival order is certain.
+        while ((await waitersNow()) < i + 1) await sleep(5);
+      }
       await fx().ok('Unlock', [['lockId', holder.lockId]]);
       await Promise.all(waiters);
       expect(order).to.deep.equal([0, 1, 2]);
