@@ -94,7 +94,11 @@ describe('soapui: the project file', () => {
       const envelope = await parseStringPromise(step.body, { xmlns: true, explicitArray: true });
       const env = Object.values(envelope)[0] as Record<string, unknown>;
       const header = (Object.entries(env).find(([k]) => k.endsWith('Header'))?.[1] as Record<string, unknown>[] | undefined)?.[0];
-      if (header === undefined || typeof header !== 'object') continue; // the "no credentials" step
+      for (const [name, value] of step.httpHeaders) {
+        expect(['auth-token', 'client-id', 'request-id'], `${step.name}: HTTP header ${name}`).to.include(name);
+        expect(value, `${step.name}: HTTP header ${name} uses a property`).to.contain('${#Project#');
+      }
+      if (header === undefined || typeof header !== 'object') continue; // credentials absent or in HTTP headers
       for (const [key, value] of Object.entries(header)) {
         if (key === '$' || key === '$ns') continue;
         const node = (value as { $ns: { uri: string; local: string }; _: string }[])[0]!;
@@ -157,6 +161,14 @@ describe('soapui: the replayer keeps SoapUI\'s meaning', () => {
     expect(() => expand('${#Env#x}', scope)).to.throw(ReplayUnsupported);
     expect(() => expand('${#Project#nope}', scope)).to.throw(ReplayUnsupported, /not defined/);
     expect(expand('a${#Project#x}b${#TestCase#y}', scope)).to.equal('a42b7');
+  });
+
+  it('refuses request settings other than HTTP headers', () => {
+    const withTimeout = readFileSync(PROJECT_FILE, 'utf8').replace(
+      '<con:settings/>\n            <con:encoding>',
+      '<con:settings><con:setting id="com.eviware.soapui.impl.wsdl.WsdlRequest@timeout">1</con:setting></con:settings>\n            <con:encoding>',
+    );
+    expect(() => parseProject(withTimeout)).to.throw(ReplayUnsupported, /@timeout/);
   });
 
   it('refuses step types it cannot replay', () => {

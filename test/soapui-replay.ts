@@ -75,6 +75,8 @@ export interface RequestStep {
   readonly operation: string;
   readonly endpoint: string;
   readonly body: string;
+  /** Extra HTTP headers (SoapUI's request-headers setting), values before expansion. */
+  readonly httpHeaders: readonly (readonly [string, string])[];
   readonly assertions: readonly Assertion[];
 }
 export interface TransferStep {
@@ -144,6 +146,33 @@ function properties(holder: XmlNode): Map<string, string> {
   return map;
 }
 
+const REQUEST_HEADERS_SETTING = 'com.eviware.soapui.impl.wsdl.WsdlRequest@request-headers';
+
+/**
+ * A request's HTTP headers: SoapUI keeps them as one setting whose text is an XML fragment
+ * `<xml-fragment xmlns:con="…"><con:entry key="…" value="…"/>…</xml-fragment>`. Any other
+ * request setting is refused.
+ */
+function requestHeaders(request: XmlNode, where: string): [string, string][] {
+  const headers: [string, string][] = [];
+  for (const settings of children(request, 'con:settings')) {
+    for (const setting of children(settings, 'con:setting')) {
+      if (attr(setting, 'id') !== REQUEST_HEADERS_SETTING) {
+        throw new ReplayUnsupported(`${where}: setting ${attr(setting, 'id') ?? '?'} is not replayed`);
+      }
+      let fragment: Record<string, XmlNode> | undefined;
+      parseString(text(setting), { explicitArray: true, async: false }, (error, result: Record<string, XmlNode>) => {
+        if (error !== null) throw new ReplayUnsupported(`${where}: request-headers setting is not XML: ${String(error)}`);
+        fragment = result;
+      });
+      const root = fragment?.['xml-fragment'];
+      if (root === undefined) throw new ReplayUnsupported(`${where}: request-headers setting without xml-fragment`);
+      for (const entry of children(root, 'con:entry')) headers.push([attr(entry, 'key') ?? '', attr(entry, 'value') ?? '']);
+    }
+  }
+  return headers;
+}
+
 function settingsMustBeEmpty(node: XmlNode, where: string): void {
   for (const settings of children(node, 'con:settings')) {
     if (children(settings, 'con:setting').length > 0) {
@@ -182,7 +211,7 @@ function parseRequestStep(name: string, config: XmlNode): RequestStep {
   if (credentials !== undefined && (child(credentials, 'con:username') !== undefined || !['No Authorization', 'Global HTTP Settings', ''].includes(authType))) {
     throw new ReplayUnsupported(`${where}: HTTP authentication (${authType}) is not replayed`);
   }
-  settingsMustBeEmpty(request, where);
+  const httpHeaders = requestHeaders(request, where);
   const encoding = text(child(request, 'con:encoding'));
   if (encoding !== '' && encoding.toUpperCase() !== 'UTF-8') throw new ReplayUnsupported(`${where}: encoding ${encoding}`);
   return {
@@ -192,6 +221,7 @@ function parseRequestStep(name: string, config: XmlNode): RequestStep {
     operation: text(child(config, 'con:operation')),
     endpoint: text(child(request, 'con:endpoint')),
     body: text(child(request, 'con:request')),
+    httpHeaders,
     assertions: children(request, 'con:assertion').map((a) => parseAssertion(a, where)),
   };
 }
@@ -465,7 +495,7 @@ export interface Exchange {
   readonly endpoint: string;
 }
 
-export async function post(endpoint: string, soapAction: string, body: string): Promise<Exchange> {
+export async function post(endpoint: string, soapAction: string, body: string, extraHeaders: readonly (readonly [string, string])[] = []): Promise<Exchange> {
   const url = new URL(endpoint);
   if (url.protocol !== 'http:') throw new ReplayUnsupported(`endpoint ${endpoint}: only http is replayed`);
   return new Promise((resolve, reject) => {
@@ -478,6 +508,7 @@ export async function post(endpoint: string, soapAction: string, body: string): 
           'Content-Type': 'text/xml;charset=UTF-8',
           SOAPAction: `"${soapAction}"`,
           'Content-Length': Buffer.byteLength(body, 'utf8'),
+          ...Object.fromEntries(extraHeaders),
         },
         timeout: REQUEST_TIMEOUT_MS,
       },
@@ -579,9 +610,10 @@ async function runRequest(project: Project, step: RequestStep, scope: Scope): Pr
   if (action === undefined) throw new ReplayUnsupported(`step "${step.name}": no operation "${step.operation}" in ${iface.name}`);
   const endpoint = expand(step.endpoint, scope);
   const body = expand(step.body, scope);
+  const headers = step.httpHeaders.map(([name, value]) => [name, expand(value, scope)] as const);
   let exchange: Exchange;
   try {
-    exchange = await post(endpoint, action, body);
+    exchange = await post(endpoint, action, body, headers);
   } catch (error) {
     if (error instanceof ReplayUnsupported) throw error;
     return { step: step.name, failures: [`request failed: ${(error as Error).message}`] };
