@@ -38,7 +38,7 @@ export async function startBankFixture(options: FixtureOptions = {}): Promise<Ba
   const dir = mkdtempSync(join(tmpdir(), 'distbank-business-'));
   const clients = Array.from({ length: options.clients ?? 2 }, (_, i) => ({ clientId: `client${i + 1}`, authToken: newToken() }));
   const businessCount = options.businessServers ?? 1;
-  const businessIds = Array.from({ length: businessCount }, (_, i) => `b${i + 1}`);
+  const businessIds = Array.from({ length: Math.max(businessCount, 1) }, (_, i) => `b${i + 1}`);
   const businessTokens = businessIds.map(() => newToken());
   const businessCredentials = join(dir, 'business-credentials.json');
   const clientCredentials = join(dir, 'client-credentials.json');
