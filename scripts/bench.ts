@@ -20,6 +20,7 @@ const OPENING_CENTS = 100_000; // 1000.00 per account
 const OPEN_CONCURRENCY = 16;
 const STATEMENT_LIMIT = 1000;
 const AMOUNT_CENTS_MAX = 1000; // 10.00
+const HEALTH_TIMEOUT_MS = 2000;
 
 interface Account {
   readonly id: string;
@@ -159,6 +160,19 @@ async function checkInvariant(wire: BankWire, accounts: readonly Account[], ackn
   return { lines, ok };
 }
 
+/** Numeric fields of a /health answer, or an empty map when it cannot be read. */
+async function healthCounters(url: string | undefined): Promise<Map<string, number>> {
+  const counters = new Map<string, number>();
+  if (url === undefined) return counters;
+  try {
+    const body = await (await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })).json() as Record<string, unknown>;
+    for (const [k, v] of Object.entries(body)) if (typeof v === 'number') counters.set(k, v);
+  } catch {
+    // Counters are a diagnostic extra; a missing one is reported as absent.
+  }
+  return counters;
+}
+
 function ownersFrom(demo: DemoCredentials): Caller[] {
   return demo.clients.map((c) => ({ clientId: c.clientId, authToken: c.authToken }));
 }
@@ -189,12 +203,14 @@ async function main(): Promise<void> {
 
     const pids = cluster?.pids ?? new Map<string, number>();
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
+    const dataBefore = await healthCounters(cluster?.dataHealthUrl);
     const selfBefore = process.cpuUsage();
     const wallBefore = performance.now();
     // CPU is measured over warm-up and run together (both are load); rates use the measured window.
     const stats = await drive(wire, accounts, config, runId);
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const self = process.cpuUsage(selfBefore);
+    const dataAfter = await healthCounters(cluster?.dataHealthUrl);
 
     const seconds = stats.measuredMs / 1000;
     const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);
@@ -217,6 +233,10 @@ async function main(): Promise<void> {
     }
     const selfSeconds = (self.user + self.system) / 1e6;
     out(`  ${'load gen'.padEnd(12)} ${selfSeconds.toFixed(2).padStart(7)} s  ${(100 * selfSeconds / wallSeconds).toFixed(0).padStart(4)} %`);
+    const deltas = [...dataAfter].filter(([k]) => dataBefore.has(k)).map(([k, v]) => `${k} +${v - dataBefore.get(k)!}`);
+    if (deltas.length > 0) out(`data server /health counters over the run: ${deltas.join(', ')}`);
+    const busyMs = (dataAfter.get('groupCommitBusyMs') ?? 0) - (dataBefore.get('groupCommitBusyMs') ?? 0);
+    if (busyMs > 0) out(`  data server event loop inside commits (SQL + fsync): ${(100 * busyMs / (wallSeconds * 1000)).toFixed(0)} % of the time`);
     out();
     const report = await checkInvariant(wire, accounts, stats.acknowledged);
     out(`money invariant: ${report.ok ? 'OK' : 'VIOLATED'}`);

@@ -17,10 +17,13 @@ export interface BenchCluster {
   readonly url: string;
   readonly demo: DemoCredentials;
   readonly pids: ReadonlyMap<string, number>;
+  /** The data server's /health URL, for its counters. */
+  readonly dataHealthUrl: string;
   stop(): Promise<void>;
 }
 
 interface ClusterFileShape {
+  dataUrl: string;
   pids: { launcher: number; data: number; business: number[]; balancer: number };
 }
 
@@ -76,6 +79,7 @@ export async function startBenchCluster(options: {
     url,
     demo,
     pids,
+    dataHealthUrl: new URL('/health', info.dataUrl).toString(),
     async stop() {
       child.kill('SIGTERM');
       await exited;

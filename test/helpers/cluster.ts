@@ -76,7 +76,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     data = await startProcess('server/main.js', dataEnv, READY_TIMEOUT_MS);
     started.push(data);
     const dataUrl = data.url;
-    const procs = await Promise.all(businessIds.map((id) => startProcess('business/main.js', {
+    const settled = await Promise.allSettled(businessIds.map((id) => startProcess('business/main.js', {
       ...common,
       BANK_PORT: '0',
       BANK_BUSINESS_ID: id,
@@ -85,7 +85,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       BANK_CLIENT_CREDENTIALS_FILE: clientFile,
       ...options.businessEnv,
     }, READY_TIMEOUT_MS)));
-    started.push(...procs);
+    // Keep every one that started, so a failure of another does not leave it orphaned.
+    for (const r of settled) if (r.status === 'fulfilled') started.push(r.value);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const procs = settled.map((r) => (r as PromiseFulfilledResult<RunningProcess>).value);
     businessProcs.push(...procs);
     balancer = await startProcess('balancer/main.js', {
       ...common,
