@@ -58,6 +58,10 @@ function toJournal(row: Row): JournalRow {
   };
 }
 
+function toIdempotency(row: Row): IdempotencyRow {
+  return { transactionId: String(row.transaction_id), fingerprint: String(row.fingerprint), outcome: decodeOutcome(String(row.outcome)) };
+}
+
 function sqlState(error: unknown): string | undefined {
   return error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
@@ -100,14 +104,20 @@ export class PostgresStore implements Store {
       const plan = planLock(request.accountIds, found, holding, nowMs);
       if (plan.kind === 'blocked') return plan;
       if (plan.expiredLockIds.length > 0) await c.query('DELETE FROM locks WHERE lock_id = ANY($1::text[])', [plan.expiredLockIds]);
-      const fencingToken = int8((await c.query("SELECT nextval('fencing_seq') AS v")).rows[0]?.v);
+      // One round trip: take a token, insert the lock and its accounts (the FK checks run at
+      // the end of the statement, when the lock row exists).
+      const expiresAtMs = nowMs + request.leaseMs;
+      const inserted = await c.query(
+        `WITH l AS (INSERT INTO locks(lock_id, holder, fencing_token, expires_at_ms, accounts)
+                    VALUES ($1, $2, nextval('fencing_seq'), $3, $4) RETURNING fencing_token),
+              la AS (INSERT INTO lock_accounts(account_id, lock_id) SELECT unnest($5::bigint[]), $1 RETURNING 1)
+         SELECT fencing_token, (SELECT count(*) FROM la) AS covered FROM l`,
+        [request.lockId, request.holder, expiresAtMs, request.accountIds.join(','), request.accountIds]);
+      const row = inserted.rows[0] as Row | undefined;
+      if (row === undefined || int8(row.covered) !== request.accountIds.length) throw new Error('lock insert covered the wrong accounts');
       const lock: LockRow = {
-        lockId: request.lockId, holder: request.holder, fencingToken,
-        expiresAtMs: nowMs + request.leaseMs, accountIds: request.accountIds,
+        lockId: request.lockId, holder: request.holder, fencingToken: int8(row.fencing_token), expiresAtMs, accountIds: request.accountIds,
       };
-      await c.query('INSERT INTO locks(lock_id, holder, fencing_token, expires_at_ms, accounts) VALUES ($1, $2, $3, $4, $5)',
-        [lock.lockId, lock.holder, fencingToken, lock.expiresAtMs, lock.accountIds.join(',')]);
-      await c.query('INSERT INTO lock_accounts(account_id, lock_id) SELECT unnest($1::bigint[]), $2', [lock.accountIds, lock.lockId]);
       return { kind: 'granted', lock, accounts };
     });
   }
@@ -120,9 +130,13 @@ export class PostgresStore implements Store {
       const current = new Map((await c.query(
         'SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
         [postingIds])).rows.map((r) => { const a = toAccount(r); return [a.accountId, a] as const; }));
-      const record = await this.idempotency(c, request.transactionId);
-      const lockRow = (await c.query('SELECT * FROM locks WHERE lock_id = $1 FOR UPDATE', [request.lockId])).rows[0];
-      const lock = lockRow === undefined ? undefined : toLock(lockRow);
+      // One round trip for the idempotency record and the (row-locked) lock.
+      const both = (await c.query(
+        `SELECT (SELECT row_to_json(i) FROM (SELECT transaction_id, fingerprint, outcome FROM idempotency WHERE transaction_id = $1) i) AS idem,
+                (SELECT row_to_json(l) FROM (SELECT * FROM locks WHERE lock_id = $2 FOR UPDATE) l) AS lock`,
+        [request.transactionId, request.lockId])).rows[0] as { idem: Row | null; lock: Row | null };
+      const record = both.idem === null ? undefined : toIdempotency(both.idem);
+      const lock = both.lock === null ? undefined : toLock(both.lock);
       const released = async (deleteIt: boolean): Promise<Pick<UpdateResult, 'released' | 'releasedAccountIds'>> => {
         if (!deleteIt || lock === undefined) return { released: false, releasedAccountIds: [] };
         await c.query('DELETE FROM locks WHERE lock_id = $1', [lock.lockId]);
@@ -140,23 +154,31 @@ export class PostgresStore implements Store {
       }
       checkWriteAuthority(lock, request.holder, request.fencingToken, postingIds, nowMs);
       const plan = planPostings(request.transactionId, request.postings, current, nowMs);
-      const insertIdem = 'INSERT INTO idempotency(transaction_id, fingerprint, outcome, at_ms) VALUES ($1, $2, $3, $4)';
       if (plan.kind === 'refuse') {
-        await c.query(insertIdem, [request.transactionId, fingerprint, encodeOutcome(plan.outcome), nowMs]);
+        await c.query('INSERT INTO idempotency(transaction_id, fingerprint, outcome, at_ms) VALUES ($1, $2, $3, $4)', [request.transactionId, fingerprint, encodeOutcome(plan.outcome), nowMs]);
         return { transactionId: request.transactionId, replayed: false, ...(await released(request.release)), accounts: [], refusal: plan.outcome };
       }
-      for (const after of plan.accounts) {
-        const changed = (await c.query('UPDATE accounts SET balance_cents = $1, version = $2 WHERE id = $3 AND version = $4',
-          [after.balanceCents, after.version, after.accountId, after.version - 1])).rowCount;
-        if (changed !== 1) throw new Error(`account ${after.accountId} changed under the lock`);
-      }
-      await c.query(
-        `INSERT INTO journal(transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms)
-         SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[])`,
-        [request.transactionId, plan.journal.map((j) => j.accountId), plan.journal.map((j) => j.amountCents),
+      // One round trip for every write of the transaction: balances (guarded by version),
+      // journal rows, the idempotency record. The lock, if released, goes in a second one.
+      const written = (await c.query(
+        `WITH upd AS (
+           UPDATE accounts a SET balance_cents = v.balance, version = v.version
+           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, balance, version)
+           WHERE a.id = v.id AND a.version = v.version - 1 RETURNING a.id),
+         jr AS (
+           INSERT INTO journal(transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms)
+           SELECT $4, * FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::bigint[]) RETURNING 1),
+         idem AS (
+           INSERT INTO idempotency(transaction_id, fingerprint, outcome, at_ms) VALUES ($4, $11, $12, $13) RETURNING 1)
+         SELECT (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM jr) AS journaled, (SELECT count(*) FROM idem) AS recorded`,
+        [plan.accounts.map((a) => a.accountId), plan.accounts.map((a) => a.balanceCents), plan.accounts.map((a) => a.version),
+          request.transactionId, plan.journal.map((j) => j.accountId), plan.journal.map((j) => j.amountCents),
           plan.journal.map((j) => j.balanceAfterCents), plan.journal.map((j) => j.counterpartyAccountId ?? null),
-          plan.journal.map((j) => j.kind), plan.journal.map((j) => j.atMs)]);
-      await c.query(insertIdem, [request.transactionId, fingerprint, encodeOutcome({ status: 'applied', accounts: plan.accounts }), nowMs]);
+          plan.journal.map((j) => j.kind), plan.journal.map((j) => j.atMs),
+          fingerprint, encodeOutcome({ status: 'applied', accounts: plan.accounts }), nowMs])).rows[0] as Row;
+      if (int8(written.updated) !== plan.accounts.length || int8(written.journaled) !== plan.journal.length || int8(written.recorded) !== 1) {
+        throw new Error(`update ${request.transactionId} wrote ${JSON.stringify(written)}: an account changed under the lock`);
+      }
       return { transactionId: request.transactionId, replayed: false, ...(await released(request.release)), accounts: plan.accounts };
     });
   }
@@ -225,8 +247,7 @@ export class PostgresStore implements Store {
 
   private async idempotency(c: PoolClient, transactionId: string): Promise<IdempotencyRow | undefined> {
     const row = (await c.query('SELECT transaction_id, fingerprint, outcome FROM idempotency WHERE transaction_id = $1', [transactionId])).rows[0];
-    if (row === undefined) return undefined;
-    return { transactionId: String(row.transaction_id), fingerprint: String(row.fingerprint), outcome: decodeOutcome(String(row.outcome)) };
+    return row === undefined ? undefined : toIdempotency(row);
   }
 
   /** One transaction, re-run on deadlock / serialization failure / unique violation (bounded). */
