@@ -49,7 +49,6 @@ function postProcess(text: string): string {
 /** Generate into outDir (replacing its contents) and return the relative paths written. */
 export async function generate(outDir: string): Promise<string[]> {
   // Required lazily: wsdl-tsclient is a devDependency and only this script needs it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tool = require('wsdl-tsclient') as WsdlTsclient;
   const scratch = mkdtempSync(join(tmpdir(), 'distbank-gen-'));
   try {

@@ -171,9 +171,9 @@ describe('client-ts: BankClient against a scripted server', () => {
     for (const code of FAULT_CODE_NAMES) {
       const retryable = FAULT_CODES[code].retryable;
       server.script(faultResponse(code, `msg for ${code}`, '42'));
-      const error = await new BankClient({ url, clientId: 'a', authToken: 't', retries: 0 })
-        .getBalance('42')
-        .then(() => undefined, (e: unknown) => e);
+      const once = new BankClient({ url, clientId: 'a', authToken: 't', retries: 0 });
+      const error = await once.getBalance('42').then(() => undefined, (e: unknown) => e);
+      once.close();
       expect(error, code).to.be.instanceOf(BankError);
       expect(error, code).to.be.instanceOf(BANK_ERROR_CLASSES[code]);
       const bankError = error as BankError;

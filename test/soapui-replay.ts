@@ -48,9 +48,7 @@ type XPathValue = XNode[] | string | number | boolean | null | XNode;
 interface XPathLib {
   useNamespaces(map: Record<string, string>): (expression: string, node: XNode) => XPathValue;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const xmldom = require('@xmldom/xmldom') as XmlDom;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const xpathLib = require('xpath') as XPathLib;
 
 /** A failure the replayer refuses to paper over: unsupported step, assertion, expansion. */
