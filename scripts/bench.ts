@@ -1,10 +1,11 @@
 import { rmSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { formatCents } from '../common/money';
 import { allLeafTexts, BankWire, Caller, leafText } from './lib/bank-wire';
 import { loadBenchConfig, BenchConfig } from './lib/bench-config';
-import { BenchCluster, startBenchCluster } from './lib/bench-cluster';
+import { BenchCluster, readClusterFile, startBenchCluster } from './lib/bench-cluster';
 import { DemoCredentials } from './lib/cluster-credentials';
 import { LatencySamples } from './lib/latency';
 import { cpuSecondsOf } from './lib/proc-cpu';
@@ -201,16 +202,19 @@ async function main(): Promise<void> {
     out(`opened ${accounts.length} accounts of ${formatCents(OPENING_CENTS)} over ${owners.length} owners in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     out(`driving ${config.clients} concurrent clients doing random transfers${config.hot ? ` over ${accounts.length} hot accounts` : ''} for ${config.seconds} s (after ${config.warmupSeconds} s warm-up)`);
 
-    const pids = cluster?.pids ?? new Map<string, number>();
+    // With --url, a cluster.json next to the credentials file (npm start writes both) gives pids.
+    const local = cluster === undefined ? readClusterFile(dirname(config.credentialsFile!)) : undefined;
+    const pids = cluster?.pids ?? local?.pids ?? new Map<string, number>();
+    const dataHealthUrl = cluster?.dataHealthUrl ?? local?.dataHealthUrl;
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
-    const dataBefore = await healthCounters(cluster?.dataHealthUrl);
+    const dataBefore = await healthCounters(dataHealthUrl);
     const selfBefore = process.cpuUsage();
     const wallBefore = performance.now();
     // CPU is measured over warm-up and run together (both are load); rates use the measured window.
     const stats = await drive(wire, accounts, config, runId);
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const self = process.cpuUsage(selfBefore);
-    const dataAfter = await healthCounters(cluster?.dataHealthUrl);
+    const dataAfter = await healthCounters(dataHealthUrl);
 
     const seconds = stats.measuredMs / 1000;
     const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,6 +28,18 @@ interface ClusterFileShape {
 }
 
 const READY_TIMEOUT_MS = 60_000;
+
+/** A running cluster's pids by name and its data server's /health URL, from cluster.json. */
+export function readClusterFile(dir: string): { pids: ReadonlyMap<string, number>; dataHealthUrl: string } | undefined {
+  const path = join(dir, 'cluster.json');
+  if (!existsSync(path)) return undefined;
+  const info = JSON.parse(readFileSync(path, 'utf8')) as ClusterFileShape;
+  const pids = new Map<string, number>([['data', info.pids.data]]);
+  info.pids.business.forEach((pid, i) => pids.set(`business b${i + 1}`, pid));
+  pids.set('balancer', info.pids.balancer);
+  pids.set('launcher', info.pids.launcher);
+  return { pids, dataHealthUrl: new URL('/health', info.dataUrl).toString() };
+}
 
 export async function startBenchCluster(options: {
   businessCount: number;
@@ -69,17 +81,13 @@ export async function startBenchCluster(options: {
     });
   });
   const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as DemoCredentials;
-  const info = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFileShape;
-  const pids = new Map<string, number>([['data', info.pids.data]]);
-  info.pids.business.forEach((pid, i) => pids.set(`business b${i + 1}`, pid));
-  pids.set('balancer', info.pids.balancer);
-  pids.set('launcher', info.pids.launcher);
+  const info = readClusterFile(dir)!;
   return {
     dir,
     url,
     demo,
-    pids,
-    dataHealthUrl: new URL('/health', info.dataUrl).toString(),
+    pids: info.pids,
+    dataHealthUrl: info.dataHealthUrl,
     async stop() {
       child.kill('SIGTERM');
       await exited;
