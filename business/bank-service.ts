@@ -39,6 +39,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
     callTimeoutMs: config.dataCallTimeoutMs,
     socketsMax: config.dataSocketsMax,
     responseBytesMax: config.dataResponseBytesMax,
+    callsInFlightMax: config.dataCallsInFlightMax,
     logger,
   });
   const owners = new OwnerCache(config.ownerCacheEntriesMax);
@@ -63,6 +64,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       health: async () => ({
         businessId: config.businessId,
         busyAccounts: queue.busyAccounts,
+        dataCallsInFlight: data.inFlight,
         ownerCacheEntries: owners.size,
       }),
     }, config.host, config.port);

@@ -32,6 +32,8 @@ export interface BusinessConfig {
   /** Keep-alive sockets to the data tier, at most. */
   readonly dataSocketsMax: number;
   readonly dataResponseBytesMax: number;
+  /** Data-tier calls in flight (on sockets or waiting for one) before SERVICE_UNAVAILABLE. */
+  readonly dataCallsInFlightMax: number;
   /** Extra Lock+Update rounds after LOCK_EXPIRED / STALE_FENCING_TOKEN / LOCK_NOT_HELD. */
   readonly updateRetriesMax: number;
   /** accountId → ownerId entries kept (owners never change, so entries never go stale). */
@@ -117,6 +119,7 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     dataCallTimeoutMs,
     dataSocketsMax: intSetting(merged, 'BANK_DATA_SOCKETS_MAX', 64, 1, 4096),
     dataResponseBytesMax: intSetting(merged, 'BANK_DATA_RESPONSE_BYTES_MAX', 4 * 1024 * 1024, 4096, 256 * 1024 * 1024),
+    dataCallsInFlightMax: intSetting(merged, 'BANK_DATA_CALLS_IN_FLIGHT_MAX', 1024, 1, 100_000),
     updateRetriesMax: intSetting(merged, 'BANK_UPDATE_RETRIES_MAX', 2, 0, 10),
     ownerCacheEntriesMax: intSetting(merged, 'BANK_OWNER_CACHE_ENTRIES_MAX', 100_000, 1, 10_000_000),
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),

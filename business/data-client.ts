@@ -25,6 +25,8 @@ export interface DataClientOptions {
   readonly callTimeoutMs: number;
   readonly socketsMax: number;
   readonly responseBytesMax: number;
+  /** Calls waiting for or holding a socket, at most; beyond it a call fails at once. */
+  readonly callsInFlightMax: number;
   readonly logger: Logger;
 }
 
@@ -49,6 +51,7 @@ export class DataClient {
   private readonly agent: http.Agent;
   private readonly envelopes: DataEnvelopes;
   private readonly target: URL;
+  private callsInFlight = 0;
 
   constructor(private readonly options: DataClientOptions) {
     this.target = new URL(options.url);
@@ -97,6 +100,24 @@ export class DataClient {
 
   /** Sends one envelope; resolves with the response read by `read`, or throws DataCallError. */
   private async call<T>(operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
+    // The agent's own queue of requests waiting for a socket has no bound: this is it.
+    if (this.callsInFlight >= this.options.callsInFlightMax) {
+      throw new DataCallError('unavailable', operation, `data tier ${operation}: ${this.callsInFlight} calls already in flight`);
+    }
+    this.callsInFlight++;
+    try {
+      return await this.callNow(operation, xml, read);
+    } finally {
+      this.callsInFlight--;
+    }
+  }
+
+  /** Calls in flight now (for /health). */
+  get inFlight(): number {
+    return this.callsInFlight;
+  }
+
+  private async callNow<T>(operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
     const payload = Buffer.from(xml, 'utf8');
     let response: { status: number; text: string };
     try {
