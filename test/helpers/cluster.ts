@@ -24,6 +24,11 @@ export interface TestClient {
 
 export interface ClusterOptions {
   readonly businessCount?: number;
+  /**
+   * Data servers (default 1). More than one only makes sense over a shared PostgreSQL
+   * (dataEnv.DATABASE_URL): business server i talks to data server i % dataServers.
+   */
+  readonly dataServers?: number;
   /** Default: a fresh temp dir, removed by stop(). */
   readonly dataDir?: string;
   /** Client ids with credentials; default alice, bob, carol. */
@@ -37,7 +42,9 @@ export interface ClusterOptions {
 
 export interface TestCluster {
   readonly balancerUrl: string;
+  /** The first data server's URL (the one stopData/startData act on). */
   readonly dataUrl: string;
+  readonly dataUrls: readonly string[];
   readonly businessUrls: readonly string[];
   readonly dataDir: string;
   client(id: string): TestClient;
@@ -70,18 +77,24 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const started: RunningProcess[] = [];
   const dataEnv = { ...common, BANK_PORT: '0', BANK_BUSINESS_CREDENTIALS_FILE: business.file, ...options.dataEnv };
   let data: RunningProcess | undefined;
+  const moreData: RunningProcess[] = [];
   const businessProcs: (RunningProcess | undefined)[] = [];
   let balancer: RunningProcess;
   try {
     data = await startProcess('server/main.js', dataEnv, READY_TIMEOUT_MS);
     started.push(data);
-    const dataUrl = data.url;
-    const settled = await Promise.allSettled(businessIds.map((id) => startProcess('business/main.js', {
+    for (let i = 1; i < (options.dataServers ?? 1); i++) {
+      const extra = await startProcess('server/main.js', dataEnv, READY_TIMEOUT_MS);
+      started.push(extra);
+      moreData.push(extra);
+    }
+    const dataUrls = [data.url, ...moreData.map((p) => p.url)];
+    const settled = await Promise.allSettled(businessIds.map((id, i) => startProcess('business/main.js', {
       ...common,
       BANK_PORT: '0',
       BANK_BUSINESS_ID: id,
       BANK_BUSINESS_TOKEN: business.tokens.get(id)!,
-      BANK_DATA_URL: dataUrl,
+      BANK_DATA_URL: dataUrls[i % dataUrls.length]!,
       BANK_CLIENT_CREDENTIALS_FILE: clientFile,
       ...options.businessEnv,
     }, READY_TIMEOUT_MS)));
@@ -109,6 +122,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   return {
     balancerUrl: balancer.url,
     dataUrl,
+    dataUrls: [dataUrl, ...moreData.map((p) => p.url)],
     businessUrls: businessProcs.map((p) => p!.url),
     dataDir,
     client(id: string): TestClient {
@@ -129,15 +143,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       data = await startProcess('server/main.js', { ...dataEnv, BANK_PORT: dataPort }, READY_TIMEOUT_MS);
     },
     logs(): string {
-      const names = ['data', ...businessIds, 'balancer'];
-      const all = [data, ...businessProcs, balancer];
+      const names = ['data', ...moreData.map((_p, i) => `data${i + 2}`), ...businessIds, 'balancer'];
+      const all = [data, ...moreData, ...businessProcs, balancer];
       return all.map((p, i) => `--- ${names[i]} ---\n${p?.stderrTail() ?? '(not running)'}`).join('\n');
     },
     async stop() {
       // Front to back, as in production.
       await balancer.kill('SIGTERM');
       await Promise.all(businessProcs.map((p) => p?.kill('SIGTERM')));
-      await data?.kill('SIGTERM');
+      await Promise.all([data, ...moreData].map((p) => p?.kill('SIGTERM')));
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
