@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFaultCode } from '../common/fault-codes';
@@ -147,7 +148,7 @@ function textOf(value: unknown): string | undefined {
   return undefined;
 }
 
-/** A BankFault detail as node-soap parsed it, or undefined when the fault has none. */
+/** A fault as node-soap parsed it: its BankFault detail as a BankError, else a protocol error. */
 function faultToError(fault: Record<string, unknown>, requestId: string): BankError | BankProtocolError {
   const faultcode = textOf(fault['faultcode']);
   const faultstring = textOf(fault['faultstring']) ?? '';
@@ -210,7 +211,9 @@ export class BankClient {
   private readonly retryDelayMs: number;
   private readonly responseBytesMax: number;
   private readonly wsdlPath: string;
+  /** Keep-alive sockets of this client: an http.Agent or, for https URLs, an https.Agent. */
   private readonly agent: Agent;
+  private readonly agentOption: 'httpAgent' | 'httpsAgent';
   private soap: Promise<GeneratedClient> | undefined;
 
   constructor(options: BankClientOptions) {
@@ -226,7 +229,9 @@ export class BankClient {
     this.retryDelayMs = checkedInt('retryDelayMs', options.retryDelayMs, RETRY_DELAY_MS_DEFAULT, 0, RETRY_DELAY_MS_MAX);
     this.responseBytesMax = checkedInt('responseBytesMax', options.responseBytesMax, RESPONSE_BYTES_MAX_DEFAULT, 1024, 256 * 1024 * 1024);
     this.wsdlPath = options.wsdlPath ?? BANK_WSDL_PATH;
-    this.agent = new Agent({ keepAlive: true, maxSockets: SOCKETS_MAX, timeout: this.timeoutMs });
+    const agentOptions = { keepAlive: true, maxSockets: SOCKETS_MAX, timeout: this.timeoutMs };
+    this.agent = url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
+    this.agentOption = url.protocol === 'https:' ? 'httpsAgent' : 'httpAgent';
   }
 
   /** Open an account owned by the caller, optionally with an initial deposit. */
@@ -316,7 +321,7 @@ export class BankClient {
     const [result] = await method.call(client, args, {
       timeout: this.timeoutMs,
       signal: AbortSignal.timeout(this.timeoutMs),
-      httpAgent: this.agent,
+      [this.agentOption]: this.agent,
       maxContentLength: this.responseBytesMax,
       maxBodyLength: 1024 * 1024,
       maxRedirects: 0,

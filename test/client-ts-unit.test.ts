@@ -253,6 +253,18 @@ describe('client-ts: BankClient against a scripted server', () => {
     expect(server.seen).to.have.length(1);
   });
 
+  it('reads no response body past responseBytesMax (and does not retry it)', async () => {
+    const small = new BankClient({ url, clientId: 'a', authToken: 't', responseBytesMax: 2048, retries: 2, retryDelayMs: 0 });
+    try {
+      server.script(okResponse('GetBalanceResponse', { accountId: '7', balance: '1.00', padding: 'x'.repeat(10_000) }));
+      const error = await small.getBalance('7').then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(BankProtocolError);
+      expect(server.seen).to.have.length(1);
+    } finally {
+      small.close();
+    }
+  });
+
   it('refuses a response that breaks the contract (missing balance)', async () => {
     server.script(okResponse('GetBalanceResponse', { accountId: '7' }));
     const error = await client.getBalance('7').then(() => undefined, (e: unknown) => e);
