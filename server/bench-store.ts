@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     let seq = 0;
     const endAt = Date.now() + SECONDS * 1000;
     const startedAt = Date.now();
+    const cpuBefore = process.cpuUsage();
     const worker = async (): Promise<void> => {
       while (Date.now() < endAt) {
         const a = ids[Math.floor(Math.random() * ids.length)]!;
@@ -63,7 +64,9 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (Date.now() - startedAt) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     process.stdout.write(JSON.stringify({
+      cpuMicrosPerPair: Math.round((cpu.user + cpu.system) / Math.max(1, pairs)),
       store: store.kind, concurrency: CONCURRENCY, groupCommitItemsMax: GROUP_COMMIT_MAX, seconds: elapsedS,
       pairs, pairsPerSecond: Math.round(pairs / elapsedS), blocked, ...(await store.health()),
     }) + '\n');
