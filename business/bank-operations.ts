@@ -4,7 +4,7 @@ import { fault } from '../common/service-fault';
 import type { OperationContext, OperationHandler } from '../common/soap-host';
 import { AccountQueue } from './account-queue';
 import { clientFaultOf } from './data-faults';
-import { DataClient } from './data-client';
+import { CallScope, DataClient } from './data-client';
 import { LockedAccount } from './data-response';
 import { accountIdArg, amountArg, optionalAmountArg, statementLimitArg } from './input';
 import { MoneyFlow } from './money-flow';
@@ -24,11 +24,18 @@ export interface BankOperationDeps {
   readonly queue: AccountQueue;
   readonly flow: MoneyFlow;
   readonly amountCentsMax: Cents;
+  /** Time from a request's start by which it is answered, whatever the data tier does. */
+  readonly requestDeadlineMs: number;
   readonly logger: Logger;
 }
 
 export function bankOperations(deps: BankOperationDeps): Readonly<Record<string, OperationHandler>> {
-  const { data, owners, queue, flow, amountCentsMax, logger } = deps;
+  const { data, owners, queue, flow, amountCentsMax, requestDeadlineMs, logger } = deps;
+
+  /** The data-tier call scope of one client request, its deadline counted from now. */
+  function scopeOf(ctx: OperationContext): CallScope {
+    return { requestId: ctx.requestId, deadlineAtMs: Date.now() + requestDeadlineMs };
+  }
 
   /** Data-tier calls outside a money movement: their failures mapped for the client. */
   async function dataCall<T>(ctx: OperationContext, call: () => Promise<T>): Promise<T> {
@@ -40,10 +47,10 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
   }
 
   /** The owner of an account, from the cache or the data tier (ACCOUNT_NOT_FOUND if none). */
-  async function ownerOf(ctx: OperationContext, accountId: string): Promise<string> {
+  async function ownerOf(ctx: OperationContext, scope: CallScope, accountId: string): Promise<string> {
     const cached = owners.get(accountId);
     if (cached !== undefined) return cached;
-    const [state] = await dataCall(ctx, () => data.read(ctx.requestId, [accountId]));
+    const [state] = await dataCall(ctx, () => data.read(scope, [accountId]));
     if (state === undefined || state.accountId !== accountId) throw fault('INTERNAL_ERROR', `internal error; quote request id ${ctx.requestId}`);
     owners.set(accountId, state.ownerId);
     return state.ownerId;
@@ -66,7 +73,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     const initialCents = optionalAmountArg(args, 'initialDeposit', amountCentsMax);
     const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
     ctx.annotate({ ...(initialCents === undefined ? {} : { amount: formatCents(initialCents) }), transaction_id: transactionId });
-    const created = await dataCall(ctx, () => data.createAccount(ctx.requestId, ctx.principalId, transactionId, initialCents));
+    const created = await dataCall(ctx, () => data.createAccount(scopeOf(ctx), ctx.principalId, transactionId, initialCents));
     owners.set(created.accountId, ctx.principalId);
     ctx.annotate({ accounts: [created.accountId] });
     return { accountId: created.accountId, balance: formatCents(created.balanceCents) };
@@ -77,7 +84,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     ctx.annotate({ accounts: [accountId] });
     const cachedOwner = owners.get(accountId);
     if (cachedOwner !== undefined) requireOwner(ctx, accountId, cachedOwner);
-    const [state] = await dataCall(ctx, () => data.read(ctx.requestId, [accountId]));
+    const [state] = await dataCall(ctx, () => data.read(scopeOf(ctx), [accountId]));
     if (state === undefined) throw fault('INTERNAL_ERROR', `internal error; quote request id ${ctx.requestId}`);
     owners.set(accountId, state.ownerId);
     requireOwner(ctx, accountId, state.ownerId);
@@ -90,8 +97,9 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
     ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
     // Any existing account may receive a deposit: no owner check; Lock says if it exists.
+    const scope = scopeOf(ctx);
     const outcome = await queue.run([accountId], () => flow.apply({
-      requestId: ctx.requestId, transactionId, postings: [{ accountId, amountCents }],
+      scope, transactionId, postings: [{ accountId, amountCents }],
     }));
     const account = accountIn(outcome.accounts, accountId, ctx);
     owners.set(accountId, account.ownerId);
@@ -106,9 +114,10 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     const amountCents = amountArg(args, 'amount', amountCentsMax);
     const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
     ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
-    requireOwner(ctx, accountId, await ownerOf(ctx, accountId));
+    const scope = scopeOf(ctx);
+    requireOwner(ctx, accountId, await ownerOf(ctx, scope, accountId));
     const outcome = await queue.run([accountId], () => flow.apply({
-      requestId: ctx.requestId, transactionId, postings: [{ accountId, amountCents: -amountCents as Cents }],
+      scope, transactionId, postings: [{ accountId, amountCents: -amountCents as Cents }],
     }));
     return { transactionId, accountId, balance: formatCents(accountIn(outcome.accounts, accountId, ctx).balanceCents) };
   };
@@ -120,10 +129,11 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     const amountCents = amountArg(args, 'amount', amountCentsMax);
     const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
     ctx.annotate({ accounts: [fromAccountId, toAccountId], amount: formatCents(amountCents), transaction_id: transactionId });
-    requireOwner(ctx, fromAccountId, await ownerOf(ctx, fromAccountId));
+    const scope = scopeOf(ctx);
+    requireOwner(ctx, fromAccountId, await ownerOf(ctx, scope, fromAccountId));
     // The recipient may be anyone's; Lock (all or none) says ACCOUNT_NOT_FOUND if it is missing.
     const outcome = await queue.run([fromAccountId, toAccountId], () => flow.apply({
-      requestId: ctx.requestId,
+      scope,
       transactionId,
       postings: [
         { accountId: fromAccountId, amountCents: -amountCents as Cents },
@@ -141,7 +151,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     ctx.annotate({ accounts: [accountId] });
     const cachedOwner = owners.get(accountId);
     if (cachedOwner !== undefined) requireOwner(ctx, accountId, cachedOwner);
-    const journal = await dataCall(ctx, () => data.getJournal(ctx.requestId, accountId, limit));
+    const journal = await dataCall(ctx, () => data.getJournal(scopeOf(ctx), accountId, limit));
     owners.set(accountId, journal.ownerId);
     requireOwner(ctx, accountId, journal.ownerId);
     const entries = journal.entries.map((e) => ({

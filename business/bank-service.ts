@@ -57,7 +57,9 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       faultElement: 'BankFault',
       principalHeader: 'client-id',
       credentials,
-      operations: bankOperations({ data, owners, queue, flow, amountCentsMax: config.amountCentsMax, logger }),
+      operations: bankOperations({
+        data, owners, queue, flow, amountCentsMax: config.amountCentsMax, requestDeadlineMs: config.requestDeadlineMs, logger,
+      }),
       bodyBytesMax: config.bodyBytesMax,
       logger,
       requestIdCharsMax: REQUEST_ID_CHARS_MAX,

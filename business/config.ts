@@ -25,6 +25,8 @@ export interface BusinessConfig {
   readonly accountQueueWaitMs: number;
   /** How long the data tier may queue our Lock behind other holders (Lock waitMs). */
   readonly lockWaitMs: number;
+  /** Every client request is answered within this time (below the balancer's attempt timeout). */
+  readonly requestDeadlineMs: number;
   /** Lease we ask for; undefined = the data tier's default. */
   readonly lockLeaseMs: number | undefined;
   /** Deadline of one data-tier call, connection included (must exceed lockWaitMs). */
@@ -58,6 +60,7 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'lock-wait-ms': 'BANK_LOCK_WAIT_MS',
   'lock-lease-ms': 'BANK_LOCK_LEASE_MS',
   'data-timeout-ms': 'BANK_DATA_CALL_TIMEOUT_MS',
+  'request-deadline-ms': 'BANK_REQUEST_DEADLINE_MS',
   'data-sockets-max': 'BANK_DATA_SOCKETS_MAX',
   'update-retries-max': 'BANK_UPDATE_RETRIES_MAX',
   'log-level': 'BANK_LOG_LEVEL',
@@ -102,6 +105,14 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
   if (dataCallTimeoutMs <= lockWaitMs) {
     throw new Error(`BANK_DATA_CALL_TIMEOUT_MS (${dataCallTimeoutMs}) must exceed BANK_LOCK_WAIT_MS (${lockWaitMs})`);
   }
+  const requestDeadlineMs = intSetting(merged, 'BANK_REQUEST_DEADLINE_MS', 8000, 100, 600_000);
+  if (requestDeadlineMs <= lockWaitMs) {
+    throw new Error(`BANK_REQUEST_DEADLINE_MS (${requestDeadlineMs}) must exceed BANK_LOCK_WAIT_MS (${lockWaitMs})`);
+  }
+  const accountQueueWaitMs = intSetting(merged, 'BANK_ACCOUNT_QUEUE_WAIT_MS', 2000, 1, 60_000);
+  if (accountQueueWaitMs >= requestDeadlineMs) {
+    throw new Error(`BANK_ACCOUNT_QUEUE_WAIT_MS (${accountQueueWaitMs}) must be below BANK_REQUEST_DEADLINE_MS (${requestDeadlineMs})`);
+  }
   const leaseText = optionalStringSetting(merged, 'BANK_LOCK_LEASE_MS');
   return Object.freeze({
     host: stringSetting(merged, 'BANK_HOST', '127.0.0.1'),
@@ -113,8 +124,9 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     credentialsReloadMs: intSetting(merged, 'BANK_CREDENTIALS_RELOAD_MS', 2000, 100, 3_600_000),
     amountCentsMax: amountMaxSetting(merged),
     accountQueueLengthMax: intSetting(merged, 'BANK_ACCOUNT_QUEUE_LENGTH_MAX', 64, 1, 100_000),
-    accountQueueWaitMs: intSetting(merged, 'BANK_ACCOUNT_QUEUE_WAIT_MS', 2000, 1, 60_000),
+    accountQueueWaitMs,
     lockWaitMs,
+    requestDeadlineMs,
     lockLeaseMs: leaseText === undefined ? undefined : intSetting(merged, 'BANK_LOCK_LEASE_MS', 0, 100, 600_000),
     dataCallTimeoutMs,
     dataSocketsMax: intSetting(merged, 'BANK_DATA_SOCKETS_MAX', 64, 1, 4096),

@@ -30,6 +30,16 @@ export interface DataClientOptions {
   readonly logger: Logger;
 }
 
+/**
+ * Who a call is for and until when: the client's request id (carried to the data tier for the
+ * logs) and the absolute time by which the whole client request must be answered. Each call's
+ * deadline is the nearer of that and the per-call timeout.
+ */
+export interface CallScope {
+  readonly requestId: string;
+  readonly deadlineAtMs: number;
+}
+
 export type DataCallErrorKind = 'fault' | 'unavailable' | 'bad-response';
 
 export class DataCallError extends Error {
@@ -65,33 +75,33 @@ export class DataClient {
     });
   }
 
-  async lock(requestId: string, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): Promise<LockGrant> {
-    return this.call('Lock', this.envelopes.lock(requestId, accountIds, waitMs, leaseMs), readLockResponse);
+  async lock(scope: CallScope, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): Promise<LockGrant> {
+    return this.call(scope, 'Lock', this.envelopes.lock(scope.requestId, accountIds, waitMs, leaseMs), readLockResponse);
   }
 
-  async read(requestId: string, accountIds: readonly string[]): Promise<AccountState[]> {
-    return this.call('Read', this.envelopes.read(requestId, accountIds), readReadResponse);
+  async read(scope: CallScope, accountIds: readonly string[]): Promise<AccountState[]> {
+    return this.call(scope, 'Read', this.envelopes.read(scope.requestId, accountIds), readReadResponse);
   }
 
   async update(
-    requestId: string, lockId: string, fencingToken: string, transactionId: string,
+    scope: CallScope, lockId: string, fencingToken: string, transactionId: string,
     postings: readonly Posting[], release: boolean,
   ): Promise<UpdateOutcome> {
-    const xml = this.envelopes.update(requestId, lockId, fencingToken, transactionId, postings, release);
-    return this.call('Update', xml, readUpdateResponse);
+    const xml = this.envelopes.update(scope.requestId, lockId, fencingToken, transactionId, postings, release);
+    return this.call(scope, 'Update', xml, readUpdateResponse);
   }
 
-  async unlock(requestId: string, lockId: string): Promise<boolean> {
-    return this.call('Unlock', this.envelopes.unlock(requestId, lockId), readUnlockResponse);
+  async unlock(scope: CallScope, lockId: string): Promise<boolean> {
+    return this.call(scope, 'Unlock', this.envelopes.unlock(scope.requestId, lockId), readUnlockResponse);
   }
 
-  async createAccount(requestId: string, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined): Promise<CreatedAccount> {
-    const xml = this.envelopes.createAccount(requestId, ownerId, transactionId, initialBalanceCents);
-    return this.call('CreateAccount', xml, readCreateAccountResponse);
+  async createAccount(scope: CallScope, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined): Promise<CreatedAccount> {
+    const xml = this.envelopes.createAccount(scope.requestId, ownerId, transactionId, initialBalanceCents);
+    return this.call(scope, 'CreateAccount', xml, readCreateAccountResponse);
   }
 
-  async getJournal(requestId: string, accountId: string, limit: number): Promise<Journal> {
-    return this.call('GetJournal', this.envelopes.getJournal(requestId, accountId, limit), readGetJournalResponse);
+  async getJournal(scope: CallScope, accountId: string, limit: number): Promise<Journal> {
+    return this.call(scope, 'GetJournal', this.envelopes.getJournal(scope.requestId, accountId, limit), readGetJournalResponse);
   }
 
   close(): void {
@@ -99,14 +109,19 @@ export class DataClient {
   }
 
   /** Sends one envelope; resolves with the response read by `read`, or throws DataCallError. */
-  private async call<T>(operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
+  /** A scope for work not tied to a client's request (background Unlock): one call timeout. */
+  freshScope(requestId: string): CallScope {
+    return { requestId, deadlineAtMs: Date.now() + this.options.callTimeoutMs };
+  }
+
+  private async call<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
     // The agent's own queue of requests waiting for a socket has no bound: this is it.
     if (this.callsInFlight >= this.options.callsInFlightMax) {
       throw new DataCallError('unavailable', operation, `data tier ${operation}: ${this.callsInFlight} calls already in flight`);
     }
     this.callsInFlight++;
     try {
-      return await this.callNow(operation, xml, read);
+      return await this.callNow(scope, operation, xml, read);
     } finally {
       this.callsInFlight--;
     }
@@ -117,14 +132,16 @@ export class DataClient {
     return this.callsInFlight;
   }
 
-  private async callNow<T>(operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
+  private async callNow<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
     const payload = Buffer.from(xml, 'utf8');
+    const timeoutMs = (): number => Math.min(this.options.callTimeoutMs, scope.deadlineAtMs - Date.now());
+    if (timeoutMs() <= 0) throw new DataCallError('unavailable', operation, `data tier ${operation}: the request's deadline has passed`);
     let response: { status: number; text: string };
     try {
-      response = await this.post(operation, payload);
+      response = await this.post(operation, payload, timeoutMs());
     } catch (error) {
-      if (error instanceof StaleSocketError && RESEND_ON_STALE_SOCKET.has(operation)) {
-        response = await this.post(operation, payload).catch((again: unknown) => {
+      if (error instanceof StaleSocketError && RESEND_ON_STALE_SOCKET.has(operation) && timeoutMs() > 0) {
+        response = await this.post(operation, payload, timeoutMs()).catch((again: unknown) => {
           throw this.unavailable(operation, again);
         });
       } else {
@@ -163,8 +180,8 @@ export class DataClient {
     }
   }
 
-  private post(operation: DataOperation, payload: Buffer): Promise<{ status: number; text: string }> {
-    const { callTimeoutMs, responseBytesMax } = this.options;
+  private post(operation: DataOperation, payload: Buffer, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const { responseBytesMax } = this.options;
     return new Promise((resolve, reject) => {
       const req = http.request({
         agent: this.agent,
@@ -188,8 +205,8 @@ export class DataClient {
       };
       const timer = setTimeout(() => {
         req.destroy();
-        finish(new Error(`no answer within ${callTimeoutMs} ms`));
-      }, callTimeoutMs);
+        finish(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let bytes = 0;

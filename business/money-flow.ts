@@ -1,7 +1,7 @@
 import { Logger } from '../common/logger';
 import { compareAccountIds } from './account-queue';
 import { clientFaultOf, isLostLock } from './data-faults';
-import { DataCallError, DataClient } from './data-client';
+import { CallScope, DataCallError, DataClient } from './data-client';
 import { Posting } from './data-envelope';
 import { UpdateOutcome } from './data-response';
 import { OwnerCache } from './owner-cache';
@@ -24,7 +24,7 @@ export interface MoneyFlowSettings {
 }
 
 export interface Movement {
-  readonly requestId: string;
+  readonly scope: CallScope;
   readonly transactionId: string;
   readonly postings: readonly Posting[];
 }
@@ -39,15 +39,16 @@ export class MoneyFlow {
 
   /** Applies the postings exactly once; throws a client-facing fault otherwise. */
   async apply(movement: Movement): Promise<UpdateOutcome> {
-    const { requestId, transactionId, postings } = movement;
+    const { scope, transactionId, postings } = movement;
+    const { requestId } = scope;
     const accountIds = [...new Set(postings.map((p) => p.accountId))].sort(compareAccountIds);
     for (let attempt = 0; ; attempt++) {
       let lockId: string | undefined;
       try {
-        const grant = await this.data.lock(requestId, accountIds, this.settings.lockWaitMs, this.settings.lockLeaseMs);
+        const grant = await this.data.lock(scope, accountIds, this.lockWaitMs(scope), this.settings.lockLeaseMs);
         lockId = grant.lockId;
         for (const account of grant.accounts) this.owners.set(account.accountId, account.ownerId);
-        const outcome = await this.data.update(requestId, grant.lockId, grant.fencingToken, transactionId, postings, true);
+        const outcome = await this.data.update(scope, grant.lockId, grant.fencingToken, transactionId, postings, true);
         if (!outcome.released) this.unlockInBackground(requestId, grant.lockId);
         return outcome;
       } catch (error) {
@@ -61,8 +62,19 @@ export class MoneyFlow {
     }
   }
 
+  /**
+   * How long the data tier may queue our Lock: the configured wait, but never so long that the
+   * Lock's answer (ACCOUNT_LOCKED) would come after the request's deadline — then the caller
+   * would see SERVICE_UNAVAILABLE and a lock granted too late would sit until its lease ends.
+   * Half of what remains leaves the other half for the Lock's own commit and the Update.
+   */
+  private lockWaitMs(scope: CallScope): number {
+    const remainingMs = scope.deadlineAtMs - Date.now();
+    return Math.max(0, Math.min(this.settings.lockWaitMs, Math.floor(remainingMs / 2)));
+  }
+
   private unlockInBackground(requestId: string, lockId: string): void {
-    this.data.unlock(requestId, lockId).catch((error: unknown) => {
+    this.data.unlock(this.data.freshScope(requestId), lockId).catch((error: unknown) => {
       // The lease bounds how long the account stays locked if this fails too.
       this.logger.warn('could not release a lock; its lease will expire', {
         request_id: requestId, lock_id: lockId, error: error instanceof Error ? error.message : String(error),

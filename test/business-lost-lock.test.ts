@@ -133,6 +133,32 @@ describe('business server recovery paths (proxy in front of the real data server
     expect(await journalLength(from)).to.equal(2);
   });
 
+  it('a slow data tier cannot hold a request past its deadline', async () => {
+    const account = ok(await call('OpenAccount', [['initialDeposit', '30.00']], 'll-open-4'))['accountId'] as string;
+    const hurried = await fixture.startBusiness(0, {
+      BANK_DATA_URL: proxy.url, BANK_LOCK_LEASE_MS: String(LEASE_MS), BANK_REQUEST_DEADLINE_MS: '700', BANK_ACCOUNT_QUEUE_WAIT_MS: '300',
+      BANK_LOCK_WAIT_MS: '200',
+    });
+    proxy.rule = () => 'delay';
+    try {
+      const startedMs = Date.now();
+      // Read (owner, 400 ms) + Lock (400 ms) + Update (400 ms) would take 1.2 s; the deadline is 0.7 s.
+      const result = await callBank(hurried.url, 'Withdraw', [['accountId', account], ['amount', '1.00']],
+        { authToken: alice.authToken, clientId: alice.clientId, requestId: 'll-slow-1' }, { timeoutMs: 10_000 });
+      const elapsedMs = Date.now() - startedMs;
+      expect(result.fault?.code, result.raw).to.equal('SERVICE_UNAVAILABLE');
+      expect(elapsedMs).to.be.within(600, 1100);
+    } finally {
+      proxy.rule = () => 'pass';
+      await hurried.kill('SIGTERM');
+      business = await fixture.startBusiness(0, { BANK_DATA_URL: proxy.url, BANK_LOCK_LEASE_MS: String(LEASE_MS) });
+    }
+    // Nothing moved, and the same request-id goes through once the data tier is quick again.
+    await new Promise((resolve) => setTimeout(resolve, 2 * DELAY_MS));
+    expect(await balance(account)).to.equal(3000);
+    expect(ok(await call('Withdraw', [['accountId', account], ['amount', '1.00']], 'll-slow-1'))['balance']).to.equal('29.00');
+  });
+
   it('an Update whose answer is lost: SERVICE_UNAVAILABLE, and the retry returns the first outcome', async () => {
     const account = ok(await call('OpenAccount', [['initialDeposit', '30.00']], 'll-open-3'))['accountId'] as string;
     proxy.rule = (operation) => (operation === 'Update' ? 'drop-answer' : 'pass');
