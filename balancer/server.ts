@@ -97,7 +97,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       backend.requestsTotal++;
       const result = await attempt(backend, 'POST', headers, body, Math.min(config.attemptTimeoutMs, remainingMs));
       if (result.kind === 'response') {
-        relay(result.response, res, backend);
+        relay(result.response, res, backend, Math.max(1, Math.floor(deadlineMs - performance.now())));
         outcome.status = result.response.statusCode ?? 0;
         return;
       }
@@ -208,12 +208,21 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
   };
 }
 
-/** Stream a backend's answer to the client; the backend stays "outstanding" until it ends. */
-function relay(upstream: http.IncomingMessage, res: http.ServerResponse, backend: Backend): void {
+/**
+ * Stream a backend's answer to the client; the backend stays "outstanding" until it ends. A body
+ * that has not ended by the request's deadline is cut off (both sides closed), so a backend
+ * that sends headers and then stalls cannot hold a client forever.
+ */
+function relay(upstream: http.IncomingMessage, res: http.ServerResponse, backend: Backend, remainingMs: number): void {
   let released = false;
+  const stall = setTimeout(() => {
+    upstream.destroy();
+    res.destroy();
+  }, remainingMs);
   const release = (): void => {
     if (released) return;
     released = true;
+    clearTimeout(stall);
     backend.outstanding--;
   };
   upstream.once('close', release);

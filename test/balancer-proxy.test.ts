@@ -251,6 +251,19 @@ describe('balancer: proxying to real upstream servers', function () {
     expect(r.ms).to.be.within(500, 2000);
   });
 
+  it('cuts off an answer whose body stalls past the deadline', async () => {
+    const a = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml', 'content-length': '1000' });
+      res.write('<soap:Envelope');
+    });
+    const lb = await balancer([a.url], { BANK_LB_ATTEMPT_TIMEOUT_MS: '300', BANK_LB_DEADLINE_MS: '500' });
+    const started = Date.now();
+    const outcome = await send(lb.url).then(() => 'answered', (err: Error) => `failed: ${err.message}`);
+    expect(outcome).to.match(/^failed/);
+    expect(Date.now() - started).to.be.within(400, 3000);
+    expect(a.seen).to.have.length(1);
+  });
+
   it('bounds in-flight requests: past the bound, SERVICE_UNAVAILABLE', async () => {
     let release: (() => void) | undefined;
     const a = await upstream((_req, res) => {
