@@ -117,6 +117,26 @@ describeEachBackend('data server', (fx: () => DataFixture) => {
       expect(order).to.deep.equal([0, 1, 2]);
     });
 
+    it('a hot account under 40 concurrent Lock+Update from two servers: each waiter is woken at once, none lost', async () => {
+      // This suite runs with BANK_LOCK_POLL_MS=2000: a lost wake-up would show as a gap ≥ 2 s.
+      const [hot, other] = [await fx().createAccount('0.00'), await fx().createAccount('1000.00')];
+      const releasedAtMs: number[] = [];
+      const grantedAtMs: number[] = [];
+      const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        const who = i % 2 === 0 ? 'b1' : 'b2';
+        const lock = lockOf(await fx().lock([other, hot], who, { waitMs: 10_000 }));
+        grantedAtMs.push(Date.now());
+        const r = await fx().update(lock, fx().uniqueId('hot'), [[other, '-1.00'], [hot, '1.00']], who, true);
+        releasedAtMs.push(Date.now());
+        return r;
+      }));
+      expect(results.filter((r) => r.fault !== undefined).map((r) => r.fault?.code)).to.deep.equal([]);
+      const gapsMs = grantedAtMs.slice(1).map((at, i) => at - releasedAtMs[i]!);
+      expect(Math.max(...gapsMs), `hand-over gaps ${gapsMs.join(',')} ms`).to.be.below(1000);
+      const state = await fx().balances([hot, other]);
+      expect([state.get(hot)?.balance, state.get(hot)?.version, state.get(other)?.balance]).to.deep.equal(['40.00', '40', '960.00']);
+    });
+
     it('refuses out-of-range input with INVALID_REQUEST', async () => {
       const a = await fx().createAccount('1.00');
       const ids17 = Array.from({ length: 17 }, (_, i) => String(i + 1));
@@ -309,4 +329,4 @@ describeEachBackend('data server', (fx: () => DataFixture) => {
     expect(r.body).to.deep.include({ released: 'true' });
     expect(textOf(recordsOf(r.body?.account)[0]?.balance)).to.equal('0.00');
   });
-});
+}, { BANK_LOCK_POLL_MS: '2000' });
