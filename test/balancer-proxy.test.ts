@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { parseStringPromise } from 'xml2js';
 import { RunningProcess, startProcess } from './helpers/process';
 
@@ -50,7 +51,8 @@ async function startUpstream(behaviour: Behaviour = answerOk): Promise<Upstream>
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
+      const body = req.headers['content-encoding'] === undefined ? raw.toString('utf8') : raw.toString('latin1');
       seen.push({ headers: req.headers, body });
       up.behaviour(req, res, body);
     });
@@ -157,6 +159,17 @@ describe('balancer: proxying to real upstream servers', function () {
     expect(s1!.headers['client-id']).to.equal('alice');
     expect(s1!.headers['request-id']).to.match(/^lb-[0-9a-f]{24}$/);
     expect(s2!.headers['request-id']).to.equal('client-key-1');
+  });
+
+  it('passes a gzip body through untouched, with its content-encoding', async () => {
+    const a = await upstream();
+    const lb = await balancer([a.url]);
+    const gz = gzipSync(Buffer.from(REQUEST));
+    const r = await send(lb.url, { body: gz, headers: { 'content-encoding': 'gzip' } });
+    expect(r.status).to.equal(200);
+    expect(a.seen[0]!.headers['content-encoding']).to.equal('gzip');
+    expect(a.seen[0]!.headers['content-length']).to.equal(String(gz.length));
+    expect(gunzipSync(Buffer.from(a.seen[0]!.body, 'latin1')).toString()).to.equal(REQUEST);
   });
 
   it('spreads requests over all backends', async () => {
