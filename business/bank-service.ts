@@ -6,6 +6,7 @@ import { bankOperations } from './bank-operations';
 import { ReloadingCredentials } from './client-credentials';
 import { BusinessConfig } from './config';
 import { DataClient } from './data-client';
+import { checkDataContractFile } from './data-contract';
 import { MoneyFlow } from './money-flow';
 import { OwnerCache } from './owner-cache';
 
@@ -31,6 +32,7 @@ export function wsdlPath(): string {
 }
 
 export async function startBankServer(config: BusinessConfig, logger: Logger): Promise<BankServer> {
+  await checkDataContractFile();
   const credentials = new ReloadingCredentials(config.clientCredentialsFile, config.credentialsReloadMs, logger);
   const data = new DataClient({
     url: config.dataUrl,

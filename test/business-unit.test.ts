@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import sax from 'sax';
 import { AccountQueue, compareAccountIds } from '../business/account-queue';
 import { loadBusinessConfig } from '../business/config';
+import { checkDataContract, dataWsdlPath } from '../business/data-contract';
+import { readFileSync } from 'node:fs';
 import { DataEnvelopes } from '../business/data-envelope';
 import {
   BadDataResponse, parseEnvelope, readGetJournalResponse, readLockResponse, readUpdateResponse,
@@ -305,5 +307,22 @@ describe('business unit: config', () => {
     expect(() => loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '1e3' }, [])).to.throw(/BANK_AMOUNT_MAX/);
     expect(() => loadBusinessConfig({ ...base, BANK_LOCK_WAIT_MS: '6000' }, [])).to.throw(/must exceed/);
     expect(() => loadBusinessConfig({ ...base, BANK_DATA_URL: 'ftp://x' }, [])).to.throw(/BANK_DATA_URL/);
+  });
+});
+
+describe('business unit: data-tier templates vs wsdl/data.wsdl', () => {
+  const wsdl = readFileSync(dataWsdlPath(), 'utf8');
+  it('match the contract', async () => {
+    await checkDataContract(wsdl);
+  });
+  it('notice a contract that moved on', async () => {
+    const reordered = wsdl.replace(
+      '<xsd:element name="waitMs" type="xsd:int" minOccurs="0"/>\n            <xsd:element name="leaseMs" type="xsd:int" minOccurs="0"/>',
+      '<xsd:element name="leaseMs" type="xsd:int" minOccurs="0"/>\n            <xsd:element name="waitMs" type="xsd:int" minOccurs="0"/>');
+    expect(reordered).to.not.equal(wsdl);
+    const error = await rejection(checkDataContract(reordered));
+    expect(String(error)).to.contain('element Lock');
+    const renamed = wsdl.replace('soapAction="urn:distbank:data:v1#Update"', 'soapAction="urn:distbank:data:v2#Update"');
+    expect(String(await rejection(checkDataContract(renamed)))).to.contain('operation Update');
   });
 });

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseStringPromise } from 'xml2js';
+import { DATA_NS, DataOperation } from './data-envelope';
+
+/**
+ * The data-tier client writes its envelopes from templates (data-envelope.ts) for speed; this
+ * module ties those templates to the contract. At start the business server reads the local
+ * wsdl/data.wsdl and checks that what the templates send is what the WSDL declares: the
+ * namespace, each operation's SOAPAction, the header blocks, and the element order of each
+ * request. A contract that moved on stops the server at start instead of failing on the wire.
+ */
+export function dataWsdlPath(): string {
+  // Compiled to dist/business/; the WSDL stays in the source tree's wsdl/.
+  return join(__dirname, '..', '..', 'wsdl', 'data.wsdl');
+}
+
+/** What the templates emit, in order: element → child sequence (complex types inlined by name). */
+const REQUEST_SEQUENCES: Readonly<Record<DataOperation, readonly string[]>> = {
+  Lock: ['accountId', 'waitMs', 'leaseMs'],
+  Read: ['accountId'],
+  Update: ['lockId', 'fencingToken', 'transactionId', 'posting', 'release'],
+  Unlock: ['lockId'],
+  CreateAccount: ['ownerId', 'transactionId', 'initialBalance'],
+  GetJournal: ['accountId', 'limit'],
+};
+const POSTING_SEQUENCE = ['accountId', 'amount'];
+const HEADER_BLOCKS = ['auth-token', 'business-id', 'request-id'];
+
+type Node = Record<string, unknown> & { $?: Record<string, string> };
+
+function list(value: unknown): Node[] {
+  return Array.isArray(value) ? (value as Node[]) : value === undefined ? [] : [value as Node];
+}
+
+function sequenceNames(complexType: Node | undefined): string[] {
+  const sequence = list(complexType?.['xsd:sequence'])[0];
+  return list(sequence?.['xsd:element']).map((e) => e.$?.['name'] ?? '?');
+}
+
+/** Throws with every mismatch listed; returns quietly when the templates match the WSDL. */
+export async function checkDataContract(wsdlText: string): Promise<void> {
+  const doc = await parseStringPromise(wsdlText) as { 'wsdl:definitions'?: Node };
+  const definitions = doc['wsdl:definitions'];
+  if (definitions === undefined) throw new Error('data.wsdl: no wsdl:definitions');
+  const problems: string[] = [];
+  if (definitions.$?.['targetNamespace'] !== DATA_NS) problems.push(`targetNamespace is not ${DATA_NS}`);
+
+  const schema = list(list(definitions['wsdl:types'])[0]?.['xsd:schema'])[0];
+  const elements = new Map(list(schema?.['xsd:element']).map((e) => [e.$?.['name'] ?? '', e]));
+  const complexTypes = new Map(list(schema?.['xsd:complexType']).map((t) => [t.$?.['name'] ?? '', t]));
+  for (const [operation, expected] of Object.entries(REQUEST_SEQUENCES)) {
+    const actual = sequenceNames(list(elements.get(operation)?.['xsd:complexType'])[0]);
+    if (actual.join(',') !== expected.join(',')) {
+      problems.push(`element ${operation}: WSDL sequence [${actual.join(', ')}], templates send [${expected.join(', ')}]`);
+    }
+  }
+  const posting = sequenceNames(complexTypes.get('Posting'));
+  if (posting.join(',') !== POSTING_SEQUENCE.join(',')) problems.push(`Posting: WSDL sequence [${posting.join(', ')}]`);
+  for (const block of HEADER_BLOCKS) if (!elements.has(block)) problems.push(`no header block element ${block}`);
+
+  const binding = list(definitions['wsdl:binding'])[0];
+  const actions = new Map(list(binding?.['wsdl:operation']).map((op) => [
+    op.$?.['name'] ?? '',
+    list(op['soap:operation'])[0]?.$?.['soapAction'],
+  ]));
+  for (const operation of Object.keys(REQUEST_SEQUENCES)) {
+    const action = actions.get(operation);
+    if (action !== `${DATA_NS}#${operation}`) problems.push(`operation ${operation}: soapAction ${JSON.stringify(action)}`);
+  }
+  if (problems.length > 0) throw new Error(`data.wsdl does not match the data-tier client:\n  ${problems.join('\n  ')}`);
+}
+
+export async function checkDataContractFile(path = dataWsdlPath()): Promise<void> {
+  await checkDataContract(readFileSync(path, 'utf8'));
+}
