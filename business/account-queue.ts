@@ -83,6 +83,7 @@ export class AccountQueue {
         state: 'waiting',
         resolve,
         timer: setTimeout(() => {
+          if (waiter.state !== 'waiting') return;
           // Give up our place; leave() skips cancelled waiters when their turn comes.
           waiter.state = 'cancelled';
           line.length -= 1;

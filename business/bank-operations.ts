@@ -50,8 +50,8 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
   async function ownerOf(ctx: OperationContext, scope: CallScope, accountId: string): Promise<string> {
     const cached = owners.get(accountId);
     if (cached !== undefined) return cached;
-    const [state] = await dataCall(ctx, () => data.read(scope, [accountId]));
-    if (state === undefined || state.accountId !== accountId) throw fault('INTERNAL_ERROR', `internal error; quote request id ${ctx.requestId}`);
+    const states = await dataCall(ctx, () => data.read(scope, [accountId]));
+    const state = accountIn(states, accountId, ctx);
     owners.set(accountId, state.ownerId);
     return state.ownerId;
   }
@@ -84,8 +84,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     ctx.annotate({ accounts: [accountId] });
     const cachedOwner = owners.get(accountId);
     if (cachedOwner !== undefined) requireOwner(ctx, accountId, cachedOwner);
-    const [state] = await dataCall(ctx, () => data.read(scopeOf(ctx), [accountId]));
-    if (state === undefined) throw fault('INTERNAL_ERROR', `internal error; quote request id ${ctx.requestId}`);
+    const state = accountIn(await dataCall(ctx, () => data.read(scopeOf(ctx), [accountId])), accountId, ctx);
     owners.set(accountId, state.ownerId);
     requireOwner(ctx, accountId, state.ownerId);
     return { accountId, balance: formatCents(state.balanceCents) };
