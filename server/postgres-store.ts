@@ -7,6 +7,7 @@ import {
 } from './lock-rules';
 import { decodeOutcome, encodeOutcome } from './outcome-codec';
 import { postgresSchema } from './postgres-schema';
+import { storeFailure } from './store-errors';
 import { accountStates, parseLockAccounts } from './sqlite-store';
 import {
   AccountId, AccountRow, AccountState, CreateAccountRequest, CreateAccountResult, EntryKind, IdempotencyRow,
@@ -22,7 +23,7 @@ import {
  */
 const TX_ATTEMPTS_MAX = 5;
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
-const PG_TIMEOUTS = Object.freeze({ connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, statementTimeoutMs: 10_000 });
+const PG_TIMEOUTS = Object.freeze({ connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, statementTimeoutMs: 10_000, queryTimeoutMs: 15_000 });
 
 /** pg returns BIGINT as text: convert exactly, refusing anything that is not a safe integer. */
 function int8(value: unknown): number {
@@ -78,6 +79,8 @@ export class PostgresStore implements Store {
       max: poolSize,
       connectionTimeoutMillis: PG_TIMEOUTS.connectionTimeoutMillis,
       idleTimeoutMillis: PG_TIMEOUTS.idleTimeoutMillis,
+      // Client-side bound too: a silent network loses no request forever.
+      query_timeout: PG_TIMEOUTS.queryTimeoutMs,
       // search_path and a statement timeout at connection start: no per-query round trip.
       options: `-c search_path=${schema} -c statement_timeout=${PG_TIMEOUTS.statementTimeoutMs}`,
     });
@@ -197,10 +200,10 @@ export class PostgresStore implements Store {
   async read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]> {
     const nowMs = Date.now();
     // One statement: one snapshot of balances and lock state together.
-    const rows = (await this.pool.query(
+    const rows = (await this.pool.query<Row>(
       `SELECT a.id, a.owner_id, a.balance_cents, a.version, l.lock_id, l.holder, l.fencing_token, l.expires_at_ms, l.accounts
        FROM accounts a LEFT JOIN lock_accounts la ON la.account_id = a.id LEFT JOIN locks l ON l.lock_id = la.lock_id
-       WHERE a.id = ANY($1::bigint[]) ORDER BY a.id`, [accountIds])).rows as Row[];
+       WHERE a.id = ANY($1::bigint[]) ORDER BY a.id`, [accountIds]).catch(storeFailure)).rows;
     const locks = rows.filter((r) => r.lock_id !== null).map(toLock);
     return accountStates(accountIds, rows.map(toAccount), locks, nowMs);
   }
@@ -251,7 +254,11 @@ export class PostgresStore implements Store {
   }
 
   /** One transaction, re-run on deadlock / serialization failure / unique violation (bounded). */
-  private async transaction<T>(work: (c: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  private transaction<T>(work: (c: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    return this.transactionOnce(work, begin).catch(storeFailure);
+  }
+
+  private async transactionOnce<T>(work: (c: PoolClient) => Promise<T>, begin: string): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;

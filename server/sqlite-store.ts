@@ -10,6 +10,7 @@ import {
 } from './lock-rules';
 import { decodeOutcome, encodeOutcome } from './outcome-codec';
 import { SQLITE_SCHEMA } from './sqlite-schema';
+import { storeFailure } from './store-errors';
 import {
   AccountId, AccountRow, AccountState, CreateAccountRequest, CreateAccountResult, EntryKind, IdempotencyRow,
   JournalResult, JournalRow, LockRequest, LockResult, LockRow, Store, UnlockResult, UpdateRequest, UpdateResult,
@@ -113,7 +114,7 @@ export class SqliteStore implements Store {
   }
 
   lock(request: LockRequest): Promise<LockResult> {
-    return this.committer.run(() => {
+    return this.write(() => {
       const nowMs = Date.now();
       const accounts = this.accountsByIds(request.accountIds);
       const found = new Map(accounts.map((a) => [a.accountId, a]));
@@ -133,7 +134,7 @@ export class SqliteStore implements Store {
   }
 
   update(request: UpdateRequest): Promise<UpdateResult> {
-    return this.committer.run((): UpdateResult => {
+    return this.write((): UpdateResult => {
       const nowMs = Date.now();
       const lockSql = this.sql.lockById.get(request.lockId);
       const lock = lockSql === undefined ? undefined : toLock(lockSql);
@@ -172,7 +173,7 @@ export class SqliteStore implements Store {
   }
 
   unlock(holder: string, lockId: string): Promise<UnlockResult> {
-    return this.committer.run((): UnlockResult => {
+    return this.write((): UnlockResult => {
       const lockSql = this.sql.lockById.get(lockId);
       const lock = lockSql === undefined ? undefined : toLock(lockSql);
       const plan = planUnlock(lock, holder, Date.now());
@@ -185,12 +186,17 @@ export class SqliteStore implements Store {
   async read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]> {
     const nowMs = Date.now();
     const read = this.db.transaction(() => ({ accounts: this.accountsByIds(accountIds), locks: this.locksCovering(accountIds) }));
-    const { accounts, locks } = read();
-    return accountStates(accountIds, accounts, locks, nowMs);
+    let state: { accounts: AccountRow[]; locks: LockRow[] };
+    try {
+      state = read();
+    } catch (error) {
+      return storeFailure(error);
+    }
+    return accountStates(accountIds, state.accounts, state.locks, nowMs);
   }
 
   createAccount(request: CreateAccountRequest): Promise<CreateAccountResult> {
-    return this.committer.run((): CreateAccountResult => {
+    return this.write((): CreateAccountResult => {
       const nowMs = Date.now();
       const fingerprint = createFingerprint(request.ownerId, request.initialBalanceCents);
       const recorded = matchReplay(this.idempotency(request.transactionId), fingerprint);
@@ -214,7 +220,11 @@ export class SqliteStore implements Store {
       if (account === undefined) throw fault('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, String(accountId));
       return { account: toAccount(account), entries: this.sql.journalOf.all(accountId, limit).map(toJournal) };
     });
-    return read();
+    try {
+      return read();
+    } catch (error) {
+      return storeFailure(error);
+    }
   }
 
   async health(): Promise<Record<string, unknown>> {
@@ -224,6 +234,11 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.committer.close();
     this.db.close();
+  }
+
+  /** A write in the next group transaction; transient SQLite trouble becomes SERVICE_UNAVAILABLE. */
+  private write<T>(work: () => T): Promise<T> {
+    return this.committer.run(work).catch(storeFailure);
   }
 
   private idempotency(transactionId: string): IdempotencyRow | undefined {
