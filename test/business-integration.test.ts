@@ -342,6 +342,15 @@ describe('business server (real data server, real processes)', function () {
   });
 
   describe('robustness', () => {
+    it('refuses a malformed request-id (bank.wsdl: 1..64 of [A-Za-z0-9_.:-]) and moves nothing', async () => {
+      const account = await open(alice, '10.00');
+      for (const requestId of ['x'.repeat(65), 'has space', 'semi;colon']) {
+        faultOf(await call(alice, 'Withdraw', [['accountId', account], ['amount', '1.00']], requestId), 'INVALID_REQUEST');
+      }
+      ok(await call(alice, 'Withdraw', [['accountId', account], ['amount', '1.00']], 'x'.repeat(64)));
+      expect(await balanceOf(alice, account)).to.equal('9.00');
+    });
+
     it('refuses a SOAPAction naming another operation and a body over 64 KiB', async () => {
       const account = await open(alice, '10.00');
       const mismatch = await callBank(url, 'GetBalance', [['accountId', account]],
