@@ -70,7 +70,11 @@ export class GroupCommitter {
       this.db.exec('COMMIT');
     } catch (error) {
       // BEGIN or COMMIT failed (disk full, I/O error): nothing of this batch is durable.
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // SQLite rolls back by itself when ROLLBACK cannot run; the callers hear the first error.
+      }
       for (const item of batch) item.reject(error);
       return;
     }
