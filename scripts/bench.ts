@@ -75,7 +75,7 @@ interface RunStats {
   measuredMs: number;
 }
 
-async function drive(wire: BankWire, accounts: readonly Account[], config: BenchConfig, runId: string): Promise<RunStats> {
+async function drive(wires: readonly BankWire[], accounts: readonly Account[], config: BenchConfig, runId: string): Promise<RunStats> {
   const stats: RunStats = { latency: new LatencySamples(), faults: new Map(), acknowledged: new Set(), ok: 0, networkErrors: 0, measuredMs: 0 };
   const startMs = performance.now();
   const measureFromMs = startMs + config.warmupSeconds * 1000;
@@ -92,7 +92,7 @@ async function drive(wire: BankWire, accounts: readonly Account[], config: Bench
       let code: string | undefined;
       let transactionId: string | undefined;
       try {
-        const r = await wire.call('Transfer', [['fromAccountId', from.id], ['toAccountId', to.id], ['amount', amount]], from.owner, requestId);
+        const r = await wires[w % wires.length]!.call('Transfer', [['fromAccountId', from.id], ['toAccountId', to.id], ['amount', amount]], from.owner, requestId);
         code = r.faultCode ?? (r.httpStatus === 200 ? undefined : `HTTP_${r.httpStatus}`);
         if (code === undefined) transactionId = leafText(r.raw, 'transactionId');
       } catch {
@@ -206,12 +206,18 @@ async function main(): Promise<void> {
     const local = cluster === undefined ? readClusterFile(dirname(config.credentialsFile!)) : undefined;
     const pids = cluster?.pids ?? local?.pids ?? new Map<string, number>();
     const dataHealthUrl = cluster?.dataHealthUrl ?? local?.dataHealthUrl;
+    const businessUrls = cluster?.businessUrls ?? local?.businessUrls ?? [];
+    if (config.direct && businessUrls.length === 0) throw new Error('--direct needs the business URLs (a fresh cluster, or cluster.json next to --credentials)');
+    const perWireSockets = Math.ceil(config.clients / Math.max(1, businessUrls.length));
+    const directWires = config.direct ? businessUrls.map((u) => new BankWire(u, { socketsMax: perWireSockets, timeoutMs: config.callTimeoutMs })) : [];
+    const transferWires = config.direct ? directWires : [wire];
+    if (config.direct) out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
     const dataBefore = await healthCounters(dataHealthUrl);
     const selfBefore = process.cpuUsage();
     const wallBefore = performance.now();
     // CPU is measured over warm-up and run together (both are load); rates use the measured window.
-    const stats = await drive(wire, accounts, config, runId);
+    const stats = await drive(transferWires, accounts, config, runId);
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const self = process.cpuUsage(selfBefore);
     const dataAfter = await healthCounters(dataHealthUrl);
@@ -242,6 +248,7 @@ async function main(): Promise<void> {
     const busyMs = (dataAfter.get('groupCommitBusyMs') ?? 0) - (dataBefore.get('groupCommitBusyMs') ?? 0);
     if (busyMs > 0) out(`  data server event loop inside commits (SQL + fsync): ${(100 * busyMs / (wallSeconds * 1000)).toFixed(0)} % of the time`);
     out();
+    for (const w of directWires) w.close();
     const report = await checkInvariant(wire, accounts, stats.acknowledged);
     out(`money invariant: ${report.ok ? 'OK' : 'VIOLATED'}`);
     for (const line of report.lines) out(`  ${line}`);

@@ -19,18 +19,20 @@ export interface BenchCluster {
   readonly pids: ReadonlyMap<string, number>;
   /** The data server's /health URL, for its counters. */
   readonly dataHealthUrl: string;
+  readonly businessUrls: readonly string[];
   stop(): Promise<void>;
 }
 
 interface ClusterFileShape {
   dataUrl: string;
+  businessUrls: string[];
   pids: { launcher: number; data: number; business: number[]; balancer: number };
 }
 
 const READY_TIMEOUT_MS = 60_000;
 
 /** A running cluster's pids by name and its data server's /health URL, from cluster.json. */
-export function readClusterFile(dir: string): { pids: ReadonlyMap<string, number>; dataHealthUrl: string } | undefined {
+export function readClusterFile(dir: string): { pids: ReadonlyMap<string, number>; dataHealthUrl: string; businessUrls: readonly string[] } | undefined {
   const path = join(dir, 'cluster.json');
   if (!existsSync(path)) return undefined;
   const info = JSON.parse(readFileSync(path, 'utf8')) as ClusterFileShape;
@@ -38,7 +40,7 @@ export function readClusterFile(dir: string): { pids: ReadonlyMap<string, number
   info.pids.business.forEach((pid, i) => pids.set(`business b${i + 1}`, pid));
   pids.set('balancer', info.pids.balancer);
   pids.set('launcher', info.pids.launcher);
-  return { pids, dataHealthUrl: new URL('/health', info.dataUrl).toString() };
+  return { pids, dataHealthUrl: new URL('/health', info.dataUrl).toString(), businessUrls: info.businessUrls };
 }
 
 export async function startBenchCluster(options: {
@@ -88,6 +90,7 @@ export async function startBenchCluster(options: {
     demo,
     pids: info.pids,
     dataHealthUrl: info.dataHealthUrl,
+    businessUrls: info.businessUrls,
     async stop() {
       child.kill('SIGTERM');
       await exited;

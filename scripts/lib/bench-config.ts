@@ -22,6 +22,8 @@ export interface BenchConfig {
   readonly owners: number;
   readonly callTimeoutMs: number;
   readonly keep: boolean;
+  /** Send the transfers straight to the business servers (round-robin by client), bypassing the balancer. */
+  readonly direct: boolean;
 }
 
 export const HOT_ACCOUNTS = 4;
@@ -42,7 +44,7 @@ const FLAGS: Readonly<Record<string, string>> = {
 
 export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig {
   // Boolean switches first; the rest are `--name value`.
-  const rest = argv.filter((a) => a !== '--hot' && a !== '--keep');
+  const rest = argv.filter((a) => a !== '--hot' && a !== '--keep' && a !== '--direct');
   const e = withFlags(env, rest, FLAGS);
   const hot = argv.includes('--hot');
   const url = optionalStringSetting(e, 'BENCH_URL');
@@ -62,5 +64,6 @@ export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig 
     owners: intSetting(e, 'BENCH_OWNERS', 8, 1, 1000),
     callTimeoutMs: intSetting(e, 'BENCH_CALL_TIMEOUT_MS', 30_000, 100, 600_000),
     keep: argv.includes('--keep'),
+    direct: argv.includes('--direct'),
   });
 }
