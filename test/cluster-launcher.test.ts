@@ -104,4 +104,18 @@ describe('cluster launcher (npm start)', function () {
       await cluster.kill('SIGTERM');
     }
   });
+
+  it('a start with one more demo client keeps the others and adds it with a funded account', async () => {
+    const cluster = await startProcess('scripts/cluster.js', { ...env(), BANK_DEMO_CLIENTS: 'alice,bob,carol' }, 40_000);
+    try {
+      const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
+      expect(demo.clients.slice(0, 2)).to.deep.equal(firstDemo.clients);
+      const carol = demo.clients[2]!;
+      expect(carol.clientId).to.equal('carol');
+      const r = await callBank(demo.url, 'GetBalance', [['accountId', carol.accounts[0]!]], carol, { timeoutMs: 10_000 });
+      expect(r.body?.['balance'], r.raw).to.equal('1000.00');
+    } finally {
+      await cluster.kill('SIGTERM');
+    }
+  });
 });

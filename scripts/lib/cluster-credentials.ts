@@ -71,16 +71,16 @@ export function writeDemoCredentials(dataDir: string, demo: DemoCredentials): st
 }
 
 /**
- * The demo clients' tokens: those of an existing demo-credentials.json when the client
- * credentials file still exists next to it, else fresh ones (and a new client credentials file).
+ * The demo clients' tokens: kept from an existing demo-credentials.json (when the client
+ * credentials file still exists next to it), fresh for any configured client it lacks. The
+ * client credentials file is rewritten only when the set of demo clients changed.
  */
 export function demoClientTokens(dataDir: string, clientIds: readonly string[]): { file: string; tokens: ReadonlyMap<string, string>; previous: DemoCredentials | undefined } {
   const file = join(dataDir, CLIENT_CREDENTIALS_FILE);
-  const previous = readDemoCredentials(dataDir);
-  if (previous !== undefined && existsSync(file)) {
-    return { file, tokens: new Map(previous.clients.map((c) => [c.clientId, c.authToken] as const)), previous };
-  }
-  const tokens = new Map(clientIds.map((id) => [id, newToken()] as const));
-  writeClientCredentials(file, tokens);
-  return { file, tokens, previous: undefined };
+  const previous = existsSync(file) ? readDemoCredentials(dataDir) : undefined;
+  const tokens = new Map(clientIds.map((id) => [id, previous?.clients.find((c) => c.clientId === id)?.authToken ?? newToken()] as const));
+  const same = previous !== undefined && previous.clients.length === clientIds.length &&
+    clientIds.every((id) => previous.clients.some((c) => c.clientId === id));
+  if (!same) writeClientCredentials(file, tokens);
+  return { file, tokens, previous };
 }
