@@ -159,6 +159,27 @@ describe('business server recovery paths (proxy in front of the real data server
     expect(ok(await call('Withdraw', [['accountId', account], ['amount', '1.00']], 'll-slow-1'))['balance']).to.equal('29.00');
   });
 
+  it('SIGTERM lets a request in flight finish, then exits 0', async () => {
+    const account = ok(await call('OpenAccount', [['initialDeposit', '10.00']], 'll-open-5'))['accountId'] as string;
+    const draining = await fixture.startBusiness(0, { BANK_DATA_URL: proxy.url });
+    proxy.rule = () => 'delay';
+    try {
+      const pending = callBank(draining.url, 'Deposit', [['accountId', account], ['amount', '1.00']],
+        { authToken: alice.authToken, clientId: alice.clientId, requestId: 'll-drain-1' }, { timeoutMs: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const stopped = draining.kill('SIGTERM');
+      const result = await pending;
+      const answeredMs = Date.now();
+      await stopped;
+      expect(Date.now() - answeredMs, 'exits soon after the last answer').to.be.below(1000);
+      expect(result.body?.['balance'], result.raw).to.equal('11.00');
+      expect(draining.child.exitCode).to.equal(0);
+    } finally {
+      proxy.rule = () => 'pass';
+      business = await fixture.startBusiness(0, { BANK_DATA_URL: proxy.url, BANK_LOCK_LEASE_MS: String(LEASE_MS) });
+    }
+  });
+
   it('an Update whose answer is lost: SERVICE_UNAVAILABLE, and the retry returns the first outcome', async () => {
     const account = ok(await call('OpenAccount', [['initialDeposit', '30.00']], 'll-open-3'))['accountId'] as string;
     proxy.rule = (operation) => (operation === 'Update' ? 'drop-answer' : 'pass');
