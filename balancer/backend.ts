@@ -53,6 +53,11 @@ export class Backend {
     return this.healthy && nowMs >= this.downUntilMs;
   }
 
+  /** Up by the active checks, whatever the last request saw: a last resort. */
+  isHealthy(): boolean {
+    return this.healthy;
+  }
+
   /** A connection-level failure of a real request: skip this backend for a while. */
   markRequestFailure(reason: string, nowMs: number): void {
     this.failuresTotal++;

@@ -26,6 +26,20 @@ export class BackendPool {
     return best;
   }
 
+  /**
+   * When no backend is eligible: one the active checks still call up, though a request failed
+   * on it lately (least outstanding). A lone backend that reset one connection should not turn
+   * away every request for passiveDownMs; a dead one refuses at once and is checked out soon.
+   */
+  pickLastResort(tried: ReadonlySet<Backend>): Backend | undefined {
+    let best: Backend | undefined;
+    for (const b of this.backends) {
+      if (tried.has(b) || !b.isHealthy()) continue;
+      if (best === undefined || b.outstanding < best.outstanding) best = b;
+    }
+    return best;
+  }
+
   eligibleCount(nowMs: number): number {
     return this.backends.filter((b) => b.isEligible(nowMs)).length;
   }

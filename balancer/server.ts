@@ -88,7 +88,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     for (let n = 0; n <= config.retriesMax; n++) {
       const remainingMs = Math.floor(deadlineMs - performance.now());
       if (remainingMs <= 0) break;
-      const backend = pool.pick(tried, Date.now());
+      const backend = pool.pick(tried, Date.now()) ?? pool.pickLastResort(tried);
       if (backend === undefined) break;
       tried.add(backend);
       outcome.retries = n;

@@ -210,6 +210,19 @@ describe('balancer: proxying to real upstream servers', function () {
     expect(hanger.seen.length).to.be.at.most(1);
   });
 
+  it('a lone backend that reset one connection still gets the next request', async () => {
+    let resets = 1;
+    const a = await upstream((req, res) => {
+      if (resets-- > 0) req.socket.destroy();
+      else answerOk(req, res, '');
+    });
+    const lb = await balancer([a.url]);
+    const first = await send(lb.url);
+    expect((await faultOf(first.body)).code).to.equal('SERVICE_UNAVAILABLE');
+    const second = await send(lb.url);
+    expect(second.status, second.body).to.equal(200);
+  });
+
   it('does not retry a SOAP fault: it is the final answer', async () => {
     const faulting: Behaviour = (_req, res) => {
       res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' }).end(FAULT_BODY);
