@@ -1,7 +1,7 @@
 import { BALANCE_CENTS_MAX, Cents, formatCents } from '../common/money';
 import { fault, ServiceFault } from '../common/service-fault';
 import {
-  AccountId, AccountRow, ClassifiedPosting, IdempotencyRow, JournalRow, LockRow, Posting, RecordedOutcome,
+  AccountId, AccountRow, AccountState, ClassifiedPosting, IdempotencyRow, JournalRow, LockRow, Posting, RecordedOutcome,
 } from './store';
 
 /**
@@ -194,3 +194,28 @@ export function planUnlock(lock: LockRow | undefined, holder: string, nowMs: num
 export function replayReleases(lock: LockRow | undefined, holder: string, fencingToken: number, release: boolean): boolean {
   return release && lock !== undefined && lock.holder === holder && lock.fencingToken === fencingToken;
 }
+
+/** The accounts column of a lock row ("3,7,12", ascending) as ids. */
+export function parseLockAccounts(text: string): AccountId[] {
+  return text.split(',').map((part) => Number(part));
+}
+
+/** Read's answer, shared by both stores: every id must exist; lock state from live leases only. */
+export function accountStates(
+  accountIds: readonly AccountId[], accounts: readonly AccountRow[], locks: readonly LockRow[], nowMs: number,
+): AccountState[] {
+  const byId = new Map(accounts.map((a) => [a.accountId, a]));
+  const lockOf = new Map<AccountId, LockRow>();
+  for (const lock of locks) {
+    if (!isLeaseLive(lock, nowMs)) continue;
+    for (const id of lock.accountIds) lockOf.set(id, lock);
+  }
+  return accountIds.map((id): AccountState => {
+    const account = byId.get(id);
+    if (account === undefined) throw fault('ACCOUNT_NOT_FOUND', `account ${id} does not exist`, String(id));
+    const lock = lockOf.get(id);
+    if (lock === undefined) return { ...account, locked: false };
+    return { ...account, locked: true, lockHolder: lock.holder, lockExpiresAtMs: lock.expiresAtMs };
+  });
+}
+

@@ -2,13 +2,12 @@ import { Pool, PoolClient } from 'pg';
 import { asCents, Cents } from '../common/money';
 import { fault, isServiceFault } from '../common/service-fault';
 import {
-  checkWriteAuthority, createFingerprint, isLeaseLive, matchReplay, planLock, planPostings, planUnlock,
-  replayReleases, updateFingerprint,
+  accountStates, checkWriteAuthority, createFingerprint, isLeaseLive, matchReplay, parseLockAccounts, planLock, planPostings,
+  planUnlock, replayReleases, updateFingerprint,
 } from './lock-rules';
 import { decodeOutcome, encodeOutcome } from './outcome-codec';
 import { postgresSchema } from './postgres-schema';
 import { storeFailure } from './store-errors';
-import { accountStates, parseLockAccounts } from './sqlite-store';
 import {
   AccountId, AccountRow, AccountState, CreateAccountRequest, CreateAccountResult, EntryKind, IdempotencyRow,
   JournalResult, JournalRow, LockRequest, LockResult, LockRow, Store, UnlockResult, UpdateRequest, UpdateResult,

@@ -5,8 +5,8 @@ import { asCents } from '../common/money';
 import { fault } from '../common/service-fault';
 import { GroupCommitter } from './group-commit';
 import {
-  checkWriteAuthority, createFingerprint, isLeaseLive, matchReplay, planLock, planPostings, planUnlock,
-  replayReleases, updateFingerprint,
+  accountStates, checkWriteAuthority, createFingerprint, isLeaseLive, matchReplay, parseLockAccounts, planLock, planPostings,
+  planUnlock, replayReleases, updateFingerprint,
 } from './lock-rules';
 import { decodeOutcome, encodeOutcome } from './outcome-codec';
 import { SQLITE_SCHEMA } from './sqlite-schema';
@@ -26,10 +26,6 @@ interface JournalSql {
 
 function toAccount(row: AccountSql): AccountRow {
   return { accountId: row.id, ownerId: row.owner_id, balanceCents: asCents(row.balance_cents), version: row.version };
-}
-
-export function parseLockAccounts(text: string): AccountId[] {
-  return text.split(',').map((part) => Number(part));
 }
 
 function toLock(row: LockSql): LockRow {
@@ -247,23 +243,3 @@ export class SqliteStore implements Store {
     return { transactionId: row.transaction_id, fingerprint: row.fingerprint, outcome: decodeOutcome(row.outcome) };
   }
 }
-
-/** Read's answer, shared by both stores: every id must exist; lock state from live leases only. */
-export function accountStates(
-  accountIds: readonly AccountId[], accounts: readonly AccountRow[], locks: readonly LockRow[], nowMs: number,
-): AccountState[] {
-  const byId = new Map(accounts.map((a) => [a.accountId, a]));
-  const lockOf = new Map<AccountId, LockRow>();
-  for (const lock of locks) {
-    if (!isLeaseLive(lock, nowMs)) continue;
-    for (const id of lock.accountIds) lockOf.set(id, lock);
-  }
-  return accountIds.map((id): AccountState => {
-    const account = byId.get(id);
-    if (account === undefined) throw fault('ACCOUNT_NOT_FOUND', `account ${id} does not exist`, String(id));
-    const lock = lockOf.get(id);
-    if (lock === undefined) return { ...account, locked: false };
-    return { ...account, locked: true, lockHolder: lock.holder, lockExpiresAtMs: lock.expiresAtMs };
-  });
-}
-

@@ -213,3 +213,15 @@ describe('lock waiters: bounded FIFO queues', () => {
     waiters.leave(t);
   });
 });
+
+describe('accountStates (Read): lock state from live leases only', () => {
+  it('reports the holder of a live lease, nothing for an expired one, and ACCOUNT_NOT_FOUND for a missing id', async () => {
+    const { accountStates } = await import('../server/lock-rules');
+    const accounts = [account(1, 10), account(2, 20)];
+    const states = accountStates([1, 2], accounts, [lock({ accountIds: [1] }), lock({ lockId: 'L0', accountIds: [2], expiresAtMs: NOW })], NOW);
+    expect(states[0]).to.deep.include({ accountId: 1, locked: true, lockHolder: 'b1', lockExpiresAtMs: NOW + 1000 });
+    expect(states[1]).to.deep.include({ accountId: 2, locked: false });
+    expect(states[1]).not.to.have.property('lockHolder');
+    expect(codeOf(() => accountStates([1, 3], accounts, [], NOW))).to.equal('ACCOUNT_NOT_FOUND');
+  });
+});
