@@ -9,7 +9,10 @@ import { startBankFixture } from './bank-fixture';
  * for T seconds. Prints transfers/s, latency percentiles, faults by code, CPU per process, and
  * checks that the total of all balances did not change.
  *
- *   node dist/test/helpers/measure-business.js [concurrency=32] [seconds=10] [accounts=1000]
+ *   node dist/test/helpers/measure-business.js [concurrency=32] [seconds=10] [accounts=1000] [businessServers=1]
+ *
+ * With several business servers, caller i talks to server i mod n directly (no balancer), so
+ * a few accounts (`accounts` = 5) show contention across servers in the data tier's lock queue.
  */
 const CLK_TCK = 100;
 
@@ -31,7 +34,8 @@ async function main(): Promise<void> {
   const concurrency = Number(process.argv[2] ?? '32');
   const seconds = Number(process.argv[3] ?? '10');
   const accountCount = Number(process.argv[4] ?? '1000');
-  const fixture = await startBankFixture({ clients: 1, businessServers: 1, logLevel: 'error' });
+  const businessCount = Number(process.argv[5] ?? '1');
+  const fixture = await startBankFixture({ clients: 1, businessServers: businessCount, logLevel: 'error' });
   try {
     const url = fixture.business[0]!.url;
     const client = fixture.clients[0]!;
@@ -44,15 +48,17 @@ async function main(): Promise<void> {
     }
     const totalBefore = accounts.length * 100_000;
 
-    const pids = { data: fixture.data.pid, business: fixture.business[0]!.pid };
-    const cpuBefore = { data: cpuSeconds(pids.data), business: cpuSeconds(pids.business), load: selfCpuSeconds() };
+    const urls = fixture.business.map((b) => b.url);
+    const businessCpu = (): number => fixture.business.reduce((sum, b) => sum + cpuSeconds(b.pid), 0);
+    const cpuBefore = { data: cpuSeconds(fixture.data.pid), business: businessCpu(), load: selfCpuSeconds() };
     const latenciesMs: number[] = [];
     const faults = new Map<string, number>();
     let ok = 0;
     let sequence = 0;
     const startedMs = Date.now();
     const endMs = startedMs + seconds * 1000;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
+    await Promise.all(Array.from({ length: concurrency }, async (_, caller) => {
+      const target = urls[caller % urls.length]!;
       while (Date.now() < endMs) {
         const from = accounts[Math.floor(Math.random() * accounts.length)]!;
         let to = from;
@@ -60,9 +66,9 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         let result: BankCallResult;
         try {
-          result = await callBank(url, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']],
+          result = await callBank(target, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']],
             headers(`m-x-${sequence++}`), { timeoutMs: 10_000 });
-        } catch (error) {
+        } catch {
           faults.set('NETWORK', (faults.get('NETWORK') ?? 0) + 1);
           continue;
         }
@@ -73,8 +79,8 @@ async function main(): Promise<void> {
     }));
     const elapsedS = (Date.now() - startedMs) / 1000;
     const cpu = {
-      data: cpuSeconds(pids.data) - cpuBefore.data,
-      business: cpuSeconds(pids.business) - cpuBefore.business,
+      data: cpuSeconds(fixture.data.pid) - cpuBefore.data,
+      business: businessCpu() - cpuBefore.business,
       load: selfCpuSeconds() - cpuBefore.load,
     };
     latenciesMs.sort((a, b) => a - b);
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
       totalAfter += parseBalance(r.body!['balance']);
     }
     console.log(JSON.stringify({
-      concurrency, seconds: elapsedS, accounts: accounts.length,
+      concurrency, seconds: elapsedS, accounts: accounts.length, businessServers: businessCount,
       transfersOk: ok, transfersPerS: Math.round(ok / elapsedS),
       p50Ms: Number(percentile(latenciesMs, 0.5).toFixed(1)),
       p99Ms: Number(percentile(latenciesMs, 0.99).toFixed(1)),
