@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { Logger } from '../common/logger';
 import { Cents } from '../common/money';
 import { DataEnvelopes, DataOperation, Posting, soapActionOf } from './data-envelope';
@@ -7,12 +6,14 @@ import {
   readCreateAccountResponse, readGetJournalResponse, readLockResponse, readReadResponse, readUnlockResponse,
   readUpdateResponse, UpdateOutcome,
 } from './data-response';
+import { HttpLiteClient, HttpLiteError } from './http-lite';
 import { XmlElement, XmlSyntaxError } from './xml-lite';
 
 /**
- * The one client of the data tier in a business server: envelopes from templates, a keep-alive
- * agent with a bounded number of sockets, a deadline on every call, a bounded response size,
- * and a small strict parser for the answers. Failures come out as DataCallError:
+ * The one client of the data tier in a business server: envelopes from templates, a small
+ * keep-alive HTTP/1.1 client with a bounded number of sockets (http-lite.ts), a deadline on
+ * every call, a bounded response size, and a small strict parser for the answers. Failures come
+ * out as DataCallError:
  *   - 'fault': the data tier answered with a DataFault (code from the registry);
  *   - 'unavailable': refused, reset, timed out, 5xx without a DataFault — the caller maps it
  *     to SERVICE_UNAVAILABLE at once, never a hang;
@@ -54,25 +55,32 @@ export class DataCallError extends Error {
   }
 }
 
+/**
+ * Idle sockets to the data tier are closed after this: below node's default keep-alive timeout
+ * (5 s) so that, whatever server is behind the URL, it is us who close an idle socket, not a
+ * server racing our next request on it.
+ */
+const IDLE_SOCKET_MS = 4000;
+
 /** Operations safe to send again when a reused keep-alive socket turned out to be closed. */
 const RESEND_ON_STALE_SOCKET: ReadonlySet<DataOperation> = new Set(['Read', 'Update', 'Unlock', 'CreateAccount', 'GetJournal']);
 
 export class DataClient {
-  private readonly agent: http.Agent;
+  private readonly http: HttpLiteClient;
   private readonly envelopes: DataEnvelopes;
-  private readonly target: URL;
   private callsInFlight = 0;
 
   constructor(private readonly options: DataClientOptions) {
-    this.target = new URL(options.url);
+    const target = new URL(options.url);
+    if (target.protocol !== 'http:') throw new Error(`data tier URL must be http://, got ${options.url}`);
     this.envelopes = new DataEnvelopes(options.businessId, options.businessToken);
-    this.agent = new http.Agent({
-      keepAlive: true,
-      keepAliveMsecs: 1000,
-      maxSockets: options.socketsMax,
-      maxFreeSockets: options.socketsMax,
-      scheduling: 'lifo',
-    });
+    this.http = new HttpLiteClient({
+      host: target.hostname.replace(/^\[|\]$/g, ''),
+      port: target.port === '' ? 80 : Number(target.port),
+      socketsMax: options.socketsMax,
+      idleSocketMs: IDLE_SOCKET_MS,
+      responseBytesMax: options.responseBytesMax,
+    }, target.pathname + target.search, 'Content-Type: text/xml; charset=utf-8\r\n');
   }
 
   async lock(scope: CallScope, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): Promise<LockGrant> {
@@ -105,7 +113,7 @@ export class DataClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 
   /** Sends one envelope; resolves with the response read by `read`, or throws DataCallError. */
@@ -115,7 +123,7 @@ export class DataClient {
   }
 
   private async call<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
-    // The agent's own queue of requests waiting for a socket has no bound: this is it.
+    // Calls waiting for a socket are bounded here (and each by its deadline).
     if (this.callsInFlight >= this.options.callsInFlightMax) {
       throw new DataCallError('unavailable', operation, `data tier ${operation}: ${this.callsInFlight} calls already in flight`);
     }
@@ -140,7 +148,7 @@ export class DataClient {
     try {
       response = await this.post(operation, payload, timeoutMs());
     } catch (error) {
-      if (error instanceof StaleSocketError && RESEND_ON_STALE_SOCKET.has(operation) && timeoutMs() > 0) {
+      if (error instanceof HttpLiteError && error.kind === 'stale' && RESEND_ON_STALE_SOCKET.has(operation) && timeoutMs() > 0) {
         response = await this.post(operation, payload, timeoutMs()).catch((again: unknown) => {
           throw this.unavailable(operation, again);
         });
@@ -180,63 +188,9 @@ export class DataClient {
     }
   }
 
-  private post(operation: DataOperation, payload: Buffer, timeoutMs: number): Promise<{ status: number; text: string }> {
-    const { responseBytesMax } = this.options;
-    return new Promise((resolve, reject) => {
-      const req = http.request({
-        agent: this.agent,
-        host: this.target.hostname,
-        port: this.target.port,
-        path: this.target.pathname + this.target.search,
-        method: 'POST',
-        headers: {
-          'content-type': 'text/xml; charset=utf-8',
-          'content-length': payload.length,
-          soapaction: soapActionOf(operation),
-        },
-      });
-      let settled = false;
-      const finish = (error: Error | undefined, value?: { status: number; text: string }): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (error !== undefined) reject(error);
-        else resolve(value!);
-      };
-      const timer = setTimeout(() => {
-        req.destroy();
-        finish(new Error(`no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (bytes > responseBytesMax) {
-            req.destroy();
-            finish(new Error(`response larger than ${responseBytesMax} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (error) => finish(error));
-        res.on('aborted', () => finish(new Error('response aborted')));
-      });
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        // A keep-alive socket the server closed while idle: the request never reached it.
-        if (req.reusedSocket && error.code === 'ECONNRESET') finish(new StaleSocketError(error.message));
-        else finish(error);
-      });
-      req.end(payload);
-    });
-  }
-}
-
-class StaleSocketError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StaleSocketError';
+  private async post(operation: DataOperation, payload: Buffer, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const response = await this.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n`, payload, timeoutMs);
+    return { status: response.status, text: response.body.toString('utf8') };
   }
 }
 
