@@ -47,6 +47,8 @@ export interface TestCluster {
   readonly dataUrls: readonly string[];
   readonly businessUrls: readonly string[];
   readonly dataDir: string;
+  /** Every client with its credentials, in the order of options.clients. */
+  readonly credentials: readonly TestClient[];
   client(id: string): TestClient;
   pids(): { data: number | undefined; business: readonly (number | undefined)[]; balancer: number };
   /** Kill business server i (0-based), SIGKILL by default, and wait for its exit. */
@@ -125,6 +127,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     dataUrls: [dataUrl, ...moreData.map((p) => p.url)],
     businessUrls: businessProcs.map((p) => p!.url),
     dataDir,
+    credentials: clientIds.map((id) => ({ clientId: id, authToken: clientTokens.get(id)! })),
     client(id: string): TestClient {
       const authToken = clientTokens.get(id);
       if (authToken === undefined) throw new Error(`no test client ${id}`);
