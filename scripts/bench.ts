@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   let owners: Caller[];
   if (config.url === undefined) {
     out(`starting a fresh cluster: 1 data server (${config.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}), ${config.businessCount} business servers, 1 balancer; log level ${config.logLevel}`);
-    cluster = await startBenchCluster({ businessCount: config.businessCount, owners: config.owners, logLevel: config.logLevel, databaseUrl: config.databaseUrl, env: process.env });
+    cluster = await startBenchCluster({ businessCount: config.businessCount, owners: config.owners, logLevel: config.logLevel, databaseUrl: config.databaseUrl, env: config.childEnv });
     url = cluster.url;
     owners = ownersFrom(cluster.demo);
   } else {

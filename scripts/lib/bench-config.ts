@@ -24,6 +24,8 @@ export interface BenchConfig {
   readonly keep: boolean;
   /** Send the transfers straight to the business servers (round-robin by client), bypassing the balancer. */
   readonly direct: boolean;
+  /** What the fresh cluster inherits (PATH, tier limits, …). */
+  readonly childEnv: Readonly<Record<string, string>>;
 }
 
 export const HOT_ACCOUNTS = 4;
@@ -65,5 +67,6 @@ export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig 
     callTimeoutMs: intSetting(e, 'BENCH_CALL_TIMEOUT_MS', 30_000, 100, 600_000),
     keep: argv.includes('--keep'),
     direct: argv.includes('--direct'),
+    childEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined))),
   });
 }
