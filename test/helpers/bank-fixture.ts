@@ -50,6 +50,7 @@ export async function startBankFixture(options: FixtureOptions = {}): Promise<Ba
   }));
   const logLevel = options.logLevel ?? 'warn';
   const business: RunningProcess[] = [];
+  const started: RunningProcess[] = [];
 
   const fixture: BankFixture = {
     dir,
@@ -79,10 +80,13 @@ export async function startBankFixture(options: FixtureOptions = {}): Promise<Ba
         ...extraEnv,
       });
       business[index] = proc;
+      started.push(proc);
       return proc;
     },
     async stop() {
-      await Promise.all(business.map((p) => p.kill('SIGTERM')));
+      // Every business server ever started, not just the current one per index: a test that
+      // starts a replacement must not leave the one it replaced running after the suite.
+      await Promise.all(started.map((p) => p.kill('SIGTERM')));
       if (fixture.data !== undefined) await fixture.data.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
