@@ -240,7 +240,7 @@ export class HttpLiteClient {
         pooled = socket;
         this.start(socket, call);
       };
-      const ready = this.idle.pop();
+      const ready = this.takeIdle();
       if (ready !== undefined) {
         start(ready);
       } else if (this.sockets < this.options.socketsMax) {
@@ -352,9 +352,21 @@ export class HttpLiteClient {
       pooled.socket.destroy();
       return;
     }
-    pooled.idleTimer = setTimeout(() => pooled.socket.destroy(), this.options.idleSocketMs);
+    pooled.idleTimer = setTimeout(() => {
+      this.removeIdle(pooled);
+      pooled.socket.destroy();
+    }, this.options.idleSocketMs);
     pooled.idleTimer.unref();
     this.idle.push(pooled);
+  }
+
+  /** The most recently used idle socket that is still usable. */
+  private takeIdle(): PooledSocket | undefined {
+    for (let pooled = this.idle.pop(); pooled !== undefined; pooled = this.idle.pop()) {
+      if (!pooled.socket.destroyed && pooled.socket.writable) return pooled;
+      pooled.socket.destroy();
+    }
+    return undefined;
   }
 
   private removeIdle(pooled: PooledSocket): void {
