@@ -276,6 +276,12 @@ describe('business unit: xml-lite and data-tier responses', () => {
     expect(() => parseXml('<a>')).to.throw(XmlSyntaxError);
     expect(() => parseXml('<a/><b/>')).to.throw(XmlSyntaxError);
     expect(() => parseXml('<a>'.repeat(40) + '</a>'.repeat(40))).to.throw(XmlSyntaxError, /deeply/);
+    expect(() => parseXml('<1a/>')).to.throw(XmlSyntaxError, /name/);
+    expect(() => parseXml('<a></ab>')).to.throw(XmlSyntaxError, /mismatched/);
+    expect(() => parseXml('<ab></a>')).to.throw(XmlSyntaxError, /mismatched/);
+    expect(() => parseXml('<a></a b>')).to.throw(XmlSyntaxError, /mismatched/);
+    expect(() => parseXml('<a$b/>')).to.throw(XmlSyntaxError, /name/);
+    expect(parseXml('<p:a\n  xmlns:p="u" ><p:b/><c  /></p:a >').children.map((c) => c.name)).to.deep.equal(['b', 'c']);
     const ok = parseXml('<?xml version="1.0"?><!-- c --><a x="1>2" y=\'q\'><b>&#65;&#x42;<![CDATA[<c>]]></b><e/></a>');
     expect(ok.children.map((c) => c.name)).to.deep.equal(['b', 'e']);
     expect(ok.children[0]?.text).to.equal('AB<c>');
