@@ -62,7 +62,13 @@ export class DataCallError extends Error {
  */
 const IDLE_SOCKET_MS = 4000;
 
-/** Operations safe to send again when a reused keep-alive socket turned out to be closed. */
+/**
+ * Operations sent once more when a reused keep-alive socket died before any byte of the answer.
+ * Usually the server had closed the idle socket and never saw the request; but it may also have
+ * crashed while handling it, so only requests that are safe to repeat qualify: reads, Unlock
+ * (idempotent) and the writes keyed by a transaction id (Update, CreateAccount: a repeat
+ * returns the first outcome). Lock is not: a second Lock would queue behind the first.
+ */
 const RESEND_ON_STALE_SOCKET: ReadonlySet<DataOperation> = new Set(['Read', 'Update', 'Unlock', 'CreateAccount', 'GetJournal']);
 
 export class DataClient {

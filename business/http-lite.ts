@@ -8,9 +8,9 @@ import net from 'node:net';
  * same envelopes and reader, business/README.md), and the business → data hop carries two
  * calls per transfer. Anything unexpected on the wire destroys the socket and fails the call.
  *
- * Failures reject with HttpLiteError: `stale` when a reused keep-alive socket turned out to be
- * closed before any byte of the answer came back (the request did not reach the server in a
- * usable state; safe to send again for idempotent requests), `failed` otherwise.
+ * Failures reject with HttpLiteError: `stale` when a reused keep-alive socket died before any
+ * byte of the answer came back (most likely the server had closed it while idle and never saw
+ * the request; the caller may send an idempotent request once more), `failed` otherwise.
  */
 export interface HttpLiteOptions {
   readonly host: string;
