@@ -147,15 +147,14 @@ export class DataClient {
   }
 
   private async callNow<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
-    const payload = Buffer.from(xml, 'utf8');
     const timeoutMs = (): number => Math.min(this.options.callTimeoutMs, scope.deadlineAtMs - Date.now());
     if (timeoutMs() <= 0) throw new DataCallError('unavailable', operation, `data tier ${operation}: the request's deadline has passed`);
     let response: { status: number; text: string };
     try {
-      response = await this.post(operation, payload, timeoutMs());
+      response = await this.post(operation, xml, timeoutMs());
     } catch (error) {
       if (error instanceof HttpLiteError && error.kind === 'stale' && RESEND_ON_STALE_SOCKET.has(operation) && timeoutMs() > 0) {
-        response = await this.post(operation, payload, timeoutMs()).catch((again: unknown) => {
+        response = await this.post(operation, xml, timeoutMs()).catch((again: unknown) => {
           throw this.unavailable(operation, again);
         });
       } else {
@@ -194,8 +193,8 @@ export class DataClient {
     }
   }
 
-  private async post(operation: DataOperation, payload: Buffer, timeoutMs: number): Promise<{ status: number; text: string }> {
-    const response = await this.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n`, payload, timeoutMs);
+  private async post(operation: DataOperation, xml: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const response = await this.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n`, xml, timeoutMs);
     return { status: response.status, text: response.body.toString('utf8') };
   }
 }

@@ -201,10 +201,15 @@ export class HttpLiteClient {
     this.requestHead = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n${fixedHeaders}`;
   }
 
-  /** POSTs `body` with the given extra header lines; the call is bounded by timeoutMs. */
-  post(extraHeaders: string, body: Buffer, timeoutMs: number): Promise<HttpLiteResponse> {
-    const head = `${this.requestHead}${extraHeaders}Content-Length: ${body.length}\r\n\r\n`;
-    const payload = Buffer.concat([Buffer.from(head, 'latin1'), body]);
+  /**
+   * POSTs `body` (text, sent as UTF-8) with the given extra header lines (ASCII, each ending in
+   * CRLF); the call is bounded by timeoutMs. Head and body go out as one buffer, one write.
+   */
+  post(extraHeaders: string, body: string, timeoutMs: number): Promise<HttpLiteResponse> {
+    const head = `${this.requestHead}${extraHeaders}Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n`;
+    const payload = Buffer.allocUnsafe(head.length + Buffer.byteLength(body, 'utf8'));
+    const headBytes = payload.write(head, 0, 'latin1');
+    payload.write(body, headBytes, 'utf8');
     return new Promise<HttpLiteResponse>((resolve, reject) => {
       let pooled: PooledSocket | undefined;
       let waiter: Waiter | undefined;

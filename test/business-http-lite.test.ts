@@ -103,7 +103,7 @@ describe('business http-lite: client against real servers', () => {
     const { port, connections } = await serve(echo);
     const c = client(port);
     for (let i = 0; i < 5; i++) {
-      const r = await c.post('SOAPAction: "urn:x#Op"\r\n', Buffer.from(`body ${i} é`), 1000);
+      const r = await c.post('SOAPAction: "urn:x#Op"\r\n', `body ${i} é`, 1000);
       expect(r.status).to.equal(200);
       expect(r.body.toString()).to.equal(`POST /data text/xml body ${i} é`);
     }
@@ -124,7 +124,7 @@ describe('business http-lite: client against real servers', () => {
       }, 20);
     });
     const c = client(port, 2);
-    const answers = await Promise.all(Array.from({ length: 8 }, () => c.post('', Buffer.from('x'), 2000)));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => c.post('', 'x', 2000)));
     expect(answers.every((a) => a.body.toString() === 'ok')).to.equal(true);
     expect(peak).to.equal(2);
     expect(connections()).to.equal(2);
@@ -135,7 +135,7 @@ describe('business http-lite: client against real servers', () => {
     const { port } = await serve((req) => req.resume());
     const c = client(port, 1);
     const startedMs = Date.now();
-    const error = await c.post('', Buffer.from('x'), 150).then(() => undefined, (e: unknown) => e);
+    const error = await c.post('', 'x', 150).then(() => undefined, (e: unknown) => e);
     expect(error).to.be.instanceOf(HttpLiteError);
     expect(Date.now() - startedMs).to.be.within(140, 1000);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -150,13 +150,13 @@ describe('business http-lite: client against real servers', () => {
       res.end('ok');
     });
     const c = client(port);
-    expect((await c.post('', Buffer.from('a'), 1000)).body.toString()).to.equal('ok');
+    expect((await c.post('', 'a', 1000)).body.toString()).to.equal('ok');
     server.closeIdleConnections(); // as a server's keep-alive timeout would
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(c.openSockets).to.equal(0);
-    expect((await c.post('', Buffer.from('b'), 1000)).body.toString()).to.equal('ok');
-    expect((await c.post('X-Close: 1\r\n', Buffer.from('c'), 1000)).body.toString()).to.equal('ok');
-    expect((await c.post('', Buffer.from('d'), 1000)).body.toString()).to.equal('ok');
+    expect((await c.post('', 'b', 1000)).body.toString()).to.equal('ok');
+    expect((await c.post('X-Close: 1\r\n', 'c', 1000)).body.toString()).to.equal('ok');
+    expect((await c.post('', 'd', 1000)).body.toString()).to.equal('ok');
     expect(connections()).to.equal(3);
     c.close();
   });
@@ -164,11 +164,11 @@ describe('business http-lite: client against real servers', () => {
   it('closes its own idle sockets after idleSocketMs', async () => {
     const { port } = await serve(echo);
     const c = client(port, 4, 50);
-    await c.post('', Buffer.from('a'), 1000);
+    await c.post('', 'a', 1000);
     expect(c.openSockets).to.equal(1);
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(c.openSockets).to.equal(0);
-    expect((await c.post('', Buffer.from('b'), 1000)).status).to.equal(200);
+    expect((await c.post('', 'b', 1000)).status).to.equal(200);
     c.close();
   });
 
@@ -177,7 +177,7 @@ describe('business http-lite: client against real servers', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const c = client(port);
     const startedMs = Date.now();
-    const error = await c.post('', Buffer.from('x'), 5000).then(() => undefined, (e: unknown) => e);
+    const error = await c.post('', 'x', 5000).then(() => undefined, (e: unknown) => e);
     expect(error).to.be.instanceOf(HttpLiteError);
     expect((error as HttpLiteError).kind).to.equal('failed');
     expect(Date.now() - startedMs).to.be.below(500);
@@ -193,10 +193,10 @@ describe('business http-lite: client against real servers', () => {
       else req.socket.destroy();
     });
     const c = client(port, 1);
-    await c.post('', Buffer.from('a'), 1000);
-    const reused = await c.post('', Buffer.from('b'), 1000).then(() => undefined, (e: unknown) => e);
+    await c.post('', 'a', 1000);
+    const reused = await c.post('', 'b', 1000).then(() => undefined, (e: unknown) => e);
     expect((reused as HttpLiteError).kind).to.equal('stale');
-    const fresh = await c.post('', Buffer.from('c'), 1000).then(() => undefined, (e: unknown) => e);
+    const fresh = await c.post('', 'c', 1000).then(() => undefined, (e: unknown) => e);
     expect((fresh as HttpLiteError).kind).to.equal('failed');
     c.close();
   });
