@@ -14,7 +14,7 @@ export function clientFaultOf(error: unknown, logger: Logger, requestId: string)
   if (!(error instanceof DataCallError)) return error;
   switch (error.kind) {
     case 'unavailable':
-      logger.warn('data tier unavailable', { request_id: requestId, operation: error.operation, error: error.message });
+      unavailableLog.note(logger, requestId, error);
       return unavailable();
     case 'bad-response':
       logger.error('data tier answered outside its contract', { request_id: requestId, operation: error.operation, error: error.message });
@@ -23,6 +23,30 @@ export function clientFaultOf(error: unknown, logger: Logger, requestId: string)
       return mapDataFault(error, logger, requestId);
   }
 }
+
+/**
+ * While the data tier is down every request fails the same way; the operation line of each
+ * request already says SERVICE_UNAVAILABLE. The cause (refused, timed out, …) is logged at most
+ * once per UNAVAILABLE_LOG_INTERVAL_MS, with the number of failures since the last line.
+ */
+const UNAVAILABLE_LOG_INTERVAL_MS = 1000;
+
+const unavailableLog = {
+  lastAtMs: 0,
+  suppressed: 0,
+  note(logger: Logger, requestId: string, error: DataCallError): void {
+    const nowMs = Date.now();
+    if (nowMs - this.lastAtMs < UNAVAILABLE_LOG_INTERVAL_MS) {
+      this.suppressed++;
+      return;
+    }
+    logger.warn('data tier unavailable', {
+      request_id: requestId, operation: error.operation, error: error.message, failures_not_logged: this.suppressed,
+    });
+    this.lastAtMs = nowMs;
+    this.suppressed = 0;
+  },
+};
 
 function unavailable(): ServiceFault {
   return fault('SERVICE_UNAVAILABLE', 'the data tier is unavailable; retry later with the same request-id');
