@@ -25,7 +25,7 @@ interface Waiter {
 interface Line {
   /** Requests on this account: the running one + the waiters not cancelled. */
   length: number;
-  /** FIFO of waiters; at most lengthMax long, so shift() is cheap. */
+  /** FIFO of waiters not cancelled: shorter than lengthMax, so shift() and splice() are cheap. */
   readonly waiting: Waiter[];
 }
 
@@ -84,8 +84,10 @@ export class AccountQueue {
         resolve,
         timer: setTimeout(() => {
           if (waiter.state !== 'waiting') return;
-          // Give up our place; leave() skips cancelled waiters when their turn comes.
+          // Give up our place (the array stays within lengthMax: O(lengthMax) splice is fine).
           waiter.state = 'cancelled';
+          const index = line.waiting.indexOf(waiter);
+          if (index >= 0) line.waiting.splice(index, 1);
           line.length -= 1;
           reject(fault('ACCOUNT_LOCKED', `account ${accountId} stayed busy for ${this.limits.waitMs} ms; retry later`, accountId));
         }, this.limits.waitMs),

@@ -129,6 +129,22 @@ describe('business unit: account queue', () => {
     expect(queue.busyAccounts).to.equal(0);
   });
 
+  it('keeps its count right while waiters keep timing out behind a slow request', async () => {
+    const queue = new AccountQueue({ lengthMax: 3, waitMs: 25 });
+    const slow = queue.run(['9'], () => sleep(150));
+    const attempts: Promise<unknown>[] = [];
+    for (let i = 0; i < 12; i++) {
+      attempts.push(rejection(queue.run(['9'], () => sleep(1))));
+      expect(queue.lengthOf('9')).to.be.at.most(3);
+      await sleep(10);
+    }
+    const errors = await Promise.all(attempts);
+    expect(errors.every((e) => isServiceFault(e) && e.code === 'ACCOUNT_LOCKED')).to.equal(true);
+    await slow;
+    expect(queue.lengthOf('9')).to.equal(0);
+    expect(queue.busyAccounts).to.equal(0);
+  });
+
   it('releases the places when the work throws', async () => {
     const queue = new AccountQueue({ lengthMax: 10, waitMs: 100 });
     await rejection(queue.run(['1', '2'], () => Promise.reject(new Error('boom'))));
