@@ -17,8 +17,6 @@ import { OwnerCache } from './owner-cache';
  */
 export const BANK_NAMESPACE = 'urn:distbank:bank:v1';
 export const BANK_PATH = '/bank';
-/** How often a draining server closes connections that went idle. */
-const DRAIN_SWEEP_MS = 50;
 /** bank.wsdl limits the request-id header block to 64 characters. */
 const REQUEST_ID_CHARS_MAX = 64;
 
@@ -81,14 +79,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
   return {
     url: soap.url,
     async close(drainMs: number) {
-      const closed = soap.close();
-      // server.close() ends only the connections idle at that moment; a keep-alive connection
-      // whose request finishes later would hold the close open until drainMs. Sweep them.
-      const sweep = setInterval(() => soap.server.closeIdleConnections(), DRAIN_SWEEP_MS);
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
-      await Promise.race([closed, timeout]);
-      clearInterval(sweep);
-      soap.server.closeAllConnections();
+      await soap.close(drainMs);
       data.close();
     },
   };

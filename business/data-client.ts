@@ -7,7 +7,7 @@ import {
   readUpdateResponse, UpdateOutcome,
 } from './data-response';
 import { HttpLiteClient, HttpLiteError } from './http-lite';
-import { XmlElement, XmlSyntaxError } from './xml-lite';
+import { XmlElement, XmlSyntaxError } from '../common/xml-reader';
 
 /**
  * The one client of the data tier in a business server: envelopes from templates, a small

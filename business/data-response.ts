@@ -1,7 +1,7 @@
 import { isFaultCode, FaultCode } from '../common/fault-codes';
 import { Cents, parseBalance, parseSignedAmount } from '../common/money';
 import { DataOperation } from './data-envelope';
-import { child, childrenNamed, childText, optionalChildText, parseXml, XmlElement, XmlSyntaxError } from './xml-lite';
+import { child, childrenNamed, childText, optionalChildText, parseXml, XmlElement, XmlSyntaxError } from '../common/xml-reader';
 
 /**
  * Reading the data tier's answers (wsdl/data.wsdl) into typed values. Money stays text until

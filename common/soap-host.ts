@@ -60,8 +60,18 @@ export interface SoapServiceOptions {
 export interface SoapServer {
   readonly url: string;
   readonly server: http.Server;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests in flight finish for up to drainMs, then closes every
+   * connection. Keep-alive connections are closed as soon as they go idle, so a busy one does
+   * not hold the close open until its keep-alive timeout.
+   */
+  close(drainMs?: number): Promise<void>;
 }
+
+/** Default bound on how long close() waits for requests in flight. */
+export const DRAIN_MS_DEFAULT = 5_000;
+/** How often a draining server closes connections that went idle. */
+const DRAIN_SWEEP_MS = 50;
 
 /** Explicit HTTP server limits (node's defaults are not ours to rely on). */
 export const HTTP_LIMITS = Object.freeze({
@@ -228,10 +238,17 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   return {
     url,
     server,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    async close(drainMs = DRAIN_MS_DEFAULT) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-    }),
+      const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, drainMs); });
+      await Promise.race([closed, timeout]);
+      clearInterval(sweep);
+      clearTimeout(timer);
+      server.closeAllConnections();
+    },
   };
 }
 

@@ -49,6 +49,12 @@ function decodeEntities(raw: string, offset: number): string {
 
 /** Index of the '>' closing the start tag at lt, skipping quoted attribute values. */
 function startTagEnd(xml: string, lt: number): number {
+  const gt = xml.indexOf('>', lt + 1);
+  if (gt < 0) throw new XmlSyntaxError('unclosed start tag', lt);
+  // Fast path: no quote before the first '>' (or quotes that all close before it).
+  const dq = xml.indexOf('"', lt + 1);
+  const sq = xml.indexOf("'", lt + 1);
+  if ((dq < 0 || dq > gt) && (sq < 0 || sq > gt)) return gt;
   let quote = 0;
   for (let j = lt + 1; j < xml.length; j++) {
     const c = xml.charCodeAt(j);
@@ -63,6 +69,18 @@ function startTagEnd(xml: string, lt: number): number {
     }
   }
   throw new XmlSyntaxError('unclosed start tag', lt);
+}
+
+function isNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+}
+
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x3a;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
 type Scope = ReadonlyMap<string, string>;
@@ -133,21 +151,25 @@ export function parseXml(xml: string, depthMax = XML_DEPTH_MAX): XmlElement {
         throw new XmlSyntaxError('DOCTYPE and declarations are not accepted', lt);
       }
     } else if (next === 0x2f /* / */) {
-      const end = xml.indexOf('>', lt + 2);
-      if (end < 0) throw new XmlSyntaxError('unclosed end tag', lt);
-      const qname = xml.slice(lt + 2, end).trim();
       const open = stack.pop();
-      if (open === undefined || open.qname !== qname) throw new XmlSyntaxError(`mismatched end tag </${qname}>`, lt);
+      if (open === undefined || !xml.startsWith(open.qname, lt + 2)) throw new XmlSyntaxError('mismatched end tag', lt);
+      let end = lt + 2 + open.qname.length;
+      while (end < n && isSpace(xml.charCodeAt(end))) end++;
+      if (xml.charCodeAt(end) !== 0x3e) throw new XmlSyntaxError('mismatched end tag', lt);
       i = end + 1;
     } else {
       const end = startTagEnd(xml, lt);
-      const selfClosing = xml.charCodeAt(end - 1) === 0x2f;
-      const inner = xml.slice(lt + 1, selfClosing ? end - 1 : end);
-      const space = inner.search(/\s/);
-      const qname = space < 0 ? inner : inner.slice(0, space);
+      if (!isNameStart(next)) throw new XmlSyntaxError('bad element name', lt);
+      let nameEnd = lt + 2;
+      while (nameEnd < end && isNameChar(xml.charCodeAt(nameEnd))) nameEnd++;
+      const after = xml.charCodeAt(nameEnd);
+      if (nameEnd < end && !isSpace(after) && after !== 0x2f) throw new XmlSyntaxError('bad element name', lt);
+      const qname = xml.slice(lt + 1, nameEnd);
       if (!QNAME.test(qname)) throw new XmlSyntaxError('bad element name', lt);
+      const selfClosing = xml.charCodeAt(end - 1) === 0x2f;
       const parent = stack[stack.length - 1];
-      const scope = space < 0 ? parent?.scope ?? EMPTY_SCOPE : scopeOf(inner.slice(space), parent?.scope ?? EMPTY_SCOPE, lt);
+      const parentScope = parent?.scope ?? EMPTY_SCOPE;
+      const scope = nameEnd < end ? scopeOf(xml.slice(nameEnd, selfClosing ? end - 1 : end), parentScope, lt) : parentScope;
       const { ns, name } = resolve(qname, scope, lt);
       const element: XmlElement = { ns, name, children: [], text: '' };
       if (parent === undefined) {

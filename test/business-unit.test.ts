@@ -12,7 +12,7 @@ import {
 import { accountIdArg, statementLimitArg } from '../business/input';
 import { OwnerCache } from '../business/owner-cache';
 import { transactionIdFor } from '../business/transaction-id';
-import { parseXml, XmlSyntaxError } from '../business/xml-lite';
+import { parseXml, XmlSyntaxError } from '../common/xml-reader';
 import { Cents } from '../common/money';
 import { isServiceFault } from '../common/service-fault';
 
@@ -216,7 +216,7 @@ describe('business unit: data-tier envelopes', () => {
   });
 });
 
-describe('business unit: xml-lite and data-tier responses', () => {
+describe('business unit: xml reader and data-tier responses', () => {
   const wrap = (inner: string): string =>
     '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
     `xmlns:tns="urn:distbank:data:v1"><soap:Body>${inner}</soap:Body></soap:Envelope>`;
