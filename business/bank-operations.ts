@@ -15,8 +15,8 @@ import { transactionIdFor } from './transaction-id';
  * The six operations of bank.wsdl. Order inside each: validate every argument, authorize
  * (from the owner cache, filled from the data tier on a miss) BEFORE anything is locked, then
  * take this server's per-account queue places, then one money movement on the data tier.
- * Response objects list their fields in the WSDL's sequence order (node-soap writes them in
- * insertion order) and leave optional fields out rather than null.
+ * Response objects leave optional fields out rather than null; the SOAP edge writes the
+ * fields in the WSDL's sequence order (common/soap-message.ts).
  */
 export interface BankOperationDeps {
   readonly data: DataClient;
