@@ -39,6 +39,10 @@ export async function readRequestBody(req: IncomingMessage, bodyBytesMax: number
         ((error as { code: string }).code.startsWith('Z_') || (error as { code: string }).code === 'ERR_BUFFER_TOO_LARGE')) {
       throw fault('INVALID_REQUEST', `request body is not valid gzip or exceeds ${bodyBytesMax} bytes inflated`);
     }
+    if (req.destroyed || req.readableAborted) {
+      // The caller went away mid-body: nobody is left to answer, so no INTERNAL_ERROR alarm.
+      throw fault('INVALID_REQUEST', 'the request body was cut off');
+    }
     throw error;
   }
   return Buffer.concat(chunks).toString('utf8');
