@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { fault } from './service-fault';
 
@@ -18,8 +19,10 @@ export async function readRequestBody(req: IncomingMessage, bodyBytesMax: number
     req.resume();
     throw fault('INVALID_REQUEST', `content-encoding not accepted: ${encoding}`);
   }
+  // pipeline, not pipe: a caller that goes away mid-body must end the gunzip stream too, or
+  // the read below would wait forever (and hold the request's memory).
   const source: NodeJS.ReadableStream = encoding === 'gzip'
-    ? req.pipe(createGunzip({ maxOutputLength: bodyBytesMax + 1 }))
+    ? pipeline(req, createGunzip({ maxOutputLength: bodyBytesMax + 1 }), () => undefined)
     : req;
   const chunks: Buffer[] = [];
   let bytes = 0;

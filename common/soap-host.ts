@@ -212,7 +212,14 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const startedAtMs = Date.now();
-    const target = new URL(req.url ?? '/', 'http://localhost');
+    let target: URL;
+    try {
+      target = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // A request target that is not a URL (e.g. `GET http://[`) must not reach the throw.
+      sendJson(res, 400, { error: 'bad request target' });
+      return;
+    }
     if (req.method === 'GET' && target.pathname === '/health') {
       void (options.health ? options.health() : Promise.resolve({})).then(
         (extra) => sendJson(res, 200, { status: 'ok', service: options.service, ...extra }),

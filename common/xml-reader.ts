@@ -31,7 +31,11 @@ export class XmlSyntaxError extends Error {
 const NAMED_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const QNAME = /^[A-Za-z_][\w.-]*(:[A-Za-z_][\w.-]*)?$/;
-const ATTRIBUTE = /([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/g;
+// A match may start only at the beginning of a name (the lookbehind): without it, a long run
+// of name characters with no '=' makes the search quadratic (4 s for 64 KiB, before login).
+const ATTRIBUTE = /(?<![\w.:-])([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/g;
+/** Namespace declarations per document, at most: each one copies the scope it extends. */
+export const XMLNS_DECLARATIONS_MAX = 64;
 
 function decodeEntities(raw: string, offset: number): string {
   if (raw.indexOf('&') < 0) return raw;
@@ -86,13 +90,14 @@ function isSpace(c: number): boolean {
 type Scope = ReadonlyMap<string, string>;
 
 /** The namespace scope of a start tag: the parent's, plus the tag's own xmlns declarations. */
-function scopeOf(attributes: string, parent: Scope, offset: number): Scope {
+function scopeOf(attributes: string, parent: Scope, offset: number, budget: { declarations: number }): Scope {
   if (attributes.indexOf('xmlns') < 0) return parent;
   let scope: Map<string, string> | undefined;
   ATTRIBUTE.lastIndex = 0;
   for (let m = ATTRIBUTE.exec(attributes); m !== null; m = ATTRIBUTE.exec(attributes)) {
     const name = m[1]!;
     if (name !== 'xmlns' && !name.startsWith('xmlns:')) continue;
+    if (++budget.declarations > XMLNS_DECLARATIONS_MAX) throw new XmlSyntaxError('too many namespace declarations', offset);
     scope ??= new Map(parent);
     const prefix = name === 'xmlns' ? '' : name.slice(6);
     if (prefix === 'xmlns' || prefix === 'xml') throw new XmlSyntaxError(`reserved prefix ${prefix}`, offset);
@@ -116,6 +121,7 @@ const EMPTY_SCOPE: Scope = new Map();
 export function parseXml(xml: string, depthMax = XML_DEPTH_MAX): XmlElement {
   const stack: { element: XmlElement; qname: string; scope: Scope }[] = [];
   let root: XmlElement | undefined;
+  const budget = { declarations: 0 };
   let i = 0;
   const n = xml.length;
   while (i < n) {
@@ -169,7 +175,7 @@ export function parseXml(xml: string, depthMax = XML_DEPTH_MAX): XmlElement {
       const selfClosing = xml.charCodeAt(end - 1) === 0x2f;
       const parent = stack[stack.length - 1];
       const parentScope = parent?.scope ?? EMPTY_SCOPE;
-      const scope = nameEnd < end ? scopeOf(xml.slice(nameEnd, selfClosing ? end - 1 : end), parentScope, lt) : parentScope;
+      const scope = nameEnd < end ? scopeOf(xml.slice(nameEnd, selfClosing ? end - 1 : end), parentScope, lt, budget) : parentScope;
       const { ns, name } = resolve(qname, scope, lt);
       const element: XmlElement = { ns, name, children: [], text: '' };
       if (parent === undefined) {

@@ -31,6 +31,8 @@ export interface DataConfig {
   readonly lockPollMs: number;
   /** Write operations committed together in one SQLite transaction (group commit), at most. */
   readonly groupCommitItemsMax: number;
+  /** SQLite writes waiting for a group commit, at most; past it SERVICE_UNAVAILABLE (retryable). */
+  readonly groupCommitQueuedMax: number;
   readonly bodyBytesMax: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFilePath: string | undefined;
@@ -41,6 +43,7 @@ export const ACCOUNTS_PER_LOCK_MAX = 16;
 /** Postings per Update: the WSDL allows 16, the ledger rules accept 1 or 2. */
 export const POSTINGS_PER_UPDATE_MAX = 16;
 export const JOURNAL_LIMIT_MAX = 1000;
+export const GROUP_COMMIT_QUEUED_MAX_DEFAULT = 10_000;
 export const JOURNAL_LIMIT_DEFAULT = 100;
 
 export const DATA_FLAGS: Readonly<Record<string, string>> = Object.freeze({
@@ -84,6 +87,7 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
     lockWaitersPerAccountMax: intSetting(merged, 'BANK_LOCK_WAITERS_PER_ACCOUNT_MAX', 1_000, 1, 100_000),
     lockPollMs: intSetting(merged, 'BANK_LOCK_POLL_MS', 50, 5, 5_000),
     groupCommitItemsMax: intSetting(merged, 'BANK_GROUP_COMMIT_ITEMS_MAX', 512, 1, 10_000),
+    groupCommitQueuedMax: intSetting(merged, 'BANK_GROUP_COMMIT_QUEUED_MAX', GROUP_COMMIT_QUEUED_MAX_DEFAULT, 1, 1_000_000),
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
     logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFilePath: optionalStringSetting(merged, 'BANK_LOG_FILE'),

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { fault } from '../common/service-fault';
 
 /**
  * Group commit for SQLite: a durable commit (synchronous=FULL) costs about a millisecond of
@@ -23,11 +24,19 @@ export class GroupCommitter {
   /** Milliseconds the event loop spent inside batches (SQL + the COMMIT's fsync). */
   busyMs = 0;
 
-  constructor(private readonly db: Database, private readonly itemsPerBatchMax: number) {}
+  constructor(
+    private readonly db: Database,
+    private readonly itemsPerBatchMax: number,
+    /** Writes waiting for a batch, at most: past it, shed load (SERVICE_UNAVAILABLE, retryable). */
+    private readonly queuedItemsMax: number,
+  ) {}
 
   /** Run `work` (synchronous SQL) inside the next group transaction. */
   run<T>(work: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
+    if (this.queue.length >= this.queuedItemsMax) {
+      return Promise.reject(fault('SERVICE_UNAVAILABLE', 'the data server is overloaded; retry later'));
+    }
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
@@ -37,10 +46,10 @@ export class GroupCommitter {
     });
   }
 
-  /** Stop taking work; what is queued still commits. */
+  /** Stop taking work; everything queued still commits, batch by batch, before this returns. */
   close(): void {
     this.closed = true;
-    if (this.queue.length > 0) this.flush();
+    while (this.queue.length > 0) this.flush();
   }
 
   private flush(): void {
@@ -62,6 +71,9 @@ export class GroupCommitter {
           this.db.exec('RELEASE item');
           outcomes.push({ ok: true, value });
         } catch (error) {
+          // Some errors (SQLITE_FULL, I/O) make SQLite roll back the whole transaction itself:
+          // then the batch fails as a whole, with the real cause, in the catch below.
+          if (!this.db.inTransaction) throw error;
           this.db.exec('ROLLBACK TO item');
           this.db.exec('RELEASE item');
           outcomes.push({ ok: false, error });

@@ -8,5 +8,5 @@ export async function openStore(config: DataConfig): Promise<Store> {
     const { PostgresStore } = await import('./postgres-store');
     return PostgresStore.open(config.databaseUrl, config.pgSchema, config.pgPoolSize);
   }
-  return new SqliteStore(config.sqliteFilePath, config.groupCommitItemsMax);
+  return new SqliteStore(config.sqliteFilePath, config.groupCommitItemsMax, config.groupCommitQueuedMax);
 }

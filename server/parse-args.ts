@@ -12,7 +12,8 @@ const LOCK_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const OWNER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const XSD_INT = /^[+-]?[0-9]{1,10}$/;
 /** Fencing tokens are positive and stay far below 2^53 (one per Lock). */
-const FENCING_TOKEN = /^[1-9][0-9]{0,15}$/;
+// At most 15 digits: every token is a safe integer (tokens count up from 1).
+const FENCING_TOKEN = /^[1-9][0-9]{0,14}$/;
 
 export function list(args: Record<string, unknown>, name: string): unknown[] {
   const value = args[name];

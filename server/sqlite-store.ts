@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { asCents } from '../common/money';
 import { fault } from '../common/service-fault';
+import { GROUP_COMMIT_QUEUED_MAX_DEFAULT } from './config';
 import { GroupCommitter } from './group-commit';
 import {
   accountStates, checkWriteAuthority, createFingerprint, isLeaseLive, matchReplay, parseLockAccounts, planLock, planPostings,
@@ -54,14 +55,14 @@ export class SqliteStore implements Store {
   private readonly committer: GroupCommitter;
   private readonly sql;
 
-  constructor(filePath: string, groupCommitItemsMax: number) {
+  constructor(filePath: string, groupCommitItemsMax: number, groupCommitQueuedMax = GROUP_COMMIT_QUEUED_MAX_DEFAULT) {
     mkdirSync(dirname(filePath), { recursive: true });
     this.db = new Database(filePath, { timeout: 5_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SQLITE_SCHEMA);
-    this.committer = new GroupCommitter(this.db, groupCommitItemsMax);
+    this.committer = new GroupCommitter(this.db, groupCommitItemsMax, groupCommitQueuedMax);
     const db = this.db;
     this.sql = {
       lockById: db.prepare<[string], LockSql>('SELECT * FROM locks WHERE lock_id = ?'),

@@ -42,3 +42,44 @@ describe('store errors: transient database trouble becomes SERVICE_UNAVAILABLE (
     expect(codeOf(fault('LOCK_EXPIRED', 'x'))).to.equal('LOCK_EXPIRED');
   });
 });
+
+describe('group commit: failures of the whole batch, and its queue bound', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+  const { GroupCommitter } = require('../server/group-commit') as typeof import('../server/group-commit');
+
+  function fullDatabase(): import('better-sqlite3').Database {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x BLOB)');
+    const pages = (db.pragma('page_count', { simple: true }) as number);
+    db.pragma(`max_page_count = ${pages}`);
+    return db;
+  }
+
+  it('a full disk fails every item with SQLITE_FULL (then SERVICE_UNAVAILABLE), not a savepoint error', async () => {
+    const db = fullDatabase();
+    const committer = new GroupCommitter(db, 512, 100);
+    const insert = db.prepare('INSERT INTO t (x) VALUES (?)');
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () =>
+      committer.run(() => insert.run(Buffer.alloc(64 * 1024)))));
+    for (const r of results) {
+      expect(r.status).to.equal('rejected');
+      const error = (r as PromiseRejectedResult).reason as { code?: string };
+      expect(error.code, String(error)).to.match(/^SQLITE_FULL/);
+      expect(codeOf(error)).to.equal('SERVICE_UNAVAILABLE');
+    }
+    db.close();
+  });
+
+  it('past queuedItemsMax, a write is refused at once with SERVICE_UNAVAILABLE (retryable)', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x INTEGER)');
+    const committer = new GroupCommitter(db, 512, 2);
+    const results = await Promise.allSettled([1, 2, 3].map((x) => committer.run(() => db.prepare('INSERT INTO t (x) VALUES (?)').run(x))));
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'rejected']);
+    const refused = (results[2] as PromiseRejectedResult).reason as unknown;
+    expect(isServiceFault(refused) && refused.code === 'SERVICE_UNAVAILABLE' && refused.retryable).to.equal(true);
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).to.deep.equal({ n: 2 });
+    db.close();
+  });
+});

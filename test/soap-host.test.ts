@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { readRequestBody } from '../common/request-body';
 import { CredentialStore, hashToken } from '../common/credentials';
 import { createLogger } from '../common/logger';
 import { fault } from '../common/service-fault';
@@ -123,6 +125,38 @@ describe('soap-host: the SOAP edge', () => {
       expect(after.status).to.equal(200);
     });
   }
+
+  it('answers a request target that is not a URL with 400 and keeps serving', async () => {
+    const { port } = new URL(host.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.end('GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let text = '';
+      socket.on('data', (c) => (text += c.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(reply).to.match(/^HTTP\/1\.1 400/);
+    expect((await post(host.url, envelope(READ))).status).to.equal(200);
+  });
+
+  it('ends the read of a gzip body whose sender went away (no request left hanging)', async () => {
+    const outcome = new Promise<string>((resolve) => {
+      const server = http.createServer((req) => {
+        readRequestBody(req, 64 * 1024).then(() => resolve('read'), (e: { code?: string }) => resolve(String(e.code)))
+          .finally(() => server.close());
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        const body = gzipSync(envelope(READ + ' '.repeat(20_000)));
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', headers: { 'Content-Encoding': 'gzip', 'Content-Length': body.length } });
+        req.on('error', () => undefined);
+        req.write(body.subarray(0, body.length >> 1));
+        setTimeout(() => req.destroy(), 100);
+      });
+    });
+    const settled = await Promise.race([outcome, new Promise<string>((r) => setTimeout(() => r('still waiting'), 3000))]);
+    expect(settled).to.equal('INVALID_REQUEST');
+  });
 
   it('serves ?wsdl with its own address and /health', async () => {
     const wsdl = await new Promise<string>((resolve) => http.get(`${host.url}?wsdl`, (res) => {

@@ -30,3 +30,18 @@ describe('xml-reader: namespaces', () => {
     });
   }
 });
+
+describe('xml-reader: cost stays linear in hostile input', () => {
+  it('reads a 64 KiB run of name characters in a start tag in milliseconds', () => {
+    const xml = `<E xmlns${'a'.repeat(65_400)}>`;
+    const startedMs = Date.now();
+    expect(() => parseXml(xml)).to.throw(XmlSyntaxError);
+    expect(Date.now() - startedMs).to.be.below(200);
+  });
+
+  it('refuses more than 64 namespace declarations in a document', () => {
+    const declarations = Array.from({ length: 65 }, (_, i) => `<a xmlns:p${i}="urn:${i}"/>`).join('');
+    expect(() => parseXml(`<r>${declarations}</r>`)).to.throw(XmlSyntaxError, /namespace declarations/);
+    expect(() => parseXml(`<r>${declarations.slice(declarations.indexOf('/>') + 2)}</r>`)).to.not.throw();
+  });
+});
