@@ -86,6 +86,10 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     const tried = new Set<Backend>();
     const failures: string[] = [];
     for (let n = 0; n <= config.retriesMax; n++) {
+      if (res.destroyed) {
+        outcome.reason = 'client gone';
+        return;
+      }
       const remainingMs = Math.floor(deadlineMs - performance.now());
       if (remainingMs <= 0) break;
       const backend = pool.pick(tried, Date.now()) ?? pool.pickLastResort(tried);
@@ -146,12 +150,18 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       logger.warn('request refused: busy', { operation, in_flight: inFlight });
       return;
     }
+    // The slot is held until BOTH the proxying work has settled and the response is done: a
+    // client that hangs up early must not free a slot while its tries still run.
     inFlight++;
+    let holds = 2;
+    const release = (): void => {
+      if (--holds === 0) inFlight--;
+    };
     let ended = false;
     const end = (): void => {
       if (ended) return;
       ended = true;
-      inFlight--;
+      release();
       const fields: Record<string, unknown> = {
         request_id: ids.requestId,
         operation,
@@ -169,7 +179,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     proxy(req, res, outcome, ids).catch((err: unknown) => {
       logger.error('balancer error', { request_id: ids.requestId, error: err instanceof Error ? err.stack : String(err) });
       sendFault(res, 500, 'INTERNAL_ERROR', 'internal error in the load balancer');
-    });
+    }).finally(release);
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');

@@ -69,13 +69,21 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/**
+ * The largest BANK_AMOUNT_MAX allowed: 1/10,000 of the balance ceiling. A credit that would pass
+ * the ceiling is refused, and anyone may deposit into any account, so refused-or-not tells a
+ * sender whether the recipient's balance is within one maximum amount of the ceiling; keeping
+ * the maximum this small keeps that to balances within 0.01 % of the ceiling.
+ */
+export const AMOUNT_CENTS_MAX_LIMIT = (BALANCE_CENTS_MAX / 10_000) as Cents;
+
 function amountMaxSetting(env: Env): Cents {
   const text = env['BANK_AMOUNT_MAX'];
   if (text === undefined || text === '') return AMOUNT_CENTS_MAX_DEFAULT;
   try {
-    return parseAmount(text, BALANCE_CENTS_MAX);
+    return parseAmount(text, AMOUNT_CENTS_MAX_LIMIT);
   } catch {
-    throw new Error(`BANK_AMOUNT_MAX must be a decimal > 0 with at most 2 fraction digits, at most ${formatCents(BALANCE_CENTS_MAX)}; got ${JSON.stringify(text)}`);
+    throw new Error(`BANK_AMOUNT_MAX must be a decimal > 0 with at most 2 fraction digits, at most ${formatCents(AMOUNT_CENTS_MAX_LIMIT)}; got ${JSON.stringify(text)}`);
   }
 }
 

@@ -311,6 +311,39 @@ describe('balancer: proxying to real upstream servers', function () {
     expect((await a2).status).to.equal(200);
   });
 
+  it('keeps counting a request whose client hung up while its try still runs', async () => {
+    let release: (() => void) | undefined;
+    const a = await upstream((_req, res) => {
+      release = () => answerOk(_req, res, '');
+    });
+    const lb = await balancer([a.url], { BANK_LB_IN_FLIGHT_MAX: '1' });
+    const gone = http.request(lb.url, { method: 'POST', agent: false, headers: { 'content-type': 'text/xml; charset=utf-8' } });
+    gone.on('error', () => undefined);
+    gone.end(REQUEST);
+    while (a.seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+    gone.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    // The backend is still working on the abandoned request: its slot is still taken.
+    const next = await send(lb.url);
+    expect((await faultOf(next.body)).code).to.equal('SERVICE_UNAVAILABLE');
+    release!();
+    await new Promise((r) => setTimeout(r, 100));
+    const after = send(lb.url);
+    while (a.seen.length < 2) await new Promise((r) => setTimeout(r, 10));
+    release!();
+    expect((await after).status).to.equal(200);
+  });
+
+  it('finds the request-id block for the log in linear time, even in a hostile body', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { requestIdBlock } = require('../balancer/request-id') as typeof import('../balancer/request-id');
+    const hostile = Buffer.from('<request-id '.repeat(5_400));
+    const startedMs = Date.now();
+    expect(requestIdBlock(hostile)).to.equal(undefined);
+    expect(Date.now() - startedMs).to.be.below(50);
+    expect(requestIdBlock(Buffer.from('<b:request-id xmlns:b="urn:distbank:bank:v1">abc-1</b:request-id>'))).to.equal('abc-1');
+  });
+
   it('serves bank.wsdl with soap:address pointing at the balancer (or BANK_PUBLIC_URL)', async () => {
     const a = await upstream();
     const lb = await balancer([a.url]);

@@ -321,6 +321,9 @@ describe('business unit: config', () => {
     expect(() => loadBusinessConfig(base, ['--port', 'x'])).to.throw(/BANK_PORT/);
     expect(() => loadBusinessConfig(base, ['--bogus', '1'])).to.throw(/unknown flag/);
     expect(() => loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '1e3' }, [])).to.throw(/BANK_AMOUNT_MAX/);
+    // A maximum near the balance ceiling would let refused deposits probe others' balances.
+    expect(loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '1000000000.00' }, []).amountCentsMax).to.equal(100_000_000_000);
+    expect(() => loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '10000000000000.00' }, [])).to.throw(/at most 1000000000.00/);
     expect(() => loadBusinessConfig({ ...base, BANK_LOCK_WAIT_MS: '6000' }, [])).to.throw(/must exceed/);
     expect(() => loadBusinessConfig({ ...base, BANK_DATA_URL: 'ftp://x' }, [])).to.throw(/BANK_DATA_URL/);
   });
