@@ -4,7 +4,7 @@ import { Logger } from '../common/logger';
 
 /**
  * The clients' credentials (hashed tokens), read from a JSON file and re-read when the file's
- * mtime or size changes, checked at most every `reloadMs`, so that new clients can be added
+ * inode, times (ns) or size change, checked at most every `reloadMs`, so that new clients can be added
  * without restarting the business servers. A file that fails to parse (say, caught half
  * written) keeps the previous credentials in force and is tried again on the next check.
  * The check is a synchronous stat() at most every reloadMs: microseconds, off the common path.
@@ -31,8 +31,10 @@ export class ReloadingCredentials {
   }
 
   private readStamp(): string {
-    const stat = statSync(this.path);
-    return `${stat.mtimeMs}:${stat.size}`;
+    // Nanosecond times, inode and size: a rewrite of the same size in the same millisecond, or
+    // an atomic rename over the file, still shows as a change (a revoked token must not linger).
+    const stat = statSync(this.path, { bigint: true });
+    return `${stat.ino}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.size}`;
   }
 
   private maybeReload(): void {
