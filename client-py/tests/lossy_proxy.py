@@ -7,55 +7,25 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
 import time
 from typing import List
 from urllib.parse import urlsplit
 
-from scripted_server import ACCEPT_POLL_S, SOCKET_TIMEOUT_S, Received, read_request
+from scripted_server import SOCKET_TIMEOUT_S, Received, ThreadedListener, read_request
 
 FORWARD_TIMEOUT_S = 30.0
 
 
-class LossyProxy:
+class LossyProxy(ThreadedListener):
     def __init__(self, target_url: str, lose_first: int, mode: str = "drop", stall_s: float = 0.0) -> None:
         assert mode in ("drop", "stall")
         self._target = urlsplit(target_url)
         self._lose_left = lose_first
         self._mode = mode
         self._stall_s = stall_s
-        self.received: List[Received] = []
         self.forwarded_statuses: List[int] = []
-        self._lock = threading.Lock()
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self._listener.settimeout(ACCEPT_POLL_S)
-        self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}{self._target.path}"
-
-    def __enter__(self) -> "LossyProxy":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._closing.set()
-        self._thread.join(SOCKET_TIMEOUT_S)
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while not self._closing.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        self.url_path = self._target.path
+        super().__init__()
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:

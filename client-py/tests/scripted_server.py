@@ -76,9 +76,13 @@ class Received:
         return m.group(1) if m else None
 
 
-class ScriptedServer:
-    def __init__(self, steps: List[Step]) -> None:
-        self._steps = list(steps)
+class ThreadedListener:
+    """A TCP listener on 127.0.0.1 (port 0) serving each connection on its own daemon thread;
+    a context manager. Subclasses implement _handle(conn) and url_path."""
+
+    url_path = "/bank"
+
+    def __init__(self) -> None:
         self.received: List[Received] = []
         self._lock = threading.Lock()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -93,9 +97,9 @@ class ScriptedServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/bank"
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}{self.url_path}"
 
-    def __enter__(self) -> "ScriptedServer":
+    def __enter__(self):  # type: ignore[no-untyped-def]
         self._thread.start()
         return self
 
@@ -113,6 +117,15 @@ class ScriptedServer:
             except OSError:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class ScriptedServer(ThreadedListener):
+    def __init__(self, steps: List[Step]) -> None:
+        super().__init__()
+        self._steps = list(steps)
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
