@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { hashToken, newToken } from '../common/credentials';
 import { parseReadyLine } from '../common/ready';
-import { intSetting, optionalStringSetting, withFlags } from '../common/settings';
+import { BENCH_SETTINGS } from './bench-settings';
 
 /**
  * Quick throughput probe of the data tier alone: starts a data server (temp SQLite, or
@@ -20,15 +20,7 @@ import { intSetting, optionalStringSetting, withFlags } from '../common/settings
 const NS = 'urn:distbank:data:v1';
 const CALL_TIMEOUT_MS = 10_000;
 
-const env = withFlags(process.env, process.argv.slice(2), {
-  seconds: 'BENCH_SECONDS', concurrency: 'BENCH_CONCURRENCY', accounts: 'BENCH_ACCOUNTS',
-  'group-commit-max': 'BANK_GROUP_COMMIT_ITEMS_MAX', 'database-url': 'DATABASE_URL',
-});
-const SECONDS = intSetting(env, 'BENCH_SECONDS', 5, 1, 600);
-const CONCURRENCY = intSetting(env, 'BENCH_CONCURRENCY', 64, 1, 1024);
-const ACCOUNTS = intSetting(env, 'BENCH_ACCOUNTS', 2000, 2, 1_000_000);
-const GROUP_COMMIT_MAX = intSetting(env, 'BANK_GROUP_COMMIT_ITEMS_MAX', 512, 1, 10_000);
-const DATABASE_URL = optionalStringSetting(env, 'DATABASE_URL');
+const { seconds: SECONDS, concurrency: CONCURRENCY, accounts: ACCOUNTS, groupCommitMax: GROUP_COMMIT_MAX, databaseUrl: DATABASE_URL } = BENCH_SETTINGS;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 4 });
 const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asCents } from '../common/money';
-import { intSetting, optionalStringSetting, withFlags } from '../common/settings';
+import { BENCH_SETTINGS } from './bench-settings';
 import { classifyPostings } from './lock-rules';
 import { PostgresStore } from './postgres-store';
 import { SqliteStore } from './sqlite-store';
@@ -16,15 +16,7 @@ import { Store } from './store';
  *
  *   node dist/server/bench-store.js --seconds 5 --concurrency 64 [--group-commit-max 1] [--database-url postgres://…]
  */
-const env = withFlags(process.env, process.argv.slice(2), {
-  seconds: 'BENCH_SECONDS', concurrency: 'BENCH_CONCURRENCY', accounts: 'BENCH_ACCOUNTS',
-  'group-commit-max': 'BANK_GROUP_COMMIT_ITEMS_MAX', 'database-url': 'DATABASE_URL',
-});
-const SECONDS = intSetting(env, 'BENCH_SECONDS', 5, 1, 600);
-const CONCURRENCY = intSetting(env, 'BENCH_CONCURRENCY', 64, 1, 1024);
-const ACCOUNTS = intSetting(env, 'BENCH_ACCOUNTS', 2000, 2, 1_000_000);
-const GROUP_COMMIT_MAX = intSetting(env, 'BANK_GROUP_COMMIT_ITEMS_MAX', 512, 1, 10_000);
-const DATABASE_URL = optionalStringSetting(env, 'DATABASE_URL');
+const { seconds: SECONDS, concurrency: CONCURRENCY, accounts: ACCOUNTS, groupCommitMax: GROUP_COMMIT_MAX, databaseUrl: DATABASE_URL } = BENCH_SETTINGS;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-store-'));
