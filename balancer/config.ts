@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
 import { LOG_LEVELS } from '../common/logger';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
@@ -15,6 +16,8 @@ export interface BalancerConfig {
   /** The business servers' /bank URLs. */
   readonly backendUrls: readonly string[];
   readonly wsdlPath: string;
+  /** Hash of the operator's admin token (common/admin-auth.ts); undefined = no admin. */
+  readonly adminCredentialsFile: string | undefined;
   /** A request body larger than this (as sent, before any inflation) is refused with 413. */
   readonly bodyBytesMax: number;
   /** Requests being served at once; past it, SERVICE_UNAVAILABLE at once. */
@@ -48,6 +51,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   port: 'BANK_PORT',
   'public-url': 'BANK_PUBLIC_URL',
   'business-urls': 'BANK_BUSINESS_URLS',
+  [ADMIN_CREDENTIALS_FLAG]: ADMIN_CREDENTIALS_ENV,
   'log-level': 'BANK_LOG_LEVEL',
   'log-file': 'BANK_LOG_FILE',
 };
@@ -85,6 +89,7 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
     backendUrls: parseBackendUrls(stringSetting(e, 'BANK_BUSINESS_URLS', DEFAULT_BACKEND_URLS)),
     // dist/balancer/config.js -> <repo>/wsdl/bank.wsdl
     wsdlPath: stringSetting(e, 'BANK_WSDL_PATH', join(__dirname, '..', '..', 'wsdl', 'bank.wsdl')),
+    adminCredentialsFile: adminCredentialsSetting(e),
     bodyBytesMax: intSetting(e, 'BANK_LB_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
     inFlightMax: intSetting(e, 'BANK_LB_IN_FLIGHT_MAX', 1024, 1, 100_000),
     retriesMax: intSetting(e, 'BANK_LB_RETRIES_MAX', 2, 0, 10),

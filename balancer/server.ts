@@ -1,12 +1,15 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { loadAdminAuth } from '../common/admin-auth';
+import { isHealthRequest, serveHealth } from '../common/health';
 import { Logger } from '../common/logger';
 import { attempt } from './attempt';
 import { Backend } from './backend';
 import { BalancerConfig } from './config';
 import { sendFault } from './fault-response';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers';
+import { balancerHealth } from './health';
 import { HealthChecker } from './health-checker';
 import { BackendPool } from './pool';
 import { readBody } from './request-body';
@@ -53,19 +56,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
   });
   server.keepAliveTimeout = config.clientKeepAliveMs;
 
-  const sendHealth = (res: http.ServerResponse): void => {
-    const now = Date.now();
-    const up = pool.eligibleCount(now) > 0;
-    const body = JSON.stringify({
-      status: up ? 'ok' : 'unavailable',
-      service: 'balancer',
-      inFlight,
-      inFlightMax: config.inFlightMax,
-      backends: pool.states(now),
-    });
-    res.writeHead(up ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  };
+  const admin = loadAdminAuth(config.adminCredentialsFile);
 
   const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome, ids: { requestId: string }): Promise<void> => {
     const read = await readBody(req, config.bodyBytesMax);
@@ -127,7 +118,10 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const query = q < 0 ? '' : rawUrl.slice(q + 1);
     const method = req.method ?? '';
-    if (path === '/health' && (method === 'GET' || method === 'HEAD')) return sendHealth(res);
+    if (isHealthRequest(method, path)) {
+      void serveHealth(req, res, 'balancer', admin, () => balancerHealth(pool, inFlight, config.inFlightMax));
+      return;
+    }
     if (path !== BANK_PATH) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { loadAdminAuth } from '../common/admin-auth';
 import { Logger } from '../common/logger';
 import { SoapServer, startSoapServer } from '../common/soap-host';
 import { AccountQueue } from './account-queue';
@@ -65,11 +66,15 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       bodyBytesMax: config.bodyBytesMax,
       logger,
       requestIdCharsMax: REQUEST_ID_CHARS_MAX,
+      admin: loadAdminAuth(config.adminCredentialsFile),
       health: async () => ({
-        businessId: config.businessId,
-        busyAccounts: queue.busyAccounts,
-        dataCallsInFlight: data.inFlight,
-        ownerCacheEntries: owners.size,
+        status: 'ok',
+        details: {
+          businessId: config.businessId,
+          busyAccounts: queue.busyAccounts,
+          dataCallsInFlight: data.inFlight,
+          ownerCacheEntries: owners.size,
+        },
       }),
     }, config.host, config.port);
   } catch (error) {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
 import { LOG_LEVELS } from '../common/logger';
 import { AMOUNT_CENTS_MAX_DEFAULT, BALANCE_CENTS_MAX, Cents, formatCents, parseAmount } from '../common/money';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
@@ -16,6 +17,8 @@ export interface BusinessConfig {
   readonly businessToken: string;
   readonly dataUrl: string;
   readonly clientCredentialsFile: string;
+  /** Hash of the operator's admin token (common/admin-auth.ts); undefined = no admin. */
+  readonly adminCredentialsFile: string | undefined;
   /** How often at most the client credentials file's mtime is checked for a reload. */
   readonly credentialsReloadMs: number;
   readonly amountCentsMax: Cents;
@@ -53,6 +56,7 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'business-id': 'BANK_BUSINESS_ID',
   'data-url': 'BANK_DATA_URL',
   'client-credentials-file': 'BANK_CLIENT_CREDENTIALS_FILE',
+  [ADMIN_CREDENTIALS_FLAG]: ADMIN_CREDENTIALS_ENV,
   'data-dir': 'BANK_DATA_DIR',
   'amount-max': 'BANK_AMOUNT_MAX',
   'queue-length-max': 'BANK_ACCOUNT_QUEUE_LENGTH_MAX',
@@ -129,6 +133,7 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     businessToken,
     dataUrl: urlSetting(merged, 'BANK_DATA_URL', 'http://127.0.0.1:8090/data'),
     clientCredentialsFile: stringSetting(merged, 'BANK_CLIENT_CREDENTIALS_FILE', join(dataDir, 'client-credentials.json')),
+    adminCredentialsFile: adminCredentialsSetting(merged),
     credentialsReloadMs: intSetting(merged, 'BANK_CREDENTIALS_RELOAD_MS', 2000, 100, 3_600_000),
     amountCentsMax: amountMaxSetting(merged),
     accountQueueLengthMax: intSetting(merged, 'BANK_ACCOUNT_QUEUE_LENGTH_MAX', 64, 1, 100_000),

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AdminAuth, NO_ADMIN } from './admin-auth';
+import { HealthReport, isHealthRequest, serveHealth } from './health';
 import type { Logger } from './logger';
 import { readRequestBody } from './request-body';
 import { readEnvelope } from './soap-envelope';
@@ -52,7 +54,10 @@ export interface SoapServiceOptions {
   readonly logger: Logger;
   /** URL written into soap:address of `?wsdl`; default: the URL this server listens on. */
   readonly publicUrl?: string | undefined;
-  readonly health?: () => Promise<Record<string, unknown>>;
+  /** GET /health (common/health.ts): public liveness; the details only for the admin. */
+  readonly health?: () => Promise<HealthReport>;
+  /** Who may see the /health details; default nobody. */
+  readonly admin?: AdminAuth;
   /** Longest request-id accepted (bank.wsdl: 64). */
   readonly requestIdCharsMax?: number;
 }
@@ -81,6 +86,7 @@ export const HTTP_LIMITS = Object.freeze({
   maxHeaderBytes: 16 * 1024,
 });
 
+const HEALTH_OK = (): HealthReport => ({ status: 'ok' });
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 const CONTENT_TYPE_XML = 'text/xml; charset=utf-8';
 
@@ -220,11 +226,8 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       sendJson(res, 400, { error: 'bad request target' });
       return;
     }
-    if (req.method === 'GET' && target.pathname === '/health') {
-      void (options.health ? options.health() : Promise.resolve({})).then(
-        (extra) => sendJson(res, 200, { status: 'ok', service: options.service, ...extra }),
-        () => sendJson(res, 503, { status: 'unhealthy', service: options.service }),
-      );
+    if (isHealthRequest(req.method, target.pathname)) {
+      void serveHealth(req, res, options.service, options.admin ?? NO_ADMIN, options.health ?? HEALTH_OK);
       return;
     }
     if (target.pathname !== options.path) {

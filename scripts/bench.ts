@@ -162,11 +162,12 @@ async function checkInvariant(wire: BankWire, accounts: readonly Account[], ackn
 }
 
 /** Numeric fields of a /health answer, or an empty map when it cannot be read. */
-async function healthCounters(url: string | undefined): Promise<Map<string, number>> {
+async function healthCounters(url: string | undefined, adminToken: string | undefined): Promise<Map<string, number>> {
   const counters = new Map<string, number>();
   if (url === undefined) return counters;
   try {
-    const body = await (await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })).json() as Record<string, unknown>;
+    const headers: Record<string, string> = adminToken === undefined ? {} : { authorization: `Bearer ${adminToken}` };
+    const body = await (await fetch(url, { headers, signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })).json() as Record<string, unknown>;
     for (const [k, v] of Object.entries(body)) if (typeof v === 'number') counters.set(k, v);
   } catch {
     // Counters are a diagnostic extra; a missing one is reported as absent.
@@ -206,6 +207,7 @@ async function main(): Promise<void> {
     const local = cluster === undefined ? readClusterFile(dirname(config.credentialsFile!)) : undefined;
     const pids = cluster?.pids ?? local?.pids ?? new Map<string, number>();
     const dataHealthUrl = cluster?.dataHealthUrl ?? local?.dataHealthUrl;
+    const adminToken = cluster?.adminToken ?? local?.adminToken;
     const businessUrls = cluster?.businessUrls ?? local?.businessUrls ?? [];
     if (config.direct && businessUrls.length === 0) throw new Error('--direct needs the business URLs (a fresh cluster, or cluster.json next to --credentials)');
     const perWireSockets = Math.ceil(config.clients / Math.max(1, businessUrls.length));
@@ -213,14 +215,14 @@ async function main(): Promise<void> {
     const transferWires = config.direct ? directWires : [wire];
     if (config.direct) out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
-    const dataBefore = await healthCounters(dataHealthUrl);
+    const dataBefore = await healthCounters(dataHealthUrl, adminToken);
     const selfBefore = process.cpuUsage();
     const wallBefore = performance.now();
     // CPU is measured over warm-up and run together (both are load); rates use the measured window.
     const stats = await drive(transferWires, accounts, config, runId);
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const self = process.cpuUsage(selfBefore);
-    const dataAfter = await healthCounters(dataHealthUrl);
+    const dataAfter = await healthCounters(dataHealthUrl, adminToken);
 
     const seconds = stats.measuredMs / 1000;
     const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { announceReady } from '../common/ready';
 import { loadClusterConfig, ClusterConfig } from './lib/cluster-config';
-import { demoClientTokens, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
+import { ADMIN_CREDENTIALS_FILE, demoClientTokens, ensureAdminCredentials, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
 import { ensureDemoAccounts } from './lib/demo-accounts';
 import { ChildEventSink, SupervisedChild } from './lib/supervised-child';
 
@@ -48,6 +48,7 @@ function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data
     '',
     `  demo credentials (also in ${file}):`,
     ...demo.clients.map((c) => `    client-id ${c.clientId}  auth-token ${c.authToken}  accounts ${c.accounts.join(', ')}`),
+    `  admin token (GET /health details: Authorization: Bearer …) in ${join(config.dataDir, ADMIN_CREDENTIALS_FILE)}`,
     '',
   ];
   if (first !== undefined) {
@@ -69,7 +70,14 @@ async function main(): Promise<void> {
   const businessIds = Array.from({ length: config.businessCount }, (_v, i) => `b${i + 1}`);
   const businessSecrets = writeBusinessCredentials(config.dataDir, businessIds);
   const clientSecrets = demoClientTokens(config.dataDir, config.demoClientIds);
-  const common: Record<string, string> = { ...config.childEnv, BANK_HOST: config.host, BANK_LOG_LEVEL: config.logLevel, BANK_DATA_DIR: config.dataDir };
+  const admin = ensureAdminCredentials(config.dataDir);
+  const common: Record<string, string> = {
+    ...config.childEnv,
+    BANK_HOST: config.host,
+    BANK_LOG_LEVEL: config.logLevel,
+    BANK_DATA_DIR: config.dataDir,
+    BANK_ADMIN_CREDENTIALS_FILE: admin.hashFile,
+  };
   const policy = config;
 
   const children: SupervisedChild[] = [];

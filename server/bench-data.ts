@@ -26,6 +26,9 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 4 });
 const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));
 const token = newToken();
 writeFileSync(join(dir, 'creds.json'), JSON.stringify({ principals: [{ id: 'bench', tokenSha256: hashToken(token) }] }));
+// The same token as admin: /health shows the group-commit counters only to the admin.
+writeFileSync(join(dir, 'admin.json'), JSON.stringify({ principals: [{ id: 'admin', tokenSha256: hashToken(token) }] }));
+const ADMIN_HEADERS = { authorization: `Bearer ${token}` };
 
 function envelope(op: string, inner: string): string {
   return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
   const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : []), join(__dirname, 'main.js')], {
     env: {
       PATH: process.env.PATH ?? '', BANK_PORT: '0', BANK_DATA_DIR: dir, BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'creds.json'),
+      BANK_ADMIN_CREDENTIALS_FILE: join(dir, 'admin.json'),
       BANK_LOG_LEVEL: 'warn', BANK_GROUP_COMMIT_ITEMS_MAX: String(GROUP_COMMIT_MAX),
       ...(DATABASE_URL !== undefined ? { DATABASE_URL, BANK_PG_SCHEMA: `bench_${randomBytes(4).toString('hex')}` } : {}),
     },
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
         call(url, 'CreateAccount', `<d:ownerId>o${i + k}</d:ownerId><d:transactionId>open-${i + k}</d:transactionId><d:initialBalance>1000.00</d:initialBalance>`)));
       for (const xml of batch) ids.push(field(xml, 'accountId') ?? '');
     }
-    const health0 = await (await fetch(new URL('/health', url))).json() as Record<string, number>;
+    const health0 = await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json() as Record<string, number>;
     const latenciesMs: number[] = [];
     const faults = new Map<string, number>();
     let seq = 0;
@@ -113,7 +117,7 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (Date.now() - startedAt) / 1000;
-    const health1 = await (await fetch(new URL('/health', url))).json() as Record<string, number>;
+    const health1 = await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json() as Record<string, number>;
     latenciesMs.sort((x, y) => x - y);
     const batches = (health1.groupCommitBatches ?? 0) - (health0.groupCommitBatches ?? 0);
     const items = (health1.groupCommitItems ?? 0) - (health0.groupCommitItems ?? 0);

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
 import { LOG_LEVELS } from '../common/logger';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
@@ -18,6 +19,8 @@ export interface DataConfig {
   readonly pgSchema: string;
   readonly pgPoolSize: number;
   readonly credentialsFilePath: string;
+  /** Hash of the operator's admin token (common/admin-auth.ts); undefined = no admin. */
+  readonly adminCredentialsFilePath: string | undefined;
   readonly leaseMsDefault: number;
   readonly leaseMsMin: number;
   readonly leaseMsMax: number;
@@ -53,6 +56,7 @@ export const DATA_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'database-url': 'DATABASE_URL',
   'pg-schema': 'BANK_PG_SCHEMA',
   credentials: 'BANK_BUSINESS_CREDENTIALS_FILE',
+  [ADMIN_CREDENTIALS_FLAG]: ADMIN_CREDENTIALS_ENV,
   'log-level': 'BANK_LOG_LEVEL',
   'log-file': 'BANK_LOG_FILE',
 });
@@ -80,6 +84,7 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
     pgSchema,
     pgPoolSize: intSetting(merged, 'BANK_PG_POOL_SIZE', 10, 1, 100),
     credentialsFilePath: resolve(credentialsFilePath),
+    adminCredentialsFilePath: adminCredentialsSetting(merged),
     leaseMsDefault,
     leaseMsMin,
     leaseMsMax,

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { loadAdminAuth } from '../common/admin-auth';
 import { CredentialStore } from '../common/credentials';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const config = loadDataConfig(process.env, process.argv.slice(2));
   const logger = createLogger({ service: 'data', level: config.logLevel, jsonFilePath: config.logFilePath });
   const credentials = CredentialStore.fromFile(config.credentialsFilePath);
+  const admin = loadAdminAuth(config.adminCredentialsFilePath);
   const store = await openStore(config);
   const service = new DataService(store, config);
   const server = await startSoapServer({
@@ -32,7 +34,8 @@ async function main(): Promise<void> {
     operations: service.operations(),
     bodyBytesMax: config.bodyBytesMax,
     logger,
-    health: async () => ({ ...(await store.health()), lockWaiters: service.waiters.count() }),
+    admin,
+    health: async () => ({ status: 'ok', details: { ...(await store.health()), lockWaiters: service.waiters.count() } }),
   }, config.host, config.port);
   logger.info('listening', { url: server.url, store: store.kind });
   announceReady('data', server.url);

@@ -3,6 +3,10 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parseStringPromise } from 'xml2js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { healthDetails, testAdmin } from './helpers/admin';
 import { RunningProcess, startProcess } from './helpers/process';
 
 /**
@@ -113,8 +117,13 @@ async function faultOf(body: string): Promise<{ faultcode: string; code: string;
   return { faultcode: f.faultcode, code: f.detail.BankFault.code, retryable: f.detail.BankFault.retryable };
 }
 
+const adminDir = mkdtempSync(join(tmpdir(), 'distbank-lb-admin-'));
+const admin = testAdmin(adminDir);
+after(() => rmSync(adminDir, { recursive: true, force: true }));
+
 async function startBalancer(backendUrls: readonly string[], env: Record<string, string> = {}): Promise<RunningProcess> {
   return startProcess('balancer/main.js', {
+    ...admin.env,
     BANK_PORT: '0',
     BANK_BUSINESS_URLS: backendUrls.join(','),
     BANK_LOG_LEVEL: 'warn',
@@ -188,7 +197,7 @@ describe('balancer: proxying to real upstream servers', function () {
       expect(r.status, r.body).to.equal(200);
     }
     expect(a.seen).to.have.length(4);
-    const health = JSON.parse((await send(lb.url.replace('/bank', '/health'), { method: 'GET' })).body) as { backends: Array<{ url: string; eligible: boolean; failuresTotal: number }> };
+    const health = await healthDetails<{ backends: Array<{ url: string; eligible: boolean; failuresTotal: number }> }>(lb.url, admin.token);
     const deadState = health.backends.find((b) => b.url === dead)!;
     expect(deadState.eligible).to.equal(false);
     expect(deadState.failuresTotal).to.equal(1);
@@ -361,9 +370,8 @@ describe('balancer: proxying to real upstream servers', function () {
     const a = await upstream();
     const b = await upstream();
     const lb = await balancer([a.url, b.url], { BANK_LB_HEALTH_INTERVAL_MS: '100', BANK_LB_HEALTH_FAILURES_MAX: '1' });
-    const healthUrl = lb.url.replace('/bank', '/health');
     const states = async (): Promise<boolean[]> =>
-      (JSON.parse((await send(healthUrl, { method: 'GET' })).body) as { backends: Array<{ healthy: boolean }> }).backends.map((s) => s.healthy);
+      (await healthDetails<{ backends: Array<{ healthy: boolean }> }>(lb.url, admin.token)).backends.map((s) => s.healthy);
     expect(await states()).to.deep.equal([true, true]);
     const port = new URL(b.url).port;
     await b.close(); // closing twice (again in cleanup) is harmless

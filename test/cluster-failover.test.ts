@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { healthDetails } from './helpers/admin';
 import { callWithRetry, cents, field, openAccount, startCluster, statementOf, TestCluster } from './helpers/cluster';
 
 /**
@@ -84,7 +85,7 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
     expect(outs.size).to.equal(acknowledged.length);
     expect(ins.size).to.equal(acknowledged.length);
 
-    const health = await (await fetch(cluster.balancerUrl.replace(/\/bank$/, '/health'))).json() as { backends: Array<{ url: string; eligible: boolean }> };
+    const health = await healthDetails<{ backends: Array<{ url: string; eligible: boolean }> }>(cluster.balancerUrl, cluster.adminToken);
     expect(health.backends.map((b) => b.eligible)).to.deep.equal([true, false, true]);
     console.log(`      ${acknowledged.length} acknowledged (${acknowledged.filter((a) => a.afterKill).length} after the kill), final faults ${JSON.stringify(finalFaults)}, client retries ${clientRetries}`);
   });

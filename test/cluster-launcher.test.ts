@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
 import { startProcess } from './helpers/process';
 
@@ -16,6 +17,7 @@ interface Demo {
 }
 interface ClusterFile {
   balancerUrl: string;
+  dataUrl: string;
   businessUrls: string[];
   pids: { data: number; business: number[]; balancer: number };
 }
@@ -49,6 +51,7 @@ describe('cluster launcher (npm start)', function () {
   });
 
   let firstDemo: Demo;
+  let firstAdminToken: string;
 
   it('starts everything, writes working demo credentials, stops cleanly on SIGTERM', async () => {
     const cluster = await startProcess('scripts/cluster.js', env(), 40_000);
@@ -65,7 +68,17 @@ describe('cluster launcher (npm start)', function () {
     // The tokens are stored only hashed for the servers.
     const clientFile = readFileSync(join(dataDir, 'client-credentials.json'), 'utf8');
     for (const c of demo.clients) expect(clientFile).to.not.contain(c.authToken);
+    // The admin token: plaintext for the operator (0600), only its hash for the servers.
+    expect(statSync(join(dataDir, 'admin-credentials.json')).mode & 0o777).to.equal(0o600);
+    const admin = JSON.parse(readFileSync(join(dataDir, 'admin-credentials.json'), 'utf8')) as { adminToken: string };
+    firstAdminToken = admin.adminToken;
+    expect(readFileSync(join(dataDir, 'admin-hash.json'), 'utf8')).to.not.contain(admin.adminToken);
     const info = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
+    for (const url of [info.balancerUrl, ...info.businessUrls, info.dataUrl]) {
+      expect(await (await fetch(new URL('/health', url))).json(), url).to.deep.equal({ status: 'ok' });
+      const details = await healthDetails(url, admin.adminToken);
+      expect(details, url).to.have.property('service');
+    }
     const pids = [info.pids.data, ...info.pids.business, info.pids.balancer];
     expect(pids.every(alive)).to.equal(true);
     const exit = new Promise<number | null>((resolve) => cluster.child.once('exit', (code) => resolve(code)));
@@ -79,6 +92,7 @@ describe('cluster launcher (npm start)', function () {
     try {
       const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
       expect(demo.clients).to.deep.equal(firstDemo.clients);
+      expect((JSON.parse(readFileSync(join(dataDir, 'admin-credentials.json'), 'utf8')) as { adminToken: string }).adminToken).to.equal(firstAdminToken);
       const alice = demo.clients[0]!;
       const r = await callBank(demo.url, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, { timeoutMs: 10_000 });
       expect(r.body?.['balance'], r.raw).to.equal('1000.00');
@@ -98,7 +112,7 @@ describe('cluster launcher (npm start)', function () {
       expect(after.businessUrls).to.deep.equal(before.businessUrls);
       expect(cluster.stderrTail()).to.match(/!!! b1 died/);
       // Same port as before, so the balancer finds it again.
-      const health = await (await fetch(before.balancerUrl.replace(/\/bank$/, '/health'))).json() as { backends: Array<{ healthy: boolean }> };
+      const health = await healthDetails<{ backends: Array<{ healthy: boolean }> }>(before.balancerUrl, firstAdminToken);
       expect(health.backends).to.have.length(2);
     } finally {
       await cluster.kill('SIGTERM');

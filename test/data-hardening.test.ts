@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { healthDetails } from './helpers/admin';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
@@ -76,7 +77,8 @@ describe('data server hardening and contract', () => {
   it('serves ?wsdl with soap:address set to its own URL, and /health', async () => {
     const wsdl = await (await fetch(`${fx.url}?wsdl`)).text();
     expect(wsdl).to.include(`<soap:address location="${fx.url}"/>`);
-    const health = await (await fetch(new URL('/health', fx.url))).json() as Record<string, unknown>;
+    expect(await (await fetch(new URL('/health', fx.url))).json()).to.deep.equal({ status: 'ok' });
+    const health = await healthDetails(fx.url, fx.adminToken);
     expect(health).to.deep.include({ status: 'ok', service: 'data', store: 'sqlite' });
   });
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { healthDetails } from './helpers/admin';
 import { callData, postData, dataEnvelope, textOf, recordsOf } from './helpers/data-call';
 import { DataFixture, describeEachBackend, lockOf } from './helpers/data-server';
 
@@ -96,7 +97,7 @@ describeEachBackend('data server', (fx: () => DataFixture) => {
       const a = await fx().createAccount('1.00');
       const holder = lockOf(await fx().lock([a], 'b1'));
       const waitersNow = async (): Promise<number> => {
-        const health = await (await fetch(new URL('/health', fx().url))).json() as { lockWaiters?: number };
+        const health = await healthDetails<{ lockWaiters?: number }>(fx().url, fx().adminToken);
         return health.lockWaiters ?? -1;
       };
       const order: number[] = [];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseReadyLine } from '../../common/ready';
-import { DemoCredentials } from './cluster-credentials';
+import { DemoCredentials, readAdminToken } from './cluster-credentials';
 import { DIST_DIR } from './supervised-child';
 
 /**
@@ -19,6 +19,8 @@ export interface BenchCluster {
   readonly pids: ReadonlyMap<string, number>;
   /** The data server's /health URL, for its counters. */
   readonly dataHealthUrl: string;
+  /** The operator's token: /health shows its counters only to the admin. */
+  readonly adminToken: string | undefined;
   readonly businessUrls: readonly string[];
   stop(): Promise<void>;
 }
@@ -32,7 +34,9 @@ interface ClusterFileShape {
 const READY_TIMEOUT_MS = 60_000;
 
 /** A running cluster's pids by name and its data server's /health URL, from cluster.json. */
-export function readClusterFile(dir: string): { pids: ReadonlyMap<string, number>; dataHealthUrl: string; businessUrls: readonly string[] } | undefined {
+export function readClusterFile(dir: string): {
+  pids: ReadonlyMap<string, number>; dataHealthUrl: string; adminToken: string | undefined; businessUrls: readonly string[];
+} | undefined {
   const path = join(dir, 'cluster.json');
   if (!existsSync(path)) return undefined;
   const info = JSON.parse(readFileSync(path, 'utf8')) as ClusterFileShape;
@@ -40,7 +44,7 @@ export function readClusterFile(dir: string): { pids: ReadonlyMap<string, number
   info.pids.business.forEach((pid, i) => pids.set(`business b${i + 1}`, pid));
   pids.set('balancer', info.pids.balancer);
   pids.set('launcher', info.pids.launcher);
-  return { pids, dataHealthUrl: new URL('/health', info.dataUrl).toString(), businessUrls: info.businessUrls };
+  return { pids, dataHealthUrl: new URL('/health', info.dataUrl).toString(), adminToken: readAdminToken(dir), businessUrls: info.businessUrls };
 }
 
 export async function startBenchCluster(options: {
@@ -90,6 +94,7 @@ export async function startBenchCluster(options: {
     demo,
     pids: info.pids,
     dataHealthUrl: info.dataHealthUrl,
+    adminToken: info.adminToken,
     businessUrls: info.businessUrls,
     async stop() {
       child.kill('SIGTERM');

@@ -51,7 +51,7 @@ const FLAGS: Readonly<Record<string, string>> = {
 
 /** Variables the launcher sets per child; a value inherited from our own env must not leak. */
 const PER_CHILD = ['BANK_PORT', 'BANK_BUSINESS_ID', 'BANK_BUSINESS_TOKEN', 'BANK_BUSINESS_URLS', 'BANK_DATA_URL',
-  'BANK_BUSINESS_CREDENTIALS_FILE', 'BANK_CLIENT_CREDENTIALS_FILE', 'BANK_PUBLIC_URL'];
+  'BANK_BUSINESS_CREDENTIALS_FILE', 'BANK_CLIENT_CREDENTIALS_FILE', 'BANK_ADMIN_CREDENTIALS_FILE', 'BANK_PUBLIC_URL'];
 
 function portList(text: string, count: number): number[] {
   const parts = text.split(',').map((s) => s.trim());

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CredentialFile, hashToken, newToken } from '../../common/credentials';
+import { ADMIN_PRINCIPAL_ID } from '../../common/admin-auth';
+import { CredentialFile, CredentialStore, hashToken, newToken } from '../../common/credentials';
 
 /**
  * The secrets of a local cluster, kept in its data directory:
@@ -9,10 +10,15 @@ import { CredentialFile, hashToken, newToken } from '../../common/credentials';
  * - client-credentials.json: hashes of the demo clients' tokens (read by business servers).
  * - demo-credentials.json (mode 0600): the demo clients' plaintext tokens and accounts, so a
  *   new user can call the bank at once. Kept across starts.
+ * - admin-credentials.json (mode 0600): `{"adminToken": "…"}`, the operator's bearer token for
+ *   /health details, /metrics and the console; made on the first start, kept after.
+ * - admin-hash.json: its hash, the file every server is given (common/admin-auth.ts).
  */
 export const BUSINESS_CREDENTIALS_FILE = 'business-credentials.json';
 export const CLIENT_CREDENTIALS_FILE = 'client-credentials.json';
 export const DEMO_CREDENTIALS_FILE = 'demo-credentials.json';
+export const ADMIN_CREDENTIALS_FILE = 'admin-credentials.json';
+export const ADMIN_HASH_FILE = 'admin-hash.json';
 
 export interface DemoClient {
   readonly clientId: string;
@@ -83,4 +89,35 @@ export function demoClientTokens(dataDir: string, clientIds: readonly string[]):
     clientIds.every((id) => previous.clients.some((c) => c.clientId === id));
   if (!same) writeClientCredentials(file, tokens);
   return { file, tokens, previous };
+}
+
+/** The operator's admin token from admin-credentials.json, or undefined if there is none. */
+export function readAdminToken(dataDir: string): string | undefined {
+  const path = join(dataDir, ADMIN_CREDENTIALS_FILE);
+  if (!existsSync(path)) return undefined;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { adminToken?: unknown };
+  if (typeof parsed.adminToken !== 'string' || parsed.adminToken === '') throw new Error(`${path}: expected {"adminToken": "…"}`);
+  return parsed.adminToken;
+}
+
+/**
+ * The admin token: kept from admin-credentials.json, else made fresh and written there (0600).
+ * The hash file is (re)written only when it does not hold this token's hash, so a start never
+ * rewrites a file the running servers read for no reason.
+ */
+export function ensureAdminCredentials(dataDir: string): { token: string; hashFile: string; created: boolean } {
+  const existing = readAdminToken(dataDir);
+  const token = existing ?? newToken();
+  if (existing === undefined) {
+    writeFileAtomic(join(dataDir, ADMIN_CREDENTIALS_FILE), JSON.stringify({ adminToken: token }, null, 2) + '\n', 0o600);
+  }
+  const hashFile = join(dataDir, ADMIN_HASH_FILE);
+  let current = false;
+  try {
+    current = CredentialStore.fromFile(hashFile).verify(ADMIN_PRINCIPAL_ID, token);
+  } catch {
+    current = false;
+  }
+  if (!current) writeFileAtomic(hashFile, credentialFileText(new Map([[ADMIN_PRINCIPAL_ID, token]])), 0o600);
+  return { token, hashFile, created: existing === undefined };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newToken } from '../../common/credentials';
 import { writeBusinessCredentials, writeClientCredentials } from '../../scripts/lib/cluster-credentials';
+import { testAdmin } from './admin';
 import { asList, BankArgs, BankCallResult, BankRecord, callBank } from './bank-call';
 import { RunningProcess, startProcess } from './process';
 
@@ -47,6 +48,8 @@ export interface TestCluster {
   readonly dataUrls: readonly string[];
   readonly businessUrls: readonly string[];
   readonly dataDir: string;
+  /** The operator's token (`Authorization: Bearer …`) for /health details; every process knows its hash. */
+  readonly adminToken: string;
   /** Every client with its credentials, in the order of options.clients. */
   readonly credentials: readonly TestClient[];
   client(id: string): TestClient;
@@ -74,7 +77,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const clientTokens = new Map(clientIds.map((id) => [id, newToken()] as const));
   const clientFile = join(dataDir, 'client-credentials.json');
   writeClientCredentials(clientFile, clientTokens);
-  const common = { BANK_LOG_LEVEL: 'warn', BANK_HOST: '127.0.0.1', BANK_DATA_DIR: dataDir, ...options.env };
+  const admin = testAdmin(dataDir);
+  const common = { BANK_LOG_LEVEL: 'warn', BANK_HOST: '127.0.0.1', BANK_DATA_DIR: dataDir, ...admin.env, ...options.env };
 
   const started: RunningProcess[] = [];
   const dataEnv = { ...common, BANK_PORT: '0', BANK_BUSINESS_CREDENTIALS_FILE: business.file, ...options.dataEnv };
@@ -127,6 +131,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     dataUrls: [dataUrl, ...moreData.map((p) => p.url)],
     businessUrls: businessProcs.map((p) => p!.url),
     dataDir,
+    adminToken: admin.token,
     credentials: clientIds.map((id) => ({ clientId: id, authToken: clientTokens.get(id)! })),
     client(id: string): TestClient {
       const authToken = clientTokens.get(id);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashToken, newToken } from '../../common/credentials';
+import { testAdmin } from './admin';
 import { BankRecord } from './bank-call';
 import { callData, DataArgPair, DataCallResult, DataHeaders, recordsOf, textOf } from './data-call';
 import { RunningProcess, startProcess } from './process';
@@ -75,6 +76,7 @@ export async function startDataServer(
     BANK_PORT: '0',
     BANK_BUSINESS_CREDENTIALS_FILE: credentials.filePath,
     BANK_LOG_LEVEL: 'warn',
+    ...testAdmin(backend.tempDir).env,
     ...extraEnv,
   });
 }
@@ -96,6 +98,11 @@ export class DataFixture {
 
   get url(): string {
     return this.proc.url;
+  }
+
+  /** The admin token the server knows the hash of (for /health details). */
+  get adminToken(): string {
+    return testAdmin(this.backend.tempDir).token;
   }
 
   /** Stop (SIGKILL = crash) and start again over the same store. */

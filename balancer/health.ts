@@ -1,0 +1,17 @@
+import type { HealthReport } from '../common/health';
+import type { BackendPool } from './pool';
+
+/**
+ * The balancer's own /health report (served by common/health.ts): ok while at least one
+ * business server is eligible; the backends, their last errors and the in-flight count are
+ * details, for the admin only.
+ */
+export function balancerHealth(pool: BackendPool, inFlight: number, inFlightMax: number): HealthReport {
+  const now = Date.now();
+  const up = pool.eligibleCount(now) > 0;
+  return {
+    status: up ? 'ok' : 'degraded',
+    reason: up ? undefined : 'no business server is healthy',
+    details: { inFlight, inFlightMax, backends: pool.states(now) },
+  };
+}
