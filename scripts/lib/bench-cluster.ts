@@ -50,6 +50,8 @@ export function readClusterFile(dir: string): {
 export async function startBenchCluster(options: {
   businessCount: number;
   owners: number;
+  /** Demo client ids are <ownerPrefix>1..<ownerPrefix>N (default bench). */
+  ownerPrefix?: string;
   logLevel: string;
   databaseUrl: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
@@ -64,7 +66,7 @@ export async function startBenchCluster(options: {
     BANK_BALANCER_PORT: '0',
     BANK_BUSINESS_COUNT: String(options.businessCount),
     BANK_LOG_LEVEL: options.logLevel,
-    BANK_DEMO_CLIENTS: Array.from({ length: options.owners }, (_v, i) => `bench${i + 1}`).join(','),
+    BANK_DEMO_CLIENTS: Array.from({ length: options.owners }, (_v, i) => `${options.ownerPrefix ?? 'bench'}${i + 1}`).join(','),
     BANK_DEMO_DEPOSIT: '0.01',
   });
   if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
