@@ -76,6 +76,8 @@ export class PostgresStore implements Store {
     const pool = new Pool({
       connectionString: databaseUrl,
       max: poolSize,
+      // Names this process's backends in pg_stat_activity (operators, and the survival tests).
+      application_name: `distbank-data-${process.pid}`,
       connectionTimeoutMillis: PG_TIMEOUTS.connectionTimeoutMillis,
       idleTimeoutMillis: PG_TIMEOUTS.idleTimeoutMillis,
       // Client-side bound too: a silent network loses no request forever.
@@ -261,6 +263,11 @@ export class PostgresStore implements Store {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
+      // pg-pool listens for 'error' on idle clients only; a connection that ends while checked
+      // out (a restart, pg_terminate_backend) emits 'error' here, and unheard it kills the process.
+      // The query in flight fails too, which is what the caller hears (SERVICE_UNAVAILABLE).
+      const onError = (): void => { broken = true; };
+      client.on('error', onError);
       try {
         await client.query(begin);
         const value = await work(client);
@@ -275,6 +282,7 @@ export class PostgresStore implements Store {
         }
         throw error;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     }
