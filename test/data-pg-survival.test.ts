@@ -56,7 +56,7 @@ class TransferLoad {
   /** Lock + Update(release) until acknowledged or stopped; never a second id for the same transfer. */
   private async transfer(from: string, to: string, tx: string): Promise<void> {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const locked = await this.fx.lock([from, to], 'b1', { waitMs: 500, leaseMs: 2000 }).catch(() => undefined);
+      const locked = await this.fx.lock([from, to], 'b1', { waitMs: 500, leaseMs: 500 }).catch(() => undefined);
       if (locked === undefined) {
         this.count('NETWORK_ERROR');
         if (this.stopping) return;
