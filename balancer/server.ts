@@ -13,7 +13,8 @@ import { balancerHealth } from './health';
 import { HealthChecker } from './health-checker';
 import { BackendPool } from './pool';
 import { readBody } from './request-body';
-import { assignedRequestId, requestIdBlock } from './request-id';
+import { assignedRequestId, HeaderRequestId, headerRequestId, requestIdBlock } from './request-id';
+import { requestIdRule, BANK_REQUEST_ID_CHARS_MAX } from '../common/request-id';
 import { wsdlWithAddress } from './wsdl';
 
 /**
@@ -58,7 +59,8 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
 
   const admin = loadAdminAuth(config.adminCredentialsFile);
 
-  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome, ids: { requestId: string }): Promise<void> => {
+  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome, ids: { requestId: string },
+    given: HeaderRequestId & { kind: 'none' | 'valid' }): Promise<void> => {
     const read = await readBody(req, config.bodyBytesMax);
     if (read.kind === 'aborted') {
       outcome.reason = 'client aborted';
@@ -70,7 +72,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       return;
     }
     const body = read.body;
-    const requestId = assignedRequestId(req.headers);
+    const requestId = assignedRequestId(given);
     ids.requestId = requestIdBlock(body) ?? requestId;
     const headers = forwardRequestHeaders(req.headers, requestId, body.length);
     const deadlineMs = performance.now() + config.requestDeadlineMs;
@@ -136,8 +138,15 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     }
     const startedMs = performance.now();
     const outcome: Outcome = { backend: '-', status: 0, retries: 0 };
-    const ids = { requestId: typeof req.headers['request-id'] === 'string' ? req.headers['request-id'] : '-' };
     const operation = soapActionOperation(req.headers.soapaction);
+    const given = headerRequestId(req.headers);
+    if (given.kind === 'invalid') {
+      req.resume();
+      sendFault(res, 500, 'INVALID_REQUEST', requestIdRule(BANK_REQUEST_ID_CHARS_MAX), true);
+      logger.warn('request refused: malformed request-id header', { operation });
+      return;
+    }
+    const ids = { requestId: given.kind === 'valid' ? given.id : '-' };
     if (inFlight >= config.inFlightMax) {
       req.resume();
       sendFault(res, 500, 'SERVICE_UNAVAILABLE', 'the load balancer is busy; retry later');
@@ -170,7 +179,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     };
     res.once('finish', end);
     res.once('close', end);
-    proxy(req, res, outcome, ids).catch((err: unknown) => {
+    proxy(req, res, outcome, ids, given).catch((err: unknown) => {
       logger.error('balancer error', { request_id: ids.requestId, error: err instanceof Error ? err.stack : String(err) });
       sendFault(res, 500, 'INTERNAL_ERROR', 'internal error in the load balancer');
     }).finally(release);

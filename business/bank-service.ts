@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { loadAdminAuth } from '../common/admin-auth';
 import { Logger } from '../common/logger';
+import { BANK_REQUEST_ID_CHARS_MAX } from '../common/request-id';
 import { SoapServer, startSoapServer } from '../common/soap-host';
 import { AccountQueue } from './account-queue';
 import { bankOperations } from './bank-operations';
@@ -18,8 +19,6 @@ import { OwnerCache } from './owner-cache';
  */
 export const BANK_NAMESPACE = 'urn:distbank:bank:v1';
 export const BANK_PATH = '/bank';
-/** bank.wsdl limits the request-id header block to 64 characters. */
-const REQUEST_ID_CHARS_MAX = 64;
 
 export interface BankServer {
   readonly url: string;
@@ -65,7 +64,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       }),
       bodyBytesMax: config.bodyBytesMax,
       logger,
-      requestIdCharsMax: REQUEST_ID_CHARS_MAX,
+      requestIdCharsMax: BANK_REQUEST_ID_CHARS_MAX,
       admin: loadAdminAuth(config.adminCredentialsFile),
       health: async () => ({
         status: 'ok',

@@ -21,9 +21,16 @@ export interface FaultFields {
 
 const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
-/** Escapes text for XML element content and attribute values. */
+/** XML 1.0's markup characters, and anything outside its Char production (lone surrogates too). */
+const ESCAPED = /[&<>"']|[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+/**
+ * Escapes text for XML element content and attribute values. A character XML 1.0 cannot carry
+ * at all (a control character a caller smuggled into an echoed value) becomes U+FFFD, so a
+ * strict parser can still read every fault and response.
+ */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
+  return text.replace(ESCAPED, (c) => XML_ESCAPES[c] ?? '\ufffd');
 }
 
 export function faultEnvelope(fields: FaultFields, namespace: string, faultElement: string): string {

@@ -6,6 +6,7 @@ import { AdminAuth, NO_ADMIN } from './admin-auth';
 import { HealthReport, isHealthRequest, serveHealth } from './health';
 import type { Logger } from './logger';
 import { readRequestBody } from './request-body';
+import { isRequestId, requestIdRule } from './request-id';
 import { readEnvelope } from './soap-envelope';
 import { describeService, readArguments, responseEnvelope } from './soap-message';
 import { FAULT_HTTP_STATUS, faultEnvelope, FaultFields } from './soap-fault';
@@ -87,14 +88,28 @@ export const HTTP_LIMITS = Object.freeze({
 });
 
 const HEALTH_OK = (): HealthReport => ({ status: 'ok' });
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 const CONTENT_TYPE_XML = 'text/xml; charset=utf-8';
 
+/**
+ * What the one log line of a request says, filled in as the request is read: a refusal before
+ * authentication still names the caller's (or the balancer's) request id and the claimed id.
+ */
 interface RequestState {
-  ctx: OperationContext;
-  operation: string;
-  fields: Record<string, unknown>;
-  startedAtMs: number;
+  /** Only a well-formed id: a malformed one is refused, not logged. */
+  requestId: string | undefined;
+  /** The client-id / business-id the caller sent, authenticated or not. */
+  claimedPrincipal: string | undefined;
+  operation: string | undefined;
+  ctx: OperationContext | undefined;
+  readonly fields: Record<string, unknown>;
+  readonly startedAtMs: number;
+}
+
+/** A claimed id is the caller's text: bounded before it reaches a log line (which escapes it). */
+const CLAIMED_ID_LOG_CHARS_MAX = 128;
+
+function claimedForLog(id: string | undefined): string | undefined {
+  return id === undefined || id.length <= CLAIMED_ID_LOG_CHARS_MAX ? id : `${id.slice(0, CLAIMED_ID_LOG_CHARS_MAX)}…`;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -121,18 +136,34 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
     maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
   });
 
-  function log(state: RequestState | undefined, outcome: string, extra: Record<string, unknown> = {}): void {
+  function log(state: RequestState, outcome: string, extra: Record<string, unknown> = {}): void {
     const level = outcome === 'INTERNAL_ERROR' ? 'error' : 'info';
     if (!logger.isLevelEnabled(level)) return;
+    const principal = state.ctx?.principalId;
     logger.log(level, 'operation', {
-      request_id: state?.ctx.requestId,
-      principal: state?.ctx.principalId,
-      operation: state?.operation,
-      ...state?.fields,
+      request_id: state.requestId,
+      ...(principal ? { principal } : { claimed_principal: claimedForLog(state.claimedPrincipal) }),
+      operation: state.operation,
+      ...state.fields,
       ...extra,
       outcome,
-      duration_ms: state ? Date.now() - state.startedAtMs : undefined,
+      duration_ms: Date.now() - state.startedAtMs,
     });
+  }
+
+  const validRequestId = (id: string | undefined): id is string => isRequestId(id, requestIdCharsMax);
+
+  /** What the HTTP headers tell before the body is read (the balancer's request id, the claimed id). */
+  function firstState(req: http.IncomingMessage, startedAtMs: number): RequestState {
+    const httpId = firstHeader(req.headers['request-id']);
+    return {
+      requestId: validRequestId(httpId) ? httpId : undefined,
+      claimedPrincipal: firstHeader(req.headers[options.principalHeader]),
+      operation: undefined,
+      ctx: undefined,
+      fields: {},
+      startedAtMs,
+    };
   }
 
   function sendXml(res: http.ServerResponse, status: number, body: string): void {
@@ -149,14 +180,14 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   }
 
   /** Operating errors become their fault; anything else INTERNAL_ERROR, with details only in the log. */
-  function sendError(res: http.ServerResponse, state: RequestState | undefined, error: unknown): void {
+  function sendError(res: http.ServerResponse, state: RequestState, error: unknown): void {
     if (isServiceFault(error)) {
-      log(state, error.code, { message: error.message });
+      log(state, error.code, { fault_message: error.message });
       sendFault(res, error);
       return;
     }
     log(state, 'INTERNAL_ERROR', { error: error instanceof Error ? error.stack ?? error.message : String(error) });
-    sendFault(res, { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state?.ctx.requestId ?? 'unknown'}` });
+    sendFault(res, { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state.requestId ?? 'unknown'}` });
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -170,50 +201,45 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   const url = `http://${host}:${address.port}${options.path}`;
   const servedWsdl = wsdlText.replace(/(<soap:address\s+location=")[^"]*(")/, `$1${options.publicUrl ?? url}$2`);
 
-  async function handleSoapPost(req: http.IncomingMessage, res: http.ServerResponse, startedAtMs: number): Promise<void> {
+  async function handleSoapPost(req: http.IncomingMessage, res: http.ServerResponse, state: RequestState): Promise<void> {
     const body = await readRequestBody(req, options.bodyBytesMax);
     const request = readEnvelope(body);
     const operation = request.body.name;
+    state.claimedPrincipal = request.headerBlocks.get(options.principalHeader) ?? state.claimedPrincipal;
     const handler = Object.prototype.hasOwnProperty.call(options.operations, operation) ? options.operations[operation] : undefined;
     const opShape = shape.operations.get(operation);
     if (request.body.ns !== namespace || handler === undefined || opShape === undefined) {
       throw fault('INVALID_REQUEST', `unknown operation {${request.body.ns}}${operation}`);
     }
+    state.operation = operation;
     const soapAction = unquote(firstHeader(req.headers.soapaction) ?? '');
     if (soapAction !== '' && soapAction !== `${namespace}#${operation}`) {
       throw fault('INVALID_REQUEST', `SOAPAction ${JSON.stringify(soapAction)} does not match the body's operation ${operation}`);
     }
     const given = request.headerBlocks.get('request-id') ?? firstHeader(req.headers['request-id']);
-    if (given !== undefined && (given.length > requestIdCharsMax || !REQUEST_ID_PATTERN.test(given))) {
-      throw fault('INVALID_REQUEST', `request-id must be 1..${requestIdCharsMax} characters of [A-Za-z0-9_.:-]`);
+    if (given !== undefined && !validRequestId(given)) {
+      throw fault('INVALID_REQUEST', requestIdRule(requestIdCharsMax));
     }
     const requestId = given ?? randomUUID();
-    const principalId = request.headerBlocks.get(options.principalHeader) ?? firstHeader(req.headers[options.principalHeader]);
+    state.requestId = requestId;
+    const principalId = state.claimedPrincipal;
     const token = request.headerBlocks.get('auth-token') ?? firstHeader(req.headers['auth-token']);
-    const fields: Record<string, unknown> = {};
-    const authenticated = options.credentials.verify(principalId, token);
-    const state: RequestState = {
-      operation,
-      fields,
-      startedAtMs,
-      ctx: {
-        requestId,
-        requestIdGiven: given !== undefined,
-        principalId: authenticated ? principalId ?? '' : '',
-        logger,
-        annotate: (more) => Object.assign(fields, more),
-      },
-    };
-    try {
-      if (!authenticated) throw fault('AUTHENTICATION_FAILED', `missing or wrong auth-token / ${options.principalHeader}`);
-      const args = readArguments(request.body, opShape.input, namespace);
-      const result = await handler(args, state.ctx);
-      const xml = responseEnvelope(opShape, namespace, result);
-      log(state, 'ok');
-      sendXml(res, 200, xml);
-    } catch (error) {
-      sendError(res, state, error);
+    if (!options.credentials.verify(principalId, token)) {
+      throw fault('AUTHENTICATION_FAILED', `missing or wrong auth-token / ${options.principalHeader}`);
     }
+    const fields = state.fields;
+    state.ctx = {
+      requestId,
+      requestIdGiven: given !== undefined,
+      principalId: principalId ?? '',
+      logger,
+      annotate: (more) => Object.assign(fields, more),
+    };
+    const args = readArguments(request.body, opShape.input, namespace);
+    const result = await handler(args, state.ctx);
+    const xml = responseEnvelope(opShape, namespace, result);
+    log(state, 'ok');
+    sendXml(res, 200, xml);
   }
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -242,7 +268,8 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       sendFault(res, { code: 'INVALID_REQUEST', message: 'use POST for SOAP calls, GET ?wsdl for the contract' });
       return;
     }
-    handleSoapPost(req, res, startedAtMs).catch((error: unknown) => sendError(res, undefined, error));
+    const state = firstState(req, startedAtMs);
+    handleSoapPost(req, res, state).catch((error: unknown) => sendError(res, state, error));
   });
 
   return {

@@ -1,0 +1,16 @@
+/**
+ * The one shape of a request id (the idempotency key a caller or the balancer sends):
+ * 1..charsMax characters of [A-Za-z0-9_.:-]. bank.wsdl bounds it to 64 characters. Every tier
+ * checks it before it uses or logs one, so a header can never carry a forged log field.
+ */
+export const BANK_REQUEST_ID_CHARS_MAX = 64;
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+
+export function isRequestId(text: string | undefined, charsMax: number): text is string {
+  return text !== undefined && text.length <= charsMax && REQUEST_ID_PATTERN.test(text);
+}
+
+/** The rule, for a fault message. */
+export function requestIdRule(charsMax: number): string {
+  return `request-id must be 1..${charsMax} characters of [A-Za-z0-9_.:-]`;
+}
