@@ -1,9 +1,10 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHistory } from './chaos/history';
+import { cleanupLeftovers, runHostsOuter } from './chaos/hosts/outer';
 import { loadChaosOptions, USAGE } from './chaos/options';
 import { renderReport } from './chaos/report-html';
-import { RunResult, runChaos, startChaosCluster } from './chaos/run';
+import { HostsSetup, RunResult, runChaos, startChaosCluster } from './chaos/run';
 import { buckets } from './chaos/timeline';
 
 /**
@@ -52,10 +53,13 @@ async function main(): Promise<number> {
     out(USAGE);
     return 0;
   }
-  const cluster = await startChaosCluster(options);
-  out(`cluster: ${cluster.url} (logs: ${cluster.dir}/cluster.log)`);
+  if (options.hostsCleanup) return cleanupLeftovers(out);
+  if (options.hosts && options.hostsInnerFile === undefined) return runHostsOuter(options, process.argv.slice(2), __filename);
+  const hosts = options.hostsInnerFile === undefined ? undefined : JSON.parse(readFileSync(options.hostsInnerFile, 'utf8')) as HostsSetup;
+  const cluster = await startChaosCluster(options, hosts);
+  out(`cluster: ${cluster.url} (logs: ${cluster.dir}/cluster.log)${hosts === undefined ? '' : `; hosts mode, namespaces ${hosts.topology.hosts.map((h) => `${h.name}=${h.address}`).join(' ')}`}`);
   try {
-    const result = await runChaos(options, cluster, out);
+    const result = await runChaos(options, cluster, out, hosts);
     summarize(result);
     const printable = { ...options, childEnv: undefined };
     if (options.reportDir !== undefined) {

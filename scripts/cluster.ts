@@ -4,6 +4,7 @@ import { announceReady } from '../common/ready';
 import { loadClusterConfig, ClusterConfig } from './lib/cluster-config';
 import { ADMIN_CREDENTIALS_FILE, demoClientTokens, ensureAdminCredentials, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
 import { ensureDemoAccounts } from './lib/demo-accounts';
+import { placeSpec } from './lib/placement';
 import { ChildEventSink, SupervisedChild } from './lib/supervised-child';
 
 /**
@@ -106,11 +107,11 @@ async function main(): Promise<void> {
       BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file,
     };
     if (config.databaseUrl !== undefined) dataEnv.DATABASE_URL = config.databaseUrl;
-    const data = new SupervisedChild({ name: 'data', script: 'server/main.js', env: dataEnv }, policy, onChildEvent);
+    const data = new SupervisedChild(placeSpec({ name: 'data', script: 'server/main.js', env: dataEnv }, config.placement), policy, onChildEvent);
     children.push(data);
     await data.start();
 
-    const business = businessIds.map((id, i) => new SupervisedChild({
+    const business = businessIds.map((id, i) => new SupervisedChild(placeSpec({
       name: id,
       script: 'business/main.js',
       env: {
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
         BANK_DATA_URL: data.url,
         BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
       },
-    }, policy, onChildEvent));
+    }, config.placement), policy, onChildEvent));
     children.push(...business);
     await Promise.all(business.map((b) => b.start()));
 
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
       BANK_BUSINESS_URLS: business.map((b) => b.url).join(','),
     };
     if (config.publicUrl !== undefined) balancerEnv.BANK_PUBLIC_URL = config.publicUrl;
-    const balancer = new SupervisedChild({ name: 'balancer', script: 'balancer/main.js', env: balancerEnv }, policy, onChildEvent);
+    const balancer = new SupervisedChild(placeSpec({ name: 'balancer', script: 'balancer/main.js', env: balancerEnv }, config.placement), policy, onChildEvent);
     children.push(balancer);
     await balancer.start();
     const publicUrl = config.publicUrl ?? balancer.url;

@@ -122,7 +122,10 @@ export async function strike(ctx: NemesisContext, name: ProcessNemesis): Promise
  * Every `everyMs`, the next nemesis of the list (in a seeded order), until `endMs`; one at a
  * time, each run to its end before the next waits its turn.
  */
-export async function runSchedule(ctx: NemesisContext, names: readonly ProcessNemesis[], everyMs: number, endMs: number, onRecord: (r: NemesisRecord) => void): Promise<NemesisRecord[]> {
+export async function runSchedule<N extends string>(
+  ctx: Pick<NemesisContext, 'rng' | 'clock' | 'pauseMs'>, names: readonly N[], everyMs: number, endMs: number,
+  strikeOne: (name: N) => Promise<NemesisRecord>, onRecord: (r: NemesisRecord) => void,
+): Promise<NemesisRecord[]> {
   const records: NemesisRecord[] = [];
   const order = [...names];
   for (let i = order.length - 1; i > 0; i--) {
@@ -132,7 +135,7 @@ export async function runSchedule(ctx: NemesisContext, names: readonly ProcessNe
   for (let i = 0; names.length > 0; i++) {
     await sleep(everyMs);
     if (ctx.clock() + ctx.pauseMs >= endMs) break;
-    const record = await strike(ctx, order[i % order.length]!);
+    const record = await strikeOne(order[i % order.length]!);
     records.push(record);
     onRecord(record);
   }

@@ -1,5 +1,9 @@
 import { Env, intSetting, optionalStringSetting, withFlags } from '../../common/settings';
-import { PROCESS_NEMESES, ProcessNemesis } from './nemesis';
+import { NET_NEMESES } from './hosts/net-nemesis';
+import { PROCESS_NEMESES } from './nemesis';
+
+export const ALL_NEMESES = [...PROCESS_NEMESES, ...NET_NEMESES] as const;
+export type NemesisName = (typeof ALL_NEMESES)[number];
 
 /**
  * Options of `npm run chaos`, parsed once. Every bound is explicit: run length, clients, tries,
@@ -11,7 +15,7 @@ export interface ChaosOptions {
   readonly accounts: number;
   readonly owners: number;
   readonly seed: number;
-  readonly nemeses: readonly ProcessNemesis[];
+  readonly nemeses: readonly NemesisName[];
   readonly everyMs: number;
   readonly pauseMs: number;
   readonly triesMax: number;
@@ -24,6 +28,15 @@ export interface ChaosOptions {
   readonly reportDir: string | undefined;
   readonly keep: boolean;
   readonly help: boolean;
+  /** Each tier in a network namespace of its own (root only). */
+  readonly hosts: boolean;
+  /** Internal: the inner run of hosts mode, with the topology file the outer run made. */
+  readonly hostsInnerFile: string | undefined;
+  /** Remove namespaces left by an earlier, killed run, and exit. */
+  readonly hostsCleanup: boolean;
+  readonly lossPercent: number;
+  readonly latencyMs: number;
+  readonly skewSeconds: number;
   /** What the fresh cluster inherits (PATH, tier limits, …). */
   readonly childEnv: Readonly<Record<string, string>>;
 }
@@ -44,14 +57,22 @@ export const USAGE = `npm run chaos -- [options]
   --pg-start-cmd CMD    shell command that starts it again
   --report DIR          write history.jsonl, ledger.json, verdict.json, report.html there
   --keep                keep the cluster's temp dir (logs)
-Exit code: 0 valid, 1 the checker found anomalies, 2 bad options or the run could not be made.`;
+  --hosts               each tier in its own network namespace (root; SQLite only); network
+                        nemeses: ${NET_NEMESES.join(', ')}
+  --loss 20             loss-data: percent of packets dropped (default 20)
+  --latency 200ms       latency-data: added delay (default 200ms; needs the kernel's sch_netem)
+  --skew 5s             skew-data: clock offset of the restarted data server (default 5s)
+  --hosts-cleanup       remove namespaces an earlier killed run left behind, then exit
+Exit code: 0 valid, 1 the checker found anomalies, 2 bad options or the run could not be made,
+3 hosts mode cannot run here (not root, no namespaces).`;
 
 const FLAGS: Readonly<Record<string, string>> = {
   seconds: 'CHAOS_SECONDS', clients: 'CHAOS_CLIENTS', accounts: 'CHAOS_ACCOUNTS', seed: 'CHAOS_SEED',
   nemesis: 'CHAOS_NEMESIS', every: 'CHAOS_EVERY', pause: 'CHAOS_PAUSE', tries: 'CHAOS_TRIES',
   timeout: 'CHAOS_TIMEOUT', 'business-count': 'BANK_BUSINESS_COUNT', 'database-url': 'DATABASE_URL',
   'pg-stop-cmd': 'CHAOS_PG_STOP_CMD', 'pg-start-cmd': 'CHAOS_PG_START_CMD', report: 'CHAOS_REPORT_DIR',
-  owners: 'CHAOS_OWNERS',
+  owners: 'CHAOS_OWNERS', 'hosts-inner': 'CHAOS_HOSTS_INNER', loss: 'CHAOS_LOSS_PERCENT', latency: 'CHAOS_LATENCY',
+  skew: 'CHAOS_SKEW',
 };
 
 /** "5s", "1500ms" or "1500" (ms) to milliseconds, within [minMs, maxMs]. */
@@ -63,19 +84,23 @@ export function durationMs(text: string, name: string, minMs: number, maxMs: num
   return value;
 }
 
-function nemesesOf(text: string): ProcessNemesis[] {
+function nemesesOf(text: string, hosts: boolean): NemesisName[] {
   if (text === 'none') return [];
   return text.split(',').map((n) => n.trim()).map((n) => {
-    if (!(PROCESS_NEMESES as readonly string[]).includes(n)) throw new Error(`unknown nemesis ${JSON.stringify(n)}; known: ${PROCESS_NEMESES.join(', ')}`);
-    return n as ProcessNemesis;
+    if (!(ALL_NEMESES as readonly string[]).includes(n)) throw new Error(`unknown nemesis ${JSON.stringify(n)}; known: ${ALL_NEMESES.join(', ')}`);
+    if (!hosts && (NET_NEMESES as readonly string[]).includes(n)) throw new Error(`nemesis ${n} needs --hosts (tiers in network namespaces)`);
+    return n as NemesisName;
   });
 }
 
 export function loadChaosOptions(env: Env, argv: readonly string[]): ChaosOptions {
-  const switches = new Set(['--keep', '--help', '-h']);
+  const switches = new Set(['--keep', '--help', '-h', '--hosts', '--hosts-cleanup']);
   const e = withFlags(env, argv.filter((a) => !switches.has(a)), FLAGS);
-  const nemeses = nemesesOf(optionalStringSetting(e, 'CHAOS_NEMESIS') ?? 'kill-business,pause-data');
+  const hostsInnerFile = optionalStringSetting(e, 'CHAOS_HOSTS_INNER');
+  const hosts = argv.includes('--hosts') || hostsInnerFile !== undefined;
+  const nemeses = nemesesOf(optionalStringSetting(e, 'CHAOS_NEMESIS') ?? 'kill-business,pause-data', hosts);
   const databaseUrl = optionalStringSetting(e, 'DATABASE_URL');
+  if (hosts && databaseUrl !== undefined) throw new Error('hosts mode runs over SQLite (PostgreSQL would need a namespace of its own: not built yet)');
   const pgStopCommand = optionalStringSetting(e, 'CHAOS_PG_STOP_CMD');
   const pgStartCommand = optionalStringSetting(e, 'CHAOS_PG_START_CMD');
   if (nemeses.includes('restart-pg') && (databaseUrl === undefined || pgStopCommand === undefined || pgStartCommand === undefined)) {
@@ -99,6 +124,11 @@ export function loadChaosOptions(env: Env, argv: readonly string[]): ChaosOption
     reportDir: optionalStringSetting(e, 'CHAOS_REPORT_DIR'),
     keep: argv.includes('--keep'),
     help: argv.includes('--help') || argv.includes('-h'),
+    hosts, hostsInnerFile,
+    hostsCleanup: argv.includes('--hosts-cleanup'),
+    lossPercent: intSetting(e, 'CHAOS_LOSS_PERCENT', 20, 1, 100),
+    latencyMs: durationMs(optionalStringSetting(e, 'CHAOS_LATENCY') ?? '200ms', '--latency', 1, 60_000),
+    skewSeconds: durationMs(optionalStringSetting(e, 'CHAOS_SKEW') ?? '5s', '--skew', 1000, 3_600_000) / 1000,
     childEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined))),
   });
 }

@@ -7,8 +7,10 @@ import { statement } from './bank-calls';
 import { check, Verdict } from './checker';
 import { History, NemesisRecord, OpRecord } from './history';
 import { Ledger, LedgerAccount } from './ledger';
-import { runSchedule } from './nemesis';
-import { ChaosOptions } from './options';
+import { NET_NEMESES, NetNemesis, strikeNet } from './hosts/net-nemesis';
+import { Topology } from './hosts/topology';
+import { NemesisContext, ProcessNemesis, runSchedule, strike } from './nemesis';
+import { ChaosOptions, NemesisName } from './options';
 import { SeededRandom } from './random';
 import { availability, Availability } from './timeline';
 import { ChaosAccount, runRequest, runWorkload } from './workload';
@@ -83,16 +85,49 @@ async function readLedger(wire: BankWire, accounts: readonly ChaosAccount[]): Pr
   return { accounts: out };
 }
 
-export async function startChaosCluster(options: ChaosOptions): Promise<BenchCluster> {
+/** Hosts mode: the namespaces made by the outer run, and the data server's libfaketime file. */
+export interface HostsSetup {
+  readonly topology: Topology;
+  readonly skewFile: string;
+}
+
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+/** BANK_CLUSTER_PLACEMENT for the launcher: every tier in its namespace; the data server's clock settable. */
+function placementOf(hosts: HostsSetup): string {
+  const placement: Record<string, unknown> = {};
+  for (const h of hosts.topology.hosts) {
+    if (h.name === 'client') continue;
+    const env = h.name === 'data'
+      ? { LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: hosts.skewFile, FAKETIME_DONT_FAKE_MONOTONIC: '1' }
+      : {};
+    placement[h.name] = { netns: h.netns, host: h.address, env };
+  }
+  return JSON.stringify(placement);
+}
+
+export async function startChaosCluster(options: ChaosOptions, hosts?: HostsSetup): Promise<BenchCluster> {
+  // The supervisor must bring every killed process back, however often the nemesis strikes.
+  const env: Record<string, string> = { ...options.childEnv, BANK_CLUSTER_RESTARTS_MAX: '1000', BANK_CLUSTER_RESTART_DELAY_MS: '300' };
+  if (hosts !== undefined) env.BANK_CLUSTER_PLACEMENT = placementOf(hosts);
   return startBenchCluster({
     businessCount: options.businessCount, owners: options.owners, ownerPrefix: 'chaos', logLevel: 'warn',
-    databaseUrl: options.databaseUrl,
-    // The supervisor must bring every killed process back, however often the nemesis strikes.
-    env: { ...options.childEnv, BANK_CLUSTER_RESTARTS_MAX: '1000', BANK_CLUSTER_RESTART_DELAY_MS: '300' },
+    databaseUrl: options.databaseUrl, env,
   });
 }
 
-export async function runChaos(options: ChaosOptions, cluster: BenchCluster, log: (line: string) => void): Promise<RunResult> {
+function striker(options: ChaosOptions, ctx: NemesisContext, hosts: HostsSetup | undefined): (name: NemesisName) => Promise<NemesisRecord> {
+  return (name) => {
+    if (!(NET_NEMESES as readonly string[]).includes(name)) return strike(ctx, name as ProcessNemesis);
+    if (hosts === undefined) throw new Error(`${name} needs hosts mode`);
+    return strikeNet({
+      topology: hosts.topology, clusterDir: ctx.clusterDir, rng: ctx.rng, windowMs: options.pauseMs, lossPercent: options.lossPercent,
+      latencyMs: options.latencyMs, skewSeconds: options.skewSeconds, skewFile: hosts.skewFile, recoverMsMax: options.recoverMsMax, clock: ctx.clock,
+    }, name as NetNemesis);
+  };
+}
+
+export async function runChaos(options: ChaosOptions, cluster: BenchCluster, log: (line: string) => void, hosts?: HostsSetup): Promise<RunResult> {
   const wire = new BankWire(cluster.url, { socketsMax: options.clients + READ_CONCURRENCY, timeoutMs: options.attemptTimeoutMs });
   try {
     const runTag = `c${options.seed.toString(36)}${Date.now().toString(36)}`;
@@ -102,11 +137,11 @@ export async function runChaos(options: ChaosOptions, cluster: BenchCluster, log
     const t0 = performance.now();
     const clock = (): number => performance.now() - t0;
     const nemeses: NemesisRecord[] = [];
-    const ctx = {
+    const ctx: NemesisContext = {
       clusterDir: cluster.dir, rng: new SeededRandom(options.seed ^ 0x4e4d), pauseMs: options.pauseMs,
       recoverMsMax: options.recoverMsMax, pgStopCommand: options.pgStopCommand, pgStartCommand: options.pgStartCommand, clock,
     };
-    const schedule = runSchedule(ctx, options.nemeses, options.everyMs, options.seconds * 1000, (r) => {
+    const schedule = runSchedule(ctx, options.nemeses, options.everyMs, options.seconds * 1000, striker(options, ctx, hosts), (r) => {
       nemeses.push(r);
       log(`nemesis ${r.name} ${r.target} at ${(r.startMs / 1000).toFixed(1)} s for ${((r.endMs - r.startMs) / 1000).toFixed(1)} s${r.error === undefined ? '' : ` — ERROR ${r.error}`}`);
     });

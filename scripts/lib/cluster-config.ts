@@ -1,3 +1,4 @@
+import { parsePlacement, PlacementMap } from './placement';
 import { resolve } from 'node:path';
 import { LOG_LEVELS } from '../../common/logger';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../../common/settings';
@@ -30,6 +31,8 @@ export interface ClusterConfig {
   readonly demoDeposit: string;
   /** Everything else the children inherit (PATH, tier limits, …). */
   readonly childEnv: Readonly<Record<string, string>>;
+  /** Hosts mode of the chaos tool: each child in a network namespace of its own (scripts/lib/placement.ts). */
+  readonly placement: PlacementMap;
 }
 
 export const BUSINESS_COUNT_MAX = 32;
@@ -51,7 +54,8 @@ const FLAGS: Readonly<Record<string, string>> = {
 
 /** Variables the launcher sets per child; a value inherited from our own env must not leak. */
 const PER_CHILD = ['BANK_PORT', 'BANK_BUSINESS_ID', 'BANK_BUSINESS_TOKEN', 'BANK_BUSINESS_URLS', 'BANK_DATA_URL',
-  'BANK_BUSINESS_CREDENTIALS_FILE', 'BANK_CLIENT_CREDENTIALS_FILE', 'BANK_ADMIN_CREDENTIALS_FILE', 'BANK_PUBLIC_URL'];
+  'BANK_BUSINESS_CREDENTIALS_FILE', 'BANK_CLIENT_CREDENTIALS_FILE', 'BANK_ADMIN_CREDENTIALS_FILE', 'BANK_PUBLIC_URL',
+  'BANK_CLUSTER_PLACEMENT'];
 
 function portList(text: string, count: number): number[] {
   const parts = text.split(',').map((s) => s.trim());
@@ -96,5 +100,6 @@ export function loadClusterConfig(env: Env, argv: readonly string[]): ClusterCon
     demoClientIds: Object.freeze(demoClientIds),
     demoDeposit,
     childEnv: Object.freeze(childEnv),
+    placement: parsePlacement(optionalStringSetting(e, 'BANK_CLUSTER_PLACEMENT')),
   });
 }

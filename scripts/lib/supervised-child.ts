@@ -16,6 +16,8 @@ export interface ChildSpec {
   /** Relative to dist/, e.g. 'server/main.js'. */
   readonly script: string;
   readonly env: Readonly<Record<string, string>>;
+  /** A command the child is started through (e.g. `ip netns exec NS`: it execs, the pid stays node's). */
+  readonly prefix?: readonly string[];
 }
 
 export interface ChildPolicy {
@@ -54,7 +56,9 @@ export class SupervisedChild {
   }
 
   async start(): Promise<ReadyLine> {
-    const child = spawn(process.execPath, ['--enable-source-maps', join(DIST_DIR, this.spec.script)], {
+    const argv = [process.execPath, '--enable-source-maps', join(DIST_DIR, this.spec.script)];
+    const [command, ...args] = [...(this.spec.prefix ?? []), ...argv] as [string, ...string[]];
+    const child = spawn(command, args, {
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
