@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Anomaly, check } from '../scripts/chaos/checker';
 import { History, OpRecord, readHistory } from '../scripts/chaos/history';
 import { Ledger, LedgerAccount, LedgerEntry } from '../scripts/chaos/ledger';
+import { PG_BIN_DIR, throwawayPgAvailable, ThrowawayPg } from './helpers/pg-throwaway';
 import { DIST_DIR } from './helpers/process';
 
 /**
@@ -147,5 +148,30 @@ describe('npm run chaos (short run over SQLite, two nemeses) and its checker', f
     const bad = await runChaosCli(['--nemesis', 'kill-everything'], 20_000);
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.match(/^chaos: unknown nemesis "kill-everything"/);
+  });
+});
+
+describe('npm run chaos over PostgreSQL, with PostgreSQL restarted and the data server killed', function () {
+  this.timeout(180_000);
+  let pg: ThrowawayPg | undefined;
+
+  before(async function () {
+    if (!throwawayPgAvailable()) {
+      if (process.env.CI) throw new Error(`PostgreSQL 15 binaries are missing in ${PG_BIN_DIR} under CI`);
+      this.skip();
+    }
+    pg = await ThrowawayPg.create();
+  });
+  after(() => pg?.destroy());
+
+  it('ends VALID: nothing lost or doubled across a PostgreSQL restart', async () => {
+    const run = await runChaosCli(['--seconds', '14', '--clients', '16', '--accounts', '24', '--seed', '5',
+      '--database-url', pg!.url, '--nemesis', 'restart-pg,kill-data', '--every', '3s', '--pause', '2s',
+      '--pg-stop-cmd', pg!.shellCommand('stop'), '--pg-start-cmd', pg!.shellCommand('start')], 150_000);
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/nemesis restart-pg postgres at/);
+    expect(run.stdout).to.match(/nemesis kill-data data at/);
+    expect(run.stdout).to.not.match(/ERROR/);
+    expect(run.stdout).to.match(/verdict: VALID/);
   });
 });

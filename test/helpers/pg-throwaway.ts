@@ -47,13 +47,27 @@ export class ThrowawayPg {
 
   /** Starts and waits until it accepts connections (pg_ctl -w). */
   start(): void {
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`;
-    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-o', options, '-l', join(this.dir, 'log'), '-w', '-t', '30', 'start']);
+    this.run('pg_ctl', this.startArgs());
   }
 
   /** Fast shutdown: every backend is terminated (the clients see their connections end). */
   stop(): void {
-    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', '-t', '30', 'stop']);
+    this.run('pg_ctl', this.stopArgs());
+  }
+
+  /** The same start or stop as one shell command line, for tools that take a command (npm run chaos). */
+  shellCommand(action: 'start' | 'stop'): string {
+    const [command, argv] = this.argv('pg_ctl', action === 'start' ? this.startArgs() : this.stopArgs());
+    return [command, ...argv].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  }
+
+  private startArgs(): string[] {
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`;
+    return ['-D', join(this.dir, 'data'), '-o', options, '-l', join(this.dir, 'log'), '-w', '-t', '30', 'start'];
+  }
+
+  private stopArgs(): string[] {
+    return ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', '-t', '30', 'stop'];
   }
 
   destroy(): void {
@@ -65,9 +79,13 @@ export class ThrowawayPg {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private run(tool: string, args: readonly string[]): void {
+  private argv(tool: string, args: readonly string[]): [string, string[]] {
     const path = join(PG_BIN_DIR, tool);
-    const [command, argv] = this.asPostgres ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, [...args]];
+    return this.asPostgres ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, [...args]];
+  }
+
+  private run(tool: string, args: readonly string[]): void {
+    const [command, argv] = this.argv(tool, args);
     execFileSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
   }
 }
