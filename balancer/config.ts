@@ -56,14 +56,18 @@ const FLAGS: Readonly<Record<string, string>> = {
   'log-file': 'BANK_LOG_FILE',
 };
 
-function parseHttpUrl(name: string, text: string): string {
+/**
+ * Backends are reached over plain HTTP (a private network or a TLS sidecar); the public URL is
+ * only written into the served WSDL, and is https:// when TLS is terminated in front of us.
+ */
+function parseHttpUrl(name: string, text: string, protocols: readonly string[] = ['http:']): string {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     throw new Error(`${name}: not a URL: ${JSON.stringify(text)}`);
   }
-  if (url.protocol !== 'http:') throw new Error(`${name}: only http:// URLs are supported, got ${text}`);
+  if (!protocols.includes(url.protocol)) throw new Error(`${name}: only ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URLs are supported, got ${text}`);
   return url.toString();
 }
 
@@ -85,7 +89,7 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
   return Object.freeze({
     host: stringSetting(e, 'BANK_HOST', '127.0.0.1'),
     port: intSetting(e, 'BANK_PORT', 8080, 0, 65535),
-    publicUrl: publicUrlText === undefined ? undefined : parseHttpUrl('BANK_PUBLIC_URL', publicUrlText),
+    publicUrl: publicUrlText === undefined ? undefined : parseHttpUrl('BANK_PUBLIC_URL', publicUrlText, ['http:', 'https:']),
     backendUrls: parseBackendUrls(stringSetting(e, 'BANK_BUSINESS_URLS', DEFAULT_BACKEND_URLS)),
     // dist/balancer/config.js -> <repo>/wsdl/bank.wsdl
     wsdlPath: stringSetting(e, 'BANK_WSDL_PATH', join(__dirname, '..', '..', 'wsdl', 'bank.wsdl')),

@@ -364,6 +364,10 @@ describe('balancer: proxying to real upstream servers', function () {
     const lb2 = await balancer([a.url], { BANK_PUBLIC_URL: 'http://bank.example:8080/bank' });
     const r2 = await send(lb2.url + '?WSDL', { method: 'GET' });
     expect(r2.body).to.contain('<soap:address location="http://bank.example:8080/bank"/>');
+    // Behind a TLS terminator (docs/OPERATIONS.md) the address callers must use is https.
+    const lb3 = await balancer([a.url], { BANK_PUBLIC_URL: 'https://bank.example/bank' });
+    const r3 = await send(lb3.url + '?wsdl', { method: 'GET' });
+    expect(r3.body).to.contain('<soap:address location="https://bank.example/bank"/>');
   });
 
   it('active health checks take a dead backend out and bring it back', async () => {
