@@ -1,6 +1,6 @@
 import { SOAP11_ENVELOPE_NS } from './soap-fault';
 import { fault } from './service-fault';
-import { parseXml, XmlElement, XmlSyntaxError } from './xml-reader';
+import { parseXml, XmlElement, XmlSyntaxError, xsdTrim } from './xml-reader';
 
 /**
  * A SOAP 1.1 request, read strictly before any handler sees it: the one element of soap:Body
@@ -38,7 +38,7 @@ export function readEnvelope(xml: string): SoapRequest {
     if (part.name === 'Header') {
       for (const block of part.children) {
         if (headerBlocks.has(block.name)) invalid(`header block appears twice: ${block.name}`);
-        headerBlocks.set(block.name, block.text.trim());
+        headerBlocks.set(block.name, xsdTrim(block.text));
       }
     } else {
       if (body !== undefined || part.children.length !== 1) invalid('soap:Body must hold exactly one element');

@@ -1,7 +1,7 @@
 import * as soap from 'soap';
 import { escapeXml, SOAP11_ENVELOPE_NS } from './soap-fault';
 import { fault } from './service-fault';
-import { XmlElement } from './xml-reader';
+import { XmlElement, xsdTrim } from './xml-reader';
 
 /**
  * The shapes of a service's messages, learned once at start from the WSDL by node-soap (which
@@ -88,7 +88,7 @@ export function readArguments(element: XmlElement, fields: readonly Field[], nam
 
 function leafText(node: XmlElement): string {
   if (node.children.length > 0) throw fault('INVALID_REQUEST', `element <${node.name}> must hold text only`);
-  return node.text.trim();
+  return xsdTrim(node.text);
 }
 
 /** The response envelope: fields in schema order; absent (undefined) fields are omitted. */
