@@ -42,10 +42,11 @@ function chart(title: string, unit: string, seconds: number, series: readonly Se
     const pts = s.values.map((v, i) => (v === undefined ? undefined : `${x(i + 0.5).toFixed(1)},${y(v).toFixed(1)}`)).filter((p) => p !== undefined);
     return `<polyline fill="none" stroke="${s.color}" stroke-width="1.6" points="${pts.join(' ')}"/>`;
   }).join('');
-  const ticks = Array.from({ length: 6 }, (_v, i) => (seconds * i) / 5).map((sec) =>
+  const stepS = Math.max(1, Math.ceil(seconds / 8));
+  const ticks = Array.from({ length: Math.floor(seconds / stepS) + 1 }, (_v, i) => i * stepS).map((sec) =>
     `<text x="${x(sec).toFixed(1)}" y="${H - 8}" font-size="10" text-anchor="middle">${sec.toFixed(0)} s</text>`).join('');
   const yTicks = [0, maxY / 2, maxY].map((v) => `<text x="${PAD_L - 6}" y="${(y(v) + 3).toFixed(1)}" font-size="10" text-anchor="end">${v.toFixed(0)}</text>`).join('');
-  const legend = series.map((s, i) => `<tspan fill="${s.color}" dx="${i === 0 ? 0 : 14}">■ ${esc(s.name)}</tspan>`).join('');
+  const legend = series.map((s) => `<span style="color:${s.color};margin-right:14px">■ ${esc(s.name)}</span>`).join('');
   return `<h2>${esc(title)}</h2><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">` +
     `<rect x="${PAD_L}" y="${PAD_T}" width="${W - PAD_L - PAD_R}" height="${H - PAD_T - PAD_B}" fill="#fafafa" stroke="#ddd"/>` +
     shades + lines + ticks + yTicks + `<text x="4" y="${PAD_T + 8}" font-size="10">${esc(unit)}</text></svg>` +
