@@ -46,7 +46,7 @@ export interface BalancerConfig {
 export const DEFAULT_BACKEND_URLS = 'http://127.0.0.1:8081/bank,http://127.0.0.1:8082/bank,http://127.0.0.1:8083/bank';
 export const BACKENDS_MAX = 64;
 
-const FLAGS: Readonly<Record<string, string>> = {
+export const BALANCER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   host: 'BANK_HOST',
   port: 'BANK_PORT',
   'public-url': 'BANK_PUBLIC_URL',
@@ -54,7 +54,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   [ADMIN_CREDENTIALS_FLAG]: ADMIN_CREDENTIALS_ENV,
   'log-level': 'BANK_LOG_LEVEL',
   'log-file': 'BANK_LOG_FILE',
-};
+});
 
 /**
  * Backends are reached over plain HTTP (a private network or a TLS sidecar); the public URL is
@@ -81,7 +81,7 @@ export function parseBackendUrls(text: string): readonly string[] {
 }
 
 export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerConfig {
-  const e = withFlags(env, argv, FLAGS);
+  const e = withFlags(env, argv, BALANCER_FLAGS);
   const publicUrlText = optionalStringSetting(e, 'BANK_PUBLIC_URL');
   const attemptTimeoutMs = intSetting(e, 'BANK_LB_ATTEMPT_TIMEOUT_MS', 10_000, 100, 600_000);
   const requestDeadlineMs = intSetting(e, 'BANK_LB_DEADLINE_MS', 25_000, 100, 600_000);

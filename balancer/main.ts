@@ -1,6 +1,7 @@
+import { runMain } from '../common/cli-main';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
-import { loadBalancerConfig } from './config';
+import { BALANCER_FLAGS, loadBalancerConfig } from './config';
 import { startBalancer } from './server';
 
 /**
@@ -8,6 +9,13 @@ import { startBalancer } from './server';
  * balancer in front of the business servers. Prints the ready line once it listens; SIGTERM or
  * SIGINT closes it (in-flight requests get a short grace period) and exits 0.
  */
+const USAGE = {
+  command: 'node dist/balancer/main.js',
+  summary: 'The load balancer: POST /bank to the least-busy healthy business server, GET /bank?wsdl, GET /health.',
+  flags: BALANCER_FLAGS,
+  more: 'Limits and other settings (env only): see balancer/README.md.',
+};
+
 async function main(): Promise<void> {
   const config = loadBalancerConfig(process.env, process.argv.slice(2));
   const logger = createLogger({ service: 'balancer', level: config.logLevel, jsonFilePath: config.logFile });
@@ -25,7 +33,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`balancer: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain('balancer', USAGE, process.argv.slice(2), main);

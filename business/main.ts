@@ -1,21 +1,23 @@
+import { runMain } from '../common/cli-main';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { startBankServer } from './bank-service';
-import { BusinessConfig, loadBusinessConfig } from './config';
+import { BUSINESS_FLAGS, loadBusinessConfig } from './config';
 
 /**
  * Entry point of one business server: `node dist/business/main.js [--port 8081] [--business-id b1] …`
  * (env: BANK_BUSINESS_TOKEN, BANK_DATA_URL, BANK_CLIENT_CREDENTIALS_FILE, see business/config.ts).
  * Prints the ready line on stdout once listening; SIGTERM/SIGINT drain requests and exit 0.
  */
+const USAGE = {
+  command: 'node dist/business/main.js',
+  summary: 'A business server: wsdl/bank.wsdl at /bank for clients, on the data tier. BANK_BUSINESS_TOKEN (env only) is its secret towards the data tier.',
+  flags: BUSINESS_FLAGS,
+  more: 'Limits and other settings (env only): see business/README.md.',
+};
+
 async function main(): Promise<void> {
-  let config: BusinessConfig;
-  try {
-    config = loadBusinessConfig(process.env, process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`business server: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(2);
-  }
+  const config = loadBusinessConfig(process.env, process.argv.slice(2));
   const logger = createLogger({ service: `bank-${config.businessId}`, level: config.logLevel, jsonFilePath: config.logFile });
   const server = await startBankServer(config, logger);
   logger.info('business server listening', { url: server.url, data_url: config.dataUrl });
@@ -38,7 +40,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`business server failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runMain('business server', USAGE, process.argv.slice(2), main);

@@ -45,7 +45,14 @@ export class CredentialStore {
   }
 
   static fromFile(path: string): CredentialStore {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as CredentialFile;
+    let parsed: CredentialFile;
+    try {
+      parsed = JSON.parse(readFileSync(path, 'utf8')) as CredentialFile;
+    } catch (error) {
+      // Say which file, in one line: the operator has to fix the file, not our code.
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new Error(`credentials file ${path}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}`);
+    }
     if (!parsed || !Array.isArray(parsed.principals)) throw new Error(`${path}: expected {"principals": [...]}`);
     return new CredentialStore(parsed);
   }

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { announceReady } from '../common/ready';
-import { loadClusterConfig, ClusterConfig } from './lib/cluster-config';
+import { EXIT_CONFIG, runMain } from '../common/cli-main';
+import { CLUSTER_FLAGS, loadClusterConfig, ClusterConfig } from './lib/cluster-config';
 import { ADMIN_CREDENTIALS_FILE, demoClientTokens, ensureAdminCredentials, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
 import { ensureDemoAccounts } from './lib/demo-accounts';
 import { placeSpec } from './lib/placement';
@@ -154,11 +155,15 @@ async function main(): Promise<void> {
   } catch (err) {
     log(`!!! start failed: ${err instanceof Error ? err.message : String(err)}`);
     await stopAll();
-    process.exit(1);
+    process.exit(EXIT_CONFIG);
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`cluster: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+const USAGE = {
+  command: 'npm start -- | node dist/scripts/cluster.js',
+  summary: 'The whole bank on this machine: 1 data server, N business servers and the load balancer, with demo clients and the admin token in the data dir.',
+  flags: CLUSTER_FLAGS,
+  more: 'Other settings (BANK_CLUSTER_*, tier limits passed to the children): see scripts/README.md.',
+};
+
+runMain('cluster', USAGE, process.argv.slice(2), main);

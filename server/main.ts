@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { loadAdminAuth } from '../common/admin-auth';
+import { runMain } from '../common/cli-main';
 import { CredentialStore } from '../common/credentials';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { startSoapServer } from '../common/soap-host';
-import { loadDataConfig } from './config';
+import { DATA_FLAGS, loadDataConfig } from './config';
 import { DataService } from './data-service';
 import { openStore } from './open-store';
 
@@ -15,6 +16,13 @@ import { openStore } from './open-store';
  */
 const DATA_NAMESPACE = 'urn:distbank:data:v1';
 const WSDL_PATH = join(__dirname, '..', '..', 'wsdl', 'data.wsdl');
+
+const USAGE = {
+  command: 'node dist/server/main.js',
+  summary: 'The data server: accounts, journal, locks with leases and fencing tokens (wsdl/data.wsdl at /data), over SQLite or PostgreSQL.',
+  flags: DATA_FLAGS,
+  more: 'Limits and other settings (env only): see server/README.md.',
+};
 
 async function main(): Promise<void> {
   const config = loadDataConfig(process.env, process.argv.slice(2));
@@ -56,7 +64,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`data server failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runMain('data server', USAGE, process.argv.slice(2), main);

@@ -37,7 +37,7 @@ export interface ClusterConfig {
 
 export const BUSINESS_COUNT_MAX = 32;
 
-const FLAGS: Readonly<Record<string, string>> = {
+export const CLUSTER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   host: 'BANK_HOST',
   'business-count': 'BANK_BUSINESS_COUNT',
   'data-port': 'BANK_DATA_PORT',
@@ -50,7 +50,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   restart: 'BANK_CLUSTER_RESTART',
   'demo-clients': 'BANK_DEMO_CLIENTS',
   'demo-deposit': 'BANK_DEMO_DEPOSIT',
-};
+});
 
 /** Variables the launcher sets per child; a value inherited from our own env must not leak. */
 const PER_CHILD = ['BANK_PORT', 'BANK_BUSINESS_ID', 'BANK_BUSINESS_TOKEN', 'BANK_BUSINESS_URLS', 'BANK_DATA_URL',
@@ -69,7 +69,7 @@ function portList(text: string, count: number): number[] {
 }
 
 export function loadClusterConfig(env: Env, argv: readonly string[]): ClusterConfig {
-  const e = withFlags(env, argv, FLAGS);
+  const e = withFlags(env, argv, CLUSTER_FLAGS);
   const businessCount = intSetting(e, 'BANK_BUSINESS_COUNT', 3, 1, BUSINESS_COUNT_MAX);
   const portsText = optionalStringSetting(e, 'BANK_BUSINESS_PORTS');
   const businessPorts = portsText === undefined
