@@ -4,6 +4,7 @@ import { announceReady } from '../common/ready';
 import { EXIT_CONFIG, runMain } from '../common/cli-main';
 import { CLUSTER_FLAGS, loadClusterConfig, ClusterConfig } from './lib/cluster-config';
 import { ADMIN_CREDENTIALS_FILE, demoClientTokens, ensureAdminCredentials, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
+import { checkNotRunning, checkPortsFree, takeLock } from './lib/cluster-lock';
 import { ensureDemoAccounts } from './lib/demo-accounts';
 import { placeSpec } from './lib/placement';
 import { ChildEventSink, SupervisedChild } from './lib/supervised-child';
@@ -68,7 +69,15 @@ function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data
 
 async function main(): Promise<void> {
   const config = loadClusterConfig(process.env, process.argv.slice(2));
+  // Before touching anything: a cluster running from this data dir, or on our ports, is left alone.
+  checkNotRunning(config.dataDir);
+  await checkPortsFree(config.host, [
+    ['data server', config.dataPort],
+    ...config.businessPorts.map((port, i) => [`business b${i + 1}`, port] as const),
+    ['balancer', config.balancerPort],
+  ]);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  process.on('exit', takeLock(config.dataDir));
   const businessIds = Array.from({ length: config.businessCount }, (_v, i) => `b${i + 1}`);
   const businessSecrets = writeBusinessCredentials(config.dataDir, businessIds);
   const clientSecrets = demoClientTokens(config.dataDir, config.demoClientIds);
