@@ -3,7 +3,7 @@ import { escapeXml, SOAP11_ENVELOPE_NS } from '../common/soap-fault';
 
 /**
  * Request envelopes for the data tier (wsdl/data.wsdl), built from templates instead of through
- * node-soap's client (DESIGN §9: ~410 µs vs ~75 µs of CPU per call). The shape is exactly what
+ * node-soap's client (docs/ARCHITECTURE.md §9: ~410 µs vs ~75 µs of CPU per call). The shape is exactly what
  * the WSDL says: SOAP 1.1, document/literal wrapped, qualified elements in urn:distbank:data:v1,
  * header blocks auth-token, business-id, request-id; SOAPAction `urn:distbank:data:v1#<Op>`.
  * Every text value goes through escapeXml; numbers are formatted by us, never by a library.

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { callWithRetry, cents, field, openAccount, startCluster, statementOf, TestCluster } from './helpers/cluster';
 
 /**
- * The scale-out shape of DESIGN §1: two data servers sharing ONE PostgreSQL schema, three
+ * The scale-out shape of docs/ARCHITECTURE.md §1: two data servers sharing ONE PostgreSQL schema, three
  * business servers split between them (b1, b3 → data 1; b2 → data 2), the balancer in front.
  * Locks and idempotency live in the database, so the money rules hold across data servers.
  * Runs when TEST_DATABASE_URL is set (CI sets it), else pending.

@@ -44,7 +44,7 @@ async function readLedger(fx: DataFixture, ids: readonly string[]): Promise<Ledg
   return ledger;
 }
 
-/** The invariants of DESIGN §5 over the whole ledger; returns the journal entries by transaction id. */
+/** The invariants of docs/ARCHITECTURE.md §3 over the whole ledger; returns the journal entries by transaction id. */
 function checkInvariants(ledger: Ledger): Map<string, BankRecord[]> {
   let total = 0;
   const byTx = new Map<string, BankRecord[]>();

@@ -3,7 +3,7 @@ import { callData, recordsOf, textOf } from './helpers/data-call';
 import { DataBackend, DataFixture, lockOf, postgresBackend, startDataServer } from './helpers/data-server';
 import { RunningProcess } from './helpers/process';
 
-// Two data servers over ONE PostgreSQL schema (the scale-out of DESIGN §1): locks, fencing and
+// Two data servers over ONE PostgreSQL schema (the scale-out of docs/ARCHITECTURE.md §1): locks, fencing and
 // idempotency live in the database, so the servers exclude each other; a waiter on one server
 // notices a release made on the other (by polling) well within its wait.
 describe('two data servers sharing one PostgreSQL database', function () {

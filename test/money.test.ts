@@ -14,8 +14,8 @@ function codeOf(run: () => unknown): string {
   return 'NO_FAULT';
 }
 
-describe('money: parsing decimals to integer cents (DESIGN §3)', () => {
-  // Every invalid amount of DESIGN §3, plus the neighbours a lax parser lets through.
+describe('money: parsing decimals to integer cents (docs/ARCHITECTURE.md §3)', () => {
+  // Every invalid amount of docs/ARCHITECTURE.md §3 and wsdl/README.md, plus the neighbours a lax parser lets through.
   const INVALID_AMOUNTS: readonly unknown[] = [
     '1e3', '0.001', '-0', 'NaN', '', '-1', '0', '+5', '.5', '5.', ' 5', '5 ', '0.00', '-0.00', '00.5', '01', '1,00',
     'Infinity', '0x10', '1_000', '١٠', '5.5.5', '10000000.00', '1000000.01', '99999999999999999', 5, 5.5, null, undefined, {},

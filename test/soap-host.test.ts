@@ -10,7 +10,7 @@ import { fault } from '../common/service-fault';
 import { SoapServer, startSoapServer } from '../common/soap-host';
 import { REPO_DIR } from './helpers/process';
 
-// The SOAP edge on its own, with the data contract and a toy handler: every guard of DESIGN §6.
+// The SOAP edge on its own, with the data contract and a toy handler: every guard of docs/ARCHITECTURE.md §7.
 const NS = 'urn:distbank:data:v1';
 const TOKEN = 'test-token-of-b1';
 
