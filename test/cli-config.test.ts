@@ -8,9 +8,12 @@ import { CliUsageError, resolveCliConfig, URL_DEFAULT } from '../client-ts/cli-c
 describe('cli: configuration precedence', () => {
   let dir = '';
   let file = '';
+  let emptyDir = '';
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'distbank-cli-config-'));
     mkdirSync(join(dir, 'var'));
+    emptyDir = join(dir, 'empty');
+    mkdirSync(emptyDir);
     file = join(dir, 'var', 'demo-credentials.json');
     writeFileSync(file, JSON.stringify({
       url: 'http://127.0.0.1:9/bank',
@@ -22,7 +25,8 @@ describe('cli: configuration precedence', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const nowhere = () => mkdtempSync(join(tmpdir(), 'distbank-cli-none-'));
+  /** A working directory with no var/demo-credentials.json (inside dir, so after() removes it). */
+  const nowhere = (): string => emptyDir;
 
   it('flags win over the environment', () => {
     const c = resolveCliConfig({ url: 'http://x/bank', clientId: 'f', token: 'ft' }, { BANK_URL: 'http://e/bank', BANK_CLIENT_ID: 'e', BANK_AUTH_TOKEN: 'et' }, nowhere());
