@@ -41,7 +41,7 @@ async function main(): Promise<void> {
         const b = ids[Math.floor(Math.random() * ids.length)]!;
         if (a === b) continue;
         const accountIds = a < b ? [a, b] : [b, a];
-        const locked = await store.lock({ holder: 'bench', accountIds, lockId: randomBytes(16).toString('base64url'), leaseMs: 5000 });
+        const locked = await store.lock({ holder: 'bench', accountIds, lockId: randomBytes(16).toString('base64url'), leaseMs: 5000, willWait: false });
         if (locked.kind !== 'granted') {
           blocked += 1;
           continue;

@@ -55,6 +55,9 @@ export class DataService {
 
   constructor(private readonly store: Store, private readonly limits: Limits) {
     this.waiters = new LockWaiters(limits.lockWaitersPerAccountMax, limits.lockPollMs);
+    // Releases on other data servers (PostgreSQL LISTEN/NOTIFY) wake our waiters at once;
+    // polling every lockPollMs remains the fallback.
+    store.onRemoteRelease((ids) => (ids === 'all' ? this.waiters.releasedAll() : this.waiters.released(ids)));
   }
 
   operations(): Readonly<Record<string, OperationHandler>> {
@@ -74,7 +77,7 @@ export class DataService {
     // A longer wait than allowed is cut down: waiting less is always safe (ACCOUNT_LOCKED is retryable).
     const waitMs = Math.min(parse.optionalInt(args, 'waitMs', 0, 0, 2_147_483_647), this.limits.lockWaitMsMax);
     const leaseMs = parse.optionalInt(args, 'leaseMs', this.limits.leaseMsDefault, this.limits.leaseMsMin, this.limits.leaseMsMax);
-    const request: LockRequest = { holder: ctx.principalId, accountIds, lockId: randomBytes(16).toString('base64url'), leaseMs };
+    const request: LockRequest = { holder: ctx.principalId, accountIds, lockId: randomBytes(16).toString('base64url'), leaseMs, willWait: waitMs > 0 };
     const granted = await this.acquire(request, waitMs);
     ctx.annotate({ fencing_token: granted.lock.fencingToken });
     return {
@@ -94,12 +97,12 @@ export class DataService {
     try {
       for (;;) {
         let blockedOn: AccountId;
-        let blockerExpiresAtMs = Number.POSITIVE_INFINITY;
+        let blockerExpiresInMs = Number.POSITIVE_INFINITY;
         if (queuedAhead === undefined) {
           const result = await this.store.lock(request);
           if (result.kind === 'granted') return result;
           blockedOn = result.accountId;
-          blockerExpiresAtMs = result.expiresAtMs;
+          blockerExpiresInMs = result.expiresInMs;
         } else {
           blockedOn = queuedAhead;
           queuedAhead = undefined;
@@ -108,7 +111,7 @@ export class DataService {
         if (remainingMs <= 0) {
           throw fault('ACCOUNT_LOCKED', `account ${blockedOn} is locked by another request`, String(blockedOn));
         }
-        await this.waiters.wait(ticket, blockedOn, remainingMs, blockerExpiresAtMs);
+        await this.waiters.wait(ticket, blockedOn, remainingMs, blockerExpiresInMs);
       }
     } finally {
       this.waiters.leave(ticket);

@@ -1,7 +1,7 @@
 import { BALANCE_CENTS_MAX, Cents, formatCents } from '../common/money';
 import { fault, ServiceFault } from '../common/service-fault';
 import {
-  AccountId, AccountRow, AccountState, ClassifiedPosting, IdempotencyRow, JournalRow, LockRow, Posting, RecordedOutcome,
+  AccountId, AccountRow, AccountState, ClassifiedPosting, IdempotencyRow, JournalRow, LockRow, Posting, RecordedOutcome, UpdateResult,
 } from './store';
 
 /**
@@ -25,7 +25,8 @@ export function normalizeAccountIds(accountIds: readonly AccountId[], countMax: 
 
 export type LockPlan =
   | { readonly kind: 'grant'; readonly expiredLockIds: readonly string[] }
-  | { readonly kind: 'blocked'; readonly accountId: AccountId; readonly expiresAtMs: number };
+  /** expiresInMs: how long the blocking lease still runs, by the store's clock (not the caller's). */
+  | { readonly kind: 'blocked'; readonly accountId: AccountId; readonly expiresInMs: number };
 
 /**
  * Decide a Lock: every account must exist (the lowest missing one is reported), none may be under
@@ -56,7 +57,7 @@ export function planLock(
       }
     }
   }
-  if (blocked !== undefined) return { kind: 'blocked', ...blocked };
+  if (blocked !== undefined) return { kind: 'blocked', accountId: blocked.accountId, expiresInMs: blocked.expiresAtMs - nowMs };
   return { kind: 'grant', expiredLockIds };
 }
 
@@ -127,6 +128,59 @@ export function matchReplay(record: IdempotencyRow | undefined, fingerprint: str
     throw fault('REQUEST_ID_CONFLICT', `transaction id ${record.transactionId} was already used with different content`);
   }
   return record.outcome;
+}
+
+/** What a replayed Update answers: the recorded outcome, and whether its lock is to be deleted. */
+export type UpdateReplay =
+  | { readonly status: 'applied'; readonly accounts: readonly AccountRow[]; readonly releaseLock: boolean }
+  | { readonly status: 'refused'; readonly refusal: Omit<Extract<RecordedOutcome, { status: 'refused' }>, 'status'>; readonly releaseLock: boolean };
+
+/**
+ * planReplay for Update: undefined ⇒ a fresh request (no record). Same content ⇒ the recorded
+ * outcome, nothing moves; release=true is still honoured when the caller holds the lock with
+ * the current token (replayReleases). Other content, or the id of a CreateAccount ⇒
+ * REQUEST_ID_CONFLICT.
+ */
+export function planUpdateReplay(
+  record: IdempotencyRow | undefined,
+  fingerprint: string,
+  lock: LockRow | undefined,
+  request: { readonly holder: string; readonly fencingToken: number; readonly release: boolean },
+): UpdateReplay | undefined {
+  const recorded = matchReplay(record, fingerprint);
+  if (recorded === undefined) return undefined;
+  const releaseLock = replayReleases(lock, request.holder, request.fencingToken, request.release);
+  switch (recorded.status) {
+    case 'applied':
+      return { status: 'applied', accounts: recorded.accounts, releaseLock };
+    case 'refused': {
+      const { status: _status, ...refusal } = recorded;
+      return { status: 'refused', refusal, releaseLock };
+    }
+    case 'created':
+      throw fault('REQUEST_ID_CONFLICT', `transaction id ${record!.transactionId} was used by a CreateAccount`);
+  }
+}
+
+/** A replay as the store's answer, once the store has done the release the plan asked for. */
+export function replayResult(
+  transactionId: string, replay: UpdateReplay, release: Pick<UpdateResult, 'released' | 'releasedAccountIds'>,
+): UpdateResult {
+  const base = { transactionId, replayed: true, ...release };
+  return replay.status === 'applied' ? { ...base, accounts: replay.accounts } : { ...base, accounts: [], refusal: replay.refusal };
+}
+
+/**
+ * planReplay for CreateAccount: undefined ⇒ fresh; same owner and initial balance ⇒ the account
+ * created the first time; other content (or an Update's id) ⇒ REQUEST_ID_CONFLICT.
+ */
+export function planCreateReplay(
+  record: IdempotencyRow | undefined, fingerprint: string,
+): { readonly accountId: AccountId; readonly balanceCents: Cents } | undefined {
+  const recorded = matchReplay(record, fingerprint);
+  if (recorded === undefined) return undefined;
+  if (recorded.status !== 'created') throw new Error('a create fingerprint matched a non-create outcome');
+  return { accountId: recorded.accountId, balanceCents: recorded.balanceCents };
 }
 
 /** A recorded refusal as the fault the caller receives, the first time and on every replay. */

@@ -36,10 +36,11 @@ export class LockWaiters {
 
   /**
    * Wait in `accountId`'s queue (joining its tail unless already in it) until woken or until
-   * `remainingMs` passed; a head also wakes when the blocking lease expires and every pollMs.
+   * `remainingMs` passed; a head also wakes when the blocking lease expires (`blockerExpiresInMs`
+   * from now) and every pollMs.
    * Throws ACCOUNT_LOCKED when the queue is full.
    */
-  wait(ticket: WaitTicket, accountId: AccountId, remainingMs: number, blockerExpiresAtMs: number): Promise<void> {
+  wait(ticket: WaitTicket, accountId: AccountId, remainingMs: number, blockerExpiresInMs: number): Promise<void> {
     if (ticket.queuedOn !== accountId) {
       const queue = this.queues.get(accountId) ?? [];
       if (queue.length >= this.perAccountMax) {
@@ -55,7 +56,8 @@ export class LockWaiters {
       ticket.missedWake = false;
       return Promise.resolve();
     }
-    const untilExpiryMs = Math.max(1, blockerExpiresAtMs - Date.now() + 1);
+    // Relative to the store's clock when it answered: this process's clock may be skewed.
+    const untilExpiryMs = Math.max(1, blockerExpiresInMs + 1);
     const timeoutMs = isHead ? Math.min(remainingMs, untilExpiryMs, this.pollMs) : remainingMs;
     return new Promise<void>((resolve) => {
       const done = (): void => {
@@ -91,6 +93,11 @@ export class LockWaiters {
       const queue = this.queues.get(id);
       if (queue !== undefined) this.wakeHead(queue);
     }
+  }
+
+  /** Something may have been released, unknown what (a missed notification): every head re-tries. */
+  releasedAll(): void {
+    for (const queue of this.queues.values()) this.wakeHead(queue);
   }
 
   private wakeHead(queue: readonly WaitTicket[]): void {

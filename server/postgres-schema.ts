@@ -1,11 +1,22 @@
 import { BALANCE_CENTS_MAX } from '../common/money';
+import { postgresFunctions } from './postgres-functions';
 
 /**
  * The PostgreSQL schema: the same tables and invariants as sqlite-schema.ts. The fencing counter
  * is a SEQUENCE: it only grows, survives restarts (after a crash it may skip values, never
- * repeat them) and does not serialize concurrent Locks on one counter row.
+ * repeat them) and does not serialize concurrent Locks on one counter row. The functions after
+ * the tables are the hot path (postgres-functions.ts).
  */
 export function postgresSchema(schema: string): string {
+  return postgresTables(schema) + postgresFunctions(releaseChannel(schema));
+}
+
+/** The LISTEN/NOTIFY channel on which this schema's data servers announce released accounts. */
+export function releaseChannel(schema: string): string {
+  return `bank_release_${schema}`.slice(0, 63);
+}
+
+function postgresTables(schema: string): string {
   return `
 CREATE SCHEMA IF NOT EXISTS ${schema};
 SET LOCAL search_path TO ${schema};
@@ -20,8 +31,11 @@ CREATE TABLE IF NOT EXISTS locks (
   holder TEXT NOT NULL,
   fencing_token BIGINT NOT NULL UNIQUE CHECK (fencing_token > 0),
   expires_at_ms BIGINT NOT NULL,
-  accounts TEXT NOT NULL
+  accounts TEXT NOT NULL,
+  waiter TEXT
 );
+-- Who waits for this lock ('*': several data servers): its release is announced (NOTIFY).
+ALTER TABLE locks ADD COLUMN IF NOT EXISTS waiter TEXT;
 CREATE TABLE IF NOT EXISTS lock_accounts (
   account_id BIGINT PRIMARY KEY REFERENCES accounts(id),
   lock_id TEXT NOT NULL REFERENCES locks(lock_id) ON DELETE CASCADE

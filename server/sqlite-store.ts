@@ -6,8 +6,8 @@ import { fault } from '../common/service-fault';
 import { GROUP_COMMIT_QUEUED_MAX_DEFAULT } from './config';
 import { GroupCommitter } from './group-commit';
 import {
-  accountStates, checkWriteAuthority, createFingerprint, isLeaseLive, matchReplay, parseLockAccounts, planLock, planPostings,
-  planUnlock, replayReleases, updateFingerprint,
+  accountStates, checkWriteAuthority, createFingerprint, isLeaseLive, parseLockAccounts, planCreateReplay, planLock, planPostings,
+  planUnlock, planUpdateReplay, replayResult, updateFingerprint,
 } from './lock-rules';
 import { decodeOutcome, encodeOutcome } from './outcome-codec';
 import { SQLITE_SCHEMA } from './sqlite-schema';
@@ -110,6 +110,9 @@ export class SqliteStore implements Store {
     return this.listStatements(ids.length).locks.all(...ids).map(toLock);
   }
 
+  /** One data server per SQLite file: nobody else releases locks. */
+  onRemoteRelease(): void {}
+
   lock(request: LockRequest): Promise<LockResult> {
     return this.write(() => {
       const nowMs = Date.now();
@@ -141,14 +144,8 @@ export class SqliteStore implements Store {
         const live = isLeaseLive(lock, nowMs);
         return { released: live, releasedAccountIds: live ? lock.accountIds : [] };
       };
-      const recorded = matchReplay(this.idempotency(request.transactionId), updateFingerprint(request.postings));
-      if (recorded !== undefined) {
-        const release = released(replayReleases(lock, request.holder, request.fencingToken, request.release));
-        const base = { transactionId: request.transactionId, replayed: true, ...release };
-        if (recorded.status === 'applied') return { ...base, accounts: recorded.accounts };
-        if (recorded.status === 'refused') return { ...base, accounts: [], refusal: recorded };
-        throw fault('REQUEST_ID_CONFLICT', `transaction id ${request.transactionId} was used by a CreateAccount`);
-      }
+      const replay = planUpdateReplay(this.idempotency(request.transactionId), updateFingerprint(request.postings), lock, request);
+      if (replay !== undefined) return replayResult(request.transactionId, replay, released(replay.releaseLock));
       const postingIds = request.postings.map((p) => p.accountId);
       checkWriteAuthority(lock, request.holder, request.fencingToken, postingIds, nowMs);
       const current = new Map(this.accountsByIds(postingIds).map((a) => [a.accountId, a]));
@@ -196,11 +193,8 @@ export class SqliteStore implements Store {
     return this.write((): CreateAccountResult => {
       const nowMs = Date.now();
       const fingerprint = createFingerprint(request.ownerId, request.initialBalanceCents);
-      const recorded = matchReplay(this.idempotency(request.transactionId), fingerprint);
-      if (recorded !== undefined) {
-        if (recorded.status !== 'created') throw new Error('a create fingerprint matched a non-create outcome');
-        return { accountId: recorded.accountId, balanceCents: recorded.balanceCents, replayed: true };
-      }
+      const replay = planCreateReplay(this.idempotency(request.transactionId), fingerprint);
+      if (replay !== undefined) return { ...replay, replayed: true };
       const accountId = this.sql.insertAccount.get(request.ownerId, request.initialBalanceCents)!.id;
       if (request.initialBalanceCents > 0) {
         this.sql.insertJournal.run(request.transactionId, accountId, request.initialBalanceCents, request.initialBalanceCents, null, 'OPENING', nowMs);

@@ -27,6 +27,8 @@ export interface LockRow {
   readonly expiresAtMs: number;
   /** Ascending. */
   readonly accountIds: readonly AccountId[];
+  /** PostgreSQL only: the data server waiting for this lock ('*': several), whose release is announced. */
+  readonly waiter?: string;
 }
 
 export interface Posting {
@@ -68,12 +70,17 @@ export interface LockRequest {
   readonly accountIds: readonly AccountId[];
   readonly lockId: string;
   readonly leaseMs: number;
+  /** The caller waits if blocked: a release by another data server should be announced to it. */
+  readonly willWait: boolean;
 }
 
 export type LockResult =
   | { readonly kind: 'granted'; readonly lock: LockRow; readonly accounts: readonly AccountRow[] }
-  /** The lowest requested account held by another live lease, and when that lease ends. */
-  | { readonly kind: 'blocked'; readonly accountId: AccountId; readonly expiresAtMs: number };
+  /**
+   * The lowest requested account held by another live lease, and how long that lease still runs
+   * by the store's clock (relative: the data server's own clock may differ from the database's).
+   */
+  | { readonly kind: 'blocked'; readonly accountId: AccountId; readonly expiresInMs: number };
 
 export interface UpdateRequest {
   readonly holder: string;
@@ -124,8 +131,13 @@ export interface JournalResult {
   readonly entries: readonly JournalRow[];
 }
 
+/** Accounts released by another data server on the same database ('all': some may have been, unknown which). */
+export type RemoteReleaseHandler = (accountIds: readonly AccountId[] | 'all') => void;
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Hears releases made by other data servers sharing the database (never called for SQLite: one process per file). */
+  onRemoteRelease(handler: RemoteReleaseHandler): void;
   lock(request: LockRequest): Promise<LockResult>;
   update(request: UpdateRequest): Promise<UpdateResult>;
   unlock(holder: string, lockId: string): Promise<UnlockResult>;

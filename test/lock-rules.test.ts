@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { asCents } from '../common/money';
 import { isServiceFault } from '../common/service-fault';
 import {
-  checkWriteAuthority, classifyPostings, isLeaseLive, matchReplay, normalizeAccountIds, planLock, planPostings,
-  planUnlock, replayReleases, updateFingerprint,
+  checkWriteAuthority, classifyPostings, createFingerprint, isLeaseLive, matchReplay, normalizeAccountIds, planCreateReplay,
+  planLock, planPostings, planUnlock, planUpdateReplay, replayReleases, updateFingerprint,
 } from '../server/lock-rules';
 import { LockWaiters, WaitTicket } from '../server/lock-waiters';
 import { AccountRow, LockRow, Posting } from '../server/store';
@@ -53,7 +53,7 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
     });
     it('a live lease on any requested account blocks all of them (lowest held id reported)', () => {
       const plan = planLock([1, 2, 3], ACCOUNTS, [lock({ accountIds: [2, 3], expiresAtMs: NOW + 5 })], NOW);
-      expect(plan).to.deep.equal({ kind: 'blocked', accountId: 2, expiresAtMs: NOW + 5 });
+      expect(plan).to.deep.equal({ kind: 'blocked', accountId: 2, expiresInMs: 5 });
     });
     it('a lease held by the SAME business server still blocks (locks are not re-entrant)', () => {
       expect(planLock([1], ACCOUNTS, [lock({ holder: 'b1' })], NOW).kind).to.equal('blocked');
@@ -149,6 +149,43 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
     });
   });
 
+  describe('planReplay (Update and CreateAccount): the stores only read the record and do what it says', () => {
+    const applied = { status: 'applied', accounts: [account(1, 5)] } as const;
+    const refused = { status: 'refused', code: 'INSUFFICIENT_FUNDS', message: 'account 1 has insufficient funds', accountId: '1' } as const;
+    const created = { status: 'created', accountId: 9, balanceCents: asCents(100) } as const;
+    const fp = updateFingerprint([posting(1, 5)]);
+    const asks = { holder: 'b1', fencingToken: 7, release: true };
+    it('no record: a fresh request', () => {
+      expect(planUpdateReplay(undefined, fp, lock(), asks)).to.equal(undefined);
+      expect(planCreateReplay(undefined, createFingerprint('alice', asCents(100)))).to.equal(undefined);
+    });
+    it('an applied record replays its accounts and releases the caller\'s current lock only', () => {
+      const record = { transactionId: 't1', fingerprint: fp, outcome: applied };
+      expect(planUpdateReplay(record, fp, lock(), asks)).to.deep.equal({ status: 'applied', accounts: applied.accounts, releaseLock: true });
+      expect(planUpdateReplay(record, fp, lock(), { ...asks, fencingToken: 6 })).to.deep.include({ releaseLock: false });
+      expect(planUpdateReplay(record, fp, lock(), { ...asks, holder: 'b2' })).to.deep.include({ releaseLock: false });
+      expect(planUpdateReplay(record, fp, undefined, asks)).to.deep.include({ releaseLock: false });
+      expect(planUpdateReplay(record, fp, lock(), { ...asks, release: false })).to.deep.include({ releaseLock: false });
+    });
+    it('a refused record replays the same refusal (code, message, account)', () => {
+      const record = { transactionId: 't1', fingerprint: fp, outcome: refused };
+      expect(planUpdateReplay(record, fp, lock(), asks)).to.deep.equal({
+        status: 'refused', refusal: { code: 'INSUFFICIENT_FUNDS', message: refused.message, accountId: '1' }, releaseLock: true });
+    });
+    it('other content, or the id of the other operation, is REQUEST_ID_CONFLICT', () => {
+      const record = { transactionId: 't1', fingerprint: fp, outcome: applied };
+      expect(codeOf(() => planUpdateReplay(record, updateFingerprint([posting(1, 6)]), lock(), asks))).to.equal('REQUEST_ID_CONFLICT');
+      expect(codeOf(() => planCreateReplay(record, createFingerprint('alice', asCents(5))))).to.equal('REQUEST_ID_CONFLICT');
+      const createRecord = { transactionId: 't2', fingerprint: createFingerprint('alice', asCents(100)), outcome: created };
+      expect(codeOf(() => planUpdateReplay(createRecord, fp, lock(), asks))).to.equal('REQUEST_ID_CONFLICT');
+      expect(codeOf(() => planCreateReplay(createRecord, createFingerprint('bob', asCents(100))))).to.equal('REQUEST_ID_CONFLICT');
+    });
+    it('a created record replays the account made the first time', () => {
+      const createRecord = { transactionId: 't2', fingerprint: createFingerprint('alice', asCents(100)), outcome: created };
+      expect(planCreateReplay(createRecord, createFingerprint('alice', asCents(100)))).to.deep.equal({ accountId: 9, balanceCents: 100 });
+    });
+  });
+
   it('planUnlock: holder only; unknown is already released', () => {
     expect(planUnlock(undefined, 'b1', NOW)).to.equal('absent');
     expect(planUnlock(lock(), 'b1', NOW)).to.equal('delete-live');
@@ -208,7 +245,7 @@ describe('lock waiters: bounded FIFO queues', () => {
     const waiters = new LockWaiters(10, 10_000);
     const t = new WaitTicket();
     const started = Date.now();
-    await waiters.wait(t, 1, 10_000, Date.now() + 50);
+    await waiters.wait(t, 1, 10_000, 50);
     expect(Date.now() - started).to.be.within(40, 500);
     waiters.leave(t);
   });
