@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { Client } from 'pg';
 import { callData, DataArgPair } from './helpers/data-call';
-import { DataBackend, DataFixture, lockOf, postgresBackend, startDataServer } from './helpers/data-server';
+import { DataBackend, DataFixture, lockOf, postgresBackend, startDataServer, testDatabaseUrlOrSkip } from './helpers/data-server';
 import { RunningProcess } from './helpers/process';
 
 // Two data servers over one PostgreSQL schema:
@@ -15,15 +15,6 @@ const SKEW = { LD_PRELOAD: FAKETIME_LIB, FAKETIME: '+5s' };
 const POLL_MS = '5000';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function databaseUrlOrSkip(ctx: Mocha.Context): string {
-  const url = process.env.TEST_DATABASE_URL;
-  if (url === undefined || url === '') {
-    if (process.env.CI) throw new Error('TEST_DATABASE_URL is not set under CI: the PostgreSQL suite must run there');
-    ctx.skip();
-  }
-  return url;
-}
-
 describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups across servers', function () {
   this.timeout(15_000);
   let fx: DataFixture;
@@ -31,7 +22,7 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
   let backend: DataBackend;
   let url: string;
   before(async function () {
-    url = databaseUrlOrSkip(this);
+    url = testDatabaseUrlOrSkip(this);
     if (!existsSync(FAKETIME_LIB)) {
       if (process.env.CI) throw new Error(`${FAKETIME_LIB} is missing under CI (apt-get install faketime)`);
       this.skip();

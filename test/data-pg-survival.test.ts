@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Client } from 'pg';
-import { DataFixture, lockOf, postgresBackend } from './helpers/data-server';
+import { DataFixture, lockOf, postgresBackend, testDatabaseUrlOrSkip } from './helpers/data-server';
 import { textOf } from './helpers/data-call';
 import { ThrowawayPg, throwawayPgAvailable } from './helpers/pg-throwaway';
 
@@ -13,15 +13,6 @@ const ACCOUNTS = 8;
 const WORKERS = 8;
 const OPENING = '100.00';
 const RETRYABLE = new Set(['SERVICE_UNAVAILABLE', 'ACCOUNT_LOCKED', 'LOCK_EXPIRED', 'LOCK_NOT_HELD']);
-
-function databaseUrlOrSkip(ctx: Mocha.Context): string {
-  const url = process.env.TEST_DATABASE_URL;
-  if (url === undefined || url === '') {
-    if (process.env.CI) throw new Error('TEST_DATABASE_URL is not set under CI: the PostgreSQL suite must run there');
-    ctx.skip();
-  }
-  return url;
-}
 
 /** Transfers between random pairs until stopped; Update retried with the same transaction id. */
 class TransferLoad {
@@ -127,7 +118,7 @@ describe('data server over PostgreSQL: connections terminated under load', funct
   let fx: DataFixture;
   let admin: Client;
   before(async function () {
-    const url = databaseUrlOrSkip(this);
+    const url = testDatabaseUrlOrSkip(this);
     fx = await DataFixture.start(await postgresBackend(url));
     admin = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
     await admin.connect();
@@ -167,7 +158,7 @@ describe('data server over PostgreSQL: the database restarts (a throwaway cluste
   let fx: DataFixture;
   before(async function () {
     this.timeout(60_000);
-    databaseUrlOrSkip(this);
+    testDatabaseUrlOrSkip(this);
     if (!throwawayPgAvailable()) {
       if (process.env.CI) throw new Error('initdb/pg_ctl of PostgreSQL 15 are missing under CI');
       this.skip();

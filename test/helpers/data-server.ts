@@ -32,6 +32,16 @@ export async function sqliteBackend(): Promise<DataBackend> {
   };
 }
 
+/** TEST_DATABASE_URL, or skip the suite (`ctx.skip()`) — except under CI, where it must be set. */
+export function testDatabaseUrlOrSkip(ctx: Mocha.Context): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (url === undefined || url === '') {
+    if (process.env.CI) throw new Error('TEST_DATABASE_URL is not set under CI: the PostgreSQL suite must run there');
+    ctx.skip();
+  }
+  return url;
+}
+
 export async function postgresBackend(databaseUrl: string): Promise<DataBackend> {
   const tempDir = mkdtempSync(join(tmpdir(), 'distbank-data-pg-'));
   const schema = `t_${randomBytes(6).toString('hex')}`;
