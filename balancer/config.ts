@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
+import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings } from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
@@ -36,9 +37,8 @@ export interface BalancerConfig {
   readonly passiveDownMs: number;
   /** Keep-alive sockets to one backend; further requests queue in the agent. */
   readonly socketsPerBackendMax: number;
-  /** Client side: time allowed to send a whole request. */
-  readonly clientRequestTimeoutMs: number;
-  readonly clientKeepAliveMs: number;
+  /** Client side: connection bounds and the headers/body deadlines (BANK_LB_CLIENT_*). */
+  readonly clientConnections: ConnectionLimits;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFile: string | undefined;
 }
@@ -86,7 +86,8 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
   const attemptTimeoutMs = intSetting(e, 'BANK_LB_ATTEMPT_TIMEOUT_MS', 10_000, 100, 600_000);
   const requestDeadlineMs = intSetting(e, 'BANK_LB_DEADLINE_MS', 25_000, 100, 600_000);
   if (requestDeadlineMs < attemptTimeoutMs) throw new Error('BANK_LB_DEADLINE_MS must be at least BANK_LB_ATTEMPT_TIMEOUT_MS');
-  return Object.freeze({
+  const clientConnections = clientConnectionsSetting(e);
+  const config: BalancerConfig = Object.freeze({
     host: stringSetting(e, 'BANK_HOST', '127.0.0.1'),
     port: intSetting(e, 'BANK_PORT', 8080, 0, 65535),
     publicUrl: publicUrlText === undefined ? undefined : parseHttpUrl('BANK_PUBLIC_URL', publicUrlText, ['http:', 'https:']),
@@ -104,9 +105,30 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
     healthFailuresMax: intSetting(e, 'BANK_LB_HEALTH_FAILURES_MAX', 2, 1, 100),
     passiveDownMs: intSetting(e, 'BANK_LB_PASSIVE_DOWN_MS', 2000, 0, 600_000),
     socketsPerBackendMax: intSetting(e, 'BANK_LB_BACKEND_SOCKETS_MAX', 128, 1, 10_000),
-    clientRequestTimeoutMs: intSetting(e, 'BANK_LB_CLIENT_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
-    clientKeepAliveMs: intSetting(e, 'BANK_LB_CLIENT_KEEP_ALIVE_MS', 5000, 100, 600_000),
+    clientConnections,
     logLevel: oneOfSetting(e, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFile: optionalStringSetting(e, 'BANK_LOG_FILE'),
   });
+  // Each backend: its keep-alive sockets and one health-check connection.
+  checkDescriptorBudget(config.clientConnections,
+    DESCRIPTORS_RESERVED + config.backendUrls.length * (config.socketsPerBackendMax + 1), 'BANK_LB_CLIENT_CONNECTIONS_MAX');
+  return config;
+}
+
+/** What a public-facing proxy ships with; each connection costs a descriptor and up to bodyBytesMax. */
+export const CLIENT_CONNECTION_DEFAULTS: ConnectionLimits = Object.freeze({
+  connectionsMax: 4096,
+  connectionsPerAddressMax: 256,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  keepAliveMs: 5_000,
+});
+/** Descriptors besides client connections: files, health checks, slack (backend sockets are added). */
+const DESCRIPTORS_RESERVED = 64;
+
+function clientConnectionsSetting(e: Env): ConnectionLimits {
+  if (e['BANK_LB_CLIENT_REQUEST_TIMEOUT_MS'] !== undefined) {
+    throw new Error('BANK_LB_CLIENT_REQUEST_TIMEOUT_MS is gone: use BANK_LB_CLIENT_HEADERS_TIMEOUT_MS and BANK_LB_CLIENT_BODY_TIMEOUT_MS');
+  }
+  return connectionLimitsSettings(e, 'BANK_LB_CLIENT_', CLIENT_CONNECTION_DEFAULTS);
 }

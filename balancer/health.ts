@@ -1,17 +1,18 @@
+import type { ConnectionStats } from '../common/connection-guard';
 import type { HealthReport } from '../common/health';
 import type { BackendPool } from './pool';
 
 /**
  * The balancer's own /health report (served by common/health.ts): ok while at least one
- * business server is eligible; the backends, their last errors and the in-flight count are
- * details, for the admin only.
+ * business server is eligible; the backends, their last errors, the in-flight count and the
+ * client connections (common/connection-guard.ts) are details, for the admin only.
  */
-export function balancerHealth(pool: BackendPool, inFlight: number, inFlightMax: number): HealthReport {
+export function balancerHealth(pool: BackendPool, inFlight: number, inFlightMax: number, connections: ConnectionStats): HealthReport {
   const now = Date.now();
   const up = pool.eligibleCount(now) > 0;
   return {
     status: up ? 'ok' : 'degraded',
     reason: up ? undefined : 'no business server is healthy',
-    details: { inFlight, inFlightMax, backends: pool.states(now) },
+    details: { inFlight, inFlightMax, connections, backends: pool.states(now) },
   };
 }

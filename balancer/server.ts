@@ -2,19 +2,21 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadAdminAuth } from '../common/admin-auth';
+import { ConnectionGuard } from '../common/connection-guard';
 import { isHealthRequest, serveHealth } from '../common/health';
 import { Logger } from '../common/logger';
+import { BANK_REQUEST_ID_CHARS_MAX, requestIdRule } from '../common/request-id';
+import { faultEnvelope } from '../common/soap-fault';
 import { attempt } from './attempt';
 import { Backend } from './backend';
 import { BalancerConfig } from './config';
-import { sendFault } from './fault-response';
+import { BANK_NAMESPACE, sendFault } from './fault-response';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers';
 import { balancerHealth } from './health';
 import { HealthChecker } from './health-checker';
 import { BackendPool } from './pool';
 import { readBody } from './request-body';
 import { assignedRequestId, HeaderRequestId, headerRequestId, requestIdBlock } from './request-id';
-import { requestIdRule, BANK_REQUEST_ID_CHARS_MAX } from '../common/request-id';
 import { wsdlWithAddress } from './wsdl';
 
 /**
@@ -25,8 +27,6 @@ import { wsdlWithAddress } from './wsdl';
  */
 export const BANK_PATH = '/bank';
 const CLOSE_GRACE_MS = 2000;
-/** A client gets this long to send its request headers (slowloris bound). */
-const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
 
 export interface Balancer {
   readonly url: string;
@@ -46,24 +46,67 @@ interface Outcome {
 export async function startBalancer(config: BalancerConfig, logger: Logger): Promise<Balancer> {
   const pool = new BackendPool(config.backendUrls, config);
   const health = new HealthChecker(pool, config.healthIntervalMs, config.healthTimeoutMs, logger);
-  let inFlight = 0;
+  const slots = { inFlight: 0 };
   // Checked once: building a log line that winston then drops costs more than the proxying.
   const logInfo = logger.isInfoEnabled();
   let wsdl: Buffer = Buffer.alloc(0);
 
-  const server = http.createServer({
-    requestTimeout: config.clientRequestTimeoutMs,
-    headersTimeout: Math.min(config.clientRequestTimeoutMs, CLIENT_HEADERS_TIMEOUT_MS),
-  });
-  server.keepAliveTimeout = config.clientKeepAliveMs;
+  const server = http.createServer();
+  const guard = new ConnectionGuard(server, config.clientConnections,
+    (code, message) => faultEnvelope({ code, message }, BANK_NAMESPACE, 'BankFault'), logger);
 
   const admin = loadAdminAuth(config.adminCredentialsFile);
+  const forward = forwarder(config, pool, logger);
 
-  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome, ids: { requestId: string },
-    given: HeaderRequestId & { kind: 'none' | 'valid' }): Promise<void> => {
+  /** POST /bank: one log line per request, whatever becomes of it. */
+  const handlePost = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const startedMs = performance.now();
+    const outcome: Outcome = { backend: '-', status: 0, retries: 0 };
+    const operation = soapActionOperation(req.headers.soapaction);
+    const given = headerRequestId(req.headers);
+    if (given.kind === 'invalid') {
+      req.resume();
+      sendFault(res, 500, 'INVALID_REQUEST', requestIdRule(BANK_REQUEST_ID_CHARS_MAX), true);
+      logger.warn('request refused: malformed request-id header', { operation });
+      return;
+    }
+    const ids = { requestId: given.kind === 'valid' ? given.id : '-' };
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      if (outcome.status === 0 && res.headersSent) outcome.status = res.statusCode;
+      const fields: Record<string, unknown> = {
+        request_id: ids.requestId,
+        operation,
+        backend: outcome.backend,
+        status: outcome.status,
+        duration_ms: Math.round((performance.now() - startedMs) * 10) / 10,
+        retries: outcome.retries,
+      };
+      if (outcome.reason !== undefined) fields.reason = outcome.reason;
+      if (!res.writableFinished) fields.client_gone = true;
+      if (logInfo) logger.info('request', fields);
+    };
+    res.once('finish', end);
+    res.once('close', end);
+    servePost(req, res, outcome, ids, given).catch((err: unknown) => {
+      logger.error('balancer error', { request_id: ids.requestId, error: err instanceof Error ? err.stack : String(err) });
+      sendFault(res, 500, 'INTERNAL_ERROR', 'internal error in the load balancer');
+    });
+  };
+
+  /**
+   * The in-flight slot is taken only once the whole body is in hand (a peer that sends its body
+   * slowly holds a connection, bounded by the connection guard, never a slot), and held until
+   * BOTH the forwarding has settled and the response is done: a client that hangs up early must
+   * not free a slot while its tries still run.
+   */
+  const servePost = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome,
+    ids: { requestId: string }, given: HeaderRequestId & { kind: 'none' | 'valid' }): Promise<void> => {
     const read = await readBody(req, config.bodyBytesMax);
     if (read.kind === 'aborted') {
-      outcome.reason = 'client aborted';
+      outcome.reason = res.statusCode === 408 ? 'body timeout' : 'client aborted';
       return;
     }
     if (read.kind === 'too-large') {
@@ -71,10 +114,101 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       sendFault(res, 413, 'INVALID_REQUEST', `the request body is larger than ${config.bodyBytesMax} bytes`, true);
       return;
     }
-    const body = read.body;
-    const requestId = assignedRequestId(given);
-    ids.requestId = requestIdBlock(body) ?? requestId;
-    const headers = forwardRequestHeaders(req.headers, requestId, body.length);
+    ids.requestId = requestIdBlock(read.body) ?? ids.requestId;
+    if (slots.inFlight >= config.inFlightMax) {
+      outcome.status = 500;
+      outcome.reason = 'busy';
+      sendFault(res, 500, 'SERVICE_UNAVAILABLE', 'the load balancer is busy; retry later');
+      return;
+    }
+    if (res.destroyed) {
+      outcome.reason = 'client gone';
+      return;
+    }
+    slots.inFlight++;
+    let holds = 2;
+    const release = (): void => {
+      if (--holds === 0) slots.inFlight--;
+    };
+    res.once('close', release);
+    try {
+      await forward(res, forwardRequestHeaders(req.headers, assignedRequestId(given), read.body.length), read.body, outcome, ids);
+    } finally {
+      release();
+    }
+  };
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const query = q < 0 ? '' : rawUrl.slice(q + 1);
+    const method = req.method ?? '';
+    if (isHealthRequest(method, path)) {
+      void serveHealth(req, res, 'balancer', admin,
+        () => balancerHealth(pool, slots.inFlight, config.inFlightMax, guard.stats()));
+      return;
+    }
+    if (path !== BANK_PATH) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (method === 'GET' && /^wsdl(=|&|$)/i.test(query)) {
+      res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8', 'content-length': wsdl.length }).end(wsdl);
+      return;
+    }
+    if (method !== 'POST') {
+      res.writeHead(405, { allow: 'GET, POST', 'content-type': 'text/plain' }).end('POST a SOAP request, or GET ?wsdl\n');
+      return;
+    }
+    handlePost(req, res);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Node's own (backstop) timeouts land here too: they are a 408, not a malformed request.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
+    else socket.destroy();
+  });
+
+  // One round of checks before listening, so the first requests see real backend states.
+  await health.checkAll();
+  health.start();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${config.host}:${address.port}${BANK_PATH}`;
+  const publicUrl = config.publicUrl ?? url;
+  wsdl = wsdlWithAddress(config.wsdlPath, publicUrl);
+
+  return {
+    url,
+    publicUrl,
+    server,
+    pool,
+    async close() {
+      health.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      await closed;
+      clearTimeout(timer);
+      pool.close();
+    },
+  };
+}
+
+/**
+ * Sends one buffered request to the least-busy eligible backend, and again to another one only
+ * when no response came, within the request's deadline; answers SERVICE_UNAVAILABLE if none did.
+ */
+function forwarder(config: BalancerConfig, pool: BackendPool, logger: Logger) {
+  return async (res: http.ServerResponse, headers: http.OutgoingHttpHeaders, body: Buffer, outcome: Outcome,
+    ids: { requestId: string }): Promise<void> => {
     const deadlineMs = performance.now() + config.requestDeadlineMs;
     const tried = new Set<Backend>();
     const failures: string[] = [];
@@ -112,112 +246,6 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     outcome.reason = failures.length === 0 ? 'no healthy backend' : failures.join('; ');
     sendFault(res, 500, 'SERVICE_UNAVAILABLE',
       failures.length === 0 ? 'no business server is available' : 'no business server answered in time');
-  };
-
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const rawUrl = req.url ?? '/';
-    const q = rawUrl.indexOf('?');
-    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    const query = q < 0 ? '' : rawUrl.slice(q + 1);
-    const method = req.method ?? '';
-    if (isHealthRequest(method, path)) {
-      void serveHealth(req, res, 'balancer', admin, () => balancerHealth(pool, inFlight, config.inFlightMax));
-      return;
-    }
-    if (path !== BANK_PATH) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    if (method === 'GET' && /^wsdl(=|&|$)/i.test(query)) {
-      res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8', 'content-length': wsdl.length }).end(wsdl);
-      return;
-    }
-    if (method !== 'POST') {
-      res.writeHead(405, { allow: 'GET, POST', 'content-type': 'text/plain' }).end('POST a SOAP request, or GET ?wsdl\n');
-      return;
-    }
-    const startedMs = performance.now();
-    const outcome: Outcome = { backend: '-', status: 0, retries: 0 };
-    const operation = soapActionOperation(req.headers.soapaction);
-    const given = headerRequestId(req.headers);
-    if (given.kind === 'invalid') {
-      req.resume();
-      sendFault(res, 500, 'INVALID_REQUEST', requestIdRule(BANK_REQUEST_ID_CHARS_MAX), true);
-      logger.warn('request refused: malformed request-id header', { operation });
-      return;
-    }
-    const ids = { requestId: given.kind === 'valid' ? given.id : '-' };
-    if (inFlight >= config.inFlightMax) {
-      req.resume();
-      sendFault(res, 500, 'SERVICE_UNAVAILABLE', 'the load balancer is busy; retry later');
-      logger.warn('request refused: busy', { operation, in_flight: inFlight });
-      return;
-    }
-    // The slot is held until BOTH the proxying work has settled and the response is done: a
-    // client that hangs up early must not free a slot while its tries still run.
-    inFlight++;
-    let holds = 2;
-    const release = (): void => {
-      if (--holds === 0) inFlight--;
-    };
-    let ended = false;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      release();
-      const fields: Record<string, unknown> = {
-        request_id: ids.requestId,
-        operation,
-        backend: outcome.backend,
-        status: outcome.status,
-        duration_ms: Math.round((performance.now() - startedMs) * 10) / 10,
-        retries: outcome.retries,
-      };
-      if (outcome.reason !== undefined) fields.reason = outcome.reason;
-      if (!res.writableFinished) fields.client_gone = true;
-      if (logInfo) logger.info('request', fields);
-    };
-    res.once('finish', end);
-    res.once('close', end);
-    proxy(req, res, outcome, ids, given).catch((err: unknown) => {
-      logger.error('balancer error', { request_id: ids.requestId, error: err instanceof Error ? err.stack : String(err) });
-      sendFault(res, 500, 'INTERNAL_ERROR', 'internal error in the load balancer');
-    }).finally(release);
-  });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-
-  // One round of checks before listening, so the first requests see real backend states.
-  await health.checkAll();
-  health.start();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${config.host}:${address.port}${BANK_PATH}`;
-  const publicUrl = config.publicUrl ?? url;
-  wsdl = wsdlWithAddress(config.wsdlPath, publicUrl);
-
-  return {
-    url,
-    publicUrl,
-    server,
-    pool,
-    async close() {
-      health.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-      await closed;
-      clearTimeout(timer);
-      pool.close();
-    },
   };
 }
 

@@ -63,6 +63,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
         data, owners, queue, flow, amountCentsMax: config.amountCentsMax, requestDeadlineMs: config.requestDeadlineMs, logger,
       }),
       bodyBytesMax: config.bodyBytesMax,
+      connections: config.connections,
       logger,
       requestIdCharsMax: BANK_REQUEST_ID_CHARS_MAX,
       admin: loadAdminAuth(config.adminCredentialsFile),

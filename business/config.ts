@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
+import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings, SOAP_CONNECTION_DEFAULTS } from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
 import { AMOUNT_CENTS_MAX_DEFAULT, BALANCE_CENTS_MAX, Cents, formatCents, parseAmount } from '../common/money';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
@@ -44,6 +45,8 @@ export interface BusinessConfig {
   /** accountId → ownerId entries kept (owners never change, so entries never go stale). */
   readonly ownerCacheEntriesMax: number;
   readonly bodyBytesMax: number;
+  /** Client connections (the balancer's, in a cluster): bounds and deadlines, BANK_CONNECTIONS_MAX and friends. */
+  readonly connections: ConnectionLimits;
   /** How long a SIGTERM waits for requests in flight before closing anyway. */
   readonly shutdownDrainMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -70,6 +73,9 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'log-level': 'BANK_LOG_LEVEL',
   'log-file': 'BANK_LOG_FILE',
 });
+
+/** Descriptors besides client connections and data-tier sockets: files, health checks, slack. */
+const DESCRIPTORS_RESERVED = 64;
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -126,7 +132,7 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     throw new Error(`BANK_ACCOUNT_QUEUE_WAIT_MS (${accountQueueWaitMs}) must be below BANK_REQUEST_DEADLINE_MS (${requestDeadlineMs})`);
   }
   const leaseText = optionalStringSetting(merged, 'BANK_LOCK_LEASE_MS');
-  return Object.freeze({
+  const config: BusinessConfig = Object.freeze({
     host: stringSetting(merged, 'BANK_HOST', '127.0.0.1'),
     port: intSetting(merged, 'BANK_PORT', 8081, 0, 65_535),
     businessId,
@@ -148,8 +154,12 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     updateRetriesMax: intSetting(merged, 'BANK_UPDATE_RETRIES_MAX', 2, 0, 10),
     ownerCacheEntriesMax: intSetting(merged, 'BANK_OWNER_CACHE_ENTRIES_MAX', 100_000, 1, 10_000_000),
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
+    connections: connectionLimitsSettings(merged, 'BANK_', SOAP_CONNECTION_DEFAULTS),
     shutdownDrainMs: intSetting(merged, 'BANK_SHUTDOWN_DRAIN_MS', 10_000, 0, 120_000),
     logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFile: optionalStringSetting(merged, 'BANK_LOG_FILE'),
   });
+  // Besides client connections: the data-tier sockets, the credentials files, slack.
+  checkDescriptorBudget(config.connections, config.dataSocketsMax + DESCRIPTORS_RESERVED, 'BANK_CONNECTIONS_MAX');
+  return config;
 }

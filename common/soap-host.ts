@@ -4,6 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AdminAuth, NO_ADMIN } from './admin-auth';
 import { HealthReport, isHealthRequest, serveHealth } from './health';
+import { ConnectionGuard } from './connection-guard';
+import { ConnectionLimits, SOAP_CONNECTION_DEFAULTS } from './connection-limits';
 import type { Logger } from './logger';
 import { readRequestBody } from './request-body';
 import { isRequestId, requestIdRule } from './request-id';
@@ -61,6 +63,8 @@ export interface SoapServiceOptions {
   readonly admin?: AdminAuth;
   /** Longest request-id accepted (bank.wsdl: 64). */
   readonly requestIdCharsMax?: number;
+  /** Client connection bounds and deadlines; default SOAP_CONNECTION_DEFAULTS (common/connection-limits.ts). */
+  readonly connections?: ConnectionLimits;
 }
 
 export interface SoapServer {
@@ -79,13 +83,8 @@ export const DRAIN_MS_DEFAULT = 5_000;
 /** How often a draining server closes connections that went idle. */
 const DRAIN_SWEEP_MS = 50;
 
-/** Explicit HTTP server limits (node's defaults are not ours to rely on). */
-export const HTTP_LIMITS = Object.freeze({
-  requestTimeoutMs: 30_000,
-  headersTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 65_000,
-  maxHeaderBytes: 16 * 1024,
-});
+/** Largest request head accepted (node's maxHeaderSize; past it, 431). */
+export const HEADER_BYTES_MAX = 16 * 1024;
 
 const HEALTH_OK = (): HealthReport => ({ status: 'ok' });
 const CONTENT_TYPE_XML = 'text/xml; charset=utf-8';
@@ -129,12 +128,9 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   const requestIdCharsMax = options.requestIdCharsMax ?? 128;
   const { logger, namespace } = options;
 
-  const server = http.createServer({
-    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
-    headersTimeout: HTTP_LIMITS.headersTimeoutMs,
-    keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
-    maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
-  });
+  const server = http.createServer({ maxHeaderSize: HEADER_BYTES_MAX });
+  new ConnectionGuard(server, options.connections ?? SOAP_CONNECTION_DEFAULTS,
+    (code, message) => faultEnvelope({ code, message }, namespace, options.faultElement), logger);
 
   function log(state: RequestState, outcome: string, extra: Record<string, unknown> = {}): void {
     const level = outcome === 'INTERNAL_ERROR' ? 'error' : 'info';

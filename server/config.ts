@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
+import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings, SOAP_CONNECTION_DEFAULTS } from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
@@ -37,6 +38,8 @@ export interface DataConfig {
   /** SQLite writes waiting for a group commit, at most; past it SERVICE_UNAVAILABLE (retryable). */
   readonly groupCommitQueuedMax: number;
   readonly bodyBytesMax: number;
+  /** Client connections (business servers'): bounds and deadlines, BANK_CONNECTIONS_MAX and friends. */
+  readonly connections: ConnectionLimits;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFilePath: string | undefined;
 }
@@ -60,6 +63,9 @@ export const DATA_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'log-level': 'BANK_LOG_LEVEL',
   'log-file': 'BANK_LOG_FILE',
 });
+
+/** Descriptors besides client connections and the PostgreSQL pool: files, slack. */
+const DESCRIPTORS_RESERVED = 64;
 
 const PG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -94,8 +100,11 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
     groupCommitItemsMax: intSetting(merged, 'BANK_GROUP_COMMIT_ITEMS_MAX', 512, 1, 10_000),
     groupCommitQueuedMax: intSetting(merged, 'BANK_GROUP_COMMIT_QUEUED_MAX', GROUP_COMMIT_QUEUED_MAX_DEFAULT, 1, 1_000_000),
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
+    connections: connectionLimitsSettings(merged, 'BANK_', SOAP_CONNECTION_DEFAULTS),
     logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFilePath: optionalStringSetting(merged, 'BANK_LOG_FILE'),
   };
+  // Besides client connections: the PostgreSQL pool (or the SQLite file and its WAL), files, slack.
+  checkDescriptorBudget(config.connections, config.pgPoolSize + DESCRIPTORS_RESERVED, 'BANK_CONNECTIONS_MAX');
   return Object.freeze(config);
 }

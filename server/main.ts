@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     credentials,
     operations: service.operations(),
     bodyBytesMax: config.bodyBytesMax,
+    connections: config.connections,
     logger,
     admin,
     health: async () => ({ status: 'ok', details: { ...(await store.health()), lockWaiters: service.waiters.count() } }),
