@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { decodeBody } from './charset';
 import { fault } from './service-fault';
 
 /**
- * Reads a request body as UTF-8 text with a hard limit on its size, counted both on the wire
- * and after gzip inflation (a 64 KiB gzip bomb must not become 64 MiB in memory).
- * Only identity and gzip encodings are accepted.
+ * Reads a request body as text with a hard limit on its size in bytes, counted both on the wire
+ * and after gzip inflation (a 64 KiB gzip bomb must not become 64 MiB in memory), then decodes
+ * it as UTF-8 or UTF-16 (common/charset.ts: BOM, Content-Type charset, XML declaration).
+ * Only identity and gzip content encodings are accepted.
  */
 export async function readRequestBody(req: IncomingMessage, bodyBytesMax: number): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? '0');
@@ -48,5 +50,5 @@ export async function readRequestBody(req: IncomingMessage, bodyBytesMax: number
     }
     throw error;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeBody(Buffer.concat(chunks), req.headers['content-type']);
 }
