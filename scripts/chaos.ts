@@ -57,7 +57,7 @@ async function main(): Promise<number> {
   if (options.hosts && options.hostsInnerFile === undefined) return runHostsOuter(options, process.argv.slice(2), __filename);
   const hosts = options.hostsInnerFile === undefined ? undefined : JSON.parse(readFileSync(options.hostsInnerFile, 'utf8')) as HostsSetup;
   const cluster = await startChaosCluster(options, hosts);
-  out(`cluster: ${cluster.url} (logs: ${cluster.dir}/cluster.log)${hosts === undefined ? '' : `; hosts mode, namespaces ${hosts.topology.hosts.map((h) => `${h.name}=${h.address}`).join(' ')}`}`);
+  out(`cluster: ${cluster.url} (logs: ${cluster.dir}/cluster.log)${hosts === undefined ? '' : `; hosts mode (namespaces dbk${hosts.topology.tag}-*): ${hosts.topology.hosts.map((h) => `${h.name}=${h.address}`).join(' ')}`}`);
   try {
     const result = await runChaos(options, cluster, out, hosts);
     summarize(result);

@@ -30,14 +30,16 @@ function chaos(args: readonly string[], timeoutMs: number, interruptAfterMs?: nu
   });
 }
 
-function ourNamespaces(): string[] {
-  return execFileSync('ip', ['netns', 'list']).toString().split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => /^dbk[0-9a-f]{4}-/.test(n));
+/** The namespaces of the run that printed this output (other runs may be going on at the same time). */
+function namespacesOfRun(out: string): string[] {
+  const tag = /hosts mode \(namespaces (dbk[0-9a-f]{4})-\*\)/.exec(out)?.[1];
+  if (tag === undefined) throw new Error(`the run did not say its namespaces:\n${out}`);
+  return execFileSync('ip', ['netns', 'list']).toString().split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${tag}-`));
 }
 
 describe('npm run chaos -- --hosts (tiers in network namespaces)', function () {
   this.timeout(150_000);
   const reportDir = mkdtempSync(join(tmpdir(), 'distbank-chaos-hosts-'));
-  let existing: string[] = [];
 
   before(function () {
     const why = hostsModeUnavailable();
@@ -45,7 +47,6 @@ describe('npm run chaos -- --hosts (tiers in network namespaces)', function () {
       if (process.env.CI) throw new Error(`hosts mode must run in CI: ${why}`);
       this.skip();
     }
-    existing = ourNamespaces();
   });
   after(() => rmSync(reportDir, { recursive: true, force: true }));
 
@@ -53,19 +54,19 @@ describe('npm run chaos -- --hosts (tiers in network namespaces)', function () {
     const run = await chaos(['--hosts', '--seconds', '12', '--clients', '12', '--accounts', '16', '--seed', '11',
       '--nemesis', 'partition-business-data,partition-data-answers,skew-data', '--every', '2s', '--pause', '1500ms', '--report', reportDir], 120_000);
     expect(run.code, run.out).to.equal(0);
-    expect(run.out).to.match(/hosts mode, namespaces client=198\.18\.0\.10 balancer=198\.18\.0\.20/);
+    expect(run.out).to.match(/hosts mode \(namespaces dbk[0-9a-f]{4}-\*\): client=198\.18\.0\.10 balancer=198\.18\.0\.20/);
     expect(run.out).to.match(/verdict: VALID/);
     const history = readHistory(join(reportDir, 'history.jsonl'));
     // Seed 11 orders them skew-data, partition-data-answers, …: the first two fit in 12 s.
     expect(history.nemeses.map((n) => n.name)).to.deep.equal(['skew-data', 'partition-data-answers']);
     for (const n of history.nemeses) expect(n.error, `${n.name}: ${n.error}`).to.equal(undefined);
-    expect(ourNamespaces()).to.deep.equal(existing);
+    expect(namespacesOfRun(run.out)).to.deep.equal([]);
   });
 
   it('Ctrl-C in the middle of a run still removes every namespace it made', async () => {
     const run = await chaos(['--hosts', '--seconds', '30', '--clients', '4', '--accounts', '8', '--nemesis', 'loss-data', '--every', '2s'], 60_000, 9_000);
     expect(run.code).to.not.equal(0);
-    expect(ourNamespaces(), run.out).to.deep.equal(existing);
+    expect(namespacesOfRun(run.out), run.out).to.deep.equal([]);
   });
 
   it('refuses a network nemesis without --hosts, with exit code 2', async () => {
