@@ -22,8 +22,14 @@ function centsOf(text: string): number {
   return m[1] === '-' ? -cents : cents;
 }
 
+/** ACCOUNT_LOCKED is retryable: the retry pass below sends every transfer at once, on few accounts. */
+const LOCK_TRIES_MAX = 5;
+
 async function transferOnce(fx: DataFixture, t: Transfer): Promise<'applied' | 'refused' | 'replayed'> {
-  const locked = await fx.lock([t.from, t.to], 'b1', { waitMs: 3000, leaseMs: 1000 });
+  let locked = await fx.lock([t.from, t.to], 'b1', { waitMs: 3000, leaseMs: 1000 });
+  for (let tries = 1; locked.fault?.code === 'ACCOUNT_LOCKED' && tries < LOCK_TRIES_MAX; tries++) {
+    locked = await fx.lock([t.from, t.to], 'b1', { waitMs: 3000, leaseMs: 1000 });
+  }
   const lock = lockOf(locked);
   const r = await fx.update(lock, t.txId, [[t.from, `-${t.amount}`], [t.to, t.amount]], 'b1', true);
   if (r.fault?.code === 'INSUFFICIENT_FUNDS') return 'refused';
