@@ -8,6 +8,7 @@ import { loadBenchConfig, BenchConfig } from './lib/bench-config';
 import { BenchCluster, readClusterFile, startBenchCluster } from './lib/bench-cluster';
 import { DemoCredentials } from './lib/cluster-credentials';
 import { LatencySamples } from './lib/latency';
+import { measurePgbenchTps, PGBENCH_ARGS, pgbenchAvailable } from './lib/bench-pgbench';
 import { cpuSecondsOf } from './lib/proc-cpu';
 
 /**
@@ -175,6 +176,18 @@ async function healthCounters(url: string | undefined, adminToken: string | unde
   return counters;
 }
 
+/** pgbench right before the bench (--compare-pgbench), or undefined when not asked or not installed. */
+async function comparePgbench(config: BenchConfig): Promise<number | undefined> {
+  if (!config.comparePgbench || config.databaseUrl === undefined) return undefined;
+  if (!(await pgbenchAvailable())) {
+    out('pgbench: not on the PATH, no comparison');
+    return undefined;
+  }
+  const tps = await measurePgbenchTps(config.databaseUrl, out);
+  out(`pgbench ${PGBENCH_ARGS.join(' ')}: ${tps.toFixed(0)} tps; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  return tps;
+}
+
 function ownersFrom(demo: DemoCredentials): Caller[] {
   return demo.clients.map((c) => ({ clientId: c.clientId, authToken: c.authToken }));
 }
@@ -182,7 +195,7 @@ function ownersFrom(demo: DemoCredentials): Caller[] {
 async function main(): Promise<void> {
   const config = loadBenchConfig(process.env, process.argv.slice(2));
   const runId = `bench${Date.now().toString(36)}`;
-  out(`machine: ${machine()}`);
+  out(`machine: ${machine()}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   let cluster: BenchCluster | undefined;
   let url: string;
   let owners: Caller[];
@@ -214,6 +227,7 @@ async function main(): Promise<void> {
     const directWires = config.direct ? businessUrls.map((u) => new BankWire(u, { socketsMax: perWireSockets, timeoutMs: config.callTimeoutMs })) : [];
     const transferWires = config.direct ? directWires : [wire];
     if (config.direct) out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
+    const pgbenchTps = await comparePgbench(config);
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
     const dataBefore = await healthCounters(dataHealthUrl, adminToken);
     const selfBefore = process.cpuUsage();
@@ -228,6 +242,7 @@ async function main(): Promise<void> {
     const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);
     out();
     out(`transfers/s (successful): ${(stats.ok / seconds).toFixed(1)}   (${stats.ok} in ${seconds.toFixed(1)} s)`);
+    if (pgbenchTps !== undefined) out(`pgbench tps: ${pgbenchTps.toFixed(0)}, ratio: ${(stats.ok / seconds / pgbenchTps).toFixed(2)}`);
     out(`requests/s (all answers): ${(stats.latency.count / seconds).toFixed(1)}`);
     out(`latency ms: p50 ${p50!.toFixed(1)}  p90 ${p90!.toFixed(1)}  p99 ${p99!.toFixed(1)}  max ${max!.toFixed(1)}`);
     const faults = [...stats.faults].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');

@@ -80,7 +80,7 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
   if (!PG_SCHEMA_PATTERN.test(pgSchema)) throw new Error(`BANK_PG_SCHEMA must match ${PG_SCHEMA_PATTERN}, got ${JSON.stringify(pgSchema)}`);
   const leaseMsMin = intSetting(merged, 'BANK_LEASE_MS_MIN', 100, 10, 60_000);
   const leaseMsMax = intSetting(merged, 'BANK_LEASE_MS_MAX', 30_000, leaseMsMin, 600_000);
-  const leaseMsDefault = intSetting(merged, 'BANK_LEASE_MS_DEFAULT', 5_000, leaseMsMin, leaseMsMax);
+  const leaseMsDefault = intSetting(merged, 'BANK_LEASE_MS_DEFAULT', 1_000, leaseMsMin, leaseMsMax);
   const config: DataConfig = {
     host: stringSetting(merged, 'BANK_HOST', '127.0.0.1'),
     port: intSetting(merged, 'BANK_PORT', 8090, 0, 65_535),

@@ -24,6 +24,8 @@ export interface BenchConfig {
   readonly keep: boolean;
   /** Send the transfers straight to the business servers (round-robin by client), bypassing the balancer. */
   readonly direct: boolean;
+  /** Run pgbench (TPC-B-like) on the same PostgreSQL right before the bench and print the ratio. */
+  readonly comparePgbench: boolean;
   /** What the fresh cluster inherits (PATH, tier limits, …). */
   readonly childEnv: Readonly<Record<string, string>>;
 }
@@ -46,12 +48,14 @@ const FLAGS: Readonly<Record<string, string>> = {
 
 export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig {
   // Boolean switches first; the rest are `--name value`.
-  const rest = argv.filter((a) => a !== '--hot' && a !== '--keep' && a !== '--direct');
+  const rest = argv.filter((a) => a !== '--hot' && a !== '--keep' && a !== '--direct' && a !== '--compare-pgbench');
   const e = withFlags(env, rest, FLAGS);
   const hot = argv.includes('--hot');
   const url = optionalStringSetting(e, 'BENCH_URL');
   const credentialsFile = optionalStringSetting(e, 'BENCH_CREDENTIALS');
   if (url !== undefined && credentialsFile === undefined) throw new Error('--url needs --credentials <demo-credentials.json> (the account owners)');
+  const comparePgbench = argv.includes('--compare-pgbench');
+  if (comparePgbench && optionalStringSetting(e, 'DATABASE_URL') === undefined) throw new Error('--compare-pgbench needs --database-url postgres://…');
   return Object.freeze({
     url,
     credentialsFile,
@@ -67,6 +71,7 @@ export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig 
     callTimeoutMs: intSetting(e, 'BENCH_CALL_TIMEOUT_MS', 30_000, 100, 600_000),
     keep: argv.includes('--keep'),
     direct: argv.includes('--direct'),
+    comparePgbench,
     childEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined))),
   });
 }
