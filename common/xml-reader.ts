@@ -275,7 +275,9 @@ class Reader {
   }
 
   private processingInstruction(lt: number): void {
-    const target = this.xml.slice(lt + 2, qnameEnd(this.xml, lt + 2));
+    let end = lt + 2;
+    while (isNameChar(this.xml.charCodeAt(end)) || this.xml.charCodeAt(end) === Code.Colon) end++;
+    const target = this.xml.slice(lt + 2, end);
     if (target.toLowerCase() === 'xml') throw new XmlSyntaxError('an XML declaration is allowed only at the start', lt);
     throw new XmlSyntaxError('processing instructions are not accepted', lt);
   }
