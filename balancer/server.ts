@@ -2,6 +2,7 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadAdminAuth } from '../common/admin-auth';
+import { readBodyBytes } from '../common/body-bytes';
 import { ConnectionGuard } from '../common/connection-guard';
 import { isHealthRequest, serveHealth } from '../common/health';
 import { Logger } from '../common/logger';
@@ -15,7 +16,6 @@ import { forwardRequestHeaders, forwardResponseHeaders } from './headers';
 import { balancerHealth } from './health';
 import { HealthChecker } from './health-checker';
 import { BackendPool } from './pool';
-import { readBody } from './request-body';
 import { assignedRequestId, HeaderRequestId, headerRequestId, requestIdBlock } from './request-id';
 import { wsdlWithAddress } from './wsdl';
 
@@ -104,7 +104,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
    */
   const servePost = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome,
     ids: { requestId: string }, given: HeaderRequestId & { kind: 'none' | 'valid' }): Promise<void> => {
-    const read = await readBody(req, config.bodyBytesMax);
+    const read = await readBodyBytes(req, config.bodyBytesMax);
     if (read.kind === 'aborted') {
       outcome.reason = res.statusCode === 408 ? 'body timeout' : 'client aborted';
       return;

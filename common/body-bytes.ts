@@ -1,18 +1,21 @@
-import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 /**
- * Reads a whole request body into memory, refusing more than bodyBytesMax (checked against
- * content-length up front and against the bytes actually received). The limit applies to the
- * bytes on the wire; the business server limits the inflated size of a gzip body itself.
+ * Reads a whole request body into memory, as the bytes on the wire, refusing more than
+ * bytesMax (checked against content-length up front and against the bytes actually received).
+ * The one bounded reader: the balancer forwards these bytes as they are; the SOAP edge
+ * (common/request-body.ts) inflates and decodes them. Its deadline is the connection guard's
+ * (common/connection-guard.ts): a body that stops coming ends as 'aborted' when it closes the
+ * connection.
  */
-export type BodyResult =
+export type BodyBytes =
   | { readonly kind: 'ok'; readonly body: Buffer }
   | { readonly kind: 'too-large' }
   | { readonly kind: 'aborted' };
 
-export function readBody(req: http.IncomingMessage, bodyBytesMax: number): Promise<BodyResult> {
+export function readBodyBytes(req: IncomingMessage, bytesMax: number): Promise<BodyBytes> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > bodyBytesMax) {
+  if (declared !== undefined && Number(declared) > bytesMax) {
     req.resume();
     return Promise.resolve({ kind: 'too-large' });
   }
@@ -20,7 +23,7 @@ export function readBody(req: http.IncomingMessage, bodyBytesMax: number): Promi
     const chunks: Buffer[] = [];
     let bytes = 0;
     let settled = false;
-    const settle = (result: BodyResult): void => {
+    const settle = (result: BodyBytes): void => {
       if (settled) return;
       settled = true;
       resolve(result);
@@ -28,7 +31,7 @@ export function readBody(req: http.IncomingMessage, bodyBytesMax: number): Promi
     req.on('data', (chunk: Buffer) => {
       if (settled) return;
       bytes += chunk.length;
-      if (bytes > bodyBytesMax) {
+      if (bytes > bytesMax) {
         chunks.length = 0;
         settle({ kind: 'too-large' });
         return;
