@@ -70,6 +70,16 @@ export class Backend {
     this.healthy = true;
   }
 
+  /**
+   * The backend itself says it cannot serve (its /health: degraded, e.g. its credentials are
+   * refused by the data tier): down at once, no need to wait for more failures in a row.
+   */
+  healthCheckDegraded(reason: string): void {
+    this.lastError = `health: ${reason}`;
+    this.healthFailures = Math.max(this.healthFailures, this.limits.healthFailuresMax);
+    this.healthy = false;
+  }
+
   healthCheckFailed(reason: string): void {
     this.lastError = `health: ${reason}`;
     this.healthFailures++;

@@ -5,8 +5,9 @@ import { BackendPool } from './pool';
 
 /**
  * Active health checks: GET <backend origin>/health every healthIntervalMs, each bounded by
- * healthTimeoutMs; HTTP 200 = up. One check per backend at a time. Checks use their own
- * short-lived connections so that a wedged keep-alive socket cannot hide a dead server.
+ * healthTimeoutMs; HTTP 200 = up, a "degraded" answer = down at once (see probe). One check per
+ * backend at a time. Checks use their own short-lived connections so that a wedged keep-alive
+ * socket cannot hide a dead server.
  */
 export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
@@ -33,14 +34,25 @@ export class HealthChecker {
     await Promise.all(this.pool.backends.map((b) => this.checkOne(b)));
   }
 
+  /** Backends whose last check said "degraded": they run, but report they cannot serve. */
+  readonly degraded = new Set<Backend>();
+
+  /** True when there are backends and every one reports it cannot serve (not merely unreachable). */
+  allDegraded(): boolean {
+    return this.degraded.size > 0 && this.degraded.size === this.pool.backends.length;
+  }
+
   private async checkOne(backend: Backend): Promise<void> {
     if (this.inProgress.has(backend)) return;
     this.inProgress.add(backend);
     const wasHealthy = backend.state(Date.now()).healthy;
     try {
-      const failure = await probe(backend.healthUrl, this.timeoutMs);
-      if (failure === undefined) backend.healthCheckPassed();
-      else backend.healthCheckFailed(failure);
+      const result = await probe(backend.healthUrl, this.timeoutMs);
+      if (result.kind === 'degraded') this.degraded.add(backend);
+      else this.degraded.delete(backend);
+      if (result.kind === 'up') backend.healthCheckPassed();
+      else if (result.kind === 'degraded') backend.healthCheckDegraded(result.reason);
+      else backend.healthCheckFailed(result.reason);
     } finally {
       this.inProgress.delete(backend);
     }
@@ -52,25 +64,53 @@ export class HealthChecker {
   }
 }
 
-/** undefined when healthy, else why not. Never rejects. */
-function probe(url: URL, timeoutMs: number): Promise<string | undefined> {
+type ProbeResult = { kind: 'up' } | { kind: 'degraded'; reason: string } | { kind: 'down'; reason: string };
+
+/** Bytes of a /health answer read at most (it is `{"status":"…"}`). */
+const HEALTH_BODY_BYTES_MAX = 4096;
+
+/**
+ * HTTP 200 = up; HTTP 503 with {"status":"degraded"} = the backend runs but says it cannot
+ * serve (common/health.ts); anything else = down. Never rejects.
+ */
+function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
-    const done = (result: string | undefined): void => {
+    const done = (result: ProbeResult): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       resolve(result);
     };
     const req = http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-      res.resume();
       res.on('error', () => undefined);
-      done(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode ?? '?'}`);
+      if (res.statusCode === 200) {
+        res.resume();
+        done({ kind: 'up' });
+        return;
+      }
+      const status = `HTTP ${res.statusCode ?? '?'}`;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+        if (body.length > HEALTH_BODY_BYTES_MAX) res.destroy();
+      });
+      res.on('close', () => done(isDegraded(res.statusCode, body) ? { kind: 'degraded', reason: `${status} degraded` } : { kind: 'down', reason: status }));
     });
     const timer = setTimeout(() => {
-      done(`no answer within ${timeoutMs} ms`);
+      done({ kind: 'down', reason: `no answer within ${timeoutMs} ms` });
       req.destroy();
     }, timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+    req.on('error', (err: NodeJS.ErrnoException) => done({ kind: 'down', reason: err.code ?? err.message }));
   });
+}
+
+function isDegraded(statusCode: number | undefined, body: string): boolean {
+  if (statusCode !== 503) return false;
+  try {
+    return (JSON.parse(body) as { status?: unknown }).status === 'degraded';
+  } catch {
+    return false;
+  }
 }

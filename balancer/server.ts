@@ -13,7 +13,7 @@ import { Backend } from './backend';
 import { BalancerConfig } from './config';
 import { BANK_NAMESPACE, sendFault } from './fault-response';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers';
-import { balancerHealth } from './health';
+import { balancerHealth, noBackendMessage } from './health';
 import { HealthChecker } from './health-checker';
 import { BackendPool } from './pool';
 import { assignedRequestId, HeaderRequestId, headerRequestId, requestIdBlock } from './request-id';
@@ -245,7 +245,7 @@ function forwarder(config: BalancerConfig, pool: BackendPool, logger: Logger) {
     outcome.status = 500;
     outcome.reason = failures.length === 0 ? 'no healthy backend' : failures.join('; ');
     sendFault(res, 500, 'SERVICE_UNAVAILABLE',
-      failures.length === 0 ? 'no business server is available' : 'no business server answered in time');
+      failures.length === 0 ? noBackendMessage(health) : 'no business server answered in time');
   };
 }
 

@@ -8,6 +8,7 @@ import { bankOperations } from './bank-operations';
 import { ReloadingCredentials } from './client-credentials';
 import { BusinessConfig } from './config';
 import { DataClient } from './data-client';
+import { DataTierCheck } from './data-tier-check';
 import { checkDataContractFile } from './data-contract';
 import { MoneyFlow } from './money-flow';
 import { OwnerCache } from './owner-cache';
@@ -43,7 +44,11 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
     responseBytesMax: config.dataResponseBytesMax,
     callsInFlightMax: config.dataCallsInFlightMax,
     logger,
+    onCredentialsRefused: () => check.refused(),
   });
+  const check = new DataTierCheck(data, {
+    intervalMs: config.dataCheckIntervalMs, callTimeoutMs: config.dataCallTimeoutMs, businessId: config.businessId, dataUrl: config.dataUrl,
+  }, logger);
   const owners = new OwnerCache(config.ownerCacheEntriesMax);
   const queue = new AccountQueue({ lengthMax: config.accountQueueLengthMax, waitMs: config.accountQueueWaitMs });
   const flow = new MoneyFlow(data, owners, {
@@ -51,6 +56,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
   }, logger);
   let soap: SoapServer;
   try {
+    await check.start();
     soap = await startSoapServer({
       service: 'bank',
       wsdlPath: wsdlPath(),
@@ -68,8 +74,9 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       requestIdCharsMax: BANK_REQUEST_ID_CHARS_MAX,
       admin: loadAdminAuth(config.adminCredentialsFile),
       health: async () => ({
-        status: 'ok',
+        ...check.health(),
         details: {
+          ...check.health().details,
           businessId: config.businessId,
           busyAccounts: queue.busyAccounts,
           dataCallsInFlight: data.inFlight,
@@ -78,6 +85,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       }),
     }, config.host, config.port);
   } catch (error) {
+    check.stop();
     data.close();
     throw error;
   }
@@ -85,6 +93,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
     url: soap.url,
     async close(drainMs: number) {
       await soap.close(drainMs);
+      check.stop();
       data.close();
     },
   };

@@ -20,6 +20,8 @@ export interface BusinessConfig {
   readonly clientCredentialsFile: string;
   /** Hash of the operator's admin token (common/admin-auth.ts); undefined = no admin. */
   readonly adminCredentialsFile: string | undefined;
+  /** How often the data tier's acceptance of our credentials is checked (data-tier-check.ts). */
+  readonly dataCheckIntervalMs: number;
   /** How often at most the client credentials file's mtime is checked for a reload. */
   readonly credentialsReloadMs: number;
   readonly amountCentsMax: Cents;
@@ -140,6 +142,7 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     dataUrl: urlSetting(merged, 'BANK_DATA_URL', 'http://127.0.0.1:8090/data'),
     clientCredentialsFile: stringSetting(merged, 'BANK_CLIENT_CREDENTIALS_FILE', join(dataDir, 'client-credentials.json')),
     adminCredentialsFile: adminCredentialsSetting(merged),
+    dataCheckIntervalMs: intSetting(merged, 'BANK_DATA_CHECK_INTERVAL_MS', 10_000, 50, 3_600_000),
     credentialsReloadMs: intSetting(merged, 'BANK_CREDENTIALS_RELOAD_MS', 2000, 100, 3_600_000),
     amountCentsMax: amountMaxSetting(merged),
     accountQueueLengthMax: intSetting(merged, 'BANK_ACCOUNT_QUEUE_LENGTH_MAX', 64, 1, 100_000),

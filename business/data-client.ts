@@ -29,6 +29,8 @@ export interface DataClientOptions {
   /** Calls waiting for or holding a socket, at most; beyond it a call fails at once. */
   readonly callsInFlightMax: number;
   readonly logger: Logger;
+  /** Told of every AUTHENTICATION_FAILED: this server's credentials are wrong (data-tier-check.ts). */
+  readonly onCredentialsRefused?: () => void;
 }
 
 /**
@@ -184,6 +186,7 @@ export class DataClient {
     }
     switch (parsed.kind) {
       case 'fault':
+        if (parsed.fault.code === 'AUTHENTICATION_FAILED') this.options.onCredentialsRefused?.();
         throw new DataCallError('fault', operation, `data tier ${operation}: ${parsed.fault.code}: ${parsed.fault.message}`, parsed.fault);
       case 'soap-fault-without-detail':
         throw new DataCallError('unavailable', operation, `data tier ${operation}: HTTP ${status}, fault without DataFault: ${parsed.faultstring}`);

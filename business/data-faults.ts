@@ -48,6 +48,9 @@ const unavailableLog = {
   },
 };
 
+/** What a client hears when the data tier refuses this server: no secret, no "retry later". */
+export const MISCONFIGURED = 'the bank is misconfigured: the data tier refuses this business server; an operator must fix its credentials';
+
 function unavailable(): ServiceFault {
   return fault('SERVICE_UNAVAILABLE', 'the data tier is unavailable; retry later with the same request-id');
 }
@@ -70,12 +73,16 @@ function mapDataFault(error: DataCallError, logger: Logger, requestId: string): 
       return fault('INVALID_AMOUNT', `the amount is not acceptable for ${which}`, id);
     case 'SERVICE_UNAVAILABLE':
       return unavailable();
+    case 'AUTHENTICATION_FAILED':
+      // This server's data-tier credentials are wrong: a misconfiguration, not a passing
+      // outage. It now reports degraded (data-tier-check.ts), so the balancer routes around it.
+      logger.error('data tier refused this business server', { request_id: requestId, operation: error.operation, code: detail.code });
+      return fault('SERVICE_UNAVAILABLE', MISCONFIGURED);
     case 'LOCK_NOT_HELD':
     case 'LOCK_EXPIRED':
     case 'STALE_FENCING_TOKEN':
-    case 'AUTHENTICATION_FAILED':
-      // Lost leases after the bounded retries, or this server's data-tier credentials are
-      // wrong: nothing the client did; another attempt (here or elsewhere) may succeed.
+      // Lost leases after the bounded retries: nothing the client did; another attempt (here
+      // or elsewhere) may succeed.
       logger.error('data tier refused this business server', { request_id: requestId, operation: error.operation, code: detail.code, error: detail.message });
       return unavailable();
     case 'NOT_AUTHORIZED':
