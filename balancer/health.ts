@@ -1,5 +1,6 @@
+import type http from 'node:http';
 import type { ConnectionStats } from '../common/connection-guard';
-import type { HealthReport } from '../common/health';
+import { HealthReport, NOT_READY_HEADER } from '../common/health';
 import type { HealthChecker } from './health-checker';
 import type { BackendPool } from './pool';
 
@@ -18,12 +19,30 @@ export function balancerHealth(pool: BackendPool, inFlight: number, inFlightMax:
   };
 }
 
+export const MISCONFIGURED_MESSAGE = 'the bank is misconfigured: no business server can serve (each reports it is not ready); an operator must fix it';
+const MISCONFIGURED_REASON = 'not ready: misconfigured (HTTP 503)';
+
 /**
- * What a client hears when no business server can take its request. When every one says it is
- * degraded (misconfigured, e.g. refused by the data tier), retrying will not help: say so.
+ * HTTP 503 from a business server means it did nothing with the request: it is not ready (its
+ * credentials refused by the data tier, business/data-tier-check.ts; header distbank-not-ready)
+ * or it turned the connection away at its bound (common/connection-guard.ts). Either way the
+ * request may go to another one, as after a refused connection. Other statuses are answers.
  */
-export function noBackendMessage(health: HealthChecker): string {
-  return health.allDegraded()
-    ? 'the bank is misconfigured: every business server reports it cannot serve; an operator must fix it'
-    : 'no business server is available';
+export function isNotReady(response: http.IncomingMessage): boolean {
+  return response.statusCode === 503;
+}
+
+export function notReadyFailure(response: http.IncomingMessage): { kind: 'failed'; reason: string; staleSocket: false } {
+  response.resume();
+  const misconfigured = response.headers[NOT_READY_HEADER] === 'misconfigured';
+  return { kind: 'failed', reason: misconfigured ? MISCONFIGURED_REASON : 'busy (HTTP 503)', staleSocket: false };
+}
+
+/**
+ * What a client hears when no business server took its request. When every one says it is
+ * degraded or not ready (misconfigured), retrying will not help: say so.
+ */
+export function unavailableMessage(health: HealthChecker, failures: readonly string[]): string {
+  if (failures.length === 0) return health.allDegraded() ? MISCONFIGURED_MESSAGE : 'no business server is available';
+  return failures.every((f) => f.endsWith(MISCONFIGURED_REASON)) ? MISCONFIGURED_MESSAGE : 'no business server answered in time';
 }

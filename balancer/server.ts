@@ -13,7 +13,7 @@ import { Backend } from './backend';
 import { BalancerConfig } from './config';
 import { BANK_NAMESPACE, sendFault } from './fault-response';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers';
-import { balancerHealth, noBackendMessage } from './health';
+import { balancerHealth, isNotReady, notReadyFailure, unavailableMessage } from './health';
 import { HealthChecker } from './health-checker';
 import { BackendPool } from './pool';
 import { assignedRequestId, HeaderRequestId, headerRequestId, requestIdBlock } from './request-id';
@@ -56,7 +56,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     (code, message) => faultEnvelope({ code, message }, BANK_NAMESPACE, 'BankFault'), logger);
 
   const admin = loadAdminAuth(config.adminCredentialsFile);
-  const forward = forwarder(config, pool, logger);
+  const forward = forwarder(config, pool, health, logger);
 
   /** POST /bank: one log line per request, whatever becomes of it. */
   const handlePost = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -206,7 +206,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
  * Sends one buffered request to the least-busy eligible backend, and again to another one only
  * when no response came, within the request's deadline; answers SERVICE_UNAVAILABLE if none did.
  */
-function forwarder(config: BalancerConfig, pool: BackendPool, logger: Logger) {
+function forwarder(config: BalancerConfig, pool: BackendPool, health: HealthChecker, logger: Logger) {
   return async (res: http.ServerResponse, headers: http.OutgoingHttpHeaders, body: Buffer, outcome: Outcome,
     ids: { requestId: string }): Promise<void> => {
     const deadlineMs = performance.now() + config.requestDeadlineMs;
@@ -226,13 +226,15 @@ function forwarder(config: BalancerConfig, pool: BackendPool, logger: Logger) {
       outcome.backend = backend.url.host;
       backend.outstanding++;
       backend.requestsTotal++;
-      const result = await attempt(backend, 'POST', headers, body, Math.min(config.attemptTimeoutMs, remainingMs));
-      if (result.kind === 'response') {
-        relay(result.response, res, backend, Math.max(1, Math.floor(deadlineMs - performance.now())));
-        outcome.status = result.response.statusCode ?? 0;
+      const answer = await attempt(backend, 'POST', headers, body, Math.min(config.attemptTimeoutMs, remainingMs));
+      if (answer.kind === 'response' && !isNotReady(answer.response)) {
+        relay(answer.response, res, backend, Math.max(1, Math.floor(deadlineMs - performance.now())));
+        outcome.status = answer.response.statusCode ?? 0;
         return;
       }
       backend.outstanding--;
+      // A backend that says it is not ready (HTTP 503) did nothing: like no response at all.
+      const result = answer.kind === 'failed' ? answer : notReadyFailure(answer.response);
       failures.push(`${backend.url.host}: ${result.reason}`);
       if (result.staleSocket) {
         // The server closed a pooled socket as we reused it; the backend itself is fine.
@@ -244,8 +246,7 @@ function forwarder(config: BalancerConfig, pool: BackendPool, logger: Logger) {
     }
     outcome.status = 500;
     outcome.reason = failures.length === 0 ? 'no healthy backend' : failures.join('; ');
-    sendFault(res, 500, 'SERVICE_UNAVAILABLE',
-      failures.length === 0 ? noBackendMessage(health) : 'no business server answered in time');
+    sendFault(res, 500, 'SERVICE_UNAVAILABLE', unavailableMessage(health, failures));
   };
 }
 

@@ -5,7 +5,7 @@ import { BANK_REQUEST_ID_CHARS_MAX } from '../common/request-id';
 import { SoapServer, startSoapServer } from '../common/soap-host';
 import { AccountQueue } from './account-queue';
 import { bankOperations } from './bank-operations';
-import { ReloadingCredentials } from './client-credentials';
+import { ReloadingCredentials } from '../common/reloading-credentials';
 import { BusinessConfig } from './config';
 import { DataClient } from './data-client';
 import { DataTierCheck } from './data-tier-check';
@@ -65,9 +65,10 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       faultElement: 'BankFault',
       principalHeader: 'client-id',
       credentials,
-      operations: bankOperations({
+      operations: check.guard(bankOperations({
         data, owners, queue, flow, amountCentsMax: config.amountCentsMax, requestDeadlineMs: config.requestDeadlineMs, logger,
-      }),
+      })),
+      notReady: () => check.current === 'refused',
       bodyBytesMax: config.bodyBytesMax,
       connections: config.connections,
       logger,

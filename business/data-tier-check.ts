@@ -1,6 +1,9 @@
 import type { HealthReport } from '../common/health';
 import type { Logger } from '../common/logger';
+import { fault } from '../common/service-fault';
+import type { OperationHandler } from '../common/soap-host';
 import { DataCallError, DataClient } from './data-client';
+import { MISCONFIGURED } from './data-faults';
 
 /**
  * Does the data tier accept this business server's credentials? Checked before the server
@@ -48,6 +51,18 @@ export class DataTierCheck {
   /** A real call was refused with AUTHENTICATION_FAILED. */
   refused(): void {
     this.set('refused');
+  }
+
+  /** Each operation refused at once while the data tier refuses us (no data-tier call is tried). */
+  guard(operations: Readonly<Record<string, OperationHandler>>): Record<string, OperationHandler> {
+    const guarded: Record<string, OperationHandler> = {};
+    for (const [name, handler] of Object.entries(operations)) {
+      guarded[name] = (args, ctx) => {
+        if (this.state === 'refused') return Promise.reject(fault('SERVICE_UNAVAILABLE', MISCONFIGURED));
+        return handler(args, ctx);
+      };
+    }
+    return guarded;
   }
 
   health(): HealthReport {

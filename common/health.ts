@@ -11,6 +11,12 @@ import type { AdminAuth } from './admin-auth';
  */
 export type HealthStatus = 'ok' | 'degraded';
 
+/**
+ * On a SOAP fault sent with HTTP 503 by a server that is not ready (common/soap-host.ts): why.
+ * balancer/health.ts tells a misconfigured business server from a merely busy one by it.
+ */
+export const NOT_READY_HEADER = 'distbank-not-ready';
+
 export interface HealthReport {
   readonly status: HealthStatus;
   /** Why not ok; shown to the admin only (it may name hosts or peers). */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AdminAuth, NO_ADMIN } from './admin-auth';
-import { HealthReport, isHealthRequest, serveHealth } from './health';
+import { HealthReport, isHealthRequest, NOT_READY_HEADER, serveHealth } from './health';
 import { ConnectionGuard } from './connection-guard';
 import { ConnectionLimits, SOAP_CONNECTION_DEFAULTS } from './connection-limits';
 import type { Logger } from './logger';
@@ -61,6 +61,12 @@ export interface SoapServiceOptions {
   readonly health?: () => Promise<HealthReport>;
   /** Who may see the /health details; default nobody. */
   readonly admin?: AdminAuth;
+  /**
+   * True while this server cannot serve (a business server whose credentials the data tier
+   * refuses): its faults then go out with HTTP 503, telling a balancer that nothing was done
+   * here and the request may go to another server.
+   */
+  readonly notReady?: () => boolean;
   /** Longest request-id accepted (bank.wsdl: 64). */
   readonly requestIdCharsMax?: number;
   /** Client connection bounds and deadlines; default SOAP_CONNECTION_DEFAULTS (common/connection-limits.ts). */
@@ -86,6 +92,8 @@ const DRAIN_SWEEP_MS = 50;
 /** Largest request head accepted (node's maxHeaderSize; past it, 431). */
 export const HEADER_BYTES_MAX = 16 * 1024;
 
+/** The status of a fault from a server that is not ready (see SoapServiceOptions.notReady). */
+const NOT_READY_HTTP_STATUS = 503;
 const HEALTH_OK = (): HealthReport => ({ status: 'ok' });
 const CONTENT_TYPE_XML = 'text/xml; charset=utf-8';
 
@@ -179,7 +187,12 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   function sendError(res: http.ServerResponse, state: RequestState, error: unknown): void {
     if (isServiceFault(error)) {
       log(state, error.code, { fault_message: error.message });
-      sendFault(res, error);
+      if (options.notReady?.() === true) {
+        if (!res.headersSent) res.setHeader(NOT_READY_HEADER, 'misconfigured');
+        sendXml(res, NOT_READY_HTTP_STATUS, faultEnvelope(error, namespace, options.faultElement));
+      } else {
+        sendFault(res, error);
+      }
       return;
     }
     log(state, 'INTERNAL_ERROR', { error: error instanceof Error ? error.stack ?? error.message : String(error) });

@@ -20,6 +20,8 @@ export interface DataConfig {
   readonly pgSchema: string;
   readonly pgPoolSize: number;
   readonly credentialsFilePath: string;
+  /** How often at most the credentials file is checked for a change (then re-read). */
+  readonly credentialsReloadMs: number;
   /** Hash of the operator's admin token (common/admin-auth.ts); undefined = no admin. */
   readonly adminCredentialsFilePath: string | undefined;
   readonly leaseMsDefault: number;
@@ -90,6 +92,7 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
     pgSchema,
     pgPoolSize: intSetting(merged, 'BANK_PG_POOL_SIZE', 10, 1, 100),
     credentialsFilePath: resolve(credentialsFilePath),
+    credentialsReloadMs: intSetting(merged, 'BANK_CREDENTIALS_RELOAD_MS', 2000, 100, 3_600_000),
     adminCredentialsFilePath: adminCredentialsSetting(merged),
     leaseMsDefault,
     leaseMsMin,

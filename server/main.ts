@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { loadAdminAuth } from '../common/admin-auth';
 import { runMain } from '../common/cli-main';
-import { CredentialStore } from '../common/credentials';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
+import { ReloadingCredentials } from '../common/reloading-credentials';
 import { startSoapServer } from '../common/soap-host';
 import { DATA_FLAGS, loadDataConfig } from './config';
 import { DataService } from './data-service';
@@ -27,7 +27,8 @@ const USAGE = {
 async function main(): Promise<void> {
   const config = loadDataConfig(process.env, process.argv.slice(2));
   const logger = createLogger({ service: 'data', level: config.logLevel, jsonFilePath: config.logFilePath });
-  const credentials = CredentialStore.fromFile(config.credentialsFilePath);
+  // Re-read on change: `npm run admin -- business rotate` takes effect without a restart.
+  const credentials = new ReloadingCredentials(config.credentialsFilePath, config.credentialsReloadMs, logger, 'business');
   const admin = loadAdminAuth(config.adminCredentialsFilePath);
   const store = await openStore(config);
   const service = new DataService(store, config);

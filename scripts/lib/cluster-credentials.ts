@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_PRINCIPAL_ID } from '../../common/admin-auth';
-import { CredentialFile, CredentialStore, hashToken, newToken } from '../../common/credentials';
+import { CredentialFile, CredentialStore, hashToken, newToken, PrincipalRecord } from '../../common/credentials';
 
 /**
  * The secrets of a local cluster, kept in its data directory:
@@ -76,18 +76,57 @@ export function writeDemoCredentials(dataDir: string, demo: DemoCredentials): st
   return path;
 }
 
+/** The principals of a credentials file (hashes), or undefined when there is no file. */
+export function readPrincipals(path: string): PrincipalRecord[] | undefined {
+  if (!existsSync(path)) return undefined;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<CredentialFile>;
+  if (!Array.isArray(parsed.principals)) throw new Error(`${path}: expected {"principals": [...]}`);
+  return [...parsed.principals];
+}
+
+/** Validated (ids, hashes, no repeats) and written atomically: servers re-read it on change. */
+export function writePrincipals(path: string, principals: readonly PrincipalRecord[]): void {
+  const file: CredentialFile = { principals };
+  new CredentialStore(file);
+  writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n', 0o600);
+}
+
+/** The demo credentials disagree with the client credentials file: one line, with the fix. */
+export class StaleDemoCredentialsError extends Error {}
+
+function staleError(dataDir: string, clientId: string, why: string, fix: string): StaleDemoCredentialsError {
+  return new StaleDemoCredentialsError(`${join(dataDir, DEMO_CREDENTIALS_FILE)} is stale: ${why}; fix: ${fix}`);
+}
+
 /**
- * The demo clients' tokens: kept from an existing demo-credentials.json (when the client
- * credentials file still exists next to it), fresh for any configured client it lacks. The
- * client credentials file is rewritten only when the set of demo clients changed.
+ * The demo clients' tokens: kept from an existing demo-credentials.json when the client
+ * credentials file still holds their hashes, fresh for any configured client it lacks. Other
+ * clients in the file (added with `npm run admin`) are kept. The file is rewritten only when
+ * something changed. A demo token that no longer matches the file (rotated by hand) is refused
+ * with the fix, rather than failing later with AUTHENTICATION_FAILED.
  */
 export function demoClientTokens(dataDir: string, clientIds: readonly string[]): { file: string; tokens: ReadonlyMap<string, string>; previous: DemoCredentials | undefined } {
   const file = join(dataDir, CLIENT_CREDENTIALS_FILE);
-  const previous = existsSync(file) ? readDemoCredentials(dataDir) : undefined;
-  const tokens = new Map(clientIds.map((id) => [id, previous?.clients.find((c) => c.clientId === id)?.authToken ?? newToken()] as const));
-  const same = previous !== undefined && previous.clients.length === clientIds.length &&
-    clientIds.every((id) => previous.clients.some((c) => c.clientId === id));
-  if (!same) writeClientCredentials(file, tokens);
+  const existing = readPrincipals(file);
+  const previous = existing === undefined ? undefined : readDemoCredentials(dataDir);
+  const principals = [...(existing ?? [])];
+  const tokens = new Map<string, string>();
+  for (const id of clientIds) {
+    const demoToken = previous?.clients.find((c) => c.clientId === id)?.authToken;
+    const record = principals.find((p) => p.id === id);
+    if (record !== undefined && demoToken === undefined) {
+      throw staleError(dataDir, id, `client ${id} has a token in ${CLIENT_CREDENTIALS_FILE} that the demo file does not know`,
+        `leave ${id} out of BANK_DEMO_CLIENTS, or remove it first (npm run admin -- client remove ${id})`);
+    }
+    if (record !== undefined && record.tokenSha256 !== hashToken(demoToken!)) {
+      throw staleError(dataDir, id, `${id}'s token there is not the one in ${CLIENT_CREDENTIALS_FILE} (rotated by hand?)`,
+        `npm run admin -- client rotate ${id} (writes a new token to both files)`);
+    }
+    const token = demoToken ?? newToken();
+    tokens.set(id, token);
+    if (record === undefined) principals.push({ id, tokenSha256: hashToken(token) });
+  }
+  if (existing === undefined || principals.length !== existing.length) writePrincipals(file, principals);
   return { file, tokens, previous };
 }
 

@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
-import { CredentialStore } from '../common/credentials';
-import { Logger } from '../common/logger';
+import { CredentialStore } from './credentials';
+import { Logger } from './logger';
 
 /**
- * The clients' credentials (hashed tokens), read from a JSON file and re-read when the file's
- * inode, times (ns) or size change, checked at most every `reloadMs`, so that new clients can be added
- * without restarting the business servers. A file that fails to parse (say, caught half
+ * Credentials (hashed tokens) read from a JSON file and re-read when the file's inode, times
+ * (ns) or size change, checked at most every `reloadMs`, so that clients (business servers) and
+ * business servers (data server) can be added, rotated and removed without a restart
+ * (`npm run admin`, which replaces the file atomically). A file that fails to parse (say, caught half
  * written) keeps the previous credentials in force and is tried again on the next check.
  * The check is a synchronous stat() at most every reloadMs: microseconds, off the common path.
  */
@@ -18,6 +19,8 @@ export class ReloadingCredentials {
     private readonly path: string,
     private readonly reloadMs: number,
     private readonly logger: Logger,
+    /** For the log lines: 'client' or 'business'. */
+    private readonly label = 'client',
   ) {
     // At start a bad file is fatal: better to refuse to start than to refuse every client.
     this.stamp = this.readStamp();
@@ -46,9 +49,9 @@ export class ReloadingCredentials {
       if (stamp === this.stamp) return;
       this.store = CredentialStore.fromFile(this.path);
       this.stamp = stamp;
-      this.logger.info('client credentials reloaded', { path: this.path });
+      this.logger.info(`${this.label} credentials reloaded`, { path: this.path });
     } catch (error) {
-      this.logger.warn('client credentials not reloaded; keeping the previous ones', {
+      this.logger.warn(`${this.label} credentials not reloaded; keeping the previous ones`, {
         path: this.path, error: error instanceof Error ? error.message : String(error),
       });
     }
