@@ -137,6 +137,28 @@ describe('request encodings at the SOAP edge', () => {
     });
   }
 
+  for (const [name, text, message] of [
+    ['a raw ESC', envelope('1\u001b'), /not acceptable XML: character U\+001B is not allowed/],
+    ['&#27;', envelope('1&#27;'), /not acceptable XML: reference to a character not allowed in XML \(U\+001B\)/],
+    ['a duplicate attribute', envelope('1').replace('<d:Read>', '<d:Read a="1" a="2">'), /not acceptable XML: duplicate attribute a/],
+    ['an XML declaration after white space', ` ${envelope('1')}`, /not acceptable XML: an XML declaration is allowed only at the start/],
+  ] as const) {
+    it(`answers INVALID_REQUEST for XML that is not well-formed: ${name}, without echoing control characters`, async () => {
+      const reply = await post(host.url, Buffer.from(text, 'utf8'), { 'Content-Type': 'text/xml; charset=utf-8' });
+      const fault = faultOf(reply);
+      expect(fault.code, reply.body).to.equal('INVALID_REQUEST');
+      expect(fault.message).to.match(message);
+      expect(reply.body).to.not.match(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+      expect(seen).to.deep.equal([]);
+    });
+  }
+
+  it('hands the handler XSD-trimmed text only: <accountId>&#160;1&#x2028;</accountId> stays "\u00a01\u2028"', async () => {
+    const reply = await post(host.url, Buffer.from(envelope(' \t&#160;1&#x2028;\r\n'), 'utf8'), { 'Content-Type': 'text/xml; charset=utf-8' });
+    expect(reply.status, reply.body).to.equal(200);
+    expect(seen).to.deep.equal([['\u00a01\u2028']]);
+  });
+
   it('applies the body limit to the bytes as received: a UTF-16 body of 40 Ki characters is too large', async () => {
     const padding = ' '.repeat(40 * 1024 - envelope('1').length);
     const text = envelope('1').replace('</soap:Envelope>', `${padding}</soap:Envelope>`);
