@@ -186,6 +186,7 @@ describe('data server over PostgreSQL: the database restarts (a throwaway cluste
     const backWithinMs = await waitUntilServing(fx, accounts[0]!, 2000);
     await sleep(1000);
     await load.stop();
+    process.stderr.write(`      (serving again ${backWithinMs} ms after PostgreSQL accepted connections; ${load.acknowledged.size} transfers acknowledged)\n`);
     expect(backWithinMs).to.be.below(2000);
     expect(fx.proc.child.exitCode, fx.proc.stderrTail()).to.equal(null);
     expectOnlyRetryable(load);
