@@ -13,6 +13,8 @@ import { RunningProcess } from './helpers/process';
 const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const SKEW = { LD_PRELOAD: FAKETIME_LIB, FAKETIME: '+5s' };
 const POLL_MS = '5000';
+/** Well under the 5 s poll, with room for a loaded machine (a release call plus a Lock). */
+const WOKEN_MS_MAX = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups across servers', function () {
@@ -79,18 +81,19 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
     await release(held, a, b);
     const got = await waiting;
     const wokenMs = Date.now() - releasedAt;
+    process.stderr.write(`      (woken ${wokenMs} ms after the release call began; poll interval ${POLL_MS} ms)\n`);
     expect(got.fault, JSON.stringify(got.fault)).to.equal(undefined);
     await viaAhead('Unlock', [['lockId', lockOf(got).lockId]]);
     return wokenMs;
   }
 
   it('an Unlock on one server wakes the waiter on the other well before the 5 s poll', async () => {
-    expect(await wokenWithinMs((held) => fx.ok('Unlock', [['lockId', held.lockId]]))).to.be.below(500);
+    expect(await wokenWithinMs((held) => fx.ok('Unlock', [['lockId', held.lockId]]))).to.be.below(WOKEN_MS_MAX);
   });
 
   it('an Update with release=true on one server wakes the waiter on the other at once', async () => {
     const ms = await wokenWithinMs((held, a, b) => fx.update(held, fx.uniqueId('wake'), [[a, '-1.00'], [b, '1.00']], 'b1', true));
-    expect(ms).to.be.below(500);
+    expect(ms).to.be.below(WOKEN_MS_MAX);
   });
 
   it('the listening connection comes back after its backend is terminated', async function () {
@@ -106,6 +109,6 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
       await admin.end();
     }
     await sleep(1000);
-    expect(await wokenWithinMs((held) => fx.ok('Unlock', [['lockId', held.lockId]]))).to.be.below(500);
+    expect(await wokenWithinMs((held) => fx.ok('Unlock', [['lockId', held.lockId]]))).to.be.below(WOKEN_MS_MAX);
   });
 });
