@@ -7,7 +7,8 @@ import { fault } from '../common/service-fault';
  * the expected text is refused here, before any data-tier call.
  */
 const ACCOUNT_ID = /^[1-9][0-9]{0,14}$/;
-const LIMIT_TEXT = /^[0-9]{1,4}$/;
+/** xsd:int's lexical space; the value decides (`+5`, `007` are 5 and 7), as bank.wsdl's StatementLimit. */
+const XSD_INTEGER = /^[+-]?[0-9]+$/;
 export const STATEMENT_LIMIT_DEFAULT = 100;
 export const STATEMENT_LIMIT_MAX = 1000;
 
@@ -30,7 +31,9 @@ export function optionalAmountArg(args: Record<string, unknown>, name: string, a
 export function statementLimitArg(args: Record<string, unknown>, name: string): number {
   const value = args[name];
   if (value === undefined) return STATEMENT_LIMIT_DEFAULT;
-  const limit = typeof value === 'string' && LIMIT_TEXT.test(value) ? Number(value) : NaN;
+  const digits = typeof value === 'string' && XSD_INTEGER.test(value) ? value.replace(/^[+-]?0*/, '') : undefined;
+  const negative = typeof value === 'string' && value.startsWith('-');
+  const limit = digits !== undefined && !negative && digits.length <= 4 ? Number(digits) : NaN;
   if (!(limit >= 1 && limit <= STATEMENT_LIMIT_MAX)) {
     throw fault('INVALID_REQUEST', `${name} must be an integer from 1 to ${STATEMENT_LIMIT_MAX}`);
   }

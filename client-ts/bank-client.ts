@@ -260,7 +260,7 @@ export class BankClient {
   /** Newest entries first; limit 1..1000 (server default 100). */
   async getStatement(accountId: AccountId, limit?: number, options: CallOptions = {}): Promise<StatementResult> {
     if (limit !== undefined && !Number.isSafeInteger(limit)) throw new TypeError(`limit must be an integer, got ${limit}`);
-    const args: GetStatement = limit === undefined ? { accountId } : { accountId, limit };
+    const args: GetStatement = limit === undefined ? { accountId } : { accountId, limit: String(limit) };
     return this.call('GetStatement', args, options, toStatementResult);
   }
 

@@ -13,8 +13,8 @@ export const BALANCE_CENTS_MAX = 1_000_000_000_000_000 as Cents;
 /** The default for the configured maximum of one amount: 1,000,000.00. */
 export const AMOUNT_CENTS_MAX_DEFAULT = 100_000_000 as Cents;
 
-// Strict lexical forms (stricter than xsd:decimal on purpose, see wsdl/README.md):
-// no sign on amounts, no exponent, no leading zeros, no lone dot, at most 2 fraction digits.
+// The data tier's internal forms (data.wsdl states them as pattern facets): no sign on
+// balances, no exponent, no leading zeros, no lone dot, at most 2 fraction digits as written.
 const UNSIGNED_DECIMAL = /^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$/;
 const SIGNED_DECIMAL = /^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$/;
 
@@ -26,6 +26,44 @@ function textToCents(text: string): number {
   return negative ? -cents : cents;
 }
 
+/** xsd:decimal's lexical space (XML Schema 1.0 part 2, 3.2.3.1): no exponent, no NaN/INF. */
+const XSD_DECIMAL = /^([+-]?)([0-9]*)(?:\.([0-9]*))?$/;
+/**
+ * bank.wsdl's Amount pattern: at most 16 integer and 8 fraction digits as written (zeros
+ * included), so that every XML Schema processor can hold the value (libxml2 keeps 24 digits;
+ * XML Schema 1.0 §3.2.3 requires 18 and lets processors document their own limit).
+ */
+export const AMOUNT_LEXICAL = /^[+-]?([0-9]{1,16}(\.[0-9]{0,8})?|\.[0-9]{1,8})$/;
+/** Integer digits beyond which a value is past every bound we have (BALANCE_CENTS_MAX: 14). */
+const WHOLE_DIGITS_MAX = 16;
+
+/**
+ * The value, in cents, of any xsd:decimal lexical form — by value, as XML Schema reads it:
+ * `0.010` is 1 cent, `+5`, `.5`, `5.` and `007` are fine. Why there is no such value otherwise:
+ * 'not-decimal' (not the lexical space: `1e3`, `NaN`, `""`, `.`), 'sub-cent' (more than 2
+ * fraction digits of value: `0.011`), 'too-large' (more than WHOLE_DIGITS_MAX integer digits).
+ * Exact: digit strings, never a float on the way.
+ */
+export function decimalCents(text: string): number | 'not-decimal' | 'sub-cent' | 'too-large' {
+  const match = XSD_DECIMAL.exec(text);
+  if (match === null) return 'not-decimal';
+  const [, sign, whole = '', fraction = ''] = match;
+  if (whole === '' && fraction === '') return 'not-decimal';
+  let first = 0;
+  while (first < whole.length && whole.charCodeAt(first) === 0x30) first++;
+  let last = fraction.length;
+  while (last > 0 && fraction.charCodeAt(last - 1) === 0x30) last--;
+  const wholeDigits = whole.slice(first);
+  const fractionDigits = fraction.slice(0, last);
+  if (fractionDigits.length > 2) return 'sub-cent';
+  if (wholeDigits.length > WHOLE_DIGITS_MAX) return 'too-large';
+  // 16 digits and 2 more stay below 2^63; BigInt keeps them exact before the range checks.
+  const cents = BigInt(wholeDigits === '' ? '0' : wholeDigits) * BigInt(100) + BigInt(fractionDigits.padEnd(2, '0'));
+  if (cents > BigInt(Number.MAX_SAFE_INTEGER)) return 'too-large';
+  const value = Number(cents);
+  return sign === '-' && value !== 0 ? -value : value;
+}
+
 export function isCents(value: number): value is Cents {
   return Number.isSafeInteger(value);
 }
@@ -35,14 +73,19 @@ export function asCents(value: number): Cents {
   return value as Cents;
 }
 
-/** An amount a caller asks to move: > 0, ≤ amountCentsMax. Throws INVALID_AMOUNT otherwise. */
+/**
+ * An amount a caller asks to move, read by value (decimalCents): > 0, at most 2 fraction digits
+ * of value, ≤ amountCentsMax, written as AMOUNT_LEXICAL allows. Throws INVALID_AMOUNT otherwise. bank.wsdl's Amount type says the
+ * same (test/wsdl-lexical.test.ts holds the two to the same verdicts).
+ */
 export function parseAmount(text: unknown, amountCentsMax: Cents = AMOUNT_CENTS_MAX_DEFAULT): Cents {
-  if (typeof text !== 'string' || !UNSIGNED_DECIMAL.test(text)) {
-    throw fault('INVALID_AMOUNT', 'amount must be a decimal greater than 0 with at most 2 fraction digits, e.g. 10.00');
+  const cents = typeof text === 'string' && AMOUNT_LEXICAL.test(text) ? decimalCents(text) : 'not-decimal';
+  if (cents === 'not-decimal') {
+    throw fault('INVALID_AMOUNT', 'amount must be a decimal number such as 10.00: no exponent, at most 16 integer and 8 fraction digits');
   }
-  const cents = textToCents(text);
-  if (cents <= 0) throw fault('INVALID_AMOUNT', 'amount must be greater than 0');
-  if (cents > amountCentsMax) throw fault('INVALID_AMOUNT', `amount must be at most ${formatCents(amountCentsMax)}`);
+  if (cents === 'sub-cent') throw fault('INVALID_AMOUNT', 'amount must be a whole number of cents (at most 2 fraction digits)');
+  if (cents === 'too-large' ? (text as string).startsWith('-') : cents <= 0) throw fault('INVALID_AMOUNT', 'amount must be greater than 0');
+  if (cents === 'too-large' || cents > amountCentsMax) throw fault('INVALID_AMOUNT', `amount must be at most ${formatCents(amountCentsMax)}`);
   return cents as Cents;
 }
 

@@ -44,3 +44,17 @@ export function faultEnvelope(fields: FaultFields, namespace: string, faultEleme
     `${accountId}<retryable>${info.retryable ? 'true' : 'false'}</retryable></${faultElement}></detail>` +
     '</soap:Fault></soap:Body></soap:Envelope>';
 }
+
+/**
+ * The soap:MustUnderstand fault (SOAP 1.1 §4.2.3, §4.4.1) for a header block addressed to us
+ * with mustUnderstand="1" that we do not know. It has no `detail`: SOAP 1.1 §4.4 reserves
+ * detail for errors of the Body ("MUST NOT be used to carry information about ... header
+ * entries"), so the block is named in the faultstring only.
+ */
+export function mustUnderstandEnvelope(blockNs: string, blockName: string): string {
+  return '<?xml version="1.0" encoding="utf-8"?>' +
+    `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><soap:Fault>` +
+    '<faultcode>soap:MustUnderstand</faultcode>' +
+    `<faultstring>header block {${escapeXml(blockNs)}}${escapeXml(blockName)} is not understood</faultstring>` +
+    '</soap:Fault></soap:Body></soap:Envelope>';
+}

@@ -9,9 +9,9 @@ import { ConnectionLimits, SOAP_CONNECTION_DEFAULTS } from './connection-limits'
 import type { Logger } from './logger';
 import { readRequestBody } from './request-body';
 import { isRequestId, requestIdRule } from './request-id';
-import { readEnvelope } from './soap-envelope';
+import { MustUnderstandFault, readEnvelope } from './soap-envelope';
 import { describeService, readArguments, responseEnvelope } from './soap-message';
-import { FAULT_HTTP_STATUS, faultEnvelope, FaultFields } from './soap-fault';
+import { FAULT_HTTP_STATUS, faultEnvelope, FaultFields, mustUnderstandEnvelope } from './soap-fault';
 import { fault, isServiceFault, ServiceFault } from './service-fault';
 
 /**
@@ -47,6 +47,8 @@ export type OperationHandler = (args: Record<string, unknown>, ctx: OperationCon
 export interface SoapServiceOptions {
   readonly service: string;
   readonly wsdlPath: string;
+  /** The contract as served and used, when it differs from the file (business: the configured amount maximum). */
+  readonly wsdlText?: string;
   readonly path: string;
   readonly namespace: string;
   readonly faultElement: string;
@@ -128,7 +130,7 @@ function unquote(value: string): string {
 }
 
 export async function startSoapServer(options: SoapServiceOptions, host: string, port: number): Promise<SoapServer> {
-  const wsdlText = readFileSync(options.wsdlPath, 'utf8');
+  const wsdlText = options.wsdlText ?? readFileSync(options.wsdlPath, 'utf8');
   const shape = await describeService(wsdlText);
   for (const name of Object.keys(options.operations)) {
     if (!shape.operations.has(name)) throw new Error(`${options.wsdlPath} has no operation ${name}`);
@@ -195,6 +197,11 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       }
       return;
     }
+    if (error instanceof MustUnderstandFault) {
+      log(state, 'MUST_UNDERSTAND', { fault_message: error.message });
+      sendXml(res, FAULT_HTTP_STATUS, mustUnderstandEnvelope(error.blockNs, error.blockName));
+      return;
+    }
     log(state, 'INTERNAL_ERROR', { error: error instanceof Error ? error.stack ?? error.message : String(error) });
     sendFault(res, { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state.requestId ?? 'unknown'}` });
   }
@@ -212,7 +219,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
 
   async function handleSoapPost(req: http.IncomingMessage, res: http.ServerResponse, state: RequestState): Promise<void> {
     const body = await readRequestBody(req, options.bodyBytesMax);
-    const request = readEnvelope(body);
+    const request = readEnvelope(body, { namespace, headers: shape.headers });
     const operation = request.body.name;
     state.claimedPrincipal = request.headerBlocks.get(options.principalHeader) ?? state.claimedPrincipal;
     const handler = Object.prototype.hasOwnProperty.call(options.operations, operation) ? options.operations[operation] : undefined;

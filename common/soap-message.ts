@@ -1,7 +1,7 @@
 import * as soap from 'soap';
 import { escapeXml, SOAP11_ENVELOPE_NS } from './soap-fault';
 import { fault } from './service-fault';
-import { XmlElement, xsdTrim } from './xml-reader';
+import { xsdTrim, XmlElement } from './xml-reader';
 
 /**
  * The shapes of a service's messages, learned once at start from the WSDL by node-soap (which
@@ -13,6 +13,8 @@ import { XmlElement, xsdTrim } from './xml-reader';
 export interface Field {
   readonly name: string;
   readonly repeated: boolean;
+  /** nillable="true" in the schema: xsi:nil="true" means absent (only optional elements are nillable). */
+  readonly nillable: boolean;
   /** Child fields of a complex element; undefined for a leaf (text). */
   readonly fields?: readonly Field[];
 }
@@ -24,62 +26,155 @@ export interface OperationShape {
   readonly outputElement: string;
 }
 
+/** A header block the binding declares (soap:header part named after its element). */
+export interface HeaderShape {
+  readonly nillable: boolean;
+}
+
 export interface ServiceShape {
   readonly service: string;
   readonly port: string;
   readonly operations: ReadonlyMap<string, OperationShape>;
+  /** The header blocks of the binding's inputs, by element name. */
+  readonly headers: ReadonlyMap<string, HeaderShape>;
 }
 
-type Description = Record<string, unknown>;
-const DESCRIPTION_META = new Set(['targetNSAlias', 'targetNamespace']);
-
-function fieldsOf(description: Description): Field[] {
-  return Object.entries(description)
-    .filter(([key]) => !DESCRIPTION_META.has(key))
-    .map(([key, value]): Field => {
-      const repeated = key.endsWith('[]');
-      const name = repeated ? key.slice(0, -2) : key;
-      if (value !== null && typeof value === 'object') return { name, repeated, fields: fieldsOf(value as Description) };
-      return { name, repeated };
-    });
+/** The part of node-soap's parsed schema we walk: XSD elements by tag name with their attributes. */
+interface SchemaNode {
+  readonly name: string;
+  readonly children: readonly SchemaNode[];
+  readonly $name?: string;
+  readonly $type?: string;
+  readonly $minOccurs?: string;
+  readonly $maxOccurs?: string;
+  readonly $nillable?: string;
+  readonly $part?: string;
+}
+interface Schema {
+  readonly elements: Readonly<Record<string, SchemaNode>>;
+  readonly complexTypes: Readonly<Record<string, SchemaNode>>;
 }
 
-/** Reads the WSDL with node-soap and keeps the one service's operation shapes. */
+function sequenceOf(schema: Schema, element: SchemaNode): SchemaNode | undefined {
+  const localType = element.$type?.split(':').pop();
+  const complex = element.children.find((c) => c.name === 'complexType') ??
+    (localType !== undefined && !element.$type?.startsWith('xsd:') ? schema.complexTypes[localType] : undefined);
+  if (complex === undefined) return undefined;
+  const parts = complex.children.filter((c) => c.name !== 'annotation');
+  const [sequence] = parts;
+  if (parts.length !== 1 || sequence?.name !== 'sequence') throw new Error(`complex type of ${element.$name}: only xsd:sequence is supported`);
+  return sequence;
+}
+
+function fieldsOf(schema: Schema, sequence: SchemaNode): Field[] {
+  return sequence.children.filter((c) => c.name !== 'annotation').map((node): Field => {
+    const name = node.$name;
+    if (node.name !== 'element' || name === undefined) throw new Error(`unsupported schema construct xsd:${node.name} in a sequence`);
+    const nillable = node.$nillable === 'true';
+    if (nillable && node.$minOccurs !== '0') throw new Error(`${name}: only optional elements may be nillable (nil means absent)`);
+    const repeated = node.$maxOccurs !== undefined && node.$maxOccurs !== '1';
+    const inner = sequenceOf(schema, node);
+    return inner === undefined ? { name, repeated, nillable } : { name, repeated, nillable, fields: fieldsOf(schema, inner) };
+  });
+}
+
+function elementFields(schema: Schema, name: string): Field[] {
+  const element = schema.elements[name];
+  const sequence = element === undefined ? undefined : sequenceOf(schema, element);
+  if (sequence === undefined) throw new Error(`the WSDL lacks the wrapper element ${name}`);
+  return fieldsOf(schema, sequence);
+}
+
+interface Definitions {
+  readonly schemas: Readonly<Record<string, Schema>>;
+  readonly bindings: Readonly<Record<string, { readonly methods: Readonly<Record<string, { readonly inputSoap?: SchemaNode }>> }>>;
+}
+
+function headersOf(definitions: Definitions, schema: Schema): Map<string, HeaderShape> {
+  const headers = new Map<string, HeaderShape>();
+  for (const binding of Object.values(definitions.bindings)) {
+    for (const method of Object.values(binding.methods)) {
+      for (const part of method.inputSoap?.children ?? []) {
+        if (part.name !== 'header' || part.$part === undefined) continue;
+        const element = schema.elements[part.$part];
+        if (element === undefined) throw new Error(`soap:header part ${part.$part} must name a global element of the same name`);
+        headers.set(part.$part, { nillable: element.$nillable === 'true' });
+      }
+    }
+  }
+  if (headers.size === 0) throw new Error('the WSDL binds no soap:header blocks');
+  return headers;
+}
+
+/** Reads the WSDL with node-soap and keeps the one service's operation and header shapes. */
 export async function describeService(wsdlText: string): Promise<ServiceShape> {
   const wsdl = new soap.WSDL(wsdlText, 'urn:distbank:local', {});
   await new Promise<void>((resolve, reject) => wsdl.onReady((err?: Error) => (err ? reject(err) : resolve())));
-  const services = wsdl.describeServices() as Record<string, Record<string, Record<string, { input: Description; output: Description }>>>;
+  const services = wsdl.describeServices() as Record<string, Record<string, Record<string, unknown>>>;
   const [service, ports] = Object.entries(services)[0] ?? [];
   const [port, operations] = Object.entries(ports ?? {})[0] ?? [];
   if (service === undefined || port === undefined || operations === undefined) throw new Error('the WSDL describes no service port');
+  const definitions = (wsdl as unknown as { definitions: Definitions }).definitions;
+  const schema = Object.values(definitions.schemas)[0];
+  if (schema === undefined || Object.keys(definitions.schemas).length !== 1) throw new Error('the WSDL must hold exactly one inline schema');
   const shapes = new Map<string, OperationShape>();
-  for (const [name, op] of Object.entries(operations)) {
+  for (const name of Object.keys(operations)) {
     const outputElement = `${name}Response`;
-    if (!wsdlText.includes(`<xsd:element name="${outputElement}">`)) throw new Error(`WSDL lacks the wrapped response element ${outputElement}`);
-    shapes.set(name, { name, input: fieldsOf(op.input), output: fieldsOf(op.output), outputElement });
+    shapes.set(name, { name, input: elementFields(schema, name), output: elementFields(schema, outputElement), outputElement });
   }
-  return { service, port, operations: shapes };
+  return { service, port, operations: shapes, headers: headersOf(definitions, schema) };
+}
+
+export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+
+/**
+ * xsi:nil on an element: true, false, or absent (false). A value that is not an xsd:boolean, or
+ * a nilled element with content, is INVALID_REQUEST (XML Schema §3.3.4: a nilled element is empty).
+ */
+export function isNil(node: XmlElement): boolean {
+  const attribute = node.attributes.find((a) => a.ns === XSI_NS && a.name === 'nil');
+  if (attribute === undefined) return false;
+  const value = xsdTrim(attribute.value);
+  if (value === 'false' || value === '0') return false;
+  if (value !== 'true' && value !== '1') throw fault('INVALID_REQUEST', `xsi:nil on <${node.name}> must be true or false`);
+  if (node.children.length > 0 || xsdTrim(node.text) !== '') throw fault('INVALID_REQUEST', `<${node.name}> has xsi:nil="true" and content`);
+  return true;
+}
+
+/** Text directly inside an element that holds elements (mixed content) is refused. */
+export function refuseStrayText(element: XmlElement): void {
+  if (xsdTrim(element.text) !== '') throw fault('INVALID_REQUEST', `text directly inside <${element.name}> is not allowed`);
 }
 
 /**
- * The body element's children as arguments: leaves as trimmed text (xsd whitespace collapse;
- * decimals, longs and booleans stay text), complex elements as objects, repeated ones as
+ * The body element's children as arguments: leaves as text with XML Schema whitespace trimmed
+ * (decimals, longs and booleans stay text), complex elements as objects, repeated ones as
  * arrays. An element the schema does not declare, in another namespace, or repeated where the
- * schema allows one, is INVALID_REQUEST — so no caller-chosen name ever becomes a key.
+ * schema allows one, is INVALID_REQUEST — so no caller-chosen name ever becomes a key. A nilled
+ * element (xsi:nil="true") is absent when the schema makes it nillable, else INVALID_REQUEST.
  */
 export function readArguments(element: XmlElement, fields: readonly Field[], namespace: string): Record<string, unknown> {
+  refuseStrayText(element);
   const args: Record<string, unknown> = {};
+  const seen = new Set<string>();
   for (const node of element.children) {
     const field = fields.find((f) => f.name === node.name);
     if (field === undefined || node.ns !== namespace) {
       throw fault('INVALID_REQUEST', `unexpected element <${node.name}> in <${element.name}>`);
+    }
+    if (!field.repeated) {
+      if (seen.has(field.name)) throw fault('INVALID_REQUEST', `element <${node.name}> appears more than once`);
+      seen.add(field.name);
+    }
+    if (isNil(node)) {
+      if (!field.nillable) throw fault('INVALID_REQUEST', `<${node.name}> is required and may not be nil`);
+      continue;
     }
     const value = field.fields === undefined ? leafText(node) : readArguments(node, field.fields, namespace);
     if (field.repeated) {
       const list = (args[field.name] ??= []) as unknown[];
       list.push(value);
     } else {
-      if (field.name in args) throw fault('INVALID_REQUEST', `element <${node.name}> appears more than once`);
       args[field.name] = value;
     }
   }

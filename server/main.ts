@@ -5,6 +5,7 @@ import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { ReloadingCredentials } from '../common/reloading-credentials';
 import { startSoapServer } from '../common/soap-host';
+import { wsdlWithFacets } from '../common/wsdl-facets';
 import { DATA_FLAGS, loadDataConfig } from './config';
 import { DataService } from './data-service';
 import { openStore } from './open-store';
@@ -35,6 +36,10 @@ async function main(): Promise<void> {
   const server = await startSoapServer({
     service: 'data',
     wsdlPath: WSDL_PATH,
+    wsdlText: wsdlWithFacets(WSDL_PATH, [
+      { simpleType: 'LeaseMillis', facet: 'minInclusive', value: String(config.leaseMsMin) },
+      { simpleType: 'LeaseMillis', facet: 'maxInclusive', value: String(config.leaseMsMax) },
+    ]),
     path: '/data',
     namespace: DATA_NAMESPACE,
     faultElement: 'DataFault',

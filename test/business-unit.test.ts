@@ -341,8 +341,8 @@ describe('business unit: data-tier templates vs wsdl/data.wsdl', () => {
   });
   it('notice a contract that moved on', async () => {
     const reordered = wsdl.replace(
-      '<xsd:element name="waitMs" type="xsd:int" minOccurs="0"/>\n            <xsd:element name="leaseMs" type="xsd:int" minOccurs="0"/>',
-      '<xsd:element name="leaseMs" type="xsd:int" minOccurs="0"/>\n            <xsd:element name="waitMs" type="xsd:int" minOccurs="0"/>');
+      '<xsd:element name="waitMs" type="tns:Millis" minOccurs="0" nillable="true"/>\n            <xsd:element name="leaseMs" type="tns:LeaseMillis" minOccurs="0" nillable="true"/>',
+      '<xsd:element name="leaseMs" type="tns:LeaseMillis" minOccurs="0" nillable="true"/>\n            <xsd:element name="waitMs" type="tns:Millis" minOccurs="0" nillable="true"/>');
     expect(reordered).to.not.equal(wsdl);
     const error = await rejection(checkDataContract(reordered));
     expect(String(error)).to.contain('element Lock');

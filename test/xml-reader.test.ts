@@ -219,8 +219,9 @@ describe('xml-reader: XSD white space at the SOAP edge', () => {
   it('hands the handler "\\u00a01\\u2028" for <accountId>&#160;1&#x2028;</accountId>, so its pattern refuses it', () => {
     const xml = `<s:Envelope xmlns:s="${SOAP_NS}"><s:Header><b:client-id xmlns:b="urn:b">&#160;alice</b:client-id></s:Header>` +
       '<s:Body><b:Read xmlns:b="urn:b"><b:accountId>&#160;1&#x2028;</b:accountId><b:limit> 5\t</b:limit></b:Read></s:Body></s:Envelope>';
-    const request = readEnvelope(xml);
-    const args = readArguments(request.body, [{ name: 'accountId', repeated: false }, { name: 'limit', repeated: false }], 'urn:b');
+    const request = readEnvelope(xml, { namespace: 'urn:b', headers: new Map([['client-id', { nillable: false }]]) });
+    const fields = [{ name: 'accountId', repeated: false, nillable: false }, { name: 'limit', repeated: false, nillable: false }];
+    const args = readArguments(request.body, fields, 'urn:b');
     expect(args).to.deep.equal({ accountId: '\u00a01\u2028', limit: '5' });
     expect(request.headerBlocks.get('client-id')).to.equal('\u00a0alice');
   });

@@ -3,8 +3,8 @@
 
 /** Deposit */
 export interface Deposit {
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     accountId?: string;
-    /** Amount|xsd:decimal|fractionDigits,minExclusive */
+    /** Amount|xsd:decimal|pattern,fractionDigits,minExclusive,maxInclusive */
     amount?: string;
 }

@@ -3,9 +3,9 @@
 
 /** DepositResponse */
 export interface DepositResponse {
-    /** TransactionId|xsd:string|pattern */
+    /** TransactionId|xsd:string|whiteSpace,pattern */
     transactionId?: string;
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     accountId?: string;
     /** Balance|xsd:decimal|fractionDigits,minInclusive */
     balance?: string;

@@ -7,7 +7,7 @@
  * @targetNamespace `urn:distbank:bank:v1`
  */
 export interface Entry {
-    /** TransactionId|xsd:string|pattern */
+    /** TransactionId|xsd:string|whiteSpace,pattern */
     transactionId?: string;
     /** EntryKind|xsd:string|OPENING,DEPOSIT,WITHDRAWAL,TRANSFER_OUT,TRANSFER_IN */
     kind?: string;
@@ -15,7 +15,7 @@ export interface Entry {
     amount?: string;
     /** Balance|xsd:decimal|fractionDigits,minInclusive */
     balanceAfter?: string;
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     counterpartyAccountId?: string;
     /** xsd:dateTime */
     at?: string;

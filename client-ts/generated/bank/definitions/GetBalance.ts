@@ -3,6 +3,6 @@
 
 /** GetBalance */
 export interface GetBalance {
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     accountId?: string;
 }

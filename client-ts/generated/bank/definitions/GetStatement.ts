@@ -3,8 +3,8 @@
 
 /** GetStatement */
 export interface GetStatement {
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     accountId?: string;
-    /** xsd:int */
-    limit?: number;
+    /** StatementLimit|xsd:int|pattern,minInclusive,maxInclusive */
+    limit?: string;
 }

@@ -4,7 +4,7 @@ import { Entry } from "./Entry";
 
 /** GetStatementResponse */
 export interface GetStatementResponse {
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     accountId?: string;
     /** Balance|xsd:decimal|fractionDigits,minInclusive */
     balance?: string;

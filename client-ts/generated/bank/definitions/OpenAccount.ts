@@ -3,6 +3,6 @@
 
 /** OpenAccount */
 export interface OpenAccount {
-    /** Amount|xsd:decimal|fractionDigits,minExclusive */
+    /** Amount|xsd:decimal|pattern,fractionDigits,minExclusive,maxInclusive */
     initialDeposit?: string;
 }

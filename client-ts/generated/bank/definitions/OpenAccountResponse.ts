@@ -3,7 +3,7 @@
 
 /** OpenAccountResponse */
 export interface OpenAccountResponse {
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     accountId?: string;
     /** Balance|xsd:decimal|fractionDigits,minInclusive */
     balance?: string;

@@ -3,10 +3,10 @@
 
 /** Transfer */
 export interface Transfer {
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     fromAccountId?: string;
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     toAccountId?: string;
-    /** Amount|xsd:decimal|fractionDigits,minExclusive */
+    /** Amount|xsd:decimal|pattern,fractionDigits,minExclusive,maxInclusive */
     amount?: string;
 }

@@ -3,9 +3,9 @@
 
 /** TransferResponse */
 export interface TransferResponse {
-    /** TransactionId|xsd:string|pattern */
+    /** TransactionId|xsd:string|whiteSpace,pattern */
     transactionId?: string;
-    /** AccountId|xsd:string|pattern */
+    /** AccountId|xsd:string|whiteSpace,pattern */
     fromAccountId?: string;
     /** Balance|xsd:decimal|fractionDigits,minInclusive */
     balance?: string;

@@ -1,0 +1,292 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { postRaw } from './helpers/bank-call';
+import { BankFixture, startBankFixture } from './helpers/bank-fixture';
+
+/**
+ * Verdict equality: for every simple type a caller puts on the wire, the service's verdict on a
+ * lexical form equals `xmllint --schema`'s verdict on the same element against the XSD taken
+ * from the WSDL the server serves (`?wsdl`). Each form goes into one request element; xmllint
+ * validates exactly that element, and a real business server and data server (port 0) answer
+ * it inside an envelope. The service "refuses" a form when it answers with one of the probe's
+ * refusal codes (INVALID_REQUEST / INVALID_AMOUNT, or AUTHENTICATION_FAILED for a credential);
+ * anything else (success, ACCOUNT_NOT_FOUND, LOCK_NOT_HELD, …) means the form was accepted as a
+ * value of its type. The business server runs with BANK_AMOUNT_MAX=2500.50, so the served
+ * WSDL's Amount maximum is a configured one.
+ */
+const TIMEOUT_MS = 10_000;
+const AMOUNT_MAX = '2500.50';
+const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+const BANK_NS = 'urn:distbank:bank:v1';
+const DATA_NS = 'urn:distbank:data:v1';
+const NIL = Symbol('xsi:nil');
+type Form = string | typeof NIL;
+
+function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function leaf(name: string, form: Form): string {
+  return form === NIL ? `<${name} xsi:nil="true"/>` : `<${name}>${escapeText(form)}</${name}>`;
+}
+/** An element in the service namespace that declares what it uses, so it stands alone for xmllint. */
+function rooted(ns: string, name: string, inner: string): string {
+  return `<${name} xmlns="${ns}" xmlns:xsi="${XSI_NS}">${inner}</${name}>`;
+}
+function show(form: Form): string {
+  return form === NIL ? 'xsi:nil' : JSON.stringify(form.length > 40 ? `${form.slice(0, 20)}…(${form.length})` : form);
+}
+
+interface Probe {
+  readonly name: string;
+  readonly service: 'bank' | 'data';
+  readonly forms: readonly Form[];
+  /** Fault codes that mean "this form is not a value of its type". */
+  readonly refusedBy: readonly string[];
+  /** The probed element as it stands alone (validated by xmllint) and the request carrying it. */
+  build(form: Form, index: number): { readonly probed: string; readonly headers: readonly string[]; readonly body: string };
+}
+
+/** The XSD of a WSDL's one inline schema, with the WSDL's namespace declarations carried over. */
+export function schemaOfWsdl(wsdl: string): string {
+  const start = wsdl.indexOf('<xsd:schema');
+  const end = wsdl.indexOf('</xsd:schema>');
+  const definitions = /<wsdl:definitions\b[^>]*>/.exec(wsdl)?.[0] ?? '';
+  if (start < 0 || end < 0 || definitions === '') throw new Error('no inline xsd:schema in the WSDL');
+  const declarations = [...definitions.matchAll(/\sxmlns:(\w+)="([^"]*)"/g)].map((m) => ` xmlns:${m[1]}="${m[2]}"`).join('');
+  return wsdl.slice(start, end + '</xsd:schema>'.length).replace('<xsd:schema', `<xsd:schema${declarations}`);
+}
+
+/** xmllint's verdict (valid or not) on each document against the schema, in one run. */
+function xsdVerdicts(schema: string, documents: readonly string[]): boolean[] {
+  const dir = mkdtempSync(join(tmpdir(), 'distbank-lexical-'));
+  try {
+    writeFileSync(join(dir, 'schema.xsd'), schema);
+    const files = documents.map((doc, i) => {
+      const file = join(dir, `${i}.xml`);
+      writeFileSync(file, doc);
+      return file;
+    });
+    const run = spawnSync('xmllint', ['--noout', '--schema', join(dir, 'schema.xsd'), ...files], { encoding: 'utf8' });
+    if (run.error !== undefined) throw run.error;
+    const verdicts = new Map<string, boolean>();
+    for (const line of run.stderr.split('\n')) {
+      const m = /^(.*\.xml) (validates|fails to validate)$/.exec(line);
+      if (m !== null) verdicts.set(m[1]!, m[2] === 'validates');
+    }
+    return files.map((file) => {
+      const verdict = verdicts.get(file);
+      if (verdict === undefined) throw new Error(`xmllint gave no verdict for ${file}: ${run.stderr.slice(0, 2000)}`);
+      return verdict;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function getText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+}
+
+const ACCOUNT_ID_FORMS: readonly Form[] = [
+  '7', '999999999999', '123456789012345', ' 7 ', '\t7\n', '1234567890123456', '0', '07', '-7', '+7', '7a', '', '7 7',
+  '\u00a07', '7\u2028', '٧', '7.0', NIL,
+];
+const REFUSED_AS_INVALID = ['INVALID_REQUEST', 'INVALID_AMOUNT'];
+const REFUSED_AS_CREDENTIAL = ['AUTHENTICATION_FAILED', 'INVALID_REQUEST'];
+
+function bankProbes(credentials: { token: string; clientId: string }): Probe[] {
+  const headerBlock = (name: string, form: Form): string =>
+    form === NIL ? `<${name} xmlns="${BANK_NS}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>` : rooted(BANK_NS, name, escapeText(form));
+  const auth = (): string[] => [headerBlock('auth-token', credentials.token), headerBlock('client-id', credentials.clientId)];
+  const noSuchBalance = rooted(BANK_NS, 'GetBalance', '<accountId>999999999999</accountId>');
+  return [
+    {
+      name: 'bank Amount (Deposit/amount)', service: 'bank', refusedBy: REFUSED_AS_INVALID,
+      forms: [
+        '0.01', '1', '19.99', '0.010', '1.000', '+5', '.5', '5.', '007', '00.50', '+.01', ' 5 ', '\t5\n', AMOUNT_MAX, `${AMOUNT_MAX}0`,
+        '2500.51', '2500.501', '1e3', '1E3', 'NaN', 'INF', '-INF', '', '.', '+', '-', '-0', '+0', '0', '0.00', '0.000', '-5', '-0.01',
+        '-.5', '0.011', '0.001', '1,00', '1 000', '0x10', '+-5', '5-', '٥', '\u00a05', '5\u2028', '１', '1234567890123456',
+        '12345678901234567', '0000000000000001.00', '00000000000000001.00', '1.00000000', '1.000000000', '0.01000000', NIL,
+      ],
+      build: (form) => {
+        const probed = rooted(BANK_NS, 'Deposit', `<accountId>999999999999</accountId>${leaf('amount', form)}`);
+        return { probed, headers: auth(), body: probed };
+      },
+    },
+    {
+      name: 'bank AccountId (GetBalance/accountId)', service: 'bank', refusedBy: REFUSED_AS_INVALID, forms: ACCOUNT_ID_FORMS,
+      build: (form) => {
+        const probed = rooted(BANK_NS, 'GetBalance', leaf('accountId', form));
+        return { probed, headers: auth(), body: probed };
+      },
+    },
+    {
+      name: 'bank StatementLimit (GetStatement/limit)', service: 'bank', refusedBy: REFUSED_AS_INVALID,
+      forms: ['1', '5', '1000', '1001', '0', '-1', '-0', '+5', '007', '00000000000000000000000005', ' 5 ', '1.0', '1e2', '', '+',
+        '2147483648', 'abc', '５', NIL],
+      build: (form) => {
+        const probed = rooted(BANK_NS, 'GetStatement', `<accountId>999999999999</accountId>${leaf('limit', form)}`);
+        return { probed, headers: auth(), body: probed };
+      },
+    },
+    {
+      name: 'bank request-id header', service: 'bank', refusedBy: REFUSED_AS_INVALID,
+      forms: ['r-1', 'A.b:c_d-e', 'a'.repeat(64), 'a'.repeat(65), ' r-1 ', '\tr-1\n', '', 'a b', 'r/1', 'é', NIL],
+      build: (form) => {
+        const probed = headerBlock('request-id', form);
+        return { probed, headers: [...auth(), probed], body: noSuchBalance };
+      },
+    },
+    {
+      name: 'bank client-id header (spellings of the real one)', service: 'bank', refusedBy: REFUSED_AS_CREDENTIAL,
+      forms: [credentials.clientId, ` ${credentials.clientId} `, `\t${credentials.clientId}\n`, '', `${credentials.clientId} x`, 'c'.repeat(65), NIL],
+      build: (form) => {
+        const probed = headerBlock('client-id', form);
+        return { probed, headers: [auth()[0]!, probed], body: noSuchBalance };
+      },
+    },
+    {
+      name: 'bank auth-token header (spellings of the real one)', service: 'bank', refusedBy: REFUSED_AS_CREDENTIAL,
+      forms: [credentials.token, ` ${credentials.token} `, `${' '.repeat(300)}${credentials.token}`, 'x'.repeat(257), NIL],
+      build: (form) => {
+        const probed = headerBlock('auth-token', form);
+        return { probed, headers: [probed, auth()[1]!], body: noSuchBalance };
+      },
+    },
+  ];
+}
+
+function dataProbes(credentials: { token: string; businessId: string }): Probe[] {
+  const block = (name: string, form: Form): string =>
+    form === NIL ? `<${name} xmlns="${DATA_NS}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>` : rooted(DATA_NS, name, escapeText(form));
+  const auth = [block('auth-token', credentials.token), block('business-id', credentials.businessId)];
+  const body = (probed: string): { probed: string; headers: readonly string[]; body: string } => ({ probed, headers: auth, body: probed });
+  const update = (index: number, parts: { lockId?: string; fencingToken?: string; transactionId?: string; amount?: string; release?: string }) =>
+    rooted(DATA_NS, 'Update', (parts.lockId ?? '<lockId>nolock</lockId>') + (parts.fencingToken ?? '<fencingToken>1</fencingToken>') +
+      (parts.transactionId ?? `<transactionId>t-verdict-${index}</transactionId>`) +
+      `<posting><accountId>999999999</accountId>${parts.amount ?? '<amount>1.00</amount>'}</posting>` + (parts.release ?? ''));
+  return [
+    { name: 'data AccountId (Read/accountId)', service: 'data', refusedBy: REFUSED_AS_INVALID, forms: ACCOUNT_ID_FORMS,
+      build: (form) => body(rooted(DATA_NS, 'Read', leaf('accountId', form))) },
+    { name: 'data Millis (Lock/waitMs)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['0', '5', '+5', '007', '-0', '0000000005', '00000000005', '2147483647', '2147483648', '-1', '1.0', '', 'abc', ' 5 ', NIL],
+      build: (form) => body(rooted(DATA_NS, 'Lock', `<accountId>999999999</accountId>${leaf('waitMs', form)}`)) },
+    { name: 'data LeaseMillis (Lock/leaseMs)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['100', '5000', '30000', '99', '30001', '+100', '0100', '-100', '', ' 5000 ', NIL],
+      build: (form) => body(rooted(DATA_NS, 'Lock', `<accountId>999999999</accountId><waitMs>0</waitMs>${leaf('leaseMs', form)}`)) },
+    { name: 'data FencingToken (Update/fencingToken)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['1', '123456789012345', '1234567890123456', '0', '01', '-1', '+1', '', ' 7 ', '1.0', NIL],
+      build: (form, i) => body(update(i, { fencingToken: leaf('fencingToken', form) })) },
+    { name: 'data LockId (Unlock/lockId)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['abc', 'A_b-9', 'a'.repeat(64), 'a'.repeat(65), 'a.b', '', ' abc ', 'a b', NIL],
+      build: (form) => body(rooted(DATA_NS, 'Unlock', leaf('lockId', form))) },
+    { name: 'data TransactionId (Update/transactionId)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['t-1', 'a'.repeat(128), 'a'.repeat(129), 'a b', '', ' t-2 ', 'a/b', NIL],
+      build: (form, i) => body(update(i, { transactionId: leaf('transactionId', form) })) },
+    { name: 'data PostingAmount (Update/posting/amount)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['1.00', '-1.00', '0.01', '-0.01', '0.1', '0.10', '10000000000000.00', '-10000000000000.00', '10000000000000.01', '0',
+        '0.00', '-0', '-0.00', '+1', '1.000', '007', '.5', '5.', '1e3', '', ' 1.00 ', '0.001', NIL],
+      build: (form, i) => body(update(i, { amount: leaf('amount', form) })) },
+    { name: 'data boolean (Update/release)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['true', 'false', '1', '0', ' true ', 'TRUE', 'yes', '', NIL],
+      build: (form, i) => body(update(i, { release: leaf('release', form) })) },
+    { name: 'data Balance (CreateAccount/initialBalance)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['0', '0.00', '5', '5.5', '10000000000000.00', '10000000000000.01', '-1', '-0', '007', '+5', '.5', '5.', '0.001', '1.000', '', NIL],
+      build: (form, i) => body(rooted(DATA_NS, 'CreateAccount', `<ownerId>verdict</ownerId><transactionId>t-balance-${i}</transactionId>${leaf('initialBalance', form)}`)) },
+    { name: 'data ClientId (CreateAccount/ownerId)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['verdict1', 'a'.repeat(64), 'a'.repeat(65), 'a b', '', ' v ', 'a/b', NIL],
+      build: (form, i) => body(rooted(DATA_NS, 'CreateAccount', `${leaf('ownerId', form)}<transactionId>t-owner-${i}</transactionId>`)) },
+    { name: 'data JournalLimit (GetJournal/limit)', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['1', '1000', '1001', '0', '+5', '007', '0000000005', '00000000005', '', ' 5 ', NIL],
+      build: (form) => body(rooted(DATA_NS, 'GetJournal', `<accountId>999999999</accountId>${leaf('limit', form)}`)) },
+    { name: 'data request-id header', service: 'data', refusedBy: REFUSED_AS_INVALID,
+      forms: ['r-1', 'a'.repeat(128), 'a'.repeat(129), 'a b', '', ' r-1 ', NIL],
+      build: (form) => {
+        const probed = block('request-id', form);
+        return { probed, headers: [...auth, probed], body: rooted(DATA_NS, 'Read', '<accountId>999999999</accountId>') };
+      } },
+    { name: 'data business-id header (spellings of the real one)', service: 'data', refusedBy: REFUSED_AS_CREDENTIAL,
+      forms: [credentials.businessId, ` ${credentials.businessId} `, '', `${credentials.businessId} x`, NIL],
+      build: (form) => {
+        const probed = block('business-id', form);
+        return { probed, headers: [auth[0]!, probed], body: rooted(DATA_NS, 'Read', '<accountId>999999999</accountId>') };
+      } },
+  ];
+}
+
+/** The service's verdict: true when it took the form as a value of its type. */
+async function serviceVerdict(url: string, probe: Probe, request: { headers: readonly string[]; body: string }): Promise<{ accepted: boolean; answer: string }> {
+  const envelope = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${SOAP_NS}">` +
+    `<soap:Header>${request.headers.join('')}</soap:Header><soap:Body>${request.body}</soap:Body></soap:Envelope>`;
+  const reply = await postRaw(url, envelope, {}, TIMEOUT_MS);
+  const code = /<code>([A-Z_]+)<\/code>/.exec(reply.raw)?.[1];
+  if (reply.httpStatus !== 200 && code === undefined) throw new Error(`not a registry fault: HTTP ${reply.httpStatus} ${reply.raw.slice(0, 500)}`);
+  return { accepted: code === undefined || !probe.refusedBy.includes(code), answer: code ?? `HTTP ${reply.httpStatus}` };
+}
+
+describe('wsdl lexical rules: the service and xmllint give the same verdict on every form', function () {
+  this.timeout(60_000);
+  let fixture: BankFixture;
+  const schemas = { bank: '', data: '' };
+  const urls = { bank: '', data: '' };
+  let probes: Probe[] = [];
+
+  before(async () => {
+    fixture = await startBankFixture({ clients: 1, businessEnv: { BANK_AMOUNT_MAX: AMOUNT_MAX } });
+    urls.bank = fixture.business[0]!.url;
+    urls.data = fixture.data.url;
+    schemas.bank = schemaOfWsdl(await getText(`${urls.bank}?wsdl`));
+    schemas.data = schemaOfWsdl(await getText(`${urls.data}?wsdl`));
+    const client = fixture.clients[0]!;
+    probes = [
+      ...bankProbes({ token: client.authToken, clientId: client.clientId }),
+      ...dataProbes({ token: fixture.businessTokens[0]!, businessId: fixture.businessIds[0]! }),
+    ];
+  });
+  after(async () => {
+    await fixture?.stop();
+  });
+
+  it('serves the configured amount maximum in the WSDL it serves', () => {
+    expect(schemas.bank).to.match(new RegExp(`<xsd:simpleType name="Amount">[\\s\\S]*?<xsd:maxInclusive value="${AMOUNT_MAX.replace('.', '\\.')}"/>`));
+  });
+
+  // One case per probe, named after it; the probes need the fixture's credentials, so the list
+  // is built in before() and the cases walk it by index.
+  const PROBES = 19;
+  for (let p = 0; p < PROBES; p++) {
+    it(`probe ${p + 1}: verdicts agree`, async function () {
+      const probe = probes[p];
+      if (probe === undefined) throw new Error(`probe ${p + 1} does not exist: PROBES (${PROBES}) must equal the number of probes (${probes.length})`);
+      this.test!.title = `${probe.name}: verdicts agree`;
+      const requests = probe.forms.map((form, i) => probe.build(form, i));
+      const xsd = xsdVerdicts(schemas[probe.service], requests.map((r) => r.probed));
+      const disagreements: string[] = [];
+      for (const [i, request] of requests.entries()) {
+        const service = await serviceVerdict(urls[probe.service], probe, request);
+        if (service.accepted !== xsd[i]) {
+          disagreements.push(`${show(probe.forms[i]!)}: xmllint ${xsd[i] ? 'valid' : 'invalid'}, service ${service.accepted ? 'accepted' : 'refused'} (${service.answer})`);
+        }
+      }
+      expect(disagreements, probe.name).to.deep.equal([]);
+      // Guard against a probe that cannot tell: it must see both verdicts.
+      expect(xsd, `${probe.name} needs valid and invalid forms`).to.include(true).and.to.include(false);
+    });
+  }
+
+  it('has exactly PROBES probes', () => {
+    expect(probes.length).to.equal(PROBES);
+  });
+});
