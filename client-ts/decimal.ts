@@ -4,9 +4,11 @@
  * amount; converting to arithmetic is the caller's choice (e.g. integer cents, or a decimal
  * library), never ours.
  *
- * `decimal(text)` accepts any xsd:decimal lexical form ("10", "10.5", "-1", "0.001"): the
- * client deliberately does not apply the bank's business rules (> 0, at most 2 fraction digits,
- * maximum) so that the server's INVALID_AMOUNT fault is what the user sees, one source of truth.
+ * `decimal(text)` accepts any xsd:decimal lexical form ("10", "10.5", "-1", "0.001", "0.010"):
+ * the client deliberately does not apply the bank's business rules (> 0, at most 2 fraction
+ * digits of value, maximum) so that the server's INVALID_AMOUNT fault is what the user sees, one
+ * source of truth. The server reads amounts by value, as the WSDL's XML Schema does: "0.010" is
+ * 0.01, "+5" and ".5" are fine, "0.011" is INVALID_AMOUNT.
  * What is not a decimal at all ("1e3", "NaN", "", "ten") is refused here, before any network
  * call, with a DecimalFormatError.
  */

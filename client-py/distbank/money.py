@@ -5,14 +5,18 @@ amount:
 
 - ``decimal.Decimal`` (finite): sent in plain notation (``Decimal('1E+3')`` -> ``1000``);
 - ``int`` (not bool): whole currency units, ``10`` means 10.00;
-- ``str`` in plain decimal notation (``"10.00"``, ``"-1"``, ``"0.001"``); anything Python's
-  Decimal would also read but the wire must not carry (``"1e3"``, ``" 10"``, ``"+5"``,
-  ``"NaN"``, ``"1_000"``, ``""``) raises InvalidAmountError before any network call;
+- ``str`` in plain decimal notation (``"10.00"``, ``"-1"``, ``"0.001"``); other text raises
+  InvalidAmountError before any network call: what is not an ``xsd:decimal`` at all (``"1e3"``,
+  ``"NaN"``, ``"1_000"``, ``""``), and — the client is stricter in what it sends than the
+  service in what it reads — forms the service would read by value but this client does not
+  write (``" 10"``, ``"+5"``, ``".5"``);
 - ``float`` raises TypeError: 0.1 + 0.2 != 0.3 in binary floats.
 
 The client deliberately does NOT check the range or the number of fraction digits: ``0``,
 ``-1`` and ``0.001`` go to the service, whose INVALID_AMOUNT fault (with the configured
-maximum and rules) is what the caller sees. One rule, enforced in one place: the server.
+maximum and rules) is what the caller sees. One rule, enforced in one place: the server, which
+reads amounts by value (``Decimal("0.010")`` is sent as ``0.010`` and moves 0.01; ``0.011`` is
+INVALID_AMOUNT). Money the service returns is read by value too (money_from_wire).
 """
 
 from __future__ import annotations
