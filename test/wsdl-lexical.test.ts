@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postRaw } from './helpers/bank-call';
 import { BankFixture, startBankFixture } from './helpers/bank-fixture';
+import { REPO_DIR } from './helpers/process';
 
 /**
  * Verdict equality: for every simple type a caller puts on the wire, the service's verdict on a
@@ -289,4 +290,31 @@ describe('wsdl lexical rules: the service and xmllint give the same verdict on e
   it('has exactly PROBES probes', () => {
     expect(probes.length).to.equal(PROBES);
   });
+});
+
+describe('wsdl lexical rules: the shape of both WSDLs', () => {
+  for (const file of ['bank.wsdl', 'data.wsdl']) {
+    const wsdl = readFileSync(join(REPO_DIR, 'wsdl', file), 'utf8');
+    const schema = wsdl.slice(wsdl.indexOf('<xsd:schema'), wsdl.indexOf('</xsd:schema>'));
+
+    it(`${file}: no element declaration holds an xsd:annotation (naive readers such as PySimpleSOAP drop such elements)`, () => {
+      const annotated = [...schema.matchAll(/<xsd:element name="([^"]+)"[^>]*?(?<!\/)>\s*<xsd:annotation>/g)].map((m) => m[1]);
+      expect(annotated).to.deep.equal([]);
+    });
+
+    it(`${file}: every optional element of a request and the request-id header are nillable, nothing else`, () => {
+      const requests = [...schema.matchAll(/<xsd:element name="([A-Z]\w*)">([\s\S]*?)\n {6}<\/xsd:element>/g)]
+        .filter((m) => !m[1]!.endsWith('Response') && !m[1]!.endsWith('Fault'));
+      expect(requests.length).to.be.greaterThan(5);
+      for (const [, name, body] of requests) {
+        for (const [declaration] of body!.matchAll(/<xsd:element [^>]*>/g)) {
+          const optional = declaration.includes('minOccurs="0"');
+          expect(declaration.includes('nillable="true"'), `${name}: ${declaration}`).to.equal(optional);
+        }
+      }
+      expect(schema).to.match(/<xsd:element name="request-id" nillable="true">/);
+      expect([...schema.matchAll(/nillable="true"/g)].length, 'nillable only on request elements and request-id').to.equal(
+        1 + requests.reduce((n, m) => n + [...m[2]!.matchAll(/minOccurs="0"/g)].length, 0));
+    });
+  }
 });
