@@ -204,3 +204,45 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
     }
   });
 });
+
+describe('soap-envelope: the same rules on the data contract', () => {
+  const DATA_NS = 'urn:distbank:data:v1';
+  let host: SoapServer;
+  let requestIdGiven: boolean | undefined;
+  before(async () => {
+    host = await startSoapServer({
+      service: 'data',
+      wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
+      path: '/data',
+      namespace: DATA_NS,
+      faultElement: 'DataFault',
+      principalHeader: 'business-id',
+      credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(TOKEN) }] }),
+      bodyBytesMax: 64 * 1024,
+      logger: createLogger({ service: 'test', level: 'error' }),
+      operations: { Unlock: async (_args, ctx) => { requestIdGiven = ctx.requestIdGiven; return { released: 'false' }; } },
+    }, '127.0.0.1', 0);
+  });
+  after(() => host.close());
+  const dataEnvelope = (extra: string, body = '<d:Unlock><d:lockId>L1</d:lockId></d:Unlock>'): string =>
+    `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:d="${DATA_NS}" xmlns:xsi="${XSI}"><soap:Header>` +
+    `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id>${extra}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
+
+  it('reads a nilled request-id as absent', async () => {
+    const reply = await post(host.url, dataEnvelope('<d:request-id xsi:nil="true"/>'));
+    expect([reply.status, requestIdGiven]).to.deep.equal([200, false]);
+  });
+
+  it('answers an unknown mustUnderstand="1" block with soap:MustUnderstand', async () => {
+    const reply = await post(host.url, dataEnvelope('<x:Trace xmlns:x="urn:x" soap:mustUnderstand="1"/>'));
+    expect(reply.status).to.equal(500);
+    expect(reply.body).to.contain('<faultcode>soap:MustUnderstand</faultcode>').and.not.contain('<detail>');
+  });
+
+  it('refuses a nilled required element and stray text with INVALID_REQUEST', async () => {
+    for (const body of ['<d:Unlock><d:lockId xsi:nil="true"/></d:Unlock>', '<d:Unlock>junk<d:lockId>L1</d:lockId></d:Unlock>']) {
+      const reply = await post(host.url, dataEnvelope('', body));
+      expect(codeOf(reply), body).to.equal('INVALID_REQUEST');
+    }
+  });
+});
