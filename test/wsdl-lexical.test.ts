@@ -290,6 +290,43 @@ describe('wsdl lexical rules: the service and xmllint give the same verdict on e
   it('has exactly PROBES probes', () => {
     expect(probes.length).to.equal(PROBES);
   });
+
+  it('answers with responses and fault details that are valid against the same served schemas', async () => {
+    const client = fixture.clients[0]!;
+    const bank = async (body: string): Promise<string> => {
+      const auth = `<auth-token xmlns="${BANK_NS}">${client.authToken}</auth-token><client-id xmlns="${BANK_NS}">${client.clientId}</client-id>`;
+      return (await postRaw(urls.bank, `<soap:Envelope xmlns:soap="${SOAP_NS}"><soap:Header>${auth}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`, {}, TIMEOUT_MS)).raw;
+    };
+    const data = async (body: string): Promise<string> => {
+      const auth = `<auth-token xmlns="${DATA_NS}">${fixture.businessTokens[0]}</auth-token><business-id xmlns="${DATA_NS}">${fixture.businessIds[0]}</business-id>`;
+      return (await postRaw(urls.data, `<soap:Envelope xmlns:soap="${SOAP_NS}"><soap:Header>${auth}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`, {}, TIMEOUT_MS)).raw;
+    };
+    const opened = await bank(rooted(BANK_NS, 'OpenAccount', '<initialDeposit>5.00</initialDeposit>'));
+    const account = /<accountId>([0-9]+)<\/accountId>/.exec(opened)?.[1] ?? '';
+    const replies = {
+      bank: [opened,
+        await bank(rooted(BANK_NS, 'Deposit', `<accountId>${account}</accountId><amount>0.010</amount>`)),
+        await bank(rooted(BANK_NS, 'Withdraw', `<accountId>${account}</accountId><amount>1</amount>`)),
+        await bank(rooted(BANK_NS, 'GetStatement', `<accountId>${account}</accountId>`)),
+        await bank(rooted(BANK_NS, 'Withdraw', `<accountId>${account}</accountId><amount>2500</amount>`))],
+      data: [await data(rooted(DATA_NS, 'Read', `<accountId>${account}</accountId>`)),
+        await data(rooted(DATA_NS, 'Lock', `<accountId>${account}</accountId>`)),
+        await data(rooted(DATA_NS, 'GetJournal', `<accountId>${account}</accountId>`)),
+        await data(rooted(DATA_NS, 'Unlock', '<lockId>gone</lockId>')),
+        await data(rooted(DATA_NS, 'Read', '<accountId>999999999</accountId>'))],
+    };
+    for (const service of ['bank', 'data'] as const) {
+      // The one element inside soap:Body, or inside soap:Fault's detail.
+      const elements = replies[service].map((raw) => {
+        const inner = /<detail>([\s\S]*)<\/detail>/.exec(raw)?.[1] ?? /<soap:Body>([\s\S]*)<\/soap:Body>/.exec(raw)?.[1];
+        if (inner === undefined) throw new Error(`no body: ${raw.slice(0, 300)}`);
+        return inner;
+      });
+      expect(elements.filter((e) => e.includes('Fault xmlns')), 'one fault detail each').to.have.length(1);
+      const verdicts = xsdVerdicts(schemas[service], elements);
+      expect(verdicts.map((ok, i) => (ok ? 'valid' : `invalid: ${elements[i]!.slice(0, 300)}`))).to.deep.equal(elements.map(() => 'valid'));
+    }
+  });
 });
 
 describe('wsdl lexical rules: the shape of both WSDLs', () => {
