@@ -121,6 +121,8 @@ function clientEnv(cluster: TestCluster, aliceAccount: string, bobAccount: strin
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
+    // The Python programs import test/interop/interop_steps.py: no __pycache__ in the checkout.
+    PYTHONDONTWRITEBYTECODE: '1',
     INTEROP_WSDL_URL: `${cluster.balancerUrl}?wsdl`,
     INTEROP_CLIENT_ID: alice.clientId,
     INTEROP_AUTH_TOKEN: alice.authToken,
