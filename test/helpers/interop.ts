@@ -11,7 +11,7 @@ import { REPO_DIR } from './process';
  * packages, generates its client from the WSDL a running cluster serves (`<balancer>/bank?wsdl`),
  * compiles it in a temp dir, and runs the small program under test/interop/<stack>/ against the
  * balancer. The program reads INTEROP_* environment variables and prints one JSON line per step
- * (see INTEROP_STEPS); the suite asserts on those lines AND on the bank's own state afterwards.
+ * (the steps: interop-suite.ts); the suite asserts on those lines AND on the bank's own state afterwards.
  *
  *   interopSuite({ stack: 'php', title: 'PHP SoapClient', probes, packages, client: (ctx) => ... });
  * (interop-suite.ts declares the its; this file runs the tools and the cluster.)
@@ -110,7 +110,12 @@ export function parseSteps(stdout: string): Map<string, StepLine> {
   const steps = new Map<string, StepLine>();
   for (const line of stdout.split('\n')) {
     if (!line.trim().startsWith('{')) continue;
-    const parsed = JSON.parse(line) as StepLine;
+    let parsed: StepLine;
+    try {
+      parsed = JSON.parse(line) as StepLine;
+    } catch {
+      throw new Error(`the client printed a line that is not JSON: ${line}`);
+    }
     steps.set(parsed.step, parsed);
   }
   return steps;

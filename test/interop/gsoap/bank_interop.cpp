@@ -13,6 +13,8 @@
 
 namespace {
 
+const int CALL_TIMEOUT_S = 30;
+
 std::string env(const char *name) {
   const char *value = std::getenv(name);
   if (value == nullptr) throw std::runtime_error(std::string("missing ") + name);
@@ -101,6 +103,9 @@ std::string thousandths(long value) {
 int main() {
   try {
     BankBindingProxy proxy;
+    proxy.soap->connect_timeout = CALL_TIMEOUT_S;
+    proxy.soap->send_timeout = CALL_TIMEOUT_S;
+    proxy.soap->recv_timeout = CALL_TIMEOUT_S;
     const std::string token = env("INTEROP_AUTH_TOKEN"), client = env("INTEROP_CLIENT_ID");
     getBalance(proxy, "getBalance", {token, client, "", false}, env("INTEROP_ACCOUNT"));
     for (const char *step : {"transfer", "replay"}) {

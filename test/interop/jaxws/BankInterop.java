@@ -1,5 +1,7 @@
 import java.math.BigDecimal;
 import java.net.URL;
+import java.util.Map;
+import javax.xml.ws.BindingProvider;
 import javax.xml.ws.Holder;
 
 import distbank.interop.gen.BankFaultMessage;
@@ -13,6 +15,8 @@ import distbank.interop.gen.BankService;
  * INTEROP_* environment variables; every step prints one JSON line, a failure included.
  */
 public final class BankInterop {
+    private static final int CALL_TIMEOUT_MS = 30_000;
+
     private static String env(String name) {
         String value = System.getenv(name);
         if (value == null) throw new IllegalStateException("missing " + name);
@@ -50,6 +54,9 @@ public final class BankInterop {
 
     public static void main(String[] args) throws Exception {
         BankPortType port = new BankService(new URL(env("INTEROP_WSDL_URL"))).getBankPort();
+        Map<String, Object> context = ((BindingProvider) port).getRequestContext();
+        context.put("com.sun.xml.ws.connect.timeout", CALL_TIMEOUT_MS);
+        context.put("com.sun.xml.ws.request.timeout", CALL_TIMEOUT_MS);
         String client = env("INTEROP_CLIENT_ID");
         String token = env("INTEROP_AUTH_TOKEN");
         String from = env("INTEROP_ACCOUNT");

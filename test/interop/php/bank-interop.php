@@ -36,6 +36,7 @@ function step(string $name, callable $body): void {
 }
 
 ini_set('soap.wsdl_cache_enabled', '0');
+ini_set('default_socket_timeout', '30');  // seconds, per call
 $client = new SoapClient(env('INTEROP_WSDL_URL'), ['cache_wsdl' => WSDL_CACHE_NONE, 'exceptions' => true, 'trace' => false]);
 $token = env('INTEROP_AUTH_TOKEN');
 $from = env('INTEROP_ACCOUNT');
