@@ -12,7 +12,7 @@ const JAXWS_CLASSPATH = '/usr/share/java/jaxws-rt.jar';
 interopSuite({
   stack: 'jaxws',
   title: 'JAX-WS RI (wsimport)',
-  packages: 'jaxws default-jdk-headless',
+  packages: 'jaxws openjdk-17-jdk-headless',
   probes: [['wsimport', ['-version']], ['javac', ['-version']], ['test', ['-r', JAXWS_CLASSPATH]]],
   async client(ctx) {
     await ctx.stage('wsimport', () => ctx.exec('wsimport', ['-XadditionalHeaders', '-Xnocompile', '-quiet', '-p', 'distbank.interop.gen', '-s', '.', '-d', '.', ctx.wsdlUrl]));
