@@ -139,7 +139,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   const { logger, namespace } = options;
 
   const server = http.createServer({ maxHeaderSize: HEADER_BYTES_MAX });
-  new ConnectionGuard(server, options.connections ?? SOAP_CONNECTION_DEFAULTS,
+  const guard = new ConnectionGuard(server, options.connections ?? SOAP_CONNECTION_DEFAULTS,
     (code, message) => faultEnvelope({ code, message }, namespace, options.faultElement), logger);
 
   function log(state: RequestState, outcome: string, extra: Record<string, unknown> = {}): void {
@@ -269,7 +269,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       return;
     }
     if (isHealthRequest(req.method, target.pathname)) {
-      void serveHealth(req, res, options.service, options.admin ?? NO_ADMIN, options.health ?? HEALTH_OK);
+      void serveHealth(req, res, options.service, options.admin ?? NO_ADMIN, () => withConnections(options.health ?? HEALTH_OK, guard));
       return;
     }
     if (target.pathname !== options.path) {
@@ -303,6 +303,12 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       server.closeAllConnections();
     },
   };
+}
+
+/** The tier's own report, with the client connections (common/connection-guard.ts) among the admin's details. */
+async function withConnections(report: () => Promise<HealthReport> | HealthReport, guard: ConnectionGuard): Promise<HealthReport> {
+  const r = await report();
+  return { ...r, details: { ...r.details, connections: guard.stats() } };
 }
 
 function sendJson(res: http.ServerResponse, status: number, value: unknown): void {

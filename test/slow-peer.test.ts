@@ -142,5 +142,11 @@ describe('slow peers: 2,000 dribbling connections against a real cluster', funct
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(health['inFlight']).to.equal(0);
+    // The business servers, behind it, were never reached by the attackers.
+    for (const url of cluster.businessUrls) {
+      const b = await adminHealth(url, cluster.adminToken);
+      const c = b['connections'] as { open: number; headersTimeoutsTotal: number; bodyTimeoutsTotal: number };
+      expect(c.headersTimeoutsTotal + c.bodyTimeoutsTotal, url).to.equal(0);
+    }
   });
 });
