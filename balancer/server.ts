@@ -139,6 +139,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
   };
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!guard.admit(req, res)) return;
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);

@@ -52,12 +52,23 @@ const SUMMARY_INTERVAL_MS = 1_000;
 interface Conn {
   readonly socket: Socket;
   readonly address: string;
-  phase: 'waiting' | 'busy' | 'closing';
+  phase: 'waiting' | 'body' | 'busy' | 'closing';
+  /** Date.now() when the phase began; what its deadline counts from. */
+  phaseStartMs: number;
   /** socket.bytesRead when the connection began waiting for its next request. */
   bytesAtWait: number;
   /** Requests whose response has not finished (more than one when pipelined). */
   pending: number;
-  timer: NodeJS.Timeout | undefined;
+  /** The request whose body is being read (HTTP/1.1 reads one body at a time per connection). */
+  req: http.IncomingMessage | undefined;
+  res: http.ServerResponse | undefined;
+  /**
+   * One timer per connection, made once and refresh()ed at each phase change (cheaper than a
+   * new timer per request: the balancer's whole cost is ~100 µs a request). Its period is the
+   * shorter deadline; a phase with a longer one is re-checked by `later`.
+   */
+  readonly timer: NodeJS.Timeout;
+  later: NodeJS.Timeout | undefined;
 }
 
 interface Peer {
@@ -78,8 +89,10 @@ export class ConnectionGuard {
   private readonly headersTimeoutResponse: Buffer;
   private readonly refusedResponse: Buffer;
   private readonly bodyTimeoutBody: string;
+  private readonly periodMs: number;
 
   constructor(server: http.Server, private readonly limits: ConnectionLimits, faultBody: FaultBody, private readonly logger: Logger) {
+    this.periodMs = Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs);
     server.keepAliveTimeout = limits.keepAliveMs;
     server.headersTimeout = limits.headersTimeoutMs + NODE_BACKSTOP_MS;
     server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + NODE_BACKSTOP_MS;
@@ -89,8 +102,6 @@ export class ConnectionGuard {
       faultBody('SERVICE_UNAVAILABLE', 'too many open connections; retry later'));
     this.bodyTimeoutBody = faultBody('INVALID_REQUEST', `the request body did not arrive within ${limits.bodyTimeoutMs} ms`);
     server.on('connection', (socket: Socket) => this.onConnection(socket));
-    // Before the server's own handler, so a request on a connection being closed goes nowhere.
-    server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res));
   }
 
   stats(): ConnectionStats {
@@ -104,7 +115,10 @@ export class ConnectionGuard {
       endAndDestroy(socket, this.refusedResponse);
       return;
     }
-    const conn: Conn = { socket, address, phase: 'busy', bytesAtWait: 0, pending: 0, timer: undefined };
+    const conn: Conn = {
+      socket, address, phase: 'busy', phaseStartMs: 0, bytesAtWait: 0, pending: 0, req: undefined, res: undefined,
+      timer: setTimeout(() => this.onTimer(conn), this.periodMs), later: undefined,
+    };
     this.conns.set(socket, conn);
     const peer = this.peers.get(address) ?? { count: 0, waiting: new Set<Conn>() };
     peer.count++;
@@ -136,17 +150,36 @@ export class ConnectionGuard {
 
   /** The connection waits for its next request; the headers deadline starts now. */
   private wait(conn: Conn): void {
-    conn.phase = 'waiting';
+    this.enter(conn, 'waiting');
     conn.bytesAtWait = conn.socket.bytesRead;
     this.waiting.add(conn);
     this.peers.get(conn.address)?.waiting.add(conn);
-    clearTimeout(conn.timer);
-    conn.timer = setTimeout(() => this.onHeadersTimeout(conn), this.limits.headersTimeoutMs);
+  }
+
+  private enter(conn: Conn, phase: 'waiting' | 'body'): void {
+    conn.phase = phase;
+    conn.phaseStartMs = Date.now();
+    conn.timer.refresh();
+    if (conn.later !== undefined) clearTimeout(conn.later);
+    conn.later = undefined;
+  }
+
+  /** The periodic timer fired: act if the phase's deadline has passed, else look again then. */
+  private onTimer(conn: Conn): void {
+    if (conn.phase !== 'waiting' && conn.phase !== 'body') return;
+    if (conn.phase === 'body' && conn.req?.complete === true) return; // the handler has it now
+    const limitMs = conn.phase === 'waiting' ? this.limits.headersTimeoutMs : this.limits.bodyTimeoutMs;
+    const leftMs = conn.phaseStartMs + limitMs - Date.now();
+    if (leftMs > 0) {
+      const phaseStartMs = conn.phaseStartMs;
+      conn.later = setTimeout(() => { if (conn.phaseStartMs === phaseStartMs) this.onTimer(conn); }, leftMs);
+      return;
+    }
+    if (conn.phase === 'waiting') this.onHeadersTimeout(conn);
+    else this.onBodyTimeout(conn);
   }
 
   private onHeadersTimeout(conn: Conn): void {
-    conn.timer = undefined;
-    if (conn.phase !== 'waiting') return;
     const begun = conn.socket.bytesRead !== conn.bytesAtWait;
     this.forget(conn);
     conn.phase = 'closing';
@@ -158,32 +191,41 @@ export class ConnectionGuard {
     endAndDestroy(conn.socket, this.headersTimeoutResponse);
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  /**
+   * The first thing a server's 'request' handler calls (not a listener of our own: a second
+   * 'request' listener makes node copy the listener array on every request). False: the
+   * connection is being closed (refused, timed out or evicted while its headers completed), so
+   * the request goes nowhere.
+   */
+  admit(req: http.IncomingMessage, res: http.ServerResponse): boolean {
     const conn = this.conns.get(req.socket);
     if (conn === undefined || conn.phase === 'closing') {
-      req.socket.destroy(); // refused, timed out or evicted while its headers completed
-      return;
+      req.socket.destroy();
+      return false;
     }
-    clearTimeout(conn.timer);
-    conn.timer = undefined;
     this.stopWaitingList(conn);
-    conn.phase = 'busy';
+    this.enter(conn, 'body');
+    conn.req = req;
+    conn.res = res;
     conn.pending++;
-    const bodyTimer = setTimeout(() => this.onBodyTimeout(conn, req, res), this.limits.bodyTimeoutMs);
-    let done = false;
-    const finished = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(bodyTimer);
-      conn.pending--;
-      if (conn.pending === 0 && conn.phase === 'busy' && !conn.socket.destroyed && this.conns.has(conn.socket)) this.wait(conn);
-    };
-    res.once('finish', finished);
-    res.once('close', finished);
+    // 'close' comes after 'finish', or alone when the connection broke first.
+    res.once('close', () => this.onResponseClosed(conn, req));
+    return true;
   }
 
-  private onBodyTimeout(conn: Conn, req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (req.complete || res.writableEnded || conn.phase === 'closing') return;
+  private onResponseClosed(conn: Conn, req: http.IncomingMessage): void {
+    conn.pending--;
+    if (conn.req === req) {
+      conn.req = undefined;
+      conn.res = undefined;
+      if (conn.phase === 'body') conn.phase = 'busy';
+    }
+    if (conn.pending === 0 && conn.phase === 'busy' && !conn.socket.destroyed && this.conns.has(conn.socket)) this.wait(conn);
+  }
+
+  private onBodyTimeout(conn: Conn): void {
+    const res = conn.res;
+    if (res === undefined || res.writableEnded) return;
     this.count('bodyTimeoutsTotal');
     conn.phase = 'closing';
     if (!res.headersSent) {
@@ -207,7 +249,7 @@ export class ConnectionGuard {
   private forget(conn: Conn): void {
     if (!this.conns.delete(conn.socket)) return;
     clearTimeout(conn.timer);
-    conn.timer = undefined;
+    if (conn.later !== undefined) clearTimeout(conn.later);
     this.stopWaitingList(conn);
     const peer = this.peers.get(conn.address);
     if (peer !== undefined && --peer.count === 0) this.peers.delete(conn.address);

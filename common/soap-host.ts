@@ -259,6 +259,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   }
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!guard.admit(req, res)) return;
     const startedAtMs = Date.now();
     let target: URL;
     try {
