@@ -192,6 +192,10 @@ describe('slow peers: the balancer\'s bounds on connections (a real process)', f
     // Other addresses are not concerned.
     const reply = await postRaw(balancer.url, GET_BALANCE, { soapaction: '"urn:distbank:bank:v1#GetBalance"', connection: 'close' }, 5000);
     expect(reply.httpStatus).to.equal(200);
+    // What was shed is one summary line (within a second), with counts and no addresses.
+    await waitUntil('the shed summary is logged', () => balancer.stderrTail().includes('connections shed'));
+    const line = balancer.stderrTail().split('\n').find((l) => l.includes('connections shed')) ?? '';
+    expect(line).to.contain('idle_closed=2').and.contain('refused=1').and.not.contain('127.0.0.4');
   });
 
   it('in total: the longest-idle connection of any address makes room; with none idle, 503', async () => {
