@@ -104,8 +104,11 @@ export class ConnectionGuard {
     server.on('connection', (socket: Socket) => this.onConnection(socket));
   }
 
+  /** For the admin's /health details: O(waiting connections), called rarely. */
   stats(): ConnectionStats {
-    return { open: this.conns.size, idle: this.waiting.size, addresses: this.peers.size, ...this.counts };
+    let idle = 0;
+    for (const conn of this.waiting) if (conn.socket.bytesRead === conn.bytesAtWait) idle++;
+    return { open: this.conns.size, idle, addresses: this.peers.size, ...this.counts };
   }
 
   private onConnection(socket: Socket): void {

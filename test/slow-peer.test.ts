@@ -128,7 +128,9 @@ describe('slow peers: 2,000 dribbling connections against a real cluster', funct
     expect(failures.slice(0, 5), JSON.stringify(summary)).to.deep.equal([]);
     expect(samples.filter((s) => s.op === 'Transfer').length).to.be.at.least(20);
     expect(summary.p99Ms, JSON.stringify(summary)).to.be.below(P99_MS_MAX);
-    expect(heldOpen, 'connections held open during the attack').to.be.at.least(ATTACKERS);
+    // All 2,000 unless the machine was so slow to open them that the first had reached their
+    // 10 s headers deadline (they are reopened then): the summary prints the real count.
+    expect(heldOpen, 'connections held open during the attack').to.be.at.least(ATTACKERS * 0.95);
 
     // After: every attacker connection is gone from the balancer's books and no slot is held.
     let health: Record<string, unknown> = {};
