@@ -57,12 +57,13 @@ export function readEnvelope(xml: string, rules: EnvelopeRules): SoapRequest {
   const parts = root.children;
   const header = isSoap(parts[0], 'Header') ? parts[0] : undefined;
   const body = parts[header === undefined ? 0 : 1];
-  if (!isSoap(body, 'Body') || body === undefined) {
-    if (isSoap(body, 'Header')) invalid('soap:Header appears more than once');
-    if (parts.some((p) => isSoap(p, 'Body'))) invalid('soap:Header, when present, must come before soap:Body');
-    invalid(body === undefined ? 'soap:Envelope holds no soap:Body' : `unexpected element in soap:Envelope: ${body.name}`);
+  if (body === undefined) invalid('soap:Envelope holds no soap:Body');
+  if (isSoap(body, 'Header')) invalid('soap:Header appears more than once');
+  if (!isSoap(body, 'Body')) invalid(`unexpected element in soap:Envelope: ${body.name}`);
+  const after = parts[header === undefined ? 1 : 2];
+  if (after !== undefined) {
+    invalid(isSoap(after, 'Header') ? 'soap:Header, when present, must come before soap:Body' : 'nothing may follow soap:Body in soap:Envelope');
   }
-  if (parts.length > (header === undefined ? 1 : 2)) invalid('nothing may follow soap:Body in soap:Envelope');
   refuseStrayText(body);
   const [operation] = body.children;
   if (operation === undefined || body.children.length !== 1) invalid('soap:Body must hold exactly one element');

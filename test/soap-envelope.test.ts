@@ -153,6 +153,21 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
       });
     }
 
+    it('names the rule an out-of-order envelope breaks', async () => {
+      const wrap = (parts: string): string => `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">${parts}</soap:Envelope>`;
+      const header = `<soap:Header>${AUTH}</soap:Header>`;
+      const body = `<soap:Body>${GET_BALANCE}</soap:Body>`;
+      for (const [parts, message] of [
+        [body + header, 'soap:Header, when present, must come before soap:Body'],
+        [header + header + body, 'soap:Header appears more than once'],
+        [header, 'soap:Envelope holds no soap:Body'],
+        [`<b:x/>${body}`, 'unexpected element in soap:Envelope: x'],
+      ] as const) {
+        const reply = await expectFault(wrap(parts), 'INVALID_REQUEST');
+        expect(reply.body).to.contain(message);
+      }
+    });
+
     it('accepts whitespace and comments between the parts (pretty-printed envelopes)', async () => {
       const xml = `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">\n  <soap:Header>\n    ${AUTH}\n  </soap:Header>\n  <!-- c -->\n  <soap:Body>\n    <b:GetBalance>\n      <b:accountId>\n 7\t</b:accountId>\n    </b:GetBalance>\n  </soap:Body>\n</soap:Envelope>\n`;
       const { args } = await expectOk(xml);
