@@ -271,7 +271,7 @@ describe('wsdl lexical rules: the service and xmllint give the same verdict on e
     it(`probe ${p + 1}: verdicts agree`, async function () {
       const probe = probes[p];
       if (probe === undefined) throw new Error(`probe ${p + 1} does not exist: PROBES (${PROBES}) must equal the number of probes (${probes.length})`);
-      this.test!.title = `${probe.name}: verdicts agree`;
+      this.test!.title = `${probe.name}: verdicts agree on ${probe.forms.length} forms`;
       const requests = probe.forms.map((form, i) => probe.build(form, i));
       const xsd = xsdVerdicts(schemas[probe.service], requests.map((r) => r.probed));
       const disagreements: string[] = [];
