@@ -38,7 +38,9 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
   await checkDataContractFile();
   const credentials = new ReloadingCredentials(config.clientCredentialsFile, config.credentialsReloadMs, logger);
   const data = new DataClient({
-    url: config.dataUrl,
+    urls: config.dataUrls,
+    healthIntervalMs: config.dataHealthIntervalMs,
+    healthTimeoutMs: config.dataHealthTimeoutMs,
     businessId: config.businessId,
     businessToken: config.businessToken,
     callTimeoutMs: config.dataCallTimeoutMs,
@@ -49,7 +51,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
     onCredentialsRefused: () => check.refused(),
   });
   const check = new DataTierCheck(data, {
-    intervalMs: config.dataCheckIntervalMs, callTimeoutMs: config.dataCallTimeoutMs, businessId: config.businessId, dataUrl: config.dataUrl,
+    intervalMs: config.dataCheckIntervalMs, callTimeoutMs: config.dataCallTimeoutMs, businessId: config.businessId, dataUrl: config.dataUrls.join(','),
   }, logger);
   const owners = new OwnerCache(config.ownerCacheEntriesMax);
   const queue = new AccountQueue({ lengthMax: config.accountQueueLengthMax, waitMs: config.accountQueueWaitMs });
@@ -84,6 +86,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
           businessId: config.businessId,
           busyAccounts: queue.busyAccounts,
           dataCallsInFlight: data.inFlight,
+          dataServers: data.endpointStates(),
           ownerCacheEntries: owners.size,
         },
       }),

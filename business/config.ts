@@ -16,7 +16,11 @@ export interface BusinessConfig {
   readonly businessId: string;
   /** This server's secret towards the data tier; env only (a flag would show in `ps`). */
   readonly businessToken: string;
-  readonly dataUrl: string;
+  /** The data servers' /data URLs (BANK_DATA_URLS, or the one BANK_DATA_URL): calls spread over them, fail over among them. */
+  readonly dataUrls: readonly string[];
+  /** With several data servers: how often each one's /health is checked, and that check's timeout. */
+  readonly dataHealthIntervalMs: number;
+  readonly dataHealthTimeoutMs: number;
   readonly clientCredentialsFile: string;
   /** Hash of the operator's admin token (common/admin-auth.ts); undefined = no admin. */
   readonly adminCredentialsFile: string | undefined;
@@ -37,7 +41,7 @@ export interface BusinessConfig {
   readonly lockLeaseMs: number | undefined;
   /** Deadline of one data-tier call, connection included (must exceed lockWaitMs). */
   readonly dataCallTimeoutMs: number;
-  /** Keep-alive sockets to the data tier, at most. */
+  /** Keep-alive sockets to each data server, at most. */
   readonly dataSocketsMax: number;
   readonly dataResponseBytesMax: number;
   /** Data-tier calls in flight (on sockets or waiting for one) before SERVICE_UNAVAILABLE. */
@@ -60,6 +64,7 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   port: 'BANK_PORT',
   'business-id': 'BANK_BUSINESS_ID',
   'data-url': 'BANK_DATA_URL',
+  'data-urls': 'BANK_DATA_URLS',
   'client-credentials-file': 'BANK_CLIENT_CREDENTIALS_FILE',
   [ADMIN_CREDENTIALS_FLAG]: ADMIN_CREDENTIALS_ENV,
   'data-dir': 'BANK_DATA_DIR',
@@ -111,6 +116,19 @@ function urlSetting(env: Env, name: string, fallback: string): string {
   return url.toString();
 }
 
+export const DATA_URLS_MAX = 16;
+
+/** BANK_DATA_URLS (comma-separated) or BANK_DATA_URL (one), not both. */
+function dataUrlsSetting(env: Env): string[] {
+  const list = optionalStringSetting(env, 'BANK_DATA_URLS');
+  if (list === undefined) return [urlSetting(env, 'BANK_DATA_URL', 'http://127.0.0.1:8090/data')];
+  if (optionalStringSetting(env, 'BANK_DATA_URL') !== undefined) throw new Error('set BANK_DATA_URLS or BANK_DATA_URL, not both');
+  const urls = list.split(',').map((u) => u.trim()).filter((u) => u !== '').map((u) => urlSetting({ BANK_DATA_URLS: u }, 'BANK_DATA_URLS', u));
+  if (urls.length === 0 || urls.length > DATA_URLS_MAX) throw new Error(`BANK_DATA_URLS must list 1..${DATA_URLS_MAX} URLs, got ${urls.length}`);
+  if (new Set(urls).size !== urls.length) throw new Error('BANK_DATA_URLS lists a URL twice');
+  return urls;
+}
+
 export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessConfig {
   const merged = withFlags(env, argv, BUSINESS_FLAGS);
   const businessId = stringSetting(merged, 'BANK_BUSINESS_ID', 'b1');
@@ -139,7 +157,9 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     port: intSetting(merged, 'BANK_PORT', 8081, 0, 65_535),
     businessId,
     businessToken,
-    dataUrl: urlSetting(merged, 'BANK_DATA_URL', 'http://127.0.0.1:8090/data'),
+    dataUrls: Object.freeze(dataUrlsSetting(merged)),
+    dataHealthIntervalMs: intSetting(merged, 'BANK_DATA_HEALTH_INTERVAL_MS', 250, 50, 60_000),
+    dataHealthTimeoutMs: intSetting(merged, 'BANK_DATA_HEALTH_TIMEOUT_MS', 500, 50, 60_000),
     clientCredentialsFile: stringSetting(merged, 'BANK_CLIENT_CREDENTIALS_FILE', join(dataDir, 'client-credentials.json')),
     adminCredentialsFile: adminCredentialsSetting(merged),
     dataCheckIntervalMs: intSetting(merged, 'BANK_DATA_CHECK_INTERVAL_MS', 10_000, 50, 3_600_000),
@@ -163,6 +183,6 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     logFile: optionalStringSetting(merged, 'BANK_LOG_FILE'),
   });
   // Besides client connections: the data-tier sockets, the credentials files, slack.
-  checkDescriptorBudget(config.connections, config.dataSocketsMax + DESCRIPTORS_RESERVED, 'BANK_CONNECTIONS_MAX');
+  checkDescriptorBudget(config.connections, config.dataSocketsMax * config.dataUrls.length + DESCRIPTORS_RESERVED, 'BANK_CONNECTIONS_MAX');
   return config;
 }

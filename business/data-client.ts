@@ -6,6 +6,7 @@ import {
   readCreateAccountResponse, readGetJournalResponse, readLockResponse, readReadResponse, readUnlockResponse,
   readUpdateResponse, UpdateOutcome,
 } from './data-response';
+import { DataEndpoint, DataEndpoints } from './data-endpoints';
 import { HttpLiteClient, HttpLiteError } from './http-lite';
 import { XmlElement, XmlSyntaxError } from '../common/xml-reader';
 
@@ -18,9 +19,28 @@ import { XmlElement, XmlSyntaxError } from '../common/xml-reader';
  *   - 'unavailable': refused, reset, timed out, 5xx without a DataFault — the caller maps it
  *     to SERVICE_UNAVAILABLE at once, never a hang;
  *   - 'bad-response': an answer that is not what data.wsdl says (a bug somewhere).
+ *
+ * Several data servers (over one PostgreSQL) share the calls (data-endpoints.ts). A call that
+ * fails 'unavailable' or with the data tier's SERVICE_UNAVAILABLE is sent once to each other
+ * data server, within the request's deadline, the same envelope — the same transaction id,
+ * lock id and fencing token, since locks and idempotency live in the shared database. Why
+ * every operation may be re-sent elsewhere:
+ *   - Read, GetJournal: read nothing but committed state;
+ *   - Update, CreateAccount: keyed by the transaction id: if the first one committed, the
+ *     repeat returns its recorded outcome (replayed) and moves nothing; a repeat after the
+ *     lease ended is refused (LOCK_EXPIRED / LOCK_NOT_HELD / STALE_FENCING_TOKEN) and
+ *     money-flow.ts locks again with the same transaction id;
+ *   - Unlock: idempotent (released=false the second time);
+ *   - Lock: if the lost answer was a grant, that lock is orphaned, holds nothing of value and
+ *     ends with its lease (1 s by default); the repeat queues behind it at worst. Money never
+ *     moves without an Update, so an orphaned lock costs latency, not money.
  */
 export interface DataClientOptions {
-  readonly url: string;
+  /** One or more data servers' /data URLs (BANK_DATA_URLS). */
+  readonly urls: readonly string[];
+  /** How often each data server's /health is checked (with several), and its timeout. */
+  readonly healthIntervalMs: number;
+  readonly healthTimeoutMs: number;
   readonly businessId: string;
   readonly businessToken: string;
   readonly callTimeoutMs: number;
@@ -74,21 +94,25 @@ const IDLE_SOCKET_MS = 4000;
 const RESEND_ON_STALE_SOCKET: ReadonlySet<DataOperation> = new Set(['Read', 'Update', 'Unlock', 'CreateAccount', 'GetJournal']);
 
 export class DataClient {
-  private readonly http: HttpLiteClient;
+  private readonly endpoints: DataEndpoints;
   private readonly envelopes: DataEnvelopes;
   private callsInFlight = 0;
 
   constructor(private readonly options: DataClientOptions) {
-    const target = new URL(options.url);
-    if (target.protocol !== 'http:') throw new Error(`data tier URL must be http://, got ${options.url}`);
     this.envelopes = new DataEnvelopes(options.businessId, options.businessToken);
-    this.http = new HttpLiteClient({
-      host: target.hostname.replace(/^\[|\]$/g, ''),
-      port: target.port === '' ? 80 : Number(target.port),
-      socketsMax: options.socketsMax,
-      idleSocketMs: IDLE_SOCKET_MS,
-      responseBytesMax: options.responseBytesMax,
-    }, target.pathname + target.search, 'Content-Type: text/xml; charset=utf-8\r\n');
+    this.endpoints = new DataEndpoints({
+      urls: options.urls,
+      healthIntervalMs: options.healthIntervalMs,
+      healthTimeoutMs: options.healthTimeoutMs,
+      logger: options.logger,
+      pool: (target) => new HttpLiteClient({
+        host: target.hostname.replace(/^\[|\]$/g, ''),
+        port: target.port === '' ? 80 : Number(target.port),
+        socketsMax: options.socketsMax,
+        idleSocketMs: IDLE_SOCKET_MS,
+        responseBytesMax: options.responseBytesMax,
+      }, target.pathname + target.search, 'Content-Type: text/xml; charset=utf-8\r\n'),
+    });
   }
 
   async lock(scope: CallScope, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): Promise<LockGrant> {
@@ -121,10 +145,14 @@ export class DataClient {
   }
 
   close(): void {
-    this.http.close();
+    this.endpoints.close();
   }
 
-  /** Sends one envelope; resolves with the response read by `read`, or throws DataCallError. */
+  /** The data servers and whether each is in rotation (for /health). */
+  endpointStates(): { url: string; up: boolean }[] {
+    return this.endpoints.states();
+  }
+
   /** A scope for work not tied to a client's request (background Unlock): one call timeout. */
   freshScope(requestId: string): CallScope {
     return { requestId, deadlineAtMs: Date.now() + this.options.callTimeoutMs };
@@ -148,18 +176,37 @@ export class DataClient {
     return this.callsInFlight;
   }
 
+  /** Sends one envelope to one data server after another (each at most once) until one answers. */
   private async callNow<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
+    const tried = new Set<DataEndpoint>();
+    for (let endpoint = this.endpoints.pick(tried); ; endpoint = this.endpoints.pick(tried)) {
+      tried.add(endpoint!);
+      try {
+        return await this.callOn(endpoint!, scope, operation, xml, read);
+      } catch (error) {
+        const next = this.endpoints.pick(tried);
+        if (next === undefined || !failsOver(error) || scope.deadlineAtMs <= Date.now()) throw error;
+        this.options.logger.warn('data server failed; sending the call to another', {
+          request_id: scope.requestId, operation, data_url: endpoint!.url, next_url: next.url, error: (error as Error).message,
+        });
+      }
+    }
+  }
+
+  private async callOn<T>(endpoint: DataEndpoint, scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
     const timeoutMs = (): number => Math.min(this.options.callTimeoutMs, scope.deadlineAtMs - Date.now());
     if (timeoutMs() <= 0) throw new DataCallError('unavailable', operation, `data tier ${operation}: the request's deadline has passed`);
     let response: { status: number; text: string };
     try {
-      response = await this.post(operation, xml, timeoutMs());
+      response = await this.post(endpoint, operation, xml, timeoutMs());
     } catch (error) {
       if (error instanceof HttpLiteError && error.kind === 'stale' && RESEND_ON_STALE_SOCKET.has(operation) && timeoutMs() > 0) {
-        response = await this.post(operation, xml, timeoutMs()).catch((again: unknown) => {
+        response = await this.post(endpoint, operation, xml, timeoutMs()).catch((again: unknown) => {
+          this.endpoints.markDown(endpoint, String(again));
           throw this.unavailable(operation, again);
         });
       } else {
+        if (!(error instanceof HttpLiteError && error.kind === 'stale')) this.endpoints.markDown(endpoint, String(error));
         throw this.unavailable(operation, error);
       }
     }
@@ -196,10 +243,16 @@ export class DataClient {
     }
   }
 
-  private async post(operation: DataOperation, xml: string, timeoutMs: number): Promise<{ status: number; text: string }> {
-    const response = await this.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n`, xml, timeoutMs);
+  private async post(endpoint: DataEndpoint, operation: DataOperation, xml: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const response = await endpoint.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n`, xml, timeoutMs);
     return { status: response.status, text: response.body.toString('utf8') };
   }
+}
+
+/** Worth sending to another data server: it did not answer, or it answered it cannot serve now. */
+function failsOver(error: unknown): boolean {
+  if (!(error instanceof DataCallError)) return false;
+  return error.kind === 'unavailable' || (error.kind === 'fault' && error.fault?.code === 'SERVICE_UNAVAILABLE');
 }
 
 function describe(error: unknown): string {

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const config = loadBusinessConfig(process.env, process.argv.slice(2));
   const logger = createLogger({ service: `bank-${config.businessId}`, level: config.logLevel, jsonFilePath: config.logFile });
   const server = await startBankServer(config, logger);
-  logger.info('business server listening', { url: server.url, data_url: config.dataUrl });
+  logger.info('business server listening', { url: server.url, data_urls: config.dataUrls.join(',') });
   announceReady('bank', server.url);
 
   let stopping = false;

@@ -200,8 +200,10 @@ async function main(): Promise<void> {
   let url: string;
   let owners: Caller[];
   if (config.url === undefined) {
-    out(`starting a fresh cluster: 1 data server (${config.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}), ${config.businessCount} business servers, 1 balancer; log level ${config.logLevel}`);
-    cluster = await startBenchCluster({ businessCount: config.businessCount, owners: config.owners, logLevel: config.logLevel, databaseUrl: config.databaseUrl, env: config.childEnv });
+    out(`starting a fresh cluster: ${config.dataServers} data server${config.dataServers === 1 ? '' : 's'} (${config.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}), ${config.businessCount} business servers, 1 balancer; log level ${config.logLevel}`);
+    cluster = await startBenchCluster({
+      businessCount: config.businessCount, owners: config.owners, logLevel: config.logLevel, databaseUrl: config.databaseUrl, dataServers: config.dataServers, env: config.childEnv,
+    });
     url = cluster.url;
     owners = ownersFrom(cluster.demo);
   } else {

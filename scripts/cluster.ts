@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { announceReady } from '../common/ready';
 import { EXIT_CONFIG, runMain } from '../common/cli-main';
-import { CLUSTER_FLAGS, loadClusterConfig, ClusterConfig } from './lib/cluster-config';
+import { CLUSTER_FLAGS, dataServerName, loadClusterConfig, ClusterConfig } from './lib/cluster-config';
 import { ADMIN_CREDENTIALS_FILE, demoClientTokens, ensureAdminCredentials, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
 import { checkNotRunning, checkPortsFree, takeLock } from './lib/cluster-lock';
 import { ensureDemoAccounts } from './lib/demo-accounts';
@@ -10,21 +10,31 @@ import { placeSpec } from './lib/placement';
 import { ChildEventSink, SupervisedChild } from './lib/supervised-child';
 
 /**
- * `npm start`: the whole bank on one machine. 1 data server, N business servers and the load
+ * `npm start`: the whole bank on one machine. 1 data server (or N over one PostgreSQL:
+ * --data-servers), N business servers (each told every data server's URL) and the load
  * balancer as child processes (`node dist/...`), each waited for until ready; demo clients with
  * funded accounts on the first start; a banner on stderr; then one ready line on stdout
  * (`{"event":"ready","service":"cluster","url":<balancer /bank URL>}`), so tests can start a
  * whole cluster on port 0 and read `${BANK_DATA_DIR}/demo-credentials.json`.
  * `${BANK_DATA_DIR}/cluster.json` tells tools (bench, chaos) every child's pid and URL.
- * SIGINT/SIGTERM: balancer first, then business servers, then the data server; exit 0.
+ * SIGINT/SIGTERM: balancer first, then business servers, then the data servers; exit 0.
  */
 export const CLUSTER_FILE = 'cluster.json';
 
 export interface ClusterFile {
   readonly balancerUrl: string;
+  /** The first data server (dataUrls[0]); kept for tools that know one. */
   readonly dataUrl: string;
+  readonly dataUrls: readonly string[];
   readonly businessUrls: readonly string[];
-  readonly pids: { readonly launcher: number; readonly data: number; readonly business: readonly number[]; readonly balancer: number };
+  readonly pids: {
+    readonly launcher: number;
+    /** The first data server (dataServers[0]). */
+    readonly data: number;
+    readonly dataServers: readonly number[];
+    readonly business: readonly number[];
+    readonly balancer: number;
+  };
 }
 
 function log(message: string): void {
@@ -40,14 +50,15 @@ const onChildEvent: ChildEventSink = (child, event, detail) => {
   if (event === 'restarted') writeClusterFile();
 };
 
-function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data: SupervisedChild, business: readonly SupervisedChild[]): string {
+function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data: readonly SupervisedChild[], business: readonly SupervisedChild[]): string {
+  const store = config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL';
   const first = demo.clients[0];
   const lines = [
     '',
     '  distbank is running',
     `  bank (load balancer):  ${demo.url}   (WSDL: ${demo.url}?wsdl)`,
     ...business.map((b) => `  business ${b.name}:${' '.repeat(Math.max(1, 12 - b.name.length))}${b.url}`),
-    `  data server:          ${data.url}  (${config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL'})`,
+    ...data.map((d) => `  data server ${d.name}:${' '.repeat(Math.max(1, 9 - d.name.length))}${d.url}  (${store})`),
     '',
     `  demo credentials (also in ${file}):`,
     ...demo.clients.map((c) => `    client-id ${c.clientId}  auth-token ${c.authToken}  accounts ${c.accounts.join(', ')}`),
@@ -72,7 +83,7 @@ async function main(): Promise<void> {
   // Before touching anything: a cluster running from this data dir, or on our ports, is left alone.
   checkNotRunning(config.dataDir);
   await checkPortsFree(config.host, [
-    ['data server', config.dataPort],
+    ...config.dataPorts.map((port, i) => [`data server ${dataServerName(i)}`, port] as const),
     ...config.businessPorts.map((port, i) => [`business b${i + 1}`, port] as const),
     ['balancer', config.balancerPort],
   ]);
@@ -111,15 +122,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
   try {
-    const dataEnv: Record<string, string> = {
-      ...common,
-      BANK_PORT: String(config.dataPort),
-      BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file,
-    };
-    if (config.databaseUrl !== undefined) dataEnv.DATABASE_URL = config.databaseUrl;
-    const data = new SupervisedChild(placeSpec({ name: 'data', script: 'server/main.js', env: dataEnv }, config.placement), policy, onChildEvent);
-    children.push(data);
-    await data.start();
+    const data = config.dataPorts.map((port, i) => {
+      const dataEnv: Record<string, string> = { ...common, BANK_PORT: String(port), BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file };
+      if (config.databaseUrl !== undefined) dataEnv.DATABASE_URL = config.databaseUrl;
+      return new SupervisedChild(placeSpec({ name: dataServerName(i), script: 'server/main.js', env: dataEnv }, config.placement), policy, onChildEvent);
+    });
+    children.push(...data);
+    // One after another: the first creates the PostgreSQL schema, the others find it.
+    for (const d of data) await d.start();
+    const dataUrls = data.map((d) => d.url).join(',');
 
     const business = businessIds.map((id, i) => new SupervisedChild(placeSpec({
       name: id,
@@ -129,7 +140,7 @@ async function main(): Promise<void> {
         BANK_PORT: String(config.businessPorts[i] ?? 0),
         BANK_BUSINESS_ID: id,
         BANK_BUSINESS_TOKEN: businessSecrets.tokens.get(id)!,
-        BANK_DATA_URL: data.url,
+        BANK_DATA_URLS: dataUrls,
         BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
       },
     }, config.placement), policy, onChildEvent));
@@ -152,9 +163,12 @@ async function main(): Promise<void> {
     writeClusterFile = () => {
       const clusterFile: ClusterFile = {
         balancerUrl: balancer.url,
-        dataUrl: data.url,
+        dataUrl: data[0]!.url,
+        dataUrls: data.map((d) => d.url),
         businessUrls: business.map((b) => b.url),
-        pids: { launcher: process.pid, data: data.pid!, business: business.map((b) => b.pid!), balancer: balancer.pid! },
+        pids: {
+          launcher: process.pid, data: data[0]!.pid!, dataServers: data.map((d) => d.pid!), business: business.map((b) => b.pid!), balancer: balancer.pid!,
+        },
       };
       writeFileAtomic(join(config.dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);
     };
@@ -170,7 +184,7 @@ async function main(): Promise<void> {
 
 const USAGE = {
   command: 'npm start -- | node dist/scripts/cluster.js',
-  summary: 'The whole bank on this machine: 1 data server, N business servers and the load balancer, with demo clients and the admin token in the data dir.',
+  summary: 'The whole bank on this machine: 1 data server (N over PostgreSQL), N business servers and the load balancer, with demo clients and the admin token in the data dir.',
   flags: CLUSTER_FLAGS,
   more: 'Other settings (BANK_CLUSTER_*, tier limits passed to the children): see scripts/README.md.',
 };

@@ -314,7 +314,7 @@ describe('business unit: config', () => {
   it('has the documented defaults and is frozen', () => {
     const config = loadBusinessConfig(base, []);
     expect(config.port).to.equal(8081);
-    expect(config.dataUrl).to.equal('http://127.0.0.1:8090/data');
+    expect(config.dataUrls).to.deep.equal(['http://127.0.0.1:8090/data']);
     expect(config.amountCentsMax).to.equal(100_000_000);
     expect(config.bodyBytesMax).to.equal(65_536);
     expect(Object.isFrozen(config)).to.equal(true);

@@ -35,7 +35,9 @@ const POLL_MS = 100;
 function processTargets(ctx: NemesisContext, tier: 'data' | 'business' | 'balancer'): [string, number][] {
   const info = readClusterFile(ctx.clusterDir);
   if (info === undefined) throw new Error('cluster.json not found');
-  return [...info.pids].filter(([name]) => (tier === 'business' ? name.startsWith('business') : name === tier));
+  // Data servers are data, data2, … (scripts/lib/cluster-config.ts dataServerName).
+  const matches = (name: string): boolean => (tier === 'data' ? /^data[0-9]*$/.test(name) : tier === 'business' ? name.startsWith('business') : name === tier);
+  return [...info.pids].filter(([name]) => matches(name));
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

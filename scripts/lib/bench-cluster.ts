@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseReadyLine } from '../../common/ready';
 import { DemoCredentials, readAdminToken } from './cluster-credentials';
+import { dataServerName } from './cluster-config';
 import { DIST_DIR } from './supervised-child';
 
 /**
@@ -27,24 +28,31 @@ export interface BenchCluster {
 
 interface ClusterFileShape {
   dataUrl: string;
+  /** Absent in a cluster.json of before several data servers: then dataUrl alone. */
+  dataUrls?: string[];
   businessUrls: string[];
-  pids: { launcher: number; data: number; business: number[]; balancer: number };
+  pids: { launcher: number; data: number; dataServers?: number[]; business: number[]; balancer: number };
 }
 
 const READY_TIMEOUT_MS = 60_000;
 
-/** A running cluster's pids by name and its data server's /health URL, from cluster.json. */
+/**
+ * A running cluster's pids by name (data, data2, …, business b1, …, balancer, launcher) and its
+ * data servers' /health URLs (the first one also as dataHealthUrl), from cluster.json.
+ */
 export function readClusterFile(dir: string): {
-  pids: ReadonlyMap<string, number>; dataHealthUrl: string; adminToken: string | undefined; businessUrls: readonly string[];
+  pids: ReadonlyMap<string, number>; dataHealthUrl: string; dataHealthUrls: readonly string[]; adminToken: string | undefined; businessUrls: readonly string[];
 } | undefined {
   const path = join(dir, 'cluster.json');
   if (!existsSync(path)) return undefined;
   const info = JSON.parse(readFileSync(path, 'utf8')) as ClusterFileShape;
-  const pids = new Map<string, number>([['data', info.pids.data]]);
+  const pids = new Map<string, number>();
+  (info.pids.dataServers ?? [info.pids.data]).forEach((pid, i) => pids.set(dataServerName(i), pid));
   info.pids.business.forEach((pid, i) => pids.set(`business b${i + 1}`, pid));
   pids.set('balancer', info.pids.balancer);
   pids.set('launcher', info.pids.launcher);
-  return { pids, dataHealthUrl: new URL('/health', info.dataUrl).toString(), adminToken: readAdminToken(dir), businessUrls: info.businessUrls };
+  const dataHealthUrls = (info.dataUrls ?? [info.dataUrl]).map((u) => new URL('/health', u).toString());
+  return { pids, dataHealthUrl: dataHealthUrls[0]!, dataHealthUrls, adminToken: readAdminToken(dir), businessUrls: info.businessUrls };
 }
 
 export async function startBenchCluster(options: {
@@ -54,6 +62,8 @@ export async function startBenchCluster(options: {
   ownerPrefix?: string;
   logLevel: string;
   databaseUrl: string | undefined;
+  /** Data servers over the PostgreSQL of databaseUrl (default 1; SQLite allows 1). */
+  dataServers?: number;
   env: Readonly<Record<string, string | undefined>>;
 }): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));
@@ -65,6 +75,7 @@ export async function startBenchCluster(options: {
     BANK_BUSINESS_PORTS: '0',
     BANK_BALANCER_PORT: '0',
     BANK_BUSINESS_COUNT: String(options.businessCount),
+    BANK_DATA_SERVERS: String(options.dataServers ?? 1),
     BANK_LOG_LEVEL: options.logLevel,
     BANK_DEMO_CLIENTS: Array.from({ length: options.owners }, (_v, i) => `${options.ownerPrefix ?? 'bench'}${i + 1}`).join(','),
     BANK_DEMO_DEPOSIT: '0.01',

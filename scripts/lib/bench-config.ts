@@ -1,4 +1,5 @@
 import { LOG_LEVELS } from '../../common/logger';
+import { DATA_SERVERS_MAX } from './cluster-config';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, withFlags } from '../../common/settings';
 
 /**
@@ -16,6 +17,8 @@ export interface BenchConfig {
   readonly hot: boolean;
   readonly businessCount: number;
   readonly databaseUrl: string | undefined;
+  /** Data servers of the fresh cluster (over PostgreSQL; SQLite allows 1). */
+  readonly dataServers: number;
   /** Log level of the fresh cluster: per-request info lines cost CPU the bench would measure. */
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Principals owning the bench accounts in a fresh cluster. */
@@ -41,6 +44,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   warmup: 'BENCH_WARMUP_SECONDS',
   'business-count': 'BANK_BUSINESS_COUNT',
   'database-url': 'DATABASE_URL',
+  'data-servers': 'BANK_DATA_SERVERS',
   'log-level': 'BENCH_LOG_LEVEL',
   owners: 'BENCH_OWNERS',
   'timeout-ms': 'BENCH_CALL_TIMEOUT_MS',
@@ -55,7 +59,11 @@ export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig 
   const credentialsFile = optionalStringSetting(e, 'BENCH_CREDENTIALS');
   if (url !== undefined && credentialsFile === undefined) throw new Error('--url needs --credentials <demo-credentials.json> (the account owners)');
   const comparePgbench = argv.includes('--compare-pgbench');
-  if (comparePgbench && optionalStringSetting(e, 'DATABASE_URL') === undefined) throw new Error('--compare-pgbench needs --database-url postgres://…');
+  const databaseUrl = optionalStringSetting(e, 'DATABASE_URL');
+  if (comparePgbench && databaseUrl === undefined) throw new Error('--compare-pgbench needs --database-url postgres://…');
+  const dataServers = intSetting(e, 'BANK_DATA_SERVERS', 1, 1, DATA_SERVERS_MAX);
+  if (dataServers > 1 && databaseUrl === undefined) throw new Error(`--data-servers ${dataServers} needs --database-url postgres://…: SQLite allows one data server`);
+  if (dataServers > 1 && url !== undefined) throw new Error('--data-servers applies to a fresh cluster, not to --url');
   return Object.freeze({
     url,
     credentialsFile,
@@ -65,7 +73,8 @@ export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig 
     warmupSeconds: intSetting(e, 'BENCH_WARMUP_SECONDS', 2, 0, 600),
     hot,
     businessCount: intSetting(e, 'BANK_BUSINESS_COUNT', 3, 1, 32),
-    databaseUrl: optionalStringSetting(e, 'DATABASE_URL'),
+    databaseUrl,
+    dataServers,
     logLevel: oneOfSetting(e, 'BENCH_LOG_LEVEL', 'warn', LOG_LEVELS),
     owners: intSetting(e, 'BENCH_OWNERS', 8, 1, 1000),
     callTimeoutMs: intSetting(e, 'BENCH_CALL_TIMEOUT_MS', 30_000, 100, 600_000),

@@ -10,7 +10,10 @@ import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, wi
 export interface ClusterConfig {
   readonly host: string;
   readonly businessCount: number;
-  readonly dataPort: number;
+  /** Data servers (over one PostgreSQL; SQLite allows 1), named data, data2, … */
+  readonly dataServers: number;
+  /** One port per data server: consecutive from the data port; 0 = any free ports. */
+  readonly dataPorts: readonly number[];
   /** One port per business server; 0 = any free port (kept on a restart). */
   readonly businessPorts: readonly number[];
   readonly balancerPort: number;
@@ -36,11 +39,13 @@ export interface ClusterConfig {
 }
 
 export const BUSINESS_COUNT_MAX = 32;
+export const DATA_SERVERS_MAX = 16;
 
 export const CLUSTER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   host: 'BANK_HOST',
   'business-count': 'BANK_BUSINESS_COUNT',
   'data-port': 'BANK_DATA_PORT',
+  'data-servers': 'BANK_DATA_SERVERS',
   'business-ports': 'BANK_BUSINESS_PORTS',
   'balancer-port': 'BANK_BALANCER_PORT',
   'public-url': 'BANK_PUBLIC_URL',
@@ -53,7 +58,7 @@ export const CLUSTER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Variables the launcher sets per child; a value inherited from our own env must not leak. */
-const PER_CHILD = ['BANK_PORT', 'BANK_BUSINESS_ID', 'BANK_BUSINESS_TOKEN', 'BANK_BUSINESS_URLS', 'BANK_DATA_URL',
+const PER_CHILD = ['BANK_PORT', 'BANK_BUSINESS_ID', 'BANK_BUSINESS_TOKEN', 'BANK_BUSINESS_URLS', 'BANK_DATA_URL', 'BANK_DATA_URLS',
   'BANK_BUSINESS_CREDENTIALS_FILE', 'BANK_CLIENT_CREDENTIALS_FILE', 'BANK_ADMIN_CREDENTIALS_FILE', 'BANK_PUBLIC_URL',
   'BANK_CLUSTER_PLACEMENT'];
 
@@ -68,8 +73,24 @@ function portList(text: string, count: number): number[] {
   });
 }
 
+/** Child names of the data servers: data, data2, data3, … (placement keys, cluster.json pids). */
+export function dataServerName(i: number): string {
+  return i === 0 ? 'data' : `data${i + 1}`;
+}
+
+function dataPortList(e: Env, databaseUrl: string | undefined): number[] {
+  const count = intSetting(e, 'BANK_DATA_SERVERS', 1, 1, DATA_SERVERS_MAX);
+  // Several data servers share their state through the database; an SQLite file has one owner.
+  if (count > 1 && databaseUrl === undefined) throw new Error(`BANK_DATA_SERVERS=${count} needs DATABASE_URL (--database-url postgres://…): SQLite allows one data server`);
+  const first = intSetting(e, 'BANK_DATA_PORT', 8090, 0, 65535);
+  if (first !== 0 && first + count - 1 > 65535) throw new Error(`BANK_DATA_PORT ${first} + ${count} data servers passes port 65535`);
+  return Array.from({ length: count }, (_v, i) => (first === 0 ? 0 : first + i));
+}
+
 export function loadClusterConfig(env: Env, argv: readonly string[]): ClusterConfig {
   const e = withFlags(env, argv, CLUSTER_FLAGS);
+  const databaseUrl = optionalStringSetting(e, 'DATABASE_URL');
+  const dataPorts = dataPortList(e, databaseUrl);
   const businessCount = intSetting(e, 'BANK_BUSINESS_COUNT', 3, 1, BUSINESS_COUNT_MAX);
   const portsText = optionalStringSetting(e, 'BANK_BUSINESS_PORTS');
   const businessPorts = portsText === undefined
@@ -84,12 +105,13 @@ export function loadClusterConfig(env: Env, argv: readonly string[]): ClusterCon
   return Object.freeze({
     host: stringSetting(e, 'BANK_HOST', '127.0.0.1'),
     businessCount,
-    dataPort: intSetting(e, 'BANK_DATA_PORT', 8090, 0, 65535),
+    dataServers: dataPorts.length,
+    dataPorts: Object.freeze(dataPorts),
     businessPorts: Object.freeze(businessPorts),
     balancerPort: intSetting(e, 'BANK_BALANCER_PORT', 8080, 0, 65535),
     publicUrl: optionalStringSetting(e, 'BANK_PUBLIC_URL'),
     dataDir: resolve(stringSetting(e, 'BANK_DATA_DIR', 'var')),
-    databaseUrl: optionalStringSetting(e, 'DATABASE_URL'),
+    databaseUrl,
     logLevel: oneOfSetting(e, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     restart: oneOfSetting(e, 'BANK_CLUSTER_RESTART', 'on', ['on', 'off'] as const) === 'on',
     restartsMax: intSetting(e, 'BANK_CLUSTER_RESTARTS_MAX', 5, 0, 1000),

@@ -27,9 +27,12 @@ export interface ClusterOptions {
   readonly businessCount?: number;
   /**
    * Data servers (default 1). More than one only makes sense over a shared PostgreSQL
-   * (dataEnv.DATABASE_URL): business server i talks to data server i % dataServers.
+   * (dataEnv.DATABASE_URL): business server i talks to data server i % dataServers
+   * ('split', default), or every business server is given every data server's URL in
+   * BANK_DATA_URLS and fails over among them ('all').
    */
   readonly dataServers?: number;
+  readonly businessDataUrls?: 'split' | 'all';
   /** Default: a fresh temp dir, removed by stop(). */
   readonly dataDir?: string;
   /** Client ids with credentials; default alice, bob, carol. */
@@ -56,6 +59,8 @@ export interface TestCluster {
   pids(): { data: number | undefined; business: readonly (number | undefined)[]; balancer: number };
   /** Kill business server i (0-based), SIGKILL by default, and wait for its exit. */
   killBusiness(i: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Kill data server i (0-based), SIGKILL by default, and wait for its exit. */
+  killData(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Stop the data server (SIGTERM by default, or SIGKILL). */
   stopData(signal?: NodeJS.Signals): Promise<void>;
   /** Start the data server again, on the same port and data dir. */
@@ -100,7 +105,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       BANK_PORT: '0',
       BANK_BUSINESS_ID: id,
       BANK_BUSINESS_TOKEN: business.tokens.get(id)!,
-      BANK_DATA_URL: dataUrls[i % dataUrls.length]!,
+      ...(options.businessDataUrls === 'all' ? { BANK_DATA_URLS: dataUrls.join(',') } : { BANK_DATA_URL: dataUrls[i % dataUrls.length]! }),
       BANK_CLIENT_CREDENTIALS_FILE: clientFile,
       ...options.businessEnv,
     }, READY_TIMEOUT_MS)));
@@ -142,6 +147,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     async killBusiness(i: number, signal: NodeJS.Signals = 'SIGKILL') {
       const p = businessProcs[i];
       if (p === undefined) throw new Error(`no running business server ${i}`);
+      await p.kill(signal);
+    },
+    async killData(i: number, signal: NodeJS.Signals = 'SIGKILL') {
+      const p = i === 0 ? data : moreData[i - 1];
+      if (p === undefined) throw new Error(`no data server ${i}`);
       await p.kill(signal);
     },
     async stopData(signal: NodeJS.Signals = 'SIGTERM') {
