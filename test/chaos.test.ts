@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseStatement } from '../scripts/chaos/bank-calls';
 import { Anomaly, check } from '../scripts/chaos/checker';
 import { History, OpRecord, readHistory } from '../scripts/chaos/history';
 import { Ledger, LedgerAccount, LedgerEntry } from '../scripts/chaos/ledger';
@@ -173,5 +174,17 @@ describe('npm run chaos over PostgreSQL, with PostgreSQL restarted and the data 
     expect(run.stdout).to.match(/nemesis kill-data data at/);
     expect(run.stdout).to.not.match(/ERROR/);
     expect(run.stdout).to.match(/verdict: VALID/);
+  });
+});
+
+describe('chaos: reading a statement', () => {
+  it('reads an account emptied to 0.00 (a balance may be zero, a posting never)', () => {
+    const raw = '<GetStatementResponse><accountId>7</accountId><balance>0.00</balance>' +
+      '<entry><transactionId>t2</transactionId><kind>WITHDRAWAL</kind><amount>-1.50</amount><balanceAfter>0.00</balanceAfter><at>x</at></entry>' +
+      '<entry><transactionId>t1</transactionId><kind>OPENING</kind><amount>1.50</amount><balanceAfter>1.50</balanceAfter><at>x</at></entry>' +
+      '</GetStatementResponse>';
+    const s = parseStatement(raw, '7');
+    expect(s.balanceCents).to.equal(0);
+    expect(s.entries.map((e) => [e.kind, e.amountCents, e.balanceAfterCents])).to.deep.equal([['WITHDRAWAL', -150, 0], ['OPENING', 150, 150]]);
   });
 });

@@ -1,7 +1,7 @@
 import { AttemptResult, OpKind } from './history';
 import { LedgerEntry, EntryKind } from './ledger';
 import { allLeafTexts, BankWire, Caller, leafText } from '../lib/bank-wire';
-import { formatCents, parseSignedAmount } from '../../common/money';
+import { formatCents, parseBalance, parseSignedAmount } from '../../common/money';
 
 /**
  * The chaos tool's calls to the bank service, on the lean wire client of the benchmark
@@ -53,6 +53,11 @@ const ENTRY = /<(?:[A-Za-z_][\w.-]*:)?entry>([\s\S]*?)<\/(?:[A-Za-z_][\w.-]*:)?e
 
 export async function statement(wire: BankWire, owner: Caller, accountId: string, limit: number): Promise<Statement> {
   const raw = await wire.ok('GetStatement', [['accountId', accountId], ['limit', String(limit)]], owner);
+  return parseStatement(raw, accountId);
+}
+
+/** A GetStatementResponse as ledger entries; balances may be 0.00, posting amounts never are. */
+export function parseStatement(raw: string, accountId: string): Statement {
   const entries: LedgerEntry[] = [];
   for (const m of raw.matchAll(ENTRY)) {
     const block = m[1] ?? '';
@@ -61,10 +66,10 @@ export async function statement(wire: BankWire, owner: Caller, accountId: string
       transactionId: leafText(block, 'transactionId') ?? '',
       kind: (leafText(block, 'kind') ?? '') as EntryKind,
       amountCents: parseSignedAmount(leafText(block, 'amount')),
-      balanceAfterCents: parseSignedAmount(leafText(block, 'balanceAfter')),
+      balanceAfterCents: parseBalance(leafText(block, 'balanceAfter')),
       ...(counterparty === undefined ? {} : { counterpartyAccountId: counterparty }),
     });
   }
   if (entries.length !== allLeafTexts(raw, 'kind').length) throw new Error(`statement of ${accountId}: entries could not be read`);
-  return { balanceCents: parseSignedAmount(leafText(raw, 'balance')), entries };
+  return { balanceCents: parseBalance(leafText(raw, 'balance')), entries };
 }
