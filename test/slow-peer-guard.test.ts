@@ -119,6 +119,23 @@ describe('slow peers: the balancer\'s per-connection deadlines (a real process)'
     expect(peer.received()).to.equal('');
   });
 
+  it('a request that starts on a kept-alive connection still has the rest of the headers deadline', async () => {
+    const peer = await openPeer(portOf(balancer.url), '127.0.0.2');
+    peers.push(peer);
+    const get = 'GET /bank?wsdl HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+    peer.socket.write(get);
+    await waitUntil('the first answer', () => peer.received().includes('definitions>'));
+    // 400 ms idle (below the 500 ms keep-alive), then the headers in 4 pieces over ~150 ms:
+    // done at ~550 ms of the 1,000 ms counted from the previous response.
+    await new Promise((r) => setTimeout(r, 400));
+    for (let i = 0; i < get.length; i += 10) {
+      peer.socket.write(get.slice(i, i + 10));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitUntil('the second answer', () => (peer.received().match(/HTTP\/1\.1 200/g) ?? []).length === 2, 3000);
+    expect(peer.received()).to.not.contain('408');
+  });
+
   it('slow bodies hold no in-flight slot: with 3 of them open (in-flight max 2) a real request passes', async () => {
     for (let i = 0; i < 3; i++) {
       const peer = await openPeer(portOf(balancer.url), '127.0.0.3');
