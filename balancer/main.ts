@@ -1,4 +1,4 @@
-import { runMain } from '../common/cli-main';
+import { checkLogFile, runMain } from '../common/cli-main';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { BALANCER_FLAGS, loadBalancerConfig } from './config';
@@ -18,6 +18,7 @@ const USAGE = {
 
 async function main(): Promise<void> {
   const config = loadBalancerConfig(process.env, process.argv.slice(2));
+  checkLogFile(config.logFile);
   const logger = createLogger({ service: 'balancer', level: config.logLevel, jsonFilePath: config.logFile });
   const balancer = await startBalancer(config, logger);
   logger.info('balancer listening', { url: balancer.url, public_url: balancer.publicUrl, backends: config.backendUrls.join(',') });

@@ -1,4 +1,4 @@
-import { runMain } from '../common/cli-main';
+import { checkLogFile, runMain } from '../common/cli-main';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { startBankServer } from './bank-service';
@@ -18,6 +18,7 @@ const USAGE = {
 
 async function main(): Promise<void> {
   const config = loadBusinessConfig(process.env, process.argv.slice(2));
+  checkLogFile(config.logFile);
   const logger = createLogger({ service: `bank-${config.businessId}`, level: config.logLevel, jsonFilePath: config.logFile });
   const server = await startBankServer(config, logger);
   logger.info('business server listening', { url: server.url, data_urls: config.dataUrls.join(',') });

@@ -7,7 +7,22 @@
  * Messages never carry secrets: tokens are env-only and never put in errors, and a
  * database URL's password is masked here in case a library quotes it.
  */
+import { appendFileSync } from 'node:fs';
+
 export const EXIT_CONFIG = 2;
+
+/**
+ * A log file that cannot be written must stop the start (one line), not be dropped silently
+ * by the logger's asynchronous file transport. Appending nothing creates it if need be.
+ */
+export function checkLogFile(path: string | undefined): void {
+  if (path === undefined) return;
+  try {
+    appendFileSync(path, '');
+  } catch (error) {
+    throw new Error(`BANK_LOG_FILE ${path} cannot be written: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
 
 export interface Usage {
   /** e.g. 'node dist/server/main.js' */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loadAdminAuth } from '../common/admin-auth';
-import { runMain } from '../common/cli-main';
+import { checkLogFile, runMain } from '../common/cli-main';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { ReloadingCredentials } from '../common/reloading-credentials';
@@ -27,6 +27,7 @@ const USAGE = {
 
 async function main(): Promise<void> {
   const config = loadDataConfig(process.env, process.argv.slice(2));
+  checkLogFile(config.logFilePath);
   const logger = createLogger({ service: 'data', level: config.logLevel, jsonFilePath: config.logFilePath });
   // Re-read on change: `npm run admin -- business rotate` takes effect without a restart.
   const credentials = new ReloadingCredentials(config.credentialsFilePath, config.credentialsReloadMs, logger, 'business');

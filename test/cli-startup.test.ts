@@ -79,6 +79,16 @@ describe('servers and launcher: --help, and configuration errors as one line wit
     });
   }
 
+  for (const [name, script] of scripts.slice(0, 3)) {
+    it(`${name}: a log file that cannot be written is one line, exit 2`, async () => {
+      const required = { BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'c.json'), BANK_BUSINESS_TOKEN: 'x', BANK_DATA_DIR: dir };
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(join(dir, 'c.json'), '{"principals":[]}');
+      writeFileSync(join(dir, 'client-credentials.json'), '{"principals":[]}');
+      expectOneCleanLine(await run(script, ['--log-file', join(dir, 'no-such-dir', 'x.log')], required), /no-such-dir/);
+    });
+  }
+
   it('data server: a missing credentials file is one line, exit 2', async () => {
     expectOneCleanLine(await run('server/main.js', [], { BANK_DATA_DIR: dir, BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'nope.json') }),
       /nope\.json/);
