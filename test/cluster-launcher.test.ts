@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
-import { startProcess } from './helpers/process';
+import { RunningProcess, startProcess } from './helpers/process';
 
 /**
  * `npm start` (dist/scripts/cluster.js) on port 0 in a temp dir: it announces the balancer's
@@ -37,7 +37,9 @@ describe('cluster launcher (npm start)', function () {
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'distbank-launcher-'));
   });
-  after(() => {
+  let firstCluster: RunningProcess | undefined;
+  after(async () => {
+    await firstCluster?.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -55,6 +57,7 @@ describe('cluster launcher (npm start)', function () {
 
   it('starts everything, writes working demo credentials, stops cleanly on SIGTERM', async () => {
     const cluster = await startProcess('scripts/cluster.js', env(), 40_000);
+    firstCluster = cluster; // stopped by after() if an expectation fails before the SIGTERM below
     const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
     firstDemo = demo;
     expect(statSync(join(dataDir, 'demo-credentials.json')).mode & 0o777).to.equal(0o600);
