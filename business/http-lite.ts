@@ -196,7 +196,7 @@ export class HttpLiteClient {
   private closed = false;
   private readonly requestHead: string;
 
-  constructor(private readonly options: HttpLiteOptions, path: string, private readonly fixedHeaders: string) {
+  constructor(private readonly options: HttpLiteOptions, path: string, fixedHeaders: string) {
     const hostHeader = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
     this.requestHead = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n${fixedHeaders}`;
   }

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   try {
     const ready = await new Promise<string>((resolve, reject) => {
       child.once('exit', () => reject(new Error('data server exited')));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
         const r = parseReadyLine(line);
         if (r) resolve(r.url);
       });

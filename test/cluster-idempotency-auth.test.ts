@@ -18,7 +18,7 @@ async function strictFault(raw: string): Promise<{ faultcode: string; code: stri
   const body = Object.entries(envelope!).find(([k]) => k.endsWith('Body'))![1];
   const faultEntry = Object.entries(body).find(([k]) => k.endsWith('Fault'));
   expect(faultEntry, raw).to.not.equal(undefined);
-  const faultEl = faultEntry![1] as Record<string, unknown>;
+  const faultEl = faultEntry![1];
   const detail = faultEl['detail'] as Record<string, unknown>;
   const bankFaultEntry = Object.entries(detail).find(([k]) => k.endsWith('BankFault'))!;
   const bankFault = bankFaultEntry[1] as Record<string, unknown>;

@@ -163,7 +163,7 @@ describe('slow peers: the balancer\'s bounds on connections (a real process)', f
   };
   const openCount = async (): Promise<number> => {
     // At a full bound of busy connections the probe itself is refused (503, a SOAP fault).
-    const health = await adminHealth(balancer.url, adminToken).catch(() => ({} as Record<string, unknown>));
+    const health = await adminHealth(balancer.url, adminToken).catch((): Record<string, unknown> => ({}));
     return (health['connections'] as { open: number } | undefined)?.open ?? Infinity;
   };
   /** Open peers the balancer has accepted (the health probe's own connection counts one). */

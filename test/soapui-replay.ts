@@ -122,7 +122,7 @@ type XmlNode = Record<string, unknown> & { $?: Record<string, string>; _?: strin
 function children(node: XmlNode, name: string): XmlNode[] {
   const value = node[name];
   if (value === undefined) return [];
-  return (value as unknown[]).map((v) => (typeof v === 'string' ? ({ _: v } as XmlNode) : (v as XmlNode)));
+  return (value as unknown[]).map((v) => (typeof v === 'string' ? { _: v } : (v as XmlNode)));
 }
 function child(node: XmlNode, name: string): XmlNode | undefined {
   return children(node, name)[0];

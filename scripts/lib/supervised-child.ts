@@ -64,7 +64,7 @@ export class SupervisedChild {
     });
     this.process = child;
     const prefix = `[${this.spec.name}] `;
-    createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(prefix + line + '\n'));
+    createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(prefix + line + '\n'));
     const ready = await new Promise<ReadyLine>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -75,7 +75,7 @@ export class SupervisedChild {
         reject(new Error(`${this.spec.name} exited (${code ?? signal}) before it was ready`));
       };
       child.once('exit', onEarlyExit);
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
         const parsed = parseReadyLine(line);
         if (parsed === undefined) {
           process.stderr.write(prefix + line + '\n');

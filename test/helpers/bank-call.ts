@@ -139,7 +139,7 @@ export function postRaw(
 
 function asText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && '_' in value) return String((value as { _: unknown })._);
+  if (value && typeof value === 'object' && '_' in value) return String(value._);
   return undefined;
 }
 

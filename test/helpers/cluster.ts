@@ -168,8 +168,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     async stop() {
       // Front to back, as in production.
       await balancer.kill('SIGTERM');
-      await Promise.all(businessProcs.map((p) => p?.kill('SIGTERM')));
-      await Promise.all([data, ...moreData].map((p) => p?.kill('SIGTERM')));
+      await Promise.all(businessProcs.map((p) => p?.kill('SIGTERM') ?? Promise.resolve()));
+      await Promise.all([data, ...moreData].map((p) => p?.kill('SIGTERM') ?? Promise.resolve()));
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

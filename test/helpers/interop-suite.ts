@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { balanceOf, cents, statementOf } from './cluster';
-import { DECIMAL_LEXICAL, InteropRun, InteropStack, OPENING_BALANCE, parseSteps, prepareRun, requireStack, StepLine, TRANSFER_AMOUNT } from './interop';
+import { DECIMAL_LEXICAL, InteropRun, InteropStack, OPENING_BALANCE, prepareRun, requireStack, StepLine, TRANSFER_AMOUNT } from './interop';
 
 /**
  * The steps every stack's client program does, in this order, each printed as one JSON line

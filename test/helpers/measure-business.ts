@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Cents, formatCents, parseBalance } from '../../common/money';
+import { formatCents, parseBalance } from '../../common/money';
 import { BankCallResult, callBank } from './bank-call';
 import { startBankFixture } from './bank-fixture';
 
@@ -102,8 +102,8 @@ async function main(): Promise<void> {
         loadGenerator: Number((cpu.load / elapsedS).toFixed(2)),
       },
       businessCpuUsPerTransfer: Math.round((cpu.business * 1e6) / Math.max(ok, 1)),
-      totalBefore: formatCents(totalBefore as Cents),
-      totalAfter: formatCents(totalAfter as Cents),
+      totalBefore: formatCents(totalBefore),
+      totalAfter: formatCents(totalAfter),
       conserved: totalBefore === totalAfter,
     }, null, 2));
   } finally {

@@ -37,7 +37,7 @@ export async function startProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     stderr.push(line);
     if (stderr.length > STDERR_LINES_KEPT) stderr.shift();
   });
@@ -51,7 +51,7 @@ export async function startProcess(
       clearTimeout(timer);
       reject(new Error(`${script} exited (${code ?? signal}) before ready:\n${stderr.join('\n')}`));
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const parsed = parseReadyLine(line);
       if (parsed) {
         clearTimeout(timer);
