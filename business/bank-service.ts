@@ -3,7 +3,7 @@ import { loadAdminAuth } from '../common/admin-auth';
 import { Logger } from '../common/logger';
 import { BANK_REQUEST_ID_CHARS_MAX } from '../common/request-id';
 import { formatCents } from '../common/money';
-import { SoapServer, startSoapServer } from '../common/soap-host';
+import { OperationHandler, SoapServer, startSoapServer } from '../common/soap-host';
 import { wsdlWithFacets } from '../common/wsdl-facets';
 import { AccountQueue } from './account-queue';
 import { bankOperations } from './bank-operations';
@@ -14,6 +14,7 @@ import { DataTierCheck } from './data-tier-check';
 import { checkDataContractFile } from './data-contract';
 import { MoneyFlow } from './money-flow';
 import { OwnerCache } from './owner-cache';
+import { startFaultInjection } from './fault-setup';
 
 /**
  * The business server: bank.wsdl at /bank on the shared SOAP edge (common/soap-host.ts), with
@@ -37,6 +38,7 @@ export function wsdlPath(): string {
 export async function startBankServer(config: BusinessConfig, logger: Logger): Promise<BankServer> {
   await checkDataContractFile();
   const credentials = new ReloadingCredentials(config.clientCredentialsFile, config.credentialsReloadMs, logger);
+  const faults = config.faultsFile === undefined ? undefined : startFaultInjection(config.faultsFile, config.faultsReloadMs, { logger });
   const data = new DataClient({
     urls: config.dataUrls,
     healthIntervalMs: config.dataHealthIntervalMs,
@@ -58,6 +60,8 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
   const flow = new MoneyFlow(data, owners, {
     lockWaitMs: config.lockWaitMs, lockLeaseMs: config.lockLeaseMs, retriesMax: config.updateRetriesMax,
   }, logger);
+  // Outermost: an injected effect comes before the data-tier guard and the operation, or after both.
+  const faultsAround = (ops: Readonly<Record<string, OperationHandler>>) => faults === undefined ? ops : faults.wrap(ops);
   let soap: SoapServer;
   try {
     await check.start();
@@ -70,9 +74,9 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       faultElement: 'BankFault',
       principalHeader: 'client-id',
       credentials,
-      operations: check.guard(bankOperations({
+      operations: faultsAround(check.guard(bankOperations({
         data, owners, queue, flow, amountCentsMax: config.amountCentsMax, requestDeadlineMs: config.requestDeadlineMs, logger,
-      })),
+      }))),
       notReady: () => check.current === 'refused',
       bodyBytesMax: config.bodyBytesMax,
       connections: config.connections,
@@ -81,8 +85,10 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       admin: loadAdminAuth(config.adminCredentialsFile),
       health: async () => ({
         ...check.health(),
+        ...(faults === undefined ? {} : { public: faults.health().public }),
         details: {
           ...check.health().details,
+          ...faults?.health().details,
           businessId: config.businessId,
           busyAccounts: queue.busyAccounts,
           dataCallsInFlight: data.inFlight,

@@ -57,6 +57,10 @@ export interface BusinessConfig {
   readonly shutdownDrainMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFile: string | undefined;
+  /** Fault-injection rules (business/fault-rules.ts); undefined: injection off. */
+  readonly faultsFile: string | undefined;
+  /** How often the rules file is checked for a change. */
+  readonly faultsReloadMs: number;
 }
 
 export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
@@ -79,6 +83,7 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'update-retries-max': 'BANK_UPDATE_RETRIES_MAX',
   'log-level': 'BANK_LOG_LEVEL',
   'log-file': 'BANK_LOG_FILE',
+  faults: 'BANK_FAULTS_FILE',
 });
 
 /** Descriptors besides client connections and data-tier sockets: files, health checks, slack. */
@@ -181,6 +186,8 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     shutdownDrainMs: intSetting(merged, 'BANK_SHUTDOWN_DRAIN_MS', 10_000, 0, 120_000),
     logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFile: optionalStringSetting(merged, 'BANK_LOG_FILE'),
+    faultsFile: optionalStringSetting(merged, 'BANK_FAULTS_FILE'),
+    faultsReloadMs: intSetting(merged, 'BANK_FAULTS_RELOAD_MS', 1000, 50, 60_000),
   });
   // Besides client connections: the data-tier sockets, the credentials files, slack.
   checkDescriptorBudget(config.connections, config.dataSocketsMax * config.dataUrls.length + DESCRIPTORS_RESERVED, 'BANK_CONNECTIONS_MAX');

@@ -51,7 +51,8 @@ const unavailableLog = {
 /** What a client hears when the data tier refuses this server: no secret, no "retry later". */
 export const MISCONFIGURED = 'the bank is misconfigured: the data tier refuses this business server; an operator must fix its credentials';
 
-function unavailable(): ServiceFault {
+/** The fault of a data tier that is down (also what fault injection's data-unavailable answers). */
+export function unavailable(): ServiceFault {
   return fault('SERVICE_UNAVAILABLE', 'the data tier is unavailable; retry later with the same request-id');
 }
 

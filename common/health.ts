@@ -22,6 +22,8 @@ export interface HealthReport {
   /** Why not ok; shown to the admin only (it may name hosts or peers). */
   readonly reason?: string | undefined;
   readonly details?: Readonly<Record<string, unknown>>;
+  /** Shown to everyone, admin or not: what a caller must know (`"faultInjection": true`). */
+  readonly public?: Readonly<Record<string, unknown>>;
 }
 
 export function isHealthRequest(method: string | undefined, path: string): boolean {
@@ -61,8 +63,8 @@ export async function serveHealth(
   }
   const code = r.status === 'ok' ? 200 : 503;
   if (!isAdmin) {
-    send(res, code, { status: r.status });
+    send(res, code, { status: r.status, ...r.public });
     return;
   }
-  send(res, code, { status: r.status, service, ...(r.reason === undefined ? {} : { reason: r.reason }), ...r.details });
+  send(res, code, { status: r.status, ...r.public, service, ...(r.reason === undefined ? {} : { reason: r.reason }), ...r.details });
 }

@@ -33,7 +33,12 @@ export interface OperationContext {
   readonly logger: Logger;
   /** Adds fields (accounts, amount, …) to the one log line of this operation. */
   annotate(fields: Readonly<Record<string, unknown>>): void;
+  /** Replaces how this request's answer or fault leaves (fault injection: dropped, reset, dribbled). */
+  deliverWith(delivery: Delivery): void;
 }
+
+/** Sends a complete answer (status, XML body) on res; the default writes it at once. */
+export type Delivery = (res: http.ServerResponse, status: number, body: string) => void;
 
 /**
  * `args` is the body element read by common/soap-message.ts: every leaf is TEXT (decimals,
@@ -110,6 +115,7 @@ interface RequestState {
   claimedPrincipal: string | undefined;
   operation: string | undefined;
   ctx: OperationContext | undefined;
+  delivery: Delivery | undefined;
   readonly fields: Record<string, unknown>;
   readonly startedAtMs: number;
 }
@@ -167,22 +173,27 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       claimedPrincipal: firstHeader(req.headers[options.principalHeader]),
       operation: undefined,
       ctx: undefined,
+      delivery: undefined,
       fields: {},
       startedAtMs,
     };
   }
 
-  function sendXml(res: http.ServerResponse, status: number, body: string): void {
+  function sendXml(res: http.ServerResponse, status: number, body: string, delivery?: Delivery): void {
     if (res.headersSent) {
       res.destroy();
+      return;
+    }
+    if (delivery !== undefined) {
+      delivery(res, status, body);
       return;
     }
     res.writeHead(status, { 'Content-Type': CONTENT_TYPE_XML, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
 
-  function sendFault(res: http.ServerResponse, fields: FaultFields): void {
-    sendXml(res, FAULT_HTTP_STATUS, faultEnvelope(fields, namespace, options.faultElement));
+  function sendFault(res: http.ServerResponse, fields: FaultFields, delivery?: Delivery): void {
+    sendXml(res, FAULT_HTTP_STATUS, faultEnvelope(fields, namespace, options.faultElement), delivery);
   }
 
   /** Operating errors become their fault; anything else INTERNAL_ERROR, with details only in the log. */
@@ -191,9 +202,9 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       log(state, error.code, { fault_message: error.message });
       if (options.notReady?.() === true) {
         if (!res.headersSent) res.setHeader(NOT_READY_HEADER, 'misconfigured');
-        sendXml(res, NOT_READY_HTTP_STATUS, faultEnvelope(error, namespace, options.faultElement));
+        sendXml(res, NOT_READY_HTTP_STATUS, faultEnvelope(error, namespace, options.faultElement), state.delivery);
       } else {
-        sendFault(res, error);
+        sendFault(res, error, state.delivery);
       }
       return;
     }
@@ -203,7 +214,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       return;
     }
     log(state, 'INTERNAL_ERROR', { error: error instanceof Error ? error.stack ?? error.message : String(error) });
-    sendFault(res, { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state.requestId ?? 'unknown'}` });
+    sendFault(res, { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state.requestId ?? 'unknown'}` }, state.delivery);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -250,12 +261,13 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       principalId: principalId ?? '',
       logger,
       annotate: (more) => Object.assign(fields, more),
+      deliverWith: (delivery) => { state.delivery = delivery; },
     };
     const args = readArguments(request.body, opShape.input, namespace);
     const result = await handler(args, state.ctx);
     const xml = responseEnvelope(opShape, namespace, result);
     log(state, 'ok');
-    sendXml(res, 200, xml);
+    sendXml(res, 200, xml, state.delivery);
   }
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -1,3 +1,4 @@
+import { readFaultRulesFile } from '../business/fault-rules';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { announceReady } from '../common/ready';
@@ -64,6 +65,11 @@ function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data
     ...demo.clients.map((c) => `    client-id ${c.clientId}  auth-token ${c.authToken}  accounts ${c.accounts.join(', ')}`),
     `  admin token (GET /health details: Authorization: Bearer …) in ${join(config.dataDir, ADMIN_CREDENTIALS_FILE)}`,
     '',
+    ...(config.faultsFile === undefined ? [] : [
+      '  !!! FAULT INJECTION IS ON: this bank fails on purpose, by the rules in',
+      `  !!! ${config.faultsFile} (re-read when it changes). Never use it for real money.`,
+      '',
+    ]),
   ];
   if (first !== undefined) {
     lines.push(
@@ -80,6 +86,8 @@ function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data
 
 async function main(): Promise<void> {
   const config = loadClusterConfig(process.env, process.argv.slice(2));
+  // A bad rules file stops the start here, in one line, before any child runs.
+  if (config.faultsFile !== undefined) readFaultRulesFile(config.faultsFile);
   // Before touching anything: a cluster running from this data dir, or on our ports, is left alone.
   checkNotRunning(config.dataDir);
   await checkPortsFree(config.host, [
@@ -142,6 +150,7 @@ async function main(): Promise<void> {
         BANK_BUSINESS_TOKEN: businessSecrets.tokens.get(id)!,
         BANK_DATA_URLS: dataUrls,
         BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
+        ...(config.faultsFile === undefined ? {} : { BANK_FAULTS_FILE: config.faultsFile }),
       },
     }, config.placement), policy, onChildEvent));
     children.push(...business);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { readClusterFile } from '../lib/bench-cluster';
 import { NemesisRecord } from './history';
-import { SeededRandom } from './random';
+import { SeededRandom } from '../../common/seeded-random';
 
 /**
  * Process-level nemeses over a cluster started by scripts/cluster.ts: SIGKILL (the launcher's

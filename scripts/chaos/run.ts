@@ -11,7 +11,7 @@ import { NET_NEMESES, NetNemesis, strikeNet } from './hosts/net-nemesis';
 import { Topology } from './hosts/topology';
 import { NemesisContext, ProcessNemesis, runSchedule, strike } from './nemesis';
 import { ChaosOptions, NemesisName } from './options';
-import { SeededRandom } from './random';
+import { SeededRandom } from '../../common/seeded-random';
 import { availability, Availability } from './timeline';
 import { ChaosAccount, runRequest, runWorkload } from './workload';
 

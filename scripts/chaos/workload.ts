@@ -4,7 +4,7 @@ import { transactionIdFor } from '../../business/transaction-id';
 import { BankWire, Caller } from '../lib/bank-wire';
 import { attempt, OpRequest } from './bank-calls';
 import { Attempt, OpRecord, Outcome } from './history';
-import { SeededRandom } from './random';
+import { SeededRandom } from '../../common/seeded-random';
 
 /**
  * The chaos workload: concurrent clients doing random transfers, withdrawals and deposits, each

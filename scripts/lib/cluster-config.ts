@@ -18,6 +18,8 @@ export interface ClusterConfig {
   readonly businessPorts: readonly number[];
   readonly balancerPort: number;
   readonly publicUrl: string | undefined;
+  /** Fault-injection rules for every business server (business/fault-rules.ts); undefined: off. */
+  readonly faultsFile: string | undefined;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -55,12 +57,13 @@ export const CLUSTER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   restart: 'BANK_CLUSTER_RESTART',
   'demo-clients': 'BANK_DEMO_CLIENTS',
   'demo-deposit': 'BANK_DEMO_DEPOSIT',
+  faults: 'BANK_FAULTS_FILE',
 });
 
 /** Variables the launcher sets per child; a value inherited from our own env must not leak. */
 const PER_CHILD = ['BANK_PORT', 'BANK_BUSINESS_ID', 'BANK_BUSINESS_TOKEN', 'BANK_BUSINESS_URLS', 'BANK_DATA_URL', 'BANK_DATA_URLS',
   'BANK_BUSINESS_CREDENTIALS_FILE', 'BANK_CLIENT_CREDENTIALS_FILE', 'BANK_ADMIN_CREDENTIALS_FILE', 'BANK_PUBLIC_URL',
-  'BANK_CLUSTER_PLACEMENT'];
+  'BANK_CLUSTER_PLACEMENT', 'BANK_FAULTS_FILE'];
 
 function portList(text: string, count: number): number[] {
   const parts = text.split(',').map((s) => s.trim());
@@ -100,6 +103,7 @@ export function loadClusterConfig(env: Env, argv: readonly string[]): ClusterCon
   if (demoClientIds.length === 0) throw new Error('BANK_DEMO_CLIENTS must name at least one client');
   const demoDeposit = stringSetting(e, 'BANK_DEMO_DEPOSIT', '1000.00');
   if (!/^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/.test(demoDeposit)) throw new Error(`BANK_DEMO_DEPOSIT must be a decimal amount, got ${demoDeposit}`);
+  const faultsText = optionalStringSetting(e, 'BANK_FAULTS_FILE');
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && !PER_CHILD.includes(k)) childEnv[k] = v;
   return Object.freeze({
@@ -110,6 +114,7 @@ export function loadClusterConfig(env: Env, argv: readonly string[]): ClusterCon
     businessPorts: Object.freeze(businessPorts),
     balancerPort: intSetting(e, 'BANK_BALANCER_PORT', 8080, 0, 65535),
     publicUrl: optionalStringSetting(e, 'BANK_PUBLIC_URL'),
+    faultsFile: faultsText === undefined ? undefined : resolve(faultsText),
     dataDir: resolve(stringSetting(e, 'BANK_DATA_DIR', 'var')),
     databaseUrl,
     logLevel: oneOfSetting(e, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readClusterFile } from '../../lib/bench-cluster';
 import { NemesisRecord } from '../history';
-import { SeededRandom } from '../random';
+import { SeededRandom } from '../../../common/seeded-random';
 import { host, Topology } from './topology';
 
 /**

@@ -1,6 +1,6 @@
 /**
- * A small seeded generator (mulberry32): the chaos workload and the nemesis schedule are
- * reproducible from --seed. Not for anything secret.
+ * A small seeded generator (mulberry32): the chaos workload, the nemesis schedule and the
+ * fault injector's rules (business/fault-injector.ts) are reproducible from a seed. Not for anything secret.
  */
 export class SeededRandom {
   private state: number;
