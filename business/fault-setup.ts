@@ -29,7 +29,7 @@ export function startFaultInjection(path: string, reloadMs: number, hooks: Fault
     wrap: (operations) => withFaults(operations, injector, hooks),
     health: () => ({
       public: { faultInjection: true },
-      details: { faultInjection: { rules: injector.active.rules.length, injected: injector.injectedByAction } },
+      details: { faultRules: injector.active.rules.length, faultsInjected: injector.injectedByAction },
     }),
   };
 }
