@@ -15,6 +15,7 @@ import { checkDataContractFile } from './data-contract';
 import { MoneyFlow } from './money-flow';
 import { OwnerCache } from './owner-cache';
 import { startFaultInjection } from './fault-setup';
+import { faultAdminRoute } from './fault-admin';
 
 /**
  * The business server: bank.wsdl at /bank on the shared SOAP edge (common/soap-host.ts), with
@@ -62,6 +63,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
   }, logger);
   // Outermost: an injected effect comes before the data-tier guard and the operation, or after both.
   const faultsAround = (ops: Readonly<Record<string, OperationHandler>>) => faults === undefined ? ops : faults.wrap(ops);
+  const admin = loadAdminAuth(config.adminCredentialsFile);
   let soap: SoapServer;
   try {
     await check.start();
@@ -82,7 +84,8 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       connections: config.connections,
       logger,
       requestIdCharsMax: BANK_REQUEST_ID_CHARS_MAX,
-      admin: loadAdminAuth(config.adminCredentialsFile),
+      admin,
+      extraRoute: faultAdminRoute(faults, admin, logger),
       health: async () => ({
         ...check.health(),
         ...(faults === undefined ? {} : { public: faults.health().public }),

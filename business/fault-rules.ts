@@ -45,9 +45,11 @@ export interface FaultRule {
 export interface FaultRules {
   readonly seed: number;
   readonly rules: readonly FaultRule[];
+  /** The rules as given (file or admin call), for GetFaultRules. */
+  readonly json: unknown;
 }
 
-export const NO_FAULT_RULES: FaultRules = Object.freeze({ seed: 0, rules: Object.freeze([]) });
+export const NO_FAULT_RULES: FaultRules = Object.freeze({ seed: 0, rules: Object.freeze([]), json: Object.freeze({ seed: 0, rules: [] }) });
 
 const COMMON_FIELDS = ['operation', 'clientId', 'accountId', 'probability', 'every', 'count', 'action'];
 /** Fields each action takes besides the common ones; `required` must be present. */
@@ -145,7 +147,8 @@ export function parseFaultRules(value: unknown): FaultRules {
   const rules = value['rules'];
   if (!Array.isArray(rules)) throw new RulesError('"rules" must be an array');
   if (rules.length > FAULT_RULES_MAX) throw new RulesError(`at most ${FAULT_RULES_MAX} rules, got ${rules.length}`);
-  return Object.freeze({ seed, rules: Object.freeze(rules.map((r, i) => ruleOf(r, `rules[${i}]`))) });
+  const parsed = Object.freeze(rules.map((r, i) => ruleOf(r, `rules[${i}]`)));
+  return Object.freeze({ seed, rules: parsed, json: JSON.parse(JSON.stringify({ seed, rules })) as unknown });
 }
 
 export function parseFaultRulesText(json: string): FaultRules {

@@ -12,6 +12,10 @@ import { FaultRules, readFaultRulesFile } from './fault-rules';
  */
 export interface FaultSetup {
   readonly injector: FaultInjector;
+  /** Replaces the rules until the file next changes (the admin route). */
+  set(rules: FaultRules): void;
+  /** The rules in force, as given. */
+  rulesJson(): Record<string, unknown>;
   wrap(operations: Readonly<Record<string, OperationHandler>>): Readonly<Record<string, OperationHandler>>;
   /** /health: in the public part `faultInjection: true`; the admin's details add the counts. */
   health(): { readonly public: Record<string, unknown>; readonly details: Record<string, unknown> };
@@ -26,6 +30,8 @@ export function startFaultInjection(path: string, reloadMs: number, hooks: Fault
   });
   return {
     injector,
+    set: (rules) => file.override(rules),
+    rulesJson: () => injector.active.json as Record<string, unknown>,
     wrap: (operations) => withFaults(operations, injector, hooks),
     health: () => ({
       public: { faultInjection: true },

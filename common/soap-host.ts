@@ -76,6 +76,8 @@ export interface SoapServiceOptions {
   readonly notReady?: () => boolean;
   /** Longest request-id accepted (bank.wsdl: 64). */
   readonly requestIdCharsMax?: number;
+  /** Another HTTP route of this server (the business server's /admin/faults): true when it took the request. */
+  readonly extraRoute?: (req: http.IncomingMessage, res: http.ServerResponse, pathname: string) => boolean;
   /** Client connection bounds and deadlines; default SOAP_CONNECTION_DEFAULTS (common/connection-limits.ts). */
   readonly connections?: ConnectionLimits;
 }
@@ -285,6 +287,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       void serveHealth(req, res, options.service, options.admin ?? NO_ADMIN, () => withConnections(options.health ?? HEALTH_OK, guard));
       return;
     }
+    if (options.extraRoute?.(req, res, target.pathname) === true) return;
     if (target.pathname !== options.path) {
       sendJson(res, 404, { error: 'not found' });
       return;

@@ -7,6 +7,7 @@ import { parseBalance } from '../common/money';
 import { asList, bankEnvelope, BankArgs, BankCallResult, BankRecord, callBank, BANK_NS } from './helpers/bank-call';
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
 import { startProcess } from './helpers/process';
+import { testAdmin } from './helpers/admin';
 
 /**
  * Every fault-injection action, seen on the wire of a real business server (on a real data
@@ -25,6 +26,7 @@ describe('fault injection: each action on the wire', function () {
   let from: string;
   let to: string;
   let ids = 0;
+  let adminToken: string;
 
   async function setRules(rules: readonly unknown[], seed = 1): Promise<void> {
     writeFileSync(rulesFile, JSON.stringify({ seed, rules }));
@@ -52,8 +54,11 @@ describe('fault injection: each action on the wire', function () {
     require('node:fs').mkdirSync(dir, { recursive: true });
     rulesFile = join(dir, 'faults.json');
     writeFileSync(rulesFile, JSON.stringify({ rules: [] }));
+    const admin = testAdmin(dir);
+    adminToken = admin.token;
     fixture = await startBankFixture({
-      clients: 1, businessServers: 1, businessEnv: { BANK_FAULTS_FILE: rulesFile, BANK_FAULTS_RELOAD_MS: String(RELOAD_MS) },
+      clients: 1, businessServers: 1,
+      businessEnv: { BANK_FAULTS_FILE: rulesFile, BANK_FAULTS_RELOAD_MS: String(RELOAD_MS), ...admin.env },
     });
     url = fixture.business[0]!.url;
     alice = fixture.clients[0]!;
@@ -159,6 +164,27 @@ describe('fault injection: each action on the wire', function () {
     expect((await call('GetBalance', [['accountId', from]])).fault?.code).to.equal('INTERNAL_ERROR');
     expect(fixture.business[0]!.stderrTail()).to.match(/error.*fault rules not reloaded.*rules\[0\]\.code/);
     await setRules([]);
+    ok(await call('GetBalance', [['accountId', from]]));
+  });
+
+  it('the admin route sets, shows and clears the rules (bearer token), refuses bad rules naming the field', async () => {
+    const adminUrl = url.replace(/\/bank$/, '/admin/faults');
+    const as = (method: string, body?: unknown, token = adminToken) => fetch(adminUrl, {
+      method, headers: { authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    expect((await as('GET', undefined, 'wrong')).status).to.equal(401);
+    expect((await fetch(adminUrl)).status).to.equal(401);
+    const bad = await as('PUT', { rules: [{ operation: 'Transfer', action: 'drop-after-commit', every: '3' }] });
+    expect(bad.status).to.equal(400);
+    expect(await bad.json()).to.deep.equal({ code: 'INVALID_REQUEST', error: 'rules[0].every must be an integer from 1 to 1000000, got "3"' });
+    const rules = { seed: 9, rules: [{ operation: 'GetBalance', count: 1, action: 'fault', code: 'SERVICE_UNAVAILABLE' }] };
+    expect((await as('PUT', rules)).status).to.equal(200);
+    expect(await (await as('GET')).json()).to.deep.include(rules);
+    expect((await call('GetBalance', [['accountId', from]])).fault?.code).to.equal('SERVICE_UNAVAILABLE');
+    ok(await call('GetBalance', [['accountId', from]]));
+    expect((await as('PUT', rules)).status).to.equal(200); // counters start afresh
+    expect((await as('DELETE')).status).to.equal(200);
+    expect(await (await as('GET')).json()).to.deep.include({ rules: [] });
     ok(await call('GetBalance', [['accountId', from]]));
   });
 
