@@ -188,6 +188,20 @@ describe('fault injection: each action on the wire', function () {
     ok(await call('GetBalance', [['accountId', from]]));
   });
 
+  it('a seed reproduces the same fired sequence for the same requests, on the wire', async () => {
+    const pattern = async (seed: number): Promise<string> => {
+      await setRules([{ operation: 'GetBalance', probability: 0.4, action: 'fault', code: 'ACCOUNT_LOCKED' }], seed);
+      let seen = '';
+      for (let i = 0; i < 40; i++) seen += (await call('GetBalance', [['accountId', from]])).fault === undefined ? '.' : 'F';
+      return seen;
+    };
+    const first = await pattern(5);
+    expect(first).to.match(/F/).and.to.match(/\./);
+    expect(await pattern(5)).to.equal(first);
+    expect(await pattern(6)).to.not.equal(first);
+    await setRules([]);
+  });
+
   it('a bad file at start: one line naming the field, exit 2', async () => {
     writeFileSync(rulesFile, JSON.stringify({ rules: [{ operation: 'Transfer', probabilty: 0.3, action: 'drop-after-commit' }] }));
     const failure = await startProcess('business/main.js', {
