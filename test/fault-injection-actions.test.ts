@@ -202,6 +202,24 @@ describe('fault injection: each action on the wire', function () {
     await setRules([]);
   });
 
+  it('a server started without --faults: no injection, and the admin route cannot switch it on (409)', async () => {
+    const admin = testAdmin(join(rulesFile, '..'));
+    const plain = await startProcess('business/main.js', {
+      BANK_PORT: '0', BANK_BUSINESS_ID: 'b1', BANK_BUSINESS_TOKEN: fixture.businessTokens[0]!, BANK_DATA_URL: fixture.data.url,
+      BANK_CLIENT_CREDENTIALS_FILE: join(fixture.dir, 'client-credentials.json'), BANK_LOG_LEVEL: 'warn', ...admin.env,
+    });
+    try {
+      const base = plain.url.replace(/\/bank$/, '');
+      const put = await fetch(`${base}/admin/faults`, {
+        method: 'PUT', headers: { authorization: `Bearer ${admin.token}` }, body: JSON.stringify({ rules: [{ operation: '*', action: 'reset' }] }),
+      });
+      expect(put.status).to.equal(409);
+      expect(await (await fetch(`${base}/health`)).json()).to.deep.equal({ status: 'ok' });
+    } finally {
+      await plain.kill('SIGTERM');
+    }
+  });
+
   it('a bad file at start: one line naming the field, exit 2', async () => {
     writeFileSync(rulesFile, JSON.stringify({ rules: [{ operation: 'Transfer', probabilty: 0.3, action: 'drop-after-commit' }] }));
     const failure = await startProcess('business/main.js', {
