@@ -1,12 +1,13 @@
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBalance } from '../common/money';
 import { asList, bankEnvelope, BankArgs, BankCallResult, BankRecord, callBank, BANK_NS } from './helpers/bank-call';
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
-import { startProcess } from './helpers/process';
+import { DIST_DIR, startProcess } from './helpers/process';
 import { testAdmin } from './helpers/admin';
 
 /**
@@ -218,6 +219,18 @@ describe('fault injection: each action on the wire', function () {
     } finally {
       await plain.kill('SIGTERM');
     }
+  });
+
+  it('npm start with a bad rules file: one line naming the field, exit 2, nothing started or written', () => {
+    writeFileSync(rulesFile, JSON.stringify({ rules: [{ operation: 'Transfer', action: 'drop-after-comit' }] }));
+    const dataDir = join(rulesFile, '..', 'cluster-var');
+    const run = spawnSync(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js'), '--data-port', '0', '--business-ports', '0,0,0',
+      '--balancer-port', '0', '--data-dir', dataDir, '--faults', rulesFile], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.status, run.stderr).to.equal(2);
+    expect(run.stderr.trim().split('\n')).to.have.length(1);
+    expect(run.stderr).to.match(/rules\[0\]\.action must be one of .* got "drop-after-comit"/);
+    expect(existsSync(dataDir)).to.equal(false);
+    writeFileSync(rulesFile, JSON.stringify({ rules: [] }));
   });
 
   it('a bad file at start: one line naming the field, exit 2', async () => {
