@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
 import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings } from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
+import { RING_ENTRIES_DEFAULT, RING_ENTRIES_MAX, TRACE_RING_ENV } from '../common/trace-ring';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
 /**
@@ -39,6 +40,8 @@ export interface BalancerConfig {
   readonly socketsPerBackendMax: number;
   /** Client side: connection bounds and the headers/body deadlines (BANK_LB_CLIENT_*). */
   readonly clientConnections: ConnectionLimits;
+  /** Recent operations kept for the console's traces (common/trace-ring.ts: bounded memory). */
+  readonly traceRingEntries: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFile: string | undefined;
 }
@@ -106,6 +109,7 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
     passiveDownMs: intSetting(e, 'BANK_LB_PASSIVE_DOWN_MS', 2000, 0, 600_000),
     socketsPerBackendMax: intSetting(e, 'BANK_LB_BACKEND_SOCKETS_MAX', 128, 1, 10_000),
     clientConnections,
+    traceRingEntries: intSetting(e, TRACE_RING_ENV, RING_ENTRIES_DEFAULT, 1, RING_ENTRIES_MAX),
     logLevel: oneOfSetting(e, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFile: optionalStringSetting(e, 'BANK_LOG_FILE'),
   });

@@ -1,15 +1,19 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadAdminAuth } from '../common/admin-auth';
 import { readBodyBytes } from '../common/body-bytes';
+import { handleAdminRoute } from '../common/admin-routes';
 import { ConnectionGuard } from '../common/connection-guard';
 import { isHealthRequest, serveHealth } from '../common/health';
 import { Logger } from '../common/logger';
+import { traceContextOf } from '../common/trace-ring';
 import { BANK_REQUEST_ID_CHARS_MAX, requestIdRule } from '../common/request-id';
 import { faultEnvelope } from '../common/soap-fault';
 import { attempt } from './attempt';
 import { Backend } from './backend';
+import { BalancerObserver, RequestIds } from './balancer-observer';
 import { BalancerConfig } from './config';
 import { BANK_NAMESPACE, sendFault } from './fault-response';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers';
@@ -41,6 +45,8 @@ interface Outcome {
   status: number;
   retries: number;
   reason?: string;
+  /** The fault code of a fault answer (ours, or read from the backend's). */
+  code?: string;
 }
 
 export async function startBalancer(config: BalancerConfig, logger: Logger): Promise<Balancer> {
@@ -56,7 +62,8 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     (code, message) => faultEnvelope({ code, message }, BANK_NAMESPACE, 'BankFault'), logger);
 
   const admin = loadAdminAuth(config.adminCredentialsFile);
-  const forward = forwarder(config, pool, health, logger);
+  const observer = new BalancerObserver(readFileSync(config.wsdlPath, 'utf8'), config.traceRingEntries, pool);
+  const forward = forwarder(config, pool, health, logger, observer);
 
   /** POST /bank: one log line per request, whatever becomes of it. */
   const handlePost = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -70,11 +77,13 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       logger.warn('request refused: malformed request-id header', { operation });
       return;
     }
-    const ids = { requestId: given.kind === 'valid' ? given.id : '-' };
+    const ids: RequestIds = { requestId: given.kind === 'valid' ? given.id : '-', operation: observer.operationLabel(operation), trace: undefined };
+    observer.soap.begin();
     let ended = false;
     const end = (): void => {
       if (ended) return;
       ended = true;
+      observer.served(ids, outcome, Date.now() - (performance.now() - startedMs));
       if (outcome.status === 0 && res.headersSent) outcome.status = res.statusCode;
       const fields: Record<string, unknown> = {
         request_id: ids.requestId,
@@ -92,6 +101,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     res.once('close', end);
     servePost(req, res, outcome, ids, given).catch((err: unknown) => {
       logger.error('balancer error', { request_id: ids.requestId, error: err instanceof Error ? err.stack : String(err) });
+      outcome.code = 'INTERNAL_ERROR';
       sendFault(res, 500, 'INTERNAL_ERROR', 'internal error in the load balancer');
     });
   };
@@ -103,7 +113,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
    * not free a slot while its tries still run.
    */
   const servePost = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome,
-    ids: { requestId: string }, given: HeaderRequestId & { kind: 'none' | 'valid' }): Promise<void> => {
+    ids: RequestIds, given: HeaderRequestId & { kind: 'none' | 'valid' }): Promise<void> => {
     const read = await readBodyBytes(req, config.bodyBytesMax);
     if (read.kind === 'aborted') {
       outcome.reason = res.statusCode === 408 ? 'body timeout' : 'client aborted';
@@ -111,13 +121,16 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     }
     if (read.kind === 'too-large') {
       outcome.status = 413;
+      outcome.code = 'INVALID_REQUEST';
       sendFault(res, 413, 'INVALID_REQUEST', `the request body is larger than ${config.bodyBytesMax} bytes`, true);
       return;
     }
     ids.requestId = requestIdBlock(read.body) ?? ids.requestId;
+    ids.trace = traceContextOf(req.headers.traceparent);
     if (slots.inFlight >= config.inFlightMax) {
       outcome.status = 500;
       outcome.reason = 'busy';
+      outcome.code = 'SERVICE_UNAVAILABLE';
       sendFault(res, 500, 'SERVICE_UNAVAILABLE', 'the load balancer is busy; retry later');
       return;
     }
@@ -150,6 +163,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
         () => balancerHealth(pool, slots.inFlight, config.inFlightMax, guard.stats()));
       return;
     }
+    if (handleAdminRoute(req, res, path, query, observer.soap.endpoints(admin))) return;
     if (path !== BANK_PATH) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
@@ -207,9 +221,9 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
  * Sends one buffered request to the least-busy eligible backend, and again to another one only
  * when no response came, within the request's deadline; answers SERVICE_UNAVAILABLE if none did.
  */
-function forwarder(config: BalancerConfig, pool: BackendPool, health: HealthChecker, logger: Logger) {
+function forwarder(config: BalancerConfig, pool: BackendPool, health: HealthChecker, logger: Logger, observer: BalancerObserver) {
   return async (res: http.ServerResponse, headers: http.OutgoingHttpHeaders, body: Buffer, outcome: Outcome,
-    ids: { requestId: string }): Promise<void> => {
+    ids: RequestIds): Promise<void> => {
     const deadlineMs = performance.now() + config.requestDeadlineMs;
     const tried = new Set<Backend>();
     const failures: string[] = [];
@@ -227,9 +241,12 @@ function forwarder(config: BalancerConfig, pool: BackendPool, health: HealthChec
       outcome.backend = backend.url.host;
       backend.outstanding++;
       backend.requestsTotal++;
+      const span = observer.startAttempt(ids, headers);
       const answer = await attempt(backend, 'POST', headers, body, Math.min(config.attemptTimeoutMs, remainingMs));
+      observer.endAttempt(ids, span, backend.url.host, n, answer.kind === 'response' ? `HTTP ${answer.response.statusCode ?? 0}` : answer.reason);
       if (answer.kind === 'response' && !isNotReady(answer.response)) {
         relay(answer.response, res, backend, Math.max(1, Math.floor(deadlineMs - performance.now())));
+        observer.sniffFaultCode(answer.response, (code) => { outcome.code = code; });
         outcome.status = answer.response.statusCode ?? 0;
         return;
       }
@@ -246,6 +263,7 @@ function forwarder(config: BalancerConfig, pool: BackendPool, health: HealthChec
       }
     }
     outcome.status = 500;
+    outcome.code = 'SERVICE_UNAVAILABLE';
     outcome.reason = failures.length === 0 ? 'no healthy backend' : failures.join('; ');
     sendFault(res, 500, 'SERVICE_UNAVAILABLE', unavailableMessage(health, failures));
   };

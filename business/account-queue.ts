@@ -63,6 +63,17 @@ export class AccountQueue {
     return this.lines.get(accountId)?.length ?? 0;
   }
 
+  /** Requests running or waiting over all accounts, and on the busiest account (for metrics). */
+  depths(): { total: number; max: number } {
+    let total = 0;
+    let max = 0;
+    for (const line of this.lines.values()) {
+      total += line.length;
+      if (line.length > max) max = line.length;
+    }
+    return { total, max };
+  }
+
   /** Accounts that have at least one request. */
   get busyAccounts(): number {
     return this.lines.size;

@@ -34,7 +34,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
 
   /** The data-tier call scope of one client request, its deadline counted from now. */
   function scopeOf(ctx: OperationContext): CallScope {
-    return { requestId: ctx.requestId, deadlineAtMs: Date.now() + requestDeadlineMs };
+    return { requestId: ctx.requestId, deadlineAtMs: Date.now() + requestDeadlineMs, trace: ctx.trace };
   }
 
   /** Data-tier calls outside a money movement: their failures mapped for the client. */

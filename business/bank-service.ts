@@ -8,6 +8,7 @@ import { wsdlWithFacets } from '../common/wsdl-facets';
 import { AccountQueue } from './account-queue';
 import { bankOperations } from './bank-operations';
 import { ReloadingCredentials } from '../common/reloading-credentials';
+import { businessObserver, watchBusiness } from './business-metrics';
 import { BusinessConfig } from './config';
 import { DataClient } from './data-client';
 import { DataTierCheck } from './data-tier-check';
@@ -38,6 +39,7 @@ export function wsdlPath(): string {
 
 export async function startBankServer(config: BusinessConfig, logger: Logger): Promise<BankServer> {
   await checkDataContractFile();
+  const { observer, dataCalls } = businessObserver(config.businessId, config.dataUrls, config.traceRingEntries);
   const credentials = new ReloadingCredentials(config.clientCredentialsFile, config.credentialsReloadMs, logger);
   const faults = config.faultsFile === undefined ? undefined : startFaultInjection(config.faultsFile, config.faultsReloadMs, { logger });
   const data = new DataClient({
@@ -52,12 +54,14 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
     callsInFlightMax: config.dataCallsInFlightMax,
     logger,
     onCredentialsRefused: () => check.refused(),
+    observer: dataCalls,
   });
   const check = new DataTierCheck(data, {
     intervalMs: config.dataCheckIntervalMs, callTimeoutMs: config.dataCallTimeoutMs, businessId: config.businessId, dataUrl: config.dataUrls.join(','),
   }, logger);
   const owners = new OwnerCache(config.ownerCacheEntriesMax);
   const queue = new AccountQueue({ lengthMax: config.accountQueueLengthMax, waitMs: config.accountQueueWaitMs });
+  watchBusiness(observer, queue, data, config.businessId);
   const flow = new MoneyFlow(data, owners, {
     lockWaitMs: config.lockWaitMs, lockLeaseMs: config.lockLeaseMs, retriesMax: config.updateRetriesMax,
   }, logger);
@@ -86,6 +90,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       requestIdCharsMax: BANK_REQUEST_ID_CHARS_MAX,
       admin,
       extraRoute: faultAdminRoute(faults, admin, logger),
+      observer,
       health: async () => ({
         ...check.health(),
         ...(faults === undefined ? {} : { public: faults.health().public }),

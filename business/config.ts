@@ -3,6 +3,7 @@ import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting 
 import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings, SOAP_CONNECTION_DEFAULTS } from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
 import { AMOUNT_CENTS_MAX_DEFAULT, BALANCE_CENTS_MAX, Cents, formatCents, parseAmount } from '../common/money';
+import { RING_ENTRIES_DEFAULT, RING_ENTRIES_MAX, TRACE_RING_ENV } from '../common/trace-ring';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
 /**
@@ -55,6 +56,8 @@ export interface BusinessConfig {
   readonly connections: ConnectionLimits;
   /** How long a SIGTERM waits for requests in flight before closing anyway. */
   readonly shutdownDrainMs: number;
+  /** Recent operations kept for the console's traces (common/trace-ring.ts: bounded memory). */
+  readonly traceRingEntries: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFile: string | undefined;
   /** Fault-injection rules (business/fault-rules.ts); undefined: injection off. */
@@ -184,6 +187,7 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
     connections: connectionLimitsSettings(merged, 'BANK_', SOAP_CONNECTION_DEFAULTS),
     shutdownDrainMs: intSetting(merged, 'BANK_SHUTDOWN_DRAIN_MS', 10_000, 0, 120_000),
+    traceRingEntries: intSetting(merged, TRACE_RING_ENV, RING_ENTRIES_DEFAULT, 1, RING_ENTRIES_MAX),
     logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFile: optionalStringSetting(merged, 'BANK_LOG_FILE'),
     faultsFile: optionalStringSetting(merged, 'BANK_FAULTS_FILE'),

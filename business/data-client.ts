@@ -9,6 +9,8 @@ import {
 import { DataEndpoint, DataEndpoints } from './data-endpoints';
 import { HttpLiteClient, HttpLiteError } from './http-lite';
 import { XmlElement, XmlSyntaxError } from '../common/xml-reader';
+import type { TraceContext } from '../common/trace-ring';
+import { CallFacts, DataCallObserver } from './data-call-observer';
 
 /**
  * The one client of the data tier in a business server: envelopes from templates, a small
@@ -51,6 +53,8 @@ export interface DataClientOptions {
   readonly logger: Logger;
   /** Told of every AUTHENTICATION_FAILED: this server's credentials are wrong (data-tier-check.ts). */
   readonly onCredentialsRefused?: () => void;
+  /** Latency metric + trace ring entry of every call (business/data-call-observer.ts). */
+  readonly observer?: DataCallObserver;
 }
 
 /**
@@ -61,6 +65,8 @@ export interface DataClientOptions {
 export interface CallScope {
   readonly requestId: string;
   readonly deadlineAtMs: number;
+  /** The client request's trace context: each call is a child span (traceparent on the wire). */
+  readonly trace?: TraceContext;
 }
 
 export type DataCallErrorKind = 'fault' | 'unavailable' | 'bad-response';
@@ -116,7 +122,7 @@ export class DataClient {
   }
 
   async lock(scope: CallScope, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): Promise<LockGrant> {
-    return this.call(scope, 'Lock', this.envelopes.lock(scope.requestId, accountIds, waitMs, leaseMs), readLockResponse);
+    return this.call(scope, 'Lock', this.envelopes.lock(scope.requestId, accountIds, waitMs, leaseMs), readLockResponse, { accounts: accountIds });
   }
 
   async read(scope: CallScope, accountIds: readonly string[]): Promise<AccountState[]> {
@@ -128,7 +134,7 @@ export class DataClient {
     postings: readonly Posting[], release: boolean,
   ): Promise<UpdateOutcome> {
     const xml = this.envelopes.update(scope.requestId, lockId, fencingToken, transactionId, postings, release);
-    return this.call(scope, 'Update', xml, readUpdateResponse);
+    return this.call(scope, 'Update', xml, readUpdateResponse, { fencingToken, transactionId, accounts: postings.map((p) => p.accountId) });
   }
 
   async unlock(scope: CallScope, lockId: string): Promise<boolean> {
@@ -158,16 +164,30 @@ export class DataClient {
     return { requestId, deadlineAtMs: Date.now() + this.options.callTimeoutMs };
   }
 
-  private async call<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
-    // Calls waiting for a socket are bounded here (and each by its deadline).
-    if (this.callsInFlight >= this.options.callsInFlightMax) {
-      throw new DataCallError('unavailable', operation, `data tier ${operation}: ${this.callsInFlight} calls already in flight`);
-    }
-    this.callsInFlight++;
+  private async call<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T, facts: CallFacts = {}): Promise<T> {
+    const observer = this.options.observer;
+    const span = observer?.span(scope.trace);
+    const startedAtMs = Date.now();
+    let outcome = 'ok';
+    let token = facts.fencingToken;
     try {
-      return await this.callNow(scope, operation, xml, read);
+      // Calls waiting for a socket are bounded here (and each by its deadline).
+      if (this.callsInFlight >= this.options.callsInFlightMax) {
+        throw new DataCallError('unavailable', operation, `data tier ${operation}: ${this.callsInFlight} calls already in flight`);
+      }
+      this.callsInFlight++;
+      try {
+        const result = await this.callNow(scope, operation, xml, read, span?.traceparent);
+        token ??= (result as { fencingToken?: unknown }).fencingToken as string | undefined;
+        return result;
+      } finally {
+        this.callsInFlight--;
+      }
+    } catch (error) {
+      outcome = error instanceof DataCallError ? (error.fault?.code ?? error.kind) : 'error';
+      throw error;
     } finally {
-      this.callsInFlight--;
+      observer?.done(operation, scope.requestId, scope.trace, span?.spanId, startedAtMs, outcome, { ...facts, ...(token === undefined ? {} : { fencingToken: token }) });
     }
   }
 
@@ -177,12 +197,12 @@ export class DataClient {
   }
 
   /** Sends one envelope to one data server after another (each at most once) until one answers. */
-  private async callNow<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
+  private async callNow<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T, traceparent: string | undefined): Promise<T> {
     const tried = new Set<DataEndpoint>();
     for (let endpoint = this.endpoints.pick(tried); ; endpoint = this.endpoints.pick(tried)) {
       tried.add(endpoint!);
       try {
-        return await this.callOn(endpoint!, scope, operation, xml, read);
+        return await this.callOn(endpoint!, scope, operation, xml, read, traceparent);
       } catch (error) {
         const next = this.endpoints.pick(tried);
         if (next === undefined || !failsOver(error) || scope.deadlineAtMs <= Date.now()) throw error;
@@ -193,15 +213,17 @@ export class DataClient {
     }
   }
 
-  private async callOn<T>(endpoint: DataEndpoint, scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T): Promise<T> {
+  private async callOn<T>(
+    endpoint: DataEndpoint, scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T, traceparent: string | undefined,
+  ): Promise<T> {
     const timeoutMs = (): number => Math.min(this.options.callTimeoutMs, scope.deadlineAtMs - Date.now());
     if (timeoutMs() <= 0) throw new DataCallError('unavailable', operation, `data tier ${operation}: the request's deadline has passed`);
     let response: { status: number; text: string };
     try {
-      response = await this.post(endpoint, operation, xml, timeoutMs());
+      response = await this.post(endpoint, operation, xml, timeoutMs(), traceparent);
     } catch (error) {
       if (error instanceof HttpLiteError && error.kind === 'stale' && RESEND_ON_STALE_SOCKET.has(operation) && timeoutMs() > 0) {
-        response = await this.post(endpoint, operation, xml, timeoutMs()).catch((again: unknown) => {
+        response = await this.post(endpoint, operation, xml, timeoutMs(), traceparent).catch((again: unknown) => {
           this.endpoints.markDown(endpoint, String(again));
           throw this.unavailable(operation, again);
         });
@@ -243,8 +265,11 @@ export class DataClient {
     }
   }
 
-  private async post(endpoint: DataEndpoint, operation: DataOperation, xml: string, timeoutMs: number): Promise<{ status: number; text: string }> {
-    const response = await endpoint.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n`, xml, timeoutMs);
+  private async post(
+    endpoint: DataEndpoint, operation: DataOperation, xml: string, timeoutMs: number, traceparent: string | undefined,
+  ): Promise<{ status: number; text: string }> {
+    const trace = traceparent === undefined ? '' : `traceparent: ${traceparent}\r\n`;
+    const response = await endpoint.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n${trace}`, xml, timeoutMs);
     return { status: response.status, text: response.body.toString('utf8') };
   }
 }

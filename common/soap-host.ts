@@ -13,6 +13,9 @@ import { MustUnderstandFault, readEnvelope } from './soap-envelope';
 import { describeService, readArguments, responseEnvelope } from './soap-message';
 import { FAULT_HTTP_STATUS, faultEnvelope, FaultFields, mustUnderstandEnvelope } from './soap-fault';
 import { fault, isServiceFault, ServiceFault } from './service-fault';
+import { handleAdminRoute } from './admin-routes';
+import type { SoapObserver } from './soap-observer';
+import { TraceContext, traceContextOf } from './trace-ring';
 
 /**
  * The SOAP edge shared by the data server and the business servers, on a plain http.Server
@@ -31,6 +34,8 @@ export interface OperationContext {
   /** The authenticated client-id or business-id. */
   readonly principalId: string;
   readonly logger: Logger;
+  /** W3C trace context of this operation (continued from the caller's traceparent, or new). */
+  readonly trace: TraceContext;
   /** Adds fields (accounts, amount, …) to the one log line of this operation. */
   annotate(fields: Readonly<Record<string, unknown>>): void;
   /** Replaces how this request's answer or fault leaves (fault injection: dropped, reset, dribbled). */
@@ -80,6 +85,8 @@ export interface SoapServiceOptions {
   readonly extraRoute?: (req: http.IncomingMessage, res: http.ServerResponse, pathname: string) => boolean;
   /** Client connection bounds and deadlines; default SOAP_CONNECTION_DEFAULTS (common/connection-limits.ts). */
   readonly connections?: ConnectionLimits;
+  /** Metrics + trace ring of each operation, served at /metrics and /admin/* to the admin (common/soap-observer.ts). */
+  readonly observer?: SoapObserver;
 }
 
 export interface SoapServer {
@@ -152,6 +159,10 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
 
   function log(state: RequestState, outcome: string, extra: Record<string, unknown> = {}): void {
     const level = outcome === 'INTERNAL_ERROR' ? 'error' : 'info';
+    options.observer?.end({
+      operation: state.operation, outcome, startedAtMs: state.startedAtMs, durationMs: Date.now() - state.startedAtMs,
+      requestId: state.requestId, principal: state.ctx?.principalId, trace: state.ctx?.trace, fields: { ...state.fields, ...extra },
+    });
     if (!logger.isLevelEnabled(level)) return;
     const principal = state.ctx?.principalId;
     logger.log(level, 'operation', {
@@ -262,6 +273,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       requestIdGiven: given !== undefined,
       principalId: principalId ?? '',
       logger,
+      trace: traceContextOf(req.headers.traceparent),
       annotate: (more) => Object.assign(fields, more),
       deliverWith: (delivery) => { state.delivery = delivery; },
     };
@@ -288,6 +300,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       return;
     }
     if (options.extraRoute?.(req, res, target.pathname) === true) return;
+    if (options.observer && handleAdminRoute(req, res, target.pathname, target.search.slice(1), options.observer.endpoints(options.admin ?? NO_ADMIN))) return;
     if (target.pathname !== options.path) {
       sendJson(res, 404, { error: 'not found' });
       return;
@@ -300,6 +313,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       sendFault(res, { code: 'INVALID_REQUEST', message: 'use POST for SOAP calls, GET ?wsdl for the contract' });
       return;
     }
+    options.observer?.begin();
     const state = firstState(req, startedAtMs);
     handleSoapPost(req, res, state).catch((error: unknown) => sendError(res, state, error));
   });

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
 import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings, SOAP_CONNECTION_DEFAULTS } from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
+import { RING_ENTRIES_DEFAULT, RING_ENTRIES_MAX, TRACE_RING_ENV } from '../common/trace-ring';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
 /**
@@ -42,6 +43,8 @@ export interface DataConfig {
   readonly bodyBytesMax: number;
   /** Client connections (business servers'): bounds and deadlines, BANK_CONNECTIONS_MAX and friends. */
   readonly connections: ConnectionLimits;
+  /** Recent operations kept for the console's traces (common/trace-ring.ts: bounded memory). */
+  readonly traceRingEntries: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFilePath: string | undefined;
 }
@@ -104,6 +107,7 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
     groupCommitQueuedMax: intSetting(merged, 'BANK_GROUP_COMMIT_QUEUED_MAX', GROUP_COMMIT_QUEUED_MAX_DEFAULT, 1, 1_000_000),
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
     connections: connectionLimitsSettings(merged, 'BANK_', SOAP_CONNECTION_DEFAULTS),
+    traceRingEntries: intSetting(merged, TRACE_RING_ENV, RING_ENTRIES_DEFAULT, 1, RING_ENTRIES_MAX),
     logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFilePath: optionalStringSetting(merged, 'BANK_LOG_FILE'),
   };

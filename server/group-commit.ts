@@ -23,6 +23,8 @@ export class GroupCommitter {
   items = 0;
   /** Milliseconds the event loop spent inside batches (SQL + the COMMIT's fsync). */
   busyMs = 0;
+  /** Told of every committed batch (the data server's metrics). */
+  onBatch: ((items: number, durationMs: number) => void) | undefined;
 
   constructor(
     private readonly db: Database,
@@ -92,7 +94,9 @@ export class GroupCommitter {
     }
     this.batches += 1;
     this.items += batch.length;
-    this.busyMs += performance.now() - startedAt;
+    const durationMs = performance.now() - startedAt;
+    this.busyMs += durationMs;
+    this.onBatch?.(batch.length, durationMs);
     batch.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) item.resolve(outcome.value);

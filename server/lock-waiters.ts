@@ -34,6 +34,12 @@ export class LockWaiters {
     return n;
   }
 
+  /** Accounts with waiters and how many wait on each, most first, at most `max` (for the console). */
+  perAccount(max: number): Array<{ accountId: AccountId; waiters: number }> {
+    return [...this.queues].map(([accountId, queue]) => ({ accountId, waiters: queue.length }))
+      .sort((a, b) => b.waiters - a.waiters).slice(0, max);
+  }
+
   /**
    * Wait in `accountId`'s queue (joining its tail unless already in it) until woken or until
    * `remainingMs` passed; a head also wakes when the blocking lease expires (`blockerExpiresInMs`

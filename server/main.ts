@@ -7,6 +7,7 @@ import { ReloadingCredentials } from '../common/reloading-credentials';
 import { startSoapServer } from '../common/soap-host';
 import { wsdlWithFacets } from '../common/wsdl-facets';
 import { DATA_FLAGS, loadDataConfig } from './config';
+import { dataObserver, watchData } from './data-metrics';
 import { DataService } from './data-service';
 import { openStore } from './open-store';
 
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   const admin = loadAdminAuth(config.adminCredentialsFilePath);
   const store = await openStore(config);
   const service = new DataService(store, config);
+  const observer = dataObserver(config.traceRingEntries);
+  watchData(observer, store, service.waiters);
   const server = await startSoapServer({
     service: 'data',
     wsdlPath: WSDL_PATH,
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     connections: config.connections,
     logger,
     admin,
+    observer,
     health: async () => ({ status: 'ok', details: { ...(await store.health()), lockWaiters: service.waiters.count() } }),
   }, config.host, config.port);
   logger.info('listening', { url: server.url, store: store.kind });

@@ -11,7 +11,7 @@ import { int8, Row, rowsOf, sqlState, toAccount, toIdempotency, toJournal, toLoc
 import { postgresSchema, releaseChannel } from './postgres-schema';
 import { storeFailure } from './store-errors';
 import {
-  AccountId, AccountState, CreateAccountRequest, CreateAccountResult, JournalResult, LockRequest, LockResult, LockRow,
+  AccountId, AccountState, CreateAccountRequest, CreateAccountResult, JournalResult, JournalRow, LockRequest, LockResult, LockRow,
   RemoteReleaseHandler, Store, UnlockResult, UpdateRequest, UpdateResult,
 } from './store';
 
@@ -32,6 +32,7 @@ const PG_TIMEOUTS = Object.freeze({ connectionTimeoutMillis: 5_000, idleTimeoutM
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   retries = 0;
+  private onCommit: ((items: number, durationMs: number) => void) | undefined;
 
   private constructor(private readonly pool: Pool, private readonly listener: PgReleaseListener, private readonly channel: string) {}
 
@@ -180,6 +181,30 @@ export class PostgresStore implements Store {
     };
   }
 
+  async locksHeld(nowMs: number, max: number): Promise<{ total: number; locks: LockRow[] }> {
+    const row = (await this.pool.query<Row>(
+      `WITH live AS (SELECT * FROM locks WHERE expires_at_ms > $1)
+       SELECT (SELECT count(*) FROM live) AS total,
+              (SELECT coalesce(json_agg(x), '[]'::json) FROM (SELECT * FROM live ORDER BY expires_at_ms LIMIT $2) x) AS locks`,
+      [nowMs, max]).catch(storeFailure)).rows[0];
+    return { total: int8(row?.total ?? 0), locks: rowsOf(row?.locks).map(toLock) };
+  }
+
+  async journalOfTransactions(transactionIds: readonly string[], max: number): Promise<JournalRow[]> {
+    const rows = (await this.pool.query<Row>(
+      `SELECT transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms
+       FROM journal WHERE transaction_id = ANY($1::text[]) ORDER BY entry_id LIMIT $2`, [transactionIds, max]).catch(storeFailure)).rows;
+    return rows.map(toJournal);
+  }
+
+  observeCommits(onCommit: (items: number, durationMs: number) => void): void {
+    this.onCommit = onCommit;
+  }
+
+  poolUsage(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   async close(): Promise<void> {
     await this.listener.close();
     await this.pool.end();
@@ -189,7 +214,9 @@ export class PostgresStore implements Store {
   private async fn(name: string, text: string, values: readonly unknown[]): Promise<Row> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const startedMs = performance.now();
         const result = await this.pool.query<{ r: Row }>({ name: `bank_${name}`, text, values: [...values] });
+        this.onCommit?.(1, performance.now() - startedMs);
         const row = result.rows[0]?.r;
         if (row === undefined || row === null) throw new Error(`bank_${name} returned no row`);
         return row;
@@ -219,9 +246,11 @@ export class PostgresStore implements Store {
       const onError = (): void => { broken = true; };
       client.on('error', onError);
       try {
+        const startedMs = performance.now();
         await client.query(begin);
         const value = await work(client);
         await client.query('COMMIT');
+        if (begin === 'BEGIN') this.onCommit?.(1, performance.now() - startedMs);
         return value;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => { broken = true; });

@@ -54,6 +54,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly committer: GroupCommitter;
   private readonly sql;
+  leaseExpiries = 0;
 
   constructor(filePath: string, groupCommitItemsMax: number, groupCommitQueuedMax = GROUP_COMMIT_QUEUED_MAX_DEFAULT) {
     mkdirSync(dirname(filePath), { recursive: true });
@@ -81,6 +82,10 @@ export class SqliteStore implements Store {
       insertAccount: db.prepare<[string, number], { id: number }>(
         'INSERT INTO accounts(owner_id, balance_cents, version) VALUES (?, ?, 0) RETURNING id'),
       accountById: db.prepare<[number], AccountSql>('SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = ?'),
+      liveLocks: db.prepare<[number, number], LockSql>('SELECT * FROM locks WHERE expires_at_ms > ? ORDER BY expires_at_ms LIMIT ?'),
+      liveLockCount: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM locks WHERE expires_at_ms > ?'),
+      journalOfTransaction: db.prepare<[string, number], JournalSql>(
+        'SELECT transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms FROM journal WHERE transaction_id = ? ORDER BY entry_id LIMIT ?'),
       journalOf: db.prepare<[number, number], JournalSql>(
         'SELECT transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms FROM journal WHERE account_id = ? ORDER BY entry_id DESC LIMIT ?'),
     };
@@ -122,6 +127,7 @@ export class SqliteStore implements Store {
       const plan = planLock(request.accountIds, found, holding, nowMs);
       if (plan.kind === 'blocked') return plan;
       for (const lockId of plan.expiredLockIds) this.sql.deleteLock.run(lockId);
+      this.leaseExpiries += plan.expiredLockIds.length;
       const fencingToken = this.sql.bumpFencing.get()!.value;
       const lock: LockRow = {
         lockId: request.lockId, holder: request.holder, fencingToken,
@@ -173,6 +179,7 @@ export class SqliteStore implements Store {
       const plan = planUnlock(lock, holder, Date.now());
       if (plan === 'absent' || lock === undefined) return { released: false, releasedAccountIds: [] };
       this.sql.deleteLock.run(lockId);
+      if (plan === 'delete-expired') this.leaseExpiries += 1;
       return plan === 'delete-live' ? { released: true, releasedAccountIds: lock.accountIds } : { released: false, releasedAccountIds: [] };
     });
   }
@@ -220,6 +227,18 @@ export class SqliteStore implements Store {
 
   async health(): Promise<Record<string, unknown>> {
     return { store: 'sqlite', groupCommitBatches: this.committer.batches, groupCommitItems: this.committer.items, groupCommitBusyMs: Math.round(this.committer.busyMs) };
+  }
+
+  async locksHeld(nowMs: number, max: number): Promise<{ total: number; locks: LockRow[] }> {
+    return { total: this.sql.liveLockCount.get(nowMs)!.n, locks: this.sql.liveLocks.all(nowMs, max).map(toLock) };
+  }
+
+  async journalOfTransactions(transactionIds: readonly string[], max: number): Promise<JournalRow[]> {
+    return transactionIds.flatMap((id) => this.sql.journalOfTransaction.all(id, max).map(toJournal)).slice(0, max);
+  }
+
+  observeCommits(onCommit: (items: number, durationMs: number) => void): void {
+    this.committer.onBatch = onCommit;
   }
 
   async close(): Promise<void> {

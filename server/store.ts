@@ -147,5 +147,16 @@ export interface Store {
   journal(accountId: AccountId, limit: number): Promise<JournalResult>;
   /** Extra /health fields. */
   health(): Promise<Record<string, unknown>>;
+  // ---- read-only views for the control plane (server/data-metrics.ts) ----
+  /** Live leases now, soonest expiry first, at most `max`, and how many there are in all. */
+  locksHeld(nowMs: number, max: number): Promise<{ readonly total: number; readonly locks: readonly LockRow[] }>;
+  /** The journal entries written under these transaction ids (at most `max`). */
+  journalOfTransactions(transactionIds: readonly string[], max: number): Promise<readonly JournalRow[]>;
+  /** Called after every durable commit of writes: how many operations it carried, how long it took. */
+  observeCommits(onCommit: (items: number, durationMs: number) => void): void;
+  /** Locks whose lease had run out, found and removed by this process (SQLite; PostgreSQL does it inside its lock function). */
+  readonly leaseExpiries?: number;
+  /** Connection pool use (PostgreSQL only). */
+  poolUsage?(): { readonly total: number; readonly idle: number; readonly waiting: number };
   close(): Promise<void>;
 }
