@@ -30,6 +30,8 @@ export interface AdminEndpoints extends AdminExtras {
 
 /** Longest id accepted by /admin/trace (request ids ≤ 128, trace ids 32, transaction ids 33). */
 const TRACE_ID_CHARS_MAX = 128;
+/** Newest failed requests listed by /admin/state. */
+const RECENT_FAULTS_MAX = 20;
 const TRACE_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
 /** Serves the request if it is one of the admin routes; false if the path is not ours. */
@@ -67,7 +69,11 @@ async function answer(path: string, params: URLSearchParams, admin: AdminEndpoin
       return json(200, { service: admin.metrics.service, entries, ...(admin.traceExtra ? await admin.traceExtra(entries) : {}) });
     }
     case '/admin/state':
-      return json(200, { service: admin.metrics.service, ringEntries: admin.ring.size, ringCapacity: admin.ring.capacity, ...(admin.state ? await admin.state() : {}) });
+      return json(200, {
+        service: admin.metrics.service, ringEntries: admin.ring.size, ringCapacity: admin.ring.capacity,
+        recentFaults: admin.ring.recent(RECENT_FAULTS_MAX, (e) => e.kind === 'request' && e.outcome !== 'ok'),
+        ...(admin.state ? await admin.state() : {}),
+      });
     default:
       return json(404, { error: 'not found' });
   }

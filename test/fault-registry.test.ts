@@ -15,7 +15,7 @@ function enumerationIn(wsdlFile: string): string[] {
 describe('fault registry', () => {
   const names = [...FAULT_CODE_NAMES].sort();
 
-  for (const file of ['bank.wsdl', 'data.wsdl']) {
+  for (const file of ['bank.wsdl', 'data.wsdl', 'admin.wsdl']) {
     it(`matches the FaultCode enumeration of ${file}`, () => {
       expect(enumerationIn(file).sort()).to.deep.equal(names);
     });

@@ -18,6 +18,8 @@ export interface ChildSpec {
   readonly env: Readonly<Record<string, string>>;
   /** A command the child is started through (e.g. `ip netns exec NS`: it execs, the pid stays node's). */
   readonly prefix?: readonly string[];
+  /** Open an IPC channel to the child and hand its messages here (the console, in dev mode). */
+  readonly onMessage?: (message: unknown, reply: (answer: unknown) => void) => void;
 }
 
 export interface ChildPolicy {
@@ -60,9 +62,11 @@ export class SupervisedChild {
     const [command, ...args] = [...(this.spec.prefix ?? []), ...argv] as [string, ...string[]];
     const child = spawn(command, args, {
       env: this.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: this.spec.onMessage === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.process = child;
+    const onMessage = this.spec.onMessage;
+    if (onMessage !== undefined) child.on('message', (m) => onMessage(m, (answer) => { if (child.connected) child.send(answer as object); }));
     const prefix = `[${this.spec.name}] `;
     createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(prefix + line + '\n'));
     const ready = await new Promise<ReadyLine>((resolve, reject) => {
@@ -121,6 +125,25 @@ export class SupervisedChild {
    */
   expectExit(): void {
     this.stopping = true;
+  }
+
+  /** Dev mode: SIGSTOP / SIGCONT (a paused server holds its connections and answers nothing). */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): boolean {
+    const child = this.process;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return false;
+    return child.kill(signal);
+  }
+
+  /** Dev mode: start again (same port) after stop(); supervision resumes. */
+  async startAgain(): Promise<ReadyLine> {
+    await this.stop();
+    this.stopping = false;
+    return this.start();
+  }
+
+  get running(): boolean {
+    const child = this.process;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
   /** SIGTERM, then SIGKILL after stopGraceMs; resolves once the process is gone. */
