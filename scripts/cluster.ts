@@ -6,6 +6,7 @@ import { EXIT_CONFIG, runMain } from '../common/cli-main';
 import { CLUSTER_FLAGS, dataServerName, loadClusterConfig, ClusterConfig } from './lib/cluster-config';
 import { ADMIN_CREDENTIALS_FILE, demoClientTokens, ensureAdminCredentials, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
 import { checkNotRunning, checkPortsFree, takeLock } from './lib/cluster-lock';
+import { consoleChild } from './lib/console-child';
 import { ensureDemoAccounts } from './lib/demo-accounts';
 import { placeSpec } from './lib/placement';
 import { ChildEventSink, SupervisedChild } from './lib/supervised-child';
@@ -59,6 +60,7 @@ function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data
     '  distbank is running',
     `  bank (load balancer):  ${demo.url}   (WSDL: ${demo.url}?wsdl)`,
     ...business.map((b) => `  business ${b.name}:${' '.repeat(Math.max(1, 12 - b.name.length))}${b.url}`),
+    `  console:              ${demo.consoleUrl ?? '-'}   (log in with the admin token; dev mode ${config.devMode ? 'ON: it can stop servers' : 'off'})`,
     ...data.map((d) => `  data server ${d.name}:${' '.repeat(Math.max(1, 9 - d.name.length))}${d.url}  (${store})`),
     '',
     `  demo credentials (also in ${file}):`,
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
     ...config.dataPorts.map((port, i) => [`data server ${dataServerName(i)}`, port] as const),
     ...config.businessPorts.map((port, i) => [`business b${i + 1}`, port] as const),
     ['balancer', config.balancerPort],
+    ['console', config.consolePort],
   ]);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   process.on('exit', takeLock(config.dataDir));
@@ -168,7 +171,13 @@ async function main(): Promise<void> {
     const publicUrl = config.publicUrl ?? balancer.url;
 
     const demo = await ensureDemoAccounts(balancer.url, clientSecrets.tokens, clientSecrets.previous, config.demoDeposit);
-    const demoFile = writeDemoCredentials(config.dataDir, { ...demo, url: publicUrl });
+    const ops = consoleChild(config, common, { balancer: balancer.url, business, data: data.map((d) => d.url).join(',') }, policy, onChildEvent, (what) => {
+      log(`dev mode: ${what}`);
+      writeClusterFile();
+    });
+    children.push(ops);
+    await ops.start();
+    const demoFile = writeDemoCredentials(config.dataDir, { ...demo, url: publicUrl, consoleUrl: ops.url });
     writeClusterFile = () => {
       const clusterFile: ClusterFile = {
         balancerUrl: balancer.url,
@@ -182,7 +191,7 @@ async function main(): Promise<void> {
       writeFileAtomic(join(config.dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);
     };
     writeClusterFile();
-    process.stderr.write(banner(config, { ...demo, url: publicUrl }, demoFile, data, business) + '\n');
+    process.stderr.write(banner(config, { ...demo, url: publicUrl, consoleUrl: ops.url }, demoFile, data, business) + '\n');
     announceReady('cluster', balancer.url);
   } catch (err) {
     log(`!!! start failed: ${err instanceof Error ? err.message : String(err)}`);

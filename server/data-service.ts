@@ -140,6 +140,7 @@ export class DataService {
     const release = parse.optionalBoolean(args, 'release', false);
     ctx.annotate({
       transaction_id: transactionId,
+      fencing_token: fencingToken,
       accounts: postings.map((p) => p.accountId),
       amounts: postings.map((p) => formatCents(p.amountCents)),
     });

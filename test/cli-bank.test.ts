@@ -63,7 +63,7 @@ describe('cli: bank', function () {
     dir = mkdtempSync(join(tmpdir(), 'distbank-cli-'));
     emptyDir = mkdtempSync(join(tmpdir(), 'distbank-cli-empty-'));
     cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0',
+      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0',
     ]);
     credentials = join(dir, 'demo-credentials.json');
     const demo = JSON.parse(readFileSync(credentials, 'utf8')) as { clients: DemoClient[] };

@@ -57,7 +57,7 @@ describe('client-py: the Python client\'s pytest suite against a real cluster', 
     }
     dataDir = mkdtempSync(join(tmpdir(), 'distbank-client-py-'));
     cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dataDir, BANK_LOG_LEVEL: 'warn' }, CLUSTER_READY_TIMEOUT_MS,
-      ['--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0']);
+      ['--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0']);
   });
 
   after(async function () {

@@ -48,6 +48,7 @@ describe('cluster launcher (npm start)', function () {
     BANK_DATA_PORT: '0',
     BANK_BUSINESS_PORTS: '0',
     BANK_BALANCER_PORT: '0',
+    BANK_CONSOLE_PORT: '0',
     BANK_BUSINESS_COUNT: '2',
     BANK_LOG_LEVEL: 'warn',
   });

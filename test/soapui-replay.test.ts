@@ -194,7 +194,7 @@ describe('soapui: replay of every test case against a real cluster', function ()
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'distbank-soapui-'));
     cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0',
+      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0',
     ]);
     const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as { clients: DemoClient[] };
     const [me, other] = demo.clients as [DemoClient | undefined, DemoClient | undefined];

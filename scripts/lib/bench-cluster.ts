@@ -74,6 +74,7 @@ export async function startBenchCluster(options: {
     BANK_DATA_PORT: '0',
     BANK_BUSINESS_PORTS: '0',
     BANK_BALANCER_PORT: '0',
+    BANK_CONSOLE_PORT: '0',
     BANK_BUSINESS_COUNT: String(options.businessCount),
     BANK_DATA_SERVERS: String(options.dataServers ?? 1),
     BANK_LOG_LEVEL: options.logLevel,

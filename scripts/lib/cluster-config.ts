@@ -17,6 +17,10 @@ export interface ClusterConfig {
   /** One port per business server; 0 = any free port (kept on a restart). */
   readonly businessPorts: readonly number[];
   readonly balancerPort: number;
+  /** The console (control plane); 0 = any free port. */
+  readonly consolePort: number;
+  /** Dev mode: the console may stop, pause and restart business servers (through us). */
+  readonly devMode: boolean;
   readonly publicUrl: string | undefined;
   /** Fault-injection rules for every business server (business/fault-rules.ts); undefined: off. */
   readonly faultsFile: string | undefined;
@@ -55,6 +59,8 @@ export const CLUSTER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'database-url': 'DATABASE_URL',
   'log-level': 'BANK_LOG_LEVEL',
   restart: 'BANK_CLUSTER_RESTART',
+  'console-port': 'BANK_CONSOLE_PORT',
+  'dev-mode': 'BANK_DEV_MODE',
   'demo-clients': 'BANK_DEMO_CLIENTS',
   'demo-deposit': 'BANK_DEMO_DEPOSIT',
   faults: 'BANK_FAULTS_FILE',
@@ -63,7 +69,8 @@ export const CLUSTER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 /** Variables the launcher sets per child; a value inherited from our own env must not leak. */
 const PER_CHILD = ['BANK_PORT', 'BANK_BUSINESS_ID', 'BANK_BUSINESS_TOKEN', 'BANK_BUSINESS_URLS', 'BANK_DATA_URL', 'BANK_DATA_URLS',
   'BANK_BUSINESS_CREDENTIALS_FILE', 'BANK_CLIENT_CREDENTIALS_FILE', 'BANK_ADMIN_CREDENTIALS_FILE', 'BANK_PUBLIC_URL',
-  'BANK_CLUSTER_PLACEMENT', 'BANK_FAULTS_FILE'];
+  'BANK_CLUSTER_PLACEMENT', 'BANK_FAULTS_FILE', 'BANK_CONSOLE_PORT', 'BANK_DEV_MODE', 'BANK_CONSOLE_BALANCER_URL', 'BANK_CONSOLE_BUSINESS_URLS',
+  'BANK_CONSOLE_DATA_URLS', 'BANK_ADMIN_TOKEN_FILE'];
 
 function portList(text: string, count: number): number[] {
   const parts = text.split(',').map((s) => s.trim());
@@ -113,6 +120,8 @@ export function loadClusterConfig(env: Env, argv: readonly string[]): ClusterCon
     dataPorts: Object.freeze(dataPorts),
     businessPorts: Object.freeze(businessPorts),
     balancerPort: intSetting(e, 'BANK_BALANCER_PORT', 8080, 0, 65535),
+    consolePort: intSetting(e, 'BANK_CONSOLE_PORT', 8070, 0, 65535),
+    devMode: oneOfSetting(e, 'BANK_DEV_MODE', 'off', ['on', 'off'] as const) === 'on',
     publicUrl: optionalStringSetting(e, 'BANK_PUBLIC_URL'),
     faultsFile: faultsText === undefined ? undefined : resolve(faultsText),
     dataDir: resolve(stringSetting(e, 'BANK_DATA_DIR', 'var')),

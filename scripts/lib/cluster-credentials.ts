@@ -28,6 +28,8 @@ export interface DemoClient {
 
 export interface DemoCredentials {
   readonly url: string;
+  /** The ops console (control plane), for the holder of the admin token. */
+  readonly consoleUrl?: string;
   readonly clients: readonly DemoClient[];
 }
 
