@@ -76,7 +76,7 @@ export class AdminApi {
   private async ask(id: string): Promise<{ steps: TraceEntry[]; journal: JournalRowJson[]; unreachable: string[] }> {
     const answers = await Promise.all(this.config.targets.map(async (t: Target) => {
       try {
-        return { t, body: await this.view.adminGet(t, `/admin/trace?id=${encodeURIComponent(id)}`) as { entries: TraceEntry[]; journal?: JournalRowJson[] } };
+        return { t, body: await this.view.adminGet(t, `/admin/trace?id=${encodeURIComponent(id)}`, this.config.traceTimeoutMs) as { entries: TraceEntry[]; journal?: JournalRowJson[] } };
       } catch {
         return { t, body: undefined };
       }

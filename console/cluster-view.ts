@@ -100,10 +100,10 @@ export class ClusterView extends EventEmitter {
   }
 
   /** GET an admin route of one process as the operator. */
-  async adminGet(target: Target, pathAndQuery: string): Promise<unknown> {
+  async adminGet(target: Target, pathAndQuery: string, timeoutMs = this.config.scrapeTimeoutMs): Promise<unknown> {
     const res = await fetch(new URL(pathAndQuery, target.url), {
       headers: { authorization: `Bearer ${this.adminToken}` },
-      signal: AbortSignal.timeout(this.config.scrapeTimeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${target.name}`);
     return await res.json();

@@ -29,6 +29,8 @@ export interface ConsoleConfig {
   readonly devMode: boolean;
   readonly pollMs: number;
   readonly scrapeTimeoutMs: number;
+  /** A trace asks every process once; an operator waits longer for it than a poll does. */
+  readonly traceTimeoutMs: number;
   /** Points kept for the charts (pollMs apart). */
   readonly historyPoints: number;
   readonly sessionsMax: number;
@@ -89,6 +91,7 @@ export function loadConsoleConfig(env: Env, argv: readonly string[], launchedWit
     devMode,
     pollMs: intSetting(e, 'BANK_CONSOLE_POLL_MS', 1000, 100, 60_000),
     scrapeTimeoutMs: intSetting(e, 'BANK_CONSOLE_SCRAPE_TIMEOUT_MS', 800, 50, 60_000),
+    traceTimeoutMs: intSetting(e, 'BANK_CONSOLE_TRACE_TIMEOUT_MS', 5000, 100, 60_000),
     historyPoints: intSetting(e, 'BANK_CONSOLE_HISTORY_POINTS', 300, 10, 10_000),
     sessionsMax: intSetting(e, 'BANK_CONSOLE_SESSIONS_MAX', 64, 1, 10_000),
     sessionMs: intSetting(e, 'BANK_CONSOLE_SESSION_MS', 12 * 3_600_000, 60_000, 30 * 86_400_000),

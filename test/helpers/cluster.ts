@@ -56,6 +56,8 @@ export interface TestCluster {
   /** Every client with its credentials, in the order of options.clients. */
   readonly credentials: readonly TestClient[];
   client(id: string): TestClient;
+  /** A business server's token towards the data tier (for tests that act as one). */
+  businessToken(id: string): string;
   pids(): { data: number | undefined; business: readonly (number | undefined)[]; balancer: number };
   /** Kill business server i (0-based), SIGKILL by default, and wait for its exit. */
   killBusiness(i: number, signal?: NodeJS.Signals): Promise<void>;
@@ -138,6 +140,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     dataDir,
     adminToken: admin.token,
     credentials: clientIds.map((id) => ({ clientId: id, authToken: clientTokens.get(id)! })),
+    businessToken(id: string): string {
+      const token = business.tokens.get(id);
+      if (token === undefined) throw new Error(`no business server ${id}`);
+      return token;
+    },
     client(id: string): TestClient {
       const authToken = clientTokens.get(id);
       if (authToken === undefined) throw new Error(`no test client ${id}`);
