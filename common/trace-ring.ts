@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
  */
 export const TEXT_CHARS_MAX = 96;
 export const LIST_ITEMS_MAX = 16;
-/** Upper bound of one entry's memory (≈ 20 fields of ≤ 96 UTF-16 chars, lists of ≤ 16, object overhead). */
-export const ENTRY_BYTES_MAX = 8 * 1024;
-export const RING_ENTRIES_DEFAULT = 4096;
+/** Upper bound of one entry's memory: ~15 texts of ≤ 96 UTF-16 chars, ≤ 16 accounts, ≤ 16 detail pairs, object overhead. */
+export const ENTRY_BYTES_MAX = 16 * 1024;
+export const RING_ENTRIES_DEFAULT = 2048;
 export const RING_ENTRIES_MAX = 65_536;
 /** Entries one trace query returns at most, per process. */
 export const TRACE_MATCHES_MAX = 64;
