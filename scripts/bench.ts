@@ -8,6 +8,7 @@ import { loadBenchConfig, BenchConfig } from './lib/bench-config';
 import { BenchCluster, readClusterFile, startBenchCluster } from './lib/bench-cluster';
 import { DemoCredentials } from './lib/cluster-credentials';
 import { LatencySamples } from './lib/latency';
+import { benchObservability } from './lib/bench-observability';
 import { measurePgbenchTps, PGBENCH_ARGS, pgbenchAvailable } from './lib/bench-pgbench';
 import { cpuSecondsOf } from './lib/proc-cpu';
 
@@ -282,7 +283,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+const argv = process.argv.slice(2);
+(argv.includes('--observability') ? benchObservability(argv.filter((a) => a !== '--observability')) : main()).catch((err: unknown) => {
   process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });
