@@ -92,7 +92,7 @@ describe('client-ts: BankClient against a real cluster', function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'distbank-client-ts-'));
     cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0',
+      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0',
     ]);
     url = cluster.url;
     const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as { clients: DemoClient[] };

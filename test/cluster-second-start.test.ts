@@ -49,6 +49,7 @@ describe('a second npm start never breaks the running cluster', function () {
     BANK_DATA_PORT: '0',
     BANK_BUSINESS_PORTS: '0',
     BANK_BALANCER_PORT: '0',
+    BANK_CONSOLE_PORT: '0',
     BANK_BUSINESS_COUNT: '2',
     BANK_LOG_LEVEL: 'warn',
     BANK_CLUSTER_RESTART_DELAY_MS: '100',
