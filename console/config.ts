@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
+import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
 import { LOG_LEVELS } from '../common/logger';
-import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
+import { Env, intSetting, oneOfSetting, stringSetting, withFlags } from '../common/settings';
 
 /**
  * The console's configuration, parsed once at start into a frozen object; nothing else in
@@ -42,17 +43,17 @@ export interface ConsoleConfig {
 
 export const TARGETS_MAX = 66;
 
-const FLAGS: Readonly<Record<string, string>> = {
+export const CONSOLE_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   host: 'BANK_HOST',
   port: 'BANK_CONSOLE_PORT',
   'balancer-url': 'BANK_CONSOLE_BALANCER_URL',
   'business-urls': 'BANK_CONSOLE_BUSINESS_URLS',
   'data-urls': 'BANK_CONSOLE_DATA_URLS',
   'admin-token-file': 'BANK_ADMIN_TOKEN_FILE',
-  'admin-credentials': 'BANK_ADMIN_CREDENTIALS_FILE',
+  [ADMIN_CREDENTIALS_FLAG]: ADMIN_CREDENTIALS_ENV,
   'data-dir': 'BANK_DATA_DIR',
   'log-level': 'BANK_LOG_LEVEL',
-};
+});
 
 function urlList(env: Env, name: string, fallback: string): string[] {
   return stringSetting(env, name, fallback).split(',').map((s) => s.trim()).filter((s) => s !== '').map((text) => {
@@ -68,7 +69,7 @@ function urlList(env: Env, name: string, fallback: string): string[] {
 }
 
 export function loadConsoleConfig(env: Env, argv: readonly string[], launchedWithIpc: boolean): ConsoleConfig {
-  const e = withFlags(env, argv, FLAGS);
+  const e = withFlags(env, argv, CONSOLE_FLAGS);
   const balancer = urlList(e, 'BANK_CONSOLE_BALANCER_URL', 'http://127.0.0.1:8080/bank');
   if (balancer.length !== 1) throw new Error('BANK_CONSOLE_BALANCER_URL names one balancer');
   const business = urlList(e, 'BANK_CONSOLE_BUSINESS_URLS', 'http://127.0.0.1:8081/bank,http://127.0.0.1:8082/bank,http://127.0.0.1:8083/bank');
@@ -87,7 +88,7 @@ export function loadConsoleConfig(env: Env, argv: readonly string[], launchedWit
     port: intSetting(e, 'BANK_CONSOLE_PORT', 8070, 0, 65535),
     targets: Object.freeze(targets),
     adminTokenFile: stringSetting(e, 'BANK_ADMIN_TOKEN_FILE', join(dataDir, 'admin-credentials.json')),
-    adminCredentialsFile: optionalStringSetting(e, 'BANK_ADMIN_CREDENTIALS_FILE'),
+    adminCredentialsFile: adminCredentialsSetting(e),
     devMode,
     pollMs: intSetting(e, 'BANK_CONSOLE_POLL_MS', 1000, 100, 60_000),
     scrapeTimeoutMs: intSetting(e, 'BANK_CONSOLE_SCRAPE_TIMEOUT_MS', 800, 50, 60_000),

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { loadAdminAuth } from '../common/admin-auth';
+import { runMain } from '../common/cli-main';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { AdminApi } from './admin-api';
 import { ClusterView } from './cluster-view';
-import { loadConsoleConfig } from './config';
+import { CONSOLE_FLAGS, loadConsoleConfig } from './config';
 import { LauncherLink } from './launcher-link';
 import { startConsoleServer } from './server';
 
@@ -47,7 +48,11 @@ async function main(): Promise<void> {
   process.on('disconnect', stop);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`console: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+const USAGE = {
+  command: 'node dist/console/main.js',
+  summary: 'The control plane: the browser console and the admin SOAP service (wsdl/admin.wsdl at /admin), watching the tiers through their admin endpoints.',
+  flags: CONSOLE_FLAGS,
+  more: 'Other settings (BANK_DEV_MODE, BANK_CONSOLE_POLL_MS, …): see console/README.md.',
+};
+
+runMain('console', USAGE, process.argv.slice(2), main);

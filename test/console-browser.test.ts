@@ -117,13 +117,17 @@ describe('console in headless Chromium', function () {
   it('dev mode: stopping b2 from the page turns it red and the balancer routes around it', async () => {
     const [alice, bob] = cluster.clients;
     await page.click('#tiers tr[data-name="b2"] button[data-action="stop"]');
+    const said = (): Promise<string> => page.$eval('#control-result', (e) => e.textContent ?? '');
+    await page.waitForFunction(() => /stopped|:/.test(document.querySelector('#control-result')?.textContent ?? ''), { timeout: 30_000 })
+      .catch(async (e: unknown) => { throw new Error(`no answer to stop: ${await said()} (${String(e)})`); });
+    expect(await said()).to.equal('b2 stopped');
     await page.waitForFunction(() => document.querySelector('#tiers tr[data-name="b2"] .state')?.textContent === 'down', { timeout: 20_000 });
     expect(await page.$eval('#tiers tr[data-name="b2"] .state', (e) => getComputedStyle(e).backgroundColor)).to.equal('rgb(198, 40, 40)');
     // Every request is answered by b1 or b3 (the balancer's health checks took b2 out).
     for (let i = 0; i < 12; i++) {
       const r = await callBank(cluster.bankUrl, 'Transfer', [['fromAccountId', alice!.accounts[0]!], ['toAccountId', bob!.accounts[0]!], ['amount', '0.01']],
         { clientId: alice!.clientId, authToken: alice!.authToken, requestId: `after-stop-${i}` }, { timeoutMs: 10_000 });
-      expect(r.httpStatus, r.raw).to.equal(200);
+      expect(r.httpStatus, `after b2 stopped, transfer ${i}: ${r.raw}`).to.equal(200);
     }
     expect(await stateOf('b1')).to.equal('up');
     expect(await stateOf('b3')).to.equal('up');
