@@ -102,8 +102,14 @@ describe('console in headless Chromium', function () {
       { clientId: alice!.clientId, authToken: alice!.authToken, requestId }, { timeoutMs: 10_000 });
     expect(r.httpStatus, r.raw).to.equal(200);
     await page.$eval('#trace-id', (e, id) => { (e as unknown as DomNode).value = id; }, requestId);
-    await page.click('#trace-form button');
-    await page.waitForSelector('#trace tr[data-lane="journal"]', { timeout: 20_000 });
+    // On this shared machine a tier may miss the trace's timeout (the page then names it as not
+    // reachable); an operator would press Trace again, and so does the test, at most 3 times.
+    for (let tries = 1; ; tries++) {
+      await page.click('#trace-form button');
+      const found = await page.waitForSelector('#trace tr[data-lane="journal"]', { timeout: 10_000 }).then(() => true, () => false);
+      if (found) break;
+      if (tries === 3) throw new Error(`no journal rows in the trace: ${await page.$eval('#trace', (e) => e.textContent ?? '')}`);
+    }
     const lanes = await page.$$eval('#trace tbody tr', (rows) => rows.map((r) => r.getAttribute('data-lane')));
     const firstOf = (lane: string): number => lanes.indexOf(lane);
     expect(firstOf('balancer')).to.equal(0);
