@@ -69,25 +69,56 @@
     renderFaults(s);
   }
 
+  // Rows are made once per process and updated in place: a table rebuilt every second would
+  // swallow a click whose mousedown and mouseup fall on either side of a rebuild.
+  const tierRows = new Map();
+
+  function tierRow(p, devMode) {
+    let row = tierRows.get(p.name);
+    if (row !== undefined && row.devMode === devMode) return row;
+    const cells = {};
+    const tr = el('tr', { 'data-name': p.name });
+    for (const key of ['name', 'tier', 'state', 'rps', 'p50', 'p99', 'cpu', 'inflight', 'queue', 'faults']) {
+      cells[key] = el('td', key === 'rps' ? { class: 'rps' } : {});
+      tr.append(cells[key]);
+    }
+    cells.state.append(el('span', { class: 'state' }));
+    const control = el('td', { class: 'dev' });
+    if (p.tier === 'business' && devMode) {
+      for (const action of ['stop', 'pause', 'resume', 'restart']) {
+        const b = el('button', { 'data-action': action, text: action });
+        b.onclick = () => controlServer(p.name, action);
+        control.append(b, ' ');
+      }
+    }
+    tr.append(control);
+    row = { tr, cells, devMode };
+    tierRows.set(p.name, row);
+    return row;
+  }
+
   function renderTiers(s) {
     const body = $('#tiers tbody');
-    body.replaceChildren(...s.processes.map((p) => {
-      const control = el('td', { class: 'dev' });
-      if (p.tier === 'business' && s.devMode) {
-        for (const action of ['stop', 'pause', 'resume', 'restart']) {
-          const b = el('button', { 'data-action': action, text: action });
-          b.onclick = () => controlServer(p.name, action);
-          control.append(b, ' ');
-        }
-      }
-      const queue = p.queueDepth === undefined ? '–' : `${p.queueDepth} (${p.queueDepthMax})`;
-      return el('tr', { 'data-name': p.name, class: p.up ? 'up' : 'down', title: p.error || p.url },
-        el('td', { text: p.name }), el('td', { text: p.tier }),
-        el('td', {}, el('span', { class: `state ${p.up ? 'up' : 'down'}`, text: p.up ? 'up' : 'down' })),
-        el('td', { class: 'rps', text: fmt(p.requestsPerSecond) }), el('td', { text: fmt(p.p50Ms) }), el('td', { text: fmt(p.p99Ms) }),
-        el('td', { text: fmt(p.cpuPercent, 0) }), el('td', { text: String(p.inFlight) }), el('td', { text: queue }),
-        el('td', { text: String(p.faultsPerMinute), title: JSON.stringify(p.faultsByCode) }), control);
-    }));
+    const rows = s.processes.map((p) => {
+      const { tr, cells } = tierRow(p, s.devMode);
+      tr.className = p.up ? 'up' : 'down';
+      tr.title = p.error || p.url;
+      cells.name.textContent = p.name;
+      cells.tier.textContent = p.tier;
+      const state = cells.state.firstChild;
+      state.className = `state ${p.up ? 'up' : 'down'}`;
+      state.textContent = p.up ? 'up' : 'down';
+      cells.rps.textContent = fmt(p.requestsPerSecond);
+      cells.p50.textContent = fmt(p.p50Ms);
+      cells.p99.textContent = fmt(p.p99Ms);
+      cells.cpu.textContent = fmt(p.cpuPercent, 0);
+      cells.inflight.textContent = String(p.inFlight);
+      cells.queue.textContent = p.queueDepth === undefined ? '–' : `${p.queueDepth} (${p.queueDepthMax})`;
+      cells.faults.textContent = String(p.faultsPerMinute);
+      cells.faults.title = JSON.stringify(p.faultsByCode);
+      return tr;
+    });
+    if (rows.some((tr, i) => body.children[i] !== tr) || body.children.length !== rows.length) body.replaceChildren(...rows);
   }
 
   function renderLocks(s) {
