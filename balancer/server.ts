@@ -83,7 +83,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     const end = (): void => {
       if (ended) return;
       ended = true;
-      observer.served(ids, outcome, Date.now() - (performance.now() - startedMs));
+      observer.served(ids, outcome, Math.round(Date.now() - (performance.now() - startedMs)));
       if (outcome.status === 0 && res.headersSent) outcome.status = res.statusCode;
       const fields: Record<string, unknown> = {
         request_id: ids.requestId,

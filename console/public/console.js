@@ -190,8 +190,8 @@
     if (t.steps.length === 0) { box.textContent = `nothing known about ${id} (the rings keep recent operations only)`; return; }
     const t0 = t.steps[0].atMs;
     const rows = t.steps.map((s) => el('tr', { class: `lane-${lane(s.service, s.kind)}`, 'data-lane': lane(s.service, s.kind) },
-      el('td', { text: `+${s.atMs - t0} ms` }), el('td', { text: s.service }), el('td', { text: s.kind }), el('td', { text: s.operation }),
-      el('td', { text: s.outcome }), el('td', { text: `${s.durationMs} ms` }), el('td', { text: s.peer || '' }),
+      el('td', { text: `+${Math.round(s.atMs - t0)} ms` }), el('td', { text: s.service }), el('td', { text: s.kind }), el('td', { text: s.operation }),
+      el('td', { text: s.outcome }), el('td', { text: `${Math.round(s.durationMs)} ms` }), el('td', { text: s.peer || '' }),
       el('td', { text: s.fencingToken || '' }), el('td', { text: s.transactionId || '' }), el('td', { text: (s.accounts || []).join(', ') })));
     const journal = t.journal.map((j) => el('tr', { class: 'lane-journal', 'data-lane': 'journal' },
       el('td', { text: new Date(j.at).toLocaleTimeString() }), el('td', { text: 'journal' }), el('td', { text: j.kind }),
