@@ -82,7 +82,7 @@ export async function adminSoap(api: AdminApi, auth: AdminCheck, bodyBytesMax: n
   for (const name of shape.operations.keys()) if (operations[name] === undefined) throw new Error(`admin.wsdl operation ${name} has no handler`);
 
   async function call(req: http.IncomingMessage): Promise<string> {
-    const request = readEnvelope(await readRequestBody(req, bodyBytesMax));
+    const request = readEnvelope(await readRequestBody(req, bodyBytesMax), { namespace: ADMIN_NAMESPACE, headers: shape.headers });
     const name = request.body.name;
     const op = shape.operations.get(name);
     const handler = Object.prototype.hasOwnProperty.call(operations, name) ? operations[name] : undefined;
