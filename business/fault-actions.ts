@@ -96,7 +96,7 @@ async function apply(fired: FiredRule, handler: OperationHandler, args: Record<s
     case 'lock-contention':
       // No real lock is taken: this request waits as if the account were held, then hears what
       // a lock wait past its bound says. Other requests on the account are not held up.
-      await sleep(rule.durationMs!);
+      await sleep(rule.durationMs);
       throw fault('ACCOUNT_LOCKED', `account is busy with another request; retry later with the same request-id`);
   }
 }

@@ -15,7 +15,7 @@ function runBench(args: readonly string[], logLevel: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(__dirname, '..', 'bench.js'), ...args, '--log-level', logLevel], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
       process.stdout.write(chunk.toString('utf8').replace(/^(?=.)/gm, `[${logLevel}] `));
     });

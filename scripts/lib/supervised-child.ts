@@ -68,7 +68,7 @@ export class SupervisedChild {
     const onMessage = this.spec.onMessage;
     if (onMessage !== undefined) child.on('message', (m) => onMessage(m, (answer) => { if (child.connected) child.send(answer as object); }));
     const prefix = `[${this.spec.name}] `;
-    createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(prefix + line + '\n'));
+    createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(prefix + line + '\n'));
     const ready = await new Promise<ReadyLine>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -79,7 +79,7 @@ export class SupervisedChild {
         reject(new Error(`${this.spec.name} exited (${code ?? signal}) before it was ready`));
       };
       child.once('exit', onEarlyExit);
-      createInterface({ input: child.stdout }).on('line', (line) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
         const parsed = parseReadyLine(line);
         if (parsed === undefined) {
           process.stderr.write(prefix + line + '\n');
