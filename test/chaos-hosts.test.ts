@@ -64,8 +64,9 @@ describe('npm run chaos -- --hosts (tiers in network namespaces)', function () {
     expect(run.out).to.match(/hosts mode \(namespaces dbk[0-9a-f]{4}-\*\): client=198\.18\.0\.10 balancer=198\.18\.0\.20/);
     expect(run.out).to.match(/verdict: VALID/);
     const history = readHistory(join(reportDir, 'history.jsonl'));
-    // Seed 11 orders them skew-data, partition-data-answers, …: the first two fit in 12 s.
-    expect(history.nemeses.map((n) => n.name)).to.deep.equal(['skew-data', 'partition-data-answers']);
+    // Seed 11 orders them skew-data, partition-data-answers, …: at least these two fit in 12 s
+    // (a third may too, on a quiet machine).
+    expect(history.nemeses.map((n) => n.name).slice(0, 2)).to.deep.equal(['skew-data', 'partition-data-answers']);
     for (const n of history.nemeses) expect(n.error, `${n.name}: ${n.error}`).to.equal(undefined);
     expect(namespacesOfRun(run.out)).to.deep.equal([]);
   });
