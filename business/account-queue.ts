@@ -1,22 +1,42 @@
-import { fault } from '../common/service-fault';
+import { fault, rateLimited } from '../common/service-fault';
 
 /**
- * A bounded FIFO per account inside one business server. Requests of this process on the same
+ * A bounded queue per account inside one business server. Requests of this process on the same
  * account run one after another instead of racing each other for the data tier's lock (which
  * would make them queue there, holding sockets, or fail with ACCOUNT_LOCKED).
  *
+ * Fair per caller, owner first:
+ * - each client holds at most `perClientMax` places (running + waiting) on one account; past it,
+ *   RATE_LIMITED with an estimate of when a place frees up (retryAfterMs);
+ * - the account's owner always finds room: requests of others together hold at most
+ *   `lengthMax - perClientMax` places;
+ * - when the running request ends, the owner's oldest waiter goes next; otherwise the other
+ *   clients take turns (round robin), each in its own FIFO order. So a flood of deposits by a
+ *   third party delays the owner by at most the one request running here (plus, in the data
+ *   tier's lock queue, one request per other business server: each of them also runs one
+ *   request per account at a time).
+ *
  * A request on several accounts (a transfer) takes its places in ascending account-id order,
- * so two opposite transfers cannot deadlock. Past `lengthMax` (running + waiting) on any
- * account, or after waiting `waitMs`, the request fails with ACCOUNT_LOCKED (retryable).
- * Entries exist only while an account has a request, so memory is bounded by the requests
- * in flight.
+ * so two opposite transfers cannot deadlock. Past `lengthMax` on any account, or after waiting
+ * `waitMs`, the request fails with ACCOUNT_LOCKED (retryable). Entries exist only while an
+ * account has a request, so memory is bounded by the requests in flight.
  */
 export interface AccountQueueLimits {
   readonly lengthMax: number;
+  /** Places one client may hold on one account; also the places kept free for the owner. */
+  readonly perClientMax: number;
   readonly waitMs: number;
 }
 
+/** Who is asking, as far as the queue needs to know. */
+export interface QueueCaller {
+  readonly clientId: string;
+  /** True when the caller owns the account (checked, or known from the owner cache). */
+  owns(accountId: string): boolean;
+}
+
 interface Waiter {
+  readonly clientId: string;
   state: 'waiting' | 'granted' | 'cancelled';
   readonly resolve: () => void;
   readonly timer: NodeJS.Timeout;
@@ -25,9 +45,20 @@ interface Waiter {
 interface Line {
   /** Requests on this account: the running one + the waiters not cancelled. */
   length: number;
-  /** FIFO of waiters not cancelled: shorter than lengthMax, so shift() and splice() are cheap. */
-  readonly waiting: Waiter[];
+  /** Of those, the ones of callers other than the owner. */
+  othersLength: number;
+  /** Places per client (running + waiting). */
+  readonly byClient: Map<string, number>;
+  /** The owner's waiters, FIFO. */
+  readonly ownerWaiting: Waiter[];
+  /** Other clients' waiters, FIFO per client. */
+  readonly othersWaiting: Map<string, Waiter[]>;
+  /** Other clients with waiters, in the order of their next turn. */
+  readonly turns: string[];
 }
+
+/** Weight of the newest sample in the average time a request holds an account's place. */
+const HOLD_AVERAGE_WEIGHT = 0.1;
 
 /** Numeric order of decimal account-id text without converting to a number. */
 export function compareAccountIds(a: string, b: string): number {
@@ -37,24 +68,30 @@ export function compareAccountIds(a: string, b: string): number {
 
 export class AccountQueue {
   private readonly lines = new Map<string, Line>();
+  /** Average ms a request holds its place, for the retryAfterMs of a refused one. */
+  private holdMsAverage = 0;
 
   constructor(private readonly limits: AccountQueueLimits) {
     if (!Number.isSafeInteger(limits.lengthMax) || limits.lengthMax < 1) throw new Error('lengthMax must be ≥ 1');
+    if (!Number.isSafeInteger(limits.perClientMax) || limits.perClientMax < 1 || limits.perClientMax > limits.lengthMax) {
+      throw new Error('perClientMax must be from 1 to lengthMax');
+    }
     if (!Number.isSafeInteger(limits.waitMs) || limits.waitMs < 1) throw new Error('waitMs must be ≥ 1');
   }
 
   /** Runs fn while holding every given account's place; releases them however fn ends. */
-  async run<T>(accountIds: readonly string[], fn: () => Promise<T>): Promise<T> {
+  async run<T>(accountIds: readonly string[], caller: QueueCaller, fn: () => Promise<T>): Promise<T> {
     const ordered = [...new Set(accountIds)].sort(compareAccountIds);
-    const held: string[] = [];
+    const held: { accountId: string; owner: boolean; sinceMs: number }[] = [];
     try {
       for (const accountId of ordered) {
-        await this.enter(accountId);
-        held.push(accountId);
+        const owner = caller.owns(accountId);
+        await this.enter(accountId, caller.clientId, owner);
+        held.push({ accountId, owner, sinceMs: Date.now() });
       }
       return await fn();
     } finally {
-      for (const accountId of held.reverse()) this.leave(accountId);
+      for (const place of held.reverse()) this.leave(place.accountId, caller.clientId, place.owner, place.sinceMs);
     }
   }
 
@@ -79,40 +116,102 @@ export class AccountQueue {
     return this.lines.size;
   }
 
-  private enter(accountId: string): Promise<void> {
-    const line = this.lines.get(accountId);
+  private enter(accountId: string, clientId: string, owner: boolean): Promise<void> {
+    let line = this.lines.get(accountId);
     if (line === undefined) {
-      this.lines.set(accountId, { length: 1, waiting: [] });
+      line = { length: 0, othersLength: 0, byClient: new Map(), ownerWaiting: [], othersWaiting: new Map(), turns: [] };
+      this.lines.set(accountId, line);
+      this.take(line, clientId, owner);
       return Promise.resolve();
     }
-    if (line.length >= this.limits.lengthMax) {
-      return Promise.reject(fault('ACCOUNT_LOCKED', `too many requests queued on account ${accountId}; retry later`, accountId));
-    }
-    line.length += 1;
+    this.admit(line, accountId, clientId, owner);
+    this.take(line, clientId, owner);
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
+        clientId,
         state: 'waiting',
         resolve,
         timer: setTimeout(() => {
           if (waiter.state !== 'waiting') return;
-          // Give up our place (the array stays within lengthMax: O(lengthMax) splice is fine).
           waiter.state = 'cancelled';
-          const index = line.waiting.indexOf(waiter);
-          if (index >= 0) line.waiting.splice(index, 1);
-          line.length -= 1;
+          this.unqueue(line, waiter, owner);
+          this.give(line, clientId, owner);
           reject(fault('ACCOUNT_LOCKED', `account ${accountId} stayed busy for ${this.limits.waitMs} ms; retry later`, accountId));
         }, this.limits.waitMs),
       };
-      line.waiting.push(waiter);
+      if (owner) {
+        line.ownerWaiting.push(waiter);
+      } else {
+        const own = line.othersWaiting.get(clientId);
+        if (own === undefined) {
+          line.othersWaiting.set(clientId, [waiter]);
+          line.turns.push(clientId);
+        } else {
+          own.push(waiter);
+        }
+      }
     });
   }
 
-  private leave(accountId: string): void {
+  /** Throws when this caller may not take one more place on the line. */
+  private admit(line: Line, accountId: string, clientId: string, owner: boolean): void {
+    if (line.length >= this.limits.lengthMax || (!owner && line.othersLength >= this.limits.lengthMax - this.limits.perClientMax)) {
+      throw fault('ACCOUNT_LOCKED', `too many requests queued on account ${accountId}; retry later`, accountId);
+    }
+    const mine = line.byClient.get(clientId) ?? 0;
+    if (mine >= this.limits.perClientMax) {
+      const retryAfterMs = Math.min(this.limits.waitMs, Math.max(1, Math.ceil(this.holdMsAverage * line.length)));
+      throw rateLimited(`you have ${mine} requests on account ${accountId} in this server already; retry after ${retryAfterMs} ms`, retryAfterMs, accountId);
+    }
+  }
+
+  private take(line: Line, clientId: string, owner: boolean): void {
+    line.length += 1;
+    if (!owner) line.othersLength += 1;
+    line.byClient.set(clientId, (line.byClient.get(clientId) ?? 0) + 1);
+  }
+
+  private give(line: Line, clientId: string, owner: boolean): void {
+    line.length -= 1;
+    if (!owner) line.othersLength -= 1;
+    const mine = (line.byClient.get(clientId) ?? 0) - 1;
+    if (mine > 0) line.byClient.set(clientId, mine);
+    else line.byClient.delete(clientId);
+  }
+
+  /** Removes a cancelled waiter (the arrays stay within lengthMax: O(lengthMax) splice is fine). */
+  private unqueue(line: Line, waiter: Waiter, owner: boolean): void {
+    const fifo = owner ? line.ownerWaiting : line.othersWaiting.get(waiter.clientId);
+    if (fifo === undefined) return;
+    const index = fifo.indexOf(waiter);
+    if (index >= 0) fifo.splice(index, 1);
+    if (!owner && fifo.length === 0) {
+      line.othersWaiting.delete(waiter.clientId);
+      const turn = line.turns.indexOf(waiter.clientId);
+      if (turn >= 0) line.turns.splice(turn, 1);
+    }
+  }
+
+  /** The owner's oldest waiter, else the oldest waiter of the client whose turn it is. */
+  private nextWaiter(line: Line): Waiter | undefined {
+    const own = line.ownerWaiting.shift();
+    if (own !== undefined) return own;
+    const clientId = line.turns.shift();
+    if (clientId === undefined) return undefined;
+    const fifo = line.othersWaiting.get(clientId)!;
+    const next = fifo.shift()!;
+    if (fifo.length > 0) line.turns.push(clientId);
+    else line.othersWaiting.delete(clientId);
+    return next;
+  }
+
+  private leave(accountId: string, clientId: string, owner: boolean, sinceMs: number): void {
     const line = this.lines.get(accountId);
     if (line === undefined) throw new Error(`queue of account ${accountId} left but not entered`);
-    line.length -= 1;
-    for (let next = line.waiting.shift(); next !== undefined; next = line.waiting.shift()) {
-      if (next.state !== 'waiting') continue;
+    this.holdMsAverage += HOLD_AVERAGE_WEIGHT * (Date.now() - sinceMs - this.holdMsAverage);
+    this.give(line, clientId, owner);
+    const next = this.nextWaiter(line);
+    if (next !== undefined) {
       next.state = 'granted';
       clearTimeout(next.timer);
       next.resolve();

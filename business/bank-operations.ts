@@ -1,14 +1,15 @@
 import { Logger } from '../common/logger';
 import { Cents, formatCents } from '../common/money';
-import { fault } from '../common/service-fault';
+import { fault, rateLimited } from '../common/service-fault';
 import type { OperationContext, OperationHandler } from '../common/soap-host';
-import { AccountQueue } from './account-queue';
+import { AccountQueue, QueueCaller } from './account-queue';
 import { clientFaultOf } from './data-faults';
 import { CallScope, DataClient } from './data-client';
 import { LockedAccount } from './data-response';
 import { accountIdArg, amountArg, optionalAmountArg, statementLimitArg } from './input';
 import { MoneyFlow } from './money-flow';
 import { OwnerCache } from './owner-cache';
+import { ClientRateLimiter } from './rate-limit';
 import { transactionIdFor } from './transaction-id';
 
 /**
@@ -23,6 +24,8 @@ export interface BankOperationDeps {
   readonly owners: OwnerCache;
   readonly queue: AccountQueue;
   readonly flow: MoneyFlow;
+  /** One token per request of a client, before anything else is done for it. */
+  readonly rateLimiter: ClientRateLimiter;
   readonly amountCentsMax: Cents;
   /** Time from a request's start by which it is answered, whatever the data tier does. */
   readonly requestDeadlineMs: number;
@@ -30,7 +33,12 @@ export interface BankOperationDeps {
 }
 
 export function bankOperations(deps: BankOperationDeps): Readonly<Record<string, OperationHandler>> {
-  const { data, owners, queue, flow, amountCentsMax, requestDeadlineMs, logger } = deps;
+  const { data, owners, queue, flow, rateLimiter, amountCentsMax, requestDeadlineMs, logger } = deps;
+
+  /** The caller as the account queue sees it: owner of an account when the owner cache says so. */
+  function queueCaller(ctx: OperationContext): QueueCaller {
+    return { clientId: ctx.principalId, owns: (accountId) => owners.get(accountId) === ctx.principalId };
+  }
 
   /** The data-tier call scope of one client request, its deadline counted from now. */
   function scopeOf(ctx: OperationContext): CallScope {
@@ -97,7 +105,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
     // Any existing account may receive a deposit: no owner check; Lock says if it exists.
     const scope = scopeOf(ctx);
-    const outcome = await queue.run([accountId], () => flow.apply({
+    const outcome = await queue.run([accountId], queueCaller(ctx), () => flow.apply({
       scope, transactionId, postings: [{ accountId, amountCents }],
     }));
     const account = accountIn(outcome.accounts, accountId, ctx);
@@ -115,7 +123,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
     const scope = scopeOf(ctx);
     requireOwner(ctx, accountId, await ownerOf(ctx, scope, accountId));
-    const outcome = await queue.run([accountId], () => flow.apply({
+    const outcome = await queue.run([accountId], queueCaller(ctx), () => flow.apply({
       scope, transactionId, postings: [{ accountId, amountCents: -amountCents as Cents }],
     }));
     return { transactionId, accountId, balance: formatCents(accountIn(outcome.accounts, accountId, ctx).balanceCents) };
@@ -131,7 +139,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     const scope = scopeOf(ctx);
     requireOwner(ctx, fromAccountId, await ownerOf(ctx, scope, fromAccountId));
     // The recipient may be anyone's; Lock (all or none) says ACCOUNT_NOT_FOUND if it is missing.
-    const outcome = await queue.run([fromAccountId, toAccountId], () => flow.apply({
+    const outcome = await queue.run([fromAccountId, toAccountId], queueCaller(ctx), () => flow.apply({
       scope,
       transactionId,
       postings: [
@@ -166,5 +174,17 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
       : { accountId, balance: formatCents(journal.balanceCents), entry: entries };
   };
 
-  return Object.freeze({ OpenAccount, GetBalance, Deposit, Withdraw, Transfer, GetStatement });
+  /** Every operation takes a token of the caller's bucket first (after authentication). */
+  function limited(handler: OperationHandler): OperationHandler {
+    return (args, ctx) => {
+      const retryAfterMs = rateLimiter.take(ctx.principalId);
+      if (retryAfterMs > 0) {
+        return Promise.reject(rateLimited(`too many requests from ${ctx.principalId}; retry after ${retryAfterMs} ms`, retryAfterMs));
+      }
+      return handler(args, ctx);
+    };
+  }
+
+  const operations = { OpenAccount, GetBalance, Deposit, Withdraw, Transfer, GetStatement };
+  return Object.freeze(Object.fromEntries(Object.entries(operations).map(([name, handler]) => [name, limited(handler)])));
 }

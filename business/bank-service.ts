@@ -17,6 +17,7 @@ import { MoneyFlow } from './money-flow';
 import { OwnerCache } from './owner-cache';
 import { startFaultInjection } from './fault-setup';
 import { faultAdminRoute } from './fault-admin';
+import { ClientRateLimiter } from './rate-limit';
 
 /**
  * The business server: bank.wsdl at /bank on the shared SOAP edge (common/soap-host.ts), with
@@ -60,7 +61,10 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
     intervalMs: config.dataCheckIntervalMs, callTimeoutMs: config.dataCallTimeoutMs, businessId: config.businessId, dataUrl: config.dataUrls.join(','),
   }, logger);
   const owners = new OwnerCache(config.ownerCacheEntriesMax);
-  const queue = new AccountQueue({ lengthMax: config.accountQueueLengthMax, waitMs: config.accountQueueWaitMs });
+  const queue = new AccountQueue({
+    lengthMax: config.accountQueueLengthMax, perClientMax: config.accountQueuePerClientMax, waitMs: config.accountQueueWaitMs,
+  });
+  const rateLimiter = new ClientRateLimiter({ ratePerS: config.clientRatePerS, burst: config.clientBurst, clientsMax: config.rateClientsMax });
   watchBusiness(observer, queue, data, config.businessId);
   const flow = new MoneyFlow(data, owners, {
     lockWaitMs: config.lockWaitMs, lockLeaseMs: config.lockLeaseMs, retriesMax: config.updateRetriesMax,
@@ -81,7 +85,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       principalHeader: 'client-id',
       credentials,
       operations: faultsAround(check.guard(bankOperations({
-        data, owners, queue, flow, amountCentsMax: config.amountCentsMax, requestDeadlineMs: config.requestDeadlineMs, logger,
+        data, owners, queue, flow, rateLimiter, amountCentsMax: config.amountCentsMax, requestDeadlineMs: config.requestDeadlineMs, logger,
       }))),
       notReady: () => check.current === 'refused',
       bodyBytesMax: config.bodyBytesMax,
@@ -99,6 +103,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
           ...faults?.health().details,
           businessId: config.businessId,
           busyAccounts: queue.busyAccounts,
+          rateLimitedClients: rateLimiter.clients,
           dataCallsInFlight: data.inFlight,
           dataServers: data.endpointStates(),
           ownerCacheEntries: owners.size,

@@ -34,6 +34,16 @@ export interface BusinessConfig {
   readonly accountQueueLengthMax: number;
   /** How long a request may wait in this process's per-account queue before ACCOUNT_LOCKED. */
   readonly accountQueueWaitMs: number;
+  /** Places one client may hold in one account's queue (and the places kept for the owner). */
+  readonly accountQueuePerClientMax: number;
+  /** Token bucket per client in this process: sustained requests per second … */
+  readonly clientRatePerS: number;
+  /** … and the most it may send at once after being idle. */
+  readonly clientBurst: number;
+  /** Clients whose buckets are kept (least recently used out). */
+  readonly rateClientsMax: number;
+  /** Accounts one client may own; enforced in the data tier's CreateAccount transaction. */
+  readonly accountsPerClientMax: number;
   /** How long the data tier may queue our Lock behind other holders (Lock waitMs). */
   readonly lockWaitMs: number;
   /** Every client request is answered within this time (below the balancer's attempt timeout). */
@@ -78,6 +88,10 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'amount-max': 'BANK_AMOUNT_MAX',
   'queue-length-max': 'BANK_ACCOUNT_QUEUE_LENGTH_MAX',
   'queue-wait-ms': 'BANK_ACCOUNT_QUEUE_WAIT_MS',
+  'queue-per-client-max': 'BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX',
+  'client-rate-per-s': 'BANK_CLIENT_RATE_PER_S',
+  'client-burst': 'BANK_CLIENT_BURST',
+  'accounts-per-client-max': 'BANK_ACCOUNTS_PER_CLIENT_MAX',
   'lock-wait-ms': 'BANK_LOCK_WAIT_MS',
   'lock-lease-ms': 'BANK_LOCK_LEASE_MS',
   'data-timeout-ms': 'BANK_DATA_CALL_TIMEOUT_MS',
@@ -159,6 +173,11 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
   if (accountQueueWaitMs >= requestDeadlineMs) {
     throw new Error(`BANK_ACCOUNT_QUEUE_WAIT_MS (${accountQueueWaitMs}) must be below BANK_REQUEST_DEADLINE_MS (${requestDeadlineMs})`);
   }
+  const accountQueueLengthMax = intSetting(merged, 'BANK_ACCOUNT_QUEUE_LENGTH_MAX', 64, 2, 100_000);
+  const accountQueuePerClientMax = intSetting(merged, 'BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX', 8, 1, 100_000);
+  if (accountQueuePerClientMax >= accountQueueLengthMax) {
+    throw new Error(`BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX (${accountQueuePerClientMax}) must be below BANK_ACCOUNT_QUEUE_LENGTH_MAX (${accountQueueLengthMax}): the owner's places are kept out of the others' share`);
+  }
   const leaseText = optionalStringSetting(merged, 'BANK_LOCK_LEASE_MS');
   const config: BusinessConfig = Object.freeze({
     host: stringSetting(merged, 'BANK_HOST', '127.0.0.1'),
@@ -173,8 +192,13 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     dataCheckIntervalMs: intSetting(merged, 'BANK_DATA_CHECK_INTERVAL_MS', 10_000, 50, 3_600_000),
     credentialsReloadMs: intSetting(merged, 'BANK_CREDENTIALS_RELOAD_MS', 2000, 100, 3_600_000),
     amountCentsMax: amountMaxSetting(merged),
-    accountQueueLengthMax: intSetting(merged, 'BANK_ACCOUNT_QUEUE_LENGTH_MAX', 64, 1, 100_000),
+    accountQueueLengthMax,
     accountQueueWaitMs,
+    accountQueuePerClientMax,
+    clientRatePerS: intSetting(merged, 'BANK_CLIENT_RATE_PER_S', 20, 1, 1_000_000),
+    clientBurst: intSetting(merged, 'BANK_CLIENT_BURST', 40, 1, 1_000_000),
+    rateClientsMax: intSetting(merged, 'BANK_RATE_CLIENTS_MAX', 100_000, 1, 10_000_000),
+    accountsPerClientMax: intSetting(merged, 'BANK_ACCOUNTS_PER_CLIENT_MAX', 100, 1, 1_000_000_000),
     lockWaitMs,
     requestDeadlineMs,
     lockLeaseMs: leaseText === undefined ? undefined : intSetting(merged, 'BANK_LOCK_LEASE_MS', 0, 100, 600_000),

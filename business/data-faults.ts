@@ -72,6 +72,8 @@ function mapDataFault(error: DataCallError, logger: Logger, requestId: string): 
       return fault('REQUEST_ID_CONFLICT', 'this request-id was already used for a request with different content');
     case 'INVALID_AMOUNT':
       return fault('INVALID_AMOUNT', `the amount is not acceptable for ${which}`, id);
+    case 'LIMIT_EXCEEDED':
+      return fault('LIMIT_EXCEEDED', 'you hold as many accounts as a client may; nothing changed');
     case 'SERVICE_UNAVAILABLE':
       return unavailable();
     case 'AUTHENTICATION_FAILED':
@@ -89,6 +91,7 @@ function mapDataFault(error: DataCallError, logger: Logger, requestId: string): 
     case 'NOT_AUTHORIZED':
     case 'SAME_ACCOUNT':
     case 'INVALID_REQUEST':
+    case 'RATE_LIMITED':
     case 'INTERNAL_ERROR':
       logger.error('data tier fault that the business tier should have prevented', { request_id: requestId, operation: error.operation, code: detail.code, error: detail.message });
       return fault('INTERNAL_ERROR', `internal error; quote request id ${requestId}`);

@@ -9,7 +9,8 @@
  *   the caller passes one, and the SAME id is reused when the call is retried, so a retried
  *   Deposit/Withdraw/Transfer/OpenAccount moves money at most once (the server deduplicates).
  * - Retries: after a timeout, a connection error, a proxy's 502/503/504, or a retryable fault
- *   (ACCOUNT_LOCKED, SERVICE_UNAVAILABLE); at most `retries` times, exponential backoff.
+ *   (ACCOUNT_LOCKED, RATE_LIMITED, SERVICE_UNAVAILABLE); at most `retries` times, exponential
+ *   backoff, and never sooner than a fault's retryAfterMs (past RETRY_AFTER_MS_MAX: not retried).
  * - Faults become BankError subclasses (errors.ts); nothing is retried forever, nothing waits
  *   without a timeout, no response body is read past responseBytesMax.
  */
@@ -87,6 +88,11 @@ export const RETRIES_DEFAULT = 2;
 export const RETRIES_MAX = 10;
 export const RETRY_DELAY_MS_DEFAULT = 100;
 export const RETRY_DELAY_MS_MAX = 5_000;
+/**
+ * A RATE_LIMITED fault says how long to wait (retryAfterMs): the next attempt waits at least
+ * that long. A wait longer than this is not slept through: the error goes to the caller.
+ */
+export const RETRY_AFTER_MS_MAX = 10_000;
 export const RESPONSE_BYTES_MAX_DEFAULT = 4 * 1024 * 1024;
 /** Sockets kept per client; a CLI needs one, a busy program a few. */
 const SOCKETS_MAX = 8;
@@ -163,6 +169,7 @@ function faultToError(fault: Record<string, unknown>, requestId: string): BankEr
     return new BankProtocolError(`BankFault with an unknown code ${JSON.stringify(code)}: ${faultstring}`, requestId, 500);
   }
   const retryableText = textOf(f['retryable']) ?? (typeof f['retryable'] === 'boolean' ? String(f['retryable']) : undefined);
+  const retryAfterText = textOf(f['retryAfterMs']);
   return bankErrorFor({
     code,
     message: textOf(f['message']) ?? faultstring,
@@ -170,7 +177,13 @@ function faultToError(fault: Record<string, unknown>, requestId: string): BankEr
     retryable: retryableText === undefined ? undefined : retryableText === 'true' || retryableText === '1',
     faultcode,
     requestId,
+    retryAfterMs: retryAfterText !== undefined && /^[0-9]{1,9}$/.test(retryAfterText) ? Number(retryAfterText) : undefined,
   });
+}
+
+/** The pause before attempt+1: exponential backoff, or longer when the service asked for it. */
+function pauseMs(retryAfterMs: number | undefined, retryDelayMs: number, attempt: number): number {
+  return Math.max(Math.min(retryDelayMs * 2 ** (attempt - 1), RETRY_DELAY_MS_MAX), retryAfterMs ?? 0);
 }
 
 const PROXY_UNAVAILABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
@@ -306,7 +319,9 @@ export class BankClient {
           });
         }
         if (!failure.retryable || attempt > this.retries) throw failure;
-        await sleep(Math.min(this.retryDelayMs * 2 ** (attempt - 1), RETRY_DELAY_MS_MAX));
+        const retryAfterMs = failure instanceof BankError ? failure.retryAfterMs : undefined;
+        if (retryAfterMs !== undefined && retryAfterMs > RETRY_AFTER_MS_MAX) throw failure;
+        await sleep(pauseMs(retryAfterMs, this.retryDelayMs, attempt));
       }
     }
   }

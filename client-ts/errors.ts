@@ -22,6 +22,8 @@ export interface BankErrorFields {
   readonly faultcode?: string | undefined;
   /** The request-id the call was sent with (the idempotency key for money-moving calls). */
   readonly requestId?: string | undefined;
+  /** How long the service asks the caller to wait before sending again (RATE_LIMITED). */
+  readonly retryAfterMs?: number | undefined;
 }
 
 export class BankError extends Error {
@@ -30,6 +32,7 @@ export class BankError extends Error {
   readonly retryable: boolean;
   readonly faultcode: string | undefined;
   readonly requestId: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(fields: BankErrorFields) {
     super(fields.message);
@@ -40,6 +43,7 @@ export class BankError extends Error {
     this.retryable = fields.retryable ?? FAULT_CODES[fields.code].retryable;
     this.faultcode = fields.faultcode;
     this.requestId = fields.requestId;
+    this.retryAfterMs = fields.retryAfterMs;
   }
 }
 
@@ -55,6 +59,9 @@ export class LockNotHeldError extends BankError {}
 export class LockExpiredError extends BankError {}
 export class StaleFencingTokenError extends BankError {}
 export class RequestIdConflictError extends BankError {}
+/** Over the client's rate or its share of an account's queue: wait err.retryAfterMs, then retry. */
+export class RateLimitedError extends BankError {}
+export class LimitExceededError extends BankError {}
 export class ServiceUnavailableError extends BankError {}
 export class InternalError extends BankError {}
 
@@ -73,6 +80,8 @@ export const BANK_ERROR_CLASSES: { readonly [C in FaultCode]: BankErrorClass } =
   LOCK_EXPIRED: LockExpiredError,
   STALE_FENCING_TOKEN: StaleFencingTokenError,
   REQUEST_ID_CONFLICT: RequestIdConflictError,
+  RATE_LIMITED: RateLimitedError,
+  LIMIT_EXCEEDED: LimitExceededError,
   SERVICE_UNAVAILABLE: ServiceUnavailableError,
   INTERNAL_ERROR: InternalError,
 });

@@ -9,10 +9,10 @@ export const EXIT = Object.freeze({
   OTHER: 1,
   USAGE: 2,
   AUTHENTICATION: 3,
-  NOT_ALLOWED: 4, // not authorized, or no such account
+  NOT_ALLOWED: 4, // not authorized, no such account, or past a limit of the client's
   INSUFFICIENT_FUNDS: 5,
   INVALID_INPUT: 6, // invalid amount / request / same account
-  RETRYABLE: 7, // locked, unavailable, connection or timeout: retry with the same --request-id
+  RETRYABLE: 7, // locked, rate-limited, unavailable, connection or timeout: retry with the same --request-id
 });
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -26,6 +26,8 @@ export const EXIT_CODE_BY_FAULT: { readonly [C in FaultCode]: ExitCode } = Objec
   SAME_ACCOUNT: EXIT.INVALID_INPUT,
   INVALID_REQUEST: EXIT.INVALID_INPUT,
   ACCOUNT_LOCKED: EXIT.RETRYABLE,
+  RATE_LIMITED: EXIT.RETRYABLE,
+  LIMIT_EXCEEDED: EXIT.NOT_ALLOWED,
   SERVICE_UNAVAILABLE: EXIT.RETRYABLE,
   LOCK_NOT_HELD: EXIT.OTHER,
   LOCK_EXPIRED: EXIT.OTHER,

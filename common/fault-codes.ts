@@ -24,6 +24,8 @@ export const FAULT_CODES = {
   LOCK_EXPIRED: { soapFaultCode: 'Client', retryable: false, meaning: 'Data tier: the lease of the lock ran out; lock again.' },
   STALE_FENCING_TOKEN: { soapFaultCode: 'Client', retryable: false, meaning: 'Data tier: the fencing token is not the current one for this lock.' },
   REQUEST_ID_CONFLICT: { soapFaultCode: 'Client', retryable: false, meaning: 'The request-id (or transaction id) was already used with different content.' },
+  RATE_LIMITED: { soapFaultCode: 'Server', retryable: true, meaning: 'The caller sent more than its share (its rate, or its places in an account\'s queue); retry after retryAfterMs with the same request-id.' },
+  LIMIT_EXCEEDED: { soapFaultCode: 'Client', retryable: false, meaning: 'The request would pass a configured limit of the caller (e.g. accounts per client); nothing changed.' },
   SERVICE_UNAVAILABLE: { soapFaultCode: 'Server', retryable: true, meaning: 'A tier behind this one is down, overloaded or timed out; retry later with the same request-id.' },
   INTERNAL_ERROR: { soapFaultCode: 'Server', retryable: false, meaning: 'An unexpected error; details are in the server log under the request id.' },
 } as const satisfies Record<string, FaultCodeInfo>;

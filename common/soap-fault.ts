@@ -6,7 +6,7 @@ import { FAULT_CODES, FaultCode } from './fault-codes';
  *
  *   <soap:Fault><faultcode>soap:Client</faultcode><faultstring>…</faultstring>
  *     <detail><BankFault xmlns="urn:distbank:bank:v1"><code>…</code><message>…</message>
- *       <accountId>…</accountId>?<retryable>false</retryable></BankFault></detail></soap:Fault>
+ *       <accountId>…</accountId>?<retryable>false</retryable><retryAfterMs>…</retryAfterMs>?</BankFault></detail></soap:Fault>
  *
  * Sent with HTTP 500 (WS-I BP R1126).
  */
@@ -17,6 +17,8 @@ export interface FaultFields {
   readonly code: FaultCode;
   readonly message: string;
   readonly accountId?: string | undefined;
+  /** Written after retryable when set (bank.wsdl: optional, RATE_LIMITED). */
+  readonly retryAfterMs?: number | undefined;
 }
 
 const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
@@ -37,11 +39,12 @@ export function faultEnvelope(fields: FaultFields, namespace: string, faultEleme
   const info = FAULT_CODES[fields.code];
   const message = escapeXml(fields.message);
   const accountId = fields.accountId === undefined ? '' : `<accountId>${escapeXml(fields.accountId)}</accountId>`;
+  const retryAfter = fields.retryAfterMs === undefined ? '' : `<retryAfterMs>${Math.ceil(fields.retryAfterMs)}</retryAfterMs>`;
   return '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><soap:Fault>` +
     `<faultcode>soap:${info.soapFaultCode}</faultcode><faultstring>${fields.code}: ${message}</faultstring>` +
     `<detail><${faultElement} xmlns="${escapeXml(namespace)}"><code>${fields.code}</code><message>${message}</message>` +
-    `${accountId}<retryable>${info.retryable ? 'true' : 'false'}</retryable></${faultElement}></detail>` +
+    `${accountId}<retryable>${info.retryable ? 'true' : 'false'}</retryable>${retryAfter}</${faultElement}></detail>` +
     '</soap:Fault></soap:Body></soap:Envelope>';
 }
 

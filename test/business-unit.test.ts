@@ -72,16 +72,19 @@ describe('business unit: input validation', () => {
   });
 });
 
+/** These cases are about one caller, the accounts' owner (fairness: test/fairness.test.ts). */
+const OWNER = { clientId: 'owner', owns: (): boolean => true };
+
 describe('business unit: account queue', () => {
   it('orders account ids numerically', () => {
     expect(['10', '9', '100', '11'].sort(compareAccountIds)).to.deep.equal(['9', '10', '11', '100']);
   });
 
   it('runs requests on one account one at a time, in arrival order', async () => {
-    const queue = new AccountQueue({ lengthMax: 10, waitMs: 1000 });
+    const queue = new AccountQueue({ lengthMax: 10, perClientMax: 10, waitMs: 1000 });
     const log: string[] = [];
     let running = 0;
-    const job = (name: string) => queue.run(['7'], async () => {
+    const job = (name: string) => queue.run(['7'], OWNER, async () => {
       running++;
       expect(running).to.equal(1);
       log.push(`start ${name}`);
@@ -95,10 +98,10 @@ describe('business unit: account queue', () => {
   });
 
   it('lets different accounts run in parallel', async () => {
-    const queue = new AccountQueue({ lengthMax: 10, waitMs: 1000 });
+    const queue = new AccountQueue({ lengthMax: 10, perClientMax: 10, waitMs: 1000 });
     let running = 0;
     let peak = 0;
-    await Promise.all(['1', '2', '3'].map((id) => queue.run([id], async () => {
+    await Promise.all(['1', '2', '3'].map((id) => queue.run([id], OWNER, async () => {
       running++;
       peak = Math.max(peak, running);
       await sleep(10);
@@ -108,10 +111,10 @@ describe('business unit: account queue', () => {
   });
 
   it('refuses past the length bound with ACCOUNT_LOCKED and the account id', async () => {
-    const queue = new AccountQueue({ lengthMax: 2, waitMs: 1000 });
-    const first = queue.run(['5'], () => sleep(30));
-    const second = queue.run(['5'], () => sleep(1));
-    const third = await rejection(queue.run(['5'], () => sleep(1)));
+    const queue = new AccountQueue({ lengthMax: 2, perClientMax: 2, waitMs: 1000 });
+    const first = queue.run(['5'], OWNER, () => sleep(30));
+    const second = queue.run(['5'], OWNER, () => sleep(1));
+    const third = await rejection(queue.run(['5'], OWNER, () => sleep(1)));
     expect(isServiceFault(third) && third.code).to.equal('ACCOUNT_LOCKED');
     expect(isServiceFault(third) && third.accountId).to.equal('5');
     expect(isServiceFault(third) && third.retryable).to.equal(true);
@@ -120,25 +123,25 @@ describe('business unit: account queue', () => {
   });
 
   it('gives up a waiter after waitMs and keeps serving the others', async () => {
-    const queue = new AccountQueue({ lengthMax: 10, waitMs: 30 });
-    const slow = queue.run(['5'], () => sleep(80));
-    const timedOut = await rejection(queue.run(['5'], () => sleep(1)));
+    const queue = new AccountQueue({ lengthMax: 10, perClientMax: 10, waitMs: 30 });
+    const slow = queue.run(['5'], OWNER, () => sleep(80));
+    const timedOut = await rejection(queue.run(['5'], OWNER, () => sleep(1)));
     expect(isServiceFault(timedOut) && timedOut.code).to.equal('ACCOUNT_LOCKED');
     await slow;
     expect(queue.lengthOf('5')).to.equal(0);
-    await queue.run(['5'], () => sleep(1));
+    await queue.run(['5'], OWNER, () => sleep(1));
     expect(queue.busyAccounts).to.equal(0);
   });
 
   it('keeps its count right while waiters keep timing out behind a slow request', async () => {
-    const queue = new AccountQueue({ lengthMax: 3, waitMs: 25 });
+    const queue = new AccountQueue({ lengthMax: 3, perClientMax: 3, waitMs: 25 });
     // The slow request holds the account until every waiter has given up (not for a fixed
     // time: on a loaded machine the loop below can outlast any fixed sleep).
     let finishSlow: () => void = () => undefined;
-    const slow = queue.run(['9'], () => new Promise<void>((resolve) => (finishSlow = resolve)));
+    const slow = queue.run(['9'], OWNER, () => new Promise<void>((resolve) => (finishSlow = resolve)));
     const attempts: Promise<unknown>[] = [];
     for (let i = 0; i < 12; i++) {
-      attempts.push(rejection(queue.run(['9'], () => sleep(1))));
+      attempts.push(rejection(queue.run(['9'], OWNER, () => sleep(1))));
       expect(queue.lengthOf('9')).to.be.at.most(3);
       await sleep(10);
     }
@@ -151,17 +154,17 @@ describe('business unit: account queue', () => {
   });
 
   it('releases the places when the work throws', async () => {
-    const queue = new AccountQueue({ lengthMax: 10, waitMs: 100 });
-    await rejection(queue.run(['1', '2'], () => Promise.reject(new Error('boom'))));
+    const queue = new AccountQueue({ lengthMax: 10, perClientMax: 10, waitMs: 100 });
+    await rejection(queue.run(['1', '2'], OWNER, () => Promise.reject(new Error('boom'))));
     expect(queue.busyAccounts).to.equal(0);
   });
 
   it('never deadlocks opposite transfers', async () => {
-    const queue = new AccountQueue({ lengthMax: 1000, waitMs: 5000 });
+    const queue = new AccountQueue({ lengthMax: 1000, perClientMax: 1000, waitMs: 5000 });
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < 200; i++) {
       const pair = i % 2 === 0 ? ['1', '2'] : ['2', '1'];
-      jobs.push(queue.run(pair, () => sleep(0)));
+      jobs.push(queue.run(pair, OWNER, () => sleep(0)));
     }
     await Promise.all(jobs);
     expect(queue.busyAccounts).to.equal(0);

@@ -40,7 +40,9 @@ EXIT_CODES: Dict[str, int] = {
     "SAME_ACCOUNT": EXIT_INVALID_INPUT,
     "INVALID_REQUEST": EXIT_INVALID_INPUT,
     "ACCOUNT_LOCKED": EXIT_RETRY_LATER,
+    "RATE_LIMITED": EXIT_RETRY_LATER,
     "SERVICE_UNAVAILABLE": EXIT_RETRY_LATER,
+    "LIMIT_EXCEEDED": EXIT_NOT_ALLOWED,
     # Data-tier codes never reach clients of a healthy service; internal errors are ours; a
     # reused request id is a bug in the caller's script (same table as the TypeScript CLI).
     "REQUEST_ID_CONFLICT": EXIT_OTHER,

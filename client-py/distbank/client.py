@@ -3,8 +3,8 @@
 Exactly-once: every call carries a ``request-id`` header block (a fresh uuid4 hex unless the
 caller passes ``request_id=``). When an attempt ends in a timeout, a dropped connection, a
 502/503/504 without a SOAP answer, or a fault the service marks retryable (ACCOUNT_LOCKED,
-SERVICE_UNAVAILABLE), the client sends the SAME request again, with the same request-id, after a
-bounded, growing pause. The service keeps the outcome under (client-id, request-id), so the
+RATE_LIMITED, SERVICE_UNAVAILABLE), the client sends the SAME request again, with the same
+request-id, after a bounded, growing pause — and never sooner than a fault's retryAfterMs. The service keeps the outcome under (client-id, request-id), so the
 money moves at most once however many attempts reached it.
 """
 
@@ -182,16 +182,19 @@ class BankClient:
         send = getattr(self._service, operation)
         attempts_max = self._config.retries + 1
         last_failure = "no attempt"
+        retry_after_s = 0.0
         for attempt in range(attempts_max):
             if attempt > 0:
-                self._sleep(self._pause_s(attempt))
+                self._sleep(max(self._pause_s(attempt), retry_after_s))
+                retry_after_s = 0.0
             try:
                 # The same id as a plain HTTP header too, so the balancer logs under it.
                 with self._zeep.settings(extra_http_headers={"request-id": rid}):
                     return rid, send(_soapheaders=headers, **body)
             except zeep.exceptions.Fault as fault:
                 error = error_from_fault(fault, rid)
-                if not error.retryable or attempt + 1 == attempts_max:
+                retry_after_s = (error.retry_after_ms or 0) / 1000
+                if not error.retryable or attempt + 1 == attempts_max or retry_after_s > _config.RETRY_AFTER_S_MAX:
                     raise error from None
                 last_failure = str(error)
             except _TRANSIENT as exc:

@@ -23,6 +23,9 @@ RETRIES_MAX = 10
 #: First pause before a retry; doubles per retry up to BACKOFF_S_MAX (jittered down to half).
 BACKOFF_S_DEFAULT = 0.2
 BACKOFF_S_MAX = 2.0
+#: A RATE_LIMITED fault's retryAfterMs: the next attempt waits at least that long; a longer
+#: wait than this is not slept through (the error goes to the caller).
+RETRY_AFTER_S_MAX = 10.0
 #: The contract's request-id pattern (bank.wsdl): the idempotency key.
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:\-]{1,64}\Z")
 #: Largest answer the client reads (a 1000-entry statement is ~0.3 MB).

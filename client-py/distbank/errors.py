@@ -26,6 +26,8 @@ __all__ = [
     "LockExpiredError",
     "StaleFencingTokenError",
     "RequestIdConflictError",
+    "RateLimitedError",
+    "LimitExceededError",
     "ServiceUnavailableError",
     "InternalErrorError",
     "InternalError",
@@ -59,6 +61,7 @@ class BankError(Exception):
         retryable: bool = False,
         *,
         request_id: Optional[str] = None,
+        retry_after_ms: Optional[int] = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -66,6 +69,8 @@ class BankError(Exception):
         self.account_id = account_id
         self.retryable = retryable
         self.request_id = request_id
+        #: How long the service asks to wait before sending again (RATE_LIMITED), else None.
+        self.retry_after_ms = retry_after_ms
 
     def __str__(self) -> str:
         text = self.message if self.code is None else f"{self.code}: {self.message}"
@@ -77,7 +82,7 @@ class BankError(Exception):
         return (
             f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, "
             f"account_id={self.account_id!r}, retryable={self.retryable!r}, "
-            f"request_id={self.request_id!r})"
+            f"request_id={self.request_id!r}, retry_after_ms={self.retry_after_ms!r})"
         )
 
     def to_dict(self) -> Dict[str, object]:
@@ -86,6 +91,8 @@ class BankError(Exception):
         if self.account_id is not None:
             out["accountId"] = self.account_id
         out["retryable"] = self.retryable
+        if self.retry_after_ms is not None:
+            out["retryAfterMs"] = self.retry_after_ms
         if self.request_id is not None:
             out["requestId"] = self.request_id
         return out
@@ -171,6 +178,20 @@ class RequestIdConflictError(BankError):
     code = "REQUEST_ID_CONFLICT"
 
 
+class RateLimitedError(BankError):
+    """This client sent more than its share (its request rate, or its places in one account's
+    queue); wait ``retry_after_ms``, then send the same request again (same request id)."""
+
+    code = "RATE_LIMITED"
+    retryable = True
+
+
+class LimitExceededError(BankError):
+    """The request would pass a configured limit of this client (e.g. accounts per client)."""
+
+    code = "LIMIT_EXCEEDED"
+
+
 class ServiceUnavailableError(BankError):
     """A tier behind the balancer is down, overloaded or timed out; retry later."""
 
@@ -230,6 +251,8 @@ _FAULT_CLASSES = (
     LockExpiredError,
     StaleFencingTokenError,
     RequestIdConflictError,
+    RateLimitedError,
+    LimitExceededError,
     ServiceUnavailableError,
     InternalErrorError,
 )
@@ -250,13 +273,14 @@ def error_for_code(
     retryable: Optional[bool] = None,
     *,
     request_id: Optional[str] = None,
+    retry_after_ms: Optional[int] = None,
 ) -> BankError:
     """Build the exception for a fault. An unknown code (a newer server) gives a plain
     BankError that still carries the code; ``retryable=None`` takes the class default."""
     cls = ERRORS_BY_CODE.get(code or "", BankError)
     if retryable is None:
         retryable = cls.retryable
-    return cls(code, message, account_id, retryable, request_id=request_id)
+    return cls(code, message, account_id, retryable, request_id=request_id, retry_after_ms=retry_after_ms)
 
 
 # The naming rule is part of the contract with the registry test: check it at import.

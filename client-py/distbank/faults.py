@@ -1,7 +1,7 @@
 """Turn a SOAP fault (zeep.exceptions.Fault) into the exception class of its fault code.
 
 The service puts ``<BankFault xmlns="urn:distbank:bank:v1">`` (code, message, accountId?,
-retryable) into the fault's ``<detail>``. zeep hands us ``detail`` as the lxml ``<detail>``
+retryable, retryAfterMs?) into the fault's ``<detail>``. zeep hands us ``detail`` as the lxml ``<detail>``
 element (or, for a reply without any Fault element, as a string). This module only duck-types
 the fault (``.message``, ``.code``, ``.detail``), so it does not import zeep.
 """
@@ -68,4 +68,6 @@ def error_from_fault(fault: Any, request_id: Optional[str] = None) -> BankError:
     message = fields.get("message") or getattr(fault, "message", None) or "(no message)"
     account_id = fields.get("accountId") or None
     retryable = _parse_bool(fields.get("retryable"))
-    return error_for_code(code, message, account_id, retryable, request_id=request_id)
+    retry_after = fields.get("retryAfterMs") or ""
+    retry_after_ms = int(retry_after) if retry_after.isdigit() and len(retry_after) <= 9 else None
+    return error_for_code(code, message, account_id, retryable, request_id=request_id, retry_after_ms=retry_after_ms)

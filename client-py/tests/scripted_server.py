@@ -55,12 +55,20 @@ def transfer_response(transaction_id: str = "t1", from_id: str = "1001", balance
     )
 
 
-def bank_fault(code: str, message: str, retryable: bool, account_id: Optional[str] = None, soap_code: str = "soap:Client") -> str:
+def bank_fault(
+    code: str,
+    message: str,
+    retryable: bool,
+    account_id: Optional[str] = None,
+    soap_code: str = "soap:Client",
+    retry_after_ms: Optional[int] = None,
+) -> str:
     account = f"<accountId>{account_id}</accountId>" if account_id else ""
+    retry_after = f"<retryAfterMs>{retry_after_ms}</retryAfterMs>" if retry_after_ms is not None else ""
     return envelope(
         f"<soap:Fault><faultcode>{soap_code}</faultcode><faultstring>{message}</faultstring><detail>"
         f'<BankFault xmlns="{NS}"><code>{code}</code><message>{message}</message>{account}'
-        f"<retryable>{'true' if retryable else 'false'}</retryable></BankFault></detail></soap:Fault>"
+        f"<retryable>{'true' if retryable else 'false'}</retryable>{retry_after}</BankFault></detail></soap:Fault>"
     )
 
 

@@ -13,6 +13,7 @@ from distbank.errors import (
     BankProtocolError,
     ConfigurationError,
     InsufficientFundsError,
+    RateLimitedError,
     ServiceUnavailableError,
 )
 from scripted_server import (
@@ -90,6 +91,30 @@ def test_retryable_faults_are_retried_with_the_same_request_id():
             result = bank.transfer(1001, 1002, "10.00")
     ids = {r.soap_request_id for r in server.received}
     assert len(server.received) == 3 and ids == {result.request_id}
+
+
+def test_rate_limited_is_retried_no_sooner_than_its_retry_after_ms():
+    slept = []
+    steps = [
+        answer(bank_fault("RATE_LIMITED", "too many requests", True, None, "soap:Server", retry_after_ms=750), 500),
+        answer(transfer_response()),
+    ]
+    with ScriptedServer(steps) as server:
+        with client_for(server, sleep=slept.append, backoff_s=0.01) as bank:
+            bank.transfer(1001, 1002, "10.00")
+    assert len(server.received) == 2
+    assert slept and slept[0] >= 0.75
+
+
+def test_rate_limited_with_a_long_wait_is_raised_at_once_with_retry_after_ms():
+    steps = [answer(bank_fault("RATE_LIMITED", "too many requests", True, None, "soap:Server", retry_after_ms=60_000), 500)]
+    with ScriptedServer(steps) as server:
+        with client_for(server) as bank:
+            with pytest.raises(RateLimitedError) as caught:
+                bank.transfer(1001, 1002, "10.00")
+    assert len(server.received) == 1
+    assert caught.value.retry_after_ms == 60_000 and caught.value.retryable
+    assert caught.value.to_dict()["retryAfterMs"] == 60_000
 
 
 def test_a_503_without_soap_from_a_proxy_is_retried():
