@@ -6,10 +6,11 @@ import { fault, rateLimited } from '../common/service-fault';
  * would make them queue there, holding sockets, or fail with ACCOUNT_LOCKED).
  *
  * Fair per caller, owner first:
- * - each client holds at most `perClientMax` places (running + waiting) on one account; past it,
- *   RATE_LIMITED with an estimate of when a place frees up (retryAfterMs);
- * - the account's owner always finds room: requests of others together hold at most
- *   `lengthMax - perClientMax` places;
+ * - each client other than the owner holds at most `perClientMax` places (running + waiting) on
+ *   one account; past it, RATE_LIMITED with an estimate of when a place frees up (retryAfterMs);
+ * - the owner always finds room: requests of others together hold at most
+ *   `lengthMax - perClientMax` places, and the owner may use the whole queue (its own requests
+ *   are bounded by `lengthMax` and its rate limit);
  * - when the running request ends, the owner's oldest waiter goes next; otherwise the other
  *   clients take turns (round robin), each in its own FIFO order. So a flood of deposits by a
  *   third party delays the owner by at most the one request running here (plus, in the data
@@ -23,7 +24,7 @@ import { fault, rateLimited } from '../common/service-fault';
  */
 export interface AccountQueueLimits {
   readonly lengthMax: number;
-  /** Places one client may hold on one account; also the places kept free for the owner. */
+  /** Places one client other than the owner may hold on one account; also the places kept free for the owner. */
   readonly perClientMax: number;
   readonly waitMs: number;
 }
@@ -159,7 +160,7 @@ export class AccountQueue {
       throw fault('ACCOUNT_LOCKED', `too many requests queued on account ${accountId}; retry later`, accountId);
     }
     const mine = line.byClient.get(clientId) ?? 0;
-    if (mine >= this.limits.perClientMax) {
+    if (!owner && mine >= this.limits.perClientMax) {
       const retryAfterMs = Math.min(this.limits.waitMs, Math.max(1, Math.ceil(this.holdMsAverage * line.length)));
       throw rateLimited(`you have ${mine} requests on account ${accountId} in this server already; retry after ${retryAfterMs} ms`, retryAfterMs, accountId);
     }

@@ -1,12 +1,12 @@
 import { Logger } from '../common/logger';
 import { Cents, formatCents } from '../common/money';
-import { fault, rateLimited } from '../common/service-fault';
+import { fault, isServiceFault, rateLimited } from '../common/service-fault';
 import type { OperationContext, OperationHandler } from '../common/soap-host';
 import { AccountQueue, QueueCaller } from './account-queue';
 import { clientFaultOf } from './data-faults';
 import { CallScope, DataClient } from './data-client';
 import { LockedAccount } from './data-response';
-import { accountIdArg, amountArg, optionalAmountArg, statementLimitArg } from './input';
+import { accountIdArg, amountArg, entryKindsArg, optionalAmountArg, optionalEntryIdArg, statementLimitArg } from './input';
 import { MoneyFlow } from './money-flow';
 import { OwnerCache } from './owner-cache';
 import { ClientRateLimiter } from './rate-limit';
@@ -27,13 +27,15 @@ export interface BankOperationDeps {
   /** One token per request of a client, before anything else is done for it. */
   readonly rateLimiter: ClientRateLimiter;
   readonly amountCentsMax: Cents;
+  /** Accounts one client may own (the data tier enforces it in CreateAccount's transaction). */
+  readonly accountsPerClientMax: number;
   /** Time from a request's start by which it is answered, whatever the data tier does. */
   readonly requestDeadlineMs: number;
   readonly logger: Logger;
 }
 
 export function bankOperations(deps: BankOperationDeps): Readonly<Record<string, OperationHandler>> {
-  const { data, owners, queue, flow, rateLimiter, amountCentsMax, requestDeadlineMs, logger } = deps;
+  const { data, owners, queue, flow, rateLimiter, amountCentsMax, accountsPerClientMax, requestDeadlineMs, logger } = deps;
 
   /** The caller as the account queue sees it: owner of an account when the owner cache says so. */
   function queueCaller(ctx: OperationContext): QueueCaller {
@@ -81,7 +83,12 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     const initialCents = optionalAmountArg(args, 'initialDeposit', amountCentsMax);
     const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
     ctx.annotate({ ...(initialCents === undefined ? {} : { amount: formatCents(initialCents) }), transaction_id: transactionId });
-    const created = await dataCall(ctx, () => data.createAccount(scopeOf(ctx), ctx.principalId, transactionId, initialCents));
+    const created = await dataCall(ctx, () => data.createAccount(scopeOf(ctx), ctx.principalId, transactionId, initialCents, accountsPerClientMax))
+      .catch((error: unknown) => {
+        throw isServiceFault(error) && error.code === 'LIMIT_EXCEEDED'
+          ? fault('LIMIT_EXCEEDED', `you own ${accountsPerClientMax} accounts, the most a client may; nothing changed`)
+          : error;
+      });
     owners.set(created.accountId, ctx.principalId);
     ctx.annotate({ accounts: [created.accountId] });
     return { accountId: created.accountId, balance: formatCents(created.balanceCents) };
@@ -154,11 +161,13 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
 
   const GetStatement: OperationHandler = async (args, ctx) => {
     const accountId = accountIdArg(args, 'accountId');
-    const limit = statementLimitArg(args, 'limit');
+    const filter = {
+      limit: statementLimitArg(args, 'limit'), kinds: entryKindsArg(args, 'kind'), beforeEntryId: optionalEntryIdArg(args, 'beforeEntryId'),
+    };
     ctx.annotate({ accounts: [accountId] });
     const cachedOwner = owners.get(accountId);
     if (cachedOwner !== undefined) requireOwner(ctx, accountId, cachedOwner);
-    const journal = await dataCall(ctx, () => data.getJournal(scopeOf(ctx), accountId, limit));
+    const journal = await dataCall(ctx, () => data.getJournal(scopeOf(ctx), accountId, filter));
     owners.set(accountId, journal.ownerId);
     requireOwner(ctx, accountId, journal.ownerId);
     const entries = journal.entries.map((e) => ({
@@ -168,6 +177,7 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
       balanceAfter: formatCents(e.balanceAfterCents),
       ...(e.counterpartyAccountId === undefined ? {} : { counterpartyAccountId: e.counterpartyAccountId }),
       at: e.at,
+      entryId: e.entryId,
     }));
     return entries.length === 0
       ? { accountId, balance: formatCents(journal.balanceCents) }

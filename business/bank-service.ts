@@ -85,7 +85,8 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       principalHeader: 'client-id',
       credentials,
       operations: faultsAround(check.guard(bankOperations({
-        data, owners, queue, flow, rateLimiter, amountCentsMax: config.amountCentsMax, requestDeadlineMs: config.requestDeadlineMs, logger,
+        data, owners, queue, flow, rateLimiter, amountCentsMax: config.amountCentsMax, accountsPerClientMax: config.accountsPerClientMax,
+        requestDeadlineMs: config.requestDeadlineMs, logger,
       }))),
       notReady: () => check.current === 'refused',
       bodyBytesMax: config.bodyBytesMax,

@@ -1,6 +1,6 @@
 import { Logger } from '../common/logger';
 import { Cents } from '../common/money';
-import { DataEnvelopes, DataOperation, Posting, soapActionOf } from './data-envelope';
+import { DataEnvelopes, DataOperation, JournalFilter, Posting, soapActionOf } from './data-envelope';
 import {
   AccountState, BadDataResponse, CreatedAccount, DataFaultDetail, Journal, LockGrant, parseEnvelope,
   readCreateAccountResponse, readGetJournalResponse, readLockResponse, readReadResponse, readUnlockResponse,
@@ -141,13 +141,15 @@ export class DataClient {
     return this.call(scope, 'Unlock', this.envelopes.unlock(scope.requestId, lockId), readUnlockResponse);
   }
 
-  async createAccount(scope: CallScope, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined): Promise<CreatedAccount> {
-    const xml = this.envelopes.createAccount(scope.requestId, ownerId, transactionId, initialBalanceCents);
+  async createAccount(
+    scope: CallScope, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined, accountsMax: number,
+  ): Promise<CreatedAccount> {
+    const xml = this.envelopes.createAccount(scope.requestId, ownerId, transactionId, initialBalanceCents, accountsMax);
     return this.call(scope, 'CreateAccount', xml, readCreateAccountResponse);
   }
 
-  async getJournal(scope: CallScope, accountId: string, limit: number): Promise<Journal> {
-    return this.call(scope, 'GetJournal', this.envelopes.getJournal(scope.requestId, accountId, limit), readGetJournalResponse);
+  async getJournal(scope: CallScope, accountId: string, filter: JournalFilter): Promise<Journal> {
+    return this.call(scope, 'GetJournal', this.envelopes.getJournal(scope.requestId, accountId, filter), readGetJournalResponse);
   }
 
   close(): void {

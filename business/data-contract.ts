@@ -21,8 +21,8 @@ const REQUEST_SEQUENCES: Readonly<Record<DataOperation, readonly string[]>> = {
   Read: ['accountId'],
   Update: ['lockId', 'fencingToken', 'transactionId', 'posting', 'release'],
   Unlock: ['lockId'],
-  CreateAccount: ['ownerId', 'transactionId', 'initialBalance'],
-  GetJournal: ['accountId', 'limit'],
+  CreateAccount: ['ownerId', 'transactionId', 'initialBalance', 'accountsMax'],
+  GetJournal: ['accountId', 'limit', 'kind', 'beforeEntryId'],
 };
 const POSTING_SEQUENCE = ['accountId', 'amount'];
 const HEADER_BLOCKS = ['auth-token', 'business-id', 'request-id'];

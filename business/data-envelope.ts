@@ -10,6 +10,13 @@ import { escapeXml, SOAP11_ENVELOPE_NS } from '../common/soap-fault';
  */
 export const DATA_NS = 'urn:distbank:data:v1';
 
+/** Which journal entries GetJournal returns: validated already (business/input.ts). */
+export interface JournalFilter {
+  readonly limit: number;
+  readonly kinds?: readonly string[] | undefined;
+  readonly beforeEntryId?: string | undefined;
+}
+
 export type DataOperation = 'Lock' | 'Read' | 'Update' | 'Unlock' | 'CreateAccount' | 'GetJournal';
 
 export interface Posting {
@@ -67,14 +74,18 @@ export class DataEnvelopes {
     return this.wrap('Unlock', requestId, `<d:lockId>${escapeXml(lockId)}</d:lockId>`);
   }
 
-  createAccount(requestId: string, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined): string {
+  createAccount(requestId: string, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined, accountsMax: number): string {
     const initial = initialBalanceCents === undefined ? '' : `<d:initialBalance>${formatCents(initialBalanceCents)}</d:initialBalance>`;
     return this.wrap('CreateAccount', requestId,
-      `<d:ownerId>${escapeXml(ownerId)}</d:ownerId><d:transactionId>${escapeXml(transactionId)}</d:transactionId>${initial}`);
+      `<d:ownerId>${escapeXml(ownerId)}</d:ownerId><d:transactionId>${escapeXml(transactionId)}</d:transactionId>${initial}` +
+      `<d:accountsMax>${integerText(accountsMax)}</d:accountsMax>`);
   }
 
-  getJournal(requestId: string, accountId: string, limit: number): string {
-    return this.wrap('GetJournal', requestId, `<d:accountId>${escapeXml(accountId)}</d:accountId><d:limit>${integerText(limit)}</d:limit>`);
+  getJournal(requestId: string, accountId: string, query: JournalFilter): string {
+    const kinds = (query.kinds ?? []).map((k) => `<d:kind>${escapeXml(k)}</d:kind>`).join('');
+    const before = query.beforeEntryId === undefined ? '' : `<d:beforeEntryId>${escapeXml(query.beforeEntryId)}</d:beforeEntryId>`;
+    return this.wrap('GetJournal', requestId,
+      `<d:accountId>${escapeXml(accountId)}</d:accountId><d:limit>${integerText(query.limit)}</d:limit>${kinds}${before}`);
   }
 }
 

@@ -47,6 +47,8 @@ export interface JournalEntry {
   readonly balanceAfterCents: Cents;
   readonly counterpartyAccountId?: string;
   readonly at: string;
+  /** The journal's order: the paging cursor (decimal text, like account ids). */
+  readonly entryId: string;
 }
 
 export interface Journal {
@@ -214,7 +216,14 @@ function journalEntry(element: XmlElement): JournalEntry {
     balanceAfterCents: money(parseBalance, element, 'balanceAfter'),
     ...(counterparty === undefined ? {} : { counterpartyAccountId: counterparty }),
     at: childText(element, 'at'),
+    entryId: entryIdText(element),
   };
+}
+
+function entryIdText(element: XmlElement): string {
+  const text = childText(element, 'entryId');
+  if (!/^[1-9][0-9]{0,14}$/.test(text)) bad(`entryId is not a positive integer: ${JSON.stringify(text)}`);
+  return text;
 }
 
 export function readGetJournalResponse(element: XmlElement): Journal {

@@ -39,3 +39,25 @@ export function statementLimitArg(args: Record<string, unknown>, name: string): 
   }
   return limit;
 }
+
+export const ENTRY_KINDS: readonly string[] = Object.freeze(['OPENING', 'DEPOSIT', 'WITHDRAWAL', 'TRANSFER_OUT', 'TRANSFER_IN']);
+const ENTRY_ID = /^[1-9][0-9]{0,14}$/;
+
+/** GetStatement's kind filter: 0..5 distinct entry kinds (none = every kind). */
+export function entryKindsArg(args: Record<string, unknown>, name: string): readonly string[] | undefined {
+  const value = args[name];
+  if (value === undefined) return undefined;
+  const kinds = Array.isArray(value) ? value : [value];
+  if (kinds.some((k) => typeof k !== 'string' || !ENTRY_KINDS.includes(k)) || new Set(kinds).size !== kinds.length) {
+    throw fault('INVALID_REQUEST', `${name} must be one of ${ENTRY_KINDS.join(', ')}, each at most once`);
+  }
+  return kinds as string[];
+}
+
+/** GetStatement's paging cursor: an entryId of an earlier page (decimal text, kept as text). */
+export function optionalEntryIdArg(args: Record<string, unknown>, name: string): string | undefined {
+  const value = args[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !ENTRY_ID.test(value)) throw fault('INVALID_REQUEST', `${name} must be an entryId: a positive integer`);
+  return value;
+}

@@ -36,6 +36,7 @@ import {
   AccountId,
   BalanceResult,
   DepositResult,
+  EntryKind,
   OpenAccountResult,
   StatementResult,
   toAccountBalance,
@@ -81,6 +82,14 @@ export interface BankClientOptions {
 export interface CallOptions {
   readonly requestId?: string;
 }
+
+/** GetStatement's filter: only these kinds, and only entries older than beforeEntryId (paging). */
+export interface StatementOptions extends CallOptions {
+  readonly kinds?: readonly EntryKind[];
+  readonly beforeEntryId?: string;
+}
+
+const ENTRY_ID_PATTERN = /^[1-9][0-9]{0,14}$/;
 
 export const TIMEOUT_MS_DEFAULT = 10_000;
 export const TIMEOUT_MS_MAX = 600_000;
@@ -270,11 +279,22 @@ export class BankClient {
     return this.call('Transfer', { fromAccountId, toAccountId, amount: decimal(amount) }, options, toTransferResult);
   }
 
-  /** Newest entries first; limit 1..1000 (server default 100). */
-  async getStatement(accountId: AccountId, limit?: number, options: CallOptions = {}): Promise<StatementResult> {
+  /**
+   * Newest entries first; limit 1..1000 (server default 100). `kinds` keeps only those kinds
+   * (e.g. ['WITHDRAWAL', 'TRANSFER_OUT']: what only the owner can do); `beforeEntryId` (the
+   * last entryId of a page) gives the next page.
+   */
+  async getStatement(accountId: AccountId, limit?: number, options: StatementOptions = {}): Promise<StatementResult> {
     if (limit !== undefined && !Number.isSafeInteger(limit)) throw new TypeError(`limit must be an integer, got ${limit}`);
-    const args: GetStatement = limit === undefined ? { accountId } : { accountId, limit: String(limit) };
-    return this.call('GetStatement', args, options, toStatementResult);
+    const { kinds, beforeEntryId, ...callOptions } = options;
+    if (beforeEntryId !== undefined && !ENTRY_ID_PATTERN.test(beforeEntryId)) throw new TypeError(`beforeEntryId must be an entryId, got ${JSON.stringify(beforeEntryId)}`);
+    const args: GetStatement = {
+      accountId,
+      ...(limit === undefined ? {} : { limit: String(limit) }),
+      ...(kinds === undefined || kinds.length === 0 ? {} : { kind: [...kinds] }),
+      ...(beforeEntryId === undefined ? {} : { beforeEntryId }),
+    };
+    return this.call('GetStatement', args, callOptions, toStatementResult);
   }
 
   /** Close idle keep-alive sockets. The client stays usable (new sockets are opened). */

@@ -5,7 +5,7 @@
  *   bank [--url URL] [--client-id ID --token TOKEN | --credentials FILE [--as ID]] [--json]
  *        [--request-id ID] [--timeout-ms MS] [--retries N]
  *        open [--initial AMOUNT] | balance ACC | deposit ACC AMOUNT | withdraw ACC AMOUNT
- *        | transfer FROM TO AMOUNT | statement ACC [--limit N]
+ *        | transfer FROM TO AMOUNT | statement ACC [--limit N] [--kind KIND...] [--before ENTRY_ID]
  *
  * Exit codes (same as the Python CLI): see exit-codes.ts.
  */
@@ -16,6 +16,7 @@ import { decimal, DecimalFormatError } from './decimal';
 import { BankError, BankProtocolError, BankTransportError } from './errors';
 import { EXIT, EXIT_CODE_BY_FAULT, ExitCode } from './exit-codes';
 import { balanceText, depositText, openedText, statementText, transferText, withdrawText } from './format';
+import { ENTRY_KINDS, EntryKind } from './responses';
 
 interface GlobalOptions {
   url?: string;
@@ -195,8 +196,14 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
     .description('list the entries of one of your accounts, newest first')
     .argument('<account>', 'account id')
     .addOption(new Option('--limit <n>', 'at most this many entries (1..1000, server default 100)').argParser(intArgument('--limit', 1, 1000)))
-    .action(async (account: string, options: { limit?: number }) =>
-      run((bank) => bank.getStatement(account, options.limit, callOptions()), statementText)(),
+    .addOption(new Option('--kind <kind...>', 'only entries of these kinds (e.g. WITHDRAWAL TRANSFER_OUT)').choices([...ENTRY_KINDS]))
+    .option('--before <entryId>', 'only entries older than this entryId (the next page)')
+    .action(async (account: string, options: { limit?: number; kind?: EntryKind[]; before?: string }) =>
+      run((bank) => bank.getStatement(account, options.limit, {
+        ...callOptions(),
+        ...(options.kind === undefined ? {} : { kinds: options.kind }),
+        ...(options.before === undefined ? {} : { beforeEntryId: options.before }),
+      }), statementText)(),
     );
   return program;
 }

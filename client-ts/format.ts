@@ -35,8 +35,8 @@ export function statementText(r: StatementResult): string {
   const head = `account ${r.accountId}: balance ${r.balance}, ${r.entries.length} entr${r.entries.length === 1 ? 'y' : 'ies'} (newest first)`;
   if (r.entries.length === 0) return head;
   const rows = [
-    ['at', 'kind', 'amount', 'balance', 'counterparty', 'transaction'],
-    ...r.entries.map((e) => [e.at, e.kind, e.amount, e.balanceAfter, e.counterpartyAccountId ?? '', e.transactionId]),
+    ['at', 'kind', 'amount', 'balance', 'counterparty', 'transaction', 'entry'],
+    ...r.entries.map((e) => [e.at, e.kind, e.amount, e.balanceAfter, e.counterpartyAccountId ?? '', e.transactionId, e.entryId]),
   ];
   return `${head}\n${table(rows)}`;
 }

@@ -3,7 +3,7 @@
  * See client-ts/README.md.
  */
 export { BankClient, BANK_NAMESPACE, BANK_WSDL_PATH, REQUEST_ID_PATTERN, newRequestId, headerBlocksXml } from './bank-client';
-export type { BankClientOptions, BankSoapHeaders, CallOptions } from './bank-client';
+export type { BankClientOptions, BankSoapHeaders, CallOptions, StatementOptions } from './bank-client';
 export { decimal, isDecimalString, DecimalFormatError } from './decimal';
 export type { DecimalString } from './decimal';
 export * from './errors';

@@ -50,6 +50,8 @@ export interface StatementEntry {
   readonly counterpartyAccountId?: AccountId;
   /** xsd:dateTime text as sent by the server, e.g. "2026-11-26T15:04:32.123Z". */
   readonly at: string;
+  /** The entry's place in the journal (decimal text): pass the last one as beforeEntryId for the next page. */
+  readonly entryId: string;
 }
 export interface StatementResult extends Sent {
   readonly accountId: AccountId;
@@ -166,6 +168,7 @@ export function toStatementResult(raw: unknown, requestId: string): StatementRes
       balanceAfter: e.decimal('balanceAfter'),
       ...(counterparty === undefined ? {} : { counterpartyAccountId: counterparty }),
       at: e.required('at'),
+      entryId: e.required('entryId'),
     };
   });
   return { accountId: r.accountId('accountId'), balance: r.decimal('balance'), entries, requestId };

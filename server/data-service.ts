@@ -6,7 +6,7 @@ import { ACCOUNTS_PER_LOCK_MAX, DataConfig, JOURNAL_LIMIT_DEFAULT, JOURNAL_LIMIT
 import { classifyPostings, normalizeAccountIds, refusalFault } from './lock-rules';
 import { LockWaiters, WaitTicket } from './lock-waiters';
 import * as parse from './parse-args';
-import { AccountId, AccountRow, JournalRow, LockRequest, LockResult, Posting, Store } from './store';
+import { AccountId, AccountRow, EntryKind, JournalQuery, LockRequest, LockResult, Posting, Store, StoredJournalRow } from './store';
 
 /**
  * The six operations of data.wsdl: validate the raw arguments, call the store (one database
@@ -23,7 +23,7 @@ function lockedAccount(a: AccountRow): Record<string, unknown> {
   return { accountId: String(a.accountId), ownerId: a.ownerId, balance: formatCents(a.balanceCents), version: String(a.version) };
 }
 
-function journalEntry(e: JournalRow): Record<string, unknown> {
+function journalEntry(e: StoredJournalRow): Record<string, unknown> {
   return {
     transactionId: e.transactionId,
     kind: e.kind,
@@ -31,6 +31,27 @@ function journalEntry(e: JournalRow): Record<string, unknown> {
     balanceAfter: formatCents(e.balanceAfterCents),
     ...(e.counterpartyAccountId !== undefined ? { counterpartyAccountId: String(e.counterpartyAccountId) } : {}),
     at: iso(e.atMs),
+    entryId: String(e.entryId),
+  };
+}
+
+const ENTRY_KINDS: ReadonlySet<string> = new Set<EntryKind>(['OPENING', 'DEPOSIT', 'WITHDRAWAL', 'TRANSFER_OUT', 'TRANSFER_IN']);
+/** Entry ids are positive and below 2^53 (one per journal row). */
+const ENTRY_ID = /^[1-9][0-9]{0,14}$/;
+
+/** GetJournal's filter: distinct kinds (absent = all) and an optional paging cursor. */
+function journalQueryOf(args: Record<string, unknown>): JournalQuery {
+  const limit = parse.optionalInt(args, 'limit', JOURNAL_LIMIT_DEFAULT, 1, JOURNAL_LIMIT_MAX);
+  const rawKinds = parse.list(args, 'kind').map((k) => parse.text(k, 'kind'));
+  if (rawKinds.some((k) => !ENTRY_KINDS.has(k)) || new Set(rawKinds).size !== rawKinds.length) {
+    throw fault('INVALID_REQUEST', `kind must be one of ${[...ENTRY_KINDS].join(', ')}, each at most once`);
+  }
+  const before = args.beforeEntryId === undefined ? undefined : parse.text(args.beforeEntryId, 'beforeEntryId');
+  if (before !== undefined && !ENTRY_ID.test(before)) throw fault('INVALID_REQUEST', 'beforeEntryId must be a positive integer');
+  return {
+    limit,
+    kinds: rawKinds.length === 0 ? undefined : (rawKinds as EntryKind[]),
+    beforeEntryId: before === undefined ? undefined : Number(before),
   };
 }
 
@@ -168,17 +189,18 @@ export class DataService {
     const ownerId = parse.ownerId(args);
     const transactionId = parse.transactionId(args);
     const initialBalanceCents = args.initialBalance === undefined ? parseBalance('0') : parseBalance(args.initialBalance);
+    const accountsMax = args.accountsMax === undefined ? undefined : parse.optionalInt(args, 'accountsMax', 0, 1, 2_147_483_647);
     ctx.annotate({ owner: ownerId, transaction_id: transactionId, amount: formatCents(initialBalanceCents) });
-    const result = await this.store.createAccount({ ownerId, transactionId, initialBalanceCents });
+    const result = await this.store.createAccount({ ownerId, transactionId, initialBalanceCents, accountsMax });
     ctx.annotate({ accounts: [result.accountId], replayed: result.replayed });
     return { accountId: String(result.accountId), balance: formatCents(result.balanceCents), replayed: result.replayed ? 'true' : 'false' };
   }
 
   async getJournal(args: Record<string, unknown>, ctx: OperationContext): Promise<Record<string, unknown>> {
     const id = parse.accountId(args.accountId);
-    const limit = parse.optionalInt(args, 'limit', JOURNAL_LIMIT_DEFAULT, 1, JOURNAL_LIMIT_MAX);
+    const query = journalQueryOf(args);
     ctx.annotate({ accounts: [id] });
-    const { account, entries } = await this.store.journal(id, limit);
+    const { account, entries } = await this.store.journal(id, query);
     return {
       accountId: String(account.accountId),
       ownerId: account.ownerId,

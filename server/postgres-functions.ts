@@ -16,7 +16,7 @@ import { BALANCE_CENTS_MAX } from '../common/money';
  *     checkWriteAuthority, planPostings).
  *   - bank_unlock deletes the caller's lock and returns it; planUnlock says what that meant.
  *   - bank_create_account creates unless the transaction id has a record, which it returns
- *     for planReplay.
+ *     for planReplay, or the owner holds p_accounts_max accounts already (LIMIT_EXCEEDED).
  * Lock and Unlock commit without waiting for the WAL flush (synchronous_commit=off for their
  * transaction only): a transfer then waits for one flush (its Update's), not two. Safe because
  * money moves only in durable Updates: a crash that loses a Lock makes its holder's Update fail
@@ -122,13 +122,21 @@ BEGIN
   RETURN json_build_object('now_ms', v_now, 'lock', row_to_json(v_lock));
 END $f$;
 
-CREATE OR REPLACE FUNCTION bank_create_account(p_owner text, p_tx text, p_balance bigint, p_fingerprint text) RETURNS json
-LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION bank_create_account(p_owner text, p_tx text, p_balance bigint, p_fingerprint text, p_accounts_max bigint)
+RETURNS json LANGUAGE plpgsql AS $f$
 DECLARE
   v_now bigint; v_record json; v_id bigint;
 BEGIN
   SELECT row_to_json(i) INTO v_record FROM (SELECT transaction_id, fingerprint, outcome FROM idempotency WHERE transaction_id = p_tx) i;
   IF v_record IS NOT NULL THEN RETURN json_build_object('record', v_record); END IF;
+  IF p_accounts_max IS NOT NULL THEN
+    -- The owner's creates one at a time until commit (also across data servers): the count
+    -- below, a new statement, sees every account committed before (server/owner-limit.ts).
+    PERFORM pg_advisory_xact_lock(hashtextextended('distbank:owner:' || p_owner, 0));
+    IF (SELECT count(*) FROM accounts WHERE owner_id = p_owner) >= p_accounts_max THEN
+      RETURN json_build_object('limit_exceeded', true);
+    END IF;
+  END IF;
   v_now := bank_now_ms();
   INSERT INTO accounts(owner_id, balance_cents, version) VALUES (p_owner, p_balance, 0) RETURNING id INTO v_id;
   IF p_balance > 0 THEN

@@ -1,7 +1,7 @@
 import { asCents, Cents } from '../common/money';
 import { parseLockAccounts } from './lock-rules';
 import { decodeOutcome } from './outcome-codec';
-import { AccountRow, EntryKind, IdempotencyRow, JournalRow, LockRow } from './store';
+import { AccountRow, EntryKind, IdempotencyRow, LockRow, StoredJournalRow } from './store';
 
 /**
  * PostgreSQL rows (plain query rows, or the JSON the hot-path functions return) as the store's
@@ -34,9 +34,9 @@ export function toLock(row: Row): LockRow {
   };
 }
 
-export function toJournal(row: Row): JournalRow {
+export function toJournal(row: Row): StoredJournalRow {
   return {
-    transactionId: String(row.transaction_id), accountId: int8(row.account_id), amountCents: cents(row.amount_cents),
+    entryId: int8(row.entry_id), transactionId: String(row.transaction_id), accountId: int8(row.account_id), amountCents: cents(row.amount_cents),
     balanceAfterCents: cents(row.balance_after_cents), kind: String(row.kind) as EntryKind, atMs: int8(row.at_ms),
     ...(row.counterparty_account_id !== null ? { counterpartyAccountId: int8(row.counterparty_account_id) } : {}),
   };

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS accounts (
   balance_cents BIGINT NOT NULL CHECK (balance_cents >= 0 AND balance_cents <= ${BALANCE_CENTS_MAX}),
   version BIGINT NOT NULL CHECK (version >= 0)
 );
+CREATE INDEX IF NOT EXISTS accounts_by_owner ON accounts(owner_id);
 CREATE TABLE IF NOT EXISTS locks (
   lock_id TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS journal (
   UNIQUE (transaction_id, account_id)
 );
 CREATE INDEX IF NOT EXISTS journal_by_account ON journal(account_id, entry_id);
+CREATE INDEX IF NOT EXISTS journal_by_kind ON journal(account_id, kind, entry_id);
 CREATE TABLE IF NOT EXISTS idempotency (
   transaction_id TEXT PRIMARY KEY,
   fingerprint TEXT NOT NULL,

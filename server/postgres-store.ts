@@ -8,10 +8,11 @@ import {
 import { encodeOutcome } from './outcome-codec';
 import { PgReleaseListener } from './pg-release-listener';
 import { int8, Row, rowsOf, sqlState, toAccount, toIdempotency, toJournal, toLock } from './postgres-rows';
+import { accountsLimitFault } from './owner-limit';
 import { postgresSchema, releaseChannel } from './postgres-schema';
 import { storeFailure } from './store-errors';
 import {
-  AccountId, AccountState, CreateAccountRequest, CreateAccountResult, JournalResult, JournalRow, LockRequest, LockResult, LockRow,
+  AccountId, AccountState, CreateAccountRequest, CreateAccountResult, JournalQuery, JournalResult, JournalRow, LockRequest, LockResult, LockRow,
   RemoteReleaseHandler, Store, UnlockResult, UpdateRequest, UpdateResult,
 } from './store';
 
@@ -26,6 +27,8 @@ import {
  * winner's rows (replay, or blocked).
  */
 const TX_ATTEMPTS_MAX = 5;
+const JOURNAL_COLUMNS = 'entry_id, transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms';
+
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
 const PG_TIMEOUTS = Object.freeze({ connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, statementTimeoutMs: 10_000, queryTimeoutMs: 15_000 });
 
@@ -154,22 +157,32 @@ export class PostgresStore implements Store {
   /** One round trip (bank_create_account); a recorded transaction id is judged by planCreateReplay. */
   async createAccount(request: CreateAccountRequest): Promise<CreateAccountResult> {
     const fingerprint = createFingerprint(request.ownerId, request.initialBalanceCents);
-    const r = await this.fn('create', 'SELECT bank_create_account($1, $2, $3, $4) AS r',
-      [request.ownerId, request.transactionId, request.initialBalanceCents, fingerprint]);
+    const r = await this.fn('create', 'SELECT bank_create_account($1, $2, $3, $4, $5) AS r',
+      [request.ownerId, request.transactionId, request.initialBalanceCents, fingerprint, request.accountsMax ?? null]);
+    if (r.limit_exceeded === true) throw accountsLimitFault(request.ownerId, request.accountsMax ?? 0);
     if (r.record === undefined) return { accountId: int8(r.account_id), balanceCents: request.initialBalanceCents, replayed: false };
     const replay = planCreateReplay(toIdempotency(r.record as Row), fingerprint);
     if (replay === undefined) throw new Error('bank_create_account returned an empty record');
     return { ...replay, replayed: true };
   }
 
-  /** One statement, so one snapshot: the balance and the entries agree. */
-  async journal(accountId: AccountId, limit: number): Promise<JournalResult> {
+  /**
+   * One statement, so one snapshot: the balance and the entries agree. With kinds: one index
+   * range per kind (journal_by_kind), each at most `limit` rows, merged, so a filter never reads
+   * the entries it leaves out.
+   */
+  async journal(accountId: AccountId, query: JournalQuery): Promise<JournalResult> {
+    const entries = query.kinds === undefined
+      ? `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE account_id = $1 AND entry_id < $3 ORDER BY entry_id DESC LIMIT $2`
+      : `SELECT j.* FROM unnest($4::text[]) AS k(kind) CROSS JOIN LATERAL (
+           SELECT ${JOURNAL_COLUMNS} FROM journal WHERE account_id = $1 AND kind = k.kind AND entry_id < $3
+           ORDER BY entry_id DESC LIMIT $2) j ORDER BY j.entry_id DESC LIMIT $2`;
+    const values: unknown[] = [accountId, query.limit, query.beforeEntryId ?? Number.MAX_SAFE_INTEGER];
+    if (query.kinds !== undefined) values.push(query.kinds);
     const row = (await this.pool.query<Row>(
       `SELECT (SELECT row_to_json(a) FROM (SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = $1) a) AS account,
-              (SELECT coalesce(json_agg(row_to_json(j) ORDER BY j.entry_id DESC), '[]') FROM (
-                 SELECT entry_id, transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms
-                 FROM journal WHERE account_id = $1 ORDER BY entry_id DESC LIMIT $2) j) AS entries`,
-      [accountId, limit]).catch(storeFailure)).rows[0];
+              (SELECT coalesce(json_agg(row_to_json(j) ORDER BY j.entry_id DESC), '[]') FROM (${entries}) j) AS entries`,
+      values).catch(storeFailure)).rows[0];
     if (row === undefined || row.account === null) throw fault('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, String(accountId));
     return { account: toAccount(row.account as Row), entries: rowsOf(row.entries).map(toJournal) };
   }
@@ -192,8 +205,8 @@ export class PostgresStore implements Store {
 
   async journalOfTransactions(transactionIds: readonly string[], max: number): Promise<JournalRow[]> {
     const rows = (await this.pool.query<Row>(
-      `SELECT transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms
-       FROM journal WHERE transaction_id = ANY($1::text[]) ORDER BY entry_id LIMIT $2`, [transactionIds, max]).catch(storeFailure)).rows;
+      `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE transaction_id = ANY($1::text[]) ORDER BY entry_id LIMIT $2`,
+      [transactionIds, max]).catch(storeFailure)).rows;
     return rows.map(toJournal);
   }
 

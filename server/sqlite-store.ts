@@ -10,20 +10,23 @@ import {
   planUnlock, planUpdateReplay, replayResult, updateFingerprint,
 } from './lock-rules';
 import { decodeOutcome, encodeOutcome } from './outcome-codec';
+import { accountsLimitFault } from './owner-limit';
 import { SQLITE_SCHEMA } from './sqlite-schema';
 import { storeFailure } from './store-errors';
 import {
   AccountId, AccountRow, AccountState, CreateAccountRequest, CreateAccountResult, EntryKind, IdempotencyRow,
-  JournalResult, JournalRow, LockRequest, LockResult, LockRow, Store, UnlockResult, UpdateRequest, UpdateResult,
+  JournalQuery, JournalResult, JournalRow, LockRequest, LockResult, LockRow, Store, StoredJournalRow, UnlockResult, UpdateRequest, UpdateResult,
 } from './store';
 
 interface AccountSql { id: number; owner_id: string; balance_cents: number; version: number }
 interface LockSql { lock_id: string; holder: string; fencing_token: number; expires_at_ms: number; accounts: string }
 interface IdemSql { transaction_id: string; fingerprint: string; outcome: string }
 interface JournalSql {
-  transaction_id: string; account_id: number; amount_cents: number; balance_after_cents: number;
+  entry_id: number; transaction_id: string; account_id: number; amount_cents: number; balance_after_cents: number;
   counterparty_account_id: number | null; kind: EntryKind; at_ms: number;
 }
+
+const JOURNAL_COLUMNS = 'entry_id, transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms';
 
 function toAccount(row: AccountSql): AccountRow {
   return { accountId: row.id, ownerId: row.owner_id, balanceCents: asCents(row.balance_cents), version: row.version };
@@ -36,12 +39,17 @@ function toLock(row: LockSql): LockRow {
   };
 }
 
-function toJournal(row: JournalSql): JournalRow {
+function toJournal(row: JournalSql): StoredJournalRow {
   return {
-    transactionId: row.transaction_id, accountId: row.account_id, amountCents: asCents(row.amount_cents),
+    entryId: row.entry_id, transactionId: row.transaction_id, accountId: row.account_id, amountCents: asCents(row.amount_cents),
     balanceAfterCents: asCents(row.balance_after_cents), kind: row.kind, atMs: row.at_ms,
     ...(row.counterparty_account_id !== null ? { counterpartyAccountId: row.counterparty_account_id } : {}),
   };
+}
+
+/** The newest `limit` rows of several lists that are each newest first. */
+function newestEntries(lists: readonly JournalSql[][], limit: number): JournalSql[] {
+  return lists.flat().sort((a, b) => b.entry_id - a.entry_id).slice(0, limit);
 }
 
 /**
@@ -85,9 +93,12 @@ export class SqliteStore implements Store {
       liveLocks: db.prepare<[number, number], LockSql>('SELECT * FROM locks WHERE expires_at_ms > ? ORDER BY expires_at_ms LIMIT ?'),
       liveLockCount: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM locks WHERE expires_at_ms > ?'),
       journalOfTransaction: db.prepare<[string, number], JournalSql>(
-        'SELECT transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms FROM journal WHERE transaction_id = ? ORDER BY entry_id LIMIT ?'),
-      journalOf: db.prepare<[number, number], JournalSql>(
-        'SELECT transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms FROM journal WHERE account_id = ? ORDER BY entry_id DESC LIMIT ?'),
+        `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE transaction_id = ? ORDER BY entry_id LIMIT ?`),
+      journalOf: db.prepare<[number, number, number], JournalSql>(
+        `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE account_id = ? AND entry_id < ? ORDER BY entry_id DESC LIMIT ?`),
+      journalOfKind: db.prepare<[number, string, number, number], JournalSql>(
+        `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE account_id = ? AND kind = ? AND entry_id < ? ORDER BY entry_id DESC LIMIT ?`),
+      accountsOfOwner: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM accounts WHERE owner_id = ?'),
     };
   }
 
@@ -202,6 +213,10 @@ export class SqliteStore implements Store {
       const fingerprint = createFingerprint(request.ownerId, request.initialBalanceCents);
       const replay = planCreateReplay(this.idempotency(request.transactionId), fingerprint);
       if (replay !== undefined) return { ...replay, replayed: true };
+      // One writer (and this write transaction): the count cannot change under us.
+      if (request.accountsMax !== undefined && this.sql.accountsOfOwner.get(request.ownerId)!.n >= request.accountsMax) {
+        throw accountsLimitFault(request.ownerId, request.accountsMax);
+      }
       const accountId = this.sql.insertAccount.get(request.ownerId, request.initialBalanceCents)!.id;
       if (request.initialBalanceCents > 0) {
         this.sql.insertJournal.run(request.transactionId, accountId, request.initialBalanceCents, request.initialBalanceCents, null, 'OPENING', nowMs);
@@ -212,11 +227,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  async journal(accountId: AccountId, limit: number): Promise<JournalResult> {
+  async journal(accountId: AccountId, query: JournalQuery): Promise<JournalResult> {
+    const before = query.beforeEntryId ?? Number.MAX_SAFE_INTEGER;
     const read = this.db.transaction(() => {
       const account = this.sql.accountById.get(accountId);
       if (account === undefined) throw fault('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, String(accountId));
-      return { account: toAccount(account), entries: this.sql.journalOf.all(accountId, limit).map(toJournal) };
+      // By kind: one index range per kind (journal_by_kind), each at most `limit` rows, merged;
+      // a filter never scans the entries it leaves out.
+      const rows = query.kinds === undefined
+        ? this.sql.journalOf.all(accountId, before, query.limit)
+        : newestEntries(query.kinds.map((kind) => this.sql.journalOfKind.all(accountId, kind, before, query.limit)), query.limit);
+      return { account: toAccount(account), entries: rows.map(toJournal) };
     });
     try {
       return read();

@@ -117,6 +117,8 @@ export interface CreateAccountRequest {
   readonly ownerId: string;
   readonly transactionId: string;
   readonly initialBalanceCents: Cents;
+  /** The owner may hold at most this many accounts (counted in the same transaction). */
+  readonly accountsMax?: number | undefined;
 }
 
 export interface CreateAccountResult {
@@ -125,10 +127,25 @@ export interface CreateAccountResult {
   readonly replayed: boolean;
 }
 
+/** A journal row as read back, with its place in the journal (grows with every entry). */
+export interface StoredJournalRow extends JournalRow {
+  /** The paging cursor of GetJournal (beforeEntryId). */
+  readonly entryId: number;
+}
+
+/** Which entries of an account GetJournal returns, newest first. */
+export interface JournalQuery {
+  readonly limit: number;
+  /** Distinct kinds, 1..5; undefined = every kind. */
+  readonly kinds: readonly EntryKind[] | undefined;
+  /** Only entries with a smaller entryId; undefined = from the newest. */
+  readonly beforeEntryId: number | undefined;
+}
+
 export interface JournalResult {
   readonly account: AccountRow;
   /** Newest first. */
-  readonly entries: readonly JournalRow[];
+  readonly entries: readonly StoredJournalRow[];
 }
 
 /** Accounts released by another data server on the same database ('all': some may have been, unknown which). */
@@ -144,7 +161,7 @@ export interface Store {
   /** Ascending ids, all must exist (else ACCOUNT_NOT_FOUND). */
   read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]>;
   createAccount(request: CreateAccountRequest): Promise<CreateAccountResult>;
-  journal(accountId: AccountId, limit: number): Promise<JournalResult>;
+  journal(accountId: AccountId, query: JournalQuery): Promise<JournalResult>;
   /** Extra /health fields. */
   health(): Promise<Record<string, unknown>>;
   // ---- read-only views for the control plane (server/data-metrics.ts) ----

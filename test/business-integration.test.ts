@@ -323,7 +323,8 @@ describe('business server (real data server, real processes)', function () {
     });
 
     it('past the per-account queue bound: ACCOUNT_LOCKED, retryable', async () => {
-      const tight = await fixture.startBusiness(1, { BANK_ACCOUNT_QUEUE_LENGTH_MAX: '1' });
+      // The shortest queue there is: one running, one waiting (BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX must stay below it).
+      const tight = await fixture.startBusiness(1, { BANK_ACCOUNT_QUEUE_LENGTH_MAX: '2', BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX: '1' });
       try {
         const account = await open(alice, '100.00');
         const results = await Promise.all(Array.from({ length: 20 }, () =>

@@ -266,7 +266,7 @@ describe('business unit: xml reader and data-tier responses', () => {
 
   it('reads a journal with and without counterparty, and a zero opening', () => {
     const entry = (kind: string, amount: string, extra = ''): string =>
-      `<entry><transactionId>t1</transactionId><kind>${kind}</kind><amount>${amount}</amount><balanceAfter>5.00</balanceAfter>${extra}<at>2026-11-26T10:00:00.000Z</at></entry>`;
+      `<entry><transactionId>t1</transactionId><kind>${kind}</kind><amount>${amount}</amount><balanceAfter>5.00</balanceAfter>${extra}<at>2026-11-26T10:00:00.000Z</at><entryId>7</entryId></entry>`;
     const parsed = parseEnvelope(wrap('<GetJournalResponse><accountId>3</accountId><ownerId>bob</ownerId><balance>5.00</balance>' +
       entry('TRANSFER_OUT', '-5.00', '<counterpartyAccountId>4</counterpartyAccountId>') + entry('OPENING', '0.00') +
       '</GetJournalResponse>'), 'GetJournal');

@@ -275,7 +275,7 @@ describe('client-ts: BankClient against a scripted server', () => {
   it('normalises statement entries: none, one, many', async () => {
     const entry = (id: string) =>
       `<b:entry><b:transactionId>${id}</b:transactionId><b:kind>TRANSFER_OUT</b:kind><b:amount>-10.00</b:amount>` +
-      `<b:balanceAfter>90.00</b:balanceAfter><b:counterpartyAccountId>8</b:counterpartyAccountId><b:at>2026-11-26T15:00:00Z</b:at></b:entry>`;
+      `<b:balanceAfter>90.00</b:balanceAfter><b:counterpartyAccountId>8</b:counterpartyAccountId><b:at>2026-11-26T15:00:00Z</b:at><b:entryId>4${id.slice(1)}</b:entryId></b:entry>`;
     for (const count of [0, 1, 3]) {
       const entries = Array.from({ length: count }, (_v, i) => entry(`t${i}`)).join('');
       server.script((_req, res) => {
@@ -286,7 +286,7 @@ describe('client-ts: BankClient against a scripted server', () => {
       expect(statement.entries, String(count)).to.have.length(count);
       if (count > 0) {
         expect(statement.entries[0]).to.deep.equal({
-          transactionId: 't0', kind: 'TRANSFER_OUT', amount: '-10.00', balanceAfter: '90.00', counterpartyAccountId: '8', at: '2026-11-26T15:00:00Z',
+          transactionId: 't0', kind: 'TRANSFER_OUT', amount: '-10.00', balanceAfter: '90.00', counterpartyAccountId: '8', at: '2026-11-26T15:00:00Z', entryId: '40',
         });
       }
       expect(server.seen[0]!.body).to.contain('<limit>10</limit>');

@@ -6,18 +6,25 @@ import { balanceOf, cents, openAccount, startCluster, TestClient, TestCluster } 
 /**
  * Issue 8, item 2, against a real cluster of real processes (balancer → 3 business servers →
  * data server on SQLite): bob floods alice's account with 400 concurrent loops of Deposit 0.01
- * that never honour retryAfterMs; meanwhile alice withdraws 1.00 thirty times, one attempt
- * each (no retry). At least 90 % of alice's withdrawals must succeed within the business
+ * that never honour retryAfterMs (see FLOOD_PERIOD_MS); meanwhile alice withdraws 1.00 thirty times (three loops of
+ * ten), one attempt each (no retry). At least 90 % of alice's withdrawals must succeed within the business
  * tier's request deadline. Before the fix 29 of 30 failed with ACCOUNT_LOCKED: every business
  * server's per-account queue (64, FIFO, shared by every caller) was full of bob's deposits.
  */
 const FLOOD_LOOPS = 400;
 const WITHDRAWALS = 30;
+const OWNER_LOOPS = 3;
 /** BANK_REQUEST_DEADLINE_MS's default: the business tier answers within it. */
 const DEADLINE_MS = 8000;
 const SUCCESS_SHARE_MIN = 0.9;
-/** Pause of a flooding loop after each answer: it ignores retryAfterMs (hostile). */
-const FLOOD_PAUSE_MS = 5;
+/**
+ * Each flooding loop sends again as soon as it has an answer, but at most every
+ * FLOOD_PERIOD_MS, whatever retryAfterMs says: 400 loops offer up to 4,000 deposits/s, about
+ * 25 times bob's rate limit and many times what one account can take. Faster loops would only
+ * measure CPU exhaustion of a shared 2-core machine (the connection-level limits' concern),
+ * not who gets the account.
+ */
+const FLOOD_PERIOD_MS = 100;
 
 interface FloodTally {
   ok: number;
@@ -50,8 +57,9 @@ function floodLoop(url: string, body: Buffer, agent: http.Agent, tally: FloodTal
   });
   return (async () => {
     while (!stopped()) {
+      const startedMs = Date.now();
       await once();
-      await new Promise((r) => setTimeout(r, FLOOD_PAUSE_MS));
+      await new Promise((r) => setTimeout(r, Math.max(0, FLOOD_PERIOD_MS - (Date.now() - startedMs))));
     }
   })();
 }
@@ -90,10 +98,13 @@ describe('fairness: a third party cannot crowd an owner out of the account (real
     const results: { ok: boolean; code: string; ms: number }[] = [];
     try {
       await new Promise((r) => setTimeout(r, 1500)); // let the flood fill every queue first
-      for (let i = 0; i < WITHDRAWALS; i++) {
-        results.push(await withdrawOnce(cluster.balancerUrl, alice, account, i));
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      // Three of alice's own loops (her app, her phone, a standing order), 10 withdrawals each.
+      await Promise.all(Array.from({ length: OWNER_LOOPS }, async (_v, loop) => {
+        for (let i = loop; i < WITHDRAWALS; i += OWNER_LOOPS) {
+          results.push(await withdrawOnce(cluster.balancerUrl, alice, account, i));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }));
     } finally {
       stop = true;
       await Promise.all(loops);
@@ -106,6 +117,7 @@ describe('fairness: a third party cannot crowd an owner out of the account (real
     const summary = `alice: ${succeeded}/${WITHDRAWALS} ok ${JSON.stringify(codes)}, slowest ${slowestMs} ms; ` +
       `bob: ${tally.ok} ok, ${tally.errors} network errors, faults ${JSON.stringify(Object.fromEntries(tally.faults))}`;
     console.log(`      ${summary}`);
+    if (succeeded / WITHDRAWALS < SUCCESS_SHARE_MIN) console.log(cluster.logs());
     expect(succeeded / WITHDRAWALS, summary).to.be.at.least(SUCCESS_SHARE_MIN);
     // Money: every acknowledged deposit and withdrawal is in the balance (no unknown outcomes
     // when neither side lost an answer).

@@ -67,6 +67,15 @@ describe('fairness: account queue shares', () => {
     expect(queue.busyAccounts).to.equal(0);
   });
 
+  it('does not hold the owner to the per-client share (only to the queue length)', async () => {
+    const queue = new AccountQueue({ lengthMax: 5, perClientMax: 2, waitMs: 1000 });
+    const mine = Array.from({ length: 5 }, () => queue.run(['5'], caller('alice'), () => sleep(5)));
+    const refused = await rejection(queue.run(['5'], caller('alice'), () => sleep(1)));
+    expect(isServiceFault(refused) && refused.code).to.equal('ACCOUNT_LOCKED');
+    await Promise.all(mine);
+    expect(queue.busyAccounts).to.equal(0);
+  });
+
   it('keeps perClientMax places for the owner however many others queue', async () => {
     const queue = new AccountQueue({ lengthMax: 6, perClientMax: 2, waitMs: 1000 });
     const others = ['bob', 'carol', 'dave', 'erin'].flatMap((id) => [0, 1].map(() => rejection(queue.run(['5'], caller(id), () => sleep(20)))
@@ -111,7 +120,7 @@ describe('fairness: settings', () => {
   const base = { BANK_BUSINESS_TOKEN: 'x' };
   it('has a bank-like default rate, burst and share', () => {
     const config = loadBusinessConfig(base, []);
-    expect([config.clientRatePerS, config.clientBurst, config.accountQueuePerClientMax]).to.deep.equal([20, 40, 8]);
+    expect([config.clientRatePerS, config.clientBurst, config.accountQueuePerClientMax]).to.deep.equal([50, 100, 8]);
   });
   it('refuses a per-client share that leaves no room for the owner', () => {
     expect(() => loadBusinessConfig({ ...base, BANK_ACCOUNT_QUEUE_LENGTH_MAX: '8', BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX: '8' }, []))

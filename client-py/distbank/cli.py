@@ -54,6 +54,9 @@ EXIT_CODES: Dict[str, int] = {
 assert set(EXIT_CODES) == set(ERRORS_BY_CODE), "every fault code needs an exit code"
 
 
+#: The kinds of statement entries (bank.wsdl EntryKind).
+ENTRY_KINDS = ("OPENING", "DEPOSIT", "WITHDRAWAL", "TRANSFER_OUT", "TRANSFER_IN")
+
 #: Commands whose retry must reuse the request id (the others only read).
 MONEY_MOVING_COMMANDS = frozenset(("open", "deposit", "withdraw", "transfer"))
 
@@ -132,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("statement", "show the balance and the newest entries of one of your accounts")
     p.add_argument("account")
     p.add_argument("--limit", type=int, help="how many entries (service default 100, at most 1000)")
+    p.add_argument("--kind", nargs="+", choices=ENTRY_KINDS, help="only entries of these kinds (e.g. WITHDRAWAL TRANSFER_OUT)")
+    p.add_argument("--before", metavar="ENTRY_ID", help="only entries older than this entry id (the next page)")
     return parser
 
 
@@ -180,7 +185,7 @@ def _run(args: argparse.Namespace, bank: Any) -> Any:
     if args.command == "transfer":
         return bank.transfer(args.from_account, args.to_account, args.amount, request_id=rid)
     if args.command == "statement":
-        return bank.statement(args.account, args.limit)
+        return bank.statement(args.account, args.limit, kinds=args.kind, before_entry_id=args.before)
     raise AssertionError(f"unhandled command {args.command}")
 
 
@@ -209,6 +214,7 @@ def _describe(args: argparse.Namespace, result: Any) -> str:
             other = f"  {'to' if e.kind == 'TRANSFER_OUT' else 'from'} {e.counterparty_account_id}" if e.counterparty_account_id else ""
             lines.append(
                 f"  {e.at.isoformat()}  {e.kind:<12} {format(e.amount, 'f'):>14}  balance {m(e.balance_after):>14}  {e.transaction_id}{other}"
+                f"  entry {e.entry_id}"
             )
         return "\n".join(lines)
     raise AssertionError(f"unhandled command {c}")

@@ -16,7 +16,7 @@ import re
 import time
 import uuid
 from decimal import Decimal
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import requests
 import zeep
@@ -160,14 +160,32 @@ class BankClient:
         rid, r = self._call("Transfer", request_id, body)
         return TransferResult(_text(r, "transactionId", rid), _text(r, "fromAccountId", rid), _money(r, "balance", rid), rid)
 
-    def statement(self, account_id: AccountIdLike, limit: Optional[int] = None) -> Statement:
+    def statement(
+        self,
+        account_id: AccountIdLike,
+        limit: Optional[int] = None,
+        *,
+        kinds: Optional[Sequence[str]] = None,
+        before_entry_id: Optional[str] = None,
+    ) -> Statement:
         """The balance and the newest entries first (the service bounds ``limit``: 1..1000,
-        default 100; an out-of-range limit comes back as InvalidRequestError)."""
+        default 100; an out-of-range limit comes back as InvalidRequestError). ``kinds`` keeps
+        only entries of those kinds (e.g. ``["WITHDRAWAL", "TRANSFER_OUT"]``: what only the owner
+        can do, which no one else's deposits can push out of the page); ``before_entry_id`` (the
+        last ``entry_id`` of a page) gives the next page."""
         body: Dict[str, Any] = {"accountId": account_id_to_wire(account_id)}
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, int):
                 raise TypeError(f"limit must be an int, not {type(limit).__name__}")
             body["limit"] = limit
+        if kinds:
+            if isinstance(kinds, str):
+                raise TypeError("kinds must be a list of entry kinds, not a str")
+            body["kind"] = list(kinds)
+        if before_entry_id is not None:
+            if not re.fullmatch(r"[1-9][0-9]{0,14}", str(before_entry_id)):
+                raise TypeError(f"before_entry_id must be an entry id, got {before_entry_id!r}")
+            body["beforeEntryId"] = int(before_entry_id)
         rid, r = self._call("GetStatement", None, body)
         raw_entries = _get(r, "entry") or []
         if not isinstance(raw_entries, list):
@@ -275,4 +293,5 @@ def _entry(raw: Any, rid: str) -> StatementEntry:
         balance_after=_money(raw, "balanceAfter", rid),
         counterparty_account_id=None if counterparty is None else str(counterparty),
         at=at,
+        entry_id=_text(raw, "entryId", rid),
     )

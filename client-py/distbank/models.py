@@ -86,6 +86,9 @@ class StatementEntry(_JsonMixin):
     balance_after: Decimal
     counterparty_account_id: Optional[str]
     at: _dt.datetime
+    #: The entry's place in the journal (decimal text): pass the last one of a page as
+    #: ``before_entry_id`` to get the next page.
+    entry_id: str
 
 
 @dataclass(frozen=True)

@@ -170,14 +170,16 @@ def test_statement_output():
     body = envelope(
         f'<GetStatementResponse xmlns="{NS}"><accountId>1</accountId><balance>90.00</balance>'
         "<entry><transactionId>t2</transactionId><kind>TRANSFER_OUT</kind><amount>-10.00</amount>"
-        "<balanceAfter>90.00</balanceAfter><counterpartyAccountId>2</counterpartyAccountId><at>2026-11-26T15:00:00Z</at></entry>"
+        "<balanceAfter>90.00</balanceAfter><counterpartyAccountId>2</counterpartyAccountId><at>2026-11-26T15:00:00Z</at><entryId>41</entryId></entry>"
         "</GetStatementResponse>"
     )
     with ScriptedServer([answer(body)]) as server:
-        status, out, _ = run(creds(server) + ["statement", "1", "--limit", "5"])
+        status, out, _ = run(creds(server) + ["statement", "1", "--limit", "5", "--kind", "WITHDRAWAL", "TRANSFER_OUT", "--before", "99"])
     assert status == 0
     assert out.splitlines()[0] == "Account 1: balance 90.00, 1 entries (newest first)"
-    assert "TRANSFER_OUT" in out and "-10.00" in out and "to 2" in out
+    assert "TRANSFER_OUT" in out and "-10.00" in out and "to 2" in out and "entry 41" in out
+    sent = server.received[0].body
+    assert sent.count("WITHDRAWAL</") == 1 and sent.count("TRANSFER_OUT</") == 1 and ">99</" in sent
 
 
 @pytest.mark.parametrize(

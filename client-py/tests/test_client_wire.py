@@ -203,7 +203,7 @@ def test_deposit_into_a_foreign_account_has_no_balance():
 def test_statement_entries_and_the_limit():
     entry = (
         "<entry><transactionId>t{n}</transactionId><kind>{kind}</kind><amount>{amount}</amount>"
-        "<balanceAfter>{after}</balanceAfter>{cp}<at>2026-11-26T15:00:0{n}Z</at></entry>"
+        "<balanceAfter>{after}</balanceAfter>{cp}<at>2026-11-26T15:00:0{n}Z</at><entryId>{n}</entryId></entry>"
     )
     entries = entry.format(n=2, kind="TRANSFER_OUT", amount="-10.00", after="90.00", cp="<counterpartyAccountId>1002</counterpartyAccountId>")
     entries += entry.format(n=1, kind="OPENING", amount="100.00", after="100.00", cp="")
@@ -226,6 +226,21 @@ def test_statement_entries_and_the_limit():
     assert statement.entries[1].counterparty_account_id is None
     assert len(single.entries) == 1 and str(single.entries[0].amount) == "100.00"
     assert statement.to_dict()["entries"][0]["amount"] == "-10.00"
+    assert [e.entry_id for e in statement.entries] == ["2", "1"]
+
+
+def test_statement_kind_filter_and_paging_cursor_go_on_the_wire():
+    body = envelope(f'<GetStatementResponse xmlns="{NS}"><accountId>1001</accountId><balance>90.00</balance></GetStatementResponse>')
+    with ScriptedServer([answer(body)]) as server:
+        with client_for(server) as bank:
+            bank.statement(1001, 10, kinds=["WITHDRAWAL", "TRANSFER_OUT"], before_entry_id="12345")
+            with pytest.raises(TypeError):
+                bank.statement(1001, kinds="WITHDRAWAL")
+            with pytest.raises(TypeError):
+                bank.statement(1001, before_entry_id="0")
+    sent = server.received[0].body.replace("ns1:", "ns0:")
+    assert "<ns0:kind>WITHDRAWAL</ns0:kind><ns0:kind>TRANSFER_OUT</ns0:kind>" in sent
+    assert "<ns0:beforeEntryId>12345</ns0:beforeEntryId>" in sent
 
 
 def test_open_account_without_and_with_initial_deposit():

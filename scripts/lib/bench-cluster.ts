@@ -67,7 +67,12 @@ export async function startBenchCluster(options: {
   env: Readonly<Record<string, string | undefined>>;
 }): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));
-  const env: Record<string, string> = {};
+  // A load test of a few owners is not a fair share of the bank: the per-client limits
+  // (business/README.md) are lifted unless the caller sets them.
+  const env: Record<string, string> = {
+    BANK_CLIENT_RATE_PER_S: '1000000', BANK_CLIENT_BURST: '1000000', BANK_ACCOUNTS_PER_CLIENT_MAX: '1000000',
+    BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX: '63',
+  };
   for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, {
     BANK_DATA_DIR: dir,

@@ -45,6 +45,8 @@ export interface BankFaultInfo {
   readonly message: string;
   readonly accountId?: string;
   readonly retryable: boolean;
+  /** A RATE_LIMITED fault's wait before the next attempt. */
+  readonly retryAfterMs?: number;
 }
 
 export interface BankCallResult {
@@ -160,6 +162,7 @@ export async function parseBankResponse(httpStatus: number, raw: string): Promis
     const detail = (fault['detail'] ?? {}) as Record<string, unknown>;
     const inner = (detail['BankFault'] ?? detail['DataFault'] ?? {}) as Record<string, unknown>;
     const accountId = asText(inner['accountId']);
+    const retryAfter = asText(inner['retryAfterMs']);
     return {
       httpStatus,
       raw,
@@ -170,6 +173,7 @@ export async function parseBankResponse(httpStatus: number, raw: string): Promis
         message: asText(inner['message']) ?? '',
         ...(accountId === undefined ? {} : { accountId }),
         retryable: asText(inner['retryable']) === 'true',
+        ...(retryAfter === undefined ? {} : { retryAfterMs: Number(retryAfter) }),
       },
     };
   }

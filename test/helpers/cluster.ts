@@ -202,8 +202,8 @@ export interface RetriedResult {
 
 /**
  * A careful client: it sends the same request-id again after a network error or a retryable
- * fault (SERVICE_UNAVAILABLE, ACCOUNT_LOCKED), at most attemptsMax times. Resolves with the
- * first final answer; rejects if none came.
+ * fault (SERVICE_UNAVAILABLE, ACCOUNT_LOCKED, RATE_LIMITED after its retryAfterMs), at most
+ * attemptsMax times. Resolves with the first final answer; rejects if none came.
  */
 export async function callWithRetry(
   url: string,
@@ -215,15 +215,17 @@ export async function callWithRetry(
 ): Promise<RetriedResult> {
   let last = '';
   for (let attempt = 0; attempt < policy.attemptsMax; attempt++) {
+    let pauseMs = policy.pauseMs;
     try {
       const headers = requestId === undefined ? { ...client } : { ...client, requestId };
       const result = await callBank(url, operation, args, headers, { timeoutMs: policy.timeoutMs });
       if (result.fault === undefined || !result.fault.retryable) return { result, retries: attempt };
       last = result.fault.code;
+      pauseMs = Math.max(pauseMs, result.fault.retryAfterMs ?? 0); // RATE_LIMITED says how long
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }
-    await new Promise((r) => setTimeout(r, policy.pauseMs));
+    await new Promise((r) => setTimeout(r, pauseMs));
   }
   throw new Error(`${operation} ${requestId ?? ''}: no final answer after ${policy.attemptsMax} attempts; last: ${last}`);
 }

@@ -9,7 +9,7 @@
 export interface Entry {
     /** TransactionId|xsd:string|whiteSpace,pattern */
     transactionId?: string;
-    /** EntryKind|xsd:string|OPENING,DEPOSIT,WITHDRAWAL,TRANSFER_OUT,TRANSFER_IN */
+    /** EntryKind|xsd:string|whiteSpace,OPENING,DEPOSIT,WITHDRAWAL,TRANSFER_OUT,TRANSFER_IN */
     kind?: string;
     /** SignedAmount|xsd:decimal|fractionDigits */
     amount?: string;
@@ -19,4 +19,6 @@ export interface Entry {
     counterpartyAccountId?: string;
     /** xsd:dateTime */
     at?: string;
+    /** EntryId|xsd:long|pattern */
+    entryId?: string;
 }

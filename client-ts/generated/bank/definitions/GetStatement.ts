@@ -7,4 +7,8 @@ export interface GetStatement {
     accountId?: string;
     /** StatementLimit|xsd:int|pattern,minInclusive,maxInclusive */
     limit?: string;
+    /** EntryKind|xsd:string|whiteSpace,OPENING,DEPOSIT,WITHDRAWAL,TRANSFER_OUT,TRANSFER_IN */
+    kind?: Array<string>;
+    /** EntryId|xsd:long|pattern */
+    beforeEntryId?: string;
 }
