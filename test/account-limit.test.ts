@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { callBank } from './helpers/bank-call';
 import { BankFixture, startBankFixture } from './helpers/bank-fixture';
 import { callData, textOf } from './helpers/data-call';
-import { DataFixture, describeEachBackend, postgresBackend, startDataServer, writeBusinessCredentials } from './helpers/data-server';
+import {
+  DataFixture, describeEachBackend, postgresBackend, startDataServer, testDatabaseUrlOrSkip, writeBusinessCredentials,
+} from './helpers/data-server';
 import { RunningProcess } from './helpers/process';
 
 /**
@@ -52,16 +54,11 @@ describeEachBackend('account limit: CreateAccount with accountsMax', (fx: () => 
 
 describe('account limit: two data servers over one PostgreSQL', function () {
   this.timeout(60_000);
-  const url = process.env.TEST_DATABASE_URL;
   const procs: RunningProcess[] = [];
   let cleanup: (() => Promise<void>) | undefined;
   let credentials: ReturnType<typeof writeBusinessCredentials>;
   before(async function () {
-    if (url === undefined || url === '') {
-      if (process.env.CI) throw new Error('TEST_DATABASE_URL is not set under CI');
-      this.skip();
-    }
-    const backend = await postgresBackend(url);
+    const backend = await postgresBackend(testDatabaseUrlOrSkip(this));
     cleanup = () => backend.cleanup();
     credentials = writeBusinessCredentials(backend.tempDir);
     procs.push(await startDataServer(backend, credentials));
