@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BankClient } from '../client-ts';
 import { asList, BankRecord, callBank } from './helpers/bank-call';
 import { BankFixture, startBankFixture } from './helpers/bank-fixture';
+import { CLIENT_RATE_LIFTED } from './helpers/cluster';
 import { recordsOf, textOf } from './helpers/data-call';
 import { DataFixture, describeEachBackend, lockOf } from './helpers/data-server';
 import { DIST_DIR } from './helpers/process';
@@ -79,7 +80,7 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
   let fixture: BankFixture;
   before(async () => {
     // Not about the rate limit: let bob's 120 deposits through at once.
-    fixture = await startBankFixture({ clients: 2, businessEnv: { BANK_CLIENT_RATE_PER_S: '1000', BANK_CLIENT_BURST: '1000' } });
+    fixture = await startBankFixture({ clients: 2, businessEnv: CLIENT_RATE_LIFTED });
   });
   after(async () => {
     await fixture?.stop();

@@ -5,6 +5,7 @@ import { hashToken, newToken } from '../common/credentials';
 import { parseBalance } from '../common/money';
 import { asList, BankArgs, BankCallResult, BankRecord, callBank, postRaw } from './helpers/bank-call';
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
+import { CLIENT_RATE_LIFTED } from './helpers/cluster';
 
 /**
  * The business server against a real data server (SQLite in a temp dir), both as processes on
@@ -25,9 +26,8 @@ describe('business server (real data server, real processes)', function () {
     fixture = await startBankFixture({
       clients: 2,
       businessServers: 2,
-      // alice sends far more than a fair share here, back to back; the per-client rate limit
-      // has its own tests (test/fairness.test.ts) and must not decide these.
-      businessEnv: { BANK_CREDENTIALS_RELOAD_MS: '100', BANK_CLIENT_RATE_PER_S: '100000', BANK_CLIENT_BURST: '100000' },
+      // alice sends far more than a fair share here, back to back: see CLIENT_RATE_LIFTED.
+      businessEnv: { BANK_CREDENTIALS_RELOAD_MS: '100', ...CLIENT_RATE_LIFTED },
     });
     url = fixture.business[0]!.url;
     url2 = fixture.business[1]!.url;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { callBank } from './helpers/bank-call';
-import { cents, field, openAccount, startCluster, statementOf, TestCluster } from './helpers/cluster';
+import { cents, CLIENT_RATE_LIFTED, field, openAccount, startCluster, statementOf, TestCluster } from './helpers/cluster';
 
 /**
  * A business server stopped cleanly (SIGTERM, as in a rolling restart) during a stream of
@@ -15,7 +15,7 @@ describe('cluster: SIGTERM of a business server during a stream of transfers', f
   this.timeout(60_000);
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster({ businessCount: 3 });
+    cluster = await startCluster({ businessCount: 3, businessEnv: CLIENT_RATE_LIFTED });
   });
   after(async () => {
     await cluster?.stop();

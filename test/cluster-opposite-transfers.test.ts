@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
 import { callBank } from './helpers/bank-call';
-import { cents, field, openAccount, startCluster, statementOf, TestClient, TestCluster } from './helpers/cluster';
+import { cents, CLIENT_RATE_LIFTED, field, openAccount, startCluster, statementOf, TestClient, TestCluster } from './helpers/cluster';
 
 /**
  * Opposite transfers A→B and B→A in a tight loop from many clients at once, through the
@@ -16,7 +16,7 @@ describe('cluster: opposite transfers in a tight loop', function () {
   this.timeout(60_000);
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster({ businessCount: 3 });
+    cluster = await startCluster({ businessCount: 3, businessEnv: CLIENT_RATE_LIFTED });
   });
   after(async () => {
     await cluster?.stop();

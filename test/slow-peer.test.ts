@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { callBank } from './helpers/bank-call';
-import { openAccount, startCluster, TestCluster } from './helpers/cluster';
+import { CLIENT_RATE_LIFTED, openAccount, startCluster, TestCluster } from './helpers/cluster';
 import { adminHealth, openPeer, percentile, RawPeer, SOAP_POST_HEAD } from './helpers/slow-peer';
 
 /**
@@ -77,7 +77,7 @@ describe('slow peers: 2,000 dribbling connections against a real cluster', funct
   let attack: Attack | undefined;
   before(async () => {
     expect(openFilesLimit(), 'ulimit -n of the test process').to.be.at.least(ATTACKERS + 1000);
-    cluster = await startCluster({ businessCount: 2, clients: ['alice'] });
+    cluster = await startCluster({ businessCount: 2, clients: ['alice'], businessEnv: CLIENT_RATE_LIFTED });
   });
   after(async () => {
     attack?.stop();

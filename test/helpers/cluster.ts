@@ -74,6 +74,15 @@ export interface TestCluster {
 
 const READY_TIMEOUT_MS = 20_000;
 
+/**
+ * Business-server env for tests whose single client sends far more than a fair share, back to
+ * back and without retrying (a stream measured for something else): the per-client rate limit
+ * (business/README.md, tested in test/fairness*.test.ts) lifted so it cannot decide them.
+ */
+export const CLIENT_RATE_LIFTED: Readonly<Record<string, string>> = Object.freeze({
+  BANK_CLIENT_RATE_PER_S: '1000000', BANK_CLIENT_BURST: '1000000',
+});
+
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const businessCount = options.businessCount ?? 3;
   const ownDir = options.dataDir === undefined;
