@@ -107,6 +107,9 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
     expect(newest.every((e) => e['kind'] === 'DEPOSIT'), 'the unfiltered page is all deposits').to.equal(true);
     const own = await statement([['limit', '10'], ['kind', ['WITHDRAWAL', 'TRANSFER_OUT']]]);
     expect(own.map((e) => [e['kind'], e['amount']])).to.deep.equal([['WITHDRAWAL', '-5.00']]);
+    // XML Schema collapses the whitespace around an EntryKind (bank.wsdl): so does the service.
+    const spaced = await statement([['kind', ' WITHDRAWAL ']]);
+    expect(spaced.map((e) => e['kind'])).to.deep.equal(['WITHDRAWAL']);
     const next = await statement([['limit', '100'], ['beforeEntryId', newest[newest.length - 1]!['entryId'] as string]]);
     expect(next.map((e) => e['kind'])).to.include.members(['WITHDRAWAL', 'OPENING']);
     const bad = await callBank(url, 'GetStatement', [['accountId', account], ['kind', 'FEE']], alice!, { timeoutMs: 5000 });
