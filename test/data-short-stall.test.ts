@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BankCallResult, callBank } from './helpers/bank-call';
-import { startCluster, TestClient, TestCluster } from './helpers/cluster';
+import { CLIENT_RATE_LIFTED, startCluster, TestClient, TestCluster } from './helpers/cluster';
 
 // A business server that holds locks is paused (SIGSTOP) mid-stream: the accounts it locked
 // are free again when its lease runs out — the data tier's default lease, ~1 s — so another
@@ -16,7 +16,7 @@ describe('a paused lock holder stalls its accounts for about a second, not five'
   let cluster: TestCluster;
   let alice: TestClient;
   before(async () => {
-    cluster = await startCluster({ businessCount: 2 });
+    cluster = await startCluster({ businessCount: 2, businessEnv: CLIENT_RATE_LIFTED }); // alice's loops stream past a fair share
     alice = cluster.client('alice');
   });
   after(async () => {
