@@ -89,17 +89,17 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
   it("the owner's withdrawal stays visible behind 120 deposits of someone else, and paging reaches it too", async () => {
     const url = fixture.business[0]!.url;
     const [alice, bob] = fixture.clients as [typeof fixture.clients[0], typeof fixture.clients[0]];
-    const opened = await callBank(url, 'OpenAccount', [['initialDeposit', '50.00']], { ...alice!, requestId: 'st-open' }, { timeoutMs: 5000 });
+    const opened = await callBank(url, 'OpenAccount', [['initialDeposit', '50.00']], { ...alice, requestId: 'st-open' }, { timeoutMs: 5000 });
     const account = opened.body?.['accountId'] as string;
-    const wd = await callBank(url, 'Withdraw', [['accountId', account], ['amount', '5.00']], { ...alice!, requestId: 'st-wd' }, { timeoutMs: 5000 });
+    const wd = await callBank(url, 'Withdraw', [['accountId', account], ['amount', '5.00']], { ...alice, requestId: 'st-wd' }, { timeoutMs: 5000 });
     expect(wd.fault).to.equal(undefined);
     for (let i = 0; i < 120; i += 5) { // 5 at a time: within bob's share of the account's queue (8)
       const deposits = await Promise.all(Array.from({ length: 5 }, (_v, j) =>
-        callBank(url, 'Deposit', [['accountId', account], ['amount', '0.01']], { ...bob!, requestId: `st-dep-${i + j}` }, { timeoutMs: 5000 })));
+        callBank(url, 'Deposit', [['accountId', account], ['amount', '0.01']], { ...bob, requestId: `st-dep-${i + j}` }, { timeoutMs: 5000 })));
       expect(deposits.map((d) => d.fault?.code ?? 'OK')).to.deep.equal(['OK', 'OK', 'OK', 'OK', 'OK']);
     }
     const statement = async (args: [string, string | string[]][]): Promise<BankRecord[]> => {
-      const r = await callBank(url, 'GetStatement', [['accountId', account], ...args], alice!, { timeoutMs: 5000 });
+      const r = await callBank(url, 'GetStatement', [['accountId', account], ...args], alice, { timeoutMs: 5000 });
       if (r.body === undefined) throw new Error(JSON.stringify(r.fault));
       return asList(r.body['entry']) as BankRecord[];
     };
@@ -112,11 +112,11 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
     expect(spaced.map((e) => e['kind'])).to.deep.equal(['WITHDRAWAL']);
     const next = await statement([['limit', '100'], ['beforeEntryId', newest[newest.length - 1]!['entryId'] as string]]);
     expect(next.map((e) => e['kind'])).to.include.members(['WITHDRAWAL', 'OPENING']);
-    const bad = await callBank(url, 'GetStatement', [['accountId', account], ['kind', 'FEE']], alice!, { timeoutMs: 5000 });
+    const bad = await callBank(url, 'GetStatement', [['accountId', account], ['kind', 'FEE']], alice, { timeoutMs: 5000 });
     expect(bad.fault?.code).to.equal('INVALID_REQUEST');
 
     // The TypeScript client and the CLI say the same.
-    const bank = new BankClient({ url, ...alice! });
+    const bank = new BankClient({ url, ...alice });
     try {
       const typed = await bank.getStatement(account, 10, { kinds: ['WITHDRAWAL', 'TRANSFER_OUT'] });
       expect(typed.entries.map((e) => e.amount)).to.deep.equal(['-5.00']);
@@ -125,7 +125,7 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
     } finally {
       bank.close();
     }
-    const cli = await cliJson(['--url', url, '--client-id', alice!.clientId, '--token', alice!.authToken,
+    const cli = await cliJson(['--url', url, '--client-id', alice.clientId, '--token', alice.authToken,
       'statement', account, '--kind', 'WITHDRAWAL', 'TRANSFER_OUT', '--limit', '5']);
     expect((cli['entries'] as { amount: string }[]).map((e) => e.amount)).to.deep.equal(['-5.00']);
   });
