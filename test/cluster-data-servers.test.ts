@@ -64,6 +64,7 @@ describe('cluster launcher with several data servers', function () {
       expect(info.pids.dataServers).to.have.length(2);
       expect(info.pids.data).to.equal(info.pids.dataServers[0]);
       expect(new Set(info.dataUrls).size).to.equal(2);
+      expect(new Set(info.pids.dataServers).size, 'two processes').to.equal(2);
       for (const u of info.dataUrls) expect(await (await fetch(new URL('/health', u))).json(), u).to.deep.equal({ status: 'ok' });
       const tools = readClusterFile(dataDir)!;
       expect(tools.pids.get('data')).to.equal(info.pids.dataServers[0]);
