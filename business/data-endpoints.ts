@@ -48,6 +48,8 @@ export class DataEndpoints {
 
   /** The next endpoint to try, not one of `tried`: a live one if any, else any; undefined when all were tried. */
   pick(tried: ReadonlySet<DataEndpoint>): DataEndpoint | undefined {
+    // The common one-URL case without the arrays below (two calls per transfer).
+    if (this.all.length === 1) return tried.has(this.all[0]!) ? undefined : this.all[0];
     const fresh = this.all.filter((e) => !tried.has(e));
     if (fresh.length === 0) return undefined;
     const live = fresh.filter((e) => e.up);
