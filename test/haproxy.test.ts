@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { callBank } from './helpers/bank-call';
-import { cents, field, openAccount, startCluster, statementOf, TestClient, TestCluster } from './helpers/cluster';
+import { cents, CLIENT_RATE_LIFTED, field, openAccount, startCluster, statementOf, TestClient, TestCluster } from './helpers/cluster';
 import { REPO_DIR } from './helpers/process';
 
 /**
@@ -66,7 +66,7 @@ describe('HAProxy (deploy/haproxy.cfg) in front of the business servers', functi
       if (process.env.CI) throw new Error(`${HAPROXY} is not installed under CI: .ci/run installs it, this test must run`);
       this.skip();
     }
-    cluster = await startCluster({ businessCount: 3 });
+    cluster = await startCluster({ businessCount: 3, businessEnv: CLIENT_RATE_LIFTED }); // a load test: two owners send it all
     const port = await freePort();
     const cfg = join(cluster.dataDir, 'haproxy.cfg');
     writeFileSync(cfg, haproxyConfig(readFileSync(join(REPO_DIR, 'deploy', 'haproxy.cfg'), 'utf8'), port, cluster.businessUrls));
