@@ -18,6 +18,7 @@ import { OwnerCache } from './owner-cache';
 import { startFaultInjection } from './fault-setup';
 import { faultAdminRoute } from './fault-admin';
 import { ClientRateLimiter } from './rate-limit';
+import { faultsInjectedCounter } from './fault-metrics';
 
 /**
  * The business server: bank.wsdl at /bank on the shared SOAP edge (common/soap-host.ts), with
@@ -42,7 +43,9 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
   await checkDataContractFile();
   const { observer, dataCalls } = businessObserver(config.businessId, config.dataUrls, config.traceRingEntries);
   const credentials = new ReloadingCredentials(config.clientCredentialsFile, config.credentialsReloadMs, logger);
-  const faults = config.faultsFile === undefined ? undefined : startFaultInjection(config.faultsFile, config.faultsReloadMs, { logger });
+  const faults = config.faultsFile === undefined ? undefined : startFaultInjection(config.faultsFile, config.faultsReloadMs, {
+    logger, onInjected: faultsInjectedCounter(observer.metrics.registry),
+  });
   const data = new DataClient({
     urls: config.dataUrls,
     healthIntervalMs: config.dataHealthIntervalMs,

@@ -85,7 +85,7 @@ describe('fault injection: clients against 30 % drop-after-commit on Transfer', 
     if (cluster !== undefined) rmSync(cluster.dataDir, { recursive: true, force: true });
   });
 
-  it('every transfer applied exactly once, the money kept, the injected count the same in /health and the log', async () => {
+  it('every transfer applied exactly once, the money kept, the injected count the same in /health, the metric and the log', async () => {
     const bob = cluster.client('bob');
     const [ts, py] = await Promise.all([
       runTs(cluster),
@@ -113,6 +113,13 @@ describe('fault injection: clients against 30 % drop-after-commit on Transfer', 
       expect(health.faultInjection).to.equal(true);
       counted += health.faultsInjected['drop-after-commit'] ?? 0;
     }
+    let metric = 0;
+    for (const url of cluster.businessUrls) {
+      const text = await (await fetch(url.replace(/\/bank$/, '/metrics'), { headers: { authorization: `Bearer ${cluster.adminToken}` } })).text();
+      const line = /^distbank_faults_injected_total\{[^}]*action="drop-after-commit"[^}]*\} (\d+)$/m.exec(text);
+      metric += line === null ? 0 : Number(line[1]);
+    }
+    expect(metric, 'distbank_faults_injected_total').to.equal(counted);
     await sleep(500); // the file transport writes asynchronously
     const logged = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"fault injected"') && l.includes('"drop-after-commit"')).length;
     expect(logged, 'log lines').to.equal(counted);
