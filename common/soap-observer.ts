@@ -19,7 +19,7 @@ export interface ServedOperation {
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
-const DETAIL_FIELDS = ['amount', 'amounts', 'replayed', 'released', 'owner', 'retries', 'backend'] as const;
+const DETAIL_FIELDS = ['amount', 'amounts', 'replayed', 'released', 'owner', 'retries', 'backend', 'fault_injected'] as const;
 
 export class SoapObserver {
   readonly ring: TraceRing;

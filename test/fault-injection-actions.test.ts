@@ -118,6 +118,9 @@ describe('fault injection: each action on the wire', function () {
     const statement = ok(await call('GetStatement', [['accountId', from]]));
     const entries = asList(statement['entry']).filter((e) => (e as BankRecord)['transactionId'] === retry['transactionId']);
     expect(entries).to.have.length(1);
+    // The request's trace says what was done to it.
+    const trace = await (await fetch(url.replace(/\/bank$/, '/admin/trace?id=dac-1'), { headers: { authorization: `Bearer ${adminToken}` } })).text();
+    expect(trace).to.contain('"fault_injected":"rule 0 drop-after-commit"');
   });
 
   it('reset: a TCP RST, nothing done', async () => {
