@@ -312,10 +312,8 @@ describe('balancer: proxying to real upstream servers', function () {
     release!();
     expect((await first).status).to.equal(200);
     // The slot frees when the balancer has finished writing the answer, a moment after the
-    // client has read it.
-    await new Promise((r) => setTimeout(r, 50));
-    const a2 = send(lb.url);
-    while (a.seen.length < 2) await new Promise((r) => setTimeout(r, 10));
+    // client has read it: until then a request is refused, then one is forwarded.
+    const { reply: a2 } = await sendUntilForwarded(lb.url, a.seen, 2);
     release!();
     expect((await a2).status).to.equal(200);
   });
@@ -331,14 +329,14 @@ describe('balancer: proxying to real upstream servers', function () {
     gone.end(REQUEST);
     while (a.seen.length === 0) await new Promise((r) => setTimeout(r, 10));
     gone.destroy();
+    // A pause, not a condition: nothing outside the balancer shows it has seen the hang-up, and
+    // the check below is that the slot stays taken after it has.
     await new Promise((r) => setTimeout(r, 100));
     // The backend is still working on the abandoned request: its slot is still taken.
     const next = await send(lb.url);
     expect((await faultOf(next.body)).code).to.equal('SERVICE_UNAVAILABLE');
     release!();
-    await new Promise((r) => setTimeout(r, 100));
-    const after = send(lb.url);
-    while (a.seen.length < 2) await new Promise((r) => setTimeout(r, 10));
+    const { reply: after } = await sendUntilForwarded(lb.url, a.seen, 2);
     release!();
     expect((await after).status).to.equal(200);
   });
@@ -392,6 +390,24 @@ async function startUpstreamOn(port: number): Promise<{ close(): Promise<void> }
   const server = http.createServer((_req, res) => res.writeHead(200).end('{"status":"ok"}'));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * Sends until the balancer forwards a request (the upstream has seen `count` requests); each
+ * refusal on the way must be SERVICE_UNAVAILABLE. Returns the forwarded request's answer, still
+ * pending (wrapped: an async function would wait for a promise it returns).
+ */
+async function sendUntilForwarded(url: string, seen: unknown[], count: number, timeoutMs = 5000): Promise<{ reply: Promise<Reply> }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = send(url);
+    let answered = false;
+    reply.then(() => (answered = true), () => (answered = true));
+    while (!answered && seen.length < count) await new Promise((r) => setTimeout(r, 10));
+    if (seen.length >= count) return { reply };
+    expect((await faultOf((await reply).body)).code).to.equal('SERVICE_UNAVAILABLE');
+    if (Date.now() > until) throw new Error('no request forwarded in time');
+  }
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {

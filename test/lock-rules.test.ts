@@ -49,7 +49,7 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
     });
     it('an unknown account fails the whole lock with ACCOUNT_NOT_FOUND naming the lowest missing id', () => {
       expect(codeOf(() => planLock([1, 5, 4], ACCOUNTS, [], NOW))).to.equal('ACCOUNT_NOT_FOUND');
-      try { planLock([1, 4, 5], ACCOUNTS, [], NOW); } catch (e) { expect((e as { accountId: string }).accountId).to.equal('4'); }
+      expect(() => planLock([1, 4, 5], ACCOUNTS, [], NOW)).to.throw().with.property('accountId', '4');
     });
     it('a live lease on any requested account blocks all of them (lowest held id reported)', () => {
       const plan = planLock([1, 2, 3], ACCOUNTS, [lock({ accountIds: [2, 3], expiresAtMs: NOW + 5 })], NOW);
