@@ -240,7 +240,7 @@ class BankClient:
     def _pause_s(self, attempt: int) -> float:
         # Exponential, capped, jittered down to half so that clients that failed together
         # do not come back together.
-        ceiling = min(_config.BACKOFF_S_MAX, self._config.backoff_s * (2 ** (attempt - 1)))
+        ceiling = min(_config.BACKOFF_S_MAX, self._config.backoff_s * (2.0 ** (attempt - 1)))
         return ceiling * (0.5 + random.random() / 2)
 
 

@@ -110,7 +110,7 @@ class DemoClient:
     url: Optional[str]
     client_id: str
     auth_token: str = field(repr=False)
-    accounts: tuple
+    accounts: Tuple[str, ...]
 
 
 def load_demo_credentials(path: str, client_id: Optional[str] = None) -> DemoClient:

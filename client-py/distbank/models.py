@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, cast
 
 
 def _jsonable(value: Any) -> Any:
@@ -29,7 +29,7 @@ def _camel(name: str) -> str:
 class _JsonMixin:
     def to_dict(self) -> Dict[str, Any]:
         """camelCase keys like the wire, decimals as strings ("90.00"), None fields left out."""
-        return _jsonable(asdict(self))  # type: ignore[call-overload]
+        return cast(Dict[str, Any], _jsonable(asdict(cast(Any, self))))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ the client swallow gigabytes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 import zeep
 from requests.adapters import HTTPAdapter
@@ -26,7 +28,7 @@ class BoundedTransport(zeep.Transport):
         self.session.headers["User-Agent"] = f"distbank-py/{__version__} {self.session.headers['User-Agent']}"
         self._response_bytes_max = response_bytes_max
 
-    def post(self, address, message, headers):  # type: ignore[override]
+    def post(self, address: str, message: Any, headers: Any) -> Any:
         response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout, stream=True)
         try:
             body = bytearray()
