@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { callWithRetry, cents, field, openAccount, startCluster, statementOf, TestCluster } from './helpers/cluster';
+import { callWithRetry, cents, field, openAccount, statementOf } from './helpers/cluster';
+import { useCluster } from './helpers/use-cluster';
 
 /**
  * 100 concurrent withdrawals of 10.00 from an account holding 500.00, spread over all three
@@ -8,19 +9,13 @@ import { callWithRetry, cents, field, openAccount, startCluster, statementOf, Te
  */
 describe('cluster: concurrent withdrawals over three business servers', function () {
   this.timeout(60_000);
-  let cluster: TestCluster;
-  before(async () => {
-    cluster = await startCluster({ businessCount: 3 });
-  });
-  after(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useCluster({ businessCount: 3 });
 
   it('exactly 50 of 100 withdrawals of 10.00 from 500.00 succeed; final 0.00', async function () {
-    const alice = cluster.client('alice');
-    const account = await openAccount(cluster.balancerUrl, alice, '500.00');
+    const alice = cluster().client('alice');
+    const account = await openAccount(cluster().balancerUrl, alice, '500.00');
     const results = await Promise.all(Array.from({ length: 100 }, (_v, i) => {
-      const url = cluster.businessUrls[i % cluster.businessUrls.length]!;
+      const url = cluster().businessUrls[i % cluster().businessUrls.length]!;
       return callWithRetry(url, 'Withdraw', [['accountId', account], ['amount', '10.00']], alice, `wd-${i}`);
     }));
     const codes = results.map((r) => r.result.fault?.code ?? 'OK');
@@ -32,7 +27,7 @@ describe('cluster: concurrent withdrawals over three business servers', function
       if (r.result.fault === undefined) expect(cents(field(r.result, 'balance'))).to.be.at.least(0);
       else expect(r.result.httpStatus).to.equal(500);
     }
-    const { balance, entries } = await statementOf(cluster.balancerUrl, alice, account);
+    const { balance, entries } = await statementOf(cluster().balancerUrl, alice, account);
     expect(balance).to.equal('0.00');
     const withdrawals = entries.filter((e) => e.kind === 'WITHDRAWAL');
     expect(withdrawals).to.have.length(50);
