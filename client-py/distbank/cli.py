@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal
 from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from . import __version__
@@ -19,6 +20,7 @@ from .errors import (
     BankError,
     BankProtocolError,
     ConfigurationError,
+    InvalidAmountError,
 )
 
 EXIT_OK = 0
@@ -172,6 +174,25 @@ def _make_client(args: argparse.Namespace) -> Any:
     return BankClient(url, client_id, token, wsdl=args.wsdl, timeout_s=args.timeout, retries=args.retries)
 
 
+def _amount(text: str, zero_ok: bool = False) -> Decimal:
+    """An amount from the command line as the service reads it; > 0 (>= 0 for an opening
+    deposit) is checked here, as the TypeScript CLI does, so nothing is sent for it."""
+    from .money import amount_to_wire
+
+    value = Decimal(amount_to_wire(text))
+    if value < 0 or (value == 0 and not zero_ok):
+        bound = "0 or more" if zero_ok else "more than 0"
+        raise InvalidAmountError("INVALID_AMOUNT", f"amount {text} must be {bound} (rejected by the client)")
+    return value
+
+
+def _check_amounts(args: argparse.Namespace) -> None:
+    if args.command in ("deposit", "withdraw", "transfer"):
+        _amount(args.amount)
+    elif args.command == "open" and args.initial is not None:
+        _amount(args.initial, zero_ok=True)
+
+
 def _run(args: argparse.Namespace, bank: Any) -> Any:
     rid = args.request_id
     if args.command == "open":
@@ -199,13 +220,13 @@ def _describe(args: argparse.Namespace, result: Any) -> str:
         return f"Account {result.account_id}: balance {m(result.balance)}"
     if c in ("deposit", "withdraw"):
         verb, prep = ("Deposited", "into") if c == "deposit" else ("Withdrew", "from")
-        text = f"{verb} {args.amount} {prep} account {result.account_id} (transaction {result.transaction_id})."
+        text = f"{verb} {m(_amount(args.amount))} {prep} account {result.account_id} (transaction {result.transaction_id})."
         if result.balance is not None:
             text += f" Balance: {m(result.balance)}"
         return text
     if c == "transfer":
         return (
-            f"Transferred {args.amount} from account {result.from_account_id} to account {args.to_account} "
+            f"Transferred {m(_amount(args.amount))} from account {result.from_account_id} to account {args.to_account} "
             f"(transaction {result.transaction_id}). Balance of {result.from_account_id}: {m(result.balance)}"
         )
     if c == "statement":
@@ -233,6 +254,8 @@ def _report_error(args: Optional[argparse.Namespace], error: BaseException, out:
         out.write("\n")
         return code
     err.write(f"error: {error}\n")
+    if isinstance(error, BankConnectionError):
+        err.write("hint: is the cluster running? Start it with npm start\n")
     moves_money = args is not None and args.command in MONEY_MOVING_COMMANDS
     if moves_money and isinstance(error, BankError) and error.retryable and error.request_id:
         err.write(f"hint: it is safe to try again with --request-id {error.request_id}\n")
@@ -244,6 +267,7 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None, err: Op
     err = err or sys.stderr
     args = build_parser().parse_args(argv)  # exits 2 on usage errors
     try:
+        _check_amounts(args)
         with _make_client(args) as bank:
             result = _run(args, bank)
     except (BankError, ValueError) as error:  # ConfigurationError is a ValueError

@@ -211,3 +211,32 @@ def test_python_m_distbank_runs():
     assert done.returncode == 0 and "transfer" in done.stdout and "exit codes" in done.stdout
     done = subprocess.run([sys.executable, "-m", "distbank", "bogus"], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["transfer", "1", "2", "-1"], ["transfer", "1", "2", "0"], ["deposit", "1", "-0.50"], ["withdraw", "1", "0.00"], ["open", "--initial", "-1"]],
+)
+def test_an_amount_that_is_not_positive_exits_6_without_calling(argv):
+    # As the TypeScript CLI: nothing is sent for an amount the service would refuse.
+    with ScriptedServer([]) as server:
+        status, _, err = run(creds(server) + argv)
+    assert status == 6 and "INVALID_AMOUNT" in err, err
+    assert server.received == []
+
+
+def test_amounts_are_echoed_with_two_decimals():
+    with ScriptedServer([answer(transfer_response("t6", "1001", "89.50"))]) as server:
+        code, out, err = run(creds(server) + ["transfer", "1001", "1002", "10.5"])
+    assert code == 0, err
+    assert out.startswith("Transferred 10.50 from account 1001"), out
+
+
+def test_no_connection_suggests_npm_start_and_a_request_id_only_when_money_moves():
+    with ScriptedServer([drop(), drop()]) as server:
+        _, _, read_err = run(creds(server) + ["--retries", "1", "balance", "1001"])
+    with ScriptedServer([drop(), drop()]) as server:
+        _, _, move_err = run(creds(server) + ["--retries", "1", "deposit", "1001", "1.00", "--request-id", "d-1"])
+    assert "npm start" in read_err and "npm start" in move_err
+    assert "hint: it is safe to try again" not in read_err
+    assert "--request-id d-1" in move_err
