@@ -10,7 +10,7 @@
  *   Deposit/Withdraw/Transfer/OpenAccount moves money at most once (the server deduplicates).
  * - Retries: after a timeout, a connection error, a proxy's 502/503/504, or a retryable fault
  *   (ACCOUNT_LOCKED, RATE_LIMITED, SERVICE_UNAVAILABLE); at most `retries` times, exponential
- *   backoff, and never sooner than a fault's retryAfterMs (past RETRY_AFTER_MS_MAX: not retried).
+ *   backoff with jitter (retryPauseMs), and never sooner than a fault's retryAfterMs (past RETRY_AFTER_MS_MAX: not retried).
  * - Faults become BankError subclasses (errors.ts); nothing is retried forever, nothing waits
  *   without a timeout, no response body is read past responseBytesMax.
  */
@@ -102,6 +102,16 @@ export const RETRY_DELAY_MS_MAX = 5_000;
  * that long. A wait longer than this is not slept through: the error goes to the caller.
  */
 export const RETRY_AFTER_MS_MAX = 10_000;
+
+/**
+ * The pause before retry number `attempt` (1 = the first retry): exponential from baseMs, capped
+ * at capMs, then jittered down to as little as half (as the Python client does) so that clients
+ * that failed together do not come back together.
+ */
+export function retryPauseMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+  const ceilingMs = Math.min(baseMs * 2 ** (attempt - 1), capMs);
+  return ceilingMs * (0.5 + random() / 2);
+}
 export const RESPONSE_BYTES_MAX_DEFAULT = 4 * 1024 * 1024;
 /** Sockets kept per client; a CLI needs one, a busy program a few. */
 const SOCKETS_MAX = 8;
@@ -192,7 +202,7 @@ function faultToError(fault: Record<string, unknown>, requestId: string): BankEr
 
 /** The pause before attempt+1: exponential backoff, or longer when the service asked for it. */
 function pauseMs(retryAfterMs: number | undefined, retryDelayMs: number, attempt: number): number {
-  return Math.max(Math.min(retryDelayMs * 2 ** (attempt - 1), RETRY_DELAY_MS_MAX), retryAfterMs ?? 0);
+  return Math.max(retryPauseMs(attempt, retryDelayMs, RETRY_DELAY_MS_MAX), retryAfterMs ?? 0);
 }
 
 const PROXY_UNAVAILABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);

@@ -12,7 +12,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BankClient, RETRIES_MAX, TIMEOUT_MS_MAX } from './bank-client';
 import { CliConfig, CliUsageError, loadCliConfig } from './cli-config';
-import { decimal, DecimalFormatError } from './decimal';
+import { decimal, DecimalFormatError, positiveDecimal, twoDecimals } from './decimal';
 import { BankError, BankProtocolError, BankTransportError } from './errors';
 import { EXIT, EXIT_CODE_BY_FAULT, ExitCode } from './exit-codes';
 import { balanceText, depositText, openedText, statementText, transferText, withdrawText } from './format';
@@ -172,7 +172,7 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
     .argument('<account>', 'account id')
     .argument('<amount>', 'amount, e.g. 10.00')
     .action(async (account: string, amount: string) =>
-      run((bank) => bank.deposit(account, decimal(amount), callOptions()), (r) => depositText(r, amount))(),
+      run((bank) => bank.deposit(account, positiveDecimal(amount), callOptions()), (r) => depositText(r, twoDecimals(decimal(amount))))(),
     );
   program
     .command('withdraw')
@@ -180,7 +180,7 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
     .argument('<account>', 'account id')
     .argument('<amount>', 'amount, e.g. 10.00')
     .action(async (account: string, amount: string) =>
-      run((bank) => bank.withdraw(account, decimal(amount), callOptions()), (r) => withdrawText(r, amount))(),
+      run((bank) => bank.withdraw(account, positiveDecimal(amount), callOptions()), (r) => withdrawText(r, twoDecimals(decimal(amount))))(),
     );
   program
     .command('transfer')
@@ -189,7 +189,7 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
     .argument('<to>', 'recipient account id')
     .argument('<amount>', 'amount, e.g. 10.00')
     .action(async (from: string, to: string, amount: string) =>
-      run((bank) => bank.transfer(from, to, decimal(amount), callOptions()), (r) => transferText(r, to, amount))(),
+      run((bank) => bank.transfer(from, to, positiveDecimal(amount), callOptions()), (r) => transferText(r, to, twoDecimals(decimal(amount))))(),
     );
   program
     .command('statement')

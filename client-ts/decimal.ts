@@ -43,3 +43,21 @@ export function decimal(text: string): DecimalString {
   if (!XSD_DECIMAL.test(value)) throw new DecimalFormatError(value, `not a decimal number: ${JSON.stringify(value)} (write e.g. 10.00; no exponent, no thousands separators)`);
   return value as DecimalString;
 }
+
+/**
+ * An amount the service can accept (> 0), checked before anything is sent: the CLIs refuse
+ * `transfer 1 2 -- -1` locally (INVALID_AMOUNT) rather than asking the bank.
+ */
+export function positiveDecimal(text: string): DecimalString {
+  const value = decimal(text);
+  if (value.startsWith('-') || !/[1-9]/.test(value)) throw new DecimalFormatError(value, `amount ${value} must be more than 0 (nothing was sent)`);
+  return value;
+}
+
+/** Decimal text in the form balances are shown in: 10 → 10.00, 10.5 → 10.50, +.5 → 0.50. */
+export function twoDecimals(value: DecimalString): string {
+  const [whole = '', fraction = ''] = value.replace(/^[+-]/, '').split('.');
+  const sign = value.startsWith('-') ? '-' : '';
+  const digits = fraction.length <= 2 ? fraction.padEnd(2, '0') : fraction.replace(/0+$/, '').padEnd(2, '0');
+  return `${sign}${BigInt(whole === '' ? '0' : whole).toString()}.${digits}`;
+}

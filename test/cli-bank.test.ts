@@ -159,6 +159,22 @@ describe('cli: bank', function () {
     expect(negative.stderr).to.contain('--');
   });
 
+  it('an amount that is not > 0 is INVALID_AMOUNT (exit 6) before any request, as in the Python CLI', async () => {
+    // Nothing listens on port 1: a request would end in exit 7 (no connection).
+    const env = { BANK_URL: 'http://127.0.0.1:1/bank', BANK_CLIENT_ID: 'x', BANK_AUTH_TOKEN: 'y' };
+    for (const args of [['transfer', '1', '2', '--', '-1'], ['deposit', '1', '--', '0.00'], ['withdraw', '1', '--', '-0.5']]) {
+      const run = await runCli(['--retries', '0', ...args], env);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).to.equal(6);
+      expect(run.stderr).to.contain('must be more than 0');
+    }
+  });
+
+  it('echoes amounts in the two-decimal form balances are shown in', async () => {
+    const run = await asAlice('deposit', aliceAccount, '10.5');
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/^deposited 10\.50 into account /);
+  });
+
   it('--request-id makes a repeated command move money once; new content under it is refused', async () => {
     const before = json(await asAlice('--json', 'balance', aliceAccount));
     const key = `cli-once-${Date.now()}`;

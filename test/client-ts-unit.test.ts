@@ -8,8 +8,8 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { parseStringPromise } from 'xml2js';
 import { FAULT_CODES, FAULT_CODE_NAMES, FaultCode } from '../common/fault-codes';
-import { BankClient } from '../client-ts/bank-client';
-import { decimal, DecimalFormatError, DecimalString } from '../client-ts/decimal';
+import { BankClient, retryPauseMs } from '../client-ts/bank-client';
+import { decimal, DecimalFormatError, DecimalString, positiveDecimal, twoDecimals } from '../client-ts/decimal';
 import {
   BANK_ERROR_CLASSES,
   BankError,
@@ -121,6 +121,19 @@ describe('client-ts: DecimalString', () => {
     for (const bad of [10, 0.1, '1e3', 'NaN', '', ' 1', '1,000.00', '10.00 ', 'Infinity', '0x10']) {
       expect(() => decimal(bad as unknown as string), String(bad)).to.throw(DecimalFormatError);
     }
+  });
+});
+
+describe('client-ts: the CLI amount rules and the retry pause', () => {
+  it('positiveDecimal refuses 0 and negatives; twoDecimals shows balances\' form', () => {
+    for (const bad of ['-1', '0', '0.00', '-0.5', '+0']) expect(() => positiveDecimal(bad), bad).to.throw(DecimalFormatError);
+    expect(positiveDecimal('0.01')).to.equal('0.01');
+    expect(['10', '10.5', '+.5', '007.10', '0.010'].map((t) => twoDecimals(decimal(t)))).to.deep.equal(['10.00', '10.50', '0.50', '7.10', '0.01']);
+  });
+  it('retryPauseMs: exponential, capped, jittered down to half (not a fixed pause)', () => {
+    expect([1, 2, 3].map((a) => retryPauseMs(a, 100, 5_000, () => 1))).to.deep.equal([100, 200, 400]);
+    expect(retryPauseMs(10, 100, 5_000, () => 1)).to.equal(5_000);
+    expect(retryPauseMs(1, 100, 5_000, () => 0)).to.equal(50);
   });
 });
 
