@@ -1,13 +1,10 @@
 import { expect } from 'chai';
 import http from 'node:http';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CredentialStore, hashToken } from '../common/credentials';
-import { createLogger } from '../common/logger';
 import { SoapServer, startSoapServer } from '../common/soap-host';
+import { dataEdgeOptions } from './helpers/data-edge';
 import { bankEnvelope, parseBankResponse } from './helpers/bank-call';
 import { openAccount, startCluster, TestCluster } from './helpers/cluster';
-import { REPO_DIR } from './helpers/process';
 
 /**
  * Request encodings at the SOAP edge (issue 7, item 3): UTF-8 with or without BOM and UTF-16
@@ -62,23 +59,15 @@ describe('request encodings at the SOAP edge', () => {
   let host: SoapServer;
   let seen: unknown[] = [];
   before(async () => {
-    host = await startSoapServer({
-      service: 'data',
-      wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
-      path: '/data',
-      namespace: NS,
-      faultElement: 'DataFault',
-      principalHeader: 'business-id',
-      credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(TOKEN) }] }),
+    host = await startSoapServer(dataEdgeOptions(TOKEN, {
       bodyBytesMax: BODY_BYTES_MAX,
-      logger: createLogger({ service: 'test', level: 'error' }),
       operations: {
         Read: async (args) => {
           seen.push(args.accountId);
           return { account: [] };
         },
       },
-    }, '127.0.0.1', 0);
+    }), '127.0.0.1', 0);
   });
   after(() => host.close());
   beforeEach(() => { seen = []; });

@@ -6,12 +6,11 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBalancerConfig } from '../balancer/config';
-import { CredentialStore, hashToken } from '../common/credentials';
-import { createLogger } from '../common/logger';
 import { SoapServer, startSoapServer } from '../common/soap-host';
+import { dataEdgeOptions } from './helpers/data-edge';
 import { bankEnvelope, parseBankResponse, postRaw } from './helpers/bank-call';
 import { testAdmin } from './helpers/admin';
-import { DIST_DIR, REPO_DIR, RunningProcess, startProcess } from './helpers/process';
+import { DIST_DIR, RunningProcess, startProcess } from './helpers/process';
 import { adminHealth, openPeer, parseRawAnswer, RawPeer, SOAP_POST_HEAD } from './helpers/slow-peer';
 
 /**
@@ -238,23 +237,13 @@ describe('slow peers: the balancer\'s bounds on connections (a real process)', f
 
 describe('slow peers: the SOAP edge of the business and data servers', function () {
   this.timeout(30_000);
-  const NS = 'urn:distbank:data:v1';
   let host: SoapServer;
   const peers: RawPeer[] = [];
   before(async () => {
-    host = await startSoapServer({
-      service: 'data',
-      wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
-      path: '/data',
-      namespace: NS,
-      faultElement: 'DataFault',
-      principalHeader: 'business-id',
-      credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken('tok') }] }),
-      bodyBytesMax: 64 * 1024,
-      logger: createLogger({ service: 'test', level: 'error' }),
+    host = await startSoapServer(dataEdgeOptions('tok', {
       operations: {},
       connections: { connectionsMax: 16, connectionsPerAddressMax: 2, headersTimeoutMs: 800, bodyTimeoutMs: 800, keepAliveMs: 400 },
-    }, '127.0.0.1', 0);
+    }), '127.0.0.1', 0);
   });
   afterEach(() => { for (const p of peers.splice(0)) p.stop(); });
   after(() => host.close(100));

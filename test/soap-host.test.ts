@@ -1,14 +1,11 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import net from 'node:net';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readRequestBody } from '../common/request-body';
-import { CredentialStore, hashToken } from '../common/credentials';
-import { createLogger } from '../common/logger';
 import { fault } from '../common/service-fault';
 import { SoapServer, startSoapServer } from '../common/soap-host';
-import { REPO_DIR } from './helpers/process';
+import { dataEdgeOptions } from './helpers/data-edge';
 
 // The SOAP edge on its own, with the data contract and a toy handler: every guard of docs/ARCHITECTURE.md §7.
 const NS = 'urn:distbank:data:v1';
@@ -40,16 +37,7 @@ describe('soap-host: the SOAP edge', () => {
   let host: SoapServer;
   let seenArgs: Record<string, unknown> | undefined;
   before(async () => {
-    host = await startSoapServer({
-      service: 'data',
-      wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
-      path: '/data',
-      namespace: NS,
-      faultElement: 'DataFault',
-      principalHeader: 'business-id',
-      credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(TOKEN) }] }),
-      bodyBytesMax: 64 * 1024,
-      logger: createLogger({ service: 'test', level: 'error' }),
+    host = await startSoapServer(dataEdgeOptions(TOKEN, {
       operations: {
         Read: async (args) => {
           seenArgs = args;
@@ -59,7 +47,7 @@ describe('soap-host: the SOAP edge', () => {
           return { account: [{ accountId: String(id), ownerId: 'alice', balance: '10.50', version: '3', locked: false }] };
         },
       },
-    }, '127.0.0.1', 0);
+    }), '127.0.0.1', 0);
   });
   after(() => host.close());
 
