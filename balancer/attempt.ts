@@ -9,11 +9,11 @@ import { Backend } from './backend';
 export type AttemptOutcome =
   | { readonly kind: 'response'; readonly response: http.IncomingMessage }
   | {
-    readonly kind: 'failed';
-    readonly reason: string;
-    /** A reset of a pooled keep-alive socket the server was closing: not the backend's fault. */
-    readonly staleSocket: boolean;
-  };
+      readonly kind: 'failed';
+      readonly reason: string;
+      /** A reset of a pooled keep-alive socket the server was closing: not the backend's fault. */
+      readonly staleSocket: boolean;
+    };
 
 export function attempt(
   backend: Backend,
@@ -30,15 +30,18 @@ export function attempt(
       clearTimeout(timer);
       resolve(outcome);
     };
-    const req = http.request({
-      protocol: backend.url.protocol,
-      hostname: backend.url.hostname,
-      port: backend.url.port,
-      path: backend.url.pathname + backend.url.search,
-      method,
-      headers,
-      agent: backend.agent,
-    }, (response) => settle({ kind: 'response', response }));
+    const req = http.request(
+      {
+        protocol: backend.url.protocol,
+        hostname: backend.url.hostname,
+        port: backend.url.port,
+        path: backend.url.pathname + backend.url.search,
+        method,
+        headers,
+        agent: backend.agent,
+      },
+      (response) => settle({ kind: 'response', response }),
+    );
     const timer = setTimeout(() => {
       settle({ kind: 'failed', reason: `no response within ${timeoutMs} ms`, staleSocket: false });
       req.destroy();

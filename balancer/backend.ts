@@ -34,7 +34,10 @@ export class Backend {
   private downUntilMs = 0;
   private lastError: string | undefined;
 
-  constructor(url: string, private readonly limits: BackendLimits) {
+  constructor(
+    url: string,
+    private readonly limits: BackendLimits,
+  ) {
     this.url = new URL(url);
     this.healthUrl = new URL('/health', this.url);
     this.agent = new http.Agent({

@@ -42,15 +42,45 @@ export class BalancerObserver {
     this.soap = new SoapObserver(new ProcessMetrics('balancer'), ringEntries);
     this.operations = wsdlOperationNames(wsdlText);
     const registers = [this.soap.metrics.registry];
-    this.attempts = new Counter({ name: `${METRIC_PREFIX}balancer_attempts_total`, help: 'Tries sent to a business server, by backend and result (response or failed).', labelNames: ['backend', 'result'], registers });
-    this.retries = new Counter({ name: `${METRIC_PREFIX}balancer_retries_total`, help: 'Tries sent again to another business server after one failed without an answer.', registers });
-    const backendGauge = (name: string, help: string, value: (s: ReturnType<BackendPool['states']>[number], i: number) => number): void => {
-      const gauge: Gauge<'backend'> = new Gauge({ name: `${METRIC_PREFIX}${name}`, help, labelNames: ['backend'], registers,
-        collect() { pool.states(Date.now()).forEach((s, i) => gauge.set({ backend: new URL(s.url).host }, value(s, i))); } });
+    this.attempts = new Counter({
+      name: `${METRIC_PREFIX}balancer_attempts_total`,
+      help: 'Tries sent to a business server, by backend and result (response or failed).',
+      labelNames: ['backend', 'result'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: `${METRIC_PREFIX}balancer_retries_total`,
+      help: 'Tries sent again to another business server after one failed without an answer.',
+      registers,
+    });
+    const backendGauge = (
+      name: string,
+      help: string,
+      value: (s: ReturnType<BackendPool['states']>[number], i: number) => number,
+    ): void => {
+      const gauge: Gauge<'backend'> = new Gauge({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        labelNames: ['backend'],
+        registers,
+        collect() {
+          pool.states(Date.now()).forEach((s, i) => gauge.set({ backend: new URL(s.url).host }, value(s, i)));
+        },
+      });
     };
-    backendGauge('backend_up', '1 when the active health checks find the business server up.', (s) => (s.healthy ? 1 : 0));
-    backendGauge('backend_eligible', '1 when the business server gets new requests (healthy and not passively marked down).', (s) => (s.eligible ? 1 : 0));
-    backendGauge('backend_outstanding', 'Requests outstanding on the business server.', (_s, i) => pool.backends[i]?.outstanding ?? 0);
+    backendGauge('backend_up', '1 when the active health checks find the business server up.', (s) =>
+      s.healthy ? 1 : 0,
+    );
+    backendGauge(
+      'backend_eligible',
+      '1 when the business server gets new requests (healthy and not passively marked down).',
+      (s) => (s.eligible ? 1 : 0),
+    );
+    backendGauge(
+      'backend_outstanding',
+      'Requests outstanding on the business server.',
+      (_s, i) => pool.backends[i]?.outstanding ?? 0,
+    );
     this.soap.extras = { state: async () => ({ tier: 'balancer', backends: pool.states(Date.now()) }) };
   }
 
@@ -66,22 +96,45 @@ export class BalancerObserver {
     return { spanId, startedAtMs: Date.now() };
   }
 
-  endAttempt(ids: RequestIds, span: { spanId: string; startedAtMs: number }, backend: string, n: number, outcome: string): void {
+  endAttempt(
+    ids: RequestIds,
+    span: { spanId: string; startedAtMs: number },
+    backend: string,
+    n: number,
+    outcome: string,
+  ): void {
     this.attempts.inc({ backend, result: outcome.startsWith('HTTP ') ? 'response' : 'failed' });
     if (n > 0) this.retries.inc();
     this.soap.record({
-      atMs: span.startedAtMs, kind: 'attempt', requestId: ids.requestId, traceId: ids.trace?.traceId ?? '', spanId: span.spanId,
-      parentSpanId: ids.trace?.spanId ?? '', operation: ids.operation, outcome, durationMs: Date.now() - span.startedAtMs, peer: backend,
+      atMs: span.startedAtMs,
+      kind: 'attempt',
+      requestId: ids.requestId,
+      traceId: ids.trace?.traceId ?? '',
+      spanId: span.spanId,
+      parentSpanId: ids.trace?.spanId ?? '',
+      operation: ids.operation,
+      outcome,
+      durationMs: Date.now() - span.startedAtMs,
+      peer: backend,
       detail: { attempt: String(n + 1) },
     });
   }
 
   /** The request is over (answered, refused or abandoned): counted, timed, in the ring. */
   served(ids: RequestIds, outcome: ObservedOutcome, startedAtMs: number): void {
-    const result = outcome.status === 200 ? 'ok' : outcome.code ?? (outcome.status === 0 ? 'client_gone' : `HTTP_${outcome.status}`);
+    const result =
+      outcome.status === 200
+        ? 'ok'
+        : (outcome.code ?? (outcome.status === 0 ? 'client_gone' : `HTTP_${outcome.status}`));
     this.soap.end({
-      operation: ids.operation, outcome: result, startedAtMs, durationMs: Date.now() - startedAtMs, requestId: ids.requestId,
-      principal: undefined, trace: ids.trace, fields: { retries: outcome.retries, backend: outcome.backend },
+      operation: ids.operation,
+      outcome: result,
+      startedAtMs,
+      durationMs: Date.now() - startedAtMs,
+      requestId: ids.requestId,
+      principal: undefined,
+      trace: ids.trace,
+      fields: { retries: outcome.retries, backend: outcome.backend },
     });
   }
 

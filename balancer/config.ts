@@ -70,12 +70,18 @@ function parseHttpUrl(name: string, text: string, protocols: readonly string[] =
   } catch {
     throw new Error(`${name}: not a URL: ${JSON.stringify(text)}`);
   }
-  if (!protocols.includes(url.protocol)) throw new Error(`${name}: only ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URLs are supported, got ${text}`);
+  if (!protocols.includes(url.protocol))
+    throw new Error(
+      `${name}: only ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URLs are supported, got ${text}`,
+    );
   return url.toString();
 }
 
 export function parseBackendUrls(text: string): readonly string[] {
-  const urls = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const urls = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (urls.length === 0) throw new Error('BANK_BUSINESS_URLS must name at least one business server');
   if (urls.length > BACKENDS_MAX) throw new Error(`BANK_BUSINESS_URLS names more than ${BACKENDS_MAX} servers`);
   const parsed = urls.map((u) => parseHttpUrl('BANK_BUSINESS_URLS', u));
@@ -88,12 +94,14 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
   const publicUrlText = optionalStringSetting(e, 'BANK_PUBLIC_URL');
   const attemptTimeoutMs = intSetting(e, 'BANK_LB_ATTEMPT_TIMEOUT_MS', 10_000, 100, 600_000);
   const requestDeadlineMs = intSetting(e, 'BANK_LB_DEADLINE_MS', 25_000, 100, 600_000);
-  if (requestDeadlineMs < attemptTimeoutMs) throw new Error('BANK_LB_DEADLINE_MS must be at least BANK_LB_ATTEMPT_TIMEOUT_MS');
+  if (requestDeadlineMs < attemptTimeoutMs)
+    throw new Error('BANK_LB_DEADLINE_MS must be at least BANK_LB_ATTEMPT_TIMEOUT_MS');
   const clientConnections = clientConnectionsSetting(e);
   const config: BalancerConfig = Object.freeze({
     host: stringSetting(e, 'BANK_HOST', '127.0.0.1'),
     port: intSetting(e, 'BANK_PORT', 8080, 0, 65535),
-    publicUrl: publicUrlText === undefined ? undefined : parseHttpUrl('BANK_PUBLIC_URL', publicUrlText, ['http:', 'https:']),
+    publicUrl:
+      publicUrlText === undefined ? undefined : parseHttpUrl('BANK_PUBLIC_URL', publicUrlText, ['http:', 'https:']),
     backendUrls: parseBackendUrls(stringSetting(e, 'BANK_BUSINESS_URLS', DEFAULT_BACKEND_URLS)),
     // dist/balancer/config.js -> <repo>/wsdl/bank.wsdl
     wsdlPath: stringSetting(e, 'BANK_WSDL_PATH', join(__dirname, '..', '..', 'wsdl', 'bank.wsdl')),
@@ -114,8 +122,11 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
     logFile: optionalStringSetting(e, 'BANK_LOG_FILE'),
   });
   // Each backend: its keep-alive sockets and one health-check connection.
-  checkDescriptorBudget(config.clientConnections,
-    DESCRIPTORS_RESERVED + config.backendUrls.length * (config.socketsPerBackendMax + 1), 'BANK_LB_CLIENT_CONNECTIONS_MAX');
+  checkDescriptorBudget(
+    config.clientConnections,
+    DESCRIPTORS_RESERVED + config.backendUrls.length * (config.socketsPerBackendMax + 1),
+    'BANK_LB_CLIENT_CONNECTIONS_MAX',
+  );
   return config;
 }
 
@@ -132,7 +143,9 @@ const DESCRIPTORS_RESERVED = 64;
 
 function clientConnectionsSetting(e: Env): ConnectionLimits {
   if (e['BANK_LB_CLIENT_REQUEST_TIMEOUT_MS'] !== undefined) {
-    throw new Error('BANK_LB_CLIENT_REQUEST_TIMEOUT_MS is gone: use BANK_LB_CLIENT_HEADERS_TIMEOUT_MS and BANK_LB_CLIENT_BODY_TIMEOUT_MS');
+    throw new Error(
+      'BANK_LB_CLIENT_REQUEST_TIMEOUT_MS is gone: use BANK_LB_CLIENT_HEADERS_TIMEOUT_MS and BANK_LB_CLIENT_BODY_TIMEOUT_MS',
+    );
   }
   return connectionLimitsSettings(e, 'BANK_LB_CLIENT_', CLIENT_CONNECTION_DEFAULTS);
 }

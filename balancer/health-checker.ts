@@ -59,7 +59,10 @@ export class HealthChecker {
     const state = backend.state(Date.now());
     if (state.healthy !== wasHealthy) {
       const level = state.healthy ? 'info' : 'warn';
-      this.logger.log(level, state.healthy ? 'backend up' : 'backend down', { backend: state.url, reason: state.lastError });
+      this.logger.log(level, state.healthy ? 'backend up' : 'backend down', {
+        backend: state.url,
+        reason: state.lastError,
+      });
     }
   }
 }
@@ -96,7 +99,13 @@ function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
         body += chunk;
         if (body.length > HEALTH_BODY_BYTES_MAX) res.destroy();
       });
-      res.on('close', () => done(isDegraded(res.statusCode, body) ? { kind: 'degraded', reason: `${status} degraded` } : { kind: 'down', reason: status }));
+      res.on('close', () =>
+        done(
+          isDegraded(res.statusCode, body)
+            ? { kind: 'degraded', reason: `${status} degraded` }
+            : { kind: 'down', reason: status },
+        ),
+      );
     });
     const timer = setTimeout(() => {
       done({ kind: 'down', reason: `no answer within ${timeoutMs} ms` });

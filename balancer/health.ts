@@ -9,7 +9,12 @@ import type { BackendPool } from './pool';
  * business server is eligible; the backends, their last errors, the in-flight count and the
  * client connections (common/connection-guard.ts) are details, for the admin only.
  */
-export function balancerHealth(pool: BackendPool, inFlight: number, inFlightMax: number, connections: ConnectionStats): HealthReport {
+export function balancerHealth(
+  pool: BackendPool,
+  inFlight: number,
+  inFlightMax: number,
+  connections: ConnectionStats,
+): HealthReport {
   const now = Date.now();
   const up = pool.eligibleCount(now) > 0;
   return {
@@ -19,7 +24,8 @@ export function balancerHealth(pool: BackendPool, inFlight: number, inFlightMax:
   };
 }
 
-export const MISCONFIGURED_MESSAGE = 'the bank is misconfigured: no business server can serve (each reports it is not ready); an operator must fix it';
+export const MISCONFIGURED_MESSAGE =
+  'the bank is misconfigured: no business server can serve (each reports it is not ready); an operator must fix it';
 const MISCONFIGURED_REASON = 'not ready: misconfigured (HTTP 503)';
 
 /**
@@ -32,7 +38,11 @@ export function isNotReady(response: http.IncomingMessage): boolean {
   return response.statusCode === 503;
 }
 
-export function notReadyFailure(response: http.IncomingMessage): { kind: 'failed'; reason: string; staleSocket: false } {
+export function notReadyFailure(response: http.IncomingMessage): {
+  kind: 'failed';
+  reason: string;
+  staleSocket: false;
+} {
   response.resume();
   const misconfigured = response.headers[NOT_READY_HEADER] === 'misconfigured';
   return { kind: 'failed', reason: misconfigured ? MISCONFIGURED_REASON : 'busy (HTTP 503)', staleSocket: false };
@@ -44,5 +54,7 @@ export function notReadyFailure(response: http.IncomingMessage): { kind: 'failed
  */
 export function unavailableMessage(health: HealthChecker, failures: readonly string[]): string {
   if (failures.length === 0) return health.allDegraded() ? MISCONFIGURED_MESSAGE : 'no business server is available';
-  return failures.every((f) => f.endsWith(MISCONFIGURED_REASON)) ? MISCONFIGURED_MESSAGE : 'no business server answered in time';
+  return failures.every((f) => f.endsWith(MISCONFIGURED_REASON))
+    ? MISCONFIGURED_MESSAGE
+    : 'no business server answered in time';
 }

@@ -21,14 +21,21 @@ async function main(): Promise<void> {
   checkLogFile(config.logFile);
   const logger = createLogger({ service: 'balancer', level: config.logLevel, jsonFilePath: config.logFile });
   const balancer = await startBalancer(config, logger);
-  logger.info('balancer listening', { url: balancer.url, public_url: balancer.publicUrl, backends: config.backendUrls.join(',') });
+  logger.info('balancer listening', {
+    url: balancer.url,
+    public_url: balancer.publicUrl,
+    backends: config.backendUrls.join(','),
+  });
   announceReady('balancer', balancer.url);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info('balancer stopping', { signal });
-    balancer.close().then(() => process.exit(0), () => process.exit(1));
+    balancer.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

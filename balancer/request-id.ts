@@ -9,12 +9,15 @@ import { REQUEST_ID_HEADER } from './headers';
  * idempotency key, and swapping it for a fresh one would let the client's retry move money
  * twice. Nor is it logged: its text is the caller's.
  */
-export type HeaderRequestId = { readonly kind: 'none' } | { readonly kind: 'valid'; readonly id: string } | { readonly kind: 'invalid' };
+export type HeaderRequestId =
+  { readonly kind: 'none' } | { readonly kind: 'valid'; readonly id: string } | { readonly kind: 'invalid' };
 
 export function headerRequestId(headers: http.IncomingHttpHeaders): HeaderRequestId {
   const given = headers[REQUEST_ID_HEADER];
   if (given === undefined || given === '') return { kind: 'none' };
-  return typeof given === 'string' && isRequestId(given, BANK_REQUEST_ID_CHARS_MAX) ? { kind: 'valid', id: given } : { kind: 'invalid' };
+  return typeof given === 'string' && isRequestId(given, BANK_REQUEST_ID_CHARS_MAX)
+    ? { kind: 'valid', id: given }
+    : { kind: 'invalid' };
 }
 
 /**

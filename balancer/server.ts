@@ -58,8 +58,12 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
   let wsdl: Buffer = Buffer.alloc(0);
 
   const server = http.createServer();
-  const guard = new ConnectionGuard(server, config.clientConnections,
-    (code, message) => faultEnvelope({ code, message }, BANK_NAMESPACE, 'BankFault'), logger);
+  const guard = new ConnectionGuard(
+    server,
+    config.clientConnections,
+    (code, message) => faultEnvelope({ code, message }, BANK_NAMESPACE, 'BankFault'),
+    logger,
+  );
 
   const admin = loadAdminAuth(config.adminCredentialsFile);
   const observer = new BalancerObserver(readFileSync(config.wsdlPath, 'utf8'), config.traceRingEntries, pool);
@@ -77,7 +81,11 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       logger.warn('request refused: malformed request-id header', { operation });
       return;
     }
-    const ids: RequestIds = { requestId: given.kind === 'valid' ? given.id : '-', operation: observer.operationLabel(operation), trace: undefined };
+    const ids: RequestIds = {
+      requestId: given.kind === 'valid' ? given.id : '-',
+      operation: observer.operationLabel(operation),
+      trace: undefined,
+    };
     observer.soap.begin();
     let ended = false;
     const end = (): void => {
@@ -100,7 +108,10 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     res.once('finish', end);
     res.once('close', end);
     servePost(req, res, outcome, ids, given).catch((err: unknown) => {
-      logger.error('balancer error', { request_id: ids.requestId, error: err instanceof Error ? err.stack : String(err) });
+      logger.error('balancer error', {
+        request_id: ids.requestId,
+        error: err instanceof Error ? err.stack : String(err),
+      });
       outcome.code = 'INTERNAL_ERROR';
       sendFault(res, 500, 'INTERNAL_ERROR', 'internal error in the load balancer');
     });
@@ -112,8 +123,13 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
    * BOTH the forwarding has settled and the response is done: a client that hangs up early must
    * not free a slot while its tries still run.
    */
-  const servePost = async (req: http.IncomingMessage, res: http.ServerResponse, outcome: Outcome,
-    ids: RequestIds, given: HeaderRequestId & { kind: 'none' | 'valid' }): Promise<void> => {
+  const servePost = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    outcome: Outcome,
+    ids: RequestIds,
+    given: HeaderRequestId & { kind: 'none' | 'valid' },
+  ): Promise<void> => {
     const read = await readBodyBytes(req, config.bodyBytesMax);
     if (read.kind === 'aborted') {
       outcome.reason = res.statusCode === 408 ? 'body timeout' : 'client aborted';
@@ -145,7 +161,13 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     };
     res.once('close', release);
     try {
-      await forward(res, forwardRequestHeaders(req.headers, assignedRequestId(given), read.body.length), read.body, outcome, ids);
+      await forward(
+        res,
+        forwardRequestHeaders(req.headers, assignedRequestId(given), read.body.length),
+        read.body,
+        outcome,
+        ids,
+      );
     } finally {
       release();
     }
@@ -159,8 +181,9 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     const query = q < 0 ? '' : rawUrl.slice(q + 1);
     const method = req.method ?? '';
     if (isHealthRequest(method, path)) {
-      void serveHealth(req, res, 'balancer', admin,
-        () => balancerHealth(pool, slots.inFlight, config.inFlightMax, guard.stats()));
+      void serveHealth(req, res, 'balancer', admin, () =>
+        balancerHealth(pool, slots.inFlight, config.inFlightMax, guard.stats()),
+      );
       return;
     }
     if (handleAdminRoute(req, res, path, query, observer.soap.endpoints(admin))) return;
@@ -173,7 +196,9 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       return;
     }
     if (method !== 'POST') {
-      res.writeHead(405, { allow: 'GET, POST', 'content-type': 'text/plain' }).end('POST a SOAP request, or GET ?wsdl\n');
+      res
+        .writeHead(405, { allow: 'GET, POST', 'content-type': 'text/plain' })
+        .end('POST a SOAP request, or GET ?wsdl\n');
       return;
     }
     handlePost(req, res);
@@ -221,9 +246,20 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
  * Sends one buffered request to the least-busy eligible backend, and again to another one only
  * when no response came, within the request's deadline; answers SERVICE_UNAVAILABLE if none did.
  */
-function forwarder(config: BalancerConfig, pool: BackendPool, health: HealthChecker, logger: Logger, observer: BalancerObserver) {
-  return async (res: http.ServerResponse, headers: http.OutgoingHttpHeaders, body: Buffer, outcome: Outcome,
-    ids: RequestIds): Promise<void> => {
+function forwarder(
+  config: BalancerConfig,
+  pool: BackendPool,
+  health: HealthChecker,
+  logger: Logger,
+  observer: BalancerObserver,
+) {
+  return async (
+    res: http.ServerResponse,
+    headers: http.OutgoingHttpHeaders,
+    body: Buffer,
+    outcome: Outcome,
+    ids: RequestIds,
+  ): Promise<void> => {
     const deadlineMs = performance.now() + config.requestDeadlineMs;
     const tried = new Set<Backend>();
     const failures: string[] = [];
@@ -243,10 +279,18 @@ function forwarder(config: BalancerConfig, pool: BackendPool, health: HealthChec
       backend.requestsTotal++;
       const span = observer.startAttempt(ids, headers);
       const answer = await attempt(backend, 'POST', headers, body, Math.min(config.attemptTimeoutMs, remainingMs));
-      observer.endAttempt(ids, span, backend.url.host, n, answer.kind === 'response' ? `HTTP ${answer.response.statusCode ?? 0}` : answer.reason);
+      observer.endAttempt(
+        ids,
+        span,
+        backend.url.host,
+        n,
+        answer.kind === 'response' ? `HTTP ${answer.response.statusCode ?? 0}` : answer.reason,
+      );
       if (answer.kind === 'response' && !isNotReady(answer.response)) {
         relay(answer.response, res, backend, Math.max(1, Math.floor(deadlineMs - performance.now())));
-        observer.sniffFaultCode(answer.response, (code) => { outcome.code = code; });
+        observer.sniffFaultCode(answer.response, (code) => {
+          outcome.code = code;
+        });
         outcome.status = answer.response.statusCode ?? 0;
         return;
       }

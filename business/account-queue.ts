@@ -74,7 +74,11 @@ export class AccountQueue {
 
   constructor(private readonly limits: AccountQueueLimits) {
     if (!Number.isSafeInteger(limits.lengthMax) || limits.lengthMax < 1) throw new Error('lengthMax must be ≥ 1');
-    if (!Number.isSafeInteger(limits.perClientMax) || limits.perClientMax < 1 || limits.perClientMax > limits.lengthMax) {
+    if (
+      !Number.isSafeInteger(limits.perClientMax) ||
+      limits.perClientMax < 1 ||
+      limits.perClientMax > limits.lengthMax
+    ) {
       throw new Error('perClientMax must be from 1 to lengthMax');
     }
     if (!Number.isSafeInteger(limits.waitMs) || limits.waitMs < 1) throw new Error('waitMs must be ≥ 1');
@@ -137,7 +141,13 @@ export class AccountQueue {
           waiter.state = 'cancelled';
           this.unqueue(line, waiter, owner);
           this.give(line, clientId, owner);
-          reject(fault('ACCOUNT_LOCKED', `account ${accountId} stayed busy for ${this.limits.waitMs} ms; retry later`, accountId));
+          reject(
+            fault(
+              'ACCOUNT_LOCKED',
+              `account ${accountId} stayed busy for ${this.limits.waitMs} ms; retry later`,
+              accountId,
+            ),
+          );
         }, this.limits.waitMs),
       };
       if (owner) {
@@ -156,13 +166,20 @@ export class AccountQueue {
 
   /** Throws when this caller may not take one more place on the line. */
   private admit(line: Line, accountId: string, clientId: string, owner: boolean): void {
-    if (line.length >= this.limits.lengthMax || (!owner && line.othersLength >= this.limits.lengthMax - this.limits.perClientMax)) {
+    if (
+      line.length >= this.limits.lengthMax ||
+      (!owner && line.othersLength >= this.limits.lengthMax - this.limits.perClientMax)
+    ) {
       throw fault('ACCOUNT_LOCKED', `too many requests queued on account ${accountId}; retry later`, accountId);
     }
     const mine = line.byClient.get(clientId) ?? 0;
     if (!owner && mine >= this.limits.perClientMax) {
       const retryAfterMs = Math.min(this.limits.waitMs, Math.max(1, Math.ceil(this.holdMsAverage * line.length)));
-      throw rateLimited(`you have ${mine} requests on account ${accountId} in this server already; retry after ${retryAfterMs} ms`, retryAfterMs, accountId);
+      throw rateLimited(
+        `you have ${mine} requests on account ${accountId} in this server already; retry after ${retryAfterMs} ms`,
+        retryAfterMs,
+        accountId,
+      );
     }
   }
 

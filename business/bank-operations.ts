@@ -6,7 +6,14 @@ import { AccountQueue, QueueCaller } from './account-queue';
 import { clientFaultOf } from './data-faults';
 import { CallScope, DataClient } from './data-client';
 import { LockedAccount } from './data-response';
-import { accountIdArg, amountArg, entryKindsArg, optionalAmountArg, optionalEntryIdArg, statementLimitArg } from './input';
+import {
+  accountIdArg,
+  amountArg,
+  entryKindsArg,
+  optionalAmountArg,
+  optionalEntryIdArg,
+  statementLimitArg,
+} from './input';
 import { MoneyFlow } from './money-flow';
 import { OwnerCache } from './owner-cache';
 import { ClientRateLimiter } from './rate-limit';
@@ -35,7 +42,8 @@ export interface BankOperationDeps {
 }
 
 export function bankOperations(deps: BankOperationDeps): Readonly<Record<string, OperationHandler>> {
-  const { data, owners, queue, flow, rateLimiter, amountCentsMax, accountsPerClientMax, requestDeadlineMs, logger } = deps;
+  const { data, owners, queue, flow, rateLimiter, amountCentsMax, accountsPerClientMax, requestDeadlineMs, logger } =
+    deps;
 
   /** The caller as the account queue sees it: owner of an account when the owner cache says so. */
   function queueCaller(ctx: OperationContext): QueueCaller {
@@ -82,13 +90,17 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
   const OpenAccount: OperationHandler = async (args, ctx) => {
     const initialCents = optionalAmountArg(args, 'initialDeposit', amountCentsMax);
     const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
-    ctx.annotate({ ...(initialCents === undefined ? {} : { amount: formatCents(initialCents) }), transaction_id: transactionId });
-    const created = await dataCall(ctx, () => data.createAccount(scopeOf(ctx), ctx.principalId, transactionId, initialCents, accountsPerClientMax))
-      .catch((error: unknown) => {
-        throw isServiceFault(error) && error.code === 'LIMIT_EXCEEDED'
-          ? fault('LIMIT_EXCEEDED', `you own ${accountsPerClientMax} accounts, the most a client may; nothing changed`)
-          : error;
-      });
+    ctx.annotate({
+      ...(initialCents === undefined ? {} : { amount: formatCents(initialCents) }),
+      transaction_id: transactionId,
+    });
+    const created = await dataCall(ctx, () =>
+      data.createAccount(scopeOf(ctx), ctx.principalId, transactionId, initialCents, accountsPerClientMax),
+    ).catch((error: unknown) => {
+      throw isServiceFault(error) && error.code === 'LIMIT_EXCEEDED'
+        ? fault('LIMIT_EXCEEDED', `you own ${accountsPerClientMax} accounts, the most a client may; nothing changed`)
+        : error;
+    });
     owners.set(created.accountId, ctx.principalId);
     ctx.annotate({ accounts: [created.accountId] });
     return { accountId: created.accountId, balance: formatCents(created.balanceCents) };
@@ -112,9 +124,13 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
     // Any existing account may receive a deposit: no owner check; Lock says if it exists.
     const scope = scopeOf(ctx);
-    const outcome = await queue.run([accountId], queueCaller(ctx), () => flow.apply({
-      scope, transactionId, postings: [{ accountId, amountCents }],
-    }));
+    const outcome = await queue.run([accountId], queueCaller(ctx), () =>
+      flow.apply({
+        scope,
+        transactionId,
+        postings: [{ accountId, amountCents }],
+      }),
+    );
     const account = accountIn(outcome.accounts, accountId, ctx);
     owners.set(accountId, account.ownerId);
     const own = account.ownerId === ctx.principalId;
@@ -130,30 +146,41 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
     const scope = scopeOf(ctx);
     requireOwner(ctx, accountId, await ownerOf(ctx, scope, accountId));
-    const outcome = await queue.run([accountId], queueCaller(ctx), () => flow.apply({
-      scope, transactionId, postings: [{ accountId, amountCents: -amountCents as Cents }],
-    }));
+    const outcome = await queue.run([accountId], queueCaller(ctx), () =>
+      flow.apply({
+        scope,
+        transactionId,
+        postings: [{ accountId, amountCents: -amountCents as Cents }],
+      }),
+    );
     return { transactionId, accountId, balance: formatCents(accountIn(outcome.accounts, accountId, ctx).balanceCents) };
   };
 
   const Transfer: OperationHandler = async (args, ctx) => {
     const fromAccountId = accountIdArg(args, 'fromAccountId');
     const toAccountId = accountIdArg(args, 'toAccountId');
-    if (fromAccountId === toAccountId) throw fault('SAME_ACCOUNT', 'a transfer needs two different accounts', fromAccountId);
+    if (fromAccountId === toAccountId)
+      throw fault('SAME_ACCOUNT', 'a transfer needs two different accounts', fromAccountId);
     const amountCents = amountArg(args, 'amount', amountCentsMax);
     const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
-    ctx.annotate({ accounts: [fromAccountId, toAccountId], amount: formatCents(amountCents), transaction_id: transactionId });
+    ctx.annotate({
+      accounts: [fromAccountId, toAccountId],
+      amount: formatCents(amountCents),
+      transaction_id: transactionId,
+    });
     const scope = scopeOf(ctx);
     requireOwner(ctx, fromAccountId, await ownerOf(ctx, scope, fromAccountId));
     // The recipient may be anyone's; Lock (all or none) says ACCOUNT_NOT_FOUND if it is missing.
-    const outcome = await queue.run([fromAccountId, toAccountId], queueCaller(ctx), () => flow.apply({
-      scope,
-      transactionId,
-      postings: [
-        { accountId: fromAccountId, amountCents: -amountCents as Cents },
-        { accountId: toAccountId, amountCents },
-      ],
-    }));
+    const outcome = await queue.run([fromAccountId, toAccountId], queueCaller(ctx), () =>
+      flow.apply({
+        scope,
+        transactionId,
+        postings: [
+          { accountId: fromAccountId, amountCents: -amountCents as Cents },
+          { accountId: toAccountId, amountCents },
+        ],
+      }),
+    );
     const from = accountIn(outcome.accounts, fromAccountId, ctx);
     // Only the sender's balance leaves this server; the recipient's never does.
     return { transactionId, fromAccountId, balance: formatCents(from.balanceCents) };
@@ -162,7 +189,9 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
   const GetStatement: OperationHandler = async (args, ctx) => {
     const accountId = accountIdArg(args, 'accountId');
     const filter = {
-      limit: statementLimitArg(args, 'limit'), kinds: entryKindsArg(args, 'kind'), beforeEntryId: optionalEntryIdArg(args, 'beforeEntryId'),
+      limit: statementLimitArg(args, 'limit'),
+      kinds: entryKindsArg(args, 'kind'),
+      beforeEntryId: optionalEntryIdArg(args, 'beforeEntryId'),
     };
     ctx.annotate({ accounts: [accountId] });
     const cachedOwner = owners.get(accountId);
@@ -189,12 +218,16 @@ export function bankOperations(deps: BankOperationDeps): Readonly<Record<string,
     return (args, ctx) => {
       const retryAfterMs = rateLimiter.take(ctx.principalId);
       if (retryAfterMs > 0) {
-        return Promise.reject(rateLimited(`too many requests from ${ctx.principalId}; retry after ${retryAfterMs} ms`, retryAfterMs));
+        return Promise.reject(
+          rateLimited(`too many requests from ${ctx.principalId}; retry after ${retryAfterMs} ms`, retryAfterMs),
+        );
       }
       return handler(args, ctx);
     };
   }
 
   const operations = { OpenAccount, GetBalance, Deposit, Withdraw, Transfer, GetStatement };
-  return Object.freeze(Object.fromEntries(Object.entries(operations).map(([name, handler]) => [name, limited(handler)])));
+  return Object.freeze(
+    Object.fromEntries(Object.entries(operations).map(([name, handler]) => [name, limited(handler)])),
+  );
 }

@@ -43,9 +43,13 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
   await checkDataContractFile();
   const { observer, dataCalls } = businessObserver(config.businessId, config.dataUrls, config.traceRingEntries);
   const credentials = new ReloadingCredentials(config.clientCredentialsFile, config.credentialsReloadMs, logger);
-  const faults = config.faultsFile === undefined ? undefined : startFaultInjection(config.faultsFile, config.faultsReloadMs, {
-    logger, onInjected: faultsInjectedCounter(observer.metrics.registry),
-  });
+  const faults =
+    config.faultsFile === undefined
+      ? undefined
+      : startFaultInjection(config.faultsFile, config.faultsReloadMs, {
+          logger,
+          onInjected: faultsInjectedCounter(observer.metrics.registry),
+        });
   const data = new DataClient({
     urls: config.dataUrls,
     healthIntervalMs: config.dataHealthIntervalMs,
@@ -60,60 +64,98 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
     onCredentialsRefused: () => check.refused(),
     observer: dataCalls,
   });
-  const check = new DataTierCheck(data, {
-    intervalMs: config.dataCheckIntervalMs, callTimeoutMs: config.dataCallTimeoutMs, businessId: config.businessId, dataUrl: config.dataUrls.join(','),
-  }, logger);
+  const check = new DataTierCheck(
+    data,
+    {
+      intervalMs: config.dataCheckIntervalMs,
+      callTimeoutMs: config.dataCallTimeoutMs,
+      businessId: config.businessId,
+      dataUrl: config.dataUrls.join(','),
+    },
+    logger,
+  );
   const owners = new OwnerCache(config.ownerCacheEntriesMax);
   const queue = new AccountQueue({
-    lengthMax: config.accountQueueLengthMax, perClientMax: config.accountQueuePerClientMax, waitMs: config.accountQueueWaitMs,
+    lengthMax: config.accountQueueLengthMax,
+    perClientMax: config.accountQueuePerClientMax,
+    waitMs: config.accountQueueWaitMs,
   });
-  const rateLimiter = new ClientRateLimiter({ ratePerS: config.clientRatePerS, burst: config.clientBurst, clientsMax: config.rateClientsMax });
+  const rateLimiter = new ClientRateLimiter({
+    ratePerS: config.clientRatePerS,
+    burst: config.clientBurst,
+    clientsMax: config.rateClientsMax,
+  });
   watchBusiness(observer, queue, data, config.businessId);
-  const flow = new MoneyFlow(data, owners, {
-    lockWaitMs: config.lockWaitMs, lockLeaseMs: config.lockLeaseMs, retriesMax: config.updateRetriesMax,
-  }, logger);
+  const flow = new MoneyFlow(
+    data,
+    owners,
+    {
+      lockWaitMs: config.lockWaitMs,
+      lockLeaseMs: config.lockLeaseMs,
+      retriesMax: config.updateRetriesMax,
+    },
+    logger,
+  );
   // Outermost: an injected effect comes before the data-tier guard and the operation, or after both.
-  const faultsAround = (ops: Readonly<Record<string, OperationHandler>>) => faults === undefined ? ops : faults.wrap(ops);
+  const faultsAround = (ops: Readonly<Record<string, OperationHandler>>) =>
+    faults === undefined ? ops : faults.wrap(ops);
   const admin = loadAdminAuth(config.adminCredentialsFile);
   let soap: SoapServer;
   try {
     await check.start();
-    soap = await startSoapServer({
-      service: 'bank',
-      wsdlPath: wsdlPath(),
-      wsdlText: wsdlWithFacets(wsdlPath(), [{ simpleType: 'Amount', facet: 'maxInclusive', value: formatCents(config.amountCentsMax) }]),
-      path: BANK_PATH,
-      namespace: BANK_NAMESPACE,
-      faultElement: 'BankFault',
-      principalHeader: 'client-id',
-      credentials,
-      operations: faultsAround(check.guard(bankOperations({
-        data, owners, queue, flow, rateLimiter, amountCentsMax: config.amountCentsMax, accountsPerClientMax: config.accountsPerClientMax,
-        requestDeadlineMs: config.requestDeadlineMs, logger,
-      }))),
-      notReady: () => check.current === 'refused',
-      bodyBytesMax: config.bodyBytesMax,
-      connections: config.connections,
-      logger,
-      requestIdCharsMax: BANK_REQUEST_ID_CHARS_MAX,
-      admin,
-      extraRoute: faultAdminRoute(faults, admin, logger),
-      observer,
-      health: async () => ({
-        ...check.health(),
-        ...(faults === undefined ? {} : { public: faults.health().public }),
-        details: {
-          ...check.health().details,
-          ...faults?.health().details,
-          businessId: config.businessId,
-          busyAccounts: queue.busyAccounts,
-          rateLimitedClients: rateLimiter.clients,
-          dataCallsInFlight: data.inFlight,
-          dataServers: data.endpointStates(),
-          ownerCacheEntries: owners.size,
-        },
-      }),
-    }, config.host, config.port);
+    soap = await startSoapServer(
+      {
+        service: 'bank',
+        wsdlPath: wsdlPath(),
+        wsdlText: wsdlWithFacets(wsdlPath(), [
+          { simpleType: 'Amount', facet: 'maxInclusive', value: formatCents(config.amountCentsMax) },
+        ]),
+        path: BANK_PATH,
+        namespace: BANK_NAMESPACE,
+        faultElement: 'BankFault',
+        principalHeader: 'client-id',
+        credentials,
+        operations: faultsAround(
+          check.guard(
+            bankOperations({
+              data,
+              owners,
+              queue,
+              flow,
+              rateLimiter,
+              amountCentsMax: config.amountCentsMax,
+              accountsPerClientMax: config.accountsPerClientMax,
+              requestDeadlineMs: config.requestDeadlineMs,
+              logger,
+            }),
+          ),
+        ),
+        notReady: () => check.current === 'refused',
+        bodyBytesMax: config.bodyBytesMax,
+        connections: config.connections,
+        logger,
+        requestIdCharsMax: BANK_REQUEST_ID_CHARS_MAX,
+        admin,
+        extraRoute: faultAdminRoute(faults, admin, logger),
+        observer,
+        health: async () => ({
+          ...check.health(),
+          ...(faults === undefined ? {} : { public: faults.health().public }),
+          details: {
+            ...check.health().details,
+            ...faults?.health().details,
+            businessId: config.businessId,
+            busyAccounts: queue.busyAccounts,
+            rateLimitedClients: rateLimiter.clients,
+            dataCallsInFlight: data.inFlight,
+            dataServers: data.endpointStates(),
+            ownerCacheEntries: owners.size,
+          },
+        }),
+      },
+      config.host,
+      config.port,
+    );
   } catch (error) {
     check.stop();
     data.close();

@@ -11,7 +11,11 @@ import { DataClient } from './data-client';
  * data-tier calls in flight, and every data-tier call's latency (data-call-observer.ts).
  */
 /** `peer` of the data-call ring entries: the data server (or, with several, the list this server fails over among). */
-export function businessObserver(businessId: string, dataUrls: readonly string[], ringEntries: number): { observer: SoapObserver; dataCalls: DataCallObserver } {
+export function businessObserver(
+  businessId: string,
+  dataUrls: readonly string[],
+  ringEntries: number,
+): { observer: SoapObserver; dataCalls: DataCallObserver } {
   const observer = new SoapObserver(new ProcessMetrics(`bank-${businessId}`), ringEntries);
   return { observer, dataCalls: new DataCallObserver(observer, dataUrls.map((u) => new URL(u).host).join(',')) };
 }
@@ -20,23 +24,35 @@ export function watchBusiness(observer: SoapObserver, queue: AccountQueue, data:
   const registers = [observer.metrics.registry];
   new Gauge({
     name: `${METRIC_PREFIX}account_queue_depth`,
-    help: 'Requests running or waiting in this server\'s per-account queues, over all accounts.',
+    help: "Requests running or waiting in this server's per-account queues, over all accounts.",
     registers,
-    collect() { this.set(queue.depths().total); },
+    collect() {
+      this.set(queue.depths().total);
+    },
   });
   new Gauge({
     name: `${METRIC_PREFIX}account_queue_depth_max`,
     help: 'Requests running or waiting on the busiest account of this server.',
     registers,
-    collect() { this.set(queue.depths().max); },
+    collect() {
+      this.set(queue.depths().max);
+    },
   });
   new Gauge({
     name: `${METRIC_PREFIX}data_calls_in_flight`,
     help: 'Data-tier calls on a socket or waiting for one.',
     registers,
-    collect() { this.set(data.inFlight); },
+    collect() {
+      this.set(data.inFlight);
+    },
   });
   observer.extras = {
-    state: async () => ({ tier: 'business', businessId, queue: queue.depths(), busyAccounts: queue.busyAccounts, dataCallsInFlight: data.inFlight }),
+    state: async () => ({
+      tier: 'business',
+      businessId,
+      queue: queue.depths(),
+      busyAccounts: queue.busyAccounts,
+      dataCallsInFlight: data.inFlight,
+    }),
   };
 }

@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
-import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings, SOAP_CONNECTION_DEFAULTS } from '../common/connection-limits';
+import {
+  checkDescriptorBudget,
+  ConnectionLimits,
+  connectionLimitsSettings,
+  SOAP_CONNECTION_DEFAULTS,
+} from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
 import { AMOUNT_CENTS_MAX_DEFAULT, BALANCE_CENTS_MAX, Cents, formatCents, parseAmount } from '../common/money';
 import { RING_ENTRIES_DEFAULT, RING_ENTRIES_MAX, TRACE_RING_ENV } from '../common/trace-ring';
@@ -122,7 +127,9 @@ function amountMaxSetting(env: Env): Cents {
   try {
     return parseAmount(text, AMOUNT_CENTS_MAX_LIMIT);
   } catch {
-    throw new Error(`BANK_AMOUNT_MAX must be a decimal > 0 with at most 2 fraction digits, at most ${formatCents(AMOUNT_CENTS_MAX_LIMIT)}; got ${JSON.stringify(text)}`);
+    throw new Error(
+      `BANK_AMOUNT_MAX must be a decimal > 0 with at most 2 fraction digits, at most ${formatCents(AMOUNT_CENTS_MAX_LIMIT)}; got ${JSON.stringify(text)}`,
+    );
   }
 }
 
@@ -144,9 +151,15 @@ export const DATA_URLS_MAX = 16;
 function dataUrlsSetting(env: Env): string[] {
   const list = optionalStringSetting(env, 'BANK_DATA_URLS');
   if (list === undefined) return [urlSetting(env, 'BANK_DATA_URL', 'http://127.0.0.1:8090/data')];
-  if (optionalStringSetting(env, 'BANK_DATA_URL') !== undefined) throw new Error('set BANK_DATA_URLS or BANK_DATA_URL, not both');
-  const urls = list.split(',').map((u) => u.trim()).filter((u) => u !== '').map((u) => urlSetting({ BANK_DATA_URLS: u }, 'BANK_DATA_URLS', u));
-  if (urls.length === 0 || urls.length > DATA_URLS_MAX) throw new Error(`BANK_DATA_URLS must list 1..${DATA_URLS_MAX} URLs, got ${urls.length}`);
+  if (optionalStringSetting(env, 'BANK_DATA_URL') !== undefined)
+    throw new Error('set BANK_DATA_URLS or BANK_DATA_URL, not both');
+  const urls = list
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '')
+    .map((u) => urlSetting({ BANK_DATA_URLS: u }, 'BANK_DATA_URLS', u));
+  if (urls.length === 0 || urls.length > DATA_URLS_MAX)
+    throw new Error(`BANK_DATA_URLS must list 1..${DATA_URLS_MAX} URLs, got ${urls.length}`);
   if (new Set(urls).size !== urls.length) throw new Error('BANK_DATA_URLS lists a URL twice');
   return urls;
 }
@@ -171,12 +184,16 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
   }
   const accountQueueWaitMs = intSetting(merged, 'BANK_ACCOUNT_QUEUE_WAIT_MS', 2000, 1, 60_000);
   if (accountQueueWaitMs >= requestDeadlineMs) {
-    throw new Error(`BANK_ACCOUNT_QUEUE_WAIT_MS (${accountQueueWaitMs}) must be below BANK_REQUEST_DEADLINE_MS (${requestDeadlineMs})`);
+    throw new Error(
+      `BANK_ACCOUNT_QUEUE_WAIT_MS (${accountQueueWaitMs}) must be below BANK_REQUEST_DEADLINE_MS (${requestDeadlineMs})`,
+    );
   }
   const accountQueueLengthMax = intSetting(merged, 'BANK_ACCOUNT_QUEUE_LENGTH_MAX', 64, 2, 100_000);
   const accountQueuePerClientMax = intSetting(merged, 'BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX', 8, 1, 100_000);
   if (accountQueuePerClientMax >= accountQueueLengthMax) {
-    throw new Error(`BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX (${accountQueuePerClientMax}) must be below BANK_ACCOUNT_QUEUE_LENGTH_MAX (${accountQueueLengthMax}): the owner's places are kept out of the others' share`);
+    throw new Error(
+      `BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX (${accountQueuePerClientMax}) must be below BANK_ACCOUNT_QUEUE_LENGTH_MAX (${accountQueueLengthMax}): the owner's places are kept out of the others' share`,
+    );
   }
   const leaseText = optionalStringSetting(merged, 'BANK_LOCK_LEASE_MS');
   const config: BusinessConfig = Object.freeze({
@@ -187,7 +204,11 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     dataUrls: Object.freeze(dataUrlsSetting(merged)),
     dataHealthIntervalMs: intSetting(merged, 'BANK_DATA_HEALTH_INTERVAL_MS', 250, 50, 60_000),
     dataHealthTimeoutMs: intSetting(merged, 'BANK_DATA_HEALTH_TIMEOUT_MS', 500, 50, 60_000),
-    clientCredentialsFile: stringSetting(merged, 'BANK_CLIENT_CREDENTIALS_FILE', join(dataDir, 'client-credentials.json')),
+    clientCredentialsFile: stringSetting(
+      merged,
+      'BANK_CLIENT_CREDENTIALS_FILE',
+      join(dataDir, 'client-credentials.json'),
+    ),
     adminCredentialsFile: adminCredentialsSetting(merged),
     dataCheckIntervalMs: intSetting(merged, 'BANK_DATA_CHECK_INTERVAL_MS', 10_000, 50, 3_600_000),
     credentialsReloadMs: intSetting(merged, 'BANK_CREDENTIALS_RELOAD_MS', 2000, 100, 3_600_000),
@@ -218,6 +239,10 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     faultsReloadMs: intSetting(merged, 'BANK_FAULTS_RELOAD_MS', 1000, 50, 60_000),
   });
   // Besides client connections: the data-tier sockets, the credentials files, slack.
-  checkDescriptorBudget(config.connections, config.dataSocketsMax * config.dataUrls.length + DESCRIPTORS_RESERVED, 'BANK_CONNECTIONS_MAX');
+  checkDescriptorBudget(
+    config.connections,
+    config.dataSocketsMax * config.dataUrls.length + DESCRIPTORS_RESERVED,
+    'BANK_CONNECTIONS_MAX',
+  );
   return config;
 }

@@ -20,7 +20,10 @@ export interface CallFacts {
 export class DataCallObserver {
   private readonly latency: Histogram<'operation' | 'outcome'>;
 
-  constructor(private readonly observer: SoapObserver, private readonly peer: string) {
+  constructor(
+    private readonly observer: SoapObserver,
+    private readonly peer: string,
+  ) {
     this.latency = new Histogram({
       name: `${METRIC_PREFIX}data_call_duration_seconds`,
       help: 'Business → data tier calls: time to the answer, by operation and outcome (ok, a fault code, unavailable).',
@@ -38,8 +41,13 @@ export class DataCallObserver {
   }
 
   done(
-    operation: DataOperation, requestId: string, trace: TraceContext | undefined, spanId: string | undefined,
-    startedAtMs: number, outcome: string, facts: CallFacts,
+    operation: DataOperation,
+    requestId: string,
+    trace: TraceContext | undefined,
+    spanId: string | undefined,
+    startedAtMs: number,
+    outcome: string,
+    facts: CallFacts,
   ): void {
     const durationMs = Date.now() - startedAtMs;
     this.latency.observe({ operation, outcome }, durationMs / 1000);

@@ -2,9 +2,20 @@ import { Logger } from '../common/logger';
 import { Cents } from '../common/money';
 import { DataEnvelopes, DataOperation, JournalFilter, Posting, soapActionOf } from './data-envelope';
 import {
-  AccountState, BadDataResponse, CreatedAccount, DataFaultDetail, Journal, LockGrant, parseEnvelope,
-  readCreateAccountResponse, readGetJournalResponse, readLockResponse, readReadResponse, readUnlockResponse,
-  readUpdateResponse, UpdateOutcome,
+  AccountState,
+  BadDataResponse,
+  CreatedAccount,
+  DataFaultDetail,
+  Journal,
+  LockGrant,
+  parseEnvelope,
+  readCreateAccountResponse,
+  readGetJournalResponse,
+  readLockResponse,
+  readReadResponse,
+  readUnlockResponse,
+  readUpdateResponse,
+  UpdateOutcome,
 } from './data-response';
 import { DataEndpoint, DataEndpoints } from './data-endpoints';
 import { HttpLiteClient, HttpLiteError } from './http-lite';
@@ -97,7 +108,13 @@ const IDLE_SOCKET_MS = 4000;
  * (idempotent) and the writes keyed by a transaction id (Update, CreateAccount: a repeat
  * returns the first outcome). Lock is not: a second Lock would queue behind the first.
  */
-const RESEND_ON_STALE_SOCKET: ReadonlySet<DataOperation> = new Set(['Read', 'Update', 'Unlock', 'CreateAccount', 'GetJournal']);
+const RESEND_ON_STALE_SOCKET: ReadonlySet<DataOperation> = new Set([
+  'Read',
+  'Update',
+  'Unlock',
+  'CreateAccount',
+  'GetJournal',
+]);
 
 export class DataClient {
   private readonly endpoints: DataEndpoints;
@@ -111,18 +128,34 @@ export class DataClient {
       healthIntervalMs: options.healthIntervalMs,
       healthTimeoutMs: options.healthTimeoutMs,
       logger: options.logger,
-      pool: (target) => new HttpLiteClient({
-        host: target.hostname.replace(/^\[|\]$/g, ''),
-        port: target.port === '' ? 80 : Number(target.port),
-        socketsMax: options.socketsMax,
-        idleSocketMs: IDLE_SOCKET_MS,
-        responseBytesMax: options.responseBytesMax,
-      }, target.pathname + target.search, 'Content-Type: text/xml; charset=utf-8\r\n'),
+      pool: (target) =>
+        new HttpLiteClient(
+          {
+            host: target.hostname.replace(/^\[|\]$/g, ''),
+            port: target.port === '' ? 80 : Number(target.port),
+            socketsMax: options.socketsMax,
+            idleSocketMs: IDLE_SOCKET_MS,
+            responseBytesMax: options.responseBytesMax,
+          },
+          target.pathname + target.search,
+          'Content-Type: text/xml; charset=utf-8\r\n',
+        ),
     });
   }
 
-  async lock(scope: CallScope, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): Promise<LockGrant> {
-    return this.call(scope, 'Lock', this.envelopes.lock(scope.requestId, accountIds, waitMs, leaseMs), readLockResponse, { accounts: accountIds });
+  async lock(
+    scope: CallScope,
+    accountIds: readonly string[],
+    waitMs: number,
+    leaseMs: number | undefined,
+  ): Promise<LockGrant> {
+    return this.call(
+      scope,
+      'Lock',
+      this.envelopes.lock(scope.requestId, accountIds, waitMs, leaseMs),
+      readLockResponse,
+      { accounts: accountIds },
+    );
   }
 
   async read(scope: CallScope, accountIds: readonly string[]): Promise<AccountState[]> {
@@ -130,11 +163,19 @@ export class DataClient {
   }
 
   async update(
-    scope: CallScope, lockId: string, fencingToken: string, transactionId: string,
-    postings: readonly Posting[], release: boolean,
+    scope: CallScope,
+    lockId: string,
+    fencingToken: string,
+    transactionId: string,
+    postings: readonly Posting[],
+    release: boolean,
   ): Promise<UpdateOutcome> {
     const xml = this.envelopes.update(scope.requestId, lockId, fencingToken, transactionId, postings, release);
-    return this.call(scope, 'Update', xml, readUpdateResponse, { fencingToken, transactionId, accounts: postings.map((p) => p.accountId) });
+    return this.call(scope, 'Update', xml, readUpdateResponse, {
+      fencingToken,
+      transactionId,
+      accounts: postings.map((p) => p.accountId),
+    });
   }
 
   async unlock(scope: CallScope, lockId: string): Promise<boolean> {
@@ -142,14 +183,23 @@ export class DataClient {
   }
 
   async createAccount(
-    scope: CallScope, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined, accountsMax: number,
+    scope: CallScope,
+    ownerId: string,
+    transactionId: string,
+    initialBalanceCents: Cents | undefined,
+    accountsMax: number,
   ): Promise<CreatedAccount> {
     const xml = this.envelopes.createAccount(scope.requestId, ownerId, transactionId, initialBalanceCents, accountsMax);
     return this.call(scope, 'CreateAccount', xml, readCreateAccountResponse);
   }
 
   async getJournal(scope: CallScope, accountId: string, filter: JournalFilter): Promise<Journal> {
-    return this.call(scope, 'GetJournal', this.envelopes.getJournal(scope.requestId, accountId, filter), readGetJournalResponse);
+    return this.call(
+      scope,
+      'GetJournal',
+      this.envelopes.getJournal(scope.requestId, accountId, filter),
+      readGetJournalResponse,
+    );
   }
 
   close(): void {
@@ -166,7 +216,13 @@ export class DataClient {
     return { requestId, deadlineAtMs: Date.now() + this.options.callTimeoutMs };
   }
 
-  private async call<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T, facts: CallFacts = {}): Promise<T> {
+  private async call<T>(
+    scope: CallScope,
+    operation: DataOperation,
+    xml: string,
+    read: (element: XmlElement) => T,
+    facts: CallFacts = {},
+  ): Promise<T> {
     const observer = this.options.observer;
     const span = observer?.span(scope.trace);
     const startedAtMs = Date.now();
@@ -175,7 +231,11 @@ export class DataClient {
     try {
       // Calls waiting for a socket are bounded here (and each by its deadline).
       if (this.callsInFlight >= this.options.callsInFlightMax) {
-        throw new DataCallError('unavailable', operation, `data tier ${operation}: ${this.callsInFlight} calls already in flight`);
+        throw new DataCallError(
+          'unavailable',
+          operation,
+          `data tier ${operation}: ${this.callsInFlight} calls already in flight`,
+        );
       }
       this.callsInFlight++;
       try {
@@ -189,7 +249,10 @@ export class DataClient {
       outcome = error instanceof DataCallError ? (error.fault?.code ?? error.kind) : 'error';
       throw error;
     } finally {
-      observer?.done(operation, scope.requestId, scope.trace, span?.spanId, startedAtMs, outcome, { ...facts, ...(token === undefined ? {} : { fencingToken: token }) });
+      observer?.done(operation, scope.requestId, scope.trace, span?.spanId, startedAtMs, outcome, {
+        ...facts,
+        ...(token === undefined ? {} : { fencingToken: token }),
+      });
     }
   }
 
@@ -199,7 +262,13 @@ export class DataClient {
   }
 
   /** Sends one envelope to one data server after another (each at most once) until one answers. */
-  private async callNow<T>(scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T, traceparent: string | undefined): Promise<T> {
+  private async callNow<T>(
+    scope: CallScope,
+    operation: DataOperation,
+    xml: string,
+    read: (element: XmlElement) => T,
+    traceparent: string | undefined,
+  ): Promise<T> {
     const tried = new Set<DataEndpoint>();
     for (let endpoint = this.endpoints.pick(tried); ; endpoint = this.endpoints.pick(tried)) {
       tried.add(endpoint!);
@@ -209,28 +278,44 @@ export class DataClient {
         const next = this.endpoints.pick(tried);
         if (next === undefined || !failsOver(error) || scope.deadlineAtMs <= Date.now()) throw error;
         this.options.logger.warn('data server failed; sending the call to another', {
-          request_id: scope.requestId, operation, data_url: endpoint!.url, next_url: next.url, error: (error as Error).message,
+          request_id: scope.requestId,
+          operation,
+          data_url: endpoint!.url,
+          next_url: next.url,
+          error: (error as Error).message,
         });
       }
     }
   }
 
   private async callOn<T>(
-    endpoint: DataEndpoint, scope: CallScope, operation: DataOperation, xml: string, read: (element: XmlElement) => T, traceparent: string | undefined,
+    endpoint: DataEndpoint,
+    scope: CallScope,
+    operation: DataOperation,
+    xml: string,
+    read: (element: XmlElement) => T,
+    traceparent: string | undefined,
   ): Promise<T> {
     const timeoutMs = (): number => Math.min(this.options.callTimeoutMs, scope.deadlineAtMs - Date.now());
-    if (timeoutMs() <= 0) throw new DataCallError('unavailable', operation, `data tier ${operation}: the request's deadline has passed`);
+    if (timeoutMs() <= 0)
+      throw new DataCallError('unavailable', operation, `data tier ${operation}: the request's deadline has passed`);
     let response: { status: number; text: string };
     try {
       response = await this.post(endpoint, operation, xml, timeoutMs(), traceparent);
     } catch (error) {
-      if (error instanceof HttpLiteError && error.kind === 'stale' && RESEND_ON_STALE_SOCKET.has(operation) && timeoutMs() > 0) {
+      if (
+        error instanceof HttpLiteError &&
+        error.kind === 'stale' &&
+        RESEND_ON_STALE_SOCKET.has(operation) &&
+        timeoutMs() > 0
+      ) {
         response = await this.post(endpoint, operation, xml, timeoutMs(), traceparent).catch((again: unknown) => {
           this.endpoints.markDown(endpoint, String(again));
           throw this.unavailable(operation, again);
         });
       } else {
-        if (!(error instanceof HttpLiteError && error.kind === 'stale')) this.endpoints.markDown(endpoint, String(error));
+        if (!(error instanceof HttpLiteError && error.kind === 'stale'))
+          this.endpoints.markDown(endpoint, String(error));
         throw this.unavailable(operation, error);
       }
     }
@@ -258,17 +343,35 @@ export class DataClient {
     switch (parsed.kind) {
       case 'fault':
         if (parsed.fault.code === 'AUTHENTICATION_FAILED') this.options.onCredentialsRefused?.();
-        throw new DataCallError('fault', operation, `data tier ${operation}: ${parsed.fault.code}: ${parsed.fault.message}`, parsed.fault);
+        throw new DataCallError(
+          'fault',
+          operation,
+          `data tier ${operation}: ${parsed.fault.code}: ${parsed.fault.message}`,
+          parsed.fault,
+        );
       case 'soap-fault-without-detail':
-        throw new DataCallError('unavailable', operation, `data tier ${operation}: HTTP ${status}, fault without DataFault: ${parsed.faultstring}`);
+        throw new DataCallError(
+          'unavailable',
+          operation,
+          `data tier ${operation}: HTTP ${status}, fault without DataFault: ${parsed.faultstring}`,
+        );
       case 'body':
-        if (status !== 200) throw new DataCallError('bad-response', operation, `data tier ${operation}: HTTP ${status} with a normal body`);
+        if (status !== 200)
+          throw new DataCallError(
+            'bad-response',
+            operation,
+            `data tier ${operation}: HTTP ${status} with a normal body`,
+          );
         return parsed.element;
     }
   }
 
   private async post(
-    endpoint: DataEndpoint, operation: DataOperation, xml: string, timeoutMs: number, traceparent: string | undefined,
+    endpoint: DataEndpoint,
+    operation: DataOperation,
+    xml: string,
+    timeoutMs: number,
+    traceparent: string | undefined,
   ): Promise<{ status: number; text: string }> {
     const trace = traceparent === undefined ? '' : `traceparent: ${traceparent}\r\n`;
     const response = await endpoint.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n${trace}`, xml, timeoutMs);

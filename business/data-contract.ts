@@ -40,7 +40,7 @@ function sequenceNames(complexType: Node | undefined): string[] {
 
 /** Throws with every mismatch listed; returns quietly when the templates match the WSDL. */
 export async function checkDataContract(wsdlText: string): Promise<void> {
-  const doc = await parseStringPromise(wsdlText) as { 'wsdl:definitions'?: Node };
+  const doc = (await parseStringPromise(wsdlText)) as { 'wsdl:definitions'?: Node };
   const definitions = doc['wsdl:definitions'];
   if (definitions === undefined) throw new Error('data.wsdl: no wsdl:definitions');
   const problems: string[] = [];
@@ -52,7 +52,9 @@ export async function checkDataContract(wsdlText: string): Promise<void> {
   for (const [operation, expected] of Object.entries(REQUEST_SEQUENCES)) {
     const actual = sequenceNames(list(elements.get(operation)?.['xsd:complexType'])[0]);
     if (actual.join(',') !== expected.join(',')) {
-      problems.push(`element ${operation}: WSDL sequence [${actual.join(', ')}], templates send [${expected.join(', ')}]`);
+      problems.push(
+        `element ${operation}: WSDL sequence [${actual.join(', ')}], templates send [${expected.join(', ')}]`,
+      );
     }
   }
   const posting = sequenceNames(complexTypes.get('Posting'));
@@ -60,15 +62,19 @@ export async function checkDataContract(wsdlText: string): Promise<void> {
   for (const block of HEADER_BLOCKS) if (!elements.has(block)) problems.push(`no header block element ${block}`);
 
   const binding = list(definitions['wsdl:binding'])[0];
-  const actions = new Map(list(binding?.['wsdl:operation']).map((op) => [
-    op.$?.['name'] ?? '',
-    list(op['soap:operation'])[0]?.$?.['soapAction'],
-  ]));
+  const actions = new Map(
+    list(binding?.['wsdl:operation']).map((op) => [
+      op.$?.['name'] ?? '',
+      list(op['soap:operation'])[0]?.$?.['soapAction'],
+    ]),
+  );
   for (const operation of Object.keys(REQUEST_SEQUENCES)) {
     const action = actions.get(operation);
-    if (action !== `${DATA_NS}#${operation}`) problems.push(`operation ${operation}: soapAction ${JSON.stringify(action)}`);
+    if (action !== `${DATA_NS}#${operation}`)
+      problems.push(`operation ${operation}: soapAction ${JSON.stringify(action)}`);
   }
-  if (problems.length > 0) throw new Error(`data.wsdl does not match the data-tier client:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0)
+    throw new Error(`data.wsdl does not match the data-tier client:\n  ${problems.join('\n  ')}`);
 }
 
 export async function checkDataContractFile(path = dataWsdlPath()): Promise<void> {

@@ -34,15 +34,18 @@ export class DataEnvelopes {
   private readonly prefix: string;
 
   constructor(businessId: string, businessToken: string) {
-    this.prefix = '<?xml version="1.0" encoding="utf-8"?>' +
+    this.prefix =
+      '<?xml version="1.0" encoding="utf-8"?>' +
       `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NS}"><soap:Header>` +
       `<d:auth-token>${escapeXml(businessToken)}</d:auth-token>` +
       `<d:business-id>${escapeXml(businessId)}</d:business-id>`;
   }
 
   private wrap(operation: DataOperation, requestId: string, inner: string): string {
-    return `${this.prefix}<d:request-id>${escapeXml(requestId)}</d:request-id></soap:Header>` +
-      `<soap:Body><d:${operation}>${inner}</d:${operation}></soap:Body></soap:Envelope>`;
+    return (
+      `${this.prefix}<d:request-id>${escapeXml(requestId)}</d:request-id></soap:Header>` +
+      `<soap:Body><d:${operation}>${inner}</d:${operation}></soap:Body></soap:Envelope>`
+    );
   }
 
   lock(requestId: string, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): string {
@@ -63,29 +66,52 @@ export class DataEnvelopes {
     postings: readonly Posting[],
     release: boolean,
   ): string {
-    const lines = postings.map((p) =>
-      `<d:posting><d:accountId>${escapeXml(p.accountId)}</d:accountId><d:amount>${formatCents(p.amountCents)}</d:amount></d:posting>`).join('');
-    return this.wrap('Update', requestId,
+    const lines = postings
+      .map(
+        (p) =>
+          `<d:posting><d:accountId>${escapeXml(p.accountId)}</d:accountId><d:amount>${formatCents(p.amountCents)}</d:amount></d:posting>`,
+      )
+      .join('');
+    return this.wrap(
+      'Update',
+      requestId,
       `<d:lockId>${escapeXml(lockId)}</d:lockId><d:fencingToken>${escapeXml(fencingToken)}</d:fencingToken>` +
-      `<d:transactionId>${escapeXml(transactionId)}</d:transactionId>${lines}<d:release>${release ? 'true' : 'false'}</d:release>`);
+        `<d:transactionId>${escapeXml(transactionId)}</d:transactionId>${lines}<d:release>${release ? 'true' : 'false'}</d:release>`,
+    );
   }
 
   unlock(requestId: string, lockId: string): string {
     return this.wrap('Unlock', requestId, `<d:lockId>${escapeXml(lockId)}</d:lockId>`);
   }
 
-  createAccount(requestId: string, ownerId: string, transactionId: string, initialBalanceCents: Cents | undefined, accountsMax: number): string {
-    const initial = initialBalanceCents === undefined ? '' : `<d:initialBalance>${formatCents(initialBalanceCents)}</d:initialBalance>`;
-    return this.wrap('CreateAccount', requestId,
+  createAccount(
+    requestId: string,
+    ownerId: string,
+    transactionId: string,
+    initialBalanceCents: Cents | undefined,
+    accountsMax: number,
+  ): string {
+    const initial =
+      initialBalanceCents === undefined
+        ? ''
+        : `<d:initialBalance>${formatCents(initialBalanceCents)}</d:initialBalance>`;
+    return this.wrap(
+      'CreateAccount',
+      requestId,
       `<d:ownerId>${escapeXml(ownerId)}</d:ownerId><d:transactionId>${escapeXml(transactionId)}</d:transactionId>${initial}` +
-      `<d:accountsMax>${integerText(accountsMax)}</d:accountsMax>`);
+        `<d:accountsMax>${integerText(accountsMax)}</d:accountsMax>`,
+    );
   }
 
   getJournal(requestId: string, accountId: string, query: JournalFilter): string {
     const kinds = (query.kinds ?? []).map((k) => `<d:kind>${escapeXml(k)}</d:kind>`).join('');
-    const before = query.beforeEntryId === undefined ? '' : `<d:beforeEntryId>${escapeXml(query.beforeEntryId)}</d:beforeEntryId>`;
-    return this.wrap('GetJournal', requestId,
-      `<d:accountId>${escapeXml(accountId)}</d:accountId><d:limit>${integerText(query.limit)}</d:limit>${kinds}${before}`);
+    const before =
+      query.beforeEntryId === undefined ? '' : `<d:beforeEntryId>${escapeXml(query.beforeEntryId)}</d:beforeEntryId>`;
+    return this.wrap(
+      'GetJournal',
+      requestId,
+      `<d:accountId>${escapeXml(accountId)}</d:accountId><d:limit>${integerText(query.limit)}</d:limit>${kinds}${before}`,
+    );
   }
 }
 

@@ -17,7 +17,11 @@ export function clientFaultOf(error: unknown, logger: Logger, requestId: string)
       unavailableLog.note(logger, requestId, error);
       return unavailable();
     case 'bad-response':
-      logger.error('data tier answered outside its contract', { request_id: requestId, operation: error.operation, error: error.message });
+      logger.error('data tier answered outside its contract', {
+        request_id: requestId,
+        operation: error.operation,
+        error: error.message,
+      });
       return fault('INTERNAL_ERROR', `internal error; quote request id ${requestId}`);
     case 'fault':
       return mapDataFault(error, logger, requestId);
@@ -41,7 +45,10 @@ const unavailableLog = {
       return;
     }
     logger.warn('data tier unavailable', {
-      request_id: requestId, operation: error.operation, error: error.message, failures_not_logged: this.suppressed,
+      request_id: requestId,
+      operation: error.operation,
+      error: error.message,
+      failures_not_logged: this.suppressed,
     });
     this.lastAtMs = nowMs;
     this.suppressed = 0;
@@ -49,7 +56,8 @@ const unavailableLog = {
 };
 
 /** What a client hears when the data tier refuses this server: no secret, no "retry later". */
-export const MISCONFIGURED = 'the bank is misconfigured: the data tier refuses this business server; an operator must fix its credentials';
+export const MISCONFIGURED =
+  'the bank is misconfigured: the data tier refuses this business server; an operator must fix its credentials';
 
 /** The fault of a data tier that is down (also what fault injection's data-unavailable answers). */
 export function unavailable(): ServiceFault {
@@ -79,21 +87,35 @@ function mapDataFault(error: DataCallError, logger: Logger, requestId: string): 
     case 'AUTHENTICATION_FAILED':
       // This server's data-tier credentials are wrong: a misconfiguration, not a passing
       // outage. It now reports degraded (data-tier-check.ts), so the balancer routes around it.
-      logger.error('data tier refused this business server', { request_id: requestId, operation: error.operation, code: detail.code });
+      logger.error('data tier refused this business server', {
+        request_id: requestId,
+        operation: error.operation,
+        code: detail.code,
+      });
       return fault('SERVICE_UNAVAILABLE', MISCONFIGURED);
     case 'LOCK_NOT_HELD':
     case 'LOCK_EXPIRED':
     case 'STALE_FENCING_TOKEN':
       // Lost leases after the bounded retries: nothing the client did; another attempt (here
       // or elsewhere) may succeed.
-      logger.error('data tier refused this business server', { request_id: requestId, operation: error.operation, code: detail.code, error: detail.message });
+      logger.error('data tier refused this business server', {
+        request_id: requestId,
+        operation: error.operation,
+        code: detail.code,
+        error: detail.message,
+      });
       return unavailable();
     case 'NOT_AUTHORIZED':
     case 'SAME_ACCOUNT':
     case 'INVALID_REQUEST':
     case 'RATE_LIMITED':
     case 'INTERNAL_ERROR':
-      logger.error('data tier fault that the business tier should have prevented', { request_id: requestId, operation: error.operation, code: detail.code, error: detail.message });
+      logger.error('data tier fault that the business tier should have prevented', {
+        request_id: requestId,
+        operation: error.operation,
+        code: detail.code,
+        error: detail.message,
+      });
       return fault('INTERNAL_ERROR', `internal error; quote request id ${requestId}`);
   }
 }

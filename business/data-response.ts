@@ -1,7 +1,15 @@
 import { isFaultCode, FaultCode } from '../common/fault-codes';
 import { Cents, parseBalance, parseSignedAmount } from '../common/money';
 import { DataOperation } from './data-envelope';
-import { child, childrenNamed, childText, optionalChildText, parseXml, XmlElement, XmlSyntaxError } from '../common/xml-reader';
+import {
+  child,
+  childrenNamed,
+  childText,
+  optionalChildText,
+  parseXml,
+  XmlElement,
+  XmlSyntaxError,
+} from '../common/xml-reader';
 
 /**
  * Reading the data tier's answers (wsdl/data.wsdl) into typed values. Money stays text until
@@ -174,7 +182,10 @@ export function readLockResponse(element: XmlElement): LockGrant {
 }
 
 export function readReadResponse(element: XmlElement): AccountState[] {
-  const list = childrenNamed(element, 'account').map((a) => ({ ...lockedAccount(a), locked: booleanText(a, 'locked') }));
+  const list = childrenNamed(element, 'account').map((a) => ({
+    ...lockedAccount(a),
+    locked: booleanText(a, 'locked'),
+  }));
   if (list.length === 0) bad('<ReadResponse> lists no account');
   return list;
 }
@@ -208,7 +219,8 @@ function parseEntryAmount(text: string): Cents {
 function journalEntry(element: XmlElement): JournalEntry {
   const kind = childText(element, 'kind');
   if (!ENTRY_KINDS.has(kind)) bad(`unknown journal entry kind ${JSON.stringify(kind)}`);
-  const counterparty = child(element, 'counterpartyAccountId') === undefined ? undefined : accountIdText(element, 'counterpartyAccountId');
+  const counterparty =
+    child(element, 'counterpartyAccountId') === undefined ? undefined : accountIdText(element, 'counterpartyAccountId');
   return {
     transactionId: childText(element, 'transactionId'),
     kind,

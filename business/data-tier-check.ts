@@ -29,7 +29,12 @@ export class DataTierCheck {
 
   constructor(
     private readonly data: DataClient,
-    private readonly options: { readonly intervalMs: number; readonly callTimeoutMs: number; readonly businessId: string; readonly dataUrl: string },
+    private readonly options: {
+      readonly intervalMs: number;
+      readonly callTimeoutMs: number;
+      readonly businessId: string;
+      readonly dataUrl: string;
+    },
     private readonly logger: Logger,
   ) {}
 
@@ -76,7 +81,8 @@ export class DataTierCheck {
 
   private schedule(): void {
     if (this.stopped) return;
-    const delayMs = this.state === 'refused' ? Math.min(this.options.intervalMs, RECHECK_REFUSED_MS) : this.options.intervalMs;
+    const delayMs =
+      this.state === 'refused' ? Math.min(this.options.intervalMs, RECHECK_REFUSED_MS) : this.options.intervalMs;
     this.timer = setTimeout(() => {
       void this.checkNow(this.options.callTimeoutMs).finally(() => this.schedule());
     }, delayMs);
@@ -100,15 +106,21 @@ export class DataTierCheck {
     this.state = next;
     if (next === previous) return;
     if (next === 'refused') {
-      this.logger.error("the data tier refuses this business server's credentials: it reports degraded and takes no traffic until they are fixed", {
-        business_id: this.options.businessId,
-        data_url: this.options.dataUrl,
-        fix: "BANK_BUSINESS_TOKEN must be the token whose hash the data server's BANK_BUSINESS_CREDENTIALS_FILE lists for this business-id",
-      });
+      this.logger.error(
+        "the data tier refuses this business server's credentials: it reports degraded and takes no traffic until they are fixed",
+        {
+          business_id: this.options.businessId,
+          data_url: this.options.dataUrl,
+          fix: "BANK_BUSINESS_TOKEN must be the token whose hash the data server's BANK_BUSINESS_CREDENTIALS_FILE lists for this business-id",
+        },
+      );
     } else if (previous === 'refused') {
-      this.logger.warn(`the data tier ${next === 'accepted' ? 'accepts' : 'is unreachable, no longer refusing'} this business server's credentials`, {
-        business_id: this.options.businessId,
-      });
+      this.logger.warn(
+        `the data tier ${next === 'accepted' ? 'accepts' : 'is unreachable, no longer refusing'} this business server's credentials`,
+        {
+          business_id: this.options.businessId,
+        },
+      );
     }
   }
 }

@@ -24,7 +24,9 @@ export interface FaultHooks {
 /** Pieces of a dribbled answer: enough to be slow on the wire, few enough to stay cheap. */
 const DRIBBLE_CHUNKS_MAX = 20;
 
-const dropConnection: Delivery = (res) => { res.socket?.destroy(); };
+const dropConnection: Delivery = (res) => {
+  res.socket?.destroy();
+};
 const resetConnection: Delivery = (res) => {
   const socket = res.socket;
   if (socket === null) return;
@@ -69,7 +71,12 @@ function injectedMessage(fired: FiredRule, what: string): string {
   return `${what} (injected by fault rule ${fired.index}, ${fired.rule.action})`;
 }
 
-async function apply(fired: FiredRule, handler: OperationHandler, args: Record<string, unknown>, ctx: OperationContext): Promise<Record<string, unknown>> {
+async function apply(
+  fired: FiredRule,
+  handler: OperationHandler,
+  args: Record<string, unknown>,
+  ctx: OperationContext,
+): Promise<Record<string, unknown>> {
   const rule = fired.rule;
   switch (rule.action) {
     case 'delay':
@@ -122,7 +129,12 @@ export function withFaults(
       const fired = injector.decide({ operation, clientId: ctx.principalId, accountIds: accountIdsOf(args) });
       if (fired === undefined) return handler(args, ctx);
       const label = `rule ${fired.index} ${fired.rule.action}`;
-      hooks.logger.warn('fault injected', { request_id: ctx.requestId, operation, rule: fired.index, action: fired.rule.action });
+      hooks.logger.warn('fault injected', {
+        request_id: ctx.requestId,
+        operation,
+        rule: fired.index,
+        action: fired.rule.action,
+      });
       ctx.annotate({ fault_injected: label });
       hooks.onInjected?.(fired, ctx);
       return apply(fired, handler, args, ctx);

@@ -21,7 +21,11 @@ const RULES_BODY_BYTES_MAX = 256 * 1024;
 
 function send(res: http.ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }
 
@@ -63,7 +67,8 @@ export function faultAdminRoute(setup: FaultSetup | undefined, admin: AdminAuth,
       send(res, 409, { error: 'fault injection is off on this server: start it with --faults FILE' });
     } else {
       serve(req, res, setup).catch((error: unknown) => {
-        if (!res.headersSent) send(res, 400, { code: 'INVALID_REQUEST', error: isServiceFault(error) ? error.message : 'bad request' });
+        if (!res.headersSent)
+          send(res, 400, { code: 'INVALID_REQUEST', error: isServiceFault(error) ? error.message : 'bad request' });
       });
     }
     return true;

@@ -77,14 +77,21 @@ export class FaultInjector {
     if (rules !== this.rules) {
       this.rules = rules;
       const base = new SeededRandom(rules.seed);
-      this.states = rules.rules.map((_r, i) => ({ matches: 0, fired: 0, fire: base.fork(2 * i + 1), values: base.fork(2 * i + 2) }));
+      this.states = rules.rules.map((_r, i) => ({
+        matches: 0,
+        fired: 0,
+        fire: base.fork(2 * i + 1),
+        values: base.fork(2 * i + 2),
+      }));
     }
     return rules;
   }
 }
 
 function matches(rule: FaultRule, request: FaultRequest): boolean {
-  return (rule.operation === '*' || rule.operation === request.operation)
-    && (rule.clientId === undefined || rule.clientId === request.clientId)
-    && (rule.accountId === undefined || request.accountIds.includes(rule.accountId));
+  return (
+    (rule.operation === '*' || rule.operation === request.operation) &&
+    (rule.clientId === undefined || rule.clientId === request.clientId) &&
+    (rule.accountId === undefined || request.accountIds.includes(rule.accountId))
+  );
 }

@@ -9,10 +9,24 @@ import { FAULT_CODES, FaultCode, isFaultCode } from '../common/fault-codes';
  *
  *   {"seed": 42, "rules": [{"operation": "Transfer", "probability": 0.3, "action": "drop-after-commit"}, …]}
  */
-export const BANK_OPERATIONS = Object.freeze(['OpenAccount', 'GetBalance', 'Deposit', 'Withdraw', 'Transfer', 'GetStatement']);
+export const BANK_OPERATIONS = Object.freeze([
+  'OpenAccount',
+  'GetBalance',
+  'Deposit',
+  'Withdraw',
+  'Transfer',
+  'GetStatement',
+]);
 
 export const FAULT_ACTIONS = Object.freeze([
-  'delay', 'fault', 'drop-before-commit', 'drop-after-commit', 'reset', 'slow-response', 'data-unavailable', 'lock-contention',
+  'delay',
+  'fault',
+  'drop-before-commit',
+  'drop-after-commit',
+  'reset',
+  'slow-response',
+  'data-unavailable',
+  'lock-contention',
 ] as const);
 export type FaultAction = (typeof FAULT_ACTIONS)[number];
 
@@ -49,11 +63,17 @@ export interface FaultRules {
   readonly json: unknown;
 }
 
-export const NO_FAULT_RULES: FaultRules = Object.freeze({ seed: 0, rules: Object.freeze([]), json: Object.freeze({ seed: 0, rules: [] }) });
+export const NO_FAULT_RULES: FaultRules = Object.freeze({
+  seed: 0,
+  rules: Object.freeze([]),
+  json: Object.freeze({ seed: 0, rules: [] }),
+});
 
 const COMMON_FIELDS = ['operation', 'clientId', 'accountId', 'probability', 'every', 'count', 'action'];
 /** Fields each action takes besides the common ones; `required` must be present. */
-const ACTION_FIELDS: Readonly<Record<FaultAction, { readonly allowed: readonly string[]; readonly required: readonly string[] }>> = {
+const ACTION_FIELDS: Readonly<
+  Record<FaultAction, { readonly allowed: readonly string[]; readonly required: readonly string[] }>
+> = {
   delay: { allowed: ['delayMs', 'distribution'], required: ['delayMs'] },
   fault: { allowed: ['code'], required: ['code'] },
   'drop-before-commit': { allowed: [], required: [] },
@@ -78,7 +98,8 @@ function int(value: unknown, where: string, min: number, max: number): number {
 }
 
 function text(value: unknown, where: string, pattern: RegExp): string {
-  if (typeof value !== 'string' || !pattern.test(value)) throw new RulesError(`${where} must match ${pattern.source}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !pattern.test(value))
+    throw new RulesError(`${where} must match ${pattern.source}, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -92,7 +113,8 @@ function delaySpec(rule: Record<string, unknown>, where: string): DelaySpec {
     if (rule['distribution'] !== undefined) throw new RulesError(`${where}.distribution needs delayMs as [min, max]`);
     return { kind: 'fixed', ms: int(value, `${where}.delayMs`, 0, FAULT_DURATION_MS_MAX) };
   }
-  if (!Array.isArray(value) || value.length !== 2) throw new RulesError(`${where}.delayMs must be a number of ms or [min, max], got ${JSON.stringify(value)}`);
+  if (!Array.isArray(value) || value.length !== 2)
+    throw new RulesError(`${where}.delayMs must be a number of ms or [min, max], got ${JSON.stringify(value)}`);
   const minMs = int(value[0], `${where}.delayMs[0]`, distribution === 'lognormal' ? 1 : 0, FAULT_DURATION_MS_MAX);
   const maxMs = int(value[1], `${where}.delayMs[1]`, minMs, FAULT_DURATION_MS_MAX);
   return { kind: distribution, minMs, maxMs };
@@ -106,14 +128,17 @@ function ruleOf(value: unknown, where: string): FaultRule {
   }
   const fields = ACTION_FIELDS[action as FaultAction];
   for (const key of Object.keys(value)) {
-    if (!COMMON_FIELDS.includes(key) && !fields.allowed.includes(key)) throw new RulesError(`${where}: unknown field "${key}" for action ${action}`);
+    if (!COMMON_FIELDS.includes(key) && !fields.allowed.includes(key))
+      throw new RulesError(`${where}: unknown field "${key}" for action ${action}`);
   }
   for (const key of ['operation', ...fields.required]) {
     if (value[key] === undefined) throw new RulesError(`${where}.${key} is required`);
   }
   const operation = value['operation'];
   if (operation !== '*' && (typeof operation !== 'string' || !BANK_OPERATIONS.includes(operation))) {
-    throw new RulesError(`${where}.operation must be "*" or one of ${BANK_OPERATIONS.join(', ')}, got ${JSON.stringify(operation)}`);
+    throw new RulesError(
+      `${where}.operation must be "*" or one of ${BANK_OPERATIONS.join(', ')}, got ${JSON.stringify(operation)}`,
+    );
   }
   const probability = value['probability'];
   if (probability !== undefined && (typeof probability !== 'number' || !(probability > 0 && probability <= 1))) {
@@ -121,19 +146,25 @@ function ruleOf(value: unknown, where: string): FaultRule {
   }
   const code = value['code'];
   if (code !== undefined && (typeof code !== 'string' || !isFaultCode(code))) {
-    throw new RulesError(`${where}.code must be a registry fault code (${Object.keys(FAULT_CODES).join(', ')}), got ${JSON.stringify(code)}`);
+    throw new RulesError(
+      `${where}.code must be a registry fault code (${Object.keys(FAULT_CODES).join(', ')}), got ${JSON.stringify(code)}`,
+    );
   }
   return Object.freeze({
     operation,
     ...(value['clientId'] === undefined ? {} : { clientId: text(value['clientId'], `${where}.clientId`, ID) }),
-    ...(value['accountId'] === undefined ? {} : { accountId: text(value['accountId'], `${where}.accountId`, ACCOUNT_ID) }),
+    ...(value['accountId'] === undefined
+      ? {}
+      : { accountId: text(value['accountId'], `${where}.accountId`, ACCOUNT_ID) }),
     ...(probability === undefined ? {} : { probability }),
     ...(value['every'] === undefined ? {} : { every: int(value['every'], `${where}.every`, 1, 1_000_000) }),
     ...(value['count'] === undefined ? {} : { count: int(value['count'], `${where}.count`, 1, 1_000_000_000) }),
     action: action as FaultAction,
     ...(action === 'delay' ? { delay: Object.freeze(delaySpec(value, where)) } : {}),
     ...(code === undefined ? {} : { code }),
-    ...(value['durationMs'] === undefined ? {} : { durationMs: int(value['durationMs'], `${where}.durationMs`, 1, FAULT_DURATION_MS_MAX) }),
+    ...(value['durationMs'] === undefined
+      ? {}
+      : { durationMs: int(value['durationMs'], `${where}.durationMs`, 1, FAULT_DURATION_MS_MAX) }),
   });
 }
 
@@ -168,7 +199,9 @@ export function readFaultRulesFile(path: string): FaultRules {
     json = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`fault rules file ${path}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `fault rules file ${path}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}`,
+    );
   }
   try {
     return parseFaultRulesText(json);

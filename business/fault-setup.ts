@@ -26,7 +26,9 @@ export function startFaultInjection(path: string, reloadMs: number, hooks: Fault
   const file = new ReloadingFile<FaultRules>(path, reloadMs, readFaultRulesFile, logger, 'fault rules', 'error');
   const injector = new FaultInjector(() => file.current());
   logger.warn('FAULT INJECTION IS ON: this server fails on purpose; never use it for real money', {
-    path, rules: file.current().rules.length, seed: file.current().seed,
+    path,
+    rules: file.current().rules.length,
+    seed: file.current().seed,
   });
   return {
     injector,

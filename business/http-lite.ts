@@ -27,7 +27,10 @@ export interface HttpLiteResponse {
 }
 
 export class HttpLiteError extends Error {
-  constructor(readonly kind: 'stale' | 'failed', message: string) {
+  constructor(
+    readonly kind: 'stale' | 'failed',
+    message: string,
+  ) {
     super(message);
     this.name = 'HttpLiteError';
   }
@@ -108,7 +111,8 @@ export class ResponseReader {
     if (end > HEADER_BYTES_MAX) throw new Error('response head too large');
     const lines = this.buffered.toString('latin1', 0, end).split('\r\n');
     const statusLine = /^HTTP\/1\.([01]) ([1-5][0-9][0-9])(?: .*)?$/.exec(lines[0] ?? '');
-    if (statusLine === null) throw new Error(`not an HTTP/1.x status line: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`);
+    if (statusLine === null)
+      throw new Error(`not an HTTP/1.x status line: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`);
     this.status = Number(statusLine[2]);
     if (this.status < 200) throw new Error(`unexpected interim response ${this.status}`);
     this.closeAfter = statusLine[1] === '0';
@@ -125,7 +129,10 @@ export class ResponseReader {
         if (value.toLowerCase() !== 'chunked') throw new Error(`transfer-encoding not supported: ${value}`);
         this.chunked = true;
       } else if (name === 'connection') {
-        const tokens = value.toLowerCase().split(',').map((t) => t.trim());
+        const tokens = value
+          .toLowerCase()
+          .split(',')
+          .map((t) => t.trim());
         if (tokens.includes('close')) this.closeAfter = true;
         else if (tokens.includes('keep-alive')) this.closeAfter = false;
       }
@@ -196,8 +203,14 @@ export class HttpLiteClient {
   private closed = false;
   private readonly requestHead: string;
 
-  constructor(private readonly options: HttpLiteOptions, path: string, fixedHeaders: string) {
-    const hostHeader = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+  constructor(
+    private readonly options: HttpLiteOptions,
+    path: string,
+    fixedHeaders: string,
+  ) {
+    const hostHeader = options.host.includes(':')
+      ? `[${options.host}]:${options.port}`
+      : `${options.host}:${options.port}`;
     this.requestHead = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n${fixedHeaders}`;
   }
 
@@ -340,7 +353,9 @@ export class HttpLiteClient {
       } else {
         const stale = pooled.reused && !reader.started;
         const reason = error?.message ?? 'connection closed';
-        call.reject(new HttpLiteError(stale ? 'stale' : 'failed', stale ? `kept-alive connection was closed: ${reason}` : reason));
+        call.reject(
+          new HttpLiteError(stale ? 'stale' : 'failed', stale ? `kept-alive connection was closed: ${reason}` : reason),
+        );
       }
     }
     if (!pooled.socket.destroyed) pooled.socket.destroy();

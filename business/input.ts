@@ -24,7 +24,11 @@ export function amountArg(args: Record<string, unknown>, name: string, amountCen
   return parseAmount(args[name], amountCentsMax);
 }
 
-export function optionalAmountArg(args: Record<string, unknown>, name: string, amountCentsMax: Cents): Cents | undefined {
+export function optionalAmountArg(
+  args: Record<string, unknown>,
+  name: string,
+  amountCentsMax: Cents,
+): Cents | undefined {
   return args[name] === undefined ? undefined : parseAmount(args[name], amountCentsMax);
 }
 
@@ -40,7 +44,13 @@ export function statementLimitArg(args: Record<string, unknown>, name: string): 
   return limit;
 }
 
-export const ENTRY_KINDS: readonly string[] = Object.freeze(['OPENING', 'DEPOSIT', 'WITHDRAWAL', 'TRANSFER_OUT', 'TRANSFER_IN']);
+export const ENTRY_KINDS: readonly string[] = Object.freeze([
+  'OPENING',
+  'DEPOSIT',
+  'WITHDRAWAL',
+  'TRANSFER_OUT',
+  'TRANSFER_IN',
+]);
 const ENTRY_ID = /^[1-9][0-9]{0,14}$/;
 
 /** GetStatement's kind filter: 0..5 distinct entry kinds (none = every kind). */
@@ -58,6 +68,7 @@ export function entryKindsArg(args: Record<string, unknown>, name: string): read
 export function optionalEntryIdArg(args: Record<string, unknown>, name: string): string | undefined {
   const value = args[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !ENTRY_ID.test(value)) throw fault('INVALID_REQUEST', `${name} must be an entryId: a positive integer`);
+  if (typeof value !== 'string' || !ENTRY_ID.test(value))
+    throw fault('INVALID_REQUEST', `${name} must be an entryId: a positive integer`);
   return value;
 }

@@ -11,7 +11,8 @@ import { BUSINESS_FLAGS, loadBusinessConfig } from './config';
  */
 const USAGE = {
   command: 'node dist/business/main.js',
-  summary: 'A business server: wsdl/bank.wsdl at /bank for clients, on the data tier. BANK_BUSINESS_TOKEN (env only) is its secret towards the data tier.',
+  summary:
+    'A business server: wsdl/bank.wsdl at /bank for clients, on the data tier. BANK_BUSINESS_TOKEN (env only) is its secret towards the data tier.',
   flags: BUSINESS_FLAGS,
   more: 'Limits and other settings (env only): see business/README.md.',
 };
@@ -19,7 +20,11 @@ const USAGE = {
 async function main(): Promise<void> {
   const config = loadBusinessConfig(process.env, process.argv.slice(2));
   checkLogFile(config.logFile);
-  const logger = createLogger({ service: `bank-${config.businessId}`, level: config.logLevel, jsonFilePath: config.logFile });
+  const logger = createLogger({
+    service: `bank-${config.businessId}`,
+    level: config.logLevel,
+    jsonFilePath: config.logFile,
+  });
   const server = await startBankServer(config, logger);
   logger.info('business server listening', { url: server.url, data_urls: config.dataUrls.join(',') });
   announceReady('bank', server.url);

@@ -54,7 +54,11 @@ export class MoneyFlow {
       } catch (error) {
         if (lockId !== undefined && !releasedByRefusal(error)) this.unlockInBackground(requestId, lockId);
         if (isLostLock(error) && attempt < this.settings.retriesMax) {
-          this.logger.warn('lock lost before Update; locking again', { request_id: requestId, transaction_id: transactionId, attempt });
+          this.logger.warn('lock lost before Update; locking again', {
+            request_id: requestId,
+            transaction_id: transactionId,
+            attempt,
+          });
           continue;
         }
         throw clientFaultOf(error, this.logger, requestId);
@@ -77,7 +81,9 @@ export class MoneyFlow {
     this.data.unlock(this.data.freshScope(requestId), lockId).catch((error: unknown) => {
       // The lease bounds how long the account stays locked if this fails too.
       this.logger.warn('could not release a lock; its lease will expire', {
-        request_id: requestId, lock_id: lockId, error: error instanceof Error ? error.message : String(error),
+        request_id: requestId,
+        lock_id: lockId,
+        error: error instanceof Error ? error.message : String(error),
       });
     });
   }

@@ -9,5 +9,11 @@ import { createHash } from 'node:crypto';
  * [A-Za-z0-9_.:-] as bank.wsdl says); without one, the edge supplies a random one.
  */
 export function transactionIdFor(clientId: string, requestId: string): string {
-  return 't' + createHash('sha256').update(clientId + '\n' + requestId, 'utf8').digest('hex').slice(0, 32);
+  return (
+    't' +
+    createHash('sha256')
+      .update(clientId + '\n' + requestId, 'utf8')
+      .digest('hex')
+      .slice(0, 32)
+  );
 }

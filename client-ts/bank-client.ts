@@ -108,7 +108,12 @@ export const RETRY_AFTER_MS_MAX = 10_000;
  * at capMs, then jittered down to as little as half (as the Python client does) so that clients
  * that failed together do not come back together.
  */
-export function retryPauseMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function retryPauseMs(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   const ceilingMs = Math.min(baseMs * 2 ** (attempt - 1), capMs);
   return ceilingMs * (0.5 + random() / 2);
 }
@@ -131,14 +136,29 @@ type Operation = keyof OperationArgs;
 const keepText = (text: string): string => text;
 const KEEP_TEXT_DESERIALIZER: Readonly<Record<string, (text: string) => string>> = Object.freeze(
   Object.fromEntries(
-    ['decimal', 'int', 'integer', 'long', 'short', 'double', 'float', 'boolean', 'bool', 'dateTime', 'date',
-      'Amount', 'Balance', 'SignedAmount'].map((name) => [name, keepText]),
+    [
+      'decimal',
+      'int',
+      'integer',
+      'long',
+      'short',
+      'double',
+      'float',
+      'boolean',
+      'bool',
+      'dateTime',
+      'date',
+      'Amount',
+      'Balance',
+      'SignedAmount',
+    ].map((name) => [name, keepText]),
   ),
 );
 
 function checkedInt(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
   const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${v}`);
+  if (!Number.isSafeInteger(v) || v < min || v > max)
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${v}`);
   return v;
 }
 
@@ -178,16 +198,26 @@ function faultToError(fault: Record<string, unknown>, requestId: string): BankEr
   const faultcode = textOf(fault['faultcode']);
   const faultstring = textOf(fault['faultstring']) ?? '';
   const detail = fault['detail'];
-  const bankFault = typeof detail === 'object' && detail !== null ? (detail as Record<string, unknown>)['BankFault'] : undefined;
+  const bankFault =
+    typeof detail === 'object' && detail !== null ? (detail as Record<string, unknown>)['BankFault'] : undefined;
   if (typeof bankFault !== 'object' || bankFault === null) {
-    return new BankProtocolError(`SOAP fault without a BankFault detail: ${faultcode ?? '?'}: ${faultstring}`, requestId, 500);
+    return new BankProtocolError(
+      `SOAP fault without a BankFault detail: ${faultcode ?? '?'}: ${faultstring}`,
+      requestId,
+      500,
+    );
   }
   const f = bankFault as Record<string, unknown>;
   const code = textOf(f['code']);
   if (code === undefined || !isFaultCode(code)) {
-    return new BankProtocolError(`BankFault with an unknown code ${JSON.stringify(code)}: ${faultstring}`, requestId, 500);
+    return new BankProtocolError(
+      `BankFault with an unknown code ${JSON.stringify(code)}: ${faultstring}`,
+      requestId,
+      500,
+    );
   }
-  const retryableText = textOf(f['retryable']) ?? (typeof f['retryable'] === 'boolean' ? String(f['retryable']) : undefined);
+  const retryableText =
+    textOf(f['retryable']) ?? (typeof f['retryable'] === 'boolean' ? String(f['retryable']) : undefined);
   const retryAfterText = textOf(f['retryAfterMs']);
   return bankErrorFor({
     code,
@@ -196,7 +226,8 @@ function faultToError(fault: Record<string, unknown>, requestId: string): BankEr
     retryable: retryableText === undefined ? undefined : retryableText === 'true' || retryableText === '1',
     faultcode,
     requestId,
-    retryAfterMs: retryAfterText !== undefined && /^[0-9]{1,9}$/.test(retryAfterText) ? Number(retryAfterText) : undefined,
+    retryAfterMs:
+      retryAfterText !== undefined && /^[0-9]{1,9}$/.test(retryAfterText) ? Number(retryAfterText) : undefined,
   });
 }
 
@@ -208,7 +239,11 @@ function pauseMs(retryAfterMs: number | undefined, retryDelayMs: number, attempt
 const PROXY_UNAVAILABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
 /** Sort what node-soap/axios threw into our three kinds; anything else is a bug and rethrown. */
-function classify(error: unknown, requestId: string, attempt: number): BankError | BankProtocolError | BankTransportError {
+function classify(
+  error: unknown,
+  requestId: string,
+  attempt: number,
+): BankError | BankProtocolError | BankTransportError {
   if (error instanceof BankError || error instanceof BankProtocolError) return error;
   if (typeof error !== 'object' || error === null) throw error;
   const failure = error as SoapFailure;
@@ -217,9 +252,19 @@ function classify(error: unknown, requestId: string, attempt: number): BankError
   const status = failure.response?.status;
   if (status !== undefined) {
     if (PROXY_UNAVAILABLE_STATUSES.has(status)) {
-      return new BankTransportError(`HTTP ${status} without a SOAP answer`, { requestId, attempts: attempt, mayHaveArrived: true, errorCode: `HTTP_${status}` });
+      return new BankTransportError(`HTTP ${status} without a SOAP answer`, {
+        requestId,
+        attempts: attempt,
+        mayHaveArrived: true,
+        errorCode: `HTTP_${status}`,
+      });
     }
-    const body = typeof failure.body === 'string' ? failure.body : typeof failure.response?.data === 'string' ? failure.response.data : '';
+    const body =
+      typeof failure.body === 'string'
+        ? failure.body
+        : typeof failure.response?.data === 'string'
+          ? failure.response.data
+          : '';
     return new BankProtocolError(`HTTP ${status}: not a SOAP answer: ${body.slice(0, 200)}`, requestId, status);
   }
   if (failure.code === 'ERR_BAD_RESPONSE' || failure.code === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED') {
@@ -228,7 +273,11 @@ function classify(error: unknown, requestId: string, attempt: number): BankError
   if (typeof failure.code === 'string' || failure.message === 'socket hang up') {
     const errorCode = failure.code ?? 'ECONNRESET';
     return new BankTransportError(`${errorCode}: ${failure.message ?? ''}`.trim(), {
-      requestId, attempts: attempt, mayHaveArrived: errorCode !== 'ECONNREFUSED', errorCode, cause: error,
+      requestId,
+      attempts: attempt,
+      mayHaveArrived: errorCode !== 'ECONNREFUSED',
+      errorCode,
+      cause: error,
     });
   }
   throw error;
@@ -250,7 +299,8 @@ export class BankClient {
 
   constructor(options: BankClientOptions) {
     const url = new URL(options.url); // throws on a malformed URL, before any call
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`url must be http(s): ${options.url}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TypeError(`url must be http(s): ${options.url}`);
     if (options.clientId === '') throw new TypeError('clientId is empty');
     if (options.authToken === '') throw new TypeError('authToken is empty');
     this.url = options.url;
@@ -259,7 +309,13 @@ export class BankClient {
     this.timeoutMs = checkedInt('timeoutMs', options.timeoutMs, TIMEOUT_MS_DEFAULT, 1, TIMEOUT_MS_MAX);
     this.retries = checkedInt('retries', options.retries, RETRIES_DEFAULT, 0, RETRIES_MAX);
     this.retryDelayMs = checkedInt('retryDelayMs', options.retryDelayMs, RETRY_DELAY_MS_DEFAULT, 0, RETRY_DELAY_MS_MAX);
-    this.responseBytesMax = checkedInt('responseBytesMax', options.responseBytesMax, RESPONSE_BYTES_MAX_DEFAULT, 1024, 256 * 1024 * 1024);
+    this.responseBytesMax = checkedInt(
+      'responseBytesMax',
+      options.responseBytesMax,
+      RESPONSE_BYTES_MAX_DEFAULT,
+      1024,
+      256 * 1024 * 1024,
+    );
     this.wsdlPath = options.wsdlPath ?? BANK_WSDL_PATH;
     const agentOptions = { keepAlive: true, maxSockets: SOCKETS_MAX, timeout: this.timeoutMs };
     this.agent = url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
@@ -273,7 +329,9 @@ export class BankClient {
   }
 
   async getBalance(accountId: AccountId, options: CallOptions = {}): Promise<BalanceResult> {
-    return this.call('GetBalance', { accountId }, options, (raw, id) => toAccountBalance(raw, 'GetBalanceResponse', id));
+    return this.call('GetBalance', { accountId }, options, (raw, id) =>
+      toAccountBalance(raw, 'GetBalanceResponse', id),
+    );
   }
 
   /** Anyone may deposit into any account; the balance comes back only for one's own. */
@@ -285,7 +343,12 @@ export class BankClient {
     return this.call('Withdraw', { accountId, amount: decimal(amount) }, options, toWithdrawResult);
   }
 
-  async transfer(fromAccountId: AccountId, toAccountId: AccountId, amount: DecimalString, options: CallOptions = {}): Promise<TransferResult> {
+  async transfer(
+    fromAccountId: AccountId,
+    toAccountId: AccountId,
+    amount: DecimalString,
+    options: CallOptions = {},
+  ): Promise<TransferResult> {
     return this.call('Transfer', { fromAccountId, toAccountId, amount: decimal(amount) }, options, toTransferResult);
   }
 
@@ -295,9 +358,11 @@ export class BankClient {
    * last entryId of a page) gives the next page.
    */
   async getStatement(accountId: AccountId, limit?: number, options: StatementOptions = {}): Promise<StatementResult> {
-    if (limit !== undefined && !Number.isSafeInteger(limit)) throw new TypeError(`limit must be an integer, got ${limit}`);
+    if (limit !== undefined && !Number.isSafeInteger(limit))
+      throw new TypeError(`limit must be an integer, got ${limit}`);
     const { kinds, beforeEntryId, ...callOptions } = options;
-    if (beforeEntryId !== undefined && !ENTRY_ID_PATTERN.test(beforeEntryId)) throw new TypeError(`beforeEntryId must be an entryId, got ${JSON.stringify(beforeEntryId)}`);
+    if (beforeEntryId !== undefined && !ENTRY_ID_PATTERN.test(beforeEntryId))
+      throw new TypeError(`beforeEntryId must be an entryId, got ${JSON.stringify(beforeEntryId)}`);
     const args: GetStatement = {
       accountId,
       ...(limit === undefined ? {} : { limit: String(limit) }),
@@ -332,8 +397,13 @@ export class BankClient {
     convert: (raw: unknown, requestId: string) => R,
   ): Promise<R> {
     const requestId = options.requestId ?? newRequestId();
-    if (!REQUEST_ID_PATTERN.test(requestId)) throw new TypeError(`request-id must match ${REQUEST_ID_PATTERN.source}, got ${JSON.stringify(requestId)}`);
-    const headers: BankSoapHeaders = { 'auth-token': this.authToken, 'client-id': this.clientId, 'request-id': requestId };
+    if (!REQUEST_ID_PATTERN.test(requestId))
+      throw new TypeError(`request-id must match ${REQUEST_ID_PATTERN.source}, got ${JSON.stringify(requestId)}`);
+    const headers: BankSoapHeaders = {
+      'auth-token': this.authToken,
+      'client-id': this.clientId,
+      'request-id': requestId,
+    };
     const client = await this.soapClient();
     let mayHaveArrived = false; // did any failed attempt possibly reach the server?
     for (let attempt = 1; ; attempt++) {
@@ -345,7 +415,11 @@ export class BankClient {
         if (failure instanceof BankTransportError) {
           mayHaveArrived ||= failure.mayHaveArrived;
           failure = new BankTransportError(failure.message, {
-            requestId, attempts: attempt, mayHaveArrived, errorCode: failure.errorCode, cause: failure.cause,
+            requestId,
+            attempts: attempt,
+            mayHaveArrived,
+            errorCode: failure.errorCode,
+            cause: failure.cause,
           });
         }
         if (!failure.retryable || attempt > this.retries) throw failure;
@@ -356,13 +430,21 @@ export class BankClient {
     }
   }
 
-  private async send<O extends Operation>(client: GeneratedClient, operation: O, args: OperationArgs[O], headers: BankSoapHeaders): Promise<unknown> {
+  private async send<O extends Operation>(
+    client: GeneratedClient,
+    operation: O,
+    args: OperationArgs[O],
+    headers: BankSoapHeaders,
+  ): Promise<unknown> {
     // node-soap keeps SOAP headers on the client object, but builds the envelope synchronously
     // inside the *Async call below; setting them in the same tick keeps concurrent calls apart.
     client.clearSoapHeaders();
     client.addSoapHeader(headerBlocksXml(headers));
     // The generated signatures differ only in their argument type, which OperationArgs pins.
-    const method = client[`${operation}Async`] as (args: OperationArgs[O], options: Record<string, unknown>) => Promise<[unknown, ...unknown[]]>;
+    const method = client[`${operation}Async`] as (
+      args: OperationArgs[O],
+      options: Record<string, unknown>,
+    ) => Promise<[unknown, ...unknown[]]>;
     const [result] = await method.call(client, args, {
       timeout: this.timeoutMs,
       signal: AbortSignal.timeout(this.timeoutMs),

@@ -57,7 +57,8 @@ function readCredentials(path: string): DemoCredentials {
   } catch (error) {
     throw new CliUsageError(`cannot read credentials file ${path}: ${(error as Error).message}`);
   }
-  if (text.length > CREDENTIALS_BYTES_MAX) throw new CliUsageError(`credentials file ${path} is larger than ${CREDENTIALS_BYTES_MAX} bytes`);
+  if (text.length > CREDENTIALS_BYTES_MAX)
+    throw new CliUsageError(`credentials file ${path} is larger than ${CREDENTIALS_BYTES_MAX} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -65,7 +66,10 @@ function readCredentials(path: string): DemoCredentials {
     throw new CliUsageError(`credentials file ${path} is not JSON: ${(error as Error).message}`);
   }
   const clients = (parsed as { clients?: unknown }).clients;
-  if (!Array.isArray(clients) || clients.some((c) => typeof c?.clientId !== 'string' || typeof c?.authToken !== 'string')) {
+  if (
+    !Array.isArray(clients) ||
+    clients.some((c) => typeof c?.clientId !== 'string' || typeof c?.authToken !== 'string')
+  ) {
     throw new CliUsageError(`credentials file ${path} has no "clients": [{"clientId", "authToken"}, …]`);
   }
   const url = (parsed as { url?: unknown }).url;
@@ -76,7 +80,9 @@ function pickClient(file: DemoCredentials, path: string, as: string | undefined)
   const client = as === undefined ? file.clients[0] : file.clients.find((c) => c.clientId === as);
   if (client === undefined) {
     const known = file.clients.map((c) => c.clientId).join(', ') || 'none';
-    throw new CliUsageError(as === undefined ? `credentials file ${path} lists no clients` : `no client "${as}" in ${path} (known: ${known})`);
+    throw new CliUsageError(
+      as === undefined ? `credentials file ${path} lists no clients` : `no client "${as}" in ${path} (known: ${known})`,
+    );
   }
   return client;
 }
@@ -90,7 +96,11 @@ function nonEmpty(value: string | undefined): string | undefined {
  * A file named with --credentials (or a client named with --as) beats the environment; a file
  * found on its own (./var/demo-credentials.json) only fills in what nothing else gave.
  */
-export function resolveCliConfig(flags: GlobalFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): CliConfig {
+export function resolveCliConfig(
+  flags: GlobalFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): CliConfig {
   const flagId = nonEmpty(flags.clientId);
   const flagToken = nonEmpty(flags.token);
   const envId = nonEmpty(env['BANK_CLIENT_ID']);
@@ -114,7 +124,11 @@ export function resolveCliConfig(flags: GlobalFlags, env: Readonly<Record<string
     const file = readCredentials(path);
     fileUrl = file.url;
     const wanted = as ?? flagId ?? (explicit ? undefined : envId);
-    fromFile = explicit ? pickClient(file, path, wanted) : wanted === undefined ? file.clients[0] : file.clients.find((c) => c.clientId === wanted);
+    fromFile = explicit
+      ? pickClient(file, path, wanted)
+      : wanted === undefined
+        ? file.clients[0]
+        : file.clients.find((c) => c.clientId === wanted);
   }
 
   const clientId = explicit ? (flagId ?? fromFile?.clientId) : (flagId ?? envId ?? fromFile?.clientId);
@@ -131,7 +145,7 @@ export function resolveCliConfig(flags: GlobalFlags, env: Readonly<Record<string
     authToken,
     timeoutMs: flags.timeoutMs,
     retries: flags.retries,
-    source: fileToken !== undefined && authToken === fileToken ? path ?? 'credentials file' : 'flags/environment',
+    source: fileToken !== undefined && authToken === fileToken ? (path ?? 'credentials file') : 'flags/environment',
   });
 }
 

@@ -44,40 +44,77 @@ function intArgument(name: string, min: number, max: number): (text: string) => 
   };
 }
 
-function errorReport(error: unknown, config: CliConfig | undefined): { exit: ExitCode; json: Record<string, unknown>; text: string } {
+function errorReport(
+  error: unknown,
+  config: CliConfig | undefined,
+): { exit: ExitCode; json: Record<string, unknown>; text: string } {
   if (error instanceof BankError) {
     // Name the account unless the message already does ("account 2 is not yours").
-    const where = error.accountId === undefined || error.message.includes(error.accountId) ? '' : ` (account ${error.accountId})`;
-    const hint = error.retryable ? `; retry later with --request-id ${error.requestId ?? '?'} so money moves at most once` : '';
+    const where =
+      error.accountId === undefined || error.message.includes(error.accountId) ? '' : ` (account ${error.accountId})`;
+    const hint = error.retryable
+      ? `; retry later with --request-id ${error.requestId ?? '?'} so money moves at most once`
+      : '';
     return {
       exit: EXIT_CODE_BY_FAULT[error.code],
-      json: { code: error.code, message: error.message, ...(error.accountId === undefined ? {} : { accountId: error.accountId }), retryable: error.retryable, requestId: error.requestId },
+      json: {
+        code: error.code,
+        message: error.message,
+        ...(error.accountId === undefined ? {} : { accountId: error.accountId }),
+        retryable: error.retryable,
+        requestId: error.requestId,
+      },
       text: `error: ${error.code}: ${error.message}${where}${hint}`,
     };
   }
   if (error instanceof BankTransportError && !error.mayHaveArrived) {
     return {
       exit: EXIT.RETRYABLE,
-      json: { code: 'CONNECTION_FAILED', message: error.message, retryable: true, requestId: error.requestId, attempts: error.attempts },
+      json: {
+        code: 'CONNECTION_FAILED',
+        message: error.message,
+        retryable: true,
+        requestId: error.requestId,
+        attempts: error.attempts,
+      },
       text: `error: nothing listens at ${config?.url ?? 'the bank URL'} (${error.message}); is the cluster running (npm start)? Nothing was done.`,
     };
   }
   if (error instanceof BankTransportError) {
     return {
       exit: EXIT.RETRYABLE,
-      json: { code: 'CONNECTION_FAILED', message: error.message, retryable: true, requestId: error.requestId, attempts: error.attempts },
-      text: `error: could not get an answer from ${config?.url ?? 'the bank'} after ${error.attempts} attempt(s): ${error.message}\n` +
+      json: {
+        code: 'CONNECTION_FAILED',
+        message: error.message,
+        retryable: true,
+        requestId: error.requestId,
+        attempts: error.attempts,
+      },
+      text:
+        `error: could not get an answer from ${config?.url ?? 'the bank'} after ${error.attempts} attempt(s): ${error.message}\n` +
         `  whether it happened is unknown: repeat the command with --request-id ${error.requestId ?? '?'} to find out without doing it twice`,
     };
   }
   if (error instanceof DecimalFormatError) {
-    return { exit: EXIT.INVALID_INPUT, json: { code: 'INVALID_AMOUNT', message: error.message, retryable: false }, text: `error: ${error.message}` };
+    return {
+      exit: EXIT.INVALID_INPUT,
+      json: { code: 'INVALID_AMOUNT', message: error.message, retryable: false },
+      text: `error: ${error.message}`,
+    };
   }
   if (error instanceof CliUsageError || error instanceof TypeError || error instanceof RangeError) {
-    return { exit: EXIT.USAGE, json: { code: 'USAGE', message: error.message, retryable: false }, text: `error: ${error.message}` };
+    return {
+      exit: EXIT.USAGE,
+      json: { code: 'USAGE', message: error.message, retryable: false },
+      text: `error: ${error.message}`,
+    };
   }
   if (error instanceof BankProtocolError) {
-    return { exit: EXIT.OTHER, json: { code: 'PROTOCOL_ERROR', message: error.message, retryable: false, requestId: error.requestId }, text: `error: unexpected answer from the bank: ${error.message}` };
+    return {
+      exit: EXIT.OTHER,
+      json: { code: 'PROTOCOL_ERROR', message: error.message, retryable: false, requestId: error.requestId },
+      text: `error: unexpected answer from the bank: ${error.message}`,
+    };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { exit: EXIT.OTHER, json: { code: 'ERROR', message, retryable: false }, text: `error: ${message}` };
@@ -112,36 +149,64 @@ export function buildProgram(io: Output, setExit: (code: ExitCode) => void): Com
     return id === undefined ? {} : { requestId: id };
   };
   /** Run one call; print its result (text or JSON) or its error; set the exit code. */
-  const run = <R>(call: (bank: BankClient) => Promise<R>, text: (result: R) => string) => async (): Promise<void> => {
-    let bank: BankClient | undefined;
-    try {
-      bank = client();
-      const result = await call(bank);
-      io.out(globals().json === true ? JSON.stringify(result) : text(result));
-      setExit(EXIT.OK);
-    } catch (error: unknown) {
-      const report = errorReport(error, config);
-      if (globals().json === true) io.out(JSON.stringify({ error: report.json }));
-      else io.err(report.text);
-      setExit(report.exit);
-    } finally {
-      bank?.close();
-    }
-  };
+  const run =
+    <R>(call: (bank: BankClient) => Promise<R>, text: (result: R) => string) =>
+    async (): Promise<void> => {
+      let bank: BankClient | undefined;
+      try {
+        bank = client();
+        const result = await call(bank);
+        io.out(globals().json === true ? JSON.stringify(result) : text(result));
+        setExit(EXIT.OK);
+      } catch (error: unknown) {
+        const report = errorReport(error, config);
+        if (globals().json === true) io.out(JSON.stringify({ error: report.json }));
+        else io.err(report.text);
+        setExit(report.exit);
+      } finally {
+        bank?.close();
+      }
+    };
 
   program
     .description('Call the distbank bank service (SOAP) from the command line.')
-    .addOption(new Option('--url <url>', 'bank service URL (env BANK_URL; default: the credentials file\'s url, else http://127.0.0.1:8080/bank)'))
+    .addOption(
+      new Option(
+        '--url <url>',
+        "bank service URL (env BANK_URL; default: the credentials file's url, else http://127.0.0.1:8080/bank)",
+      ),
+    )
     .addOption(new Option('--client-id <id>', 'your client id (env BANK_CLIENT_ID)'))
     .addOption(new Option('--token <token>', 'your auth token (env BANK_AUTH_TOKEN)'))
-    .addOption(new Option('--credentials <file>', 'take url, client id and token from a credentials file such as var/demo-credentials.json (used automatically from ./var when nothing else names a client)'))
+    .addOption(
+      new Option(
+        '--credentials <file>',
+        'take url, client id and token from a credentials file such as var/demo-credentials.json (used automatically from ./var when nothing else names a client)',
+      ),
+    )
     .addOption(new Option('--as <clientId>', 'which client of the credentials file (default: the first)'))
     .addOption(new Option('--json', 'print the result (or {"error": …}) as one JSON object on stdout'))
-    .addOption(new Option('--request-id <id>', 'idempotency key ([A-Za-z0-9_.:-]{1,64}); repeating a call with the same id moves money at most once (default: a fresh UUID)'))
-    .addOption(new Option('--timeout-ms <ms>', 'deadline of one attempt, default 10000').argParser(intArgument('--timeout-ms', 1, TIMEOUT_MS_MAX)))
-    .addOption(new Option('--retries <n>', 'retries after timeouts, connection errors, locked accounts (same request id), default 2').argParser(intArgument('--retries', 0, RETRIES_MAX)))
+    .addOption(
+      new Option(
+        '--request-id <id>',
+        'idempotency key ([A-Za-z0-9_.:-]{1,64}); repeating a call with the same id moves money at most once (default: a fresh UUID)',
+      ),
+    )
+    .addOption(
+      new Option('--timeout-ms <ms>', 'deadline of one attempt, default 10000').argParser(
+        intArgument('--timeout-ms', 1, TIMEOUT_MS_MAX),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--retries <n>',
+        'retries after timeouts, connection errors, locked accounts (same request id), default 2',
+      ).argParser(intArgument('--retries', 0, RETRIES_MAX)),
+    )
     .showHelpAfterError('(run bank --help for usage)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Amounts are decimal text with at most 2 fraction digits, e.g. 10.00. A negative number is
 read as an option: put -- before it (bank deposit 12 -- -1).
 
@@ -152,14 +217,18 @@ Examples:
 
 Exit codes: 0 ok, 1 other error, 2 usage, 3 authentication failed, 4 not authorized or
 account not found, 5 insufficient funds, 6 invalid amount/request or same account,
-7 retryable (account locked, service unavailable, connection failed or timed out).`);
+7 retryable (account locked, service unavailable, connection failed or timed out).`,
+    );
 
   program
     .command('open')
     .description('open a new account owned by you')
     .option('--initial <amount>', 'initial deposit, e.g. 100.00')
     .action(async (options: { initial?: string }) =>
-      run((bank) => bank.openAccount(options.initial === undefined ? undefined : decimal(options.initial), callOptions()), openedText)(),
+      run(
+        (bank) => bank.openAccount(options.initial === undefined ? undefined : decimal(options.initial), callOptions()),
+        openedText,
+      )(),
     );
   program
     .command('balance')
@@ -172,7 +241,10 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
     .argument('<account>', 'account id')
     .argument('<amount>', 'amount, e.g. 10.00')
     .action(async (account: string, amount: string) =>
-      run((bank) => bank.deposit(account, positiveDecimal(amount), callOptions()), (r) => depositText(r, twoDecimals(decimal(amount))))(),
+      run(
+        (bank) => bank.deposit(account, positiveDecimal(amount), callOptions()),
+        (r) => depositText(r, twoDecimals(decimal(amount))),
+      )(),
     );
   program
     .command('withdraw')
@@ -180,7 +252,10 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
     .argument('<account>', 'account id')
     .argument('<amount>', 'amount, e.g. 10.00')
     .action(async (account: string, amount: string) =>
-      run((bank) => bank.withdraw(account, positiveDecimal(amount), callOptions()), (r) => withdrawText(r, twoDecimals(decimal(amount))))(),
+      run(
+        (bank) => bank.withdraw(account, positiveDecimal(amount), callOptions()),
+        (r) => withdrawText(r, twoDecimals(decimal(amount))),
+      )(),
     );
   program
     .command('transfer')
@@ -189,21 +264,36 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
     .argument('<to>', 'recipient account id')
     .argument('<amount>', 'amount, e.g. 10.00')
     .action(async (from: string, to: string, amount: string) =>
-      run((bank) => bank.transfer(from, to, positiveDecimal(amount), callOptions()), (r) => transferText(r, to, twoDecimals(decimal(amount))))(),
+      run(
+        (bank) => bank.transfer(from, to, positiveDecimal(amount), callOptions()),
+        (r) => transferText(r, to, twoDecimals(decimal(amount))),
+      )(),
     );
   program
     .command('statement')
     .description('list the entries of one of your accounts, newest first')
     .argument('<account>', 'account id')
-    .addOption(new Option('--limit <n>', 'at most this many entries (1..1000, server default 100)').argParser(intArgument('--limit', 1, 1000)))
-    .addOption(new Option('--kind <kind...>', 'only entries of these kinds (e.g. WITHDRAWAL TRANSFER_OUT)').choices([...ENTRY_KINDS]))
+    .addOption(
+      new Option('--limit <n>', 'at most this many entries (1..1000, server default 100)').argParser(
+        intArgument('--limit', 1, 1000),
+      ),
+    )
+    .addOption(
+      new Option('--kind <kind...>', 'only entries of these kinds (e.g. WITHDRAWAL TRANSFER_OUT)').choices([
+        ...ENTRY_KINDS,
+      ]),
+    )
     .option('--before <entryId>', 'only entries older than this entryId (the next page)')
     .action(async (account: string, options: { limit?: number; kind?: EntryKind[]; before?: string }) =>
-      run((bank) => bank.getStatement(account, options.limit, {
-        ...callOptions(),
-        ...(options.kind === undefined ? {} : { kinds: options.kind }),
-        ...(options.before === undefined ? {} : { beforeEntryId: options.before }),
-      }), statementText)(),
+      run(
+        (bank) =>
+          bank.getStatement(account, options.limit, {
+            ...callOptions(),
+            ...(options.kind === undefined ? {} : { kinds: options.kind }),
+            ...(options.before === undefined ? {} : { beforeEntryId: options.before }),
+          }),
+        statementText,
+      )(),
     );
   return program;
 }
@@ -212,7 +302,10 @@ export async function main(argv: readonly string[], io: Output): Promise<ExitCod
   let exit: ExitCode = EXIT.OK;
   const program = buildProgram(io, (code) => (exit = code));
   program.exitOverride();
-  program.configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
+  program.configureOutput({
+    writeOut: (s) => io.out(s.replace(/\n$/, '')),
+    writeErr: (s) => io.err(s.replace(/\n$/, '')),
+  });
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });

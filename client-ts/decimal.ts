@@ -36,11 +36,20 @@ export function isDecimalString(value: unknown): value is DecimalString {
 export function decimal(text: string): DecimalString {
   const value: unknown = text;
   if (typeof value === 'number' || typeof value === 'bigint') {
-    throw new DecimalFormatError(value, `amounts are decimal text such as "10.00", not a ${typeof value} (${String(value)}): a float cannot hold money exactly`);
+    throw new DecimalFormatError(
+      value,
+      `amounts are decimal text such as "10.00", not a ${typeof value} (${String(value)}): a float cannot hold money exactly`,
+    );
   }
-  if (typeof value !== 'string') throw new DecimalFormatError(value, `amount must be decimal text such as "10.00", got ${typeof value}`);
-  if (value.length > DECIMAL_CHARS_MAX) throw new DecimalFormatError(value, `amount is longer than ${DECIMAL_CHARS_MAX} characters`);
-  if (!XSD_DECIMAL.test(value)) throw new DecimalFormatError(value, `not a decimal number: ${JSON.stringify(value)} (write e.g. 10.00; no exponent, no thousands separators)`);
+  if (typeof value !== 'string')
+    throw new DecimalFormatError(value, `amount must be decimal text such as "10.00", got ${typeof value}`);
+  if (value.length > DECIMAL_CHARS_MAX)
+    throw new DecimalFormatError(value, `amount is longer than ${DECIMAL_CHARS_MAX} characters`);
+  if (!XSD_DECIMAL.test(value))
+    throw new DecimalFormatError(
+      value,
+      `not a decimal number: ${JSON.stringify(value)} (write e.g. 10.00; no exponent, no thousands separators)`,
+    );
   return value as DecimalString;
 }
 
@@ -50,7 +59,8 @@ export function decimal(text: string): DecimalString {
  */
 export function positiveDecimal(text: string): DecimalString {
   const value = decimal(text);
-  if (value.startsWith('-') || !/[1-9]/.test(value)) throw new DecimalFormatError(value, `amount ${value} must be more than 0 (nothing was sent)`);
+  if (value.startsWith('-') || !/[1-9]/.test(value))
+    throw new DecimalFormatError(value, `amount ${value} must be more than 0 (nothing was sent)`);
   return value;
 }
 

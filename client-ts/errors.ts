@@ -98,7 +98,16 @@ export class BankTransportError extends Error {
   readonly mayHaveArrived: boolean;
   /** The socket error code of the last attempt, e.g. ECONNRESET, ECONNABORTED, ECONNREFUSED. */
   readonly errorCode: string | undefined;
-  constructor(message: string, fields: { requestId: string | undefined; attempts: number; mayHaveArrived: boolean; errorCode?: string | undefined; cause?: unknown }) {
+  constructor(
+    message: string,
+    fields: {
+      requestId: string | undefined;
+      attempts: number;
+      mayHaveArrived: boolean;
+      errorCode?: string | undefined;
+      cause?: unknown;
+    },
+  ) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = 'BankTransportError';
     this.requestId = fields.requestId;

@@ -1,5 +1,12 @@
 /** Human-readable lines for the `bank` CLI (the --json output is the result objects as they are). */
-import { DepositResult, OpenAccountResult, BalanceResult, StatementResult, TransferResult, WithdrawResult } from './responses';
+import {
+  DepositResult,
+  OpenAccountResult,
+  BalanceResult,
+  StatementResult,
+  TransferResult,
+  WithdrawResult,
+} from './responses';
 
 export function openedText(r: OpenAccountResult): string {
   return `opened account ${r.accountId}, balance ${r.balance}`;
@@ -27,7 +34,12 @@ function table(rows: readonly (readonly string[])[]): string {
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   // Numbers right-aligned (columns 2 and 3: amount, balance after), text left-aligned.
   return rows
-    .map((row) => row.map((cell, i) => (i === 2 || i === 3 ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((cell, i) => (i === 2 || i === 3 ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -36,7 +48,15 @@ export function statementText(r: StatementResult): string {
   if (r.entries.length === 0) return head;
   const rows = [
     ['at', 'kind', 'amount', 'balance', 'counterparty', 'transaction', 'entry'],
-    ...r.entries.map((e) => [e.at, e.kind, e.amount, e.balanceAfter, e.counterpartyAccountId ?? '', e.transactionId, e.entryId]),
+    ...r.entries.map((e) => [
+      e.at,
+      e.kind,
+      e.amount,
+      e.balanceAfter,
+      e.counterpartyAccountId ?? '',
+      e.transactionId,
+      e.entryId,
+    ]),
   ];
   return `${head}\n${table(rows)}`;
 }

@@ -2,7 +2,14 @@
  * The TypeScript client of the distbank bank service: `import { BankClient, decimal } from './client-ts'`.
  * See client-ts/README.md.
  */
-export { BankClient, BANK_NAMESPACE, BANK_WSDL_PATH, REQUEST_ID_PATTERN, newRequestId, headerBlocksXml } from './bank-client';
+export {
+  BankClient,
+  BANK_NAMESPACE,
+  BANK_WSDL_PATH,
+  REQUEST_ID_PATTERN,
+  newRequestId,
+  headerBlocksXml,
+} from './bank-client';
 export type { BankClientOptions, BankSoapHeaders, CallOptions, StatementOptions } from './bank-client';
 export { decimal, isDecimalString, DecimalFormatError } from './decimal';
 export type { DecimalString } from './decimal';

@@ -76,7 +76,8 @@ class Reader {
   private text(name: string): string | undefined {
     const value = this.raw[name];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') this.fail(name, `is not text (got ${Array.isArray(value) ? 'a list' : typeof value})`);
+    if (typeof value !== 'string')
+      this.fail(name, `is not text (got ${Array.isArray(value) ? 'a list' : typeof value})`);
     return value;
   }
 
@@ -104,7 +105,9 @@ class Reader {
 
   kind(name: string): EntryKind {
     const value = this.required(name);
-    return (ENTRY_KINDS as readonly string[]).includes(value) ? (value as EntryKind) : this.fail(name, `is not an entry kind: ${value}`);
+    return (ENTRY_KINDS as readonly string[]).includes(value)
+      ? (value as EntryKind)
+      : this.fail(name, `is not an entry kind: ${value}`);
   }
 
   /** A repeated element: node-soap gives an array for 2+, a plain object for 1, nothing for 0. */
@@ -143,7 +146,12 @@ export function toDepositResult(raw: unknown, requestId: string): DepositResult 
 
 export function toWithdrawResult(raw: unknown, requestId: string): WithdrawResult {
   const r = reader(raw, 'WithdrawResponse', requestId);
-  return { transactionId: r.required('transactionId'), accountId: r.accountId('accountId'), balance: r.decimal('balance'), requestId };
+  return {
+    transactionId: r.required('transactionId'),
+    accountId: r.accountId('accountId'),
+    balance: r.decimal('balance'),
+    requestId,
+  };
 }
 
 export function toTransferResult(raw: unknown, requestId: string): TransferResult {

@@ -35,14 +35,22 @@ const RECENT_FAULTS_MAX = 20;
 const TRACE_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
 /** Serves the request if it is one of the admin routes; false if the path is not ours. */
-export function handleAdminRoute(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string, admin: AdminEndpoints): boolean {
+export function handleAdminRoute(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  query: string,
+  admin: AdminEndpoints,
+): boolean {
   if (path !== '/metrics' && !path.startsWith('/admin/')) return false;
   if (req.method !== 'GET') {
     send(res, 405, 'application/json', JSON.stringify({ error: 'GET only' }), { allow: 'GET' });
     return true;
   }
   if (!admin.auth.allows(req.headers.authorization)) {
-    send(res, 401, 'application/json', JSON.stringify({ error: 'admin token required (Authorization: Bearer …)' }), { 'www-authenticate': 'Bearer realm="distbank"' });
+    send(res, 401, 'application/json', JSON.stringify({ error: 'admin token required (Authorization: Bearer …)' }), {
+      'www-authenticate': 'Bearer realm="distbank"',
+    });
     return true;
   }
   answer(path, new URLSearchParams(query), admin).then(
@@ -52,9 +60,16 @@ export function handleAdminRoute(req: http.IncomingMessage, res: http.ServerResp
   return true;
 }
 
-async function answer(path: string, params: URLSearchParams, admin: AdminEndpoints): Promise<{ status: number; type: string; body: string }> {
-  const json = (status: number, value: unknown): { status: number; type: string; body: string } =>
-    ({ status, type: 'application/json', body: JSON.stringify(value) });
+async function answer(
+  path: string,
+  params: URLSearchParams,
+  admin: AdminEndpoints,
+): Promise<{ status: number; type: string; body: string }> {
+  const json = (status: number, value: unknown): { status: number; type: string; body: string } => ({
+    status,
+    type: 'application/json',
+    body: JSON.stringify(value),
+  });
   switch (path) {
     case '/metrics':
       return { status: 200, type: admin.metrics.registry.contentType, body: await admin.metrics.registry.metrics() };
@@ -66,11 +81,17 @@ async function answer(path: string, params: URLSearchParams, admin: AdminEndpoin
         return json(400, { error: `id must be 1..${TRACE_ID_CHARS_MAX} characters of [A-Za-z0-9_.:-]` });
       }
       const entries = admin.ring.find(id, TRACE_MATCHES_MAX);
-      return json(200, { service: admin.metrics.service, entries, ...(admin.traceExtra ? await admin.traceExtra(entries) : {}) });
+      return json(200, {
+        service: admin.metrics.service,
+        entries,
+        ...(admin.traceExtra ? await admin.traceExtra(entries) : {}),
+      });
     }
     case '/admin/state':
       return json(200, {
-        service: admin.metrics.service, ringEntries: admin.ring.size, ringCapacity: admin.ring.capacity,
+        service: admin.metrics.service,
+        ringEntries: admin.ring.size,
+        ringCapacity: admin.ring.capacity,
         recentFaults: admin.ring.recent(RECENT_FAULTS_MAX, (e) => e.kind === 'request' && e.outcome !== 'ok'),
         ...(admin.state ? await admin.state() : {}),
       });
@@ -79,7 +100,18 @@ async function answer(path: string, params: URLSearchParams, admin: AdminEndpoin
   }
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string, extra: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...extra });
+function send(
+  res: http.ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  extra: http.OutgoingHttpHeaders = {},
+): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...extra,
+  });
   res.end(body);
 }

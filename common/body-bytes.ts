@@ -9,9 +9,7 @@ import type { IncomingMessage } from 'node:http';
  * connection.
  */
 export type BodyBytes =
-  | { readonly kind: 'ok'; readonly body: Buffer }
-  | { readonly kind: 'too-large' }
-  | { readonly kind: 'aborted' };
+  { readonly kind: 'ok'; readonly body: Buffer } | { readonly kind: 'too-large' } | { readonly kind: 'aborted' };
 
 export function readBodyBytes(req: IncomingMessage, bytesMax: number): Promise<BodyBytes> {
   const declared = req.headers['content-length'];

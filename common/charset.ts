@@ -49,14 +49,19 @@ export function charsetOf(contentType: string | undefined): string | undefined {
     const eq = parameter.indexOf('=');
     if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
     const value = parameter.slice(eq + 1).trim();
-    return (value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value).toLowerCase();
+    return (
+      value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value
+    ).toLowerCase();
   }
   return undefined;
 }
 
 function byteOrderMark(bytes: Buffer): BodyEncoding | undefined {
-  if (bytes.length >= 4 && ((bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0) ||
-      (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff))) {
+  if (
+    bytes.length >= 4 &&
+    ((bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0) ||
+      (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff))
+  ) {
     invalid('UTF-32 is not accepted: send UTF-8 or UTF-16');
   }
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'UTF-8';
@@ -73,7 +78,8 @@ export function bodyEncoding(bytes: Buffer, charset: string | undefined): BodyEn
   }
   const bom = byteOrderMark(bytes);
   if (bom !== undefined) {
-    if (allowed !== undefined && !allowed.includes(bom)) invalid(`charset ${charset} contradicts the byte-order mark (${bom})`);
+    if (allowed !== undefined && !allowed.includes(bom))
+      invalid(`charset ${charset} contradicts the byte-order mark (${bom})`);
     return bom;
   }
   if (allowed !== undefined && allowed.length === 1) return allowed[0]!;
@@ -94,8 +100,10 @@ function checkDeclaration(text: string, encoding: BodyEncoding): void {
   }
   if (declared === undefined) return;
   const allowed = CHARSETS[declared.toLowerCase()];
-  if (allowed === undefined) invalid(`encoding ${declared} in the XML declaration is not accepted: send UTF-8 or UTF-16`);
-  if (!allowed.includes(encoding)) invalid(`encoding ${declared} in the XML declaration contradicts the encoding of the body (${encoding})`);
+  if (allowed === undefined)
+    invalid(`encoding ${declared} in the XML declaration is not accepted: send UTF-8 or UTF-16`);
+  if (!allowed.includes(encoding))
+    invalid(`encoding ${declared} in the XML declaration contradicts the encoding of the body (${encoding})`);
 }
 
 /** The body as text (BOM removed), by the rules above. */

@@ -20,7 +20,9 @@ export function checkLogFile(path: string | undefined): void {
   try {
     appendFileSync(path, '');
   } catch (error) {
-    throw new Error(`BANK_LOG_FILE ${path} cannot be written: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new Error(
+      `BANK_LOG_FILE ${path} cannot be written: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
 }
 

@@ -83,7 +83,12 @@ export class ConnectionGuard {
   private readonly conns = new Map<Socket, Conn>();
   private readonly waiting = new Set<Conn>();
   private readonly peers = new Map<string, Peer>();
-  private readonly counts: Record<Counter, number> = { headersTimeoutsTotal: 0, bodyTimeoutsTotal: 0, idleClosedTotal: 0, refusedTotal: 0 };
+  private readonly counts: Record<Counter, number> = {
+    headersTimeoutsTotal: 0,
+    bodyTimeoutsTotal: 0,
+    idleClosedTotal: 0,
+    refusedTotal: 0,
+  };
   private logged: Record<Counter, number> = { ...this.counts };
   private summaryTimer: NodeJS.Timeout | undefined;
   private readonly headersTimeoutResponse: Buffer;
@@ -91,16 +96,30 @@ export class ConnectionGuard {
   private readonly bodyTimeoutBody: string;
   private readonly periodMs: number;
 
-  constructor(server: http.Server, private readonly limits: ConnectionLimits, faultBody: FaultBody, private readonly logger: Logger) {
+  constructor(
+    server: http.Server,
+    private readonly limits: ConnectionLimits,
+    faultBody: FaultBody,
+    private readonly logger: Logger,
+  ) {
     this.periodMs = Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs);
     server.keepAliveTimeout = limits.keepAliveMs;
     server.headersTimeout = limits.headersTimeoutMs + NODE_BACKSTOP_MS;
     server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + NODE_BACKSTOP_MS;
-    this.headersTimeoutResponse = rawResponse(408, 'Request Timeout',
-      faultBody('INVALID_REQUEST', `the request headers did not arrive within ${limits.headersTimeoutMs} ms`));
-    this.refusedResponse = rawResponse(503, 'Service Unavailable',
-      faultBody('SERVICE_UNAVAILABLE', 'too many open connections; retry later'));
-    this.bodyTimeoutBody = faultBody('INVALID_REQUEST', `the request body did not arrive within ${limits.bodyTimeoutMs} ms`);
+    this.headersTimeoutResponse = rawResponse(
+      408,
+      'Request Timeout',
+      faultBody('INVALID_REQUEST', `the request headers did not arrive within ${limits.headersTimeoutMs} ms`),
+    );
+    this.refusedResponse = rawResponse(
+      503,
+      'Service Unavailable',
+      faultBody('SERVICE_UNAVAILABLE', 'too many open connections; retry later'),
+    );
+    this.bodyTimeoutBody = faultBody(
+      'INVALID_REQUEST',
+      `the request body did not arrive within ${limits.bodyTimeoutMs} ms`,
+    );
     server.on('connection', (socket: Socket) => this.onConnection(socket));
   }
 
@@ -119,8 +138,16 @@ export class ConnectionGuard {
       return;
     }
     const conn: Conn = {
-      socket, address, phase: 'busy', phaseStartMs: 0, bytesAtWait: 0, pending: 0, req: undefined, res: undefined,
-      timer: setTimeout(() => this.onTimer(conn), this.periodMs), later: undefined,
+      socket,
+      address,
+      phase: 'busy',
+      phaseStartMs: 0,
+      bytesAtWait: 0,
+      pending: 0,
+      req: undefined,
+      res: undefined,
+      timer: setTimeout(() => this.onTimer(conn), this.periodMs),
+      later: undefined,
     };
     this.conns.set(socket, conn);
     const peer = this.peers.get(address) ?? { count: 0, waiting: new Set<Conn>() };
@@ -133,7 +160,12 @@ export class ConnectionGuard {
   /** At a bound, close the longest-idle connection (of this address, or of all); false if none. */
   private makeRoom(address: string): boolean {
     const peer = this.peers.get(address);
-    if (peer !== undefined && peer.count >= this.limits.connectionsPerAddressMax && !this.closeLongestIdle(peer.waiting)) return false;
+    if (
+      peer !== undefined &&
+      peer.count >= this.limits.connectionsPerAddressMax &&
+      !this.closeLongestIdle(peer.waiting)
+    )
+      return false;
     return this.conns.size < this.limits.connectionsMax || this.closeLongestIdle(this.waiting);
   }
 
@@ -175,7 +207,9 @@ export class ConnectionGuard {
     const leftMs = conn.phaseStartMs + limitMs - Date.now();
     if (leftMs > 0) {
       const phaseStartMs = conn.phaseStartMs;
-      conn.later = setTimeout(() => { if (conn.phaseStartMs === phaseStartMs) this.onTimer(conn); }, leftMs);
+      conn.later = setTimeout(() => {
+        if (conn.phaseStartMs === phaseStartMs) this.onTimer(conn);
+      }, leftMs);
       return;
     }
     if (conn.phase === 'waiting') this.onHeadersTimeout(conn);
@@ -223,7 +257,8 @@ export class ConnectionGuard {
       conn.res = undefined;
       if (conn.phase === 'body') conn.phase = 'busy';
     }
-    if (conn.pending === 0 && conn.phase === 'busy' && !conn.socket.destroyed && this.conns.has(conn.socket)) this.wait(conn);
+    if (conn.pending === 0 && conn.phase === 'busy' && !conn.socket.destroyed && this.conns.has(conn.socket))
+      this.wait(conn);
   }
 
   private onBodyTimeout(conn: Conn): void {
@@ -282,8 +317,11 @@ export class ConnectionGuard {
 }
 
 function rawResponse(status: number, reason: string, body: string): Buffer {
-  return Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/xml; charset=utf-8\r\n` +
-    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, 'utf8');
+  return Buffer.from(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/xml; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    'utf8',
+  );
 }
 
 /** Answer on a connection no request object owns, then close it even if the peer never reads. */

@@ -41,14 +41,24 @@ export function connectionLimitsSettings(env: Env, prefix: string, defaults: Con
   const keepAliveMsMax = Math.floor(headersTimeoutMs / 2);
   return Object.freeze({
     connectionsMax,
-    connectionsPerAddressMax: intSetting(env, `${prefix}CONNECTIONS_PER_ADDRESS_MAX`,
-      Math.min(defaults.connectionsPerAddressMax, connectionsMax), 1, connectionsMax),
+    connectionsPerAddressMax: intSetting(
+      env,
+      `${prefix}CONNECTIONS_PER_ADDRESS_MAX`,
+      Math.min(defaults.connectionsPerAddressMax, connectionsMax),
+      1,
+      connectionsMax,
+    ),
     headersTimeoutMs,
     bodyTimeoutMs: intSetting(env, `${prefix}BODY_TIMEOUT_MS`, defaults.bodyTimeoutMs, 100, 600_000),
     // The headers deadline counts from the last response too; a keep-alive of at most half of
     // it leaves any request that starts on a kept-alive connection at least half for its headers.
-    keepAliveMs: intSetting(env, `${prefix}KEEP_ALIVE_MS`, Math.min(defaults.keepAliveMs, keepAliveMsMax),
-      Math.min(100, keepAliveMsMax), keepAliveMsMax),
+    keepAliveMs: intSetting(
+      env,
+      `${prefix}KEEP_ALIVE_MS`,
+      Math.min(defaults.keepAliveMs, keepAliveMsMax),
+      Math.min(100, keepAliveMsMax),
+      keepAliveMsMax,
+    ),
   });
 }
 
@@ -58,13 +68,19 @@ export function connectionLimitsSettings(env: Env, prefix: string, defaults: Con
  * excess. `reservedDescriptors` covers what the process opens besides client connections
  * (sockets to the next tier, files). Linux only (/proc); elsewhere nothing is checked.
  */
-export function checkDescriptorBudget(limits: ConnectionLimits, reservedDescriptors: number, settingName: string): void {
+export function checkDescriptorBudget(
+  limits: ConnectionLimits,
+  reservedDescriptors: number,
+  settingName: string,
+): void {
   const available = openFilesLimit();
   if (available === undefined) return;
   const needed = limits.connectionsMax + reservedDescriptors;
   if (needed > available) {
-    throw new Error(`${settingName} (${limits.connectionsMax}) plus ${reservedDescriptors} other descriptors needs ${needed} ` +
-      `open files, but this process may open ${available} (ulimit -n): raise the limit or lower ${settingName}`);
+    throw new Error(
+      `${settingName} (${limits.connectionsMax}) plus ${reservedDescriptors} other descriptors needs ${needed} ` +
+        `open files, but this process may open ${available} (ulimit -n): raise the limit or lower ${settingName}`,
+    );
   }
 }
 

@@ -51,7 +51,9 @@ export class CredentialStore {
     } catch (error) {
       // Say which file, in one line: the operator has to fix the file, not our code.
       const code = (error as NodeJS.ErrnoException).code;
-      throw new Error(`credentials file ${path}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}`);
+      throw new Error(
+        `credentials file ${path}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}`,
+      );
     }
     if (!parsed || !Array.isArray(parsed.principals)) throw new Error(`${path}: expected {"principals": [...]}`);
     return new CredentialStore(parsed);

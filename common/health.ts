@@ -30,7 +30,12 @@ export function isHealthRequest(method: string | undefined, path: string): boole
   return path === '/health' && (method === 'GET' || method === 'HEAD');
 }
 
-function send(res: http.ServerResponse, status: number, body: Record<string, unknown>, extra: Record<string, string> = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: Record<string, unknown>,
+  extra: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -59,12 +64,21 @@ export async function serveHealth(
   try {
     r = await report();
   } catch (error) {
-    r = { status: 'degraded', reason: `health check failed: ${error instanceof Error ? error.message : String(error)}` };
+    r = {
+      status: 'degraded',
+      reason: `health check failed: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
   const code = r.status === 'ok' ? 200 : 503;
   if (!isAdmin) {
     send(res, code, { status: r.status, ...r.public });
     return;
   }
-  send(res, code, { status: r.status, ...r.public, service, ...(r.reason === undefined ? {} : { reason: r.reason }), ...r.details });
+  send(res, code, {
+    status: r.status,
+    ...r.public,
+    service,
+    ...(r.reason === undefined ? {} : { reason: r.reason }),
+    ...r.details,
+  });
 }

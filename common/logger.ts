@@ -73,10 +73,12 @@ export function createLogger(options: LoggerOptions): Logger {
     }),
   ];
   if (options.jsonFilePath !== undefined) {
-    transports.push(new winston.transports.File({
-      filename: options.jsonFilePath,
-      format: winston.format.combine(winston.format.timestamp(), json()),
-    }));
+    transports.push(
+      new winston.transports.File({
+        filename: options.jsonFilePath,
+        format: winston.format.combine(winston.format.timestamp(), json()),
+      }),
+    );
   }
   return winston.createLogger({ level: options.level, defaultMeta: { service: options.service }, transports });
 }

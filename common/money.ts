@@ -81,11 +81,17 @@ export function asCents(value: number): Cents {
 export function parseAmount(text: unknown, amountCentsMax: Cents = AMOUNT_CENTS_MAX_DEFAULT): Cents {
   const cents = typeof text === 'string' && AMOUNT_LEXICAL.test(text) ? decimalCents(text) : 'not-decimal';
   if (cents === 'not-decimal') {
-    throw fault('INVALID_AMOUNT', 'amount must be a decimal number such as 10.00: no exponent, at most 16 integer and 8 fraction digits');
+    throw fault(
+      'INVALID_AMOUNT',
+      'amount must be a decimal number such as 10.00: no exponent, at most 16 integer and 8 fraction digits',
+    );
   }
-  if (cents === 'sub-cent') throw fault('INVALID_AMOUNT', 'amount must be a whole number of cents (at most 2 fraction digits)');
-  if (cents === 'too-large' ? (text as string).startsWith('-') : cents <= 0) throw fault('INVALID_AMOUNT', 'amount must be greater than 0');
-  if (cents === 'too-large' || cents > amountCentsMax) throw fault('INVALID_AMOUNT', `amount must be at most ${formatCents(amountCentsMax)}`);
+  if (cents === 'sub-cent')
+    throw fault('INVALID_AMOUNT', 'amount must be a whole number of cents (at most 2 fraction digits)');
+  if (cents === 'too-large' ? (text as string).startsWith('-') : cents <= 0)
+    throw fault('INVALID_AMOUNT', 'amount must be greater than 0');
+  if (cents === 'too-large' || cents > amountCentsMax)
+    throw fault('INVALID_AMOUNT', `amount must be at most ${formatCents(amountCentsMax)}`);
   return cents as Cents;
 }
 
@@ -95,7 +101,8 @@ export function parseBalance(text: unknown): Cents {
     throw fault('INVALID_AMOUNT', 'balance must be a decimal of at least 0 with at most 2 fraction digits');
   }
   const cents = textToCents(text);
-  if (cents > BALANCE_CENTS_MAX) throw fault('INVALID_AMOUNT', `balance must be at most ${formatCents(BALANCE_CENTS_MAX)}`);
+  if (cents > BALANCE_CENTS_MAX)
+    throw fault('INVALID_AMOUNT', `balance must be at most ${formatCents(BALANCE_CENTS_MAX)}`);
   return cents as Cents;
 }
 

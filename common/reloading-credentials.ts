@@ -12,7 +12,12 @@ import { ReloadingFile } from './reloading-file';
 export class ReloadingCredentials {
   private readonly file: ReloadingFile<CredentialStore>;
 
-  constructor(path: string, reloadMs: number, logger: Logger, /** For the log lines: 'client' or 'business'. */ label = 'client') {
+  constructor(
+    path: string,
+    reloadMs: number,
+    logger: Logger,
+    /** For the log lines: 'client' or 'business'. */ label = 'client',
+  ) {
     this.file = new ReloadingFile(path, reloadMs, (p) => CredentialStore.fromFile(p), logger, `${label} credentials`);
   }
 

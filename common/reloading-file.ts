@@ -60,7 +60,8 @@ export class ReloadingFile<T> {
     } catch (error) {
       // The stamp stays the old one: the file is tried (and the refusal logged) again next check.
       this.logger.log(this.refusedLevel, `${this.label} not reloaded; keeping the previous ones`, {
-        path: this.path, error: error instanceof Error ? error.message : String(error),
+        path: this.path,
+        error: error instanceof Error ? error.message : String(error),
       });
     }
   }

@@ -47,7 +47,12 @@ export function withFlags(env: Env, argv: readonly string[], flagToEnv: Readonly
     const eq = arg.indexOf('=');
     const flag = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     const envName = flagToEnv[flag];
-    if (envName === undefined) throw new Error(`unknown flag --${flag}; known: ${Object.keys(flagToEnv).map((f) => '--' + f).join(' ')}`);
+    if (envName === undefined)
+      throw new Error(
+        `unknown flag --${flag}; known: ${Object.keys(flagToEnv)
+          .map((f) => '--' + f)
+          .join(' ')}`,
+      );
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new Error(`flag --${flag} needs a value`);
     merged[envName] = value;

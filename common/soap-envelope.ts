@@ -27,7 +27,10 @@ export interface EnvelopeRules {
 
 /** A header block addressed to us, marked mustUnderstand="1", that the service does not know. */
 export class MustUnderstandFault extends Error {
-  constructor(readonly blockNs: string, readonly blockName: string) {
+  constructor(
+    readonly blockNs: string,
+    readonly blockName: string,
+  ) {
     super(`header block {${blockNs}}${blockName} is marked mustUnderstand="1" and is not understood`);
     this.name = 'MustUnderstandFault';
   }
@@ -62,7 +65,11 @@ export function readEnvelope(xml: string, rules: EnvelopeRules): SoapRequest {
   if (!isSoap(body, 'Body')) invalid(`unexpected element in soap:Envelope: ${body.name}`);
   const after = parts[header === undefined ? 1 : 2];
   if (after !== undefined) {
-    invalid(isSoap(after, 'Header') ? 'soap:Header, when present, must come before soap:Body' : 'nothing may follow soap:Body in soap:Envelope');
+    invalid(
+      isSoap(after, 'Header')
+        ? 'soap:Header, when present, must come before soap:Body'
+        : 'nothing may follow soap:Body in soap:Envelope',
+    );
   }
   refuseStrayText(body);
   const [operation] = body.children;

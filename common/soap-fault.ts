@@ -21,7 +21,13 @@ export interface FaultFields {
   readonly retryAfterMs?: number | undefined;
 }
 
-const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const XML_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+};
 
 /** XML 1.0's markup characters, and anything outside its Char production (lone surrogates too). */
 const ESCAPED = /[&<>"']|[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
@@ -39,13 +45,16 @@ export function faultEnvelope(fields: FaultFields, namespace: string, faultEleme
   const info = FAULT_CODES[fields.code];
   const message = escapeXml(fields.message);
   const accountId = fields.accountId === undefined ? '' : `<accountId>${escapeXml(fields.accountId)}</accountId>`;
-  const retryAfter = fields.retryAfterMs === undefined ? '' : `<retryAfterMs>${Math.ceil(fields.retryAfterMs)}</retryAfterMs>`;
-  return '<?xml version="1.0" encoding="utf-8"?>' +
+  const retryAfter =
+    fields.retryAfterMs === undefined ? '' : `<retryAfterMs>${Math.ceil(fields.retryAfterMs)}</retryAfterMs>`;
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><soap:Fault>` +
     `<faultcode>soap:${info.soapFaultCode}</faultcode><faultstring>${fields.code}: ${message}</faultstring>` +
     `<detail><${faultElement} xmlns="${escapeXml(namespace)}"><code>${fields.code}</code><message>${message}</message>` +
     `${accountId}<retryable>${info.retryable ? 'true' : 'false'}</retryable>${retryAfter}</${faultElement}></detail>` +
-    '</soap:Fault></soap:Body></soap:Envelope>';
+    '</soap:Fault></soap:Body></soap:Envelope>'
+  );
 }
 
 /**
@@ -55,9 +64,11 @@ export function faultEnvelope(fields: FaultFields, namespace: string, faultEleme
  * entries"), so the block is named in the faultstring only.
  */
 export function mustUnderstandEnvelope(blockNs: string, blockName: string): string {
-  return '<?xml version="1.0" encoding="utf-8"?>' +
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><soap:Fault>` +
     '<faultcode>soap:MustUnderstand</faultcode>' +
     `<faultstring>header block {${escapeXml(blockNs)}}${escapeXml(blockName)} is not understood</faultstring>` +
-    '</soap:Fault></soap:Body></soap:Envelope>';
+    '</soap:Fault></soap:Body></soap:Envelope>'
+  );
 }

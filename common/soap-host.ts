@@ -52,7 +52,10 @@ export type Delivery = (res: http.ServerResponse, status: number, body: string) 
  * element is absent; an undeclared element was already refused. Validate every value.
  * The result is written in the schema's element order; undefined fields are omitted.
  */
-export type OperationHandler = (args: Record<string, unknown>, ctx: OperationContext) => Promise<Record<string, unknown>>;
+export type OperationHandler = (
+  args: Record<string, unknown>,
+  ctx: OperationContext,
+) => Promise<Record<string, unknown>>;
 
 export interface SoapServiceOptions {
   readonly service: string;
@@ -154,14 +157,24 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   const { logger, namespace } = options;
 
   const server = http.createServer({ maxHeaderSize: HEADER_BYTES_MAX });
-  const guard = new ConnectionGuard(server, options.connections ?? SOAP_CONNECTION_DEFAULTS,
-    (code, message) => faultEnvelope({ code, message }, namespace, options.faultElement), logger);
+  const guard = new ConnectionGuard(
+    server,
+    options.connections ?? SOAP_CONNECTION_DEFAULTS,
+    (code, message) => faultEnvelope({ code, message }, namespace, options.faultElement),
+    logger,
+  );
 
   function log(state: RequestState, outcome: string, extra: Record<string, unknown> = {}): void {
     const level = outcome === 'INTERNAL_ERROR' ? 'error' : 'info';
     options.observer?.end({
-      operation: state.operation, outcome, startedAtMs: state.startedAtMs, durationMs: Date.now() - state.startedAtMs,
-      requestId: state.requestId, principal: state.ctx?.principalId, trace: state.ctx?.trace, fields: { ...state.fields, ...extra },
+      operation: state.operation,
+      outcome,
+      startedAtMs: state.startedAtMs,
+      durationMs: Date.now() - state.startedAtMs,
+      requestId: state.requestId,
+      principal: state.ctx?.principalId,
+      trace: state.ctx?.trace,
+      fields: { ...state.fields, ...extra },
     });
     if (!logger.isLevelEnabled(level)) return;
     const principal = state.ctx?.principalId;
@@ -226,8 +239,12 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       sendXml(res, FAULT_HTTP_STATUS, mustUnderstandEnvelope(error.blockNs, error.blockName));
       return;
     }
-    log(state, 'INTERNAL_ERROR', { error: error instanceof Error ? error.stack ?? error.message : String(error) });
-    sendFault(res, { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state.requestId ?? 'unknown'}` }, state.delivery);
+    log(state, 'INTERNAL_ERROR', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    sendFault(
+      res,
+      { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state.requestId ?? 'unknown'}` },
+      state.delivery,
+    );
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -241,12 +258,18 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
   const url = `http://${host}:${address.port}${options.path}`;
   const servedWsdl = wsdlText.replace(/(<soap:address\s+location=")[^"]*(")/, `$1${options.publicUrl ?? url}$2`);
 
-  async function handleSoapPost(req: http.IncomingMessage, res: http.ServerResponse, state: RequestState): Promise<void> {
+  async function handleSoapPost(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    state: RequestState,
+  ): Promise<void> {
     const body = await readRequestBody(req, options.bodyBytesMax);
     const request = readEnvelope(body, { namespace, headers: shape.headers });
     const operation = request.body.name;
     state.claimedPrincipal = request.headerBlocks.get(options.principalHeader) ?? state.claimedPrincipal;
-    const handler = Object.prototype.hasOwnProperty.call(options.operations, operation) ? options.operations[operation] : undefined;
+    const handler = Object.prototype.hasOwnProperty.call(options.operations, operation)
+      ? options.operations[operation]
+      : undefined;
     const opShape = shape.operations.get(operation);
     if (request.body.ns !== namespace || handler === undefined || opShape === undefined) {
       throw fault('INVALID_REQUEST', `unknown operation {${request.body.ns}}${operation}`);
@@ -254,7 +277,10 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
     state.operation = operation;
     const soapAction = unquote(firstHeader(req.headers.soapaction) ?? '');
     if (soapAction !== '' && soapAction !== `${namespace}#${operation}`) {
-      throw fault('INVALID_REQUEST', `SOAPAction ${JSON.stringify(soapAction)} does not match the body's operation ${operation}`);
+      throw fault(
+        'INVALID_REQUEST',
+        `SOAPAction ${JSON.stringify(soapAction)} does not match the body's operation ${operation}`,
+      );
     }
     const given = request.headerBlocks.get('request-id') ?? firstHeader(req.headers['request-id']);
     if (given !== undefined && !validRequestId(given)) {
@@ -275,7 +301,9 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       logger,
       trace: traceContextOf(req.headers.traceparent),
       annotate: (more) => Object.assign(fields, more),
-      deliverWith: (delivery) => { state.delivery = delivery; },
+      deliverWith: (delivery) => {
+        state.delivery = delivery;
+      },
     };
     const args = readArguments(request.body, opShape.input, namespace);
     const result = await handler(args, state.ctx);
@@ -296,11 +324,23 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       return;
     }
     if (isHealthRequest(req.method, target.pathname)) {
-      void serveHealth(req, res, options.service, options.admin ?? NO_ADMIN, () => withConnections(options.health ?? HEALTH_OK, guard));
+      void serveHealth(req, res, options.service, options.admin ?? NO_ADMIN, () =>
+        withConnections(options.health ?? HEALTH_OK, guard),
+      );
       return;
     }
     if (options.extraRoute?.(req, res, target.pathname) === true) return;
-    if (options.observer && handleAdminRoute(req, res, target.pathname, target.search.slice(1), options.observer.endpoints(options.admin ?? NO_ADMIN))) return;
+    if (
+      options.observer &&
+      handleAdminRoute(
+        req,
+        res,
+        target.pathname,
+        target.search.slice(1),
+        options.observer.endpoints(options.admin ?? NO_ADMIN),
+      )
+    )
+      return;
     if (target.pathname !== options.path) {
       sendJson(res, 404, { error: 'not found' });
       return;
@@ -326,7 +366,9 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
       server.closeIdleConnections();
       const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, drainMs); });
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, drainMs);
+      });
       await Promise.race([closed, timeout]);
       clearInterval(sweep);
       clearTimeout(timer);
@@ -336,7 +378,10 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
 }
 
 /** The tier's own report, with the client connections (common/connection-guard.ts) among the admin's details. */
-async function withConnections(report: () => Promise<HealthReport> | HealthReport, guard: ConnectionGuard): Promise<HealthReport> {
+async function withConnections(
+  report: () => Promise<HealthReport> | HealthReport,
+  guard: ConnectionGuard,
+): Promise<HealthReport> {
   const r = await report();
   return { ...r, details: { ...r.details, connections: guard.stats() } };
 }

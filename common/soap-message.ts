@@ -57,25 +57,33 @@ interface Schema {
 
 function sequenceOf(schema: Schema, element: SchemaNode): SchemaNode | undefined {
   const localType = element.$type?.split(':').pop();
-  const complex = element.children.find((c) => c.name === 'complexType') ??
+  const complex =
+    element.children.find((c) => c.name === 'complexType') ??
     (localType !== undefined && !element.$type?.startsWith('xsd:') ? schema.complexTypes[localType] : undefined);
   if (complex === undefined) return undefined;
   const parts = complex.children.filter((c) => c.name !== 'annotation');
   const [sequence] = parts;
-  if (parts.length !== 1 || sequence?.name !== 'sequence') throw new Error(`complex type of ${element.$name}: only xsd:sequence is supported`);
+  if (parts.length !== 1 || sequence?.name !== 'sequence')
+    throw new Error(`complex type of ${element.$name}: only xsd:sequence is supported`);
   return sequence;
 }
 
 function fieldsOf(schema: Schema, sequence: SchemaNode): Field[] {
-  return sequence.children.filter((c) => c.name !== 'annotation').map((node): Field => {
-    const name = node.$name;
-    if (node.name !== 'element' || name === undefined) throw new Error(`unsupported schema construct xsd:${node.name} in a sequence`);
-    const nillable = node.$nillable === 'true';
-    if (nillable && node.$minOccurs !== '0') throw new Error(`${name}: only optional elements may be nillable (nil means absent)`);
-    const repeated = node.$maxOccurs !== undefined && node.$maxOccurs !== '1';
-    const inner = sequenceOf(schema, node);
-    return inner === undefined ? { name, repeated, nillable } : { name, repeated, nillable, fields: fieldsOf(schema, inner) };
-  });
+  return sequence.children
+    .filter((c) => c.name !== 'annotation')
+    .map((node): Field => {
+      const name = node.$name;
+      if (node.name !== 'element' || name === undefined)
+        throw new Error(`unsupported schema construct xsd:${node.name} in a sequence`);
+      const nillable = node.$nillable === 'true';
+      if (nillable && node.$minOccurs !== '0')
+        throw new Error(`${name}: only optional elements may be nillable (nil means absent)`);
+      const repeated = node.$maxOccurs !== undefined && node.$maxOccurs !== '1';
+      const inner = sequenceOf(schema, node);
+      return inner === undefined
+        ? { name, repeated, nillable }
+        : { name, repeated, nillable, fields: fieldsOf(schema, inner) };
+    });
 }
 
 function elementFields(schema: Schema, name: string): Field[] {
@@ -87,7 +95,9 @@ function elementFields(schema: Schema, name: string): Field[] {
 
 interface Definitions {
   readonly schemas: Readonly<Record<string, Schema>>;
-  readonly bindings: Readonly<Record<string, { readonly methods: Readonly<Record<string, { readonly inputSoap?: SchemaNode }>> }>>;
+  readonly bindings: Readonly<
+    Record<string, { readonly methods: Readonly<Record<string, { readonly inputSoap?: SchemaNode }>> }>
+  >;
 }
 
 function headersOf(definitions: Definitions, schema: Schema): Map<string, HeaderShape> {
@@ -97,7 +107,8 @@ function headersOf(definitions: Definitions, schema: Schema): Map<string, Header
       for (const part of method.inputSoap?.children ?? []) {
         if (part.name !== 'header' || part.$part === undefined) continue;
         const element = schema.elements[part.$part];
-        if (element === undefined) throw new Error(`soap:header part ${part.$part} must name a global element of the same name`);
+        if (element === undefined)
+          throw new Error(`soap:header part ${part.$part} must name a global element of the same name`);
         headers.set(part.$part, { nillable: element.$nillable === 'true' });
       }
     }
@@ -113,14 +124,21 @@ export async function describeService(wsdlText: string): Promise<ServiceShape> {
   const services = wsdl.describeServices() as Record<string, Record<string, Record<string, unknown>>>;
   const [service, ports] = Object.entries(services)[0] ?? [];
   const [port, operations] = Object.entries(ports ?? {})[0] ?? [];
-  if (service === undefined || port === undefined || operations === undefined) throw new Error('the WSDL describes no service port');
+  if (service === undefined || port === undefined || operations === undefined)
+    throw new Error('the WSDL describes no service port');
   const definitions = (wsdl as unknown as { definitions: Definitions }).definitions;
   const schema = Object.values(definitions.schemas)[0];
-  if (schema === undefined || Object.keys(definitions.schemas).length !== 1) throw new Error('the WSDL must hold exactly one inline schema');
+  if (schema === undefined || Object.keys(definitions.schemas).length !== 1)
+    throw new Error('the WSDL must hold exactly one inline schema');
   const shapes = new Map<string, OperationShape>();
   for (const name of Object.keys(operations)) {
     const outputElement = `${name}Response`;
-    shapes.set(name, { name, input: elementFields(schema, name), output: elementFields(schema, outputElement), outputElement });
+    shapes.set(name, {
+      name,
+      input: elementFields(schema, name),
+      output: elementFields(schema, outputElement),
+      outputElement,
+    });
   }
   return { service, port, operations: shapes, headers: headersOf(definitions, schema) };
 }
@@ -136,14 +154,17 @@ export function isNil(node: XmlElement): boolean {
   if (attribute === undefined) return false;
   const value = xsdTrim(attribute.value);
   if (value === 'false' || value === '0') return false;
-  if (value !== 'true' && value !== '1') throw fault('INVALID_REQUEST', `xsi:nil on <${node.name}> must be true or false`);
-  if (node.children.length > 0 || xsdTrim(node.text) !== '') throw fault('INVALID_REQUEST', `<${node.name}> has xsi:nil="true" and content`);
+  if (value !== 'true' && value !== '1')
+    throw fault('INVALID_REQUEST', `xsi:nil on <${node.name}> must be true or false`);
+  if (node.children.length > 0 || xsdTrim(node.text) !== '')
+    throw fault('INVALID_REQUEST', `<${node.name}> has xsi:nil="true" and content`);
   return true;
 }
 
 /** Text directly inside an element that holds elements (mixed content) is refused. */
 export function refuseStrayText(element: XmlElement): void {
-  if (xsdTrim(element.text) !== '') throw fault('INVALID_REQUEST', `text directly inside <${element.name}> is not allowed`);
+  if (xsdTrim(element.text) !== '')
+    throw fault('INVALID_REQUEST', `text directly inside <${element.name}> is not allowed`);
 }
 
 /**
@@ -153,7 +174,11 @@ export function refuseStrayText(element: XmlElement): void {
  * schema allows one, is INVALID_REQUEST — so no caller-chosen name ever becomes a key. A nilled
  * element (xsi:nil="true") is absent when the schema makes it nillable, else INVALID_REQUEST.
  */
-export function readArguments(element: XmlElement, fields: readonly Field[], namespace: string): Record<string, unknown> {
+export function readArguments(
+  element: XmlElement,
+  fields: readonly Field[],
+  namespace: string,
+): Record<string, unknown> {
   refuseStrayText(element);
   const args: Record<string, unknown> = {};
   const seen = new Set<string>();
@@ -188,10 +213,12 @@ function leafText(node: XmlElement): string {
 
 /** The response envelope: fields in schema order; absent (undefined) fields are omitted. */
 export function responseEnvelope(shape: OperationShape, namespace: string, result: Record<string, unknown>): string {
-  return '<?xml version="1.0" encoding="utf-8"?>' +
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body>` +
     `<${shape.outputElement} xmlns="${escapeXml(namespace)}">${writeFields(shape.output, result)}</${shape.outputElement}>` +
-    '</soap:Body></soap:Envelope>';
+    '</soap:Body></soap:Envelope>'
+  );
 }
 
 function writeFields(fields: readonly Field[], value: Record<string, unknown>): string {

@@ -19,7 +19,16 @@ export interface ServedOperation {
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
-const DETAIL_FIELDS = ['amount', 'amounts', 'replayed', 'released', 'owner', 'retries', 'backend', 'fault_injected'] as const;
+const DETAIL_FIELDS = [
+  'amount',
+  'amounts',
+  'replayed',
+  'released',
+  'owner',
+  'retries',
+  'backend',
+  'fault_injected',
+] as const;
 
 export class SoapObserver {
   readonly ring: TraceRing;
@@ -27,7 +36,10 @@ export class SoapObserver {
   /** Tier-specific extras of /admin/state and /admin/trace, set once the tier has built them. */
   extras: AdminExtras = {};
 
-  constructor(readonly metrics: ProcessMetrics, ringEntries: number) {
+  constructor(
+    readonly metrics: ProcessMetrics,
+    ringEntries: number,
+  ) {
     this.ring = new TraceRing(ringEntries);
   }
 

@@ -50,7 +50,11 @@ export function boundedEntry(entry: TraceEntry): TraceEntry {
     if (typeof value === 'string') out[key] = cut(value);
     else if (Array.isArray(value)) out[key] = value.slice(0, LIST_ITEMS_MAX).map((v) => cut(String(v)));
     else if (value !== null && typeof value === 'object') {
-      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).slice(0, LIST_ITEMS_MAX).map(([k, v]) => [cut(k), cut(String(v))]));
+      out[key] = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>)
+          .slice(0, LIST_ITEMS_MAX)
+          .map(([k, v]) => [cut(k), cut(String(v))]),
+      );
     } else out[key] = value;
   }
   return out as unknown as TraceEntry;
@@ -119,7 +123,9 @@ export function newSpanId(): string {
 }
 
 /** The received header's trace id and parent, or undefined if absent or invalid (then start a new trace). */
-export function parseTraceparent(header: string | string[] | undefined): { traceId: string; parentSpanId: string; flags: string } | undefined {
+export function parseTraceparent(
+  header: string | string[] | undefined,
+): { traceId: string; parentSpanId: string; flags: string } | undefined {
   const text = Array.isArray(header) ? header[0] : header;
   if (text === undefined) return undefined;
   const m = TRACEPARENT.exec(text.trim());
@@ -130,7 +136,8 @@ export function parseTraceparent(header: string | string[] | undefined): { trace
 /** This hop's context: continues the caller's trace, or starts one (sampled) when there is none. */
 export function traceContextOf(header: string | string[] | undefined): TraceContext {
   const parent = parseTraceparent(header);
-  if (parent === undefined) return { traceId: randomBytes(16).toString('hex'), parentSpanId: '', spanId: newSpanId(), flags: '01' };
+  if (parent === undefined)
+    return { traceId: randomBytes(16).toString('hex'), parentSpanId: '', spanId: newSpanId(), flags: '01' };
   return { ...parent, spanId: newSpanId() };
 }
 

@@ -24,13 +24,16 @@ export function withFacets(wsdlText: string, facets: readonly FacetValue[]): str
   for (const { simpleType, facet, value } of facets) {
     if (!/^[0-9.+-]+$/.test(value)) throw new Error(`facet value ${JSON.stringify(value)} is not a number`);
     const pattern = new RegExp(
-      `(<xsd:simpleType name="${escapeRegExp(simpleType)}">(?:(?!</xsd:simpleType>)[\\s\\S])*?<xsd:${escapeRegExp(facet)} value=")[^"]*(")`, 'g');
+      `(<xsd:simpleType name="${escapeRegExp(simpleType)}">(?:(?!</xsd:simpleType>)[\\s\\S])*?<xsd:${escapeRegExp(facet)} value=")[^"]*(")`,
+      'g',
+    );
     let count = 0;
     text = text.replace(pattern, (_m, open: string, close: string) => {
       count++;
       return `${open}${value}${close}`;
     });
-    if (count !== 1) throw new Error(`the WSDL's simple type ${simpleType} must carry one xsd:${facet}, found ${count}`);
+    if (count !== 1)
+      throw new Error(`the WSDL's simple type ${simpleType} must carry one xsd:${facet}, found ${count}`);
   }
   return text;
 }

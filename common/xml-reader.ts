@@ -72,11 +72,28 @@ const NOT_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const NOT_CHAR_OR_SURROGATE = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD]/;
 const XML_DECLARATION = new RegExp(
   '<\\?xml[ \\t\\r\\n]+version[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"(1\\.[0-9]+)"|\'(1\\.[0-9]+)\')' +
-  '(?:[ \\t\\r\\n]+encoding[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"([A-Za-z][A-Za-z0-9._-]*)"|\'([A-Za-z][A-Za-z0-9._-]*)\'))?' +
-  '(?:[ \\t\\r\\n]+standalone[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"(yes|no)"|\'(yes|no)\'))?[ \\t\\r\\n]*\\?>', 'y');
+    '(?:[ \\t\\r\\n]+encoding[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"([A-Za-z][A-Za-z0-9._-]*)"|\'([A-Za-z][A-Za-z0-9._-]*)\'))?' +
+    '(?:[ \\t\\r\\n]+standalone[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"(yes|no)"|\'(yes|no)\'))?[ \\t\\r\\n]*\\?>',
+  'y',
+);
 const EMPTY_ATTRIBUTES: readonly XmlAttribute[] = Object.freeze([]);
 
-const enum Code { Tab = 0x09, Lf = 0x0a, Cr = 0x0d, Space = 0x20, Quot = 0x22, Amp = 0x26, Apos = 0x27, Slash = 0x2f, Colon = 0x3a, Lt = 0x3c, Eq = 0x3d, Gt = 0x3e, Question = 0x3f, Bang = 0x21 }
+const enum Code {
+  Tab = 0x09,
+  Lf = 0x0a,
+  Cr = 0x0d,
+  Space = 0x20,
+  Quot = 0x22,
+  Amp = 0x26,
+  Apos = 0x27,
+  Slash = 0x2f,
+  Colon = 0x3a,
+  Lt = 0x3c,
+  Eq = 0x3d,
+  Gt = 0x3e,
+  Question = 0x3f,
+  Bang = 0x21,
+}
 
 function isSpace(c: number): boolean {
   return c === Code.Space || c === Code.Tab || c === Code.Lf || c === Code.Cr;
@@ -85,17 +102,34 @@ function isSpace(c: number): boolean {
 /** NameStartChar of XML 1.0 fifth edition, minus ':' (we read QNames); surrogates: planes 1–14. */
 function isNameStart(c: number): boolean {
   if (c < 0x80) return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
-  return (c >= 0xc0 && c <= 0xd6) || (c >= 0xd8 && c <= 0xf6) || (c >= 0xf8 && c <= 0x2ff) ||
-    (c >= 0x370 && c <= 0x37d) || (c >= 0x37f && c <= 0x1fff) || c === 0x200c || c === 0x200d ||
-    (c >= 0x2070 && c <= 0x218f) || (c >= 0x2c00 && c <= 0x2fef) || (c >= 0x3001 && c <= 0xd7ff) ||
-    (c >= 0xf900 && c <= 0xfdcf) || (c >= 0xfdf0 && c <= 0xfffd) || (c >= 0xd800 && c <= 0xdb7f);
+  return (
+    (c >= 0xc0 && c <= 0xd6) ||
+    (c >= 0xd8 && c <= 0xf6) ||
+    (c >= 0xf8 && c <= 0x2ff) ||
+    (c >= 0x370 && c <= 0x37d) ||
+    (c >= 0x37f && c <= 0x1fff) ||
+    c === 0x200c ||
+    c === 0x200d ||
+    (c >= 0x2070 && c <= 0x218f) ||
+    (c >= 0x2c00 && c <= 0x2fef) ||
+    (c >= 0x3001 && c <= 0xd7ff) ||
+    (c >= 0xf900 && c <= 0xfdcf) ||
+    (c >= 0xfdf0 && c <= 0xfffd) ||
+    (c >= 0xd800 && c <= 0xdb7f)
+  );
 }
 
 function isNameChar(c: number): boolean {
   if (c < 0x80) return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
   // A low surrogate follows a high one here: NOT_CHAR has refused every lone surrogate.
-  return isNameStart(c) || c === 0xb7 || (c >= 0x300 && c <= 0x36f) || c === 0x203f || c === 0x2040 ||
-    (c >= 0xdc00 && c <= 0xdfff);
+  return (
+    isNameStart(c) ||
+    c === 0xb7 ||
+    (c >= 0x300 && c <= 0x36f) ||
+    c === 0x203f ||
+    c === 0x2040 ||
+    (c >= 0xdc00 && c <= 0xdfff)
+  );
 }
 
 /** The end of the QName (NCName, or NCName ':' NCName) at i; i itself when there is none. */
@@ -125,8 +159,14 @@ function codePointName(code: number): string {
 }
 
 function isChar(code: number): boolean {
-  return code === Code.Tab || code === Code.Lf || code === Code.Cr || (code >= 0x20 && code <= 0xd7ff) ||
-    (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+  return (
+    code === Code.Tab ||
+    code === Code.Lf ||
+    code === Code.Cr ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
 }
 
 /** The character(s) of one reference body (between '&' and ';'). */
@@ -136,9 +176,16 @@ function referenced(body: string, offset: number): string {
   let code = NaN;
   if (/^#x[0-9A-Fa-f]+$/.test(body)) code = parseInt(body.slice(2), 16);
   else if (/^#[0-9]+$/.test(body)) code = parseInt(body.slice(1), 10);
-  else throw new XmlSyntaxError(/^[A-Za-z_][\w.-]{0,31}$/.test(body) ? `unknown entity &${body};` : 'bad reference', offset);
+  else
+    throw new XmlSyntaxError(
+      /^[A-Za-z_][\w.-]{0,31}$/.test(body) ? `unknown entity &${body};` : 'bad reference',
+      offset,
+    );
   if (!isChar(code)) {
-    throw new XmlSyntaxError(code <= 0x10ffff ? `reference to a character not allowed in XML (${codePointName(code)})` : 'bad reference', offset);
+    throw new XmlSyntaxError(
+      code <= 0x10ffff ? `reference to a character not allowed in XML (${codePointName(code)})` : 'bad reference',
+      offset,
+    );
   }
   return String.fromCodePoint(code);
 }
@@ -180,12 +227,17 @@ function textOf(raw: string, offset: number): string {
 function checkChars(xml: string): void {
   if (!NOT_CHAR_OR_SURROGATE.test(xml)) return;
   const bad = NOT_CHAR.exec(xml);
-  if (bad !== null) throw new XmlSyntaxError(`character ${codePointName(xml.codePointAt(bad.index)!)} is not allowed in XML`, bad.index);
+  if (bad !== null)
+    throw new XmlSyntaxError(
+      `character ${codePointName(xml.codePointAt(bad.index)!)} is not allowed in XML`,
+      bad.index,
+    );
 }
 
 /** The XML declaration at `at` (validated), or undefined when there is none. */
 function xmlDeclaration(xml: string, at: number): RegExpExecArray | undefined {
-  if (!xml.startsWith('<?xml', at) || !(isSpace(xml.charCodeAt(at + 5)) || xml.charCodeAt(at + 5) === Code.Question)) return undefined;
+  if (!xml.startsWith('<?xml', at) || !(isSpace(xml.charCodeAt(at + 5)) || xml.charCodeAt(at + 5) === Code.Question))
+    return undefined;
   XML_DECLARATION.lastIndex = at;
   const declaration = XML_DECLARATION.exec(xml);
   if (declaration === null) throw new XmlSyntaxError('malformed XML declaration', at);
@@ -216,9 +268,11 @@ interface Open {
 /** Checks a namespace declaration (Namespaces 1.0 §3, reserved prefixes and names). */
 function checkDeclaration(prefix: string, uri: string, offset: number): void {
   if (prefix === 'xmlns') throw new XmlSyntaxError('the xmlns prefix must not be declared', offset);
-  if ((prefix === 'xml') !== (uri === XML_NS)) throw new XmlSyntaxError('the xml prefix and namespace belong to each other', offset);
+  if ((prefix === 'xml') !== (uri === XML_NS))
+    throw new XmlSyntaxError('the xml prefix and namespace belong to each other', offset);
   if (uri === XMLNS_NS) throw new XmlSyntaxError('the xmlns namespace must not be declared', offset);
-  if (uri === '' && prefix !== '') throw new XmlSyntaxError(`prefix ${prefix} undeclared (not allowed in XML 1.0)`, offset);
+  if (uri === '' && prefix !== '')
+    throw new XmlSyntaxError(`prefix ${prefix} undeclared (not allowed in XML 1.0)`, offset);
   // trim(), not xsdTrim: saxes (our differential reference) trims namespace names with trim().
   if (uri !== uri.trim()) throw new XmlSyntaxError('a namespace name must not start or end with white space', offset);
 }
@@ -238,7 +292,10 @@ class Reader {
   private declarations = 0;
   private i = 0;
 
-  constructor(private readonly xml: string, private readonly depthMax: number) {}
+  constructor(
+    private readonly xml: string,
+    private readonly depthMax: number,
+  ) {}
 
   parse(): XmlElement {
     const { xml } = this;
@@ -330,7 +387,8 @@ class Reader {
         break;
       }
       if (Number.isNaN(c)) throw new XmlSyntaxError('unclosed start tag', lt);
-      if (!spaced) throw new XmlSyntaxError(raw === undefined ? 'bad element name' : 'no white space between attributes', j);
+      if (!spaced)
+        throw new XmlSyntaxError(raw === undefined ? 'bad element name' : 'no white space between attributes', j);
       raw ??= [];
       if (raw.length >= XML_ATTRIBUTES_MAX) throw new XmlSyntaxError(`more than ${XML_ATTRIBUTES_MAX} attributes`, j);
       j = this.attribute(j, raw);
@@ -360,7 +418,8 @@ class Reader {
   /** Adds the element with its namespace scope and attributes to the tree. */
   private open(qname: string, raw: readonly RawAttribute[] | undefined, selfClosing: boolean, lt: number): void {
     const parent = this.stack[this.stack.length - 1];
-    const scope = raw === undefined ? parent?.scope ?? EMPTY_SCOPE : this.scopeOf(raw, parent?.scope ?? EMPTY_SCOPE, lt);
+    const scope =
+      raw === undefined ? (parent?.scope ?? EMPTY_SCOPE) : this.scopeOf(raw, parent?.scope ?? EMPTY_SCOPE, lt);
     const { ns, name } = resolvePrefix(qname, scope, lt, scope.get('') ?? '');
     const attributes = raw === undefined ? EMPTY_ATTRIBUTES : attributesOf(raw, scope);
     const element: XmlElement = { ns, name, attributes, children: [], text: '' };
@@ -381,7 +440,8 @@ class Reader {
     let scope: Map<string, string> | undefined;
     for (let a = 0; a < raw.length; a++) {
       const { qname, value, offset } = raw[a]!;
-      for (let b = 0; b < a; b++) if (raw[b]!.qname === qname) throw new XmlSyntaxError(`duplicate attribute ${qname}`, offset);
+      for (let b = 0; b < a; b++)
+        if (raw[b]!.qname === qname) throw new XmlSyntaxError(`duplicate attribute ${qname}`, offset);
       if (qname !== 'xmlns' && !qname.startsWith('xmlns:')) continue;
       if (++this.declarations > XMLNS_DECLARATIONS_MAX) throw new XmlSyntaxError('too many namespace declarations', lt);
       const prefix = qname === 'xmlns' ? '' : qname.slice(6);

@@ -16,7 +16,14 @@ export interface TraceResult {
   readonly id: string;
   /** Every tier's entries for the request, oldest first. */
   readonly steps: readonly TraceEntry[];
-  readonly journal: ReadonlyArray<{ transactionId: string; accountId: string; kind: string; amount: string; balanceAfter: string; at: string }>;
+  readonly journal: ReadonlyArray<{
+    transactionId: string;
+    accountId: string;
+    kind: string;
+    amount: string;
+    balanceAfter: string;
+    at: string;
+  }>;
   /** Processes that could not be asked (down, or timed out). */
   readonly unreachable: readonly string[];
 }
@@ -25,10 +32,21 @@ const TRACE_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** Request ids found under a transaction or trace id that are followed in a second round. */
 const FOLLOWED_REQUEST_IDS_MAX = 4;
 
-interface JournalRowJson { transactionId: string; accountId: number; amountCents: number; balanceAfterCents: number; kind: string; atMs: number }
+interface JournalRowJson {
+  transactionId: string;
+  accountId: number;
+  amountCents: number;
+  balanceAfterCents: number;
+  kind: string;
+  atMs: number;
+}
 
 export class AdminApi {
-  constructor(private readonly view: ClusterView, private readonly config: ConsoleConfig, private readonly launcher: LauncherLink | undefined) {}
+  constructor(
+    private readonly view: ClusterView,
+    private readonly config: ConsoleConfig,
+    private readonly launcher: LauncherLink | undefined,
+  ) {}
 
   clusterStatus(): Snapshot {
     return this.view.snapshot();
@@ -42,7 +60,9 @@ export class AdminApi {
   async trace(id: string): Promise<TraceResult> {
     if (!TRACE_KEY.test(id)) throw fault('INVALID_REQUEST', 'id must be 1..128 characters of [A-Za-z0-9_.:-]');
     const first = await this.ask(id);
-    const requestIds = [...new Set(first.steps.map((s) => s.requestId))].filter((r) => r !== '' && r !== id).slice(0, FOLLOWED_REQUEST_IDS_MAX);
+    const requestIds = [...new Set(first.steps.map((s) => s.requestId))]
+      .filter((r) => r !== '' && r !== id)
+      .slice(0, FOLLOWED_REQUEST_IDS_MAX);
     // A transaction id is known to business and data only: follow its request id to the balancer.
     const more = await Promise.all(requestIds.map((r) => this.ask(r)));
     const seen = new Set<string>();
@@ -58,29 +78,50 @@ export class AdminApi {
     const journal = new Map<string, TraceResult['journal'][number]>();
     for (const row of [first, ...more].flatMap((r) => r.journal)) {
       journal.set(`${row.transactionId}|${row.accountId}`, {
-        transactionId: row.transactionId, accountId: String(row.accountId), kind: row.kind,
-        amount: formatCents(asCents(row.amountCents)), balanceAfter: formatCents(asCents(row.balanceAfterCents)), at: new Date(row.atMs).toISOString(),
+        transactionId: row.transactionId,
+        accountId: String(row.accountId),
+        kind: row.kind,
+        amount: formatCents(asCents(row.amountCents)),
+        balanceAfter: formatCents(asCents(row.balanceAfterCents)),
+        at: new Date(row.atMs).toISOString(),
       });
     }
-    return { id, steps, journal: [...journal.values()], unreachable: [...new Set([first, ...more].flatMap((r) => r.unreachable))] };
+    return {
+      id,
+      steps,
+      journal: [...journal.values()],
+      unreachable: [...new Set([first, ...more].flatMap((r) => r.unreachable))],
+    };
   }
 
   async control(server: string, action: string): Promise<string> {
-    if (!this.config.devMode || this.launcher === undefined) throw fault('NOT_AUTHORIZED', 'stopping or restarting servers needs dev mode (npm start with BANK_DEV_MODE=on)');
-    if (!(CONTROL_ACTIONS as readonly string[]).includes(action)) throw fault('INVALID_REQUEST', `action must be one of ${CONTROL_ACTIONS.join(', ')}`);
+    if (!this.config.devMode || this.launcher === undefined)
+      throw fault('NOT_AUTHORIZED', 'stopping or restarting servers needs dev mode (npm start with BANK_DEV_MODE=on)');
+    if (!(CONTROL_ACTIONS as readonly string[]).includes(action))
+      throw fault('INVALID_REQUEST', `action must be one of ${CONTROL_ACTIONS.join(', ')}`);
     const target = this.config.targets.find((t) => t.name === server);
-    if (target === undefined || target.tier !== 'business') throw fault('INVALID_REQUEST', `no business server named ${server}`);
+    if (target === undefined || target.tier !== 'business')
+      throw fault('INVALID_REQUEST', `no business server named ${server}`);
     return this.launcher.control(server, action as ControlAction);
   }
 
   private async ask(id: string): Promise<{ steps: TraceEntry[]; journal: JournalRowJson[]; unreachable: string[] }> {
-    const answers = await Promise.all(this.config.targets.map(async (t: Target) => {
-      try {
-        return { t, body: await this.view.adminGet(t, `/admin/trace?id=${encodeURIComponent(id)}`, this.config.traceTimeoutMs) as { entries: TraceEntry[]; journal?: JournalRowJson[] } };
-      } catch {
-        return { t, body: undefined };
-      }
-    }));
+    const answers = await Promise.all(
+      this.config.targets.map(async (t: Target) => {
+        try {
+          return {
+            t,
+            body: (await this.view.adminGet(
+              t,
+              `/admin/trace?id=${encodeURIComponent(id)}`,
+              this.config.traceTimeoutMs,
+            )) as { entries: TraceEntry[]; journal?: JournalRowJson[] },
+          };
+        } catch {
+          return { t, body: undefined };
+        }
+      }),
+    );
     return {
       steps: answers.flatMap((a) => a.body?.entries ?? []),
       journal: answers.flatMap((a) => a.body?.journal ?? []),

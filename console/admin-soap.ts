@@ -30,17 +30,38 @@ function decimal(value: number | undefined, digits = 1): string | undefined {
 
 function processStatus(p: ProcessView): Record<string, unknown> {
   return {
-    name: p.name, tier: p.tier, url: p.url, up: p.up, requestsPerSecond: decimal(p.requestsPerSecond),
-    p50Ms: decimal(p.p50Ms), p99Ms: decimal(p.p99Ms), cpuPercent: decimal(p.cpuPercent), inFlight: p.inFlight,
-    queueDepth: p.queueDepth, queueDepthMax: p.queueDepthMax, faultsPerMinute: p.faultsPerMinute, error: p.error,
+    name: p.name,
+    tier: p.tier,
+    url: p.url,
+    up: p.up,
+    requestsPerSecond: decimal(p.requestsPerSecond),
+    p50Ms: decimal(p.p50Ms),
+    p99Ms: decimal(p.p99Ms),
+    cpuPercent: decimal(p.cpuPercent),
+    inFlight: p.inFlight,
+    queueDepth: p.queueDepth,
+    queueDepthMax: p.queueDepthMax,
+    faultsPerMinute: p.faultsPerMinute,
+    error: p.error,
   };
 }
 
 function traceStep(e: TraceEntry): Record<string, unknown> {
   return {
-    at: new Date(e.atMs).toISOString(), service: e.service, kind: e.kind, operation: e.operation, outcome: e.outcome,
-    durationMs: Math.round(e.durationMs), requestId: e.requestId, traceId: e.traceId, spanId: e.spanId, parentSpanId: e.parentSpanId,
-    peer: e.peer, transactionId: e.transactionId, fencingToken: e.fencingToken, accountId: e.accounts === undefined ? undefined : [...e.accounts],
+    at: new Date(e.atMs).toISOString(),
+    service: e.service,
+    kind: e.kind,
+    operation: e.operation,
+    outcome: e.outcome,
+    durationMs: Math.round(e.durationMs),
+    requestId: e.requestId,
+    traceId: e.traceId,
+    spanId: e.spanId,
+    parentSpanId: e.parentSpanId,
+    peer: e.peer,
+    transactionId: e.transactionId,
+    fencingToken: e.fencingToken,
+    accountId: e.accounts === undefined ? undefined : [...e.accounts],
   };
 }
 
@@ -54,7 +75,12 @@ export function adminOperations(api: AdminApi): Readonly<Record<string, Handler>
       const l = api.locks();
       return {
         locksHeld: l.locksHeld,
-        lock: l.locks.map((k) => ({ accountId: [...k.accounts], holder: k.holder, fencingToken: k.fencingToken, leaseLeftMs: k.leaseLeftMs })),
+        lock: l.locks.map((k) => ({
+          accountId: [...k.accounts],
+          holder: k.holder,
+          fencingToken: k.fencingToken,
+          leaseLeftMs: k.leaseLeftMs,
+        })),
         waiting: l.waiters.map((w) => ({ accountId: w.accountId, waiters: w.waiters })),
       };
     },
@@ -75,20 +101,34 @@ export interface AdminSoap {
   wsdl(publicUrl: string): string;
 }
 
-export async function adminSoap(api: AdminApi, auth: AdminCheck, bodyBytesMax: number, logger: Logger): Promise<AdminSoap> {
+export async function adminSoap(
+  api: AdminApi,
+  auth: AdminCheck,
+  bodyBytesMax: number,
+  logger: Logger,
+): Promise<AdminSoap> {
   const wsdlText = readFileSync(ADMIN_WSDL_PATH, 'utf8');
   const shape: ServiceShape = await describeService(wsdlText);
   const operations = adminOperations(api);
-  for (const name of shape.operations.keys()) if (operations[name] === undefined) throw new Error(`admin.wsdl operation ${name} has no handler`);
+  for (const name of shape.operations.keys())
+    if (operations[name] === undefined) throw new Error(`admin.wsdl operation ${name} has no handler`);
 
   async function call(req: http.IncomingMessage): Promise<string> {
-    const request = readEnvelope(await readRequestBody(req, bodyBytesMax), { namespace: ADMIN_NAMESPACE, headers: shape.headers });
+    const request = readEnvelope(await readRequestBody(req, bodyBytesMax), {
+      namespace: ADMIN_NAMESPACE,
+      headers: shape.headers,
+    });
     const name = request.body.name;
     const op = shape.operations.get(name);
     const handler = Object.prototype.hasOwnProperty.call(operations, name) ? operations[name] : undefined;
-    if (request.body.ns !== ADMIN_NAMESPACE || op === undefined || handler === undefined) throw fault('INVALID_REQUEST', `unknown operation {${request.body.ns}}${name}`);
+    if (request.body.ns !== ADMIN_NAMESPACE || op === undefined || handler === undefined)
+      throw fault('INVALID_REQUEST', `unknown operation {${request.body.ns}}${name}`);
     const action = String(req.headers.soapaction ?? '').replace(/^"|"$/g, '');
-    if (action !== '' && action !== `${ADMIN_NAMESPACE}#${name}`) throw fault('INVALID_REQUEST', `SOAPAction ${JSON.stringify(action)} does not match the body's operation ${name}`);
+    if (action !== '' && action !== `${ADMIN_NAMESPACE}#${name}`)
+      throw fault(
+        'INVALID_REQUEST',
+        `SOAPAction ${JSON.stringify(action)} does not match the body's operation ${name}`,
+      );
     const token = request.headerBlocks.get('admin-token');
     const authorization = token === undefined ? req.headers.authorization : `Bearer ${token}`;
     if (!auth.allows(authorization)) throw fault('AUTHENTICATION_FAILED', 'missing or wrong admin-token');
@@ -98,11 +138,17 @@ export async function adminSoap(api: AdminApi, auth: AdminCheck, bodyBytesMax: n
   return {
     wsdl: (publicUrl) => wsdlText.replace(/(<soap:address\s+location=")[^"]*(")/, `$1${publicUrl}$2`),
     handle(req, res) {
-      call(req).then((xml) => send(res, 200, xml), (error: unknown) => {
-        if (!isServiceFault(error)) logger.error('admin service error', { error: error instanceof Error ? error.stack ?? error.message : String(error) });
-        const f = isServiceFault(error) ? error : fault('INTERNAL_ERROR', 'internal error in the console');
-        send(res, FAULT_HTTP_STATUS, faultEnvelope(f, ADMIN_NAMESPACE, 'AdminFault'));
-      });
+      call(req).then(
+        (xml) => send(res, 200, xml),
+        (error: unknown) => {
+          if (!isServiceFault(error))
+            logger.error('admin service error', {
+              error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+            });
+          const f = isServiceFault(error) ? error : fault('INTERNAL_ERROR', 'internal error in the console');
+          send(res, FAULT_HTTP_STATUS, faultEnvelope(f, ADMIN_NAMESPACE, 'AdminFault'));
+        },
+      );
     },
   };
 }

@@ -70,10 +70,14 @@ export class ClusterView extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private readonly samplesKept: number;
 
-  constructor(private readonly config: ConsoleConfig, private readonly adminToken: string) {
+  constructor(
+    private readonly config: ConsoleConfig,
+    private readonly adminToken: string,
+  ) {
     super();
     this.samplesKept = Math.ceil(60_000 / config.pollMs) + 1;
-    for (const t of config.targets) this.states.set(t.name, { samples: [], state: undefined, error: 'not scraped yet' });
+    for (const t of config.targets)
+      this.states.set(t.name, { samples: [], state: undefined, error: 'not scraped yet' });
     this.latest = this.build(Date.now());
   }
 
@@ -110,20 +114,25 @@ export class ClusterView extends EventEmitter {
   }
 
   private async poll(): Promise<void> {
-    await Promise.all(this.config.targets.map(async (t) => {
-      const s = this.states.get(t.name)!;
-      try {
-        const [metrics, state] = await Promise.all([this.adminGet(t, '/admin/metrics.json'), this.adminGet(t, '/admin/state')]);
-        s.samples.push(sampleOf(metrics as MetricJson[], Date.now()));
-        if (s.samples.length > this.samplesKept) s.samples.shift();
-        s.state = state as Record<string, unknown>;
-        s.error = undefined;
-      } catch (error) {
-        s.error = error instanceof Error ? error.message : String(error);
-        s.state = undefined;
-        s.samples = [];
-      }
-    }));
+    await Promise.all(
+      this.config.targets.map(async (t) => {
+        const s = this.states.get(t.name)!;
+        try {
+          const [metrics, state] = await Promise.all([
+            this.adminGet(t, '/admin/metrics.json'),
+            this.adminGet(t, '/admin/state'),
+          ]);
+          s.samples.push(sampleOf(metrics as MetricJson[], Date.now()));
+          if (s.samples.length > this.samplesKept) s.samples.shift();
+          s.state = state as Record<string, unknown>;
+          s.error = undefined;
+        } catch (error) {
+          s.error = error instanceof Error ? error.message : String(error);
+          s.state = undefined;
+          s.samples = [];
+        }
+      }),
+    );
     const nowMs = Date.now();
     this.latest = this.build(nowMs);
     this.points.push(this.point(nowMs));
@@ -144,10 +153,14 @@ export class ClusterView extends EventEmitter {
     const first = s.samples[0];
     const faultsByCode: Record<string, number> = {};
     if (last !== undefined && first !== undefined) {
-      for (const [code, n] of last.faults) if (n - (first.faults.get(code) ?? 0) > 0) faultsByCode[code] = n - (first.faults.get(code) ?? 0);
+      for (const [code, n] of last.faults)
+        if (n - (first.faults.get(code) ?? 0) > 0) faultsByCode[code] = n - (first.faults.get(code) ?? 0);
     }
     return {
-      name: t.name, tier: t.tier, url: t.url, up: s.error === undefined,
+      name: t.name,
+      tier: t.tier,
+      url: t.url,
+      up: s.error === undefined,
       ...(s.error === undefined ? {} : { error: s.error }),
       requestsPerSecond: r?.requestsPerSecond ?? 0,
       ...(r?.p50Ms === undefined ? {} : { p50Ms: r.p50Ms }),
@@ -180,15 +193,27 @@ export class ClusterView extends EventEmitter {
     }
     faults.sort((a, b) => b.atMs - a.atMs);
     return {
-      atMs, devMode: this.config.devMode, processes: this.config.targets.map((t) => this.view(t)),
-      locksHeld, locks, waiters, recentFaults: faults.slice(0, RECENT_FAULTS_MAX),
+      atMs,
+      devMode: this.config.devMode,
+      processes: this.config.targets.map((t) => this.view(t)),
+      locksHeld,
+      locks,
+      waiters,
+      recentFaults: faults.slice(0, RECENT_FAULTS_MAX),
     };
   }
 
   private point(atMs: number): HistoryPoint {
     const perBusiness: Record<string, number> = {};
-    for (const t of this.config.targets) if (t.tier === 'business') perBusiness[t.name] = this.rates(t.name, 1)?.requestsPerSecond ?? 0;
+    for (const t of this.config.targets)
+      if (t.tier === 'business') perBusiness[t.name] = this.rates(t.name, 1)?.requestsPerSecond ?? 0;
     const lb = this.rates('balancer', 1);
-    return { atMs, requestsPerSecond: lb?.requestsPerSecond ?? 0, p50Ms: lb?.p50Ms ?? null, p99Ms: lb?.p99Ms ?? null, perBusiness };
+    return {
+      atMs,
+      requestsPerSecond: lb?.requestsPerSecond ?? 0,
+      p50Ms: lb?.p50Ms ?? null,
+      p99Ms: lb?.p99Ms ?? null,
+      perBusiness,
+    };
   }
 }

@@ -56,23 +56,31 @@ export const CONSOLE_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 function urlList(env: Env, name: string, fallback: string): string[] {
-  return stringSetting(env, name, fallback).split(',').map((s) => s.trim()).filter((s) => s !== '').map((text) => {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      throw new Error(`${name}: not a URL: ${JSON.stringify(text)}`);
-    }
-    if (url.protocol !== 'http:') throw new Error(`${name}: only http:// URLs, got ${text}`);
-    return url.toString();
-  });
+  return stringSetting(env, name, fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((text) => {
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        throw new Error(`${name}: not a URL: ${JSON.stringify(text)}`);
+      }
+      if (url.protocol !== 'http:') throw new Error(`${name}: only http:// URLs, got ${text}`);
+      return url.toString();
+    });
 }
 
 export function loadConsoleConfig(env: Env, argv: readonly string[], launchedWithIpc: boolean): ConsoleConfig {
   const e = withFlags(env, argv, CONSOLE_FLAGS);
   const balancer = urlList(e, 'BANK_CONSOLE_BALANCER_URL', 'http://127.0.0.1:8080/bank');
   if (balancer.length !== 1) throw new Error('BANK_CONSOLE_BALANCER_URL names one balancer');
-  const business = urlList(e, 'BANK_CONSOLE_BUSINESS_URLS', 'http://127.0.0.1:8081/bank,http://127.0.0.1:8082/bank,http://127.0.0.1:8083/bank');
+  const business = urlList(
+    e,
+    'BANK_CONSOLE_BUSINESS_URLS',
+    'http://127.0.0.1:8081/bank,http://127.0.0.1:8082/bank,http://127.0.0.1:8083/bank',
+  );
   const data = urlList(e, 'BANK_CONSOLE_DATA_URLS', 'http://127.0.0.1:8090/data');
   const targets: Target[] = [
     { name: 'balancer', tier: 'balancer', url: balancer[0]! },
@@ -81,7 +89,8 @@ export function loadConsoleConfig(env: Env, argv: readonly string[], launchedWit
   ];
   if (targets.length > TARGETS_MAX) throw new Error(`at most ${TARGETS_MAX} processes can be watched`);
   const devMode = oneOfSetting(e, 'BANK_DEV_MODE', 'off', ['on', 'off'] as const) === 'on';
-  if (devMode && !launchedWithIpc) throw new Error('BANK_DEV_MODE=on needs the launcher (npm start): it is what stops and restarts servers');
+  if (devMode && !launchedWithIpc)
+    throw new Error('BANK_DEV_MODE=on needs the launcher (npm start): it is what stops and restarts servers');
   const dataDir = resolve(stringSetting(e, 'BANK_DATA_DIR', 'var'));
   return Object.freeze({
     host: stringSetting(e, 'BANK_HOST', '127.0.0.1'),

@@ -27,17 +27,27 @@ const REPLY_TIMEOUT_MS = 30_000;
 
 export function isControlRequest(value: unknown): value is ControlRequest {
   const v = value as Partial<ControlRequest> | null;
-  return v !== null && typeof v === 'object' && v.type === 'distbank-control' && typeof v.id === 'string' &&
-    typeof v.server === 'string' && (CONTROL_ACTIONS as readonly string[]).includes(String(v.action));
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    v.type === 'distbank-control' &&
+    typeof v.id === 'string' &&
+    typeof v.server === 'string' &&
+    (CONTROL_ACTIONS as readonly string[]).includes(String(v.action))
+  );
 }
 
 export class LauncherLink {
   private readonly pending = new Map<string, (reply: ControlReply) => void>();
 
-  constructor(private readonly send: (message: ControlRequest) => void, subscribe: (onMessage: (message: unknown) => void) => void) {
+  constructor(
+    private readonly send: (message: ControlRequest) => void,
+    subscribe: (onMessage: (message: unknown) => void) => void,
+  ) {
     subscribe((message) => {
       const m = message as Partial<ControlReply> | null;
-      if (m === null || typeof m !== 'object' || m.type !== 'distbank-control-reply' || typeof m.id !== 'string') return;
+      if (m === null || typeof m !== 'object' || m.type !== 'distbank-control-reply' || typeof m.id !== 'string')
+        return;
       this.pending.get(m.id)?.(m as ControlReply);
     });
   }

@@ -17,7 +17,8 @@ import { startConsoleServer } from './server';
  */
 function adminTokenOf(file: string): string {
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as { adminToken?: unknown };
-  if (typeof parsed.adminToken !== 'string' || parsed.adminToken === '') throw new Error(`${file}: expected {"adminToken": "…"}`);
+  if (typeof parsed.adminToken !== 'string' || parsed.adminToken === '')
+    throw new Error(`${file}: expected {"adminToken": "…"}`);
   return parsed.adminToken;
 }
 
@@ -25,22 +26,33 @@ async function main(): Promise<void> {
   const config = loadConsoleConfig(process.env, process.argv.slice(2), typeof process.send === 'function');
   const logger = createLogger({ service: 'console', level: config.logLevel });
   const auth = loadAdminAuth(config.adminCredentialsFile);
-  if (!auth.configured) throw new Error('BANK_ADMIN_CREDENTIALS_FILE is required: the console is for the holder of the admin token');
+  if (!auth.configured)
+    throw new Error('BANK_ADMIN_CREDENTIALS_FILE is required: the console is for the holder of the admin token');
   const view = new ClusterView(config, adminTokenOf(config.adminTokenFile));
   const launcher = config.devMode
-    ? new LauncherLink((m) => process.send!(m), (on) => process.on('message', on))
+    ? new LauncherLink(
+        (m) => process.send!(m),
+        (on) => process.on('message', on),
+      )
     : undefined;
   const api = new AdminApi(view, config, launcher);
   const server = await startConsoleServer(config, view, api, auth, logger);
   view.start();
-  logger.info('console listening', { url: server.url, dev_mode: config.devMode, processes: config.targets.map((t) => t.name).join(',') });
+  logger.info('console listening', {
+    url: server.url,
+    dev_mode: config.devMode,
+    processes: config.targets.map((t) => t.name).join(','),
+  });
   announceReady('console', server.url);
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     view.stop();
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -50,7 +62,8 @@ async function main(): Promise<void> {
 
 const USAGE = {
   command: 'node dist/console/main.js',
-  summary: 'The control plane: the browser console and the admin SOAP service (wsdl/admin.wsdl at /admin), watching the tiers through their admin endpoints.',
+  summary:
+    'The control plane: the browser console and the admin SOAP service (wsdl/admin.wsdl at /admin), watching the tiers through their admin endpoints.',
   flags: CONSOLE_FLAGS,
   more: 'Other settings (BANK_DEV_MODE, BANK_CONSOLE_POLL_MS, …): see console/README.md.',
 };

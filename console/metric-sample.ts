@@ -6,7 +6,11 @@
 export interface MetricJson {
   readonly name: string;
   readonly type: string;
-  readonly values: ReadonlyArray<{ readonly value: number; readonly labels: Readonly<Record<string, string | number>>; readonly metricName?: string }>;
+  readonly values: ReadonlyArray<{
+    readonly value: number;
+    readonly labels: Readonly<Record<string, string | number>>;
+    readonly metricName?: string;
+  }>;
 }
 
 export interface Sample {
@@ -72,13 +76,17 @@ export function ratesBetween(older: Sample, newer: Sample): Rates {
     requestsPerSecond: Math.max(0, newer.requests - older.requests) / seconds,
     p50Ms: quantileMs(older.buckets, newer.buckets, 0.5),
     p99Ms: quantileMs(older.buckets, newer.buckets, 0.99),
-    cpuPercent: Math.max(0, newer.cpuSeconds - older.cpuSeconds) / seconds * 100,
+    cpuPercent: (Math.max(0, newer.cpuSeconds - older.cpuSeconds) / seconds) * 100,
     faults: Math.max(0, faults),
   };
 }
 
 /** The q-quantile of the durations observed between two scrapes: linear inside the bucket, as PromQL's histogram_quantile. */
-export function quantileMs(older: ReadonlyMap<number, number>, newer: ReadonlyMap<number, number>, q: number): number | undefined {
+export function quantileMs(
+  older: ReadonlyMap<number, number>,
+  newer: ReadonlyMap<number, number>,
+  q: number,
+): number | undefined {
   const bounds = [...newer.keys()].sort((a, b) => a - b);
   const counts = bounds.map((le) => (newer.get(le) ?? 0) - (older.get(le) ?? 0));
   const total = counts[counts.length - 1] ?? 0;

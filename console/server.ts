@@ -30,7 +30,13 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-export async function startConsoleServer(config: ConsoleConfig, view: ClusterView, api: AdminApi, auth: AdminCheck, logger: Logger): Promise<ConsoleServer> {
+export async function startConsoleServer(
+  config: ConsoleConfig,
+  view: ClusterView,
+  api: AdminApi,
+  auth: AdminCheck,
+  logger: Logger,
+): Promise<ConsoleServer> {
   const soap = await adminSoap(api, auth, config.bodyBytesMax, logger);
   const sessions = new Sessions(config.sessionsMax, config.sessionMs);
   const app = express();
@@ -44,20 +50,23 @@ export async function startConsoleServer(config: ConsoleConfig, view: ClusterVie
   app.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(join(UPLOT_DIR, 'uPlot.min.css')));
 
   app.get(ADMIN_PATH, (req, res) => {
-    if (!/^wsdl$/i.test(String(Object.keys(req.query)[0] ?? ''))) return void res.status(404).json({ error: 'GET /admin?wsdl for the contract; POST for calls' });
+    if (!/^wsdl$/i.test(String(Object.keys(req.query)[0] ?? '')))
+      return void res.status(404).json({ error: 'GET /admin?wsdl for the contract; POST for calls' });
     res.type('text/xml; charset=utf-8').send(soap.wsdl(`${publicUrl}${ADMIN_PATH}`));
   });
   app.post(ADMIN_PATH, (req, res) => soap.handle(req, res));
 
   app.post('/api/session', express.json({ limit: 4096 }), (req, res) => {
     const token = (req.body as { token?: unknown } | undefined)?.token;
-    if (typeof token !== 'string' || !auth.allows(`Bearer ${token}`)) return void res.status(401).json({ error: 'wrong admin token' });
+    if (typeof token !== 'string' || !auth.allows(`Bearer ${token}`))
+      return void res.status(401).json({ error: 'wrong admin token' });
     res.setHeader('set-cookie', sessions.cookie(sessions.create(Date.now())));
     res.json({ ok: true });
   });
   // Everything else under /api needs a session or the bearer token.
   app.use('/api', (req, res, next) => {
-    if (sessions.valid(sessionIdOf(req.headers.cookie), Date.now()) || auth.allows(req.headers.authorization)) return next();
+    if (sessions.valid(sessionIdOf(req.headers.cookie), Date.now()) || auth.allows(req.headers.authorization))
+      return next();
     res.status(401).json({ error: 'log in with the admin token' });
   });
   app.get('/api/whoami', (_req, res) => void res.json({ ok: true }));
@@ -66,7 +75,8 @@ export async function startConsoleServer(config: ConsoleConfig, view: ClusterVie
     if (sseClients >= config.sseClientsMax) return void res.status(503).json({ error: 'too many live consoles' });
     sseClients++;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const send = (event: string, data: unknown): void => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const send = (event: string, data: unknown): void =>
+      void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     send('history', view.history());
     send('status', view.snapshot());
     const onUpdate = (snapshot: unknown, point: unknown): void => {
@@ -84,7 +94,9 @@ export async function startConsoleServer(config: ConsoleConfig, view: ClusterVie
   });
   app.post('/api/control', express.json({ limit: 4096 }), (req, res) => {
     const body = (req.body ?? {}) as { server?: unknown; action?: unknown };
-    void jsonOf(res, async () => ({ message: await api.control(String(body.server ?? ''), String(body.action ?? '')) }));
+    void jsonOf(res, async () => ({
+      message: await api.control(String(body.server ?? ''), String(body.action ?? '')),
+    }));
   });
   app.use((_req: express.Request, res: express.Response) => void res.status(404).json({ error: 'not found' }));
 
@@ -110,7 +122,10 @@ async function jsonOf(res: express.Response, work: () => Promise<unknown>): Prom
     res.json(await work());
   } catch (error) {
     const f = isServiceFault(error) ? error : fault('INTERNAL_ERROR', 'internal error in the console');
-    res.status(f.code === 'NOT_AUTHORIZED' ? 403 : f.code === 'INTERNAL_ERROR' || f.code === 'SERVICE_UNAVAILABLE' ? 503 : 400)
+    res
+      .status(
+        f.code === 'NOT_AUTHORIZED' ? 403 : f.code === 'INTERNAL_ERROR' || f.code === 'SERVICE_UNAVAILABLE' ? 503 : 400,
+      )
       .json({ code: f.code, message: f.message });
   }
 }

@@ -11,7 +11,10 @@ export const SESSION_COOKIE = 'distbank_console';
 export class Sessions {
   private readonly expiresAtMs = new Map<string, number>();
 
-  constructor(private readonly sessionsMax: number, private readonly sessionMs: number) {}
+  constructor(
+    private readonly sessionsMax: number,
+    private readonly sessionMs: number,
+  ) {}
 
   create(nowMs: number): string {
     while (this.expiresAtMs.size >= this.sessionsMax) {

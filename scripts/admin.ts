@@ -17,7 +17,8 @@ const FLAGS: Readonly<Record<string, string>> = Object.freeze({ 'data-dir': 'BAN
 
 const USAGE = {
   command: 'npm run admin -- client add|rotate|remove <client-id> | business rotate <business-id>',
-  summary: 'Change the credentials of a cluster: writes the hashed files in the data dir atomically and prints a new token once.',
+  summary:
+    'Change the credentials of a cluster: writes the hashed files in the data dir atomically and prints a new token once.',
   flags: FLAGS,
   more: 'Servers re-read the files within ~2 s (BANK_CREDENTIALS_RELOAD_MS); see scripts/README.md.',
 };
@@ -29,16 +30,24 @@ function say(text: string): void {
 function clientCommand(dataDir: string, verb: string, id: string): void {
   if (verb === 'add') {
     process.stdout.write(addClient(dataDir, id).token + '\n');
-    say(`client ${id} added; above is its token, shown once (only its hash is stored). Business servers accept it within ~2 s.`);
+    say(
+      `client ${id} added; above is its token, shown once (only its hash is stored). Business servers accept it within ~2 s.`,
+    );
   } else if (verb === 'rotate') {
     const change = rotateClient(dataDir, id);
     process.stdout.write(change.token + '\n');
-    say(`client ${id}: above is its new token, shown once; the old one stops working within ~2 s.` +
-      (change.demo ? ' demo-credentials.json has the new token too.' : ''));
+    say(
+      `client ${id}: above is its new token, shown once; the old one stops working within ~2 s.` +
+        (change.demo ? ' demo-credentials.json has the new token too.' : ''),
+    );
   } else if (verb === 'remove') {
     const change = removeClient(dataDir, id);
-    say(`client ${id} removed: its token stops working within ~2 s; its accounts and their money stay.` +
-      (change.demo ? ` It was a demo client: the next npm start adds it again (with a new token) unless BANK_DEMO_CLIENTS leaves it out.` : ''));
+    say(
+      `client ${id} removed: its token stops working within ~2 s; its accounts and their money stay.` +
+        (change.demo
+          ? ` It was a demo client: the next npm start adds it again (with a new token) unless BANK_DEMO_CLIENTS leaves it out.`
+          : ''),
+    );
   } else {
     throw new AdminCommandError(`unknown command "client ${verb}": use client add|rotate|remove <id>`);
   }
@@ -47,9 +56,11 @@ function clientCommand(dataDir: string, verb: string, id: string): void {
 function businessCommand(dataDir: string, verb: string, id: string): void {
   if (verb !== 'rotate') throw new AdminCommandError(`unknown command "business ${verb}": use business rotate <id>`);
   process.stdout.write(rotateBusiness(dataDir, id) + '\n');
-  say(`business server ${id}: above is its new token, shown once. The data server accepts only the new one within ~2 s; ` +
-    `until ${id} runs with it, ${id} reports degraded and the balancer routes around it. ` +
-    `Restart ${id} with BANK_BUSINESS_TOKEN=<the new token> (under npm start: restart the cluster; it makes fresh business tokens at every start).`);
+  say(
+    `business server ${id}: above is its new token, shown once. The data server accepts only the new one within ~2 s; ` +
+      `until ${id} runs with it, ${id} reports degraded and the balancer routes around it. ` +
+      `Restart ${id} with BANK_BUSINESS_TOKEN=<the new token> (under npm start: restart the cluster; it makes fresh business tokens at every start).`,
+  );
 }
 
 /** `client add carol --data-dir /x` -> words and flags (`--name value` or `--name=value`). */
@@ -70,7 +81,9 @@ async function main(): Promise<void> {
   const dataDir = resolve(stringSetting(withFlags(process.env, flags, FLAGS), 'BANK_DATA_DIR', 'var'));
   const [kind, verb, id, ...rest] = positional;
   if (kind === undefined || verb === undefined || id === undefined || rest.length > 0) {
-    throw new AdminCommandError(`expected <client|business> <verb> <id>, got ${JSON.stringify(positional.join(' '))}; see --help`);
+    throw new AdminCommandError(
+      `expected <client|business> <verb> <id>, got ${JSON.stringify(positional.join(' '))}; see --help`,
+    );
   }
   if (kind === 'client') clientCommand(dataDir, verb, id);
   else if (kind === 'business') businessCommand(dataDir, verb, id);

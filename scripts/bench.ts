@@ -46,25 +46,45 @@ function centsOf(text: string | undefined): number {
   return m[1] === '-' ? -v : v;
 }
 
-async function inParallel<T>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
 }
 
-async function openAccounts(wire: BankWire, owners: readonly Caller[], count: number, runId: string): Promise<Account[]> {
+async function openAccounts(
+  wire: BankWire,
+  owners: readonly Caller[],
+  count: number,
+  runId: string,
+): Promise<Account[]> {
   const accounts: Account[] = new Array<Account>(count);
-  await inParallel(Array.from({ length: count }, (_v, i) => i), OPEN_CONCURRENCY, async (i) => {
-    const owner = owners[i % owners.length]!;
-    const raw = await wire.ok('OpenAccount', [['initialDeposit', formatCents(OPENING_CENTS)]], owner, `${runId}-open-${i}`);
-    const id = leafText(raw, 'accountId');
-    if (id === undefined) throw new Error('OpenAccount answered without accountId');
-    accounts[i] = { id, owner };
-  });
+  await inParallel(
+    Array.from({ length: count }, (_v, i) => i),
+    OPEN_CONCURRENCY,
+    async (i) => {
+      const owner = owners[i % owners.length]!;
+      const raw = await wire.ok(
+        'OpenAccount',
+        [['initialDeposit', formatCents(OPENING_CENTS)]],
+        owner,
+        `${runId}-open-${i}`,
+      );
+      const id = leafText(raw, 'accountId');
+      if (id === undefined) throw new Error('OpenAccount answered without accountId');
+      accounts[i] = { id, owner };
+    },
+  );
   return accounts;
 }
 
@@ -77,8 +97,20 @@ interface RunStats {
   measuredMs: number;
 }
 
-async function drive(wires: readonly BankWire[], accounts: readonly Account[], config: BenchConfig, runId: string): Promise<RunStats> {
-  const stats: RunStats = { latency: new LatencySamples(), faults: new Map(), acknowledged: new Set(), ok: 0, networkErrors: 0, measuredMs: 0 };
+async function drive(
+  wires: readonly BankWire[],
+  accounts: readonly Account[],
+  config: BenchConfig,
+  runId: string,
+): Promise<RunStats> {
+  const stats: RunStats = {
+    latency: new LatencySamples(),
+    faults: new Map(),
+    acknowledged: new Set(),
+    ok: 0,
+    networkErrors: 0,
+    measuredMs: 0,
+  };
   const startMs = performance.now();
   const measureFromMs = startMs + config.warmupSeconds * 1000;
   const endMs = measureFromMs + config.seconds * 1000;
@@ -94,7 +126,16 @@ async function drive(wires: readonly BankWire[], accounts: readonly Account[], c
       let code: string | undefined;
       let transactionId: string | undefined;
       try {
-        const r = await wires[w % wires.length]!.call('Transfer', [['fromAccountId', from.id], ['toAccountId', to.id], ['amount', amount]], from.owner, requestId);
+        const r = await wires[w % wires.length]!.call(
+          'Transfer',
+          [
+            ['fromAccountId', from.id],
+            ['toAccountId', to.id],
+            ['amount', amount],
+          ],
+          from.owner,
+          requestId,
+        );
         code = r.faultCode ?? (r.httpStatus === 200 ? undefined : `HTTP_${r.httpStatus}`);
         if (code === undefined) transactionId = leafText(r.raw, 'transactionId');
       } catch {
@@ -120,7 +161,11 @@ interface InvariantReport {
   readonly ok: boolean;
 }
 
-async function checkInvariant(wire: BankWire, accounts: readonly Account[], acknowledged: ReadonlySet<string>): Promise<InvariantReport> {
+async function checkInvariant(
+  wire: BankWire,
+  accounts: readonly Account[],
+  acknowledged: ReadonlySet<string>,
+): Promise<InvariantReport> {
   const lines: string[] = [];
   let ok = true;
   const balances: number[] = new Array<number>(accounts.length).fill(0);
@@ -128,7 +173,14 @@ async function checkInvariant(wire: BankWire, accounts: readonly Account[], ackn
   let partial = 0;
   let mismatched = 0;
   await inParallel(accounts, OPEN_CONCURRENCY, async (a, i) => {
-    const raw = await wire.ok('GetStatement', [['accountId', a.id], ['limit', String(STATEMENT_LIMIT)]], a.owner);
+    const raw = await wire.ok(
+      'GetStatement',
+      [
+        ['accountId', a.id],
+        ['limit', String(STATEMENT_LIMIT)],
+      ],
+      a.owner,
+    );
     const balance = centsOf(leafText(raw, 'balance'));
     balances[i] = balance;
     if (balance < 0) mismatched++;
@@ -148,15 +200,21 @@ async function checkInvariant(wire: BankWire, accounts: readonly Account[], ackn
   const expected = accounts.length * OPENING_CENTS;
   const totalOk = total === expected;
   ok &&= totalOk;
-  lines.push(`sum of balances: ${formatCents(total)} (expected ${formatCents(expected)}) ${totalOk ? 'OK' : 'MISMATCH'}`);
+  lines.push(
+    `sum of balances: ${formatCents(total)} (expected ${formatCents(expected)}) ${totalOk ? 'OK' : 'MISMATCH'}`,
+  );
   ok &&= mismatched === 0;
-  lines.push(`statements adding up to their balance: ${accounts.length - partial - mismatched} OK, ${mismatched} mismatched, ${partial} too long to check (>= ${STATEMENT_LIMIT} entries)`);
+  lines.push(
+    `statements adding up to their balance: ${accounts.length - partial - mismatched} OK, ${mismatched} mismatched, ${partial} too long to check (>= ${STATEMENT_LIMIT} entries)`,
+  );
   if (partial === 0) {
     const doubled = [...outs.values()].filter((n) => n !== 1).length;
     const missing = [...acknowledged].filter((id) => !outs.has(id)).length;
     const unacknowledged = [...outs.keys()].filter((id) => !acknowledged.has(id)).length;
     ok &&= doubled === 0 && missing === 0;
-    lines.push(`acknowledged transfers in the journal exactly once: ${acknowledged.size - missing} of ${acknowledged.size}; doubled ${doubled}; journaled without an acknowledgement (timed out) ${unacknowledged}`);
+    lines.push(
+      `acknowledged transfers in the journal exactly once: ${acknowledged.size - missing} of ${acknowledged.size}; doubled ${doubled}; journaled without an acknowledgement (timed out) ${unacknowledged}`,
+    );
   } else {
     lines.push('acknowledged-transfer check skipped: some statements are longer than one page');
   }
@@ -169,7 +227,9 @@ async function healthCounters(url: string | undefined, adminToken: string | unde
   if (url === undefined) return counters;
   try {
     const headers: Record<string, string> = adminToken === undefined ? {} : { authorization: `Bearer ${adminToken}` };
-    const body = await (await fetch(url, { headers, signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })).json() as Record<string, unknown>;
+    const body = (await (
+      await fetch(url, { headers, signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) })
+    ).json()) as Record<string, unknown>;
     for (const [k, v] of Object.entries(body)) if (typeof v === 'number') counters.set(k, v);
   } catch {
     // Counters are a diagnostic extra; a missing one is reported as absent.
@@ -185,7 +245,12 @@ async function comparePgbench(config: BenchConfig): Promise<number | undefined> 
     return undefined;
   }
   const tps = await measurePgbenchTps(config.databaseUrl, out);
-  out(`pgbench ${PGBENCH_ARGS.join(' ')}: ${tps.toFixed(0)} tps; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  out(
+    `pgbench ${PGBENCH_ARGS.join(' ')}: ${tps.toFixed(0)} tps; load average now ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   return tps;
 }
 
@@ -196,14 +261,26 @@ function ownersFrom(demo: DemoCredentials): Caller[] {
 async function main(): Promise<void> {
   const config = loadBenchConfig(process.env, process.argv.slice(2));
   const runId = `bench${Date.now().toString(36)}`;
-  out(`machine: ${machine()}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  out(
+    `machine: ${machine()}; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   let cluster: BenchCluster | undefined;
   let url: string;
   let owners: Caller[];
   if (config.url === undefined) {
-    out(`starting a fresh cluster: ${config.dataServers} data server${config.dataServers === 1 ? '' : 's'} (${config.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}), ${config.businessCount} business servers, 1 balancer; log level ${config.logLevel}`);
+    out(
+      `starting a fresh cluster: ${config.dataServers} data server${config.dataServers === 1 ? '' : 's'} (${config.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}), ${config.businessCount} business servers, 1 balancer; log level ${config.logLevel}`,
+    );
     cluster = await startBenchCluster({
-      businessCount: config.businessCount, owners: config.owners, logLevel: config.logLevel, databaseUrl: config.databaseUrl, dataServers: config.dataServers, env: config.childEnv,
+      businessCount: config.businessCount,
+      owners: config.owners,
+      logLevel: config.logLevel,
+      databaseUrl: config.databaseUrl,
+      dataServers: config.dataServers,
+      env: config.childEnv,
     });
     url = cluster.url;
     owners = ownersFrom(cluster.demo);
@@ -211,13 +288,20 @@ async function main(): Promise<void> {
     url = config.url;
     owners = ownersFrom(JSON.parse(readFileSync(config.credentialsFile!, 'utf8')) as DemoCredentials);
   }
-  const wire = new BankWire(url, { socketsMax: Math.max(config.clients, OPEN_CONCURRENCY), timeoutMs: config.callTimeoutMs });
+  const wire = new BankWire(url, {
+    socketsMax: Math.max(config.clients, OPEN_CONCURRENCY),
+    timeoutMs: config.callTimeoutMs,
+  });
   try {
     out(`target: ${url}`);
     const t0 = performance.now();
     const accounts = await openAccounts(wire, owners, config.accounts, runId);
-    out(`opened ${accounts.length} accounts of ${formatCents(OPENING_CENTS)} over ${owners.length} owners in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    out(`driving ${config.clients} concurrent clients doing random transfers${config.hot ? ` over ${accounts.length} hot accounts` : ''} for ${config.seconds} s (after ${config.warmupSeconds} s warm-up)`);
+    out(
+      `opened ${accounts.length} accounts of ${formatCents(OPENING_CENTS)} over ${owners.length} owners in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    out(
+      `driving ${config.clients} concurrent clients doing random transfers${config.hot ? ` over ${accounts.length} hot accounts` : ''} for ${config.seconds} s (after ${config.warmupSeconds} s warm-up)`,
+    );
 
     // With --url, a cluster.json next to the credentials file (npm start writes both) gives pids.
     const local = cluster === undefined ? readClusterFile(dirname(config.credentialsFile!)) : undefined;
@@ -225,11 +309,15 @@ async function main(): Promise<void> {
     const dataHealthUrl = cluster?.dataHealthUrl ?? local?.dataHealthUrl;
     const adminToken = cluster?.adminToken ?? local?.adminToken;
     const businessUrls = cluster?.businessUrls ?? local?.businessUrls ?? [];
-    if (config.direct && businessUrls.length === 0) throw new Error('--direct needs the business URLs (a fresh cluster, or cluster.json next to --credentials)');
+    if (config.direct && businessUrls.length === 0)
+      throw new Error('--direct needs the business URLs (a fresh cluster, or cluster.json next to --credentials)');
     const perWireSockets = Math.ceil(config.clients / Math.max(1, businessUrls.length));
-    const directWires = config.direct ? businessUrls.map((u) => new BankWire(u, { socketsMax: perWireSockets, timeoutMs: config.callTimeoutMs })) : [];
+    const directWires = config.direct
+      ? businessUrls.map((u) => new BankWire(u, { socketsMax: perWireSockets, timeoutMs: config.callTimeoutMs }))
+      : [];
     const transferWires = config.direct ? directWires : [wire];
-    if (config.direct) out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
+    if (config.direct)
+      out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
     const pgbenchTps = await comparePgbench(config);
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
     const dataBefore = await healthCounters(dataHealthUrl, adminToken);
@@ -245,10 +333,14 @@ async function main(): Promise<void> {
     const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);
     out();
     out(`transfers/s (successful): ${(stats.ok / seconds).toFixed(1)}   (${stats.ok} in ${seconds.toFixed(1)} s)`);
-    if (pgbenchTps !== undefined) out(`pgbench tps: ${pgbenchTps.toFixed(0)}, ratio: ${(stats.ok / seconds / pgbenchTps).toFixed(2)}`);
+    if (pgbenchTps !== undefined)
+      out(`pgbench tps: ${pgbenchTps.toFixed(0)}, ratio: ${(stats.ok / seconds / pgbenchTps).toFixed(2)}`);
     out(`requests/s (all answers): ${(stats.latency.count / seconds).toFixed(1)}`);
     out(`latency ms: p50 ${p50!.toFixed(1)}  p90 ${p90!.toFixed(1)}  p99 ${p99!.toFixed(1)}  max ${max!.toFixed(1)}`);
-    const faults = [...stats.faults].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    const faults = [...stats.faults]
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `${c} ${n}`)
+      .join(', ');
     out(`faults: ${faults === '' ? 'none' : faults}; network errors/timeouts: ${stats.networkErrors}`);
     out(`CPU seconds over ${wallSeconds.toFixed(1)} s (share of one core):`);
     for (const [name, pid] of pids) {
@@ -259,14 +351,21 @@ async function main(): Promise<void> {
         continue;
       }
       const used = after - before;
-      out(`  ${name.padEnd(12)} ${used.toFixed(2).padStart(7)} s  ${(100 * used / wallSeconds).toFixed(0).padStart(4)} %`);
+      out(
+        `  ${name.padEnd(12)} ${used.toFixed(2).padStart(7)} s  ${((100 * used) / wallSeconds).toFixed(0).padStart(4)} %`,
+      );
     }
     const selfSeconds = (self.user + self.system) / 1e6;
-    out(`  ${'load gen'.padEnd(12)} ${selfSeconds.toFixed(2).padStart(7)} s  ${(100 * selfSeconds / wallSeconds).toFixed(0).padStart(4)} %`);
+    out(
+      `  ${'load gen'.padEnd(12)} ${selfSeconds.toFixed(2).padStart(7)} s  ${((100 * selfSeconds) / wallSeconds).toFixed(0).padStart(4)} %`,
+    );
     const deltas = [...dataAfter].filter(([k]) => dataBefore.has(k)).map(([k, v]) => `${k} +${v - dataBefore.get(k)!}`);
     if (deltas.length > 0) out(`data server /health counters over the run: ${deltas.join(', ')}`);
     const busyMs = (dataAfter.get('groupCommitBusyMs') ?? 0) - (dataBefore.get('groupCommitBusyMs') ?? 0);
-    if (busyMs > 0) out(`  data server event loop inside commits (SQL + fsync): ${(100 * busyMs / (wallSeconds * 1000)).toFixed(0)} % of the time`);
+    if (busyMs > 0)
+      out(
+        `  data server event loop inside commits (SQL + fsync): ${((100 * busyMs) / (wallSeconds * 1000)).toFixed(0)} % of the time`,
+      );
     out();
     for (const w of directWires) w.close();
     const report = await checkInvariant(wire, accounts, stats.acknowledged);
@@ -284,7 +383,9 @@ async function main(): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-(argv.includes('--observability') ? benchObservability(argv.filter((a) => a !== '--observability')) : main()).catch((err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exit(1);
-});
+(argv.includes('--observability') ? benchObservability(argv.filter((a) => a !== '--observability')) : main()).catch(
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -21,24 +21,39 @@ function writeReport(dir: string, result: RunResult, options: Readonly<Record<st
   mkdirSync(dir, { recursive: true });
   writeHistory(join(dir, 'history.jsonl'), result.history);
   writeFileSync(join(dir, 'ledger.json'), JSON.stringify(result.ledger, null, 1));
-  writeFileSync(join(dir, 'verdict.json'), JSON.stringify({ ...result.verdict, availability: result.availability }, null, 2));
-  writeFileSync(join(dir, 'report.html'), renderReport({
-    title: `distbank chaos run, seed ${String(options.seed)}`, verdict: result.verdict, buckets: buckets(result.history),
-    nemeses: result.history.nemeses, availability: result.availability, options,
-  }));
+  writeFileSync(
+    join(dir, 'verdict.json'),
+    JSON.stringify({ ...result.verdict, availability: result.availability }, null, 2),
+  );
+  writeFileSync(
+    join(dir, 'report.html'),
+    renderReport({
+      title: `distbank chaos run, seed ${String(options.seed)}`,
+      verdict: result.verdict,
+      buckets: buckets(result.history),
+      nemeses: result.history.nemeses,
+      availability: result.availability,
+      options,
+    }),
+  );
 }
 
 function summarize(result: RunResult): void {
   const v = result.verdict;
   const c = v.counts;
-  out(`ops ${c.ops}: ok ${c.ok}, definite faults ${c.failed}, indeterminate ${c.indeterminate} (replayed: applied once ${c.indeterminateApplied}, not applied ${c.indeterminateNotApplied}, unresolved ${c.unresolved})`);
+  out(
+    `ops ${c.ops}: ok ${c.ok}, definite faults ${c.failed}, indeterminate ${c.indeterminate} (replayed: applied once ${c.indeterminateApplied}, not applied ${c.indeterminateNotApplied}, unresolved ${c.unresolved})`,
+  );
   out(`money delta ${v.moneyDeltaCents} cents; double applies ${c.doubleApplies}`);
   for (const a of result.availability) {
     const s = (ms: number | undefined): string => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(2)} s`);
-    out(`  ${a.nemesis} ${a.target} at ${s(a.startMs)}: first success after ${s(a.firstSuccessMs)}, half rate after ${s(a.halfRateMs)} (rate before ${a.rateBeforePerSecond.toFixed(0)}/s)`);
+    out(
+      `  ${a.nemesis} ${a.target} at ${s(a.startMs)}: first success after ${s(a.firstSuccessMs)}, half rate after ${s(a.halfRateMs)} (rate before ${a.rateBeforePerSecond.toFixed(0)}/s)`,
+    );
   }
   out(`verdict: ${v.valid ? 'VALID' : `INVALID (${v.anomalies.length} anomalies)`}`);
-  for (const a of v.anomalies.slice(0, 20)) out(`  ${a.kind} ${a.accountId ?? ''} ${a.transactionId ?? ''} ${a.detail}`);
+  for (const a of v.anomalies.slice(0, 20))
+    out(`  ${a.kind} ${a.accountId ?? ''} ${a.transactionId ?? ''} ${a.detail}`);
 }
 
 async function main(): Promise<number> {
@@ -54,10 +69,16 @@ async function main(): Promise<number> {
     return 0;
   }
   if (options.hostsCleanup) return cleanupLeftovers(out);
-  if (options.hosts && options.hostsInnerFile === undefined) return runHostsOuter(options, process.argv.slice(2), __filename);
-  const hosts = options.hostsInnerFile === undefined ? undefined : JSON.parse(readFileSync(options.hostsInnerFile, 'utf8')) as HostsSetup;
+  if (options.hosts && options.hostsInnerFile === undefined)
+    return runHostsOuter(options, process.argv.slice(2), __filename);
+  const hosts =
+    options.hostsInnerFile === undefined
+      ? undefined
+      : (JSON.parse(readFileSync(options.hostsInnerFile, 'utf8')) as HostsSetup);
   const cluster = await startChaosCluster(options, hosts);
-  out(`cluster: ${cluster.url} (logs: ${cluster.dir}/cluster.log)${hosts === undefined ? '' : `; hosts mode (namespaces dbk${hosts.topology.tag}-*): ${hosts.topology.hosts.map((h) => `${h.name}=${h.address}`).join(' ')}`}`);
+  out(
+    `cluster: ${cluster.url} (logs: ${cluster.dir}/cluster.log)${hosts === undefined ? '' : `; hosts mode (namespaces dbk${hosts.topology.tag}-*): ${hosts.topology.hosts.map((h) => `${h.name}=${h.address}`).join(' ')}`}`,
+  );
   try {
     const result = await runChaos(options, cluster, out, hosts);
     summarize(result);
@@ -73,7 +94,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`chaos: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`chaos: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  },
+);

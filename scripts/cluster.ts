@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { announceReady } from '../common/ready';
 import { EXIT_CONFIG, runMain } from '../common/cli-main';
 import { CLUSTER_FLAGS, dataServerName, loadClusterConfig, ClusterConfig } from './lib/cluster-config';
-import { ADMIN_CREDENTIALS_FILE, demoClientTokens, ensureAdminCredentials, writeBusinessCredentials, writeDemoCredentials, writeFileAtomic, DemoCredentials } from './lib/cluster-credentials';
+import {
+  ADMIN_CREDENTIALS_FILE,
+  demoClientTokens,
+  ensureAdminCredentials,
+  writeBusinessCredentials,
+  writeDemoCredentials,
+  writeFileAtomic,
+  DemoCredentials,
+} from './lib/cluster-credentials';
 import { checkNotRunning, checkPortsFree, takeLock } from './lib/cluster-lock';
 import { consoleChild } from './lib/console-child';
 import { ensureDemoAccounts } from './lib/demo-accounts';
@@ -52,7 +60,13 @@ const onChildEvent: ChildEventSink = (child, event, detail) => {
   if (event === 'restarted') writeClusterFile();
 };
 
-function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data: readonly SupervisedChild[], business: readonly SupervisedChild[]): string {
+function banner(
+  config: ClusterConfig,
+  demo: DemoCredentials,
+  file: string,
+  data: readonly SupervisedChild[],
+  business: readonly SupervisedChild[],
+): string {
   const store = config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL';
   const first = demo.clients[0];
   const lines = [
@@ -64,14 +78,18 @@ function banner(config: ClusterConfig, demo: DemoCredentials, file: string, data
     ...data.map((d) => `  data server ${d.name}:${' '.repeat(Math.max(1, 9 - d.name.length))}${d.url}  (${store})`),
     '',
     `  demo credentials (also in ${file}):`,
-    ...demo.clients.map((c) => `    client-id ${c.clientId}  auth-token ${c.authToken}  accounts ${c.accounts.join(', ')}`),
+    ...demo.clients.map(
+      (c) => `    client-id ${c.clientId}  auth-token ${c.authToken}  accounts ${c.accounts.join(', ')}`,
+    ),
     `  admin token (GET /health details: Authorization: Bearer …) in ${join(config.dataDir, ADMIN_CREDENTIALS_FILE)}`,
     '',
-    ...(config.faultsFile === undefined ? [] : [
-      '  !!! FAULT INJECTION IS ON: this bank fails on purpose, by the rules in',
-      `  !!! ${config.faultsFile} (re-read when it changes). Never use it for real money.`,
-      '',
-    ]),
+    ...(config.faultsFile === undefined
+      ? []
+      : [
+          '  !!! FAULT INJECTION IS ON: this bank fails on purpose, by the rules in',
+          `  !!! ${config.faultsFile} (re-read when it changes). Never use it for real money.`,
+          '',
+        ]),
   ];
   if (first !== undefined) {
     lines.push(
@@ -124,38 +142,59 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (stopping) return;
     log(`${signal}: stopping every process`);
-    stopAll().then(() => {
-      log('stopped');
-      process.exit(0);
-    }, () => process.exit(1));
+    stopAll().then(
+      () => {
+        log('stopped');
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
   try {
     const data = config.dataPorts.map((port, i) => {
-      const dataEnv: Record<string, string> = { ...common, BANK_PORT: String(port), BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file };
+      const dataEnv: Record<string, string> = {
+        ...common,
+        BANK_PORT: String(port),
+        BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file,
+      };
       if (config.databaseUrl !== undefined) dataEnv.DATABASE_URL = config.databaseUrl;
-      return new SupervisedChild(placeSpec({ name: dataServerName(i), script: 'server/main.js', env: dataEnv }, config.placement), policy, onChildEvent);
+      return new SupervisedChild(
+        placeSpec({ name: dataServerName(i), script: 'server/main.js', env: dataEnv }, config.placement),
+        policy,
+        onChildEvent,
+      );
     });
     children.push(...data);
     // One after another: the first creates the PostgreSQL schema, the others find it.
     for (const d of data) await d.start();
     const dataUrls = data.map((d) => d.url).join(',');
 
-    const business = businessIds.map((id, i) => new SupervisedChild(placeSpec({
-      name: id,
-      script: 'business/main.js',
-      env: {
-        ...common,
-        BANK_PORT: String(config.businessPorts[i] ?? 0),
-        BANK_BUSINESS_ID: id,
-        BANK_BUSINESS_TOKEN: businessSecrets.tokens.get(id)!,
-        BANK_DATA_URLS: dataUrls,
-        BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
-        ...(config.faultsFile === undefined ? {} : { BANK_FAULTS_FILE: config.faultsFile }),
-      },
-    }, config.placement), policy, onChildEvent));
+    const business = businessIds.map(
+      (id, i) =>
+        new SupervisedChild(
+          placeSpec(
+            {
+              name: id,
+              script: 'business/main.js',
+              env: {
+                ...common,
+                BANK_PORT: String(config.businessPorts[i] ?? 0),
+                BANK_BUSINESS_ID: id,
+                BANK_BUSINESS_TOKEN: businessSecrets.tokens.get(id)!,
+                BANK_DATA_URLS: dataUrls,
+                BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
+                ...(config.faultsFile === undefined ? {} : { BANK_FAULTS_FILE: config.faultsFile }),
+              },
+            },
+            config.placement,
+          ),
+          policy,
+          onChildEvent,
+        ),
+    );
     children.push(...business);
     await Promise.all(business.map((b) => b.start()));
 
@@ -165,16 +204,32 @@ async function main(): Promise<void> {
       BANK_BUSINESS_URLS: business.map((b) => b.url).join(','),
     };
     if (config.publicUrl !== undefined) balancerEnv.BANK_PUBLIC_URL = config.publicUrl;
-    const balancer = new SupervisedChild(placeSpec({ name: 'balancer', script: 'balancer/main.js', env: balancerEnv }, config.placement), policy, onChildEvent);
+    const balancer = new SupervisedChild(
+      placeSpec({ name: 'balancer', script: 'balancer/main.js', env: balancerEnv }, config.placement),
+      policy,
+      onChildEvent,
+    );
     children.push(balancer);
     await balancer.start();
     const publicUrl = config.publicUrl ?? balancer.url;
 
-    const demo = await ensureDemoAccounts(balancer.url, clientSecrets.tokens, clientSecrets.previous, config.demoDeposit);
-    const ops = consoleChild(config, common, { balancer: balancer.url, business, data: data.map((d) => d.url).join(',') }, policy, onChildEvent, (what) => {
-      log(`dev mode: ${what}`);
-      writeClusterFile();
-    });
+    const demo = await ensureDemoAccounts(
+      balancer.url,
+      clientSecrets.tokens,
+      clientSecrets.previous,
+      config.demoDeposit,
+    );
+    const ops = consoleChild(
+      config,
+      common,
+      { balancer: balancer.url, business, data: data.map((d) => d.url).join(',') },
+      policy,
+      onChildEvent,
+      (what) => {
+        log(`dev mode: ${what}`);
+        writeClusterFile();
+      },
+    );
     children.push(ops);
     await ops.start();
     const demoFile = writeDemoCredentials(config.dataDir, { ...demo, url: publicUrl, consoleUrl: ops.url });
@@ -185,13 +240,19 @@ async function main(): Promise<void> {
         dataUrls: data.map((d) => d.url),
         businessUrls: business.map((b) => b.url),
         pids: {
-          launcher: process.pid, data: data[0]!.pid!, dataServers: data.map((d) => d.pid!), business: business.map((b) => b.pid!), balancer: balancer.pid!,
+          launcher: process.pid,
+          data: data[0]!.pid!,
+          dataServers: data.map((d) => d.pid!),
+          business: business.map((b) => b.pid!),
+          balancer: balancer.pid!,
         },
       };
       writeFileAtomic(join(config.dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);
     };
     writeClusterFile();
-    process.stderr.write(banner(config, { ...demo, url: publicUrl, consoleUrl: ops.url }, demoFile, data, business) + '\n');
+    process.stderr.write(
+      banner(config, { ...demo, url: publicUrl, consoleUrl: ops.url }, demoFile, data, business) + '\n',
+    );
     announceReady('cluster', balancer.url);
   } catch (err) {
     log(`!!! start failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -202,7 +263,8 @@ async function main(): Promise<void> {
 
 const USAGE = {
   command: 'npm start -- | node dist/scripts/cluster.js',
-  summary: 'The whole bank on this machine: 1 data server (N over PostgreSQL), N business servers and the load balancer, with demo clients and the admin token in the data dir.',
+  summary:
+    'The whole bank on this machine: 1 data server (N over PostgreSQL), N business servers and the load balancer, with demo clients and the admin token in the data dir.',
   flags: CLUSTER_FLAGS,
   more: 'Other settings (BANK_CLUSTER_*, tier limits passed to the children): see scripts/README.md.',
 };

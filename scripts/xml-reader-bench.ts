@@ -12,7 +12,8 @@ import * as current from '../common/xml-reader';
 type Parse = (xml: string) => unknown;
 
 const SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';
-const TRANSFER = '<?xml version="1.0" encoding="utf-8"?>' +
+const TRANSFER =
+  '<?xml version="1.0" encoding="utf-8"?>' +
   `<soap:Envelope xmlns:soap="${SOAP}" xmlns:b="urn:distbank:bank:v1"><soap:Header>` +
   '<b:auth-token>6f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a</b:auth-token><b:client-id>alice</b:client-id>' +
   '<b:request-id>req-0123456789abcdef</b:request-id></soap:Header><soap:Body><b:Transfer>' +
@@ -22,15 +23,19 @@ const TRANSFER = '<?xml version="1.0" encoding="utf-8"?>' +
 function account(id: number): string {
   return `<account><accountId>${id}</accountId><ownerId>alice</ownerId><balance>1000.00</balance><version>17</version><locked>false</locked></account>`;
 }
-const READ_ANSWER = '<?xml version="1.0" encoding="utf-8"?>' +
+const READ_ANSWER =
+  '<?xml version="1.0" encoding="utf-8"?>' +
   `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><ReadResponse xmlns="urn:distbank:data:v1">` +
   `${account(1001)}${account(1002)}</ReadResponse></soap:Body></soap:Envelope>`;
 
 function entry(i: number): string {
-  return `<entry><transactionId>t-${i}-0123456789abcdef</transactionId><kind>transfer-out</kind><amount>-1.25</amount>` +
-    `<balanceAfter>${1000 - i}.00</balanceAfter><counterpartyAccountId>1002</counterpartyAccountId><at>2026-12-01T08:00:00.000Z</at></entry>`;
+  return (
+    `<entry><transactionId>t-${i}-0123456789abcdef</transactionId><kind>transfer-out</kind><amount>-1.25</amount>` +
+    `<balanceAfter>${1000 - i}.00</balanceAfter><counterpartyAccountId>1002</counterpartyAccountId><at>2026-12-01T08:00:00.000Z</at></entry>`
+  );
 }
-const STATEMENT = '<?xml version="1.0" encoding="utf-8"?>' +
+const STATEMENT =
+  '<?xml version="1.0" encoding="utf-8"?>' +
   `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><GetStatementResponse xmlns="urn:distbank:bank:v1">` +
   `<accountId>1001</accountId><balance>900.00</balance>${Array.from({ length: 100 }, (_, i) => entry(i)).join('')}` +
   '</GetStatementResponse></soap:Body></soap:Envelope>';

@@ -20,34 +20,60 @@ import { BENCH_SETTINGS } from './bench-settings';
 const NS = 'urn:distbank:data:v1';
 const CALL_TIMEOUT_MS = 10_000;
 
-const { seconds: SECONDS, concurrency: CONCURRENCY, accounts: ACCOUNTS, groupCommitMax: GROUP_COMMIT_MAX, databaseUrl: DATABASE_URL } = BENCH_SETTINGS;
+const {
+  seconds: SECONDS,
+  concurrency: CONCURRENCY,
+  accounts: ACCOUNTS,
+  groupCommitMax: GROUP_COMMIT_MAX,
+  databaseUrl: DATABASE_URL,
+} = BENCH_SETTINGS;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 4 });
 const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));
 const token = newToken();
-writeFileSync(join(dir, 'creds.json'), JSON.stringify({ principals: [{ id: 'bench', tokenSha256: hashToken(token) }] }));
+writeFileSync(
+  join(dir, 'creds.json'),
+  JSON.stringify({ principals: [{ id: 'bench', tokenSha256: hashToken(token) }] }),
+);
 // The same token as admin: /health shows the group-commit counters only to the admin.
-writeFileSync(join(dir, 'admin.json'), JSON.stringify({ principals: [{ id: 'admin', tokenSha256: hashToken(token) }] }));
+writeFileSync(
+  join(dir, 'admin.json'),
+  JSON.stringify({ principals: [{ id: 'admin', tokenSha256: hashToken(token) }] }),
+);
 const ADMIN_HEADERS = { authorization: `Bearer ${token}` };
 
 function envelope(op: string, inner: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
+  return (
+    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
     `<soap:Header><d:auth-token>${token}</d:auth-token><d:business-id>bench</d:business-id></soap:Header>` +
-    `<soap:Body><d:${op}>${inner}</d:${op}></soap:Body></soap:Envelope>`;
+    `<soap:Body><d:${op}>${inner}</d:${op}></soap:Body></soap:Envelope>`
+  );
 }
 
 function call(url: URL, op: string, inner: string): Promise<string> {
   const body = Buffer.from(envelope(op, inner));
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', timeout: CALL_TIMEOUT_MS,
-      headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': body.length, soapaction: `"${NS}#${op}"` },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        timeout: CALL_TIMEOUT_MS,
+        headers: {
+          'content-type': 'text/xml; charset=utf-8',
+          'content-length': body.length,
+          soapaction: `"${NS}#${op}"`,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(body);
@@ -63,15 +89,28 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : []), join(__dirname, 'main.js')], {
-    env: {
-      PATH: process.env.PATH ?? '', BANK_PORT: '0', BANK_DATA_DIR: dir, BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'creds.json'),
-      BANK_ADMIN_CREDENTIALS_FILE: join(dir, 'admin.json'),
-      BANK_LOG_LEVEL: 'warn', BANK_GROUP_COMMIT_ITEMS_MAX: String(GROUP_COMMIT_MAX),
-      ...(DATABASE_URL !== undefined ? { DATABASE_URL, BANK_PG_SCHEMA: `bench_${randomBytes(4).toString('hex')}` } : {}),
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : []),
+      join(__dirname, 'main.js'),
+    ],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        BANK_PORT: '0',
+        BANK_DATA_DIR: dir,
+        BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'creds.json'),
+        BANK_ADMIN_CREDENTIALS_FILE: join(dir, 'admin.json'),
+        BANK_LOG_LEVEL: 'warn',
+        BANK_GROUP_COMMIT_ITEMS_MAX: String(GROUP_COMMIT_MAX),
+        ...(DATABASE_URL !== undefined
+          ? { DATABASE_URL, BANK_PG_SCHEMA: `bench_${randomBytes(4).toString('hex')}` }
+          : {}),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   try {
     const ready = await new Promise<string>((resolve, reject) => {
       child.once('exit', () => reject(new Error('data server exited')));
@@ -83,11 +122,21 @@ async function main(): Promise<void> {
     const url = new URL(ready);
     const ids: string[] = [];
     for (let i = 0; i < ACCOUNTS; i += 64) {
-      const batch = await Promise.all(Array.from({ length: Math.min(64, ACCOUNTS - i) }, (_, k) =>
-        call(url, 'CreateAccount', `<d:ownerId>o${i + k}</d:ownerId><d:transactionId>open-${i + k}</d:transactionId><d:initialBalance>1000.00</d:initialBalance>`)));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(64, ACCOUNTS - i) }, (_, k) =>
+          call(
+            url,
+            'CreateAccount',
+            `<d:ownerId>o${i + k}</d:ownerId><d:transactionId>open-${i + k}</d:transactionId><d:initialBalance>1000.00</d:initialBalance>`,
+          ),
+        ),
+      );
       for (const xml of batch) ids.push(field(xml, 'accountId') ?? '');
     }
-    const health0 = await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json() as Record<string, number>;
+    const health0 = (await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json()) as Record<
+      string,
+      number
+    >;
     const latenciesMs: number[] = [];
     const faults = new Map<string, number>();
     let seq = 0;
@@ -99,7 +148,11 @@ async function main(): Promise<void> {
         let b = Math.floor(Math.random() * (ids.length - 1));
         if (b >= a) b += 1;
         const t0 = performance.now();
-        const locked = await call(url, 'Lock', `<d:accountId>${ids[a]}</d:accountId><d:accountId>${ids[b]}</d:accountId><d:waitMs>1000</d:waitMs>`);
+        const locked = await call(
+          url,
+          'Lock',
+          `<d:accountId>${ids[a]}</d:accountId><d:accountId>${ids[b]}</d:accountId><d:waitMs>1000</d:waitMs>`,
+        );
         const lockId = field(locked, 'lockId');
         if (lockId === undefined) {
           const code = field(locked, 'code') ?? 'NO_ANSWER';
@@ -107,9 +160,13 @@ async function main(): Promise<void> {
           continue;
         }
         seq += 1;
-        const updated = await call(url, 'Update', `<d:lockId>${lockId}</d:lockId><d:fencingToken>${field(locked, 'fencingToken')}</d:fencingToken>` +
-          `<d:transactionId>bench-${seq}</d:transactionId><d:posting><d:accountId>${ids[a]}</d:accountId><d:amount>-0.01</d:amount></d:posting>` +
-          `<d:posting><d:accountId>${ids[b]}</d:accountId><d:amount>0.01</d:amount></d:posting><d:release>true</d:release>`);
+        const updated = await call(
+          url,
+          'Update',
+          `<d:lockId>${lockId}</d:lockId><d:fencingToken>${field(locked, 'fencingToken')}</d:fencingToken>` +
+            `<d:transactionId>bench-${seq}</d:transactionId><d:posting><d:accountId>${ids[a]}</d:accountId><d:amount>-0.01</d:amount></d:posting>` +
+            `<d:posting><d:accountId>${ids[b]}</d:accountId><d:amount>0.01</d:amount></d:posting><d:release>true</d:release>`,
+        );
         const code = field(updated, 'code');
         if (code !== undefined) faults.set(code, (faults.get(code) ?? 0) + 1);
         else latenciesMs.push(performance.now() - t0);
@@ -117,18 +174,32 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (Date.now() - startedAt) / 1000;
-    const health1 = await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json() as Record<string, number>;
+    const health1 = (await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json()) as Record<
+      string,
+      number
+    >;
     latenciesMs.sort((x, y) => x - y);
     const batches = (health1.groupCommitBatches ?? 0) - (health0.groupCommitBatches ?? 0);
     const items = (health1.groupCommitItems ?? 0) - (health0.groupCommitItems ?? 0);
-    process.stdout.write(JSON.stringify({
-      store: health1.store, concurrency: CONCURRENCY, accounts: ACCOUNTS, seconds: elapsedS, groupCommitItemsMax: GROUP_COMMIT_MAX,
-      pairs: latenciesMs.length, pairsPerSecond: Math.round(latenciesMs.length / elapsedS),
-      p50Ms: Number(percentile(latenciesMs, 0.5).toFixed(2)), p99Ms: Number(percentile(latenciesMs, 0.99).toFixed(2)),
-      faults: Object.fromEntries(faults), commitsPerSecond: Math.round(batches / elapsedS),
-      itemsPerCommit: batches > 0 ? Number((items / batches).toFixed(1)) : undefined,
-      storeBusyShare: Number((((health1.groupCommitBusyMs ?? 0) - (health0.groupCommitBusyMs ?? 0)) / 1000 / elapsedS).toFixed(3)),
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        store: health1.store,
+        concurrency: CONCURRENCY,
+        accounts: ACCOUNTS,
+        seconds: elapsedS,
+        groupCommitItemsMax: GROUP_COMMIT_MAX,
+        pairs: latenciesMs.length,
+        pairsPerSecond: Math.round(latenciesMs.length / elapsedS),
+        p50Ms: Number(percentile(latenciesMs, 0.5).toFixed(2)),
+        p99Ms: Number(percentile(latenciesMs, 0.99).toFixed(2)),
+        faults: Object.fromEntries(faults),
+        commitsPerSecond: Math.round(batches / elapsedS),
+        itemsPerCommit: batches > 0 ? Number((items / batches).toFixed(1)) : undefined,
+        storeBusyShare: Number(
+          (((health1.groupCommitBusyMs ?? 0) - (health0.groupCommitBusyMs ?? 0)) / 1000 / elapsedS).toFixed(3),
+        ),
+      }) + '\n',
+    );
   } finally {
     child.kill('SIGTERM');
     agent.destroy();

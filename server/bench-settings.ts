@@ -5,8 +5,11 @@ import { intSetting, optionalStringSetting, withFlags } from '../common/settings
  * bench-store.ts in process), parsed once from flags and environment.
  */
 const env = withFlags(process.env, process.argv.slice(2), {
-  seconds: 'BENCH_SECONDS', concurrency: 'BENCH_CONCURRENCY', accounts: 'BENCH_ACCOUNTS',
-  'group-commit-max': 'BANK_GROUP_COMMIT_ITEMS_MAX', 'database-url': 'DATABASE_URL',
+  seconds: 'BENCH_SECONDS',
+  concurrency: 'BENCH_CONCURRENCY',
+  accounts: 'BENCH_ACCOUNTS',
+  'group-commit-max': 'BANK_GROUP_COMMIT_ITEMS_MAX',
+  'database-url': 'DATABASE_URL',
 });
 
 export const BENCH_SETTINGS = Object.freeze({

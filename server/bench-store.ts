@@ -16,18 +16,33 @@ import { Store } from './store';
  *
  *   node dist/server/bench-store.js --seconds 5 --concurrency 64 [--group-commit-max 1] [--database-url postgres://…]
  */
-const { seconds: SECONDS, concurrency: CONCURRENCY, accounts: ACCOUNTS, groupCommitMax: GROUP_COMMIT_MAX, databaseUrl: DATABASE_URL } = BENCH_SETTINGS;
+const {
+  seconds: SECONDS,
+  concurrency: CONCURRENCY,
+  accounts: ACCOUNTS,
+  groupCommitMax: GROUP_COMMIT_MAX,
+  databaseUrl: DATABASE_URL,
+} = BENCH_SETTINGS;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-store-'));
   const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const store: Store = DATABASE_URL !== undefined
-    ? await PostgresStore.open(DATABASE_URL, schema, 10)
-    : new SqliteStore(join(dir, 'bank.sqlite'), GROUP_COMMIT_MAX);
+  const store: Store =
+    DATABASE_URL !== undefined
+      ? await PostgresStore.open(DATABASE_URL, schema, 10)
+      : new SqliteStore(join(dir, 'bank.sqlite'), GROUP_COMMIT_MAX);
   try {
     const ids: number[] = [];
     for (let i = 0; i < ACCOUNTS; i++) {
-      ids.push((await store.createAccount({ ownerId: `o${i}`, transactionId: `open-${i}`, initialBalanceCents: asCents(100_000) })).accountId);
+      ids.push(
+        (
+          await store.createAccount({
+            ownerId: `o${i}`,
+            transactionId: `open-${i}`,
+            initialBalanceCents: asCents(100_000),
+          })
+        ).accountId,
+      );
     }
     let pairs = 0;
     let blocked = 0;
@@ -41,15 +56,28 @@ async function main(): Promise<void> {
         const b = ids[Math.floor(Math.random() * ids.length)]!;
         if (a === b) continue;
         const accountIds = a < b ? [a, b] : [b, a];
-        const locked = await store.lock({ holder: 'bench', accountIds, lockId: randomBytes(16).toString('base64url'), leaseMs: 5000, willWait: false });
+        const locked = await store.lock({
+          holder: 'bench',
+          accountIds,
+          lockId: randomBytes(16).toString('base64url'),
+          leaseMs: 5000,
+          willWait: false,
+        });
         if (locked.kind !== 'granted') {
           blocked += 1;
           continue;
         }
         seq += 1;
         await store.update({
-          holder: 'bench', lockId: locked.lock.lockId, fencingToken: locked.lock.fencingToken, transactionId: `t${seq}`, release: true,
-          postings: classifyPostings([{ accountId: a, amountCents: asCents(-1) }, { accountId: b, amountCents: asCents(1) }]),
+          holder: 'bench',
+          lockId: locked.lock.lockId,
+          fencingToken: locked.lock.fencingToken,
+          transactionId: `t${seq}`,
+          release: true,
+          postings: classifyPostings([
+            { accountId: a, amountCents: asCents(-1) },
+            { accountId: b, amountCents: asCents(1) },
+          ]),
         });
         pairs += 1;
       }
@@ -57,11 +85,19 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsedS = (Date.now() - startedAt) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    process.stdout.write(JSON.stringify({
-      cpuMicrosPerPair: Math.round((cpu.user + cpu.system) / Math.max(1, pairs)),
-      store: store.kind, concurrency: CONCURRENCY, groupCommitItemsMax: GROUP_COMMIT_MAX, seconds: elapsedS,
-      pairs, pairsPerSecond: Math.round(pairs / elapsedS), blocked, ...(await store.health()),
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        cpuMicrosPerPair: Math.round((cpu.user + cpu.system) / Math.max(1, pairs)),
+        store: store.kind,
+        concurrency: CONCURRENCY,
+        groupCommitItemsMax: GROUP_COMMIT_MAX,
+        seconds: elapsedS,
+        pairs,
+        pairsPerSecond: Math.round(pairs / elapsedS),
+        blocked,
+        ...(await store.health()),
+      }) + '\n',
+    );
   } finally {
     await store.close();
     if (DATABASE_URL !== undefined) {

@@ -1,6 +1,11 @@
 import { join, resolve } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
-import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings, SOAP_CONNECTION_DEFAULTS } from '../common/connection-limits';
+import {
+  checkDescriptorBudget,
+  ConnectionLimits,
+  connectionLimitsSettings,
+  SOAP_CONNECTION_DEFAULTS,
+} from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
 import { RING_ENTRIES_DEFAULT, RING_ENTRIES_MAX, TRACE_RING_ENV } from '../common/trace-ring';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
@@ -79,10 +84,13 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
   const dataDir = resolve(stringSetting(merged, 'BANK_DATA_DIR', 'var'));
   const credentialsFilePath = optionalStringSetting(merged, 'BANK_BUSINESS_CREDENTIALS_FILE');
   if (credentialsFilePath === undefined) {
-    throw new Error('BANK_BUSINESS_CREDENTIALS_FILE (or --credentials) is required: the business servers allowed to call the data tier');
+    throw new Error(
+      'BANK_BUSINESS_CREDENTIALS_FILE (or --credentials) is required: the business servers allowed to call the data tier',
+    );
   }
   const pgSchema = stringSetting(merged, 'BANK_PG_SCHEMA', 'public');
-  if (!PG_SCHEMA_PATTERN.test(pgSchema)) throw new Error(`BANK_PG_SCHEMA must match ${PG_SCHEMA_PATTERN}, got ${JSON.stringify(pgSchema)}`);
+  if (!PG_SCHEMA_PATTERN.test(pgSchema))
+    throw new Error(`BANK_PG_SCHEMA must match ${PG_SCHEMA_PATTERN}, got ${JSON.stringify(pgSchema)}`);
   const leaseMsMin = intSetting(merged, 'BANK_LEASE_MS_MIN', 100, 10, 60_000);
   const leaseMsMax = intSetting(merged, 'BANK_LEASE_MS_MAX', 30_000, leaseMsMin, 600_000);
   const leaseMsDefault = intSetting(merged, 'BANK_LEASE_MS_DEFAULT', 1_000, leaseMsMin, leaseMsMax);
@@ -104,7 +112,13 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
     lockWaitersPerAccountMax: intSetting(merged, 'BANK_LOCK_WAITERS_PER_ACCOUNT_MAX', 1_000, 1, 100_000),
     lockPollMs: intSetting(merged, 'BANK_LOCK_POLL_MS', 50, 5, 5_000),
     groupCommitItemsMax: intSetting(merged, 'BANK_GROUP_COMMIT_ITEMS_MAX', 512, 1, 10_000),
-    groupCommitQueuedMax: intSetting(merged, 'BANK_GROUP_COMMIT_QUEUED_MAX', GROUP_COMMIT_QUEUED_MAX_DEFAULT, 1, 1_000_000),
+    groupCommitQueuedMax: intSetting(
+      merged,
+      'BANK_GROUP_COMMIT_QUEUED_MAX',
+      GROUP_COMMIT_QUEUED_MAX_DEFAULT,
+      1,
+      1_000_000,
+    ),
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
     connections: connectionLimitsSettings(merged, 'BANK_', SOAP_CONNECTION_DEFAULTS),
     traceRingEntries: intSetting(merged, TRACE_RING_ENV, RING_ENTRIES_DEFAULT, 1, RING_ENTRIES_MAX),

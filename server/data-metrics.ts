@@ -27,39 +27,66 @@ export function watchData(observer: SoapObserver, store: Store, waiters: LockWai
     name: `${METRIC_PREFIX}locks_held`,
     help: 'Locks with a live lease in the store.',
     registers,
-    async collect() { this.set((await store.locksHeld(Date.now(), 0)).total); },
-  });
-  new Gauge({ name: `${METRIC_PREFIX}lock_waiters`, help: 'Lock requests queued in this data server.', registers, collect() { this.set(waiters.count()); } });
-  let expiriesSeen = 0;
-  if (store.leaseExpiries !== undefined) new Counter({
-    name: `${METRIC_PREFIX}lease_expiries_total`,
-    help: 'Locks whose lease had run out when this server met them again (taken over, or unlocked late).',
-    registers,
-    collect() {
-      const now = store.leaseExpiries ?? 0;
-      this.inc(now - expiriesSeen);
-      expiriesSeen = now;
+    async collect() {
+      this.set((await store.locksHeld(Date.now(), 0)).total);
     },
   });
-  const batch = new Histogram({ name: `${METRIC_PREFIX}commit_batch_operations`, help: 'Write operations per durable commit (group commit on SQLite; 1 on PostgreSQL).', buckets: BATCH_BUCKETS, registers });
-  const commit = new Histogram({ name: `${METRIC_PREFIX}commit_duration_seconds`, help: 'Duration of one durable commit (SQL + fsync).', buckets: COMMIT_BUCKETS_S, registers });
+  new Gauge({
+    name: `${METRIC_PREFIX}lock_waiters`,
+    help: 'Lock requests queued in this data server.',
+    registers,
+    collect() {
+      this.set(waiters.count());
+    },
+  });
+  let expiriesSeen = 0;
+  if (store.leaseExpiries !== undefined)
+    new Counter({
+      name: `${METRIC_PREFIX}lease_expiries_total`,
+      help: 'Locks whose lease had run out when this server met them again (taken over, or unlocked late).',
+      registers,
+      collect() {
+        const now = store.leaseExpiries ?? 0;
+        this.inc(now - expiriesSeen);
+        expiriesSeen = now;
+      },
+    });
+  const batch = new Histogram({
+    name: `${METRIC_PREFIX}commit_batch_operations`,
+    help: 'Write operations per durable commit (group commit on SQLite; 1 on PostgreSQL).',
+    buckets: BATCH_BUCKETS,
+    registers,
+  });
+  const commit = new Histogram({
+    name: `${METRIC_PREFIX}commit_duration_seconds`,
+    help: 'Duration of one durable commit (SQL + fsync).',
+    buckets: COMMIT_BUCKETS_S,
+    registers,
+  });
   store.observeCommits((items, durationMs) => {
     batch.observe(items);
     commit.observe(durationMs / 1000);
   });
   const pool = store.poolUsage?.bind(store);
   if (pool !== undefined) {
-    const usage = new Gauge({ name: `${METRIC_PREFIX}pg_pool_connections`, help: 'PostgreSQL pool connections by state.', labelNames: ['state'], registers,
+    const usage = new Gauge({
+      name: `${METRIC_PREFIX}pg_pool_connections`,
+      help: 'PostgreSQL pool connections by state.',
+      labelNames: ['state'],
+      registers,
       collect() {
         const u = pool();
         usage.set({ state: 'total' }, u.total);
         usage.set({ state: 'idle' }, u.idle);
         usage.set({ state: 'waiting' }, u.waiting);
-      } });
+      },
+    });
   }
   observer.extras = {
     state: async () => dataState(store, waiters),
-    traceExtra: async (entries) => ({ journal: await store.journalOfTransactions(transactionIdsOf(entries), JOURNAL_ROWS_MAX) }),
+    traceExtra: async (entries) => ({
+      journal: await store.journalOfTransactions(transactionIdsOf(entries), JOURNAL_ROWS_MAX),
+    }),
   };
 }
 
@@ -71,7 +98,10 @@ async function dataState(store: Store, waiters: LockWaiters): Promise<Record<str
     store: store.kind,
     locksHeld: held.total,
     locks: held.locks.map((l) => ({
-      lockId: l.lockId.slice(0, 8), holder: l.holder, fencingToken: String(l.fencingToken), accounts: l.accountIds.map(String),
+      lockId: l.lockId.slice(0, 8),
+      holder: l.holder,
+      fencingToken: String(l.fencingToken),
+      accounts: l.accountIds.map(String),
       leaseLeftMs: Math.max(0, l.expiresAtMs - nowMs),
     })),
     lockWaiters: waiters.count(),

@@ -2,25 +2,49 @@ import { randomBytes } from 'node:crypto';
 import { formatCents, parseBalance, parseSignedAmount } from '../common/money';
 import { fault } from '../common/service-fault';
 import type { OperationContext, OperationHandler } from '../common/soap-host';
-import { ACCOUNTS_PER_LOCK_MAX, DataConfig, JOURNAL_LIMIT_DEFAULT, JOURNAL_LIMIT_MAX, POSTINGS_PER_UPDATE_MAX } from './config';
+import {
+  ACCOUNTS_PER_LOCK_MAX,
+  DataConfig,
+  JOURNAL_LIMIT_DEFAULT,
+  JOURNAL_LIMIT_MAX,
+  POSTINGS_PER_UPDATE_MAX,
+} from './config';
 import { classifyPostings, normalizeAccountIds, refusalFault } from './lock-rules';
 import { LockWaiters, WaitTicket } from './lock-waiters';
 import * as parse from './parse-args';
-import { AccountId, AccountRow, EntryKind, JournalQuery, LockRequest, LockResult, Posting, Store, StoredJournalRow } from './store';
+import {
+  AccountId,
+  AccountRow,
+  EntryKind,
+  JournalQuery,
+  LockRequest,
+  LockResult,
+  Posting,
+  Store,
+  StoredJournalRow,
+} from './store';
 
 /**
  * The six operations of data.wsdl: validate the raw arguments, call the store (one database
  * transaction each), shape the answer in the XSD's element order. Lock adds the bounded FIFO
  * wait (lock-waiters.ts) around the store's all-or-none attempt.
  */
-type Limits = Pick<DataConfig, 'leaseMsDefault' | 'leaseMsMin' | 'leaseMsMax' | 'lockWaitMsMax' | 'lockWaitersPerAccountMax' | 'lockPollMs'>;
+type Limits = Pick<
+  DataConfig,
+  'leaseMsDefault' | 'leaseMsMin' | 'leaseMsMax' | 'lockWaitMsMax' | 'lockWaitersPerAccountMax' | 'lockPollMs'
+>;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
 function lockedAccount(a: AccountRow): Record<string, unknown> {
-  return { accountId: String(a.accountId), ownerId: a.ownerId, balance: formatCents(a.balanceCents), version: String(a.version) };
+  return {
+    accountId: String(a.accountId),
+    ownerId: a.ownerId,
+    balance: formatCents(a.balanceCents),
+    version: String(a.version),
+  };
 }
 
 function journalEntry(e: StoredJournalRow): Record<string, unknown> {
@@ -35,7 +59,13 @@ function journalEntry(e: StoredJournalRow): Record<string, unknown> {
   };
 }
 
-const ENTRY_KINDS: ReadonlySet<string> = new Set<EntryKind>(['OPENING', 'DEPOSIT', 'WITHDRAWAL', 'TRANSFER_OUT', 'TRANSFER_IN']);
+const ENTRY_KINDS: ReadonlySet<string> = new Set<EntryKind>([
+  'OPENING',
+  'DEPOSIT',
+  'WITHDRAWAL',
+  'TRANSFER_OUT',
+  'TRANSFER_IN',
+]);
 /** Entry ids are positive and below 2^53 (one per journal row). */
 const ENTRY_ID = /^[1-9][0-9]{0,14}$/;
 
@@ -47,7 +77,8 @@ function journalQueryOf(args: Record<string, unknown>): JournalQuery {
     throw fault('INVALID_REQUEST', `kind must be one of ${[...ENTRY_KINDS].join(', ')}, each at most once`);
   }
   const before = args.beforeEntryId === undefined ? undefined : parse.text(args.beforeEntryId, 'beforeEntryId');
-  if (before !== undefined && !ENTRY_ID.test(before)) throw fault('INVALID_REQUEST', 'beforeEntryId must be a positive integer');
+  if (before !== undefined && !ENTRY_ID.test(before))
+    throw fault('INVALID_REQUEST', 'beforeEntryId must be a positive integer');
   return {
     limit,
     kinds: rawKinds.length === 0 ? undefined : (rawKinds as EntryKind[]),
@@ -57,14 +88,19 @@ function journalQueryOf(args: Record<string, unknown>): JournalQuery {
 
 function accountIdList(args: Record<string, unknown>): AccountId[] {
   const raw = parse.list(args, 'accountId');
-  if (raw.length > ACCOUNTS_PER_LOCK_MAX) throw fault('INVALID_REQUEST', `at most ${ACCOUNTS_PER_LOCK_MAX} accountIds are allowed`);
-  return normalizeAccountIds(raw.map((v) => parse.accountId(v)), ACCOUNTS_PER_LOCK_MAX);
+  if (raw.length > ACCOUNTS_PER_LOCK_MAX)
+    throw fault('INVALID_REQUEST', `at most ${ACCOUNTS_PER_LOCK_MAX} accountIds are allowed`);
+  return normalizeAccountIds(
+    raw.map((v) => parse.accountId(v)),
+    ACCOUNTS_PER_LOCK_MAX,
+  );
 }
 
 function postingsOf(args: Record<string, unknown>): Posting[] {
   const raw = parse.list(args, 'posting');
   if (raw.length === 0) throw fault('INVALID_REQUEST', 'at least one posting is required');
-  if (raw.length > POSTINGS_PER_UPDATE_MAX) throw fault('INVALID_REQUEST', `at most ${POSTINGS_PER_UPDATE_MAX} postings are allowed`);
+  if (raw.length > POSTINGS_PER_UPDATE_MAX)
+    throw fault('INVALID_REQUEST', `at most ${POSTINGS_PER_UPDATE_MAX} postings are allowed`);
   return raw.map((value) => {
     const p = parse.record(value, 'posting');
     return { accountId: parse.accountId(p.accountId, 'posting/accountId'), amountCents: parseSignedAmount(p.amount) };
@@ -74,7 +110,10 @@ function postingsOf(args: Record<string, unknown>): Posting[] {
 export class DataService {
   readonly waiters: LockWaiters;
 
-  constructor(private readonly store: Store, private readonly limits: Limits) {
+  constructor(
+    private readonly store: Store,
+    private readonly limits: Limits,
+  ) {
     this.waiters = new LockWaiters(limits.lockWaitersPerAccountMax, limits.lockPollMs);
     // Releases on other data servers (PostgreSQL LISTEN/NOTIFY) wake our waiters at once;
     // polling every lockPollMs remains the fallback.
@@ -97,8 +136,20 @@ export class DataService {
     ctx.annotate({ accounts: accountIds });
     // A longer wait than allowed is cut down: waiting less is always safe (ACCOUNT_LOCKED is retryable).
     const waitMs = Math.min(parse.optionalInt(args, 'waitMs', 0, 0, 2_147_483_647), this.limits.lockWaitMsMax);
-    const leaseMs = parse.optionalInt(args, 'leaseMs', this.limits.leaseMsDefault, this.limits.leaseMsMin, this.limits.leaseMsMax);
-    const request: LockRequest = { holder: ctx.principalId, accountIds, lockId: randomBytes(16).toString('base64url'), leaseMs, willWait: waitMs > 0 };
+    const leaseMs = parse.optionalInt(
+      args,
+      'leaseMs',
+      this.limits.leaseMsDefault,
+      this.limits.leaseMsMin,
+      this.limits.leaseMsMax,
+    );
+    const request: LockRequest = {
+      holder: ctx.principalId,
+      accountIds,
+      lockId: randomBytes(16).toString('base64url'),
+      leaseMs,
+      willWait: waitMs > 0,
+    };
     const granted = await this.acquire(request, waitMs);
     ctx.annotate({ fencing_token: granted.lock.fencingToken });
     return {
@@ -165,7 +216,14 @@ export class DataService {
       accounts: postings.map((p) => p.accountId),
       amounts: postings.map((p) => formatCents(p.amountCents)),
     });
-    const result = await this.store.update({ holder: ctx.principalId, lockId, fencingToken, transactionId, postings, release });
+    const result = await this.store.update({
+      holder: ctx.principalId,
+      lockId,
+      fencingToken,
+      transactionId,
+      postings,
+      release,
+    });
     this.waiters.released(result.releasedAccountIds);
     ctx.annotate({ replayed: result.replayed, released: result.released });
     if (result.refusal !== undefined) throw refusalFault({ status: 'refused', ...result.refusal });
@@ -188,12 +246,18 @@ export class DataService {
   async createAccount(args: Record<string, unknown>, ctx: OperationContext): Promise<Record<string, unknown>> {
     const ownerId = parse.ownerId(args);
     const transactionId = parse.transactionId(args);
-    const initialBalanceCents = args.initialBalance === undefined ? parseBalance('0') : parseBalance(args.initialBalance);
-    const accountsMax = args.accountsMax === undefined ? undefined : parse.optionalInt(args, 'accountsMax', 0, 1, 2_147_483_647);
+    const initialBalanceCents =
+      args.initialBalance === undefined ? parseBalance('0') : parseBalance(args.initialBalance);
+    const accountsMax =
+      args.accountsMax === undefined ? undefined : parse.optionalInt(args, 'accountsMax', 0, 1, 2_147_483_647);
     ctx.annotate({ owner: ownerId, transaction_id: transactionId, amount: formatCents(initialBalanceCents) });
     const result = await this.store.createAccount({ ownerId, transactionId, initialBalanceCents, accountsMax });
     ctx.annotate({ accounts: [result.accountId], replayed: result.replayed });
-    return { accountId: String(result.accountId), balance: formatCents(result.balanceCents), replayed: result.replayed ? 'true' : 'false' };
+    return {
+      accountId: String(result.accountId),
+      balance: formatCents(result.balanceCents),
+      replayed: result.replayed ? 'true' : 'false',
+    };
   }
 
   async getJournal(args: Record<string, unknown>, ctx: OperationContext): Promise<Record<string, unknown>> {

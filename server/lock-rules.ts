@@ -1,7 +1,16 @@
 import { BALANCE_CENTS_MAX, Cents, formatCents } from '../common/money';
 import { fault, ServiceFault } from '../common/service-fault';
 import {
-  AccountId, AccountRow, AccountState, ClassifiedPosting, IdempotencyRow, JournalRow, LockRow, Posting, RecordedOutcome, UpdateResult,
+  AccountId,
+  AccountRow,
+  AccountState,
+  ClassifiedPosting,
+  IdempotencyRow,
+  JournalRow,
+  LockRow,
+  Posting,
+  RecordedOutcome,
+  UpdateResult,
 } from './store';
 
 /**
@@ -57,7 +66,8 @@ export function planLock(
       }
     }
   }
-  if (blocked !== undefined) return { kind: 'blocked', accountId: blocked.accountId, expiresInMs: blocked.expiresAtMs - nowMs };
+  if (blocked !== undefined)
+    return { kind: 'blocked', accountId: blocked.accountId, expiresInMs: blocked.expiresAtMs - nowMs };
   return { kind: 'grant', expiredLockIds };
 }
 
@@ -73,7 +83,10 @@ export function checkWriteAuthority(
   nowMs: number,
 ): void {
   if (lock === undefined || lock.holder !== holder) {
-    throw fault('LOCK_NOT_HELD', 'no such lock held by this business server (unknown, released, or taken over after expiry)');
+    throw fault(
+      'LOCK_NOT_HELD',
+      'no such lock held by this business server (unknown, released, or taken over after expiry)',
+    );
   }
   if (!isLeaseLive(lock, nowMs)) throw fault('LOCK_EXPIRED', 'the lease of this lock has expired; lock again');
   if (fencingToken !== lock.fencingToken) {
@@ -96,8 +109,10 @@ export function classifyPostings(postings: readonly Posting[]): ClassifiedPostin
   }
   if (postings.length === 2) {
     const [a, b] = postings as [Posting, Posting];
-    if (a.accountId === b.accountId) throw fault('INVALID_REQUEST', 'the two postings of a transfer must name distinct accounts', String(a.accountId));
-    if (a.amountCents + b.amountCents !== 0) throw fault('INVALID_REQUEST', 'the two postings of a transfer must sum to zero');
+    if (a.accountId === b.accountId)
+      throw fault('INVALID_REQUEST', 'the two postings of a transfer must name distinct accounts', String(a.accountId));
+    if (a.amountCents + b.amountCents !== 0)
+      throw fault('INVALID_REQUEST', 'the two postings of a transfer must sum to zero');
     const out = a.amountCents < 0 ? a : b;
     const into = a.amountCents < 0 ? b : a;
     return [
@@ -125,7 +140,10 @@ export function createFingerprint(ownerId: string, initialBalanceCents: Cents): 
 export function matchReplay(record: IdempotencyRow | undefined, fingerprint: string): RecordedOutcome | undefined {
   if (record === undefined) return undefined;
   if (record.fingerprint !== fingerprint) {
-    throw fault('REQUEST_ID_CONFLICT', `transaction id ${record.transactionId} was already used with different content`);
+    throw fault(
+      'REQUEST_ID_CONFLICT',
+      `transaction id ${record.transactionId} was already used with different content`,
+    );
   }
   return record.outcome;
 }
@@ -133,7 +151,11 @@ export function matchReplay(record: IdempotencyRow | undefined, fingerprint: str
 /** What a replayed Update answers: the recorded outcome, and whether its lock is to be deleted. */
 export type UpdateReplay =
   | { readonly status: 'applied'; readonly accounts: readonly AccountRow[]; readonly releaseLock: boolean }
-  | { readonly status: 'refused'; readonly refusal: Omit<Extract<RecordedOutcome, { status: 'refused' }>, 'status'>; readonly releaseLock: boolean };
+  | {
+      readonly status: 'refused';
+      readonly refusal: Omit<Extract<RecordedOutcome, { status: 'refused' }>, 'status'>;
+      readonly releaseLock: boolean;
+    };
 
 /**
  * planReplay for Update: undefined ⇒ a fresh request (no record). Same content ⇒ the recorded
@@ -164,10 +186,14 @@ export function planUpdateReplay(
 
 /** A replay as the store's answer, once the store has done the release the plan asked for. */
 export function replayResult(
-  transactionId: string, replay: UpdateReplay, release: Pick<UpdateResult, 'released' | 'releasedAccountIds'>,
+  transactionId: string,
+  replay: UpdateReplay,
+  release: Pick<UpdateResult, 'released' | 'releasedAccountIds'>,
 ): UpdateResult {
   const base = { transactionId, replayed: true, ...release };
-  return replay.status === 'applied' ? { ...base, accounts: replay.accounts } : { ...base, accounts: [], refusal: replay.refusal };
+  return replay.status === 'applied'
+    ? { ...base, accounts: replay.accounts }
+    : { ...base, accounts: [], refusal: replay.refusal };
 }
 
 /**
@@ -175,7 +201,8 @@ export function replayResult(
  * created the first time; other content (or an Update's id) ⇒ REQUEST_ID_CONFLICT.
  */
 export function planCreateReplay(
-  record: IdempotencyRow | undefined, fingerprint: string,
+  record: IdempotencyRow | undefined,
+  fingerprint: string,
 ): { readonly accountId: AccountId; readonly balanceCents: Cents } | undefined {
   const recorded = matchReplay(record, fingerprint);
   if (recorded === undefined) return undefined;
@@ -211,12 +238,33 @@ export function planPostings(
     if (row === undefined) throw new Error(`planPostings: account ${p.accountId} was not read`);
     const after = row.balanceCents + p.amountCents;
     if (after < 0) {
-      return { kind: 'refuse', outcome: { status: 'refused', code: 'INSUFFICIENT_FUNDS', message: `account ${p.accountId} has insufficient funds`, accountId: String(p.accountId) } };
+      return {
+        kind: 'refuse',
+        outcome: {
+          status: 'refused',
+          code: 'INSUFFICIENT_FUNDS',
+          message: `account ${p.accountId} has insufficient funds`,
+          accountId: String(p.accountId),
+        },
+      };
     }
     if (after > BALANCE_CENTS_MAX) {
-      return { kind: 'refuse', outcome: { status: 'refused', code: 'INVALID_AMOUNT', message: `the balance of account ${p.accountId} would exceed ${formatCents(BALANCE_CENTS_MAX)}`, accountId: String(p.accountId) } };
+      return {
+        kind: 'refuse',
+        outcome: {
+          status: 'refused',
+          code: 'INVALID_AMOUNT',
+          message: `the balance of account ${p.accountId} would exceed ${formatCents(BALANCE_CENTS_MAX)}`,
+          accountId: String(p.accountId),
+        },
+      };
     }
-    accounts.push({ accountId: row.accountId, ownerId: row.ownerId, balanceCents: after as Cents, version: row.version + 1 });
+    accounts.push({
+      accountId: row.accountId,
+      ownerId: row.ownerId,
+      balanceCents: after as Cents,
+      version: row.version + 1,
+    });
     journal.push({
       transactionId,
       accountId: p.accountId,
@@ -245,7 +293,12 @@ export function planUnlock(lock: LockRow | undefined, holder: string, nowMs: num
  * token: the business tier's retry path is Lock → Update(replay) and must not leave the lock
  * behind. Returns whether the lock is to be deleted.
  */
-export function replayReleases(lock: LockRow | undefined, holder: string, fencingToken: number, release: boolean): boolean {
+export function replayReleases(
+  lock: LockRow | undefined,
+  holder: string,
+  fencingToken: number,
+  release: boolean,
+): boolean {
   return release && lock !== undefined && lock.holder === holder && lock.fencingToken === fencingToken;
 }
 
@@ -256,7 +309,10 @@ export function parseLockAccounts(text: string): AccountId[] {
 
 /** Read's answer, shared by both stores: every id must exist; lock state from live leases only. */
 export function accountStates(
-  accountIds: readonly AccountId[], accounts: readonly AccountRow[], locks: readonly LockRow[], nowMs: number,
+  accountIds: readonly AccountId[],
+  accounts: readonly AccountRow[],
+  locks: readonly LockRow[],
+  nowMs: number,
 ): AccountState[] {
   const byId = new Map(accounts.map((a) => [a.accountId, a]));
   const lockOf = new Map<AccountId, LockRow>();
@@ -272,4 +328,3 @@ export function accountStates(
     return { ...account, locked: true, lockHolder: lock.holder, lockExpiresAtMs: lock.expiresAtMs };
   });
 }
-

@@ -20,7 +20,10 @@ export class WaitTicket {
 export class LockWaiters {
   private readonly queues = new Map<AccountId, WaitTicket[]>();
 
-  constructor(private readonly perAccountMax: number, private readonly pollMs: number) {}
+  constructor(
+    private readonly perAccountMax: number,
+    private readonly pollMs: number,
+  ) {}
 
   /** The lowest of these accounts that has requests waiting for it, if any. */
   firstQueued(accountIds: readonly AccountId[]): AccountId | undefined {
@@ -36,8 +39,10 @@ export class LockWaiters {
 
   /** Accounts with waiters and how many wait on each, most first, at most `max` (for the console). */
   perAccount(max: number): Array<{ accountId: AccountId; waiters: number }> {
-    return [...this.queues].map(([accountId, queue]) => ({ accountId, waiters: queue.length }))
-      .sort((a, b) => b.waiters - a.waiters).slice(0, max);
+    return [...this.queues]
+      .map(([accountId, queue]) => ({ accountId, waiters: queue.length }))
+      .sort((a, b) => b.waiters - a.waiters)
+      .slice(0, max);
   }
 
   /**
@@ -50,7 +55,11 @@ export class LockWaiters {
     if (ticket.queuedOn !== accountId) {
       const queue = this.queues.get(accountId) ?? [];
       if (queue.length >= this.perAccountMax) {
-        throw fault('ACCOUNT_LOCKED', `account ${accountId} is locked and ${queue.length} requests already wait for it`, String(accountId));
+        throw fault(
+          'ACCOUNT_LOCKED',
+          `account ${accountId} is locked and ${queue.length} requests already wait for it`,
+          String(accountId),
+        );
       }
       this.leave(ticket);
       queue.push(ticket);

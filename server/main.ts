@@ -21,7 +21,8 @@ const WSDL_PATH = join(__dirname, '..', '..', 'wsdl', 'data.wsdl');
 
 const USAGE = {
   command: 'node dist/server/main.js',
-  summary: 'The data server: accounts, journal, locks with leases and fencing tokens (wsdl/data.wsdl at /data), over SQLite or PostgreSQL.',
+  summary:
+    'The data server: accounts, journal, locks with leases and fencing tokens (wsdl/data.wsdl at /data), over SQLite or PostgreSQL.',
   flags: DATA_FLAGS,
   more: 'Limits and other settings (env only): see server/README.md.',
 };
@@ -31,32 +32,44 @@ async function main(): Promise<void> {
   checkLogFile(config.logFilePath);
   const logger = createLogger({ service: 'data', level: config.logLevel, jsonFilePath: config.logFilePath });
   // Re-read on change: `npm run admin -- business rotate` takes effect without a restart.
-  const credentials = new ReloadingCredentials(config.credentialsFilePath, config.credentialsReloadMs, logger, 'business');
+  const credentials = new ReloadingCredentials(
+    config.credentialsFilePath,
+    config.credentialsReloadMs,
+    logger,
+    'business',
+  );
   const admin = loadAdminAuth(config.adminCredentialsFilePath);
   const store = await openStore(config);
   const service = new DataService(store, config);
   const observer = dataObserver(config.traceRingEntries);
   watchData(observer, store, service.waiters);
-  const server = await startSoapServer({
-    service: 'data',
-    wsdlPath: WSDL_PATH,
-    wsdlText: wsdlWithFacets(WSDL_PATH, [
-      { simpleType: 'LeaseMillis', facet: 'minInclusive', value: String(config.leaseMsMin) },
-      { simpleType: 'LeaseMillis', facet: 'maxInclusive', value: String(config.leaseMsMax) },
-    ]),
-    path: '/data',
-    namespace: DATA_NAMESPACE,
-    faultElement: 'DataFault',
-    principalHeader: 'business-id',
-    credentials,
-    operations: service.operations(),
-    bodyBytesMax: config.bodyBytesMax,
-    connections: config.connections,
-    logger,
-    admin,
-    observer,
-    health: async () => ({ status: 'ok', details: { ...(await store.health()), lockWaiters: service.waiters.count() } }),
-  }, config.host, config.port);
+  const server = await startSoapServer(
+    {
+      service: 'data',
+      wsdlPath: WSDL_PATH,
+      wsdlText: wsdlWithFacets(WSDL_PATH, [
+        { simpleType: 'LeaseMillis', facet: 'minInclusive', value: String(config.leaseMsMin) },
+        { simpleType: 'LeaseMillis', facet: 'maxInclusive', value: String(config.leaseMsMax) },
+      ]),
+      path: '/data',
+      namespace: DATA_NAMESPACE,
+      faultElement: 'DataFault',
+      principalHeader: 'business-id',
+      credentials,
+      operations: service.operations(),
+      bodyBytesMax: config.bodyBytesMax,
+      connections: config.connections,
+      logger,
+      admin,
+      observer,
+      health: async () => ({
+        status: 'ok',
+        details: { ...(await store.health()), lockWaiters: service.waiters.count() },
+      }),
+    },
+    config.host,
+    config.port,
+  );
   logger.info('listening', { url: server.url, store: store.kind });
   announceReady('data', server.url);
 
@@ -65,12 +78,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
-    server.close()
+    server
+      .close()
       .then(() => store.close())
-      .then(() => process.exit(0), (error: unknown) => {
-        logger.error('stop failed', { error: String(error) });
-        process.exit(1);
-      });
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error('stop failed', { error: String(error) });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -19,15 +19,29 @@ export function decodeOutcome(text: string): RecordedOutcome {
     case 'applied': {
       if (!Array.isArray(value.accounts)) fail(text);
       const accounts = (value.accounts as Array<Record<string, unknown>>).map((a): AccountRow => {
-        if (typeof a.accountId !== 'number' || typeof a.ownerId !== 'string' || typeof a.balanceCents !== 'number' || typeof a.version !== 'number') fail(text);
-        return { accountId: a.accountId, ownerId: a.ownerId, balanceCents: asCents(a.balanceCents), version: a.version };
+        if (
+          typeof a.accountId !== 'number' ||
+          typeof a.ownerId !== 'string' ||
+          typeof a.balanceCents !== 'number' ||
+          typeof a.version !== 'number'
+        )
+          fail(text);
+        return {
+          accountId: a.accountId,
+          ownerId: a.ownerId,
+          balanceCents: asCents(a.balanceCents),
+          version: a.version,
+        };
       });
       return { status: 'applied', accounts };
     }
     case 'refused': {
-      if ((value.code !== 'INSUFFICIENT_FUNDS' && value.code !== 'INVALID_AMOUNT') || typeof value.message !== 'string') fail(text);
+      if ((value.code !== 'INSUFFICIENT_FUNDS' && value.code !== 'INVALID_AMOUNT') || typeof value.message !== 'string')
+        fail(text);
       return {
-        status: 'refused', code: value.code, message: value.message,
+        status: 'refused',
+        code: value.code,
+        message: value.message,
         ...(typeof value.accountId === 'string' ? { accountId: value.accountId } : {}),
       };
     }

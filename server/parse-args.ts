@@ -58,7 +58,13 @@ export function fencingToken(args: Record<string, unknown>): number {
 }
 
 /** An optional xsd:int within [min, max]; absent ⇒ fallback. */
-export function optionalInt(args: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+export function optionalInt(
+  args: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const value = args[name];
   if (value === undefined) return fallback;
   const n = Number(matching(text(value, name), XSD_INT, name));
@@ -77,6 +83,7 @@ export function optionalBoolean(args: Record<string, unknown>, name: string, fal
 }
 
 export function record(value: unknown, name: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fault('INVALID_REQUEST', `${name} must be an element with children`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw fault('INVALID_REQUEST', `${name} must be an element with children`);
   return value as Record<string, unknown>;
 }

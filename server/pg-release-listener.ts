@@ -25,7 +25,11 @@ export class PgReleaseListener {
   notifications = 0;
 
   constructor(
-    private readonly clientConfig: { readonly connectionString: string; readonly options: string; readonly application_name: string },
+    private readonly clientConfig: {
+      readonly connectionString: string;
+      readonly options: string;
+      readonly application_name: string;
+    },
     private readonly channel: string,
     readonly origin: string,
   ) {}
@@ -91,7 +95,13 @@ export class PgReleaseListener {
     const bar = payload?.indexOf('|') ?? -1;
     if (payload === undefined || bar < 0 || payload.slice(0, bar) === this.origin) return;
     this.notifications += 1;
-    this.emit(payload.slice(bar + 1).split(',').map(Number).filter(Number.isSafeInteger));
+    this.emit(
+      payload
+        .slice(bar + 1)
+        .split(',')
+        .map(Number)
+        .filter(Number.isSafeInteger),
+    );
   }
 
   private emit(accountIds: readonly AccountId[] | 'all'): void {

@@ -23,27 +23,44 @@ function cents(value: unknown): Cents {
 }
 
 export function toAccount(row: Row): AccountRow {
-  return { accountId: int8(row.id), ownerId: String(row.owner_id), balanceCents: cents(row.balance_cents), version: int8(row.version) };
+  return {
+    accountId: int8(row.id),
+    ownerId: String(row.owner_id),
+    balanceCents: cents(row.balance_cents),
+    version: int8(row.version),
+  };
 }
 
 export function toLock(row: Row): LockRow {
   return {
-    lockId: String(row.lock_id), holder: String(row.holder), fencingToken: int8(row.fencing_token),
-    expiresAtMs: int8(row.expires_at_ms), accountIds: parseLockAccounts(String(row.accounts)),
+    lockId: String(row.lock_id),
+    holder: String(row.holder),
+    fencingToken: int8(row.fencing_token),
+    expiresAtMs: int8(row.expires_at_ms),
+    accountIds: parseLockAccounts(String(row.accounts)),
     ...(typeof row.waiter === 'string' ? { waiter: row.waiter } : {}),
   };
 }
 
 export function toJournal(row: Row): StoredJournalRow {
   return {
-    entryId: int8(row.entry_id), transactionId: String(row.transaction_id), accountId: int8(row.account_id), amountCents: cents(row.amount_cents),
-    balanceAfterCents: cents(row.balance_after_cents), kind: String(row.kind) as EntryKind, atMs: int8(row.at_ms),
+    entryId: int8(row.entry_id),
+    transactionId: String(row.transaction_id),
+    accountId: int8(row.account_id),
+    amountCents: cents(row.amount_cents),
+    balanceAfterCents: cents(row.balance_after_cents),
+    kind: String(row.kind) as EntryKind,
+    atMs: int8(row.at_ms),
     ...(row.counterparty_account_id !== null ? { counterpartyAccountId: int8(row.counterparty_account_id) } : {}),
   };
 }
 
 export function toIdempotency(row: Row): IdempotencyRow {
-  return { transactionId: String(row.transaction_id), fingerprint: String(row.fingerprint), outcome: decodeOutcome(String(row.outcome)) };
+  return {
+    transactionId: String(row.transaction_id),
+    fingerprint: String(row.fingerprint),
+    outcome: decodeOutcome(String(row.outcome)),
+  };
 }
 
 /** A JSON array the functions returned, as rows. */
@@ -53,5 +70,7 @@ export function rowsOf(value: unknown): Row[] {
 }
 
 export function sqlState(error: unknown): string | undefined {
-  return error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  return error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
 }

@@ -2,8 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { Pool, PoolClient } from 'pg';
 import { fault, isServiceFault } from '../common/service-fault';
 import {
-  accountStates, checkWriteAuthority, createFingerprint, isLeaseLive, parseLockAccounts, planCreateReplay, planLock, planPostings,
-  planUnlock, planUpdateReplay, replayResult, updateFingerprint,
+  accountStates,
+  checkWriteAuthority,
+  createFingerprint,
+  isLeaseLive,
+  parseLockAccounts,
+  planCreateReplay,
+  planLock,
+  planPostings,
+  planUnlock,
+  planUpdateReplay,
+  replayResult,
+  updateFingerprint,
 } from './lock-rules';
 import { encodeOutcome } from './outcome-codec';
 import { PgReleaseListener } from './pg-release-listener';
@@ -12,8 +22,21 @@ import { accountsLimitFault } from './owner-limit';
 import { postgresSchema, releaseChannel } from './postgres-schema';
 import { storeFailure } from './store-errors';
 import {
-  AccountId, AccountState, CreateAccountRequest, CreateAccountResult, JournalQuery, JournalResult, JournalRow, LockRequest, LockResult, LockRow,
-  RemoteReleaseHandler, Store, UnlockResult, UpdateRequest, UpdateResult,
+  AccountId,
+  AccountState,
+  CreateAccountRequest,
+  CreateAccountResult,
+  JournalQuery,
+  JournalResult,
+  JournalRow,
+  LockRequest,
+  LockResult,
+  LockRow,
+  RemoteReleaseHandler,
+  Store,
+  UnlockResult,
+  UpdateRequest,
+  UpdateResult,
 } from './store';
 
 /**
@@ -27,17 +50,27 @@ import {
  * winner's rows (replay, or blocked).
  */
 const TX_ATTEMPTS_MAX = 5;
-const JOURNAL_COLUMNS = 'entry_id, transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms';
+const JOURNAL_COLUMNS =
+  'entry_id, transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms';
 
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
-const PG_TIMEOUTS = Object.freeze({ connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, statementTimeoutMs: 10_000, queryTimeoutMs: 15_000 });
+const PG_TIMEOUTS = Object.freeze({
+  connectionTimeoutMillis: 5_000,
+  idleTimeoutMillis: 30_000,
+  statementTimeoutMs: 10_000,
+  queryTimeoutMs: 15_000,
+});
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   retries = 0;
   private onCommit: ((items: number, durationMs: number) => void) | undefined;
 
-  private constructor(private readonly pool: Pool, private readonly listener: PgReleaseListener, private readonly channel: string) {}
+  private constructor(
+    private readonly pool: Pool,
+    private readonly listener: PgReleaseListener,
+    private readonly channel: string,
+  ) {}
 
   static async open(databaseUrl: string, schema: string, poolSize: number): Promise<PostgresStore> {
     const connection = {
@@ -57,7 +90,11 @@ export class PostgresStore implements Store {
     });
     pool.on('error', () => undefined); // an idle client died; the next connect() makes a new one
     const channel = releaseChannel(schema);
-    const store = new PostgresStore(pool, new PgReleaseListener(connection, channel, randomBytes(6).toString('base64url')), channel);
+    const store = new PostgresStore(
+      pool,
+      new PgReleaseListener(connection, channel, randomBytes(6).toString('base64url')),
+      channel,
+    );
     // Several data servers may start at once: one creates the schema, the others wait for it.
     await store.transaction(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock(7012024)');
@@ -73,15 +110,29 @@ export class PostgresStore implements Store {
 
   /** One round trip (bank_lock); planLock judges the state the function read. */
   async lock(request: LockRequest): Promise<LockResult> {
-    const r = await this.fn('lock', 'SELECT bank_lock($1, $2, $3::bigint[], $4, $5) AS r',
-      [request.holder, request.lockId, request.accountIds, request.leaseMs, request.willWait ? this.listener.origin : null]);
+    const r = await this.fn('lock', 'SELECT bank_lock($1, $2, $3::bigint[], $4, $5) AS r', [
+      request.holder,
+      request.lockId,
+      request.accountIds,
+      request.leaseMs,
+      request.willWait ? this.listener.origin : null,
+    ]);
     const nowMs = int8(r.now_ms);
     const accounts = rowsOf(r.accounts).map(toAccount);
-    const plan = planLock(request.accountIds, new Map(accounts.map((a) => [a.accountId, a])), rowsOf(r.holding).map(toLock), nowMs);
-    if ((plan.kind === 'grant') !== (r.granted === true)) throw new Error(`bank_lock and planLock disagree: ${JSON.stringify(r)}`);
+    const plan = planLock(
+      request.accountIds,
+      new Map(accounts.map((a) => [a.accountId, a])),
+      rowsOf(r.holding).map(toLock),
+      nowMs,
+    );
+    if ((plan.kind === 'grant') !== (r.granted === true))
+      throw new Error(`bank_lock and planLock disagree: ${JSON.stringify(r)}`);
     if (plan.kind === 'blocked') return plan;
     const lock: LockRow = {
-      lockId: request.lockId, holder: request.holder, fencingToken: int8(r.fencing_token), expiresAtMs: int8(r.expires_at_ms),
+      lockId: request.lockId,
+      holder: request.holder,
+      fencingToken: int8(r.fencing_token),
+      expiresAtMs: int8(r.expires_at_ms),
       accountIds: request.accountIds,
     };
     return { kind: 'granted', lock, accounts };
@@ -90,37 +141,79 @@ export class PostgresStore implements Store {
   /** The ordinary Update in one round trip (bank_update); anything else in the general transaction. */
   async update(request: UpdateRequest): Promise<UpdateResult> {
     const p = request.postings;
-    const r = await this.fn('update', 'SELECT bank_update($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9::bigint[], $10::text[], $11::bigint[]) AS r', [
-      request.holder, request.lockId, request.fencingToken, request.transactionId, updateFingerprint(p), request.release, this.listener.origin,
-      p.map((x) => x.accountId), p.map((x) => x.amountCents), p.map((x) => x.kind), p.map((x) => x.counterpartyAccountId ?? null)]);
+    const r = await this.fn(
+      'update',
+      'SELECT bank_update($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9::bigint[], $10::text[], $11::bigint[]) AS r',
+      [
+        request.holder,
+        request.lockId,
+        request.fencingToken,
+        request.transactionId,
+        updateFingerprint(p),
+        request.release,
+        this.listener.origin,
+        p.map((x) => x.accountId),
+        p.map((x) => x.amountCents),
+        p.map((x) => x.kind),
+        p.map((x) => x.counterpartyAccountId ?? null),
+      ],
+    );
     if (r.done !== true) return this.transaction((c) => this.updateInTransaction(c, request));
-    const accounts = rowsOf(r.accounts).map((a) => toAccount({ id: a.accountId, owner_id: a.ownerId, balance_cents: a.balanceCents, version: a.version }));
+    const accounts = rowsOf(r.accounts).map((a) =>
+      toAccount({ id: a.accountId, owner_id: a.ownerId, balance_cents: a.balanceCents, version: a.version }),
+    );
     const releasedAccountIds = r.released === true ? parseLockAccounts(String(r.lock_accounts)) : [];
-    return { transactionId: request.transactionId, replayed: false, released: r.released === true, releasedAccountIds, accounts };
+    return {
+      transactionId: request.transactionId,
+      replayed: false,
+      released: r.released === true,
+      releasedAccountIds,
+      accounts,
+    };
   }
 
   /** Replays, lock faults and refusals: read under row locks, judged by the rules, then written. */
   private async updateInTransaction(c: PoolClient, request: UpdateRequest): Promise<UpdateResult> {
     const postingIds = request.postings.map((p) => p.accountId);
     // Row locks first, in ascending order (as Lock takes them): no deadlock with a takeover.
-    const current = new Map((await c.query(
-      'SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
-      [postingIds])).rows.map((r) => { const a = toAccount(r); return [a.accountId, a] as const; }));
-    const both = (await c.query(
-      `SELECT (SELECT row_to_json(i) FROM (SELECT transaction_id, fingerprint, outcome FROM idempotency WHERE transaction_id = $1) i) AS idem,
+    const current = new Map(
+      (
+        await c.query(
+          'SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+          [postingIds],
+        )
+      ).rows.map((r) => {
+        const a = toAccount(r);
+        return [a.accountId, a] as const;
+      }),
+    );
+    const both = (
+      await c.query(
+        `SELECT (SELECT row_to_json(i) FROM (SELECT transaction_id, fingerprint, outcome FROM idempotency WHERE transaction_id = $1) i) AS idem,
               (SELECT row_to_json(l) FROM (SELECT * FROM locks WHERE lock_id = $2 FOR UPDATE) l) AS lock, bank_now_ms() AS now_ms`,
-      [request.transactionId, request.lockId])).rows[0] as { idem: Row | null; lock: Row | null; now_ms: unknown };
+        [request.transactionId, request.lockId],
+      )
+    ).rows[0] as { idem: Row | null; lock: Row | null; now_ms: unknown };
     const nowMs = int8(both.now_ms);
     const lock = both.lock === null ? undefined : toLock(both.lock);
     const released = async (deleteIt: boolean): Promise<Pick<UpdateResult, 'released' | 'releasedAccountIds'>> => {
       if (!deleteIt || lock === undefined) return { released: false, releasedAccountIds: [] };
       await c.query('DELETE FROM locks WHERE lock_id = $1', [lock.lockId]);
       const live = isLeaseLive(lock, nowMs);
-      if (live && lock.waiter !== undefined && lock.waiter !== this.listener.origin) await c.query('SELECT pg_notify($1, $2)', [this.channel, `${this.listener.origin}|${lock.accountIds.join(',')}`]);
+      if (live && lock.waiter !== undefined && lock.waiter !== this.listener.origin)
+        await c.query('SELECT pg_notify($1, $2)', [
+          this.channel,
+          `${this.listener.origin}|${lock.accountIds.join(',')}`,
+        ]);
       return { released: live, releasedAccountIds: live ? lock.accountIds : [] };
     };
     const fingerprint = updateFingerprint(request.postings);
-    const replay = planUpdateReplay(both.idem === null ? undefined : toIdempotency(both.idem), fingerprint, lock, request);
+    const replay = planUpdateReplay(
+      both.idem === null ? undefined : toIdempotency(both.idem),
+      fingerprint,
+      lock,
+      request,
+    );
     if (replay !== undefined) return replayResult(request.transactionId, replay, await released(replay.releaseLock));
     checkWriteAuthority(lock, request.holder, request.fencingToken, postingIds, nowMs);
     const plan = planPostings(request.transactionId, request.postings, current, nowMs);
@@ -128,9 +221,19 @@ export class PostgresStore implements Store {
       // bank_update applies every case the rules apply; reaching here means the two disagree.
       throw new Error(`bank_update declined an Update the rules accept (${request.transactionId})`);
     }
-    await c.query('INSERT INTO idempotency(transaction_id, fingerprint, outcome, at_ms) VALUES ($1, $2, $3, $4)',
-      [request.transactionId, fingerprint, encodeOutcome(plan.outcome), nowMs]);
-    return { transactionId: request.transactionId, replayed: false, ...(await released(request.release)), accounts: [], refusal: plan.outcome };
+    await c.query('INSERT INTO idempotency(transaction_id, fingerprint, outcome, at_ms) VALUES ($1, $2, $3, $4)', [
+      request.transactionId,
+      fingerprint,
+      encodeOutcome(plan.outcome),
+      nowMs,
+    ]);
+    return {
+      transactionId: request.transactionId,
+      replayed: false,
+      ...(await released(request.release)),
+      accounts: [],
+      refusal: plan.outcome,
+    };
   }
 
   /** One round trip (bank_unlock): the function deletes only the caller's lock; planUnlock names the outcome. */
@@ -144,11 +247,17 @@ export class PostgresStore implements Store {
 
   async read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]> {
     // One statement: one snapshot of balances and lock state together, judged by the database's clock.
-    const rows = (await this.pool.query<Row>(
-      `SELECT a.id, a.owner_id, a.balance_cents, a.version, l.lock_id, l.holder, l.fencing_token, l.expires_at_ms, l.accounts,
+    const rows = (
+      await this.pool
+        .query<Row>(
+          `SELECT a.id, a.owner_id, a.balance_cents, a.version, l.lock_id, l.holder, l.fencing_token, l.expires_at_ms, l.accounts,
               bank_now_ms() AS now_ms
        FROM accounts a LEFT JOIN lock_accounts la ON la.account_id = a.id LEFT JOIN locks l ON l.lock_id = la.lock_id
-       WHERE a.id = ANY($1::bigint[]) ORDER BY a.id`, [accountIds]).catch(storeFailure)).rows;
+       WHERE a.id = ANY($1::bigint[]) ORDER BY a.id`,
+          [accountIds],
+        )
+        .catch(storeFailure)
+    ).rows;
     const locks = rows.filter((r) => r.lock_id !== null).map(toLock);
     const nowMs = rows[0] === undefined ? 0 : int8(rows[0].now_ms);
     return accountStates(accountIds, rows.map(toAccount), locks, nowMs);
@@ -157,10 +266,16 @@ export class PostgresStore implements Store {
   /** One round trip (bank_create_account); a recorded transaction id is judged by planCreateReplay. */
   async createAccount(request: CreateAccountRequest): Promise<CreateAccountResult> {
     const fingerprint = createFingerprint(request.ownerId, request.initialBalanceCents);
-    const r = await this.fn('create', 'SELECT bank_create_account($1, $2, $3, $4, $5) AS r',
-      [request.ownerId, request.transactionId, request.initialBalanceCents, fingerprint, request.accountsMax ?? null]);
+    const r = await this.fn('create', 'SELECT bank_create_account($1, $2, $3, $4, $5) AS r', [
+      request.ownerId,
+      request.transactionId,
+      request.initialBalanceCents,
+      fingerprint,
+      request.accountsMax ?? null,
+    ]);
     if (r.limit_exceeded === true) throw accountsLimitFault(request.ownerId, request.accountsMax ?? 0);
-    if (r.record === undefined) return { accountId: int8(r.account_id), balanceCents: request.initialBalanceCents, replayed: false };
+    if (r.record === undefined)
+      return { accountId: int8(r.account_id), balanceCents: request.initialBalanceCents, replayed: false };
     const replay = planCreateReplay(toIdempotency(r.record as Row), fingerprint);
     if (replay === undefined) throw new Error('bank_create_account returned an empty record');
     return { ...replay, replayed: true };
@@ -172,41 +287,63 @@ export class PostgresStore implements Store {
    * the entries it leaves out.
    */
   async journal(accountId: AccountId, query: JournalQuery): Promise<JournalResult> {
-    const entries = query.kinds === undefined
-      ? `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE account_id = $1 AND entry_id < $3 ORDER BY entry_id DESC LIMIT $2`
-      : `SELECT j.* FROM unnest($4::text[]) AS k(kind) CROSS JOIN LATERAL (
+    const entries =
+      query.kinds === undefined
+        ? `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE account_id = $1 AND entry_id < $3 ORDER BY entry_id DESC LIMIT $2`
+        : `SELECT j.* FROM unnest($4::text[]) AS k(kind) CROSS JOIN LATERAL (
            SELECT ${JOURNAL_COLUMNS} FROM journal WHERE account_id = $1 AND kind = k.kind AND entry_id < $3
            ORDER BY entry_id DESC LIMIT $2) j ORDER BY j.entry_id DESC LIMIT $2`;
     const values: unknown[] = [accountId, query.limit, query.beforeEntryId ?? Number.MAX_SAFE_INTEGER];
     if (query.kinds !== undefined) values.push(query.kinds);
-    const row = (await this.pool.query<Row>(
-      `SELECT (SELECT row_to_json(a) FROM (SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = $1) a) AS account,
+    const row = (
+      await this.pool
+        .query<Row>(
+          `SELECT (SELECT row_to_json(a) FROM (SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = $1) a) AS account,
               (SELECT coalesce(json_agg(row_to_json(j) ORDER BY j.entry_id DESC), '[]') FROM (${entries}) j) AS entries`,
-      values).catch(storeFailure)).rows[0];
-    if (row === undefined || row.account === null) throw fault('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, String(accountId));
+          values,
+        )
+        .catch(storeFailure)
+    ).rows[0];
+    if (row === undefined || row.account === null)
+      throw fault('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`, String(accountId));
     return { account: toAccount(row.account as Row), entries: rowsOf(row.entries).map(toJournal) };
   }
 
   async health(): Promise<Record<string, unknown>> {
     return {
-      store: 'postgres', pgPoolTotal: this.pool.totalCount, pgPoolIdle: this.pool.idleCount, pgRetries: this.retries,
-      pgListening: this.listener.connected, pgListenReconnects: this.listener.reconnects, pgReleaseNotifications: this.listener.notifications,
+      store: 'postgres',
+      pgPoolTotal: this.pool.totalCount,
+      pgPoolIdle: this.pool.idleCount,
+      pgRetries: this.retries,
+      pgListening: this.listener.connected,
+      pgListenReconnects: this.listener.reconnects,
+      pgReleaseNotifications: this.listener.notifications,
     };
   }
 
   async locksHeld(nowMs: number, max: number): Promise<{ total: number; locks: LockRow[] }> {
-    const row = (await this.pool.query<Row>(
-      `WITH live AS (SELECT * FROM locks WHERE expires_at_ms > $1)
+    const row = (
+      await this.pool
+        .query<Row>(
+          `WITH live AS (SELECT * FROM locks WHERE expires_at_ms > $1)
        SELECT (SELECT count(*) FROM live) AS total,
               (SELECT coalesce(json_agg(x), '[]'::json) FROM (SELECT * FROM live ORDER BY expires_at_ms LIMIT $2) x) AS locks`,
-      [nowMs, max]).catch(storeFailure)).rows[0];
+          [nowMs, max],
+        )
+        .catch(storeFailure)
+    ).rows[0];
     return { total: int8(row?.total ?? 0), locks: rowsOf(row?.locks).map(toLock) };
   }
 
   async journalOfTransactions(transactionIds: readonly string[], max: number): Promise<JournalRow[]> {
-    const rows = (await this.pool.query<Row>(
-      `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE transaction_id = ANY($1::text[]) ORDER BY entry_id LIMIT $2`,
-      [transactionIds, max]).catch(storeFailure)).rows;
+    const rows = (
+      await this.pool
+        .query<Row>(
+          `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE transaction_id = ANY($1::text[]) ORDER BY entry_id LIMIT $2`,
+          [transactionIds, max],
+        )
+        .catch(storeFailure)
+    ).rows;
     return rows.map(toJournal);
   }
 
@@ -256,7 +393,9 @@ export class PostgresStore implements Store {
       // pg-pool listens for 'error' on idle clients only; a connection that ends while checked
       // out (a restart, pg_terminate_backend) emits 'error' here, and unheard it kills the process.
       // The query in flight fails too, which is what the caller hears (SERVICE_UNAVAILABLE).
-      const onError = (): void => { broken = true; };
+      const onError = (): void => {
+        broken = true;
+      };
       client.on('error', onError);
       try {
         const startedMs = performance.now();
@@ -266,9 +405,16 @@ export class PostgresStore implements Store {
         if (begin === 'BEGIN') this.onCommit?.(1, performance.now() - startedMs);
         return value;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => { broken = true; });
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
         const state = sqlState(error);
-        if (!isServiceFault(error) && state !== undefined && RETRYABLE_SQLSTATES.has(state) && attempt < TX_ATTEMPTS_MAX) {
+        if (
+          !isServiceFault(error) &&
+          state !== undefined &&
+          RETRYABLE_SQLSTATES.has(state) &&
+          attempt < TX_ATTEMPTS_MAX
+        ) {
           this.retries += 1;
           continue;
         }

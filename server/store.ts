@@ -55,7 +55,12 @@ export interface JournalRow {
 /** What the idempotency table keeps under a transaction id (stored as JSON). */
 export type RecordedOutcome =
   | { readonly status: 'applied'; readonly accounts: readonly AccountRow[] }
-  | { readonly status: 'refused'; readonly code: 'INSUFFICIENT_FUNDS' | 'INVALID_AMOUNT'; readonly message: string; readonly accountId?: string }
+  | {
+      readonly status: 'refused';
+      readonly code: 'INSUFFICIENT_FUNDS' | 'INVALID_AMOUNT';
+      readonly message: string;
+      readonly accountId?: string;
+    }
   | { readonly status: 'created'; readonly accountId: AccountId; readonly balanceCents: Cents };
 
 export interface IdempotencyRow {
@@ -99,7 +104,11 @@ export interface UpdateResult {
   readonly releasedAccountIds: readonly AccountId[];
   readonly accounts: readonly AccountRow[];
   /** Set when the (recorded) outcome is a refusal: the service throws it after the commit. */
-  readonly refusal?: { readonly code: 'INSUFFICIENT_FUNDS' | 'INVALID_AMOUNT'; readonly message: string; readonly accountId?: string };
+  readonly refusal?: {
+    readonly code: 'INSUFFICIENT_FUNDS' | 'INVALID_AMOUNT';
+    readonly message: string;
+    readonly accountId?: string;
+  };
 }
 
 export interface UnlockResult {

@@ -11,10 +11,15 @@ import { DIST_DIR } from './helpers/process';
 
 function cliJson(args: readonly string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(DIST_DIR, 'client-ts', 'cli.js'), '--json', ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
-      if (error !== null) reject(new Error(`bank ${args.join(' ')}: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve(JSON.parse(stdout.trim()) as Record<string, unknown>);
-    });
+    execFile(
+      process.execPath,
+      [join(DIST_DIR, 'client-ts', 'cli.js'), '--json', ...args],
+      { timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error !== null) reject(new Error(`bank ${args.join(' ')}: ${error.message}\n${stdout}\n${stderr}`));
+        else resolve(JSON.parse(stdout.trim()) as Record<string, unknown>);
+      },
+    );
   });
 }
 
@@ -36,7 +41,10 @@ describeEachBackend('statement filter: GetJournal with kind and beforeEntryId', 
     };
     await apply([[account, '-1.00']]);
     for (let i = 0; i < 6; i++) await apply([[account, '0.01']]);
-    await apply([[account, '-2.00'], [other, '2.00']]);
+    await apply([
+      [account, '-2.00'],
+      [other, '2.00'],
+    ]);
     for (let i = 0; i < 6; i++) await apply([[account, '0.01']]);
   });
 
@@ -44,7 +52,10 @@ describeEachBackend('statement filter: GetJournal with kind and beforeEntryId', 
     recordsOf((await fx().ok('GetJournal', [['accountId', account], ...args])).entry);
 
   it('returns only the kinds asked for, newest first, each with its entryId', async () => {
-    const entries = await journal([['limit', '2'], ['kind', ['WITHDRAWAL', 'TRANSFER_OUT']]]);
+    const entries = await journal([
+      ['limit', '2'],
+      ['kind', ['WITHDRAWAL', 'TRANSFER_OUT']],
+    ]);
     expect(entries.map((e) => textOf(e.kind))).to.deep.equal(['TRANSFER_OUT', 'WITHDRAWAL']);
     expect(entries.map((e) => textOf(e.amount))).to.deep.equal(['-2.00', '-1.00']);
     const ids = entries.map((e) => Number(textOf(e.entryId)));
@@ -57,18 +68,33 @@ describeEachBackend('statement filter: GetJournal with kind and beforeEntryId', 
     const seen: string[] = [];
     let before: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const entries = await journal([['limit', '4'], ...(before === undefined ? [] : [['beforeEntryId', before] as [string, string]])]);
+      const entries = await journal([
+        ['limit', '4'],
+        ...(before === undefined ? [] : [['beforeEntryId', before] as [string, string]]),
+      ]);
       if (entries.length === 0) break;
       seen.push(...entries.map((e) => textOf(e.entryId)));
       before = textOf(entries[entries.length - 1]!.entryId);
     }
     expect(seen).to.deep.equal(all.map((e) => textOf(e.entryId)));
-    const deposits = await journal([['kind', 'DEPOSIT'], ['beforeEntryId', textOf(all[7]!.entryId)]]);
-    expect(deposits.every((e) => textOf(e.kind) === 'DEPOSIT' && Number(textOf(e.entryId)) < Number(textOf(all[7]!.entryId)))).to.equal(true);
+    const deposits = await journal([
+      ['kind', 'DEPOSIT'],
+      ['beforeEntryId', textOf(all[7]!.entryId)],
+    ]);
+    expect(
+      deposits.every(
+        (e) => textOf(e.kind) === 'DEPOSIT' && Number(textOf(e.entryId)) < Number(textOf(all[7]!.entryId)),
+      ),
+    ).to.equal(true);
   });
 
   it('refuses an unknown or repeated kind and a malformed cursor', async () => {
-    for (const args of [[['kind', 'FEE']], [['kind', ['DEPOSIT', 'DEPOSIT']]], [['beforeEntryId', '0']], [['beforeEntryId', 'x']]] as [string, string | string[]][][]) {
+    for (const args of [
+      [['kind', 'FEE']],
+      [['kind', ['DEPOSIT', 'DEPOSIT']]],
+      [['beforeEntryId', '0']],
+      [['beforeEntryId', 'x']],
+    ] as [string, string | string[]][][]) {
       const r = await fx().call('GetJournal', [['accountId', account], ...args]);
       expect(r.fault?.code, JSON.stringify(args)).to.equal('INVALID_REQUEST');
     }
@@ -88,14 +114,42 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
 
   it("the owner's withdrawal stays visible behind 120 deposits of someone else, and paging reaches it too", async () => {
     const url = fixture.business[0]!.url;
-    const [alice, bob] = fixture.clients as [typeof fixture.clients[0], typeof fixture.clients[0]];
-    const opened = await callBank(url, 'OpenAccount', [['initialDeposit', '50.00']], { ...alice, requestId: 'st-open' }, { timeoutMs: 5000 });
+    const [alice, bob] = fixture.clients as [(typeof fixture.clients)[0], (typeof fixture.clients)[0]];
+    const opened = await callBank(
+      url,
+      'OpenAccount',
+      [['initialDeposit', '50.00']],
+      { ...alice, requestId: 'st-open' },
+      { timeoutMs: 5000 },
+    );
     const account = opened.body?.['accountId'] as string;
-    const wd = await callBank(url, 'Withdraw', [['accountId', account], ['amount', '5.00']], { ...alice, requestId: 'st-wd' }, { timeoutMs: 5000 });
+    const wd = await callBank(
+      url,
+      'Withdraw',
+      [
+        ['accountId', account],
+        ['amount', '5.00'],
+      ],
+      { ...alice, requestId: 'st-wd' },
+      { timeoutMs: 5000 },
+    );
     expect(wd.fault).to.equal(undefined);
-    for (let i = 0; i < 120; i += 5) { // 5 at a time: within bob's share of the account's queue (8)
-      const deposits = await Promise.all(Array.from({ length: 5 }, (_v, j) =>
-        callBank(url, 'Deposit', [['accountId', account], ['amount', '0.01']], { ...bob, requestId: `st-dep-${i + j}` }, { timeoutMs: 5000 })));
+    for (let i = 0; i < 120; i += 5) {
+      // 5 at a time: within bob's share of the account's queue (8)
+      const deposits = await Promise.all(
+        Array.from({ length: 5 }, (_v, j) =>
+          callBank(
+            url,
+            'Deposit',
+            [
+              ['accountId', account],
+              ['amount', '0.01'],
+            ],
+            { ...bob, requestId: `st-dep-${i + j}` },
+            { timeoutMs: 5000 },
+          ),
+        ),
+      );
       expect(deposits.map((d) => d.fault?.code ?? 'OK')).to.deep.equal(['OK', 'OK', 'OK', 'OK', 'OK']);
     }
     const statement = async (args: [string, string | string[]][]): Promise<BankRecord[]> => {
@@ -104,15 +158,33 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
       return asList(r.body['entry']) as BankRecord[];
     };
     const newest = await statement([['limit', '100']]);
-    expect(newest.every((e) => e['kind'] === 'DEPOSIT'), 'the unfiltered page is all deposits').to.equal(true);
-    const own = await statement([['limit', '10'], ['kind', ['WITHDRAWAL', 'TRANSFER_OUT']]]);
+    expect(
+      newest.every((e) => e['kind'] === 'DEPOSIT'),
+      'the unfiltered page is all deposits',
+    ).to.equal(true);
+    const own = await statement([
+      ['limit', '10'],
+      ['kind', ['WITHDRAWAL', 'TRANSFER_OUT']],
+    ]);
     expect(own.map((e) => [e['kind'], e['amount']])).to.deep.equal([['WITHDRAWAL', '-5.00']]);
     // XML Schema collapses the whitespace around an EntryKind (bank.wsdl): so does the service.
     const spaced = await statement([['kind', ' WITHDRAWAL ']]);
     expect(spaced.map((e) => e['kind'])).to.deep.equal(['WITHDRAWAL']);
-    const next = await statement([['limit', '100'], ['beforeEntryId', newest[newest.length - 1]!['entryId'] as string]]);
+    const next = await statement([
+      ['limit', '100'],
+      ['beforeEntryId', newest[newest.length - 1]!['entryId'] as string],
+    ]);
     expect(next.map((e) => e['kind'])).to.include.members(['WITHDRAWAL', 'OPENING']);
-    const bad = await callBank(url, 'GetStatement', [['accountId', account], ['kind', 'FEE']], alice, { timeoutMs: 5000 });
+    const bad = await callBank(
+      url,
+      'GetStatement',
+      [
+        ['accountId', account],
+        ['kind', 'FEE'],
+      ],
+      alice,
+      { timeoutMs: 5000 },
+    );
     expect(bad.fault?.code).to.equal('INVALID_REQUEST');
 
     // The TypeScript client and the CLI say the same.
@@ -125,8 +197,21 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
     } finally {
       bank.close();
     }
-    const cli = await cliJson(['--url', url, '--client-id', alice.clientId, '--token', alice.authToken,
-      'statement', account, '--kind', 'WITHDRAWAL', 'TRANSFER_OUT', '--limit', '5']);
+    const cli = await cliJson([
+      '--url',
+      url,
+      '--client-id',
+      alice.clientId,
+      '--token',
+      alice.authToken,
+      'statement',
+      account,
+      '--kind',
+      'WITHDRAWAL',
+      'TRANSFER_OUT',
+      '--limit',
+      '5',
+    ]);
     expect((cli['entries'] as { amount: string }[]).map((e) => e.amount)).to.deep.equal(['-5.00']);
   });
 });

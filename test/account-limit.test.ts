@@ -3,7 +3,12 @@ import { callBank } from './helpers/bank-call';
 import { BankFixture, startBankFixture } from './helpers/bank-fixture';
 import { callData, textOf } from './helpers/data-call';
 import {
-  DataFixture, describeEachBackend, postgresBackend, startDataServer, testDatabaseUrlOrSkip, writeBusinessCredentials,
+  DataFixture,
+  describeEachBackend,
+  postgresBackend,
+  startDataServer,
+  testDatabaseUrlOrSkip,
+  writeBusinessCredentials,
 } from './helpers/data-server';
 import { RunningProcess } from './helpers/process';
 
@@ -14,7 +19,10 @@ import { RunningProcess } from './helpers/process';
  * different business servers (and, over PostgreSQL, different data servers) cannot pass it.
  */
 function createArgs(owner: string, transactionId: string, accountsMax?: number): [string, string][] {
-  const args: [string, string][] = [['ownerId', owner], ['transactionId', transactionId]];
+  const args: [string, string][] = [
+    ['ownerId', owner],
+    ['transactionId', transactionId],
+  ];
   if (accountsMax !== undefined) args.push(['accountsMax', String(accountsMax)]);
   return args;
 }
@@ -37,17 +45,27 @@ describeEachBackend('account limit: CreateAccount with accountsMax', (fx: () => 
 
   it('refuses an accountsMax that is not a positive integer', async () => {
     for (const bad of ['0', '-1', 'x', '1.5']) {
-      const r = await fx().call('CreateAccount', [['ownerId', 'alice'], ['transactionId', `bad-${bad}`], ['accountsMax', bad]]);
+      const r = await fx().call('CreateAccount', [
+        ['ownerId', 'alice'],
+        ['transactionId', `bad-${bad}`],
+        ['accountsMax', bad],
+      ]);
       expect(r.fault?.code, bad).to.equal('INVALID_REQUEST');
     }
   });
 
   it('20 concurrent creates for one owner with accountsMax 5 make exactly 5 accounts', async () => {
     const owner = fx().uniqueId('racer').slice(0, 60);
-    const results = await Promise.all(Array.from({ length: 20 }, (_v, i) =>
-      fx().call('CreateAccount', createArgs(owner, `race-${owner}-${i}`, 5), i % 2 === 0 ? 'b1' : 'b2')));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_v, i) =>
+        fx().call('CreateAccount', createArgs(owner, `race-${owner}-${i}`, 5), i % 2 === 0 ? 'b1' : 'b2'),
+      ),
+    );
     const codes = results.map((r) => r.fault?.code ?? 'OK');
-    expect(codes.filter((c) => c === 'OK'), codes.join(',')).to.have.length(5);
+    expect(
+      codes.filter((c) => c === 'OK'),
+      codes.join(','),
+    ).to.have.length(5);
     expect(codes.filter((c) => c === 'LIMIT_EXCEEDED')).to.have.length(15);
   });
 });
@@ -70,10 +88,21 @@ describe('account limit: two data servers over one PostgreSQL', function () {
   });
 
   it('30 concurrent creates for one owner spread over both servers make exactly accountsMax accounts', async () => {
-    const results = await Promise.all(Array.from({ length: 30 }, (_v, i) =>
-      callData(procs[i % 2]!.url, 'CreateAccount', createArgs('shared-owner', `shared-${i}`, 7), i % 2 === 0 ? credentials.b1 : credentials.b2)));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_v, i) =>
+        callData(
+          procs[i % 2]!.url,
+          'CreateAccount',
+          createArgs('shared-owner', `shared-${i}`, 7),
+          i % 2 === 0 ? credentials.b1 : credentials.b2,
+        ),
+      ),
+    );
     const codes = results.map((r) => r.fault?.code ?? 'OK');
-    expect(codes.filter((c) => c === 'OK'), codes.join(',')).to.have.length(7);
+    expect(
+      codes.filter((c) => c === 'OK'),
+      codes.join(','),
+    ).to.have.length(7);
     expect(codes.filter((c) => c === 'LIMIT_EXCEEDED')).to.have.length(23);
   });
 });
@@ -82,7 +111,11 @@ describe('account limit: OpenAccount past BANK_ACCOUNTS_PER_CLIENT_MAX', functio
   this.timeout(30_000);
   let fixture: BankFixture;
   before(async () => {
-    fixture = await startBankFixture({ clients: 2, businessServers: 2, businessEnv: { BANK_ACCOUNTS_PER_CLIENT_MAX: '3' } });
+    fixture = await startBankFixture({
+      clients: 2,
+      businessServers: 2,
+      businessEnv: { BANK_ACCOUNTS_PER_CLIENT_MAX: '3' },
+    });
   });
   after(async () => {
     await fixture?.stop();
@@ -90,16 +123,34 @@ describe('account limit: OpenAccount past BANK_ACCOUNTS_PER_CLIENT_MAX', functio
 
   it('opens 3 accounts of 10 concurrent attempts through two business servers, the rest LIMIT_EXCEEDED', async () => {
     const c1 = fixture.clients[0]!;
-    const results = await Promise.all(Array.from({ length: 10 }, (_v, i) =>
-      callBank(fixture.business[i % 2]!.url, 'OpenAccount', [], { ...c1, requestId: `open-${i}` }, { timeoutMs: 10_000 })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_v, i) =>
+        callBank(
+          fixture.business[i % 2]!.url,
+          'OpenAccount',
+          [],
+          { ...c1, requestId: `open-${i}` },
+          { timeoutMs: 10_000 },
+        ),
+      ),
+    );
     const codes = results.map((r) => r.fault?.code ?? 'OK');
-    expect(codes.filter((c) => c === 'OK'), codes.join(',')).to.have.length(3);
+    expect(
+      codes.filter((c) => c === 'OK'),
+      codes.join(','),
+    ).to.have.length(3);
     const refused = results.find((r) => r.fault !== undefined)!;
     expect(refused.fault?.code).to.equal('LIMIT_EXCEEDED');
     expect(refused.fault?.faultcode).to.equal('soap:Client');
     expect(refused.fault?.message).to.match(/3 accounts/);
     // The other client is not affected.
-    const other = await callBank(fixture.business[0]!.url, 'OpenAccount', [], { ...fixture.clients[1]!, requestId: 'other-1' }, { timeoutMs: 10_000 });
+    const other = await callBank(
+      fixture.business[0]!.url,
+      'OpenAccount',
+      [],
+      { ...fixture.clients[1]!, requestId: 'other-1' },
+      { timeoutMs: 10_000 },
+    );
     expect(other.fault).to.equal(undefined);
   });
 });

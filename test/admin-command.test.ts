@@ -21,7 +21,10 @@ interface Demo {
 }
 
 function admin(dataDir: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(DIST_DIR, 'scripts/admin.js'), ...args, '--data-dir', dataDir], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [join(DIST_DIR, 'scripts/admin.js'), ...args, '--data-dir', dataDir], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -39,13 +42,26 @@ describe('npm run admin: credentials as a product (against npm start)', function
   let dataDir: string;
   let cluster: RunningProcess | undefined;
   const env = (): Record<string, string> => ({
-    BANK_DATA_DIR: dataDir, BANK_DATA_PORT: '0', BANK_BUSINESS_PORTS: '0', BANK_BALANCER_PORT: '0', BANK_BUSINESS_COUNT: '2',
-    BANK_LOG_LEVEL: 'warn', BANK_CREDENTIALS_RELOAD_MS: '100', BANK_DATA_CHECK_INTERVAL_MS: '200', BANK_LB_HEALTH_INTERVAL_MS: '200',
+    BANK_DATA_DIR: dataDir,
+    BANK_DATA_PORT: '0',
+    BANK_BUSINESS_PORTS: '0',
+    BANK_BALANCER_PORT: '0',
+    BANK_BUSINESS_COUNT: '2',
+    BANK_LOG_LEVEL: 'warn',
+    BANK_CREDENTIALS_RELOAD_MS: '100',
+    BANK_DATA_CHECK_INTERVAL_MS: '200',
+    BANK_LB_HEALTH_INTERVAL_MS: '200',
     ...CLIENT_RATE_LIFTED, // alice's back-to-back GetBalance loop below is not a fair share
   });
   const demo = (): Demo => JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
   const code = async (clientId: string, authToken: string, accountId = '1'): Promise<string> => {
-    const r = await callBank(cluster!.url, 'GetBalance', [['accountId', accountId]], { clientId, authToken }, { timeoutMs: 10_000 });
+    const r = await callBank(
+      cluster!.url,
+      'GetBalance',
+      [['accountId', accountId]],
+      { clientId, authToken },
+      { timeoutMs: 10_000 },
+    );
     return r.fault?.code ?? 'ok';
   };
 
@@ -68,7 +84,13 @@ describe('npm run admin: credentials as a product (against npm start)', function
     expect(readFileSync(file, 'utf8')).to.contain(hashToken(token));
     expect(statSync(file).mode & 0o777).to.equal(0o600);
     await eventually('carol can open an account', async () => {
-      const o = await callBank(cluster!.url, 'OpenAccount', [['initialDeposit', '1.00']], { clientId: 'carol', authToken: token }, { timeoutMs: 10_000 });
+      const o = await callBank(
+        cluster!.url,
+        'OpenAccount',
+        [['initialDeposit', '1.00']],
+        { clientId: 'carol', authToken: token },
+        { timeoutMs: 10_000 },
+      );
       return o.body !== undefined;
     });
     expect(admin(dataDir, 'client', 'add', 'carol').code).to.equal(2);
@@ -80,7 +102,10 @@ describe('npm run admin: credentials as a product (against npm start)', function
     expect(r.code, r.stderr).to.equal(0);
     const token = r.stdout.trim();
     expect(demo().clients.find((c) => c.clientId === 'alice')!.authToken).to.equal(token);
-    await eventually('the old token is refused', async () => (await code('alice', alice.authToken, alice.accounts[0])) === 'AUTHENTICATION_FAILED');
+    await eventually(
+      'the old token is refused',
+      async () => (await code('alice', alice.authToken, alice.accounts[0])) === 'AUTHENTICATION_FAILED',
+    );
     expect(await code('alice', token, alice.accounts[0])).to.equal('ok');
   });
 
@@ -91,7 +116,10 @@ describe('npm run admin: credentials as a product (against npm start)', function
     expect(r.stdout).to.equal('');
     expect(r.stderr).to.match(/demo client/);
     expect(demo().clients.map((c) => c.clientId)).to.deep.equal(['alice']);
-    await eventually('bob is refused', async () => (await code('bob', bob.authToken, bob.accounts[0])) === 'AUTHENTICATION_FAILED');
+    await eventually(
+      'bob is refused',
+      async () => (await code('bob', bob.authToken, bob.accounts[0])) === 'AUTHENTICATION_FAILED',
+    );
     expect(admin(dataDir, 'client', 'remove', 'bob').code).to.equal(2);
   });
 
@@ -100,15 +128,26 @@ describe('npm run admin: credentials as a product (against npm start)', function
     expect(r.code, r.stderr).to.equal(0);
     const token = r.stdout.trim();
     expect(r.stderr).to.match(/Restart b2 with BANK_BUSINESS_TOKEN/);
-    const info = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as { dataUrl: string; businessUrls: string[] };
+    const info = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as {
+      dataUrl: string;
+      businessUrls: string[];
+    };
     // Clients at once, while b2 is being refused: a refused b2 answers 503 and the balancer sends the request to b1.
     const alice = demo().clients.find((c) => c.clientId === 'alice')!;
     const codes: string[] = [];
-    for (const until = Date.now() + 2000; Date.now() < until;) codes.push(await code('alice', alice.authToken, alice.accounts[0]));
+    for (const until = Date.now() + 2000; Date.now() < until;)
+      codes.push(await code('alice', alice.authToken, alice.accounts[0]));
     expect(codes.filter((c) => c !== 'ok')).to.deep.equal([]);
-    await eventually('the data server accepts the new token', async () =>
-      (await callData(info.dataUrl, 'Read', [['accountId', '1']], { businessId: 'b2', authToken: token })).body !== undefined);
-    await eventually('b2 says degraded', async () => (await fetch(new URL('/health', info.businessUrls[1]))).status === 503);
+    await eventually(
+      'the data server accepts the new token',
+      async () =>
+        (await callData(info.dataUrl, 'Read', [['accountId', '1']], { businessId: 'b2', authToken: token })).body !==
+        undefined,
+    );
+    await eventually(
+      'b2 says degraded',
+      async () => (await fetch(new URL('/health', info.businessUrls[1]))).status === 503,
+    );
     for (let i = 0; i < 10; i++) expect(await code('alice', alice.authToken, alice.accounts[0])).to.equal('ok');
   });
 
@@ -125,10 +164,19 @@ describe('npm run admin: credentials as a product (against npm start)', function
     await cluster!.kill('SIGTERM');
     cluster = undefined;
     const file = join(dataDir, 'client-credentials.json');
-    const principals = (JSON.parse(readFileSync(file, 'utf8')) as { principals: Array<{ id: string; tokenSha256: string }> }).principals;
-    writeFileSync(file, JSON.stringify({ principals: principals.map((p) => (p.id === 'alice' ? { id: 'alice', tokenSha256: hashToken(newToken()) } : p)) }));
+    const principals = (
+      JSON.parse(readFileSync(file, 'utf8')) as { principals: Array<{ id: string; tokenSha256: string }> }
+    ).principals;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        principals: principals.map((p) => (p.id === 'alice' ? { id: 'alice', tokenSha256: hashToken(newToken()) } : p)),
+      }),
+    );
     const r = spawnSync(process.execPath, [join(DIST_DIR, 'scripts/cluster.js')], {
-      env: { PATH: process.env.PATH ?? '', ...env(), BANK_DEMO_CLIENTS: 'alice' }, encoding: 'utf8', timeout: 30_000,
+      env: { PATH: process.env.PATH ?? '', ...env(), BANK_DEMO_CLIENTS: 'alice' },
+      encoding: 'utf8',
+      timeout: 30_000,
     });
     expect(r.status, r.stderr).to.equal(2);
     const lines = r.stderr.trim().split('\n');
@@ -143,7 +191,13 @@ describe('npm run admin: credentials as a product (against npm start)', function
 
   it('usage errors: one line, exit 2; --help exits 0', () => {
     expect(admin(dataDir, '--help').code).to.equal(0);
-    for (const args of [['client', 'rotate', 'nobody'], ['client', 'add', 'bad id!'], ['client', 'frobnicate', 'x'], ['nothing'], ['business', 'rotate', 'b9']]) {
+    for (const args of [
+      ['client', 'rotate', 'nobody'],
+      ['client', 'add', 'bad id!'],
+      ['client', 'frobnicate', 'x'],
+      ['nothing'],
+      ['business', 'rotate', 'b9'],
+    ]) {
       const r = admin(dataDir, ...args);
       expect(r.code, args.join(' ')).to.equal(2);
       expect(r.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);

@@ -27,9 +27,12 @@ interface Upstream {
   close(): Promise<void>;
 }
 
-const OK_BODY = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalanceResponse xmlns="urn:distbank:bank:v1"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>';
-const FAULT_BODY = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="urn:distbank:bank:v1"><code>INSUFFICIENT_FUNDS</code><message>x</message><retryable>false</retryable></BankFault></detail></soap:Fault></soap:Body></soap:Envelope>';
-const REQUEST = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalance xmlns="urn:distbank:bank:v1"><accountId>1</accountId></GetBalance></soap:Body></soap:Envelope>';
+const OK_BODY =
+  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalanceResponse xmlns="urn:distbank:bank:v1"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>';
+const FAULT_BODY =
+  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="urn:distbank:bank:v1"><code>INSUFFICIENT_FUNDS</code><message>x</message><retryable>false</retryable></BankFault></detail></soap:Fault></soap:Body></soap:Envelope>';
+const REQUEST =
+  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalance xmlns="urn:distbank:bank:v1"><accountId>1</accountId></GetBalance></soap:Body></soap:Envelope>';
 
 const answerOk: Behaviour = (_req, res) => {
   res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8', 'x-upstream': 'yes' }).end(OK_BODY);
@@ -86,31 +89,52 @@ interface Reply {
   readonly ms: number;
 }
 
-function send(url: string, options: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Reply> {
+function send(
+  url: string,
+  options: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: options.method ?? 'POST',
-      agent: false,
-      headers: {
-        'content-type': 'text/xml; charset=utf-8',
-        soapaction: '"urn:distbank:bank:v1#GetBalance"',
-        ...options.headers,
+    const req = http.request(
+      url,
+      {
+        method: options.method ?? 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'text/xml; charset=utf-8',
+          soapaction: '"urn:distbank:bank:v1#GetBalance"',
+          ...options.headers,
+        },
       },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - started }));
-      res.on('error', reject);
-    });
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: Date.now() - started,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body ?? (options.method === 'GET' ? undefined : REQUEST));
   });
 }
 
 async function faultOf(body: string): Promise<{ faultcode: string; code: string; retryable: string }> {
-  const doc = await parseStringPromise(body, { explicitArray: false, tagNameProcessors: [(n: string) => n.replace(/^.*:/, '')] }) as {
-    Envelope: { Body: { Fault: { faultcode: string; detail: { BankFault: { code: string; retryable: string; $: { xmlns: string } } } } } };
+  const doc = (await parseStringPromise(body, {
+    explicitArray: false,
+    tagNameProcessors: [(n: string) => n.replace(/^.*:/, '')],
+  })) as {
+    Envelope: {
+      Body: {
+        Fault: { faultcode: string; detail: { BankFault: { code: string; retryable: string; $: { xmlns: string } } } };
+      };
+    };
   };
   const f = doc.Envelope.Body.Fault;
   expect(f.detail.BankFault.$.xmlns).to.equal('urn:distbank:bank:v1');
@@ -121,7 +145,10 @@ const adminDir = mkdtempSync(join(tmpdir(), 'distbank-lb-admin-'));
 const admin = testAdmin(adminDir);
 after(() => rmSync(adminDir, { recursive: true, force: true }));
 
-async function startBalancer(backendUrls: readonly string[], env: Record<string, string> = {}): Promise<RunningProcess> {
+async function startBalancer(
+  backendUrls: readonly string[],
+  env: Record<string, string> = {},
+): Promise<RunningProcess> {
   return startProcess('balancer/main.js', {
     ...admin.env,
     BANK_PORT: '0',
@@ -197,7 +224,10 @@ describe('balancer: proxying to real upstream servers', function () {
       expect(r.status, r.body).to.equal(200);
     }
     expect(a.seen).to.have.length(4);
-    const health = await healthDetails<{ backends: Array<{ url: string; eligible: boolean; failuresTotal: number }> }>(lb.url, admin.token);
+    const health = await healthDetails<{ backends: Array<{ url: string; eligible: boolean; failuresTotal: number }> }>(
+      lb.url,
+      admin.token,
+    );
     const deadState = health.backends.find((b) => b.url === dead)!;
     expect(deadState.eligible).to.equal(false);
     expect(deadState.failuresTotal).to.equal(1);
@@ -251,13 +281,21 @@ describe('balancer: proxying to real upstream servers', function () {
     const big = REQUEST.replace('<accountId>', '<accountId>' + ' '.repeat(70 * 1024));
     const r = await send(lb.url, { body: big });
     expect(r.status).to.equal(413);
-    expect(await faultOf(r.body)).to.deep.equal({ faultcode: 'soap:Client', code: 'INVALID_REQUEST', retryable: 'false' });
+    expect(await faultOf(r.body)).to.deep.equal({
+      faultcode: 'soap:Client',
+      code: 'INVALID_REQUEST',
+      retryable: 'false',
+    });
     // Also when the size is not declared up front (chunked).
     const chunked = await new Promise<number>((resolve, reject) => {
-      const req = http.request(lb.url, { method: 'POST', agent: false, headers: { 'content-type': 'text/xml' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        lb.url,
+        { method: 'POST', agent: false, headers: { 'content-type': 'text/xml' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 20; i++) req.write(Buffer.alloc(4096, 0x20));
       req.end();
@@ -272,7 +310,11 @@ describe('balancer: proxying to real upstream servers', function () {
       const r = await send(lb.url);
       expect(r.status).to.equal(500);
       expect(r.ms).to.be.lessThan(1000);
-      expect(await faultOf(r.body)).to.deep.equal({ faultcode: 'soap:Server', code: 'SERVICE_UNAVAILABLE', retryable: 'true' });
+      expect(await faultOf(r.body)).to.deep.equal({
+        faultcode: 'soap:Server',
+        code: 'SERVICE_UNAVAILABLE',
+        retryable: 'true',
+      });
     }
   });
 
@@ -293,7 +335,10 @@ describe('balancer: proxying to real upstream servers', function () {
     });
     const lb = await balancer([a.url], { BANK_LB_ATTEMPT_TIMEOUT_MS: '300', BANK_LB_DEADLINE_MS: '500' });
     const started = Date.now();
-    const outcome = await send(lb.url).then(() => 'answered', (err: Error) => `failed: ${err.message}`);
+    const outcome = await send(lb.url).then(
+      () => 'answered',
+      (err: Error) => `failed: ${err.message}`,
+    );
     expect(outcome).to.match(/^failed/);
     expect(Date.now() - started).to.be.within(400, 3000);
     expect(a.seen).to.have.length(1);
@@ -324,7 +369,11 @@ describe('balancer: proxying to real upstream servers', function () {
       release = () => answerOk(_req, res, '');
     });
     const lb = await balancer([a.url], { BANK_LB_IN_FLIGHT_MAX: '1' });
-    const gone = http.request(lb.url, { method: 'POST', agent: false, headers: { 'content-type': 'text/xml; charset=utf-8' } });
+    const gone = http.request(lb.url, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+    });
     gone.on('error', () => undefined);
     gone.end(REQUEST);
     while (a.seen.length === 0) await new Promise((r) => setTimeout(r, 10));
@@ -348,7 +397,9 @@ describe('balancer: proxying to real upstream servers', function () {
     const startedMs = Date.now();
     expect(requestIdBlock(hostile)).to.equal(undefined);
     expect(Date.now() - startedMs).to.be.below(50);
-    expect(requestIdBlock(Buffer.from('<b:request-id xmlns:b="urn:distbank:bank:v1">abc-1</b:request-id>'))).to.equal('abc-1');
+    expect(requestIdBlock(Buffer.from('<b:request-id xmlns:b="urn:distbank:bank:v1">abc-1</b:request-id>'))).to.equal(
+      'abc-1',
+    );
   });
 
   it('serves bank.wsdl with soap:address pointing at the balancer (or BANK_PUBLIC_URL)', async () => {
@@ -373,7 +424,9 @@ describe('balancer: proxying to real upstream servers', function () {
     const b = await upstream();
     const lb = await balancer([a.url, b.url], { BANK_LB_HEALTH_INTERVAL_MS: '100', BANK_LB_HEALTH_FAILURES_MAX: '1' });
     const states = async (): Promise<boolean[]> =>
-      (await healthDetails<{ backends: Array<{ healthy: boolean }> }>(lb.url, admin.token)).backends.map((s) => s.healthy);
+      (await healthDetails<{ backends: Array<{ healthy: boolean }> }>(lb.url, admin.token)).backends.map(
+        (s) => s.healthy,
+      );
     expect(await states()).to.deep.equal([true, true]);
     const port = new URL(b.url).port;
     await b.close(); // closing twice (again in cleanup) is harmless
@@ -397,12 +450,20 @@ async function startUpstreamOn(port: number): Promise<{ close(): Promise<void> }
  * refusal on the way must be SERVICE_UNAVAILABLE. Returns the forwarded request's answer, still
  * pending (wrapped: an async function would wait for a promise it returns).
  */
-async function sendUntilForwarded(url: string, seen: unknown[], count: number, timeoutMs = 5000): Promise<{ reply: Promise<Reply> }> {
+async function sendUntilForwarded(
+  url: string,
+  seen: unknown[],
+  count: number,
+  timeoutMs = 5000,
+): Promise<{ reply: Promise<Reply> }> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const reply = send(url);
     let answered = false;
-    reply.then(() => (answered = true), () => (answered = true));
+    reply.then(
+      () => (answered = true),
+      () => (answered = true),
+    );
     while (!answered && seen.length < count) await new Promise((r) => setTimeout(r, 10));
     if (seen.length >= count) return { reply };
     expect((await faultOf((await reply).body)).code).to.equal('SERVICE_UNAVAILABLE');

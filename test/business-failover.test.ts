@@ -4,7 +4,16 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { callBank } from './helpers/bank-call';
-import { cents, CLIENT_RATE_LIFTED, field, openAccount, startCluster, statementOf, TestClient, TestCluster } from './helpers/cluster';
+import {
+  cents,
+  CLIENT_RATE_LIFTED,
+  field,
+  openAccount,
+  startCluster,
+  statementOf,
+  TestClient,
+  TestCluster,
+} from './helpers/cluster';
 import { testDatabaseUrlOrSkip } from './helpers/data-server';
 
 /**
@@ -56,7 +65,10 @@ describe('business tier: failover among data servers (SIGKILL of one of two unde
   before(async function () {
     databaseUrl = testDatabaseUrlOrSkip(this);
     cluster = await startCluster({
-      businessCount: 2, dataServers: 2, businessDataUrls: 'all', clients: Array.from({ length: OWNERS }, (_v, i) => `owner${i + 1}`),
+      businessCount: 2,
+      dataServers: 2,
+      businessDataUrls: 'all',
+      clients: Array.from({ length: OWNERS }, (_v, i) => `owner${i + 1}`),
       dataEnv: { DATABASE_URL: databaseUrl, BANK_PG_SCHEMA: schema },
       businessEnv: CLIENT_RATE_LIFTED, // a load test: a few owners send it all
     });
@@ -72,7 +84,11 @@ describe('business tier: failover among data servers (SIGKILL of one of two unde
   it('zero money lost, every acknowledged transfer exactly once, only retryable faults, p99 in the failover second < 1 s', async () => {
     const c = cluster!;
     const owners = c.credentials;
-    const accounts = await Promise.all(Array.from({ length: CLIENTS + SINKS }, (_v, i) => openAccount(c.businessUrls[i % 2]!, owners[i % OWNERS]!, OPENING)));
+    const accounts = await Promise.all(
+      Array.from({ length: CLIENTS + SINKS }, (_v, i) =>
+        openAccount(c.businessUrls[i % 2]!, owners[i % OWNERS]!, OPENING),
+      ),
+    );
     const done: Done[] = [];
     const faults = new Map<string, number>();
     let stop = false;
@@ -84,13 +100,31 @@ describe('business tier: failover among data servers (SIGKILL of one of two unde
       const requestId = `fo-${i}-${seq++}`;
       const startedMs = performance.now();
       for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
-        const r = await callBank(url, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', AMOUNT]], { ...owner, requestId }, { timeoutMs: ATTEMPT_TIMEOUT_MS });
+        const r = await callBank(
+          url,
+          'Transfer',
+          [
+            ['fromAccountId', from],
+            ['toAccountId', to],
+            ['amount', AMOUNT],
+          ],
+          { ...owner, requestId },
+          { timeoutMs: ATTEMPT_TIMEOUT_MS },
+        );
         if (r.fault === undefined) {
-          done.push({ requestId, transactionId: field(r, 'transactionId'), from, to, startedMs, ms: performance.now() - startedMs });
+          done.push({
+            requestId,
+            transactionId: field(r, 'transactionId'),
+            from,
+            to,
+            startedMs,
+            ms: performance.now() - startedMs,
+          });
           return;
         }
         faults.set(r.fault.code, (faults.get(r.fault.code) ?? 0) + 1);
-        if (!RETRYABLE.has(r.fault.code)) throw new Error(`${requestId}: non-retryable fault ${r.fault.code}: ${r.fault.message}`);
+        if (!RETRYABLE.has(r.fault.code))
+          throw new Error(`${requestId}: non-retryable fault ${r.fault.code}: ${r.fault.message}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       throw new Error(`${requestId}: no answer after ${ATTEMPTS_MAX} attempts\n${c.logs()}`);
@@ -108,13 +142,20 @@ describe('business tier: failover among data servers (SIGKILL of one of two unde
     stop = true;
     await Promise.all(workers);
 
-    const inWindow = done.filter((d) => d.startedMs >= killedAtMs && d.startedMs < killedAtMs + FAILOVER_WINDOW_MS).map((d) => d.ms);
+    const inWindow = done
+      .filter((d) => d.startedMs >= killedAtMs && d.startedMs < killedAtMs + FAILOVER_WINDOW_MS)
+      .map((d) => d.ms);
     const windowP99 = p99(inWindow);
-    process.stderr.write(`    ${done.length} transfers acknowledged; failover second: ${inWindow.length} begun, p99 ${windowP99.toFixed(0)} ms, max ${Math.max(...inWindow).toFixed(0)} ms; overall p99 ${p99(done.map((d) => d.ms)).toFixed(0)} ms; load average ${os.loadavg()[0]!.toFixed(1)}; faults seen by clients: ${JSON.stringify(Object.fromEntries(faults))}\n`);
+    process.stderr.write(
+      `    ${done.length} transfers acknowledged; failover second: ${inWindow.length} begun, p99 ${windowP99.toFixed(0)} ms, max ${Math.max(...inWindow).toFixed(0)} ms; overall p99 ${p99(done.map((d) => d.ms)).toFixed(0)} ms; load average ${os.loadavg()[0]!.toFixed(1)}; faults seen by clients: ${JSON.stringify(Object.fromEntries(faults))}\n`,
+    );
     expect(done.filter((d) => d.startedMs < killedAtMs).length, 'transfers before the kill').to.be.above(0);
     expect(inWindow.length, 'transfers begun in the failover second').to.be.above(0);
     const beforeP99 = p99(done.filter((d) => d.startedMs < killedAtMs).map((d) => d.ms));
-    expect(windowP99, `p99 of transfers begun in the second after the kill (before it: ${beforeP99.toFixed(0)} ms)`).to.be.below(Math.max(P99_MS_MAX, 2 * beforeP99));
+    expect(
+      windowP99,
+      `p99 of transfers begun in the second after the kill (before it: ${beforeP99.toFixed(0)} ms)`,
+    ).to.be.below(Math.max(P99_MS_MAX, 2 * beforeP99));
 
     // The ledger: each account's journal against the acknowledged transfers.
     const outs = new Map<string, number>();

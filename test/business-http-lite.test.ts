@@ -29,8 +29,12 @@ describe('business http-lite: response reader', () => {
     });
     it(`reads a chunked body with extensions and trailers (${how})`, () => {
       const reader = new ResponseReader(1000);
-      const r = feed(reader, 'HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
-        '3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n', byteByByte);
+      const r = feed(
+        reader,
+        'HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
+          '3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n',
+        byteByByte,
+      );
       expect(r?.status).to.equal(500);
       expect(r?.body.toString()).to.equal('abc0123456789');
       expect(reader.closeAfter).to.equal(true);
@@ -69,7 +73,9 @@ describe('business http-lite: response reader', () => {
 
 describe('business http-lite: client against real servers', () => {
   const servers: net.Server[] = [];
-  async function serve(handler: http.RequestListener): Promise<{ server: http.Server; port: number; connections: () => number }> {
+  async function serve(
+    handler: http.RequestListener,
+  ): Promise<{ server: http.Server; port: number; connections: () => number }> {
     let connections = 0;
     const server = http.createServer(handler);
     server.on('connection', () => connections++);
@@ -79,7 +85,11 @@ describe('business http-lite: client against real servers', () => {
     return { server, port: (server.address() as net.AddressInfo).port, connections: () => connections };
   }
   function client(port: number, socketsMax = 4, idleSocketMs = 4000): HttpLiteClient {
-    return new HttpLiteClient({ host: '127.0.0.1', port, socketsMax, idleSocketMs, responseBytesMax: 1 << 20 }, '/data', 'Content-Type: text/xml\r\n');
+    return new HttpLiteClient(
+      { host: '127.0.0.1', port, socketsMax, idleSocketMs, responseBytesMax: 1 << 20 },
+      '/data',
+      'Content-Type: text/xml\r\n',
+    );
   }
   const echo: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
@@ -135,7 +145,10 @@ describe('business http-lite: client against real servers', () => {
     const { port } = await serve((req) => req.resume());
     const c = client(port, 1);
     const startedMs = Date.now();
-    const error = await c.post('', 'x', 150).then(() => undefined, (e: unknown) => e);
+    const error = await c.post('', 'x', 150).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(HttpLiteError);
     expect(Date.now() - startedMs).to.be.within(140, 1000);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -177,7 +190,10 @@ describe('business http-lite: client against real servers', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const c = client(port);
     const startedMs = Date.now();
-    const error = await c.post('', 'x', 5000).then(() => undefined, (e: unknown) => e);
+    const error = await c.post('', 'x', 5000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(HttpLiteError);
     expect((error as HttpLiteError).kind).to.equal('failed');
     expect(Date.now() - startedMs).to.be.below(500);
@@ -194,9 +210,15 @@ describe('business http-lite: client against real servers', () => {
     });
     const c = client(port, 1);
     await c.post('', 'a', 1000);
-    const reused = await c.post('', 'b', 1000).then(() => undefined, (e: unknown) => e);
+    const reused = await c.post('', 'b', 1000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((reused as HttpLiteError).kind).to.equal('stale');
-    const fresh = await c.post('', 'c', 1000).then(() => undefined, (e: unknown) => e);
+    const fresh = await c.post('', 'c', 1000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((fresh as HttpLiteError).kind).to.equal('failed');
     c.close();
   });

@@ -46,21 +46,28 @@ async function startDataProxy(targetUrl: string): Promise<DataProxy> {
       const operation = /#(\w+)"?$/.exec(String(req.headers['soapaction'] ?? ''))?.[1] ?? '';
       const action = proxy.rule(operation);
       const forward = (): void => {
-        const upstream = http.request({
-          agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
-          headers: { ...req.headers, host: target.host },
-        }, (answer) => {
-          const parts: Buffer[] = [];
-          answer.on('data', (c: Buffer) => parts.push(c));
-          answer.on('end', () => {
-            if (action === 'drop-answer') {
-              res.socket?.destroy();
-              return;
-            }
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            res.end(Buffer.concat(parts));
-          });
-        });
+        const upstream = http.request(
+          {
+            agent,
+            host: target.hostname,
+            port: target.port,
+            path: target.pathname,
+            method: 'POST',
+            headers: { ...req.headers, host: target.host },
+          },
+          (answer) => {
+            const parts: Buffer[] = [];
+            answer.on('data', (c: Buffer) => parts.push(c));
+            answer.on('end', () => {
+              if (action === 'drop-answer') {
+                res.socket?.destroy();
+                return;
+              }
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              res.end(Buffer.concat(parts));
+            });
+          },
+        );
         upstream.on('error', () => res.socket?.destroy());
         upstream.end(body);
       };
@@ -92,10 +99,22 @@ describe('business server recovery paths (proxy in front of the real data server
     await proxy?.close();
   });
 
-  function call(operation: string, args: readonly (readonly [string, string])[], requestId?: string): Promise<BankCallResult> {
-    return callBank(business.url, operation, args, {
-      authToken: alice.authToken, clientId: alice.clientId, ...(requestId === undefined ? {} : { requestId }),
-    }, { timeoutMs: 10_000 });
+  function call(
+    operation: string,
+    args: readonly (readonly [string, string])[],
+    requestId?: string,
+  ): Promise<BankCallResult> {
+    return callBank(
+      business.url,
+      operation,
+      args,
+      {
+        authToken: alice.authToken,
+        clientId: alice.clientId,
+        ...(requestId === undefined ? {} : { requestId }),
+      },
+      { timeoutMs: 10_000 },
+    );
   }
 
   function ok(result: BankCallResult): BankRecord {
@@ -122,7 +141,17 @@ describe('business server recovery paths (proxy in front of the real data server
       return updates === 1 ? 'delay' : 'pass';
     };
     try {
-      const result = ok(await call('Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '5.00']], 'll-xfer-1'));
+      const result = ok(
+        await call(
+          'Transfer',
+          [
+            ['fromAccountId', from],
+            ['toAccountId', to],
+            ['amount', '5.00'],
+          ],
+          'll-xfer-1',
+        ),
+      );
       expect(result['balance']).to.equal('45.00');
       expect(updates, 'the first Update was refused, the second applied').to.equal(2);
     } finally {
@@ -136,15 +165,26 @@ describe('business server recovery paths (proxy in front of the real data server
   it('a slow data tier cannot hold a request past its deadline', async () => {
     const account = ok(await call('OpenAccount', [['initialDeposit', '30.00']], 'll-open-4'))['accountId'] as string;
     const hurried = await fixture.startBusiness(0, {
-      BANK_DATA_URL: proxy.url, BANK_LOCK_LEASE_MS: String(LEASE_MS), BANK_REQUEST_DEADLINE_MS: '700', BANK_ACCOUNT_QUEUE_WAIT_MS: '300',
+      BANK_DATA_URL: proxy.url,
+      BANK_LOCK_LEASE_MS: String(LEASE_MS),
+      BANK_REQUEST_DEADLINE_MS: '700',
+      BANK_ACCOUNT_QUEUE_WAIT_MS: '300',
       BANK_LOCK_WAIT_MS: '200',
     });
     proxy.rule = () => 'delay';
     try {
       const startedMs = Date.now();
       // Read (owner, 400 ms) + Lock (400 ms) + Update (400 ms) would take 1.2 s; the deadline is 0.7 s.
-      const result = await callBank(hurried.url, 'Withdraw', [['accountId', account], ['amount', '1.00']],
-        { authToken: alice.authToken, clientId: alice.clientId, requestId: 'll-slow-1' }, { timeoutMs: 10_000 });
+      const result = await callBank(
+        hurried.url,
+        'Withdraw',
+        [
+          ['accountId', account],
+          ['amount', '1.00'],
+        ],
+        { authToken: alice.authToken, clientId: alice.clientId, requestId: 'll-slow-1' },
+        { timeoutMs: 10_000 },
+      );
       const elapsedMs = Date.now() - startedMs;
       expect(result.fault?.code, result.raw).to.equal('SERVICE_UNAVAILABLE');
       expect(elapsedMs).to.be.within(600, 1100);
@@ -156,7 +196,18 @@ describe('business server recovery paths (proxy in front of the real data server
     // Nothing moved, and the same request-id goes through once the data tier is quick again.
     await new Promise((resolve) => setTimeout(resolve, 2 * DELAY_MS));
     expect(await balance(account)).to.equal(3000);
-    expect(ok(await call('Withdraw', [['accountId', account], ['amount', '1.00']], 'll-slow-1'))['balance']).to.equal('29.00');
+    expect(
+      ok(
+        await call(
+          'Withdraw',
+          [
+            ['accountId', account],
+            ['amount', '1.00'],
+          ],
+          'll-slow-1',
+        ),
+      )['balance'],
+    ).to.equal('29.00');
   });
 
   it('SIGTERM lets a request in flight finish, then exits 0', async () => {
@@ -164,8 +215,16 @@ describe('business server recovery paths (proxy in front of the real data server
     const draining = await fixture.startBusiness(0, { BANK_DATA_URL: proxy.url });
     proxy.rule = () => 'delay';
     try {
-      const pending = callBank(draining.url, 'Deposit', [['accountId', account], ['amount', '1.00']],
-        { authToken: alice.authToken, clientId: alice.clientId, requestId: 'll-drain-1' }, { timeoutMs: 10_000 });
+      const pending = callBank(
+        draining.url,
+        'Deposit',
+        [
+          ['accountId', account],
+          ['amount', '1.00'],
+        ],
+        { authToken: alice.authToken, clientId: alice.clientId, requestId: 'll-drain-1' },
+        { timeoutMs: 10_000 },
+      );
       await new Promise((resolve) => setTimeout(resolve, 150));
       const stopped = draining.kill('SIGTERM');
       const result = await pending;
@@ -185,13 +244,29 @@ describe('business server recovery paths (proxy in front of the real data server
     proxy.rule = (operation) => (operation === 'Update' ? 'drop-answer' : 'pass');
     let lost: BankCallResult;
     try {
-      lost = await call('Withdraw', [['accountId', account], ['amount', '10.00']], 'll-wd-1');
+      lost = await call(
+        'Withdraw',
+        [
+          ['accountId', account],
+          ['amount', '10.00'],
+        ],
+        'll-wd-1',
+      );
     } finally {
       proxy.rule = () => 'pass';
     }
     expect(lost.fault?.code, lost.raw).to.equal('SERVICE_UNAVAILABLE');
     expect(lost.fault?.retryable).to.equal(true);
-    const retried = ok(await call('Withdraw', [['accountId', account], ['amount', '10.00']], 'll-wd-1'));
+    const retried = ok(
+      await call(
+        'Withdraw',
+        [
+          ['accountId', account],
+          ['amount', '10.00'],
+        ],
+        'll-wd-1',
+      ),
+    );
     expect(retried['balance']).to.equal('20.00');
     expect(await balance(account)).to.equal(2000);
     expect(await journalLength(account)).to.equal(2);

@@ -30,9 +30,17 @@ describe('business server when the data tier is down', function () {
   });
 
   function call(operation: string, args: BankArgs, requestId?: string): Promise<BankCallResult> {
-    return callBank(url, operation, args, {
-      authToken: alice.authToken, clientId: alice.clientId, ...(requestId === undefined ? {} : { requestId }),
-    }, { timeoutMs: TIMEOUT_MS });
+    return callBank(
+      url,
+      operation,
+      args,
+      {
+        authToken: alice.authToken,
+        clientId: alice.clientId,
+        ...(requestId === undefined ? {} : { requestId }),
+      },
+      { timeoutMs: TIMEOUT_MS },
+    );
   }
 
   function ok(result: BankCallResult): BankRecord {
@@ -44,16 +52,37 @@ describe('business server when the data tier is down', function () {
     const from = ok(await call('OpenAccount', [['initialDeposit', '100.00']], 'u-open-1'))['accountId'] as string;
     const to = ok(await call('OpenAccount', [['initialDeposit', '100.00']], 'u-open-2'))['accountId'] as string;
     const transfer = (i: number): Promise<BankCallResult> =>
-      call('Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']], `u-xfer-${i}`);
+      call(
+        'Transfer',
+        [
+          ['fromAccountId', from],
+          ['toAccountId', to],
+          ['amount', '1.00'],
+        ],
+        `u-xfer-${i}`,
+      );
     for (let i = 0; i < 5; i++) ok(await transfer(i));
 
     const port = new URL(fixture.data.url).port;
     await fixture.data.kill('SIGKILL');
 
     for (const [operation, args] of [
-      ['Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']]],
+      [
+        'Transfer',
+        [
+          ['fromAccountId', from],
+          ['toAccountId', to],
+          ['amount', '1.00'],
+        ],
+      ],
       ['GetBalance', [['accountId', from]]],
-      ['Deposit', [['accountId', to], ['amount', '1.00']]],
+      [
+        'Deposit',
+        [
+          ['accountId', to],
+          ['amount', '1.00'],
+        ],
+      ],
       ['OpenAccount', []],
     ] as const) {
       const startedMs = Date.now();
@@ -96,8 +125,16 @@ describe('business server when the data tier is down', function () {
     });
     try {
       const startedMs = Date.now();
-      const result = await callBank(business.url, 'Withdraw', [['accountId', '1'], ['amount', '1.00']],
-        { authToken: alice.authToken, clientId: alice.clientId }, { timeoutMs: TIMEOUT_MS });
+      const result = await callBank(
+        business.url,
+        'Withdraw',
+        [
+          ['accountId', '1'],
+          ['amount', '1.00'],
+        ],
+        { authToken: alice.authToken, clientId: alice.clientId },
+        { timeoutMs: TIMEOUT_MS },
+      );
       const elapsedMs = Date.now() - startedMs;
       expect(result.fault?.code, result.raw).to.equal('SERVICE_UNAVAILABLE');
       expect(elapsedMs).to.be.within(600, 3000);

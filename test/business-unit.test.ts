@@ -6,7 +6,11 @@ import { checkDataContract, dataWsdlPath } from '../business/data-contract';
 import { readFileSync } from 'node:fs';
 import { DataEnvelopes } from '../business/data-envelope';
 import {
-  BadDataResponse, parseEnvelope, readGetJournalResponse, readLockResponse, readUpdateResponse,
+  BadDataResponse,
+  parseEnvelope,
+  readGetJournalResponse,
+  readLockResponse,
+  readUpdateResponse,
 } from '../business/data-response';
 import { accountIdArg, statementLimitArg } from '../business/input';
 import { OwnerCache } from '../business/owner-cache';
@@ -56,7 +60,10 @@ describe('business unit: input validation', () => {
     expect(accountIdArg({ a: '1' }, 'a')).to.equal('1');
     expect(accountIdArg({ a: '999999999999999' }, 'a')).to.equal('999999999999999');
     for (const bad of ['0', '01', '-1', '1.0', '1e3', '', ' 1', '1000000000000000', 'abc']) {
-      expect(faultCodeOf(() => accountIdArg({ a: bad }, 'a')), bad).to.equal('INVALID_REQUEST');
+      expect(
+        faultCodeOf(() => accountIdArg({ a: bad }, 'a')),
+        bad,
+      ).to.equal('INVALID_REQUEST');
     }
     expect(faultCodeOf(() => accountIdArg({}, 'a'))).to.equal('INVALID_REQUEST');
     expect(faultCodeOf(() => accountIdArg({ a: ['1', '2'] }, 'a'))).to.equal('INVALID_REQUEST');
@@ -67,7 +74,10 @@ describe('business unit: input validation', () => {
     expect(statementLimitArg({ limit: '1' }, 'limit')).to.equal(1);
     expect(statementLimitArg({ limit: '1000' }, 'limit')).to.equal(1000);
     for (const bad of ['0', '1001', '-1', '1.5', '', 'ten', '99999']) {
-      expect(faultCodeOf(() => statementLimitArg({ limit: bad }, 'limit')), bad).to.equal('INVALID_REQUEST');
+      expect(
+        faultCodeOf(() => statementLimitArg({ limit: bad }, 'limit')),
+        bad,
+      ).to.equal('INVALID_REQUEST');
     }
   });
 });
@@ -84,14 +94,15 @@ describe('business unit: account queue', () => {
     const queue = new AccountQueue({ lengthMax: 10, perClientMax: 10, waitMs: 1000 });
     const log: string[] = [];
     let running = 0;
-    const job = (name: string) => queue.run(['7'], OWNER, async () => {
-      running++;
-      expect(running).to.equal(1);
-      log.push(`start ${name}`);
-      await sleep(5);
-      log.push(`end ${name}`);
-      running--;
-    });
+    const job = (name: string) =>
+      queue.run(['7'], OWNER, async () => {
+        running++;
+        expect(running).to.equal(1);
+        log.push(`start ${name}`);
+        await sleep(5);
+        log.push(`end ${name}`);
+        running--;
+      });
     await Promise.all([job('a'), job('b'), job('c')]);
     expect(log).to.deep.equal(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
     expect(queue.busyAccounts).to.equal(0);
@@ -101,12 +112,16 @@ describe('business unit: account queue', () => {
     const queue = new AccountQueue({ lengthMax: 10, perClientMax: 10, waitMs: 1000 });
     let running = 0;
     let peak = 0;
-    await Promise.all(['1', '2', '3'].map((id) => queue.run([id], OWNER, async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await sleep(10);
-      running--;
-    })));
+    await Promise.all(
+      ['1', '2', '3'].map((id) =>
+        queue.run([id], OWNER, async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await sleep(10);
+          running--;
+        }),
+      ),
+    );
     expect(peak).to.equal(3);
   });
 
@@ -189,10 +204,17 @@ describe('business unit: data-tier envelopes', () => {
   const envelopes = new DataEnvelopes('b1', 'tok<&>"en');
 
   it('builds well-formed envelopes with escaped text and the header blocks of data.wsdl', () => {
-    const xml = envelopes.update('req-1', 'L1', '42', 'tabc', [
-      { accountId: '1', amountCents: -1050 as Cents },
-      { accountId: '2', amountCents: 1050 as Cents },
-    ], true);
+    const xml = envelopes.update(
+      'req-1',
+      'L1',
+      '42',
+      'tabc',
+      [
+        { accountId: '1', amountCents: -1050 as Cents },
+        { accountId: '2', amountCents: 1050 as Cents },
+      ],
+      true,
+    );
     // sax (strict, namespace-aware) as an independent judge of well-formedness.
     const names: string[] = [];
     const texts: Record<string, string> = {};
@@ -218,8 +240,9 @@ describe('business unit: data-tier envelopes', () => {
   });
 
   it('puts waitMs after the account ids and leaseMs only when given', () => {
-    expect(envelopes.lock('r', ['1', '2'], 1000, undefined))
-      .to.contain('<d:Lock><d:accountId>1</d:accountId><d:accountId>2</d:accountId><d:waitMs>1000</d:waitMs></d:Lock>');
+    expect(envelopes.lock('r', ['1', '2'], 1000, undefined)).to.contain(
+      '<d:Lock><d:accountId>1</d:accountId><d:accountId>2</d:accountId><d:waitMs>1000</d:waitMs></d:Lock>',
+    );
     expect(envelopes.lock('r', ['1'], 0, 5000)).to.contain('<d:waitMs>0</d:waitMs><d:leaseMs>5000</d:leaseMs>');
   });
 });
@@ -230,10 +253,15 @@ describe('business unit: xml reader and data-tier responses', () => {
     `xmlns:tns="urn:distbank:data:v1"><soap:Body>${inner}</soap:Body></soap:Envelope>`;
 
   it('reads a LockResponse, money as cents and longs as text', () => {
-    const parsed = parseEnvelope(wrap('<tns:LockResponse><tns:lockId>L-1</tns:lockId><tns:fencingToken>9007199254740993</tns:fencingToken>' +
-      '<tns:leaseExpiresAt>2026-11-26T10:00:00Z</tns:leaseExpiresAt>' +
-      '<tns:account><tns:accountId>12</tns:accountId><tns:ownerId>alice</tns:ownerId><tns:balance>100.5</tns:balance><tns:version>3</tns:version></tns:account>' +
-      '</tns:LockResponse>'), 'Lock');
+    const parsed = parseEnvelope(
+      wrap(
+        '<tns:LockResponse><tns:lockId>L-1</tns:lockId><tns:fencingToken>9007199254740993</tns:fencingToken>' +
+          '<tns:leaseExpiresAt>2026-11-26T10:00:00Z</tns:leaseExpiresAt>' +
+          '<tns:account><tns:accountId>12</tns:accountId><tns:ownerId>alice</tns:ownerId><tns:balance>100.5</tns:balance><tns:version>3</tns:version></tns:account>' +
+          '</tns:LockResponse>',
+      ),
+      'Lock',
+    );
     expect(parsed.kind).to.equal('body');
     if (parsed.kind !== 'body') return;
     const grant = readLockResponse(parsed.element);
@@ -242,12 +270,15 @@ describe('business unit: xml reader and data-tier responses', () => {
   });
 
   it('reads an UpdateResponse with several accounts, unprefixed elements and whitespace', () => {
-    const parsed = parseEnvelope(wrap(`
+    const parsed = parseEnvelope(
+      wrap(`
       <UpdateResponse xmlns="urn:distbank:data:v1">
         <transactionId>tx</transactionId><replayed>false</replayed><released>true</released>
         <account><accountId>1</accountId><ownerId>a</ownerId><balance>0.00</balance><version>2</version></account>
         <account><accountId>2</accountId><ownerId>b</ownerId><balance>20.00</balance><version>5</version></account>
-      </UpdateResponse>`), 'Update');
+      </UpdateResponse>`),
+      'Update',
+    );
     if (parsed.kind !== 'body') throw new Error(parsed.kind);
     const outcome = readUpdateResponse(parsed.element);
     expect(outcome.released).to.equal(true);
@@ -255,9 +286,14 @@ describe('business unit: xml reader and data-tier responses', () => {
   });
 
   it('reads a DataFault', () => {
-    const parsed = parseEnvelope(wrap('<soap:Fault><faultcode>soap:Client</faultcode><faultstring>INSUFFICIENT_FUNDS: no</faultstring>' +
-      '<detail><DataFault xmlns="urn:distbank:data:v1"><code>INSUFFICIENT_FUNDS</code><message>a &lt; b &amp; c</message>' +
-      '<accountId>7</accountId><retryable>false</retryable></DataFault></detail></soap:Fault>'), 'Update');
+    const parsed = parseEnvelope(
+      wrap(
+        '<soap:Fault><faultcode>soap:Client</faultcode><faultstring>INSUFFICIENT_FUNDS: no</faultstring>' +
+          '<detail><DataFault xmlns="urn:distbank:data:v1"><code>INSUFFICIENT_FUNDS</code><message>a &lt; b &amp; c</message>' +
+          '<accountId>7</accountId><retryable>false</retryable></DataFault></detail></soap:Fault>',
+      ),
+      'Update',
+    );
     expect(parsed).to.deep.equal({
       kind: 'fault',
       fault: { code: 'INSUFFICIENT_FUNDS', message: 'a < b & c', accountId: '7', retryable: false },
@@ -267,9 +303,15 @@ describe('business unit: xml reader and data-tier responses', () => {
   it('reads a journal with and without counterparty, and a zero opening', () => {
     const entry = (kind: string, amount: string, extra = ''): string =>
       `<entry><transactionId>t1</transactionId><kind>${kind}</kind><amount>${amount}</amount><balanceAfter>5.00</balanceAfter>${extra}<at>2026-11-26T10:00:00.000Z</at><entryId>7</entryId></entry>`;
-    const parsed = parseEnvelope(wrap('<GetJournalResponse><accountId>3</accountId><ownerId>bob</ownerId><balance>5.00</balance>' +
-      entry('TRANSFER_OUT', '-5.00', '<counterpartyAccountId>4</counterpartyAccountId>') + entry('OPENING', '0.00') +
-      '</GetJournalResponse>'), 'GetJournal');
+    const parsed = parseEnvelope(
+      wrap(
+        '<GetJournalResponse><accountId>3</accountId><ownerId>bob</ownerId><balance>5.00</balance>' +
+          entry('TRANSFER_OUT', '-5.00', '<counterpartyAccountId>4</counterpartyAccountId>') +
+          entry('OPENING', '0.00') +
+          '</GetJournalResponse>',
+      ),
+      'GetJournal',
+    );
     if (parsed.kind !== 'body') throw new Error(parsed.kind);
     const journal = readGetJournalResponse(parsed.element);
     expect(journal.entries).to.have.length(2);
@@ -282,12 +324,22 @@ describe('business unit: xml reader and data-tier responses', () => {
     expect(() => parseEnvelope(wrap('<ReadResponse/>'), 'Update')).to.throw(BadDataResponse);
     expect(() => parseEnvelope('<html>oops</html>', 'Update')).to.throw(BadDataResponse);
     expect(() => parseEnvelope('not xml', 'Update')).to.throw(BadDataResponse);
-    const parsed = parseEnvelope(wrap('<LockResponse><lockId>L</lockId><fencingToken>1.5</fencingToken><leaseExpiresAt>x</leaseExpiresAt>' +
-      '<account><accountId>1</accountId><ownerId>a</ownerId><balance>1</balance><version>1</version></account></LockResponse>'), 'Lock');
+    const parsed = parseEnvelope(
+      wrap(
+        '<LockResponse><lockId>L</lockId><fencingToken>1.5</fencingToken><leaseExpiresAt>x</leaseExpiresAt>' +
+          '<account><accountId>1</accountId><ownerId>a</ownerId><balance>1</balance><version>1</version></account></LockResponse>',
+      ),
+      'Lock',
+    );
     if (parsed.kind !== 'body') throw new Error(parsed.kind);
     expect(() => readLockResponse(parsed.element)).to.throw(BadDataResponse, /fencingToken/);
-    const floaty = parseEnvelope(wrap('<LockResponse><lockId>L</lockId><fencingToken>1</fencingToken><leaseExpiresAt>x</leaseExpiresAt>' +
-      '<account><accountId>1</accountId><ownerId>a</ownerId><balance>1e3</balance><version>1</version></account></LockResponse>'), 'Lock');
+    const floaty = parseEnvelope(
+      wrap(
+        '<LockResponse><lockId>L</lockId><fencingToken>1</fencingToken><leaseExpiresAt>x</leaseExpiresAt>' +
+          '<account><accountId>1</accountId><ownerId>a</ownerId><balance>1e3</balance><version>1</version></account></LockResponse>',
+      ),
+      'Lock',
+    );
     if (floaty.kind !== 'body') throw new Error(floaty.kind);
     expect(() => readLockResponse(floaty.element)).to.throw(BadDataResponse, /balance/);
   });
@@ -330,8 +382,12 @@ describe('business unit: config', () => {
     expect(() => loadBusinessConfig(base, ['--bogus', '1'])).to.throw(/unknown flag/);
     expect(() => loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '1e3' }, [])).to.throw(/BANK_AMOUNT_MAX/);
     // A maximum near the balance ceiling would let refused deposits probe others' balances.
-    expect(loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '1000000000.00' }, []).amountCentsMax).to.equal(100_000_000_000);
-    expect(() => loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '10000000000000.00' }, [])).to.throw(/at most 1000000000.00/);
+    expect(loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '1000000000.00' }, []).amountCentsMax).to.equal(
+      100_000_000_000,
+    );
+    expect(() => loadBusinessConfig({ ...base, BANK_AMOUNT_MAX: '10000000000000.00' }, [])).to.throw(
+      /at most 1000000000.00/,
+    );
     expect(() => loadBusinessConfig({ ...base, BANK_LOCK_WAIT_MS: '6000' }, [])).to.throw(/must exceed/);
     expect(() => loadBusinessConfig({ ...base, BANK_DATA_URL: 'ftp://x' }, [])).to.throw(/BANK_DATA_URL/);
   });
@@ -345,11 +401,15 @@ describe('business unit: data-tier templates vs wsdl/data.wsdl', () => {
   it('notice a contract that moved on', async () => {
     const reordered = wsdl.replace(
       '<xsd:element name="waitMs" type="tns:Millis" minOccurs="0" nillable="true"/>\n            <xsd:element name="leaseMs" type="tns:LeaseMillis" minOccurs="0" nillable="true"/>',
-      '<xsd:element name="leaseMs" type="tns:LeaseMillis" minOccurs="0" nillable="true"/>\n            <xsd:element name="waitMs" type="tns:Millis" minOccurs="0" nillable="true"/>');
+      '<xsd:element name="leaseMs" type="tns:LeaseMillis" minOccurs="0" nillable="true"/>\n            <xsd:element name="waitMs" type="tns:Millis" minOccurs="0" nillable="true"/>',
+    );
     expect(reordered).to.not.equal(wsdl);
     const error = await rejection(checkDataContract(reordered));
     expect(String(error)).to.contain('element Lock');
-    const renamed = wsdl.replace('soapAction="urn:distbank:data:v1#Update"', 'soapAction="urn:distbank:data:v2#Update"');
+    const renamed = wsdl.replace(
+      'soapAction="urn:distbank:data:v1#Update"',
+      'soapAction="urn:distbank:data:v2#Update"',
+    );
     expect(String(await rejection(checkDataContract(renamed)))).to.contain('operation Update');
   });
 });

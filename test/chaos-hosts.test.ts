@@ -14,9 +14,15 @@ import { DIST_DIR } from './helpers/process';
  * namespaces: elsewhere pending, under CI a failure.
  */
 /** Runs the tool; with `interruptWhen`, sends SIGINT once the output matches it (the run under way). */
-function chaos(args: readonly string[], timeoutMs: number, interruptWhen?: RegExp): Promise<{ code: number | null; out: string }> {
+function chaos(
+  args: readonly string[],
+  timeoutMs: number,
+  interruptWhen?: RegExp,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'chaos.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'chaos.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let interrupted = false;
     const onOutput = (b: Buffer): void => {
@@ -41,7 +47,11 @@ function chaos(args: readonly string[], timeoutMs: number, interruptWhen?: RegEx
 function namespacesOfRun(out: string): string[] {
   const tag = /hosts mode \(namespaces (dbk[0-9a-f]{4})-\*\)/.exec(out)?.[1];
   if (tag === undefined) throw new Error(`the run did not say its namespaces:\n${out}`);
-  return execFileSync('ip', ['netns', 'list']).toString().split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${tag}-`));
+  return execFileSync('ip', ['netns', 'list'])
+    .toString()
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`${tag}-`));
 }
 
 describe('npm run chaos -- --hosts (tiers in network namespaces)', function () {
@@ -58,10 +68,32 @@ describe('npm run chaos -- --hosts (tiers in network namespaces)', function () {
   after(() => rmSync(reportDir, { recursive: true, force: true }));
 
   it('a one-way partition and a skewed data-server clock: VALID, and no namespace left behind', async () => {
-    const run = await chaos(['--hosts', '--seconds', '12', '--clients', '12', '--accounts', '16', '--seed', '11',
-      '--nemesis', 'partition-business-data,partition-data-answers,skew-data', '--every', '2s', '--pause', '1500ms', '--report', reportDir], 120_000);
+    const run = await chaos(
+      [
+        '--hosts',
+        '--seconds',
+        '12',
+        '--clients',
+        '12',
+        '--accounts',
+        '16',
+        '--seed',
+        '11',
+        '--nemesis',
+        'partition-business-data,partition-data-answers,skew-data',
+        '--every',
+        '2s',
+        '--pause',
+        '1500ms',
+        '--report',
+        reportDir,
+      ],
+      120_000,
+    );
     expect(run.code, run.out).to.equal(0);
-    expect(run.out).to.match(/hosts mode \(namespaces dbk[0-9a-f]{4}-\*\): client=198\.18\.0\.10 balancer=198\.18\.0\.20/);
+    expect(run.out).to.match(
+      /hosts mode \(namespaces dbk[0-9a-f]{4}-\*\): client=198\.18\.0\.10 balancer=198\.18\.0\.20/,
+    );
     expect(run.out).to.match(/verdict: VALID/);
     const history = readHistory(join(reportDir, 'history.jsonl'));
     // Seed 11 orders them skew-data, partition-data-answers, …: at least these two fit in 12 s
@@ -74,7 +106,11 @@ describe('npm run chaos -- --hosts (tiers in network namespaces)', function () {
   it('Ctrl-C in the middle of a run still removes every namespace it made', async () => {
     // Interrupted mid-run, once the first nemesis has struck (not at a fixed time: a loaded
     // machine may still be starting the cluster).
-    const run = await chaos(['--hosts', '--seconds', '30', '--clients', '4', '--accounts', '8', '--nemesis', 'loss-data', '--every', '2s'], 90_000, /nemesis loss-data /);
+    const run = await chaos(
+      ['--hosts', '--seconds', '30', '--clients', '4', '--accounts', '8', '--nemesis', 'loss-data', '--every', '2s'],
+      90_000,
+      /nemesis loss-data /,
+    );
     expect(run.code).to.not.equal(0);
     expect(namespacesOfRun(run.out), run.out).to.deep.equal([]);
   });

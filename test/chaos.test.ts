@@ -24,8 +24,11 @@ interface CliRun {
 
 function runChaosCli(args: readonly string[], timeoutMs: number): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'chaos.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    const child = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'chaos.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -58,8 +61,13 @@ function safeTransfer(history: History, ledger: Ledger): OpRecord {
     const i = a.entries.findIndex((e) => e.transactionId === txid);
     return Math.min(...a.entries.slice(i).map((e) => e.balanceAfterCents));
   };
-  const op = history.ops.find((o) => o.op === 'transfer' && o.outcome.kind === 'ok' &&
-    minAfter(o.from!, o.transactionId) >= o.amountCents && minAfter(o.to!, o.transactionId) >= o.amountCents);
+  const op = history.ops.find(
+    (o) =>
+      o.op === 'transfer' &&
+      o.outcome.kind === 'ok' &&
+      minAfter(o.from!, o.transactionId) >= o.amountCents &&
+      minAfter(o.to!, o.transactionId) >= o.amountCents,
+  );
   if (op === undefined) throw new Error('no transfer in the run can be planted on');
   return op;
 }
@@ -76,8 +84,27 @@ describe('npm run chaos (short run over SQLite, two nemeses) and its checker', f
   let ledger: Ledger;
 
   before(async () => {
-    run = await runChaosCli(['--seconds', '14', '--clients', '16', '--accounts', '24', '--seed', '42',
-      '--nemesis', 'kill-business,pause-data', '--every', '3s', '--pause', '1500ms', '--report', reportDir], 100_000);
+    run = await runChaosCli(
+      [
+        '--seconds',
+        '14',
+        '--clients',
+        '16',
+        '--accounts',
+        '24',
+        '--seed',
+        '42',
+        '--nemesis',
+        'kill-business,pause-data',
+        '--every',
+        '3s',
+        '--pause',
+        '1500ms',
+        '--report',
+        reportDir,
+      ],
+      100_000,
+    );
     if (existsSync(join(reportDir, 'history.jsonl'))) {
       history = readHistory(join(reportDir, 'history.jsonl'));
       ledger = JSON.parse(readFileSync(join(reportDir, 'ledger.json'), 'utf8')) as Ledger;
@@ -96,7 +123,10 @@ describe('npm run chaos (short run over SQLite, two nemeses) and its checker', f
   });
 
   it('writes the history, the ledger, the verdict and an HTML timeline with the nemesis windows', () => {
-    const verdict = JSON.parse(readFileSync(join(reportDir, 'verdict.json'), 'utf8')) as { valid: boolean; availability: unknown[] };
+    const verdict = JSON.parse(readFileSync(join(reportDir, 'verdict.json'), 'utf8')) as {
+      valid: boolean;
+      availability: unknown[];
+    };
     expect(verdict.valid).to.equal(true);
     expect(verdict.availability).to.have.length(history.nemeses.length);
     const html = readFileSync(join(reportDir, 'report.html'), 'utf8');
@@ -110,7 +140,12 @@ describe('npm run chaos (short run over SQLite, two nemeses) and its checker', f
 
   it('reports a phantom acknowledgement (acknowledged, not in the journal) and nothing else', () => {
     const model = history.ops.find((o) => o.outcome.kind === 'ok')!;
-    const phantom: OpRecord = { ...model, requestId: 'planted-1', transactionId: 'tplanted00000000000000000000000001', outcome: { kind: 'ok', transactionId: 'tplanted00000000000000000000000001' } };
+    const phantom: OpRecord = {
+      ...model,
+      requestId: 'planted-1',
+      transactionId: 'tplanted00000000000000000000000001',
+      outcome: { kind: 'ok', transactionId: 'tplanted00000000000000000000000001' },
+    };
     const verdict = check({ ...history, ops: [...history.ops, phantom] }, ledger);
     expect(kinds(verdict.anomalies)).to.deep.equal(['lost-acknowledgement:tplanted00000000000000000000000001']);
   });
@@ -131,9 +166,16 @@ describe('npm run chaos (short run over SQLite, two nemeses) and its checker', f
 
   it('reports a dropped transfer leg (money lost) exactly', () => {
     const op = safeTransfer(history, ledger);
-    const planted = withAccount(ledger, op.to!, (a) => rechain(a, a.entries.filter((e) => e.transactionId !== op.transactionId)));
+    const planted = withAccount(ledger, op.to!, (a) =>
+      rechain(
+        a,
+        a.entries.filter((e) => e.transactionId !== op.transactionId),
+      ),
+    );
     const verdict = check(history, planted);
-    expect(kinds(verdict.anomalies)).to.deep.equal(['half-transfer:' + op.transactionId, 'money-not-conserved:'].sort());
+    expect(kinds(verdict.anomalies)).to.deep.equal(
+      ['half-transfer:' + op.transactionId, 'money-not-conserved:'].sort(),
+    );
     expect(verdict.moneyDeltaCents).to.equal(-op.amountCents);
   });
 
@@ -141,7 +183,9 @@ describe('npm run chaos (short run over SQLite, two nemeses) and its checker', f
     const victim = ledger.accounts[3]!;
     const planted = withAccount(ledger, victim.accountId, (a) => ({ ...a, balanceCents: a.balanceCents + 1 }));
     const verdict = check(history, planted);
-    expect(kinds(verdict.anomalies)).to.deep.equal([`money-not-conserved:`, `statement-chain:${victim.accountId}`].sort());
+    expect(kinds(verdict.anomalies)).to.deep.equal(
+      [`money-not-conserved:`, `statement-chain:${victim.accountId}`].sort(),
+    );
     expect(verdict.moneyDeltaCents).to.equal(1);
   });
 
@@ -166,9 +210,31 @@ describe('npm run chaos over PostgreSQL, with PostgreSQL restarted and the data 
   after(() => pg?.destroy());
 
   it('ends VALID: nothing lost or doubled across a PostgreSQL restart', async () => {
-    const run = await runChaosCli(['--seconds', '14', '--clients', '16', '--accounts', '24', '--seed', '5',
-      '--database-url', pg!.url, '--nemesis', 'restart-pg,kill-data', '--every', '3s', '--pause', '2s',
-      '--pg-stop-cmd', pg!.shellCommand('stop'), '--pg-start-cmd', pg!.shellCommand('start')], 150_000);
+    const run = await runChaosCli(
+      [
+        '--seconds',
+        '14',
+        '--clients',
+        '16',
+        '--accounts',
+        '24',
+        '--seed',
+        '5',
+        '--database-url',
+        pg!.url,
+        '--nemesis',
+        'restart-pg,kill-data',
+        '--every',
+        '3s',
+        '--pause',
+        '2s',
+        '--pg-stop-cmd',
+        pg!.shellCommand('stop'),
+        '--pg-start-cmd',
+        pg!.shellCommand('start'),
+      ],
+      150_000,
+    );
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     expect(run.stdout).to.match(/nemesis restart-pg postgres at/);
     expect(run.stdout).to.match(/nemesis kill-data data at/);
@@ -179,12 +245,16 @@ describe('npm run chaos over PostgreSQL, with PostgreSQL restarted and the data 
 
 describe('chaos: reading a statement', () => {
   it('reads an account emptied to 0.00 (a balance may be zero, a posting never)', () => {
-    const raw = '<GetStatementResponse><accountId>7</accountId><balance>0.00</balance>' +
+    const raw =
+      '<GetStatementResponse><accountId>7</accountId><balance>0.00</balance>' +
       '<entry><transactionId>t2</transactionId><kind>WITHDRAWAL</kind><amount>-1.50</amount><balanceAfter>0.00</balanceAfter><at>x</at></entry>' +
       '<entry><transactionId>t1</transactionId><kind>OPENING</kind><amount>1.50</amount><balanceAfter>1.50</balanceAfter><at>x</at></entry>' +
       '</GetStatementResponse>';
     const s = parseStatement(raw, '7');
     expect(s.balanceCents).to.equal(0);
-    expect(s.entries.map((e) => [e.kind, e.amountCents, e.balanceAfterCents])).to.deep.equal([['WITHDRAWAL', -150, 0], ['OPENING', 150, 150]]);
+    expect(s.entries.map((e) => [e.kind, e.amountCents, e.balanceAfterCents])).to.deep.equal([
+      ['WITHDRAWAL', -150, 0],
+      ['OPENING', 150, 150],
+    ]);
   });
 });

@@ -24,10 +24,16 @@ function runCli(args: readonly string[], env: Record<string, string> = {}, cwd =
     execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: CLI_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 },
+      {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        timeout: CLI_TIMEOUT_MS,
+        maxBuffer: 4 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : undefined;
-        if (code === undefined) reject(new Error(`bank ${args.join(' ')} did not exit normally: ${error?.message ?? ''}\n${stderr}`));
+        if (code === undefined)
+          reject(new Error(`bank ${args.join(' ')} did not exit normally: ${error?.message ?? ''}\n${stderr}`));
         else resolve({ code, stdout, stderr });
       },
     );
@@ -63,7 +69,14 @@ describe('cli: bank', function () {
     dir = mkdtempSync(join(tmpdir(), 'distbank-cli-'));
     emptyDir = mkdtempSync(join(tmpdir(), 'distbank-cli-empty-'));
     cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0',
+      '--data-port',
+      '0',
+      '--business-ports',
+      '0,0,0',
+      '--balancer-port',
+      '0',
+      '--console-port',
+      '0',
     ]);
     credentials = join(dir, 'demo-credentials.json');
     const demo = JSON.parse(readFileSync(credentials, 'utf8')) as { clients: DemoClient[] };
@@ -81,7 +94,17 @@ describe('cli: bank', function () {
   it('--help lists the commands and the exit codes (exit 0); no command is a usage error (2)', async () => {
     const help = await runCli(['--help'], {}, emptyDir);
     expect(help.code).to.equal(0);
-    for (const text of ['open', 'balance <account>', 'deposit <account> <amount>', 'withdraw <account> <amount>', 'transfer <from> <to> <amount>', 'statement', 'Exit codes', '--json', '--request-id']) {
+    for (const text of [
+      'open',
+      'balance <account>',
+      'deposit <account> <amount>',
+      'withdraw <account> <amount>',
+      'transfer <from> <to> <amount>',
+      'statement',
+      'Exit codes',
+      '--json',
+      '--request-id',
+    ]) {
       expect(help.stdout).to.contain(text);
     }
     expect((await runCli([], {}, emptyDir)).code).to.equal(2);
@@ -89,7 +112,7 @@ describe('cli: bank', function () {
     expect((await runCli(['frobnicate'], {}, emptyDir)).code).to.equal(2);
   });
 
-  it('is the package\'s `bank` bin: an executable node script', () => {
+  it("is the package's `bank` bin: an executable node script", () => {
     const pkg = JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
     expect(pkg.bin?.['bank']).to.equal('dist/client-ts/cli.js');
     expect(readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n')).to.equal(true);
@@ -116,7 +139,9 @@ describe('cli: bank', function () {
     expect(text.stdout.trim()).to.equal(`account ${aliceAccount}: balance ${expected}`);
     const statement = await asAlice('statement', aliceAccount, '--limit', '3');
     expect(statement.code).to.equal(0);
-    expect(statement.stdout).to.match(new RegExp(`TRANSFER_OUT\\s+-10\\.00\\s+${expected.replace('.', '\\.')}\\s+${bobAccount}`));
+    expect(statement.stdout).to.match(
+      new RegExp(`TRANSFER_OUT\\s+-10\\.00\\s+${expected.replace('.', '\\.')}\\s+${bobAccount}`),
+    );
   });
 
   it('reads the environment (BANK_URL, BANK_CLIENT_ID, BANK_AUTH_TOKEN) and finds ./var/demo-credentials.json', async () => {
@@ -134,13 +159,43 @@ describe('cli: bank', function () {
       ['foreign account', asAlice('--json', 'withdraw', bobAccount, '1.00'), 4, 'NOT_AUTHORIZED'],
       ['foreign balance', asAlice('--json', 'balance', bobAccount), 4, 'NOT_AUTHORIZED'],
       ['unknown account', asAlice('--json', 'deposit', '999999999', '1.00'), 4, 'ACCOUNT_NOT_FOUND'],
-      ['bad token', runCli(['--json', '--url', cluster!.url, '--client-id', alice.clientId, '--token', 'wrong', 'balance', aliceAccount], {}, emptyDir), 3, 'AUTHENTICATION_FAILED'],
+      [
+        'bad token',
+        runCli(
+          ['--json', '--url', cluster!.url, '--client-id', alice.clientId, '--token', 'wrong', 'balance', aliceAccount],
+          {},
+          emptyDir,
+        ),
+        3,
+        'AUTHENTICATION_FAILED',
+      ],
       ['amount 0', asAlice('--json', 'deposit', aliceAccount, '0'), 6, 'INVALID_AMOUNT'],
       ['amount -1', asAlice('--json', 'deposit', aliceAccount, '--', '-1'), 6, 'INVALID_AMOUNT'],
       ['amount 0.001', asAlice('--json', 'transfer', aliceAccount, bobAccount, '0.001'), 6, 'INVALID_AMOUNT'],
       ['amount 1e3 (not a decimal)', asAlice('--json', 'deposit', aliceAccount, '1e3'), 6, 'INVALID_AMOUNT'],
       ['same account', asAlice('--json', 'transfer', aliceAccount, aliceAccount, '1.00'), 6, 'SAME_ACCOUNT'],
-      ['nothing listening', runCli(['--json', '--url', 'http://127.0.0.1:1/bank', '--client-id', 'a', '--token', 't', '--retries', '0', 'balance', '1'], {}, emptyDir), 7, 'CONNECTION_FAILED'],
+      [
+        'nothing listening',
+        runCli(
+          [
+            '--json',
+            '--url',
+            'http://127.0.0.1:1/bank',
+            '--client-id',
+            'a',
+            '--token',
+            't',
+            '--retries',
+            '0',
+            'balance',
+            '1',
+          ],
+          {},
+          emptyDir,
+        ),
+        7,
+        'CONNECTION_FAILED',
+      ],
     ];
     for (const [name, promise, code, faultCode] of cases) {
       const run = await promise;
@@ -162,7 +217,11 @@ describe('cli: bank', function () {
   it('an amount that is not > 0 is INVALID_AMOUNT (exit 6) before any request, as in the Python CLI', async () => {
     // Nothing listens on port 1: a request would end in exit 7 (no connection).
     const env = { BANK_URL: 'http://127.0.0.1:1/bank', BANK_CLIENT_ID: 'x', BANK_AUTH_TOKEN: 'y' };
-    for (const args of [['transfer', '1', '2', '--', '-1'], ['deposit', '1', '--', '0.00'], ['withdraw', '1', '--', '-0.5']]) {
+    for (const args of [
+      ['transfer', '1', '2', '--', '-1'],
+      ['deposit', '1', '--', '0.00'],
+      ['withdraw', '1', '--', '-0.5'],
+    ]) {
       const run = await runCli(['--retries', '0', ...args], env);
       expect(run.code, `${args.join(' ')}: ${run.stderr}`).to.equal(6);
       expect(run.stderr).to.contain('must be more than 0');
@@ -189,7 +248,7 @@ describe('cli: bank', function () {
     expect((json(conflict)['error'] as Record<string, unknown>)['code']).to.equal('REQUEST_ID_CONFLICT');
   });
 
-  it('deposit into another client\'s account succeeds without showing its balance', async () => {
+  it("deposit into another client's account succeeds without showing its balance", async () => {
     const run = await asAlice('deposit', bobAccount, '0.50');
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.contain('balance not shown');

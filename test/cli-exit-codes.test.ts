@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAULT_CODE_NAMES } from '../common/fault-codes';
 import { EXIT, EXIT_CODE_BY_FAULT } from '../client-ts/exit-codes';
+import { markdownTableRows } from './helpers/markdown-table';
 import { REPO_DIR } from './helpers/process';
 
 function pythonExitCodes(): Map<string, number> {
@@ -34,11 +35,22 @@ describe('cli: exit codes agree with the Python CLI', () => {
   });
 
   it('uses the documented numbers', () => {
-    expect(EXIT).to.deep.equal({ OK: 0, OTHER: 1, USAGE: 2, AUTHENTICATION: 3, NOT_ALLOWED: 4, INSUFFICIENT_FUNDS: 5, INVALID_INPUT: 6, RETRYABLE: 7 });
+    expect(EXIT).to.deep.equal({
+      OK: 0,
+      OTHER: 1,
+      USAGE: 2,
+      AUTHENTICATION: 3,
+      NOT_ALLOWED: 4,
+      INSUFFICIENT_FUNDS: 5,
+      INVALID_INPUT: 6,
+      RETRYABLE: 7,
+    });
     const readme = readFileSync(join(REPO_DIR, 'client-ts', 'README.md'), 'utf8');
     for (const [code, exit] of Object.entries(EXIT_CODE_BY_FAULT)) {
       if (exit === EXIT.OTHER && !['REQUEST_ID_CONFLICT', 'INTERNAL_ERROR'].includes(code)) continue; // data-tier codes
-      const row = readme.split('\n').find((line) => line.startsWith(`| ${exit} |`));
+      const row = markdownTableRows(readme)
+        .find((cells) => cells[0] === String(exit))
+        ?.join(' | ');
       expect(row, `README row for exit ${exit}`).to.be.a('string');
       expect(row, `README lists ${code} under exit ${exit}`).to.contain(code);
     }

@@ -16,7 +16,12 @@ interface Run {
   readonly stderr: string;
 }
 
-function run(script: string, args: readonly string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Run> {
+function run(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(DIST_DIR, script), ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BANK_PORT: '0', ...env },
@@ -81,7 +86,11 @@ describe('servers and launcher: --help, and configuration errors as one line wit
 
   for (const [name, script] of scripts.slice(0, 3)) {
     it(`${name}: a log file that cannot be written is one line, exit 2`, async () => {
-      const required = { BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'c.json'), BANK_BUSINESS_TOKEN: 'x', BANK_DATA_DIR: dir };
+      const required = {
+        BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'c.json'),
+        BANK_BUSINESS_TOKEN: 'x',
+        BANK_DATA_DIR: dir,
+      };
       const { writeFileSync } = await import('node:fs');
       writeFileSync(join(dir, 'c.json'), '{"principals":[]}');
       writeFileSync(join(dir, 'client-credentials.json'), '{"principals":[]}');
@@ -90,8 +99,10 @@ describe('servers and launcher: --help, and configuration errors as one line wit
   }
 
   it('data server: a missing credentials file is one line, exit 2', async () => {
-    expectOneCleanLine(await run('server/main.js', [], { BANK_DATA_DIR: dir, BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'nope.json') }),
-      /nope\.json/);
+    expectOneCleanLine(
+      await run('server/main.js', [], { BANK_DATA_DIR: dir, BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'nope.json') }),
+      /nope\.json/,
+    );
     expectOneCleanLine(await run('server/main.js', [], { BANK_DATA_DIR: dir }), /BANK_BUSINESS_CREDENTIALS_FILE/);
   });
 
@@ -106,7 +117,9 @@ describe('servers and launcher: --help, and configuration errors as one line wit
     const { writeBusinessCredentials } = await import('./helpers/data-server');
     const creds = writeBusinessCredentials(dir);
     const r = await run('server/main.js', [], {
-      BANK_DATA_DIR: dir, BANK_BUSINESS_CREDENTIALS_FILE: creds.filePath, DATABASE_URL: wrong.toString(),
+      BANK_DATA_DIR: dir,
+      BANK_BUSINESS_CREDENTIALS_FILE: creds.filePath,
+      DATABASE_URL: wrong.toString(),
     });
     expectOneCleanLine(r, /password authentication failed/);
     expect(r.stderr).to.not.contain('not-the-password-7f3a');
@@ -114,20 +127,30 @@ describe('servers and launcher: --help, and configuration errors as one line wit
 
   it('business server: a missing token or client credentials file is one line, exit 2', async () => {
     expectOneCleanLine(await run('business/main.js', [], { BANK_DATA_DIR: dir }), /BANK_BUSINESS_TOKEN is required/);
-    expectOneCleanLine(await run('business/main.js', [], {
-      BANK_BUSINESS_TOKEN: 'x', BANK_CLIENT_CREDENTIALS_FILE: join(dir, 'missing-clients.json'),
-    }), /missing-clients\.json/);
+    expectOneCleanLine(
+      await run('business/main.js', [], {
+        BANK_BUSINESS_TOKEN: 'x',
+        BANK_CLIENT_CREDENTIALS_FILE: join(dir, 'missing-clients.json'),
+      }),
+      /missing-clients\.json/,
+    );
   });
 
   it('balancer: a bad business URL or a missing admin credentials file is one line, exit 2', async () => {
     expectOneCleanLine(await run('balancer/main.js', ['--business-urls', 'ftp://x/bank']), /only http/);
-    expectOneCleanLine(await run('balancer/main.js', ['--admin-credentials', join(dir, 'no-admin.json')]), /no-admin\.json/);
+    expectOneCleanLine(
+      await run('balancer/main.js', ['--admin-credentials', join(dir, 'no-admin.json')]),
+      /no-admin\.json/,
+    );
   });
 
   it('cluster launcher: a bad setting is one line, exit 2, and nothing is written', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'distbank-cli-launcher-'));
     try {
-      expectOneCleanLine(await run('scripts/cluster.js', ['--business-count', '0', '--data-dir', empty]), /BANK_BUSINESS_COUNT/);
+      expectOneCleanLine(
+        await run('scripts/cluster.js', ['--business-count', '0', '--data-dir', empty]),
+        /BANK_BUSINESS_COUNT/,
+      );
       const { readdirSync } = await import('node:fs');
       expect(readdirSync(empty)).to.deep.equal([]);
     } finally {

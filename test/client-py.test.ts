@@ -21,10 +21,19 @@ function pythonHasZeepAndPytest(): boolean {
   return probe.status === 0;
 }
 
-interface Finished { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly output: string }
+interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+}
 
 /** Run asynchronously (not spawnSync): the cluster's pipes must keep draining meanwhile. */
-function run(command: string, args: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<Finished> {
+function run(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: REPO_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -45,19 +54,24 @@ function run(command: string, args: readonly string[], env: Record<string, strin
   });
 }
 
-describe('client-py: the Python client\'s pytest suite against a real cluster', function () {
+describe("client-py: the Python client's pytest suite against a real cluster", function () {
   this.timeout(CLUSTER_READY_TIMEOUT_MS + PYTEST_TIMEOUT_MS + 30_000);
   let dataDir: string | undefined;
   let cluster: RunningProcess | undefined;
 
   before(async function () {
     if (!pythonHasZeepAndPytest()) {
-      if (process.env.CI) throw new Error(`${PYTHON} cannot import zeep and pytest (apt-get install python3-zeep python3-pytest)`);
+      if (process.env.CI)
+        throw new Error(`${PYTHON} cannot import zeep and pytest (apt-get install python3-zeep python3-pytest)`);
       this.skip();
     }
     dataDir = mkdtempSync(join(tmpdir(), 'distbank-client-py-'));
-    cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dataDir, BANK_LOG_LEVEL: 'warn' }, CLUSTER_READY_TIMEOUT_MS,
-      ['--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0']);
+    cluster = await startProcess(
+      'scripts/cluster.js',
+      { BANK_DATA_DIR: dataDir, BANK_LOG_LEVEL: 'warn' },
+      CLUSTER_READY_TIMEOUT_MS,
+      ['--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0'],
+    );
   });
 
   after(async function () {

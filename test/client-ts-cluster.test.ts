@@ -51,7 +51,10 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 class AnswerDroppingProxy {
   private readonly server: Server;
   connections = 0;
-  constructor(target: URL, private dropAnswers: number) {
+  constructor(
+    target: URL,
+    private dropAnswers: number,
+  ) {
     this.server = createServer((client: Socket) => {
       this.connections++;
       const drop = this.dropAnswers > 0;
@@ -92,14 +95,27 @@ describe('client-ts: BankClient against a real cluster', function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'distbank-client-ts-'));
     cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0',
+      '--data-port',
+      '0',
+      '--business-ports',
+      '0,0,0',
+      '--balancer-port',
+      '0',
+      '--console-port',
+      '0',
     ]);
     url = cluster.url;
     const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as { clients: DemoClient[] };
     [alice, bob] = demo.clients as [DemoClient, DemoClient];
     expect(alice, 'two demo clients').to.not.equal(undefined);
     expect(bob, 'two demo clients').to.not.equal(undefined);
-    aliceBank = new BankClient({ url, clientId: alice.clientId, authToken: alice.authToken, timeoutMs: 10_000, retries: 2 });
+    aliceBank = new BankClient({
+      url,
+      clientId: alice.clientId,
+      authToken: alice.authToken,
+      timeoutMs: 10_000,
+      retries: 2,
+    });
     bobBank = new BankClient({ url, clientId: bob.clientId, authToken: bob.authToken, timeoutMs: 10_000, retries: 2 });
     // Fresh accounts per test run, so the numbers below do not depend on the demo seed.
     aliceAccount = (await aliceBank.openAccount(decimal('100.00'))).accountId;
@@ -123,9 +139,19 @@ describe('client-ts: BankClient against a real cluster', function () {
     expect((await bobBank.getBalance(bobAccount)).balance).to.equal(plus(bobBefore.balance, 1000));
     // The statement tells the same story on both sides.
     const mine = await aliceBank.getStatement(aliceAccount, 5);
-    expect(mine.entries[0]).to.include({ transactionId: result.transactionId, kind: 'TRANSFER_OUT', amount: '-10.00', counterpartyAccountId: bobAccount });
+    expect(mine.entries[0]).to.include({
+      transactionId: result.transactionId,
+      kind: 'TRANSFER_OUT',
+      amount: '-10.00',
+      counterpartyAccountId: bobAccount,
+    });
     const theirs = await bobBank.getStatement(bobAccount, 5);
-    expect(theirs.entries[0]).to.include({ transactionId: result.transactionId, kind: 'TRANSFER_IN', amount: '10.00', counterpartyAccountId: aliceAccount });
+    expect(theirs.entries[0]).to.include({
+      transactionId: result.transactionId,
+      kind: 'TRANSFER_IN',
+      amount: '10.00',
+      counterpartyAccountId: aliceAccount,
+    });
   });
 
   it('opens accounts, deposits (balance shown only for own accounts), withdraws', async () => {
@@ -147,10 +173,12 @@ describe('client-ts: BankClient against a real cluster', function () {
     expect((error as BankError).code).to.equal('INSUFFICIENT_FUNDS');
     expect((error as BankError).retryable).to.equal(false);
     expect((await aliceBank.getBalance(aliceAccount)).balance).to.equal(before.balance);
-    expect(await failure(aliceBank.withdraw(aliceAccount, decimal(plus(before.balance, 1))))).to.be.instanceOf(InsufficientFundsError);
+    expect(await failure(aliceBank.withdraw(aliceAccount, decimal(plus(before.balance, 1))))).to.be.instanceOf(
+      InsufficientFundsError,
+    );
   });
 
-  it("a foreign account comes back as NotAuthorizedError (withdraw, transfer from, balance, statement)", async () => {
+  it('a foreign account comes back as NotAuthorizedError (withdraw, transfer from, balance, statement)', async () => {
     for (const call of [
       () => aliceBank.withdraw(bobAccount, decimal('1.00')),
       () => aliceBank.transfer(bobAccount, aliceAccount, decimal('1.00')),
@@ -168,7 +196,9 @@ describe('client-ts: BankClient against a real cluster', function () {
     const nobody = new BankClient({ url, clientId: 'nobody', authToken: alice.authToken, retries: 0 });
     try {
       expect(await failure(impostor.getBalance(aliceAccount))).to.be.instanceOf(AuthenticationFailedError);
-      expect(await failure(impostor.transfer(aliceAccount, bobAccount, decimal('1.00')))).to.be.instanceOf(AuthenticationFailedError);
+      expect(await failure(impostor.transfer(aliceAccount, bobAccount, decimal('1.00')))).to.be.instanceOf(
+        AuthenticationFailedError,
+      );
       expect(await failure(nobody.getBalance(aliceAccount))).to.be.instanceOf(AuthenticationFailedError);
     } finally {
       impostor.close();
@@ -195,7 +225,9 @@ describe('client-ts: BankClient against a real cluster', function () {
     const missing = await failure(aliceBank.deposit('999999999', decimal('1.00')));
     expect(missing).to.be.instanceOf(AccountNotFoundError);
     expect((missing as BankError).accountId).to.equal('999999999');
-    expect(await failure(aliceBank.transfer(aliceAccount, aliceAccount, decimal('1.00')))).to.be.instanceOf(SameAccountError);
+    expect(await failure(aliceBank.transfer(aliceAccount, aliceAccount, decimal('1.00')))).to.be.instanceOf(
+      SameAccountError,
+    );
   });
 
   it('the same request-id moves money once; different content under it is a conflict', async () => {
@@ -206,7 +238,9 @@ describe('client-ts: BankClient against a real cluster', function () {
     expect(again.transactionId).to.equal(first.transactionId);
     expect(again.balance).to.equal(first.balance);
     expect((await aliceBank.getBalance(aliceAccount)).balance).to.equal(plus(before.balance, -100));
-    expect(await failure(aliceBank.transfer(aliceAccount, bobAccount, decimal('2.00'), { requestId }))).to.be.instanceOf(RequestIdConflictError);
+    expect(
+      await failure(aliceBank.transfer(aliceAccount, bobAccount, decimal('2.00'), { requestId })),
+    ).to.be.instanceOf(RequestIdConflictError);
     // Request-ids are scoped by client: bob may use the same key for his own transfer.
     const bobs = await bobBank.transfer(bobAccount, aliceAccount, decimal('0.50'), { requestId });
     expect(bobs.transactionId).to.not.equal(first.transactionId);
@@ -216,7 +250,12 @@ describe('client-ts: BankClient against a real cluster', function () {
     const proxy = new AnswerDroppingProxy(new URL(url), 1);
     const port = await proxy.start();
     const viaProxy = new BankClient({
-      url: `http://127.0.0.1:${port}/bank`, clientId: alice.clientId, authToken: alice.authToken, timeoutMs: 5_000, retries: 2, retryDelayMs: 50,
+      url: `http://127.0.0.1:${port}/bank`,
+      clientId: alice.clientId,
+      authToken: alice.authToken,
+      timeoutMs: 5_000,
+      retries: 2,
+      retryDelayMs: 50,
     });
     try {
       const before = await aliceBank.getBalance(aliceAccount);
@@ -234,7 +273,9 @@ describe('client-ts: BankClient against a real cluster', function () {
 
   it('concurrent calls on one client keep their own request-ids and all land', async () => {
     const before = await aliceBank.getBalance(aliceAccount);
-    const results = await Promise.all(Array.from({ length: 8 }, () => aliceBank.deposit(aliceAccount, decimal('0.25'))));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => aliceBank.deposit(aliceAccount, decimal('0.25'))),
+    );
     expect(new Set(results.map((r) => r.requestId)).size).to.equal(8);
     expect(new Set(results.map((r) => r.transactionId)).size).to.equal(8);
     expect((await aliceBank.getBalance(aliceAccount)).balance).to.equal(plus(before.balance, 200));

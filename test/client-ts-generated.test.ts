@@ -35,7 +35,10 @@ describe('client-ts: generated code', () => {
     const committed = filesUnder(GENERATED_DIR);
     expect([...committed.keys()].sort(), 'file list').to.deep.equal([...fresh.keys()].sort());
     for (const [path, text] of fresh) {
-      expect(committed.get(path), `client-ts/generated/${path} is stale: re-run node dist/client-ts/generate.js`).to.equal(text);
+      expect(
+        committed.get(path),
+        `client-ts/generated/${path} is stale: re-run node dist/client-ts/generate.js`,
+      ).to.equal(text);
     }
   });
 

@@ -69,7 +69,9 @@ function envelope(body: string): string {
   return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${ENV}"><soap:Body>${body}</soap:Body></soap:Envelope>`;
 }
 function okResponse(element: string, fields: Record<string, string>): Responder {
-  const inner = Object.entries(fields).map(([k, v]) => `<b:${k}>${v}</b:${k}>`).join('');
+  const inner = Object.entries(fields)
+    .map(([k, v]) => `<b:${k}>${v}</b:${k}>`)
+    .join('');
   return (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' });
     res.end(envelope(`<b:${element} xmlns:b="${NS}">${inner}</b:${element}>`));
@@ -79,12 +81,14 @@ function faultResponse(code: FaultCode, message: string, accountId?: string): Re
   const info = FAULT_CODES[code];
   return (_req, res) => {
     res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' });
-    res.end(envelope(
-      `<soap:Fault><faultcode>soap:${info.soapFaultCode}</faultcode><faultstring>${message}</faultstring><detail>` +
-        `<b:BankFault xmlns:b="${NS}"><b:code>${code}</b:code><b:message>${message}</b:message>` +
-        (accountId === undefined ? '' : `<b:accountId>${accountId}</b:accountId>`) +
-        `<b:retryable>${info.retryable}</b:retryable></b:BankFault></detail></soap:Fault>`,
-    ));
+    res.end(
+      envelope(
+        `<soap:Fault><faultcode>soap:${info.soapFaultCode}</faultcode><faultstring>${message}</faultstring><detail>` +
+          `<b:BankFault xmlns:b="${NS}"><b:code>${code}</b:code><b:message>${message}</b:message>` +
+          (accountId === undefined ? '' : `<b:accountId>${accountId}</b:accountId>`) +
+          `<b:retryable>${info.retryable}</b:retryable></b:BankFault></detail></soap:Fault>`,
+      ),
+    );
   };
 }
 const dropConnection: Responder = (req) => req.socket.destroy();
@@ -125,10 +129,17 @@ describe('client-ts: DecimalString', () => {
 });
 
 describe('client-ts: the CLI amount rules and the retry pause', () => {
-  it('positiveDecimal refuses 0 and negatives; twoDecimals shows balances\' form', () => {
-    for (const bad of ['-1', '0', '0.00', '-0.5', '+0']) expect(() => positiveDecimal(bad), bad).to.throw(DecimalFormatError);
+  it("positiveDecimal refuses 0 and negatives; twoDecimals shows balances' form", () => {
+    for (const bad of ['-1', '0', '0.00', '-0.5', '+0'])
+      expect(() => positiveDecimal(bad), bad).to.throw(DecimalFormatError);
     expect(positiveDecimal('0.01')).to.equal('0.01');
-    expect(['10', '10.5', '+.5', '007.10', '0.010'].map((t) => twoDecimals(decimal(t)))).to.deep.equal(['10.00', '10.50', '0.50', '7.10', '0.01']);
+    expect(['10', '10.5', '+.5', '007.10', '0.010'].map((t) => twoDecimals(decimal(t)))).to.deep.equal([
+      '10.00',
+      '10.50',
+      '0.50',
+      '7.10',
+      '0.01',
+    ]);
   });
   it('retryPauseMs: exponential, capped, jittered down to half (not a fixed pause)', () => {
     expect([1, 2, 3].map((a) => retryPauseMs(a, 100, 5_000, () => 1))).to.deep.equal([100, 200, 400]);
@@ -143,7 +154,14 @@ describe('client-ts: BankClient against a scripted server', () => {
   let client: BankClient;
   before(async () => {
     url = await server.start();
-    client = new BankClient({ url, clientId: 'alice', authToken: 's3cr<t&', timeoutMs: 2_000, retries: 2, retryDelayMs: 10 });
+    client = new BankClient({
+      url,
+      clientId: 'alice',
+      authToken: 's3cr<t&',
+      timeoutMs: 2_000,
+      retries: 2,
+      retryDelayMs: 10,
+    });
   });
   after(async () => {
     client.close();
@@ -164,7 +182,9 @@ describe('client-ts: BankClient against a scripted server', () => {
   });
 
   it('keeps money as text both ways (no float on the way in or out)', async () => {
-    server.script(okResponse('WithdrawResponse', { transactionId: 't1', accountId: '7', balance: '12345678901234567.10' }));
+    server.script(
+      okResponse('WithdrawResponse', { transactionId: 't1', accountId: '7', balance: '12345678901234567.10' }),
+    );
     const result = await client.withdraw('7', decimal('0.10'));
     expect(result.balance).to.equal('12345678901234567.10');
     expect(typeof result.balance).to.equal('string');
@@ -174,7 +194,10 @@ describe('client-ts: BankClient against a scripted server', () => {
   it('sends amounts as given, so that the server decides what is invalid', async () => {
     server.script(faultResponse('INVALID_AMOUNT', 'amount must be greater than 0'));
     for (const amount of ['0', '-1', '0.001']) {
-      const error = await client.deposit('7', decimal(amount)).then(() => undefined, (e: unknown) => e);
+      const error = await client.deposit('7', decimal(amount)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.be.instanceOf(BANK_ERROR_CLASSES.INVALID_AMOUNT);
       expect(server.seen.at(-1)!.body).to.contain(`<amount>${amount}</amount>`);
     }
@@ -185,7 +208,10 @@ describe('client-ts: BankClient against a scripted server', () => {
       const retryable = FAULT_CODES[code].retryable;
       server.script(faultResponse(code, `msg for ${code}`, '42'));
       const once = new BankClient({ url, clientId: 'a', authToken: 't', retries: 0 });
-      const error = await once.getBalance('42').then(() => undefined, (e: unknown) => e);
+      const error = await once.getBalance('42').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       once.close();
       expect(error, code).to.be.instanceOf(BankError);
       expect(error, code).to.be.instanceOf(BANK_ERROR_CLASSES[code]);
@@ -213,16 +239,31 @@ describe('client-ts: BankClient against a scripted server', () => {
   });
 
   it('retries a dropped connection with the SAME request-id and body', async () => {
-    server.script(dropConnection, okResponse('TransferResponse', { transactionId: 't9', fromAccountId: '7', balance: '90.00' }));
+    server.script(
+      dropConnection,
+      okResponse('TransferResponse', { transactionId: 't9', fromAccountId: '7', balance: '90.00' }),
+    );
     const result = await client.transfer('7', '8', decimal('10.00'));
     expect(server.seen).to.have.length(2);
     expect(requestIdOf(server.seen[0]!.body)).to.equal(result.requestId);
     expect(server.seen[1]!.body).to.equal(server.seen[0]!.body);
-    expect(result).to.deep.equal({ transactionId: 't9', fromAccountId: '7', balance: '90.00', requestId: result.requestId });
+    expect(result).to.deep.equal({
+      transactionId: 't9',
+      fromAccountId: '7',
+      balance: '90.00',
+      requestId: result.requestId,
+    });
   });
 
   it('retries after a timeout with the same request-id', async () => {
-    const quick = new BankClient({ url, clientId: 'alice', authToken: 't', timeoutMs: 300, retries: 1, retryDelayMs: 0 });
+    const quick = new BankClient({
+      url,
+      clientId: 'alice',
+      authToken: 't',
+      timeoutMs: 300,
+      retries: 1,
+      retryDelayMs: 0,
+    });
     try {
       server.script(neverAnswer, okResponse('DepositResponse', { transactionId: 't2', accountId: '8' }));
       const started = Date.now();
@@ -237,19 +278,28 @@ describe('client-ts: BankClient against a scripted server', () => {
   });
 
   it('retries a retryable fault (ACCOUNT_LOCKED) with the same request-id, not a final one', async () => {
-    server.script(faultResponse('ACCOUNT_LOCKED', 'locked', '7'), okResponse('WithdrawResponse', { transactionId: 't3', accountId: '7', balance: '1.00' }));
+    server.script(
+      faultResponse('ACCOUNT_LOCKED', 'locked', '7'),
+      okResponse('WithdrawResponse', { transactionId: 't3', accountId: '7', balance: '1.00' }),
+    );
     const result = await client.withdraw('7', decimal('1.00'));
     expect(server.seen.map((s) => requestIdOf(s.body))).to.deep.equal([result.requestId, result.requestId]);
 
     server.script(faultResponse('INSUFFICIENT_FUNDS', 'no', '7'));
-    const error = await client.withdraw('7', decimal('1.00')).then(() => undefined, (e: unknown) => e);
+    const error = await client.withdraw('7', decimal('1.00')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(InsufficientFundsError);
     expect(server.seen).to.have.length(1);
   });
 
   it('gives up after the bounded retries with a BankTransportError carrying the request-id', async () => {
     server.script(dropConnection);
-    const error = await client.transfer('7', '8', decimal('1.00')).then(() => undefined, (e: unknown) => e);
+    const error = await client.transfer('7', '8', decimal('1.00')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(BankTransportError);
     expect(server.seen).to.have.length(3); // 1 + retries (2)
     expect((error as BankTransportError).requestId).to.equal(requestIdOf(server.seen[0]!.body));
@@ -261,16 +311,29 @@ describe('client-ts: BankClient against a scripted server', () => {
       res.writeHead(404, { 'content-type': 'text/html' });
       res.end('<html>nope</html>');
     });
-    const error = await client.getBalance('7').then(() => undefined, (e: unknown) => e);
+    const error = await client.getBalance('7').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(BankProtocolError);
     expect(server.seen).to.have.length(1);
   });
 
   it('reads no response body past responseBytesMax (and does not retry it)', async () => {
-    const small = new BankClient({ url, clientId: 'a', authToken: 't', responseBytesMax: 2048, retries: 2, retryDelayMs: 0 });
+    const small = new BankClient({
+      url,
+      clientId: 'a',
+      authToken: 't',
+      responseBytesMax: 2048,
+      retries: 2,
+      retryDelayMs: 0,
+    });
     try {
       server.script(okResponse('GetBalanceResponse', { accountId: '7', balance: '1.00', padding: 'x'.repeat(10_000) }));
-      const error = await small.getBalance('7').then(() => undefined, (e: unknown) => e);
+      const error = await small.getBalance('7').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.be.instanceOf(BankProtocolError);
       expect(server.seen).to.have.length(1);
     } finally {
@@ -280,7 +343,10 @@ describe('client-ts: BankClient against a scripted server', () => {
 
   it('refuses a response that breaks the contract (missing balance)', async () => {
     server.script(okResponse('GetBalanceResponse', { accountId: '7' }));
-    const error = await client.getBalance('7').then(() => undefined, (e: unknown) => e);
+    const error = await client.getBalance('7').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(BankProtocolError);
     expect((error as Error).message).to.contain('balance');
   });
@@ -293,13 +359,23 @@ describe('client-ts: BankClient against a scripted server', () => {
       const entries = Array.from({ length: count }, (_v, i) => entry(`t${i}`)).join('');
       server.script((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/xml' });
-        res.end(envelope(`<b:GetStatementResponse xmlns:b="${NS}"><b:accountId>7</b:accountId><b:balance>90.00</b:balance>${entries}</b:GetStatementResponse>`));
+        res.end(
+          envelope(
+            `<b:GetStatementResponse xmlns:b="${NS}"><b:accountId>7</b:accountId><b:balance>90.00</b:balance>${entries}</b:GetStatementResponse>`,
+          ),
+        );
       });
       const statement = await client.getStatement('7', 10);
       expect(statement.entries, String(count)).to.have.length(count);
       if (count > 0) {
         expect(statement.entries[0]).to.deep.equal({
-          transactionId: 't0', kind: 'TRANSFER_OUT', amount: '-10.00', balanceAfter: '90.00', counterpartyAccountId: '8', at: '2026-11-26T15:00:00Z', entryId: '40',
+          transactionId: 't0',
+          kind: 'TRANSFER_OUT',
+          amount: '-10.00',
+          balanceAfter: '90.00',
+          counterpartyAccountId: '8',
+          at: '2026-11-26T15:00:00Z',
+          entryId: '40',
         });
       }
       expect(server.seen[0]!.body).to.contain('<limit>10</limit>');
@@ -317,7 +393,10 @@ describe('client-ts: BankClient against a scripted server', () => {
   });
 
   it('refuses a number where a DecimalString is expected, even past the type checker', async () => {
-    const error = await client.deposit('7', 10 as unknown as DecimalString).then(() => undefined, (e: unknown) => e);
+    const error = await client.deposit('7', 10 as unknown as DecimalString).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(DecimalFormatError);
   });
 });

@@ -20,14 +20,30 @@ describe('cluster: the data server stopped and started again', function () {
     const bob = cluster().client('bob');
     const a = await openAccount(cluster().balancerUrl, alice, '300.00');
     const b = await openAccount(cluster().balancerUrl, bob, '300.00');
-    const before = await callBank(cluster().balancerUrl, 'Transfer',
-      [['fromAccountId', a], ['toAccountId', b], ['amount', '50.00']], { ...alice, requestId: 'before-outage' }, { timeoutMs: 10_000 });
+    const before = await callBank(
+      cluster().balancerUrl,
+      'Transfer',
+      [
+        ['fromAccountId', a],
+        ['toAccountId', b],
+        ['amount', '50.00'],
+      ],
+      { ...alice, requestId: 'before-outage' },
+      { timeoutMs: 10_000 },
+    );
     expect(field(before, 'balance')).to.equal('250.00');
 
     await cluster().stopData('SIGKILL');
-    const transferArgs = [['fromAccountId', a], ['toAccountId', b], ['amount', '20.00']] as const;
+    const transferArgs = [
+      ['fromAccountId', a],
+      ['toAccountId', b],
+      ['amount', '20.00'],
+    ] as const;
     for (const url of [cluster().balancerUrl, ...cluster().businessUrls]) {
-      for (const [op, args] of [['Transfer', transferArgs], ['GetBalance', [['accountId', a]]]] as const) {
+      for (const [op, args] of [
+        ['Transfer', transferArgs],
+        ['GetBalance', [['accountId', a]]],
+      ] as const) {
         const started = performance.now();
         const r = await callBank(url, op, args, { ...alice, requestId: 'during-outage' }, { timeoutMs: 15_000 });
         const ms = performance.now() - started;
@@ -43,12 +59,24 @@ describe('cluster: the data server stopped and started again', function () {
     let after: Awaited<ReturnType<typeof callBank>> | undefined;
     const until = Date.now() + 10_000;
     do {
-      after = await callBank(cluster().balancerUrl, 'Transfer', transferArgs, { ...alice, requestId: 'during-outage' }, { timeoutMs: 10_000 });
+      after = await callBank(
+        cluster().balancerUrl,
+        'Transfer',
+        transferArgs,
+        { ...alice, requestId: 'during-outage' },
+        { timeoutMs: 10_000 },
+      );
       if (after.fault?.code !== 'SERVICE_UNAVAILABLE') break;
       await new Promise((r) => setTimeout(r, 200));
     } while (Date.now() < until);
     expect(field(after, 'balance')).to.equal('230.00');
-    const replay = await callBank(cluster().businessUrls[0]!, 'Transfer', transferArgs, { ...alice, requestId: 'during-outage' }, { timeoutMs: 10_000 });
+    const replay = await callBank(
+      cluster().businessUrls[0]!,
+      'Transfer',
+      transferArgs,
+      { ...alice, requestId: 'during-outage' },
+      { timeoutMs: 10_000 },
+    );
     expect(field(replay, 'transactionId')).to.equal(field(after, 'transactionId'));
     expect(await balanceOf(cluster().balancerUrl, alice, a)).to.equal('230.00');
     expect(await balanceOf(cluster().balancerUrl, bob, b)).to.equal('370.00');

@@ -23,10 +23,14 @@ interface ClusterFile {
   pids: { data: number; dataServers: number[] };
 }
 
-function runToExit(env: Record<string, string>, args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+function runToExit(
+  env: Record<string, string>,
+  args: readonly string[],
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(DIST_DIR, 'scripts/cluster.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -43,7 +47,10 @@ describe('cluster launcher with several data servers', function () {
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('SQLite with --data-servers 2 is one line on stderr and exit 2', async () => {
-    const r = await runToExit({ BANK_DATA_DIR: dataDir, BANK_DATA_PORT: '0', BANK_BUSINESS_PORTS: '0', BANK_BALANCER_PORT: '0' }, ['--data-servers', '2']);
+    const r = await runToExit(
+      { BANK_DATA_DIR: dataDir, BANK_DATA_PORT: '0', BANK_BUSINESS_PORTS: '0', BANK_BALANCER_PORT: '0' },
+      ['--data-servers', '2'],
+    );
     expect(r.code, r.stderr).to.equal(2);
     const lines = r.stderr.split('\n').filter((l) => l !== '');
     expect(lines, r.stderr).to.have.length(1);
@@ -53,10 +60,21 @@ describe('cluster launcher with several data servers', function () {
   it('over PostgreSQL: 2 data servers in cluster.json, the banner and readClusterFile; each serves; a business server knows both', async function () {
     const url = testDatabaseUrlOrSkip(this);
     const schema = `t_${randomBytes(6).toString('hex')}`;
-    const cluster = await startProcess('scripts/cluster.js', {
-      BANK_DATA_DIR: dataDir, BANK_DATA_PORT: '0', BANK_BUSINESS_PORTS: '0', BANK_BALANCER_PORT: '0', BANK_BUSINESS_COUNT: '2',
-      BANK_LOG_LEVEL: 'warn', DATABASE_URL: url, BANK_PG_SCHEMA: schema, BANK_DATA_SERVERS: '2',
-    }, 40_000);
+    const cluster = await startProcess(
+      'scripts/cluster.js',
+      {
+        BANK_DATA_DIR: dataDir,
+        BANK_DATA_PORT: '0',
+        BANK_BUSINESS_PORTS: '0',
+        BANK_BALANCER_PORT: '0',
+        BANK_BUSINESS_COUNT: '2',
+        BANK_LOG_LEVEL: 'warn',
+        DATABASE_URL: url,
+        BANK_PG_SCHEMA: schema,
+        BANK_DATA_SERVERS: '2',
+      },
+      40_000,
+    );
     try {
       const info = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
       expect(info.dataUrls).to.have.length(2);
@@ -65,7 +83,8 @@ describe('cluster launcher with several data servers', function () {
       expect(info.pids.data).to.equal(info.pids.dataServers[0]);
       expect(new Set(info.dataUrls).size).to.equal(2);
       expect(new Set(info.pids.dataServers).size, 'two processes').to.equal(2);
-      for (const u of info.dataUrls) expect(await (await fetch(new URL('/health', u))).json(), u).to.deep.equal({ status: 'ok' });
+      for (const u of info.dataUrls)
+        expect(await (await fetch(new URL('/health', u))).json(), u).to.deep.equal({ status: 'ok' });
       const tools = readClusterFile(dataDir)!;
       expect(tools.pids.get('data')).to.equal(info.pids.dataServers[0]);
       expect(tools.pids.get('data2')).to.equal(info.pids.dataServers[1]);
@@ -77,9 +96,14 @@ describe('cluster launcher with several data servers', function () {
         const details = await healthDetails(b, admin.adminToken);
         expect(JSON.stringify(details), b).to.contain(info.dataUrls[0]!).and.to.contain(info.dataUrls[1]!);
       }
-      const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as { url: string; clients: { clientId: string; authToken: string; accounts: string[] }[] };
+      const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as {
+        url: string;
+        clients: { clientId: string; authToken: string; accounts: string[] }[];
+      };
       const alice = demo.clients[0]!;
-      const r = await callBank(demo.url, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, { timeoutMs: 10_000 });
+      const r = await callBank(demo.url, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, {
+        timeoutMs: 10_000,
+      });
       expect(r.body?.['balance'], r.raw).to.equal('1000.00');
     } finally {
       await cluster.kill('SIGTERM');

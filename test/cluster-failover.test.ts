@@ -32,7 +32,8 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
     let done = 0;
     let killedAt: number | undefined;
     let killing: Promise<void> | undefined;
-    const acknowledged: Array<{ transactionId: string; from: string; to: string; amount: string; afterKill: boolean }> = [];
+    const acknowledged: Array<{ transactionId: string; from: string; to: string; amount: string; afterKill: boolean }> =
+      [];
     const finalFaults: Record<string, number> = {};
     let clientRetries = 0;
 
@@ -41,11 +42,26 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
         const from = accounts[(w + i) % ACCOUNTS]!;
         const to = accounts[(w + i + 1 + (i % (ACCOUNTS - 1))) % ACCOUNTS]!;
         const amount = `${1 + ((w * 7 + i * 13) % 9)}.${String((w + i) % 100).padStart(2, '0')}`;
-        const r = await callWithRetry(cluster.balancerUrl, 'Transfer',
-          [['fromAccountId', from], ['toAccountId', to], ['amount', amount]], alice, `fo-${w}-${i}`);
+        const r = await callWithRetry(
+          cluster.balancerUrl,
+          'Transfer',
+          [
+            ['fromAccountId', from],
+            ['toAccountId', to],
+            ['amount', amount],
+          ],
+          alice,
+          `fo-${w}-${i}`,
+        );
         clientRetries += r.retries;
         if (r.result.fault === undefined) {
-          acknowledged.push({ transactionId: field(r.result, 'transactionId'), from, to, amount, afterKill: killedAt !== undefined });
+          acknowledged.push({
+            transactionId: field(r.result, 'transactionId'),
+            from,
+            to,
+            amount,
+            afterKill: killedAt !== undefined,
+          });
         } else {
           finalFaults[r.result.fault.code] = (finalFaults[r.result.fault.code] ?? 0) + 1;
         }
@@ -61,8 +77,13 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
     expect(killedAt, 'the kill happened during the stream').to.not.equal(undefined);
 
     // Only a final business answer is acceptable as a non-success (funds ran out on one account).
-    expect(Object.keys(finalFaults).filter((c) => c !== 'INSUFFICIENT_FUNDS'), JSON.stringify(finalFaults)).to.deep.equal([]);
-    expect(acknowledged.filter((a) => a.afterKill).length, 'transfers acknowledged after the kill').to.be.greaterThan(50);
+    expect(
+      Object.keys(finalFaults).filter((c) => c !== 'INSUFFICIENT_FUNDS'),
+      JSON.stringify(finalFaults),
+    ).to.deep.equal([]);
+    expect(acknowledged.filter((a) => a.afterKill).length, 'transfers acknowledged after the kill').to.be.greaterThan(
+      50,
+    );
 
     const statements = await Promise.all(accounts.map((a) => statementOf(cluster.balancerUrl, alice, a)));
     const total = statements.reduce((sum, s) => sum + cents(s.balance), 0);
@@ -70,7 +91,10 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
     const outs = new Map<string, number>();
     const ins = new Map<string, number>();
     statements.forEach((s, i) => {
-      expect(s.entries.reduce((sum, e) => sum + cents(e.amount), 0), `account ${accounts[i]} adds up`).to.equal(cents(s.balance));
+      expect(
+        s.entries.reduce((sum, e) => sum + cents(e.amount), 0),
+        `account ${accounts[i]} adds up`,
+      ).to.equal(cents(s.balance));
       for (const e of s.entries) {
         if (e.kind === 'TRANSFER_OUT') outs.set(e.transactionId, (outs.get(e.transactionId) ?? 0) + 1);
         if (e.kind === 'TRANSFER_IN') ins.set(e.transactionId, (ins.get(e.transactionId) ?? 0) + 1);
@@ -85,8 +109,13 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
     expect(outs.size).to.equal(acknowledged.length);
     expect(ins.size).to.equal(acknowledged.length);
 
-    const health = await healthDetails<{ backends: Array<{ url: string; eligible: boolean }> }>(cluster.balancerUrl, cluster.adminToken);
+    const health = await healthDetails<{ backends: Array<{ url: string; eligible: boolean }> }>(
+      cluster.balancerUrl,
+      cluster.adminToken,
+    );
     expect(health.backends.map((b) => b.eligible)).to.deep.equal([true, false, true]);
-    console.log(`      ${acknowledged.length} acknowledged (${acknowledged.filter((a) => a.afterKill).length} after the kill), final faults ${JSON.stringify(finalFaults)}, client retries ${clientRetries}`);
+    console.log(
+      `      ${acknowledged.length} acknowledged (${acknowledged.filter((a) => a.afterKill).length} after the kill), final faults ${JSON.stringify(finalFaults)}, client retries ${clientRetries}`,
+    );
   });
 });

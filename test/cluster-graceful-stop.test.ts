@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { callBank } from './helpers/bank-call';
-import { cents, CLIENT_RATE_LIFTED, field, openAccount, startCluster, statementOf, TestCluster } from './helpers/cluster';
+import {
+  cents,
+  CLIENT_RATE_LIFTED,
+  field,
+  openAccount,
+  startCluster,
+  statementOf,
+  TestCluster,
+} from './helpers/cluster';
 
 /**
  * A business server stopped cleanly (SIGTERM, as in a rolling restart) during a stream of
@@ -23,7 +31,10 @@ describe('cluster: SIGTERM of a business server during a stream of transfers', f
 
   it('no client sees an error, and every transfer is in the journal once', async () => {
     const alice = cluster.client('alice');
-    const accounts = [await openAccount(cluster.balancerUrl, alice, '1000.00'), await openAccount(cluster.balancerUrl, alice, '1000.00')];
+    const accounts = [
+      await openAccount(cluster.balancerUrl, alice, '1000.00'),
+      await openAccount(cluster.balancerUrl, alice, '1000.00'),
+    ];
     let done = 0;
     let stopping: Promise<void> | undefined;
     let stopMs = 0;
@@ -35,8 +46,17 @@ describe('cluster: SIGTERM of a business server during a stream of transfers', f
         const from = accounts[(w + i) % 2]!;
         const to = accounts[(w + i + 1) % 2]!;
         try {
-          const r = await callBank(cluster.balancerUrl, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']],
-            { ...alice, requestId: `gs-${w}-${i}` }, { timeoutMs: 15_000 });
+          const r = await callBank(
+            cluster.balancerUrl,
+            'Transfer',
+            [
+              ['fromAccountId', from],
+              ['toAccountId', to],
+              ['amount', '1.00'],
+            ],
+            { ...alice, requestId: `gs-${w}-${i}` },
+            { timeoutMs: 15_000 },
+          );
           if (r.fault !== undefined) errors.push(`${r.fault.code}: ${r.fault.message}`);
           else ids.push(field(r, 'transactionId'));
         } catch (err) {
@@ -61,7 +81,9 @@ describe('cluster: SIGTERM of a business server during a stream of transfers', f
     expect(ids).to.have.length(WORKERS * TRANSFERS_PER_WORKER);
     const statements = await Promise.all(accounts.map((a) => statementOf(cluster.balancerUrl, alice, a)));
     expect(statements.reduce((sum, s) => sum + cents(s.balance), 0)).to.equal(200_000);
-    const outs = statements.flatMap((s) => s.entries.filter((e) => e.kind === 'TRANSFER_OUT').map((e) => e.transactionId));
+    const outs = statements.flatMap((s) =>
+      s.entries.filter((e) => e.kind === 'TRANSFER_OUT').map((e) => e.transactionId),
+    );
     expect(outs.slice().sort()).to.deep.equal(ids.slice().sort());
   });
 });

@@ -8,11 +8,15 @@ import { balanceOf, field, openAccount, startCluster, TestCluster } from './help
  * every business server) and the caller checks, end to end through the balancer.
  */
 const TIMEOUT_MS = 10_000;
-const GET_BALANCE = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:b="urn:distbank:bank:v1"><soap:Body><b:GetBalance><b:accountId>1</b:accountId></b:GetBalance></soap:Body></soap:Envelope>';
+const GET_BALANCE =
+  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:b="urn:distbank:bank:v1"><soap:Body><b:GetBalance><b:accountId>1</b:accountId></b:GetBalance></soap:Body></soap:Envelope>';
 
 /** A strict look at a fault answer: well-formed XML, SOAP 1.1 fault, BankFault detail. */
 async function strictFault(raw: string): Promise<{ faultcode: string; code: string; retryable: string }> {
-  const doc = await parseStringPromise(raw, { explicitArray: false }) as Record<string, Record<string, Record<string, Record<string, unknown>>>>;
+  const doc = (await parseStringPromise(raw, { explicitArray: false })) as Record<
+    string,
+    Record<string, Record<string, Record<string, unknown>>>
+  >;
   const envelope = doc['soap:Envelope'] ?? doc['soapenv:Envelope'] ?? doc['S:Envelope'];
   expect(envelope, raw).to.not.equal(undefined);
   const body = Object.entries(envelope!).find(([k]) => k.endsWith('Body'))![1];
@@ -47,7 +51,11 @@ describe('cluster: idempotency and caller checks through the balancer', function
 
   it('the same request-id moves money once, through the balancer and through every business server', async () => {
     const alice = cluster.client('alice');
-    const args = [['fromAccountId', aliceAccount], ['toAccountId', bobAccount], ['amount', '7.25']] as const;
+    const args = [
+      ['fromAccountId', aliceAccount],
+      ['toAccountId', bobAccount],
+      ['amount', '7.25'],
+    ] as const;
     const headers = { ...alice, requestId: 'same-key-1' };
     const first = await callBank(cluster.balancerUrl, 'Transfer', args, headers, { timeoutMs: TIMEOUT_MS });
     const transactionId = field(first, 'transactionId');
@@ -64,7 +72,10 @@ describe('cluster: idempotency and caller checks through the balancer', function
 
   it('the same request-id as an HTTP header works the same way', async () => {
     const alice = cluster.client('alice');
-    const args = [['accountId', aliceAccount], ['amount', '1.00']] as const;
+    const args = [
+      ['accountId', aliceAccount],
+      ['amount', '1.00'],
+    ] as const;
     const options = { timeoutMs: TIMEOUT_MS, httpHeaders: { 'request-id': 'http-key-1' } };
     const first = await callBank(cluster.balancerUrl, 'Withdraw', args, alice, options);
     const second = await callBank(cluster.businessUrls[2]!, 'Withdraw', args, alice, options);
@@ -74,9 +85,17 @@ describe('cluster: idempotency and caller checks through the balancer', function
 
   it('the same request-id with a different amount is REQUEST_ID_CONFLICT and moves nothing', async () => {
     const alice = cluster.client('alice');
-    const r = await callBank(cluster.balancerUrl, 'Transfer',
-      [['fromAccountId', aliceAccount], ['toAccountId', bobAccount], ['amount', '8.00']],
-      { ...alice, requestId: 'same-key-1' }, { timeoutMs: TIMEOUT_MS });
+    const r = await callBank(
+      cluster.balancerUrl,
+      'Transfer',
+      [
+        ['fromAccountId', aliceAccount],
+        ['toAccountId', bobAccount],
+        ['amount', '8.00'],
+      ],
+      { ...alice, requestId: 'same-key-1' },
+      { timeoutMs: TIMEOUT_MS },
+    );
     expect(r.httpStatus).to.equal(500);
     expect(r.fault?.code).to.equal('REQUEST_ID_CONFLICT');
     expect(await balanceOf(cluster.balancerUrl, alice, aliceAccount)).to.equal('91.75');
@@ -84,44 +103,120 @@ describe('cluster: idempotency and caller checks through the balancer', function
 
   it('two clients may use the same request-id without colliding', async () => {
     const bob = cluster.client('bob');
-    const r = await callBank(cluster.balancerUrl, 'Transfer',
-      [['fromAccountId', bobAccount], ['toAccountId', aliceAccount], ['amount', '7.25']],
-      { ...bob, requestId: 'same-key-1' }, { timeoutMs: TIMEOUT_MS });
+    const r = await callBank(
+      cluster.balancerUrl,
+      'Transfer',
+      [
+        ['fromAccountId', bobAccount],
+        ['toAccountId', aliceAccount],
+        ['amount', '7.25'],
+      ],
+      { ...bob, requestId: 'same-key-1' },
+      { timeoutMs: TIMEOUT_MS },
+    );
     expect(r.fault).to.equal(undefined);
     expect(await balanceOf(cluster.balancerUrl, bob, bobAccount)).to.equal('100.00');
   });
 
-  it('another client\'s account: NOT_AUTHORIZED, HTTP 500, well-formed fault', async () => {
+  it("another client's account: NOT_AUTHORIZED, HTTP 500, well-formed fault", async () => {
     const bob = cluster.client('bob');
     for (const [op, args] of [
-      ['Withdraw', [['accountId', aliceAccount], ['amount', '1.00']]],
+      [
+        'Withdraw',
+        [
+          ['accountId', aliceAccount],
+          ['amount', '1.00'],
+        ],
+      ],
       ['GetBalance', [['accountId', aliceAccount]]],
-      ['Transfer', [['fromAccountId', aliceAccount], ['toAccountId', bobAccount], ['amount', '1.00']]],
+      [
+        'Transfer',
+        [
+          ['fromAccountId', aliceAccount],
+          ['toAccountId', bobAccount],
+          ['amount', '1.00'],
+        ],
+      ],
       ['GetStatement', [['accountId', aliceAccount]]],
     ] as const) {
       const r = await callBank(cluster.balancerUrl, op, args, bob, { timeoutMs: TIMEOUT_MS });
       expect(r.httpStatus, op).to.equal(500);
-      expect(await strictFault(r.raw), op).to.deep.equal({ faultcode: 'soap:Client', code: 'NOT_AUTHORIZED', retryable: 'false' });
+      expect(await strictFault(r.raw), op).to.deep.equal({
+        faultcode: 'soap:Client',
+        code: 'NOT_AUTHORIZED',
+        retryable: 'false',
+      });
     }
   });
 
   it('bad token, unknown client, no headers at all: AUTHENTICATION_FAILED, HTTP 500, well-formed fault', async () => {
     const alice = cluster.client('alice');
     const cases: Array<{ name: string; raw: () => Promise<{ httpStatus: number; raw: string }> }> = [
-      { name: 'bad token', raw: () => callBank(cluster.balancerUrl, 'GetBalance', [['accountId', aliceAccount]], { clientId: 'alice', authToken: alice.authToken.slice(1) + 'x' }, { timeoutMs: TIMEOUT_MS }) },
-      { name: 'unknown client', raw: () => callBank(cluster.balancerUrl, 'GetBalance', [['accountId', aliceAccount]], { clientId: 'mallory', authToken: alice.authToken }, { timeoutMs: TIMEOUT_MS }) },
-      { name: 'token without client-id', raw: () => callBank(cluster.balancerUrl, 'GetBalance', [['accountId', aliceAccount]], { authToken: alice.authToken }, { timeoutMs: TIMEOUT_MS }) },
-      { name: 'no soap:Header, no HTTP headers', raw: () => postRaw(cluster.balancerUrl, GET_BALANCE, { soapaction: '"urn:distbank:bank:v1#GetBalance"' }, TIMEOUT_MS) },
-      { name: 'bad token as HTTP headers', raw: () => postRaw(cluster.balancerUrl, GET_BALANCE, { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'client-id': 'alice', 'auth-token': 'nope' }, TIMEOUT_MS) },
+      {
+        name: 'bad token',
+        raw: () =>
+          callBank(
+            cluster.balancerUrl,
+            'GetBalance',
+            [['accountId', aliceAccount]],
+            { clientId: 'alice', authToken: alice.authToken.slice(1) + 'x' },
+            { timeoutMs: TIMEOUT_MS },
+          ),
+      },
+      {
+        name: 'unknown client',
+        raw: () =>
+          callBank(
+            cluster.balancerUrl,
+            'GetBalance',
+            [['accountId', aliceAccount]],
+            { clientId: 'mallory', authToken: alice.authToken },
+            { timeoutMs: TIMEOUT_MS },
+          ),
+      },
+      {
+        name: 'token without client-id',
+        raw: () =>
+          callBank(
+            cluster.balancerUrl,
+            'GetBalance',
+            [['accountId', aliceAccount]],
+            { authToken: alice.authToken },
+            { timeoutMs: TIMEOUT_MS },
+          ),
+      },
+      {
+        name: 'no soap:Header, no HTTP headers',
+        raw: () =>
+          postRaw(cluster.balancerUrl, GET_BALANCE, { soapaction: '"urn:distbank:bank:v1#GetBalance"' }, TIMEOUT_MS),
+      },
+      {
+        name: 'bad token as HTTP headers',
+        raw: () =>
+          postRaw(
+            cluster.balancerUrl,
+            GET_BALANCE,
+            { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'client-id': 'alice', 'auth-token': 'nope' },
+            TIMEOUT_MS,
+          ),
+      },
     ];
     for (const c of cases) {
       const r = await c.raw();
       expect(r.httpStatus, c.name).to.equal(500);
-      expect(await strictFault(r.raw), c.name).to.deep.equal({ faultcode: 'soap:Client', code: 'AUTHENTICATION_FAILED', retryable: 'false' });
+      expect(await strictFault(r.raw), c.name).to.deep.equal({
+        faultcode: 'soap:Client',
+        code: 'AUTHENTICATION_FAILED',
+        retryable: 'false',
+      });
     }
     // The right credentials as plain HTTP headers (the seed's form) are accepted through the balancer.
-    const ok = await postRaw(cluster.balancerUrl, GET_BALANCE.replace('<b:accountId>1<', `<b:accountId>${aliceAccount}<`),
-      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'client-id': 'alice', 'auth-token': alice.authToken }, TIMEOUT_MS);
+    const ok = await postRaw(
+      cluster.balancerUrl,
+      GET_BALANCE.replace('<b:accountId>1<', `<b:accountId>${aliceAccount}<`),
+      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'client-id': 'alice', 'auth-token': alice.authToken },
+      TIMEOUT_MS,
+    );
     expect(ok.httpStatus, ok.raw).to.equal(200);
   });
 

@@ -92,16 +92,26 @@ describe('cluster launcher (npm start)', function () {
   });
 
   it('a second start keeps the demo clients, tokens and accounts; a killed child is restarted on its port', async () => {
-    const cluster = await startProcess('scripts/cluster.js', { ...env(), BANK_CLUSTER_RESTART_DELAY_MS: '100' }, 40_000);
+    const cluster = await startProcess(
+      'scripts/cluster.js',
+      { ...env(), BANK_CLUSTER_RESTART_DELAY_MS: '100' },
+      40_000,
+    );
     try {
       const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
       expect(demo.clients).to.deep.equal(firstDemo.clients);
-      expect((JSON.parse(readFileSync(join(dataDir, 'admin-credentials.json'), 'utf8')) as { adminToken: string }).adminToken).to.equal(firstAdminToken);
+      expect(
+        (JSON.parse(readFileSync(join(dataDir, 'admin-credentials.json'), 'utf8')) as { adminToken: string })
+          .adminToken,
+      ).to.equal(firstAdminToken);
       const alice = demo.clients[0]!;
-      const r = await callBank(demo.url, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, { timeoutMs: 10_000 });
+      const r = await callBank(demo.url, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, {
+        timeoutMs: 10_000,
+      });
       expect(r.body?.['balance'], r.raw).to.equal('1000.00');
 
-      const readInfo = (): ClusterFile => JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
+      const readInfo = (): ClusterFile =>
+        JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
       const before = readInfo();
       const victim = before.pids.business[0]!;
       process.kill(victim, 'SIGKILL');
@@ -116,7 +126,10 @@ describe('cluster launcher (npm start)', function () {
       expect(after.businessUrls).to.deep.equal(before.businessUrls);
       expect(cluster.stderrTail()).to.match(/!!! b1 died/);
       // Same port as before, so the balancer finds it again.
-      const health = await healthDetails<{ backends: Array<{ healthy: boolean }> }>(before.balancerUrl, firstAdminToken);
+      const health = await healthDetails<{ backends: Array<{ healthy: boolean }> }>(
+        before.balancerUrl,
+        firstAdminToken,
+      );
       expect(health.backends).to.have.length(2);
     } finally {
       await cluster.kill('SIGTERM');
@@ -124,13 +137,19 @@ describe('cluster launcher (npm start)', function () {
   });
 
   it('a start with one more demo client keeps the others and adds it with a funded account', async () => {
-    const cluster = await startProcess('scripts/cluster.js', { ...env(), BANK_DEMO_CLIENTS: 'alice,bob,carol' }, 40_000);
+    const cluster = await startProcess(
+      'scripts/cluster.js',
+      { ...env(), BANK_DEMO_CLIENTS: 'alice,bob,carol' },
+      40_000,
+    );
     try {
       const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
       expect(demo.clients.slice(0, 2)).to.deep.equal(firstDemo.clients);
       const carol = demo.clients[2]!;
       expect(carol.clientId).to.equal('carol');
-      const r = await callBank(demo.url, 'GetBalance', [['accountId', carol.accounts[0]!]], carol, { timeoutMs: 10_000 });
+      const r = await callBank(demo.url, 'GetBalance', [['accountId', carol.accounts[0]!]], carol, {
+        timeoutMs: 10_000,
+      });
       expect(r.body?.['balance'], r.raw).to.equal('1000.00');
     } finally {
       await cluster.kill('SIGTERM');

@@ -84,7 +84,10 @@ describe('a misconfigured tier is unhealthy, not "retry later" (real processes)'
       BANK_ADMIN_CREDENTIALS_FILE: join(cluster.dataDir, 'admin-hash.json'),
     });
     extra.push(lb);
-    const state = await healthDetails<{ backends: Array<{ url: string; healthy: boolean; lastError?: string }> }>(lb.url, cluster.adminToken);
+    const state = await healthDetails<{ backends: Array<{ url: string; healthy: boolean; lastError?: string }> }>(
+      lb.url,
+      cluster.adminToken,
+    );
     expect(state.backends.map((b) => b.healthy)).to.deep.equal([false, true]);
     expect(state.backends[0]!.lastError).to.match(/degraded/);
     const alice = cluster.client('alice');
@@ -99,10 +102,14 @@ describe('a misconfigured tier is unhealthy, not "retry later" (real processes)'
 
   it('with no healthy path, clients hear that the bank is misconfigured (no secret), not "retry later"', async () => {
     const lb = await startProcess('balancer/main.js', {
-      BANK_LOG_LEVEL: 'warn', BANK_PORT: '0', BANK_BUSINESS_URLS: bad.url,
+      BANK_LOG_LEVEL: 'warn',
+      BANK_PORT: '0',
+      BANK_BUSINESS_URLS: bad.url,
     });
     extra.push(lb);
-    const r = await callBank(lb.url, 'GetBalance', [['accountId', '1']], cluster.client('alice'), { timeoutMs: 10_000 });
+    const r = await callBank(lb.url, 'GetBalance', [['accountId', '1']], cluster.client('alice'), {
+      timeoutMs: 10_000,
+    });
     expect(r.fault?.code, r.raw).to.equal('SERVICE_UNAVAILABLE');
     expect(r.fault?.message).to.match(/misconfigured/);
     expect(r.raw).to.not.contain(wrongToken);
@@ -113,12 +120,19 @@ describe('a misconfigured tier is unhealthy, not "retry later" (real processes)'
     const { readFileSync } = await import('node:fs');
     const good = readFileSync(file, 'utf8');
     // What a second `npm start` used to do: fresh hashes, then the data server restarts.
-    writeFileSync(file, JSON.stringify({ principals: ['b1', 'b2'].map((id) => ({ id, tokenSha256: hashToken(newToken()) })) }));
+    writeFileSync(
+      file,
+      JSON.stringify({ principals: ['b1', 'b2'].map((id) => ({ id, tokenSha256: hashToken(newToken()) })) }),
+    );
     await cluster.stopData();
     await cluster.startData();
     await waitFor('both business servers degraded', async () =>
-      (await Promise.all(cluster.businessUrls.map(publicHealth))).every((h) => h.status === 503));
-    await waitFor('the balancer to see no healthy backend', async () => (await publicHealth(cluster.balancerUrl)).status === 503);
+      (await Promise.all(cluster.businessUrls.map(publicHealth))).every((h) => h.status === 503),
+    );
+    await waitFor(
+      'the balancer to see no healthy backend',
+      async () => (await publicHealth(cluster.balancerUrl)).status === 503,
+    );
     const alice = cluster.client('alice');
     const r = await callBank(cluster.balancerUrl, 'GetBalance', [['accountId', '1']], alice, { timeoutMs: 10_000 });
     expect(r.fault?.code, r.raw).to.equal('SERVICE_UNAVAILABLE');
@@ -128,10 +142,13 @@ describe('a misconfigured tier is unhealthy, not "retry later" (real processes)'
     await cluster.stopData();
     await cluster.startData();
     await waitFor('both business servers ok again, without a restart', async () =>
-      (await Promise.all(cluster.businessUrls.map(publicHealth))).every((h) => h.status === 200));
+      (await Promise.all(cluster.businessUrls.map(publicHealth))).every((h) => h.status === 200),
+    );
     await waitFor('the balancer to serve again', async () => (await publicHealth(cluster.balancerUrl)).status === 200);
     const account = await openAccount(cluster.balancerUrl, alice, '5.00');
-    const ok = await callBank(cluster.balancerUrl, 'GetBalance', [['accountId', account]], alice, { timeoutMs: 10_000 });
+    const ok = await callBank(cluster.balancerUrl, 'GetBalance', [['accountId', account]], alice, {
+      timeoutMs: 10_000,
+    });
     expect(ok.body?.['balance'], ok.raw).to.equal('5.00');
   });
 });

@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
 import { callBank } from './helpers/bank-call';
-import { cents, CLIENT_RATE_LIFTED, field, openAccount, startCluster, statementOf, TestClient, TestCluster } from './helpers/cluster';
+import {
+  cents,
+  CLIENT_RATE_LIFTED,
+  field,
+  openAccount,
+  startCluster,
+  statementOf,
+  TestClient,
+  TestCluster,
+} from './helpers/cluster';
 
 /**
  * Opposite transfers A→B and B→A in a tight loop from many clients at once, through the
@@ -29,12 +38,26 @@ describe('cluster: opposite transfers in a tight loop', function () {
     const b = await openAccount(cluster.balancerUrl, bob, '1000.00');
     const answers: Array<{ side: 'AB' | 'BA'; code: string; ms: number; transactionId?: string }> = [];
 
-    const worker = async (side: 'AB' | 'BA', w: number, client: TestClient, from: string, to: string): Promise<void> => {
+    const worker = async (
+      side: 'AB' | 'BA',
+      w: number,
+      client: TestClient,
+      from: string,
+      to: string,
+    ): Promise<void> => {
       for (let i = 0; i < TRANSFERS_PER_WORKER; i++) {
         const started = performance.now();
-        const r = await callBank(cluster.balancerUrl, 'Transfer',
-          [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']],
-          { ...client, requestId: `${side}-${w}-${i}` }, { timeoutMs: ANSWER_BOUND_MS });
+        const r = await callBank(
+          cluster.balancerUrl,
+          'Transfer',
+          [
+            ['fromAccountId', from],
+            ['toAccountId', to],
+            ['amount', '1.00'],
+          ],
+          { ...client, requestId: `${side}-${w}-${i}` },
+          { timeoutMs: ANSWER_BOUND_MS },
+        );
         const ms = performance.now() - started;
         const code = r.fault?.code ?? 'OK';
         answers.push(code === 'OK' ? { side, code, ms, transactionId: field(r, 'transactionId') } : { side, code, ms });
@@ -51,7 +74,10 @@ describe('cluster: opposite transfers in a tight loop', function () {
     for (const x of answers) tally[x.code] = (tally[x.code] ?? 0) + 1;
     const slowestMs = Math.max(...answers.map((x) => x.ms));
     // Only a retryable "try again" is an acceptable non-success here.
-    expect(Object.keys(tally).filter((c) => c !== 'OK' && c !== 'ACCOUNT_LOCKED'), JSON.stringify(tally)).to.deep.equal([]);
+    expect(
+      Object.keys(tally).filter((c) => c !== 'OK' && c !== 'ACCOUNT_LOCKED'),
+      JSON.stringify(tally),
+    ).to.deep.equal([]);
     expect(tally.OK ?? 0, JSON.stringify(tally)).to.be.greaterThan(answers.length / 2);
     expect(slowestMs).to.be.below(ANSWER_BOUND_MS);
 

@@ -18,11 +18,16 @@ describe('cluster over PostgreSQL with two data servers', function () {
   before(async function () {
     const url = process.env.TEST_DATABASE_URL;
     if (url === undefined || url === '') {
-      if (process.env.CI) throw new Error('TEST_DATABASE_URL is not set under CI: the PostgreSQL cluster test must run there');
+      if (process.env.CI)
+        throw new Error('TEST_DATABASE_URL is not set under CI: the PostgreSQL cluster test must run there');
       this.skip();
     }
     databaseUrl = url;
-    cluster = await startCluster({ businessCount: 3, dataServers: 2, dataEnv: { DATABASE_URL: url, BANK_PG_SCHEMA: schema } });
+    cluster = await startCluster({
+      businessCount: 3,
+      dataServers: 2,
+      dataEnv: { DATABASE_URL: url, BANK_PG_SCHEMA: schema },
+    });
   });
   after(async () => {
     await cluster?.stop();
@@ -41,8 +46,20 @@ describe('cluster over PostgreSQL with two data servers', function () {
     const c = cluster!;
     const alice = c.client('alice');
     const account = await openAccount(c.balancerUrl, alice, '500.00');
-    const results = await Promise.all(Array.from({ length: 100 }, (_v, i) =>
-      callWithRetry(c.businessUrls[i % 3]!, 'Withdraw', [['accountId', account], ['amount', '10.00']], alice, `pg-wd-${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_v, i) =>
+        callWithRetry(
+          c.businessUrls[i % 3]!,
+          'Withdraw',
+          [
+            ['accountId', account],
+            ['amount', '10.00'],
+          ],
+          alice,
+          `pg-wd-${i}`,
+        ),
+      ),
+    );
     const tally: Record<string, number> = {};
     for (const r of results) tally[r.result.fault?.code ?? 'OK'] = (tally[r.result.fault?.code ?? 'OK'] ?? 0) + 1;
     expect(tally).to.deep.equal({ OK: 50, INSUFFICIENT_FUNDS: 50 });
@@ -61,14 +78,34 @@ describe('cluster over PostgreSQL with two data servers', function () {
     const ok: string[] = [];
     const worker = async (side: string, who: typeof alice, from: string, to: string, w: number): Promise<void> => {
       for (let i = 0; i < 20; i++) {
-        const r = await callWithRetry(c.balancerUrl, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']], who, `pg-${side}-${w}-${i}`);
+        const r = await callWithRetry(
+          c.balancerUrl,
+          'Transfer',
+          [
+            ['fromAccountId', from],
+            ['toAccountId', to],
+            ['amount', '1.00'],
+          ],
+          who,
+          `pg-${side}-${w}-${i}`,
+        );
         if (r.result.fault === undefined) ok.push(field(r.result, 'transactionId'));
       }
     };
     await Promise.all([0, 1, 2, 3].flatMap((w) => [worker('ab', alice, a, b, w), worker('ba', bob, b, a, w)]));
     expect(ok).to.have.length(160);
     // b2 talks to the other data server than b1: the same request-id there is a replay.
-    const replay = await callWithRetry(c.businessUrls[1]!, 'Transfer', [['fromAccountId', a], ['toAccountId', b], ['amount', '1.00']], alice, 'pg-ab-0-0');
+    const replay = await callWithRetry(
+      c.businessUrls[1]!,
+      'Transfer',
+      [
+        ['fromAccountId', a],
+        ['toAccountId', b],
+        ['amount', '1.00'],
+      ],
+      alice,
+      'pg-ab-0-0',
+    );
     expect(ok).to.include(field(replay.result, 'transactionId'));
     const [sa, sb] = await Promise.all([statementOf(c.balancerUrl, alice, a), statementOf(c.balancerUrl, bob, b)]);
     expect(cents(sa.balance) + cents(sb.balance)).to.equal(40_000);

@@ -17,7 +17,10 @@ interface Demo {
   clients: Array<{ clientId: string; authToken: string; accounts: string[] }>;
 }
 
-function runToExit(env: Record<string, string>, args: readonly string[] = []): Promise<{ code: number | null; stderr: string }> {
+function runToExit(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(DIST_DIR, 'scripts/cluster.js'), ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -67,7 +70,14 @@ describe('a second npm start never breaks the running cluster', function () {
   });
 
   it('a start over the same data dir is refused in one line, exit 2, and rewrites nothing', async () => {
-    const files = ['business-credentials.json', 'client-credentials.json', 'demo-credentials.json', 'admin-credentials.json', 'admin-hash.json', 'cluster.json'];
+    const files = [
+      'business-credentials.json',
+      'client-credentials.json',
+      'demo-credentials.json',
+      'admin-credentials.json',
+      'admin-hash.json',
+      'cluster.json',
+    ];
     const before = files.map((f) => readFileSync(join(dataDir, f), 'utf8'));
     const second = await runToExit(env(dataDir));
     expect(second.code, second.stderr).to.equal(2);
@@ -95,7 +105,9 @@ describe('a second npm start never breaks the running cluster', function () {
     while (Date.now() < until) {
       const now = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as { pids: { data: number } };
       if (now.pids.data !== info.pids.data) {
-        const r = await callBank(demo.url, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, { timeoutMs: 10_000 });
+        const r = await callBank(demo.url, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, {
+          timeoutMs: 10_000,
+        });
         if (r.body?.['balance'] === '1000.00') return;
         last = r.raw;
       }

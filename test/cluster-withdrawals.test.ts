@@ -14,15 +14,29 @@ describe('cluster: concurrent withdrawals over three business servers', function
   it('exactly 50 of 100 withdrawals of 10.00 from 500.00 succeed; final 0.00', async function () {
     const alice = cluster().client('alice');
     const account = await openAccount(cluster().balancerUrl, alice, '500.00');
-    const results = await Promise.all(Array.from({ length: 100 }, (_v, i) => {
-      const url = cluster().businessUrls[i % cluster().businessUrls.length]!;
-      return callWithRetry(url, 'Withdraw', [['accountId', account], ['amount', '10.00']], alice, `wd-${i}`);
-    }));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_v, i) => {
+        const url = cluster().businessUrls[i % cluster().businessUrls.length]!;
+        return callWithRetry(
+          url,
+          'Withdraw',
+          [
+            ['accountId', account],
+            ['amount', '10.00'],
+          ],
+          alice,
+          `wd-${i}`,
+        );
+      }),
+    );
     const codes = results.map((r) => r.result.fault?.code ?? 'OK');
     const tally: Record<string, number> = {};
     for (const c of codes) tally[c] = (tally[c] ?? 0) + 1;
     const retries = results.reduce((sum, r) => sum + r.retries, 0);
-    expect(tally, `${JSON.stringify(tally)} (client retries of retryable faults: ${retries})`).to.deep.equal({ OK: 50, INSUFFICIENT_FUNDS: 50 });
+    expect(tally, `${JSON.stringify(tally)} (client retries of retryable faults: ${retries})`).to.deep.equal({
+      OK: 50,
+      INSUFFICIENT_FUNDS: 50,
+    });
     for (const r of results) {
       if (r.result.fault === undefined) expect(cents(field(r.result, 'balance'))).to.be.at.least(0);
       else expect(r.result.httpStatus).to.equal(500);
@@ -33,7 +47,9 @@ describe('cluster: concurrent withdrawals over three business servers', function
     expect(withdrawals).to.have.length(50);
     expect(new Set(withdrawals.map((e) => e.transactionId)).size).to.equal(50);
     for (const e of entries) expect(cents(e.balanceAfter)).to.be.at.least(0);
-    const acknowledged = results.filter((r) => r.result.fault === undefined).map((r) => field(r.result, 'transactionId'));
+    const acknowledged = results
+      .filter((r) => r.result.fault === undefined)
+      .map((r) => field(r.result, 'transactionId'));
     expect(new Set(acknowledged)).to.deep.equal(new Set(withdrawals.map((e) => e.transactionId)));
   });
 });

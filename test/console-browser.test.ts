@@ -19,14 +19,30 @@ import { REPO_DIR, RunningProcess, startProcess } from './helpers/process';
  * committed as docs/console.png). In CI (CI=1) a missing chromium fails the test.
  */
 // What the page-side callbacks touch (they run in the browser; this program has no DOM types).
-interface DomNode { textContent: string | null; value?: string; getAttribute(name: string): string | null; querySelectorAll(selector: string): ArrayLike<DomNode> & Iterable<DomNode> }
-declare const document: { querySelector(selector: string): DomNode | null; querySelectorAll(selector: string): ArrayLike<DomNode> & Iterable<DomNode> };
+interface DomNode {
+  textContent: string | null;
+  value?: string;
+  getAttribute(name: string): string | null;
+  querySelectorAll(selector: string): ArrayLike<DomNode> & Iterable<DomNode>;
+}
+declare const document: {
+  querySelector(selector: string): DomNode | null;
+  querySelectorAll(selector: string): ArrayLike<DomNode> & Iterable<DomNode>;
+};
 declare function getComputedStyle(node: DomNode): { backgroundColor: string };
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(REPO_DIR, 'test-output', 'console');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('console in headless Chromium', function () {
   this.timeout(120_000);
@@ -43,7 +59,11 @@ describe('console in headless Chromium', function () {
     }
     mkdirSync(SHOTS, { recursive: true });
     // A long lease so the test's slow transfer is visible while it holds its lock.
-    cluster = await launchCluster({ BANK_DEV_MODE: 'on', BANK_CONSOLE_POLL_MS: '300', BANK_LB_HEALTH_INTERVAL_MS: '200' });
+    cluster = await launchCluster({
+      BANK_DEV_MODE: 'on',
+      BANK_CONSOLE_POLL_MS: '300',
+      BANK_LB_HEALTH_INTERVAL_MS: '200',
+    });
     profile = mkdtempSync(join(tmpdir(), 'distbank-chromium-'));
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -52,9 +72,13 @@ describe('console in headless Chromium', function () {
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 1100 });
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
-    page.on('requestfailed', (r) => { if (!r.url().includes('/api/events')) consoleErrors.push(`request failed: ${r.url()}`); });
+    page.on('requestfailed', (r) => {
+      if (!r.url().includes('/api/events')) consoleErrors.push(`request failed: ${r.url()}`);
+    });
     await page.goto(`${cluster.consoleUrl}#token=${encodeURIComponent(cluster.adminToken)}`, { waitUntil: 'load' });
   });
   after(async () => {
@@ -69,7 +93,10 @@ describe('console in headless Chromium', function () {
     page.$eval(`#tiers tr[data-name="${name}"] .rps`, (e) => Number(e.textContent)).catch(() => 0);
 
   it('loads with no console errors and shows three business servers up', async () => {
-    await page.waitForFunction(() => document.querySelectorAll('#tiers tr[data-name^="b"]:not([data-name="balancer"]) .state.up').length === 3, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('#tiers tr[data-name^="b"]:not([data-name="balancer"]) .state.up').length === 3,
+      { timeout: 20_000 },
+    );
     expect(await stateOf('balancer')).to.equal('up');
     expect(await stateOf('data')).to.equal('up');
     expect(await page.$eval('#live', (e) => e.textContent)).to.equal('live');
@@ -80,14 +107,28 @@ describe('console in headless Chromium', function () {
     const [alice, bob] = cluster.clients;
     expect(await rpsOf('balancer')).to.be.below(1);
     let stop = false;
-    const load = Promise.all(Array.from({ length: 4 }, async (_v, w) => {
-      for (let i = 0; !stop; i++) {
-        await callBank(cluster.bankUrl, 'Transfer', [['fromAccountId', alice!.accounts[0]!], ['toAccountId', bob!.accounts[0]!], ['amount', '0.01']],
-          { clientId: alice!.clientId, authToken: alice!.authToken, requestId: `load-${w}-${i}` }, { timeoutMs: 10_000 });
-      }
-    }));
+    const load = Promise.all(
+      Array.from({ length: 4 }, async (_v, w) => {
+        for (let i = 0; !stop; i++) {
+          await callBank(
+            cluster.bankUrl,
+            'Transfer',
+            [
+              ['fromAccountId', alice!.accounts[0]!],
+              ['toAccountId', bob!.accounts[0]!],
+              ['amount', '0.01'],
+            ],
+            { clientId: alice!.clientId, authToken: alice!.authToken, requestId: `load-${w}-${i}` },
+            { timeoutMs: 10_000 },
+          );
+        }
+      }),
+    );
     try {
-      await page.waitForFunction(() => Number(document.querySelector('#tiers tr[data-name="balancer"] .rps')?.textContent) >= 5, { timeout: 20_000 });
+      await page.waitForFunction(
+        () => Number(document.querySelector('#tiers tr[data-name="balancer"] .rps')?.textContent) >= 5,
+        { timeout: 20_000 },
+      );
       await page.screenshot({ path: join(SHOTS, 'console-under-load.png'), fullPage: true });
     } finally {
       stop = true;
@@ -98,17 +139,36 @@ describe('console in headless Chromium', function () {
   it('traces a known request-id: balancer → business → data → journal', async () => {
     const [alice, bob] = cluster.clients;
     const requestId = `browser-trace-${Date.now()}`;
-    const r = await callBank(cluster.bankUrl, 'Transfer', [['fromAccountId', alice!.accounts[0]!], ['toAccountId', bob!.accounts[0]!], ['amount', '1.25']],
-      { clientId: alice!.clientId, authToken: alice!.authToken, requestId }, { timeoutMs: 10_000 });
+    const r = await callBank(
+      cluster.bankUrl,
+      'Transfer',
+      [
+        ['fromAccountId', alice!.accounts[0]!],
+        ['toAccountId', bob!.accounts[0]!],
+        ['amount', '1.25'],
+      ],
+      { clientId: alice!.clientId, authToken: alice!.authToken, requestId },
+      { timeoutMs: 10_000 },
+    );
     expect(r.httpStatus, r.raw).to.equal(200);
-    await page.$eval('#trace-id', (e, id) => { (e as unknown as DomNode).value = id; }, requestId);
+    await page.$eval(
+      '#trace-id',
+      (e, id) => {
+        (e as unknown as DomNode).value = id;
+      },
+      requestId,
+    );
     // On this shared machine a tier may miss the trace's timeout (the page then names it as not
     // reachable); an operator would press Trace again, and so does the test, at most 3 times.
     for (let tries = 1; ; tries++) {
       await page.click('#trace-form button');
-      const found = await page.waitForSelector('#trace tr[data-lane="journal"]', { timeout: 10_000 }).then(() => true, () => false);
+      const found = await page.waitForSelector('#trace tr[data-lane="journal"]', { timeout: 10_000 }).then(
+        () => true,
+        () => false,
+      );
       if (found) break;
-      if (tries === 3) throw new Error(`no journal rows in the trace: ${await page.$eval('#trace', (e) => e.textContent ?? '')}`);
+      if (tries === 3)
+        throw new Error(`no journal rows in the trace: ${await page.$eval('#trace', (e) => e.textContent ?? '')}`);
     }
     const lanes = await page.$$eval('#trace tbody tr', (rows) => rows.map((r) => r.getAttribute('data-lane')));
     const firstOf = (lane: string): number => lanes.indexOf(lane);
@@ -124,15 +184,34 @@ describe('console in headless Chromium', function () {
     const [alice, bob] = cluster.clients;
     await page.click('#tiers tr[data-name="b2"] button[data-action="stop"]');
     const said = (): Promise<string> => page.$eval('#control-result', (e) => e.textContent ?? '');
-    await page.waitForFunction(() => /stopped|:/.test(document.querySelector('#control-result')?.textContent ?? ''), { timeout: 30_000 })
-      .catch(async (e: unknown) => { throw new Error(`no answer to stop: ${await said()} (${String(e)})`); });
+    await page
+      .waitForFunction(() => /stopped|:/.test(document.querySelector('#control-result')?.textContent ?? ''), {
+        timeout: 30_000,
+      })
+      .catch(async (e: unknown) => {
+        throw new Error(`no answer to stop: ${await said()} (${String(e)})`);
+      });
     expect(await said()).to.equal('b2 stopped');
-    await page.waitForFunction(() => document.querySelector('#tiers tr[data-name="b2"] .state')?.textContent === 'down', { timeout: 20_000 });
-    expect(await page.$eval('#tiers tr[data-name="b2"] .state', (e) => getComputedStyle(e).backgroundColor)).to.equal('rgb(198, 40, 40)');
+    await page.waitForFunction(
+      () => document.querySelector('#tiers tr[data-name="b2"] .state')?.textContent === 'down',
+      { timeout: 20_000 },
+    );
+    expect(await page.$eval('#tiers tr[data-name="b2"] .state', (e) => getComputedStyle(e).backgroundColor)).to.equal(
+      'rgb(198, 40, 40)',
+    );
     // Every request is answered by b1 or b3 (the balancer's health checks took b2 out).
     for (let i = 0; i < 12; i++) {
-      const r = await callBank(cluster.bankUrl, 'Transfer', [['fromAccountId', alice!.accounts[0]!], ['toAccountId', bob!.accounts[0]!], ['amount', '0.01']],
-        { clientId: alice!.clientId, authToken: alice!.authToken, requestId: `after-stop-${i}` }, { timeoutMs: 10_000 });
+      const r = await callBank(
+        cluster.bankUrl,
+        'Transfer',
+        [
+          ['fromAccountId', alice!.accounts[0]!],
+          ['toAccountId', bob!.accounts[0]!],
+          ['amount', '0.01'],
+        ],
+        { clientId: alice!.clientId, authToken: alice!.authToken, requestId: `after-stop-${i}` },
+        { timeoutMs: 10_000 },
+      );
       expect(r.httpStatus, `after b2 stopped, transfer ${i}: ${r.raw}`).to.equal(200);
     }
     expect(await stateOf('b1')).to.equal('up');
@@ -161,12 +240,22 @@ describe('console in headless Chromium: locks held and waiters', function () {
     }
     cluster = await startCluster({ businessCount: 2 });
     consoleProc = await startProcess('console/main.js', {
-      BANK_PORT: '0', BANK_CONSOLE_PORT: '0', BANK_LOG_LEVEL: 'warn', BANK_CONSOLE_POLL_MS: '200',
-      BANK_CONSOLE_BALANCER_URL: cluster.balancerUrl, BANK_CONSOLE_BUSINESS_URLS: cluster.businessUrls.join(','), BANK_CONSOLE_DATA_URLS: cluster.dataUrl,
-      BANK_ADMIN_CREDENTIALS_FILE: join(cluster.dataDir, 'admin-hash.json'), BANK_ADMIN_TOKEN_FILE: join(cluster.dataDir, 'admin-credentials.json'),
+      BANK_PORT: '0',
+      BANK_CONSOLE_PORT: '0',
+      BANK_LOG_LEVEL: 'warn',
+      BANK_CONSOLE_POLL_MS: '200',
+      BANK_CONSOLE_BALANCER_URL: cluster.balancerUrl,
+      BANK_CONSOLE_BUSINESS_URLS: cluster.businessUrls.join(','),
+      BANK_CONSOLE_DATA_URLS: cluster.dataUrl,
+      BANK_ADMIN_CREDENTIALS_FILE: join(cluster.dataDir, 'admin-hash.json'),
+      BANK_ADMIN_TOKEN_FILE: join(cluster.dataDir, 'admin-credentials.json'),
     });
     profile = mkdtempSync(join(tmpdir(), 'distbank-chromium-'));
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`] });
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
+    });
   });
   after(async () => {
     await browser?.close();
@@ -182,13 +271,42 @@ describe('console in headless Chromium: locks held and waiters', function () {
     await page.goto(`${consoleProc.url}#token=${encodeURIComponent(cluster.adminToken)}`, { waitUntil: 'load' });
     const account = await openAccount(cluster.balancerUrl, cluster.client('alice'), '10.00');
     const as = (id: string) => ({ businessId: id, authToken: cluster.businessToken(id) });
-    const held = await callData(cluster.dataUrl, 'Lock', [['accountId', [account]], ['waitMs', '0'], ['leaseMs', '15000']], as('b1'));
+    const held = await callData(
+      cluster.dataUrl,
+      'Lock',
+      [
+        ['accountId', [account]],
+        ['waitMs', '0'],
+        ['leaseMs', '15000'],
+      ],
+      as('b1'),
+    );
     const { lockId, fencingToken } = lockOf(held);
-    const waiting = callData(cluster.dataUrl, 'Lock', [['accountId', [account]], ['waitMs', '4000'], ['leaseMs', '1000']], as('b2'), { timeoutMs: 10_000 });
-    await page.waitForFunction((acc) => [...document.querySelectorAll('#locks tbody tr td:first-child')].some((td) => td.textContent === acc), { timeout: 10_000 }, account);
-    const row = await page.$$eval('#locks tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    const waiting = callData(
+      cluster.dataUrl,
+      'Lock',
+      [
+        ['accountId', [account]],
+        ['waitMs', '4000'],
+        ['leaseMs', '1000'],
+      ],
+      as('b2'),
+      { timeoutMs: 10_000 },
+    );
+    await page.waitForFunction(
+      (acc) => [...document.querySelectorAll('#locks tbody tr td:first-child')].some((td) => td.textContent === acc),
+      { timeout: 10_000 },
+      account,
+    );
+    const row = await page.$$eval('#locks tbody tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)),
+    );
     expect(row[0]!.slice(0, 3)).to.deep.equal([account, 'b1', fencingToken]);
-    await page.waitForFunction((acc) => [...document.querySelectorAll('#waiters tbody tr td:first-child')].some((td) => td.textContent === acc), { timeout: 10_000 }, account);
+    await page.waitForFunction(
+      (acc) => [...document.querySelectorAll('#waiters tbody tr td:first-child')].some((td) => td.textContent === acc),
+      { timeout: 10_000 },
+      account,
+    );
     await page.screenshot({ path: join(SHOTS, 'console-lock-held.png'), fullPage: true });
     await callData(cluster.dataUrl, 'Unlock', [['lockId', lockId]], as('b1'));
     const second = await waiting;

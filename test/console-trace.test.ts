@@ -20,11 +20,18 @@ describe('console: admin SOAP service and the trace of a request', function () {
   });
 
   it('refuses a missing or wrong admin token with AUTHENTICATION_FAILED, and ControlServer outside dev mode with NOT_AUTHORIZED', async () => {
-    expect((await callAdmin(cluster.consoleUrl, 'GetClusterStatus', '', undefined)).fault?.code).to.equal('AUTHENTICATION_FAILED');
+    expect((await callAdmin(cluster.consoleUrl, 'GetClusterStatus', '', undefined)).fault?.code).to.equal(
+      'AUTHENTICATION_FAILED',
+    );
     const wrong = await callAdmin(cluster.consoleUrl, 'GetClusterStatus', '', 'wrong-token');
     expect(wrong.status).to.equal(500);
     expect(wrong.fault?.code).to.equal('AUTHENTICATION_FAILED');
-    const control = await callAdmin(cluster.consoleUrl, 'ControlServer', '<a:server>b2</a:server><a:action>stop</a:action>', cluster.adminToken);
+    const control = await callAdmin(
+      cluster.consoleUrl,
+      'ControlServer',
+      '<a:server>b2</a:server><a:action>stop</a:action>',
+      cluster.adminToken,
+    );
     expect(control.fault?.code).to.equal('NOT_AUTHORIZED');
     const wsdl = await (await fetch(new URL('/admin?wsdl', cluster.consoleUrl))).text();
     expect(wsdl).to.include(`<soap:address location="${new URL('/admin', cluster.consoleUrl).toString()}"/>`);
@@ -38,24 +45,46 @@ describe('console: admin SOAP service and the trace of a request', function () {
       if (processes.length === 5 && processes.every((p) => p.up === 'true')) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(processes.map((p) => `${p.name}:${p.tier}:${p.up}`)).to.deep.equal(['balancer:balancer:true', 'b1:business:true', 'b2:business:true', 'b3:business:true', 'data:data:true']);
+    expect(processes.map((p) => `${p.name}:${p.tier}:${p.up}`)).to.deep.equal([
+      'balancer:balancer:true',
+      'b1:business:true',
+      'b2:business:true',
+      'b3:business:true',
+      'data:data:true',
+    ]);
   });
 
   it('traces a known request-id: balancer attempt, business server, Lock and Update with the fencing token, the journal rows; one trace id', async () => {
     const [alice, bob] = cluster.clients;
     const requestId = `trace-known-${Date.now()}`;
-    const r = await callBank(cluster.bankUrl, 'Transfer', [['fromAccountId', alice!.accounts[0]!], ['toAccountId', bob!.accounts[0]!], ['amount', '2.50']],
-      { clientId: alice!.clientId, authToken: alice!.authToken, requestId }, { timeoutMs: 10_000 });
+    const r = await callBank(
+      cluster.bankUrl,
+      'Transfer',
+      [
+        ['fromAccountId', alice!.accounts[0]!],
+        ['toAccountId', bob!.accounts[0]!],
+        ['amount', '2.50'],
+      ],
+      { clientId: alice!.clientId, authToken: alice!.authToken, requestId },
+      { timeoutMs: 10_000 },
+    );
     expect(r.httpStatus, r.raw).to.equal(200);
     const transactionId = r.body!.transactionId as string;
 
     const trace = await callAdmin(cluster.consoleUrl, 'GetTrace', `<a:id>${requestId}</a:id>`, cluster.adminToken);
     expect(trace.fault, JSON.stringify(trace.fault)).to.equal(undefined);
     const steps = list(trace.body!.step as Record<string, unknown>[]);
-    const path = steps.map((s) => `${String(s.service).replace(/^bank-b\d$/, 'business')}/${s.kind}/${s.operation}/${s.outcome}`);
+    const path = steps.map(
+      (s) => `${String(s.service).replace(/^bank-b\d$/, 'business')}/${s.kind}/${s.operation}/${s.outcome}`,
+    );
     expect(path).to.include.members([
-      'balancer/request/Transfer/ok', 'balancer/attempt/Transfer/HTTP 200', 'business/request/Transfer/ok',
-      'business/call/Lock/ok', 'business/call/Update/ok', 'data/request/Lock/ok', 'data/request/Update/ok',
+      'balancer/request/Transfer/ok',
+      'balancer/attempt/Transfer/HTTP 200',
+      'business/request/Transfer/ok',
+      'business/call/Lock/ok',
+      'business/call/Update/ok',
+      'data/request/Lock/ok',
+      'data/request/Update/ok',
     ]);
     expect(new Set(steps.map((s) => s.traceId)).size, 'one trace id end to end').to.equal(1);
     const dataUpdate = steps.find((s) => s.service === 'data' && s.operation === 'Update')!;
@@ -68,12 +97,16 @@ describe('console: admin SOAP service and the trace of a request', function () {
     expect(business.parentSpanId, 'the business server is a child of the balancer attempt').to.equal(attempt.spanId);
     expect(dataUpdate.transactionId).to.equal(transactionId);
     const journal = list(trace.body!.journalEntry as Array<Record<string, string>>);
-    expect(journal.map((j) => `${j.kind} ${j.accountId} ${j.amount}`).sort()).to.deep.equal([
-      `TRANSFER_IN ${bob!.accounts[0]} 2.50`, `TRANSFER_OUT ${alice!.accounts[0]} -2.50`,
-    ].sort());
+    expect(journal.map((j) => `${j.kind} ${j.accountId} ${j.amount}`).sort()).to.deep.equal(
+      [`TRANSFER_IN ${bob!.accounts[0]} 2.50`, `TRANSFER_OUT ${alice!.accounts[0]} -2.50`].sort(),
+    );
 
     // The transaction id finds the same request, the balancer's part included.
     const byTx = await callAdmin(cluster.consoleUrl, 'GetTrace', `<a:id>${transactionId}</a:id>`, cluster.adminToken);
-    expect(list(byTx.body!.step as Array<Record<string, string>>).some((s) => s.service === 'balancer' && s.requestId === requestId)).to.equal(true);
+    expect(
+      list(byTx.body!.step as Array<Record<string, string>>).some(
+        (s) => s.service === 'balancer' && s.requestId === requestId,
+      ),
+    ).to.equal(true);
   });
 });

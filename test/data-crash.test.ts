@@ -13,7 +13,12 @@ const OPENING_CENTS = 100_000;
 const WORKERS = 6;
 const ACKS_BEFORE_KILL = 60;
 
-interface Transfer { readonly txId: string; readonly from: string; readonly to: string; readonly amount: string }
+interface Transfer {
+  readonly txId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly amount: string;
+}
 
 function centsOf(text: string): number {
   const m = /^(-?)([0-9]+)\.([0-9]{2})$/.exec(text);
@@ -31,13 +36,26 @@ async function transferOnce(fx: DataFixture, t: Transfer): Promise<'applied' | '
     locked = await fx.lock([t.from, t.to], 'b1', { waitMs: 3000, leaseMs: 1000 });
   }
   const lock = lockOf(locked);
-  const r = await fx.update(lock, t.txId, [[t.from, `-${t.amount}`], [t.to, t.amount]], 'b1', true);
+  const r = await fx.update(
+    lock,
+    t.txId,
+    [
+      [t.from, `-${t.amount}`],
+      [t.to, t.amount],
+    ],
+    'b1',
+    true,
+  );
   if (r.fault?.code === 'INSUFFICIENT_FUNDS') return 'refused';
   if (r.body === undefined) throw new Error(`Update ${t.txId}: ${JSON.stringify(r.fault)}`);
   return r.body.replayed === 'true' ? 'replayed' : 'applied';
 }
 
-interface Ledger { balances: Map<string, number>; versions: Map<string, number>; entries: Map<string, BankRecord[]> }
+interface Ledger {
+  balances: Map<string, number>;
+  versions: Map<string, number>;
+  entries: Map<string, BankRecord[]>;
+}
 
 async function readLedger(fx: DataFixture, ids: readonly string[]): Promise<Ledger> {
   const state = await fx.balances(ids);
@@ -62,15 +80,21 @@ function checkInvariants(ledger: Ledger): Map<string, BankRecord[]> {
     const sum = entries.reduce((acc, e) => acc + centsOf(textOf(e.amount)), 0);
     expect(sum, `account ${id}: balance ≠ sum of journal`).to.equal(balance);
     // Each posting bumped the version once (the opening did not).
-    expect(ledger.versions.get(id), `account ${id}: version`).to.equal(entries.filter((e) => e.kind !== 'OPENING').length);
-    for (const e of entries) byTx.set(textOf(e.transactionId), [...(byTx.get(textOf(e.transactionId)) ?? []), { ...e, accountId: id }]);
+    expect(ledger.versions.get(id), `account ${id}: version`).to.equal(
+      entries.filter((e) => e.kind !== 'OPENING').length,
+    );
+    for (const e of entries)
+      byTx.set(textOf(e.transactionId), [...(byTx.get(textOf(e.transactionId)) ?? []), { ...e, accountId: id }]);
   }
   expect(total, 'money created or destroyed').to.equal(ACCOUNTS * OPENING_CENTS);
   for (const [txId, entries] of byTx) {
     if (entries[0]!.kind === 'OPENING') continue;
     expect(entries.length, `${txId}: half a transfer`).to.equal(2);
     expect(entries.map((e) => e.kind).sort(), txId).to.deep.equal(['TRANSFER_IN', 'TRANSFER_OUT']);
-    expect(entries.reduce((acc, e) => acc + centsOf(textOf(e.amount)), 0), `${txId}: does not sum to zero`).to.equal(0);
+    expect(
+      entries.reduce((acc, e) => acc + centsOf(textOf(e.amount)), 0),
+      `${txId}: does not sum to zero`,
+    ).to.equal(0);
   }
   return byTx;
 }
@@ -89,7 +113,12 @@ describeEachBackend('data server crash (SIGKILL mid-stream)', (fx: () => DataFix
         const to = ids[(w + seq * 3 + 1) % ACCOUNTS]!;
         seq += 1;
         if (from === to) continue;
-        const t: Transfer = { txId: fx().uniqueId(`x${w}`), from, to, amount: `${1 + (seq % 97)}.${String(seq % 100).padStart(2, '0')}` };
+        const t: Transfer = {
+          txId: fx().uniqueId(`x${w}`),
+          from,
+          to,
+          amount: `${1 + (seq % 97)}.${String(seq % 100).padStart(2, '0')}`,
+        };
         attempted.push(t);
         try {
           await transferOnce(fx(), t);
@@ -100,12 +129,19 @@ describeEachBackend('data server crash (SIGKILL mid-stream)', (fx: () => DataFix
       }
     };
     let finished = 0;
-    const running = Array.from({ length: WORKERS }, (_, w) => worker(w).finally(() => { finished += 1; }));
+    const running = Array.from({ length: WORKERS }, (_, w) =>
+      worker(w).finally(() => {
+        finished += 1;
+      }),
+    );
     const giveUpAt = Date.now() + 20_000;
     while (acked.size < ACKS_BEFORE_KILL && finished < WORKERS && Date.now() < giveUpAt) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    expect(finished, `workers failed before the kill:\n${fx().proc.stderrTail().split('\n').slice(-5).join('\n')}`).to.equal(0);
+    expect(
+      finished,
+      `workers failed before the kill:\n${fx().proc.stderrTail().split('\n').slice(-5).join('\n')}`,
+    ).to.equal(0);
     await fx().proc.kill('SIGKILL');
     stop = true;
     await Promise.all(running);
@@ -126,7 +162,8 @@ describeEachBackend('data server crash (SIGKILL mid-stream)', (fx: () => DataFix
     }
     const after = checkInvariants(await readLedger(fx(), ids));
     for (const t of attempted) expect(after.get(t.txId)?.length ?? 0, t.txId).to.be.oneOf([0, 2]);
-    process.stderr.write(`      (${acked.size} acknowledged before SIGKILL, ${unknown.length} in flight; ${after.size - ACCOUNTS} transfers journaled)\n`);
+    process.stderr.write(
+      `      (${acked.size} acknowledged before SIGKILL, ${unknown.length} in flight; ${after.size - ACCOUNTS} transfers journaled)\n`,
+    );
   });
 });
-

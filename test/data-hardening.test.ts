@@ -14,15 +14,21 @@ const DEBIAN_PYTHON = '/usr/bin/python3';
 
 function postBytes(url: string, body: Buffer, headers: Record<string, string>): Promise<DataCallResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        parseBankResponse(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')).then(resolve, reject);
-      });
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          parseBankResponse(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')).then(resolve, reject);
+        });
+      },
+    );
     // The server may answer (and close) before reading the whole body: that is not an error here.
-    req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error),
+    );
     req.end(body);
   });
 }
@@ -45,14 +51,54 @@ describe('data server hardening and contract', () => {
   const action = (op: string) => ({ soapaction: `"urn:distbank:data:v1#${op}"` });
 
   const hostile: Array<[string, () => Promise<DataCallResult>]> = [
-    ['an oversized body (1 MiB)', () => postBytes(fx.url, Buffer.from(read().replace('<soap:Body>', `<soap:Body><!--${'x'.repeat(1024 * 1024)}-->`)), action('Read'))],
-    ['a gzip bomb (10 MiB inflated)', () => postBytes(fx.url, gzipSync(read().replace('<soap:Body>', `<soap:Body>${' '.repeat(10 * 1024 * 1024)}`)),
-      { ...action('Read'), 'content-encoding': 'gzip' })],
-    ['a DTD with entities', () => postBytes(fx.url, Buffer.from(read().replace('<?xml version="1.0" encoding="utf-8"?>',
-      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>')), action('Read'))],
-    ['a SOAPAction naming another operation', () => postData(fx.url, 'Read', read(), { soapAction: 'urn:distbank:data:v1#Update' })],
-    ['a SOAPAction of another service', () => postData(fx.url, 'Read', read(), { soapAction: 'urn:distbank:bank:v1#Transfer' })],
-    ['a __proto__ element', () => postData(fx.url, 'Read', read().replace('<d:accountId>', '<d:__proto__><d:x>1</d:x></d:__proto__><d:accountId>'))],
+    [
+      'an oversized body (1 MiB)',
+      () =>
+        postBytes(
+          fx.url,
+          Buffer.from(read().replace('<soap:Body>', `<soap:Body><!--${'x'.repeat(1024 * 1024)}-->`)),
+          action('Read'),
+        ),
+    ],
+    [
+      'a gzip bomb (10 MiB inflated)',
+      () =>
+        postBytes(fx.url, gzipSync(read().replace('<soap:Body>', `<soap:Body>${' '.repeat(10 * 1024 * 1024)}`)), {
+          ...action('Read'),
+          'content-encoding': 'gzip',
+        }),
+    ],
+    [
+      'a DTD with entities',
+      () =>
+        postBytes(
+          fx.url,
+          Buffer.from(
+            read().replace(
+              '<?xml version="1.0" encoding="utf-8"?>',
+              '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>',
+            ),
+          ),
+          action('Read'),
+        ),
+    ],
+    [
+      'a SOAPAction naming another operation',
+      () => postData(fx.url, 'Read', read(), { soapAction: 'urn:distbank:data:v1#Update' }),
+    ],
+    [
+      'a SOAPAction of another service',
+      () => postData(fx.url, 'Read', read(), { soapAction: 'urn:distbank:bank:v1#Transfer' }),
+    ],
+    [
+      'a __proto__ element',
+      () =>
+        postData(
+          fx.url,
+          'Read',
+          read().replace('<d:accountId>', '<d:__proto__><d:x>1</d:x></d:__proto__><d:accountId>'),
+        ),
+    ],
     ['not XML at all', () => postBytes(fx.url, Buffer.from('hello'), action('Read'))],
     ['an unknown operation', () => postData(fx.url, 'Drain', dataEnvelope('Drain', [], fx.credentials.b1))],
   ];
@@ -70,7 +116,13 @@ describe('data server hardening and contract', () => {
   it('money never passes through a float: 0.07 and 9999999999999.99 stay exact end to end', async () => {
     const a = await fx.createAccount('9999999999999.92');
     const lock = (await fx.lock([a])).body!;
-    const r = await fx.update({ lockId: textOf(lock.lockId), fencingToken: textOf(lock.fencingToken) }, fx.uniqueId('t'), [[a, '0.07']], 'b1', true);
+    const r = await fx.update(
+      { lockId: textOf(lock.lockId), fencingToken: textOf(lock.fencingToken) },
+      fx.uniqueId('t'),
+      [[a, '0.07']],
+      'b1',
+      true,
+    );
     expect(textOf(recordsOf(r.body?.account)[0]?.balance)).to.equal('9999999999999.99');
   });
 
@@ -90,8 +142,11 @@ describe('data server hardening and contract', () => {
     }
     const shown = spawnSync(DEBIAN_PYTHON, ['-m', 'zeep', `${fx.url}?wsdl`], { encoding: 'utf8', timeout: 30_000 });
     expect(shown.status, shown.stderr).to.equal(0);
-    for (const op of ['Lock', 'Read', 'Update', 'Unlock', 'CreateAccount', 'GetJournal']) expect(shown.stdout).to.include(`${op}(`);
-    expect(shown.stdout).to.match(/_soapheaders=\{auth-token: \w+:auth-token, business-id: \w+:business-id, request-id: \w+:request-id\}/);
+    for (const op of ['Lock', 'Read', 'Update', 'Unlock', 'CreateAccount', 'GetJournal'])
+      expect(shown.stdout).to.include(`${op}(`);
+    expect(shown.stdout).to.match(
+      /_soapheaders=\{auth-token: \w+:auth-token, business-id: \w+:business-id, request-id: \w+:request-id\}/,
+    );
     // And a real call through zeep, headers as _soapheaders, money as Decimal.
     const script = [
       'import sys, zeep',
@@ -99,7 +154,10 @@ describe('data server hardening and contract', () => {
       "r = client.service.Read(accountId=[sys.argv[2]], _soapheaders={'auth-token': sys.argv[3], 'business-id': 'b1', 'request-id': 'zeep-1'})",
       'print(type(r[0].balance).__name__, r[0].balance, r[0].locked)',
     ].join('\n');
-    const called = spawnSync(DEBIAN_PYTHON, ['-c', script, `${fx.url}?wsdl`, account, fx.credentials.b1.authToken], { encoding: 'utf8', timeout: 30_000 });
+    const called = spawnSync(DEBIAN_PYTHON, ['-c', script, `${fx.url}?wsdl`, account, fx.credentials.b1.authToken], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(called.status, called.stderr).to.equal(0);
     expect(called.stdout.trim()).to.equal('Decimal 7.00 False');
   });

@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { Client } from 'pg';
 import { callData, DataArgPair } from './helpers/data-call';
-import { DataBackend, DataFixture, lockOf, postgresBackend, startDataServer, testDatabaseUrlOrSkip } from './helpers/data-server';
+import {
+  DataBackend,
+  DataFixture,
+  lockOf,
+  postgresBackend,
+  startDataServer,
+  testDatabaseUrlOrSkip,
+} from './helpers/data-server';
 import { RunningProcess } from './helpers/process';
 
 // Two data servers over one PostgreSQL schema:
@@ -38,11 +45,15 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
     await fx?.stop();
   });
 
-  const viaAhead = (op: string, args: readonly DataArgPair[], who: 'b1' | 'b2' = 'b2') => callData(ahead.url, op, args, fx.credentials[who]);
+  const viaAhead = (op: string, args: readonly DataArgPair[], who: 'b1' | 'b2' = 'b2') =>
+    callData(ahead.url, op, args, fx.credentials[who]);
 
   it('the skewed server really runs ahead (its lease expiry instants are in its own future)', async () => {
     const a = await fx.createAccount('1.00');
-    const r = await viaAhead('Lock', [['accountId', a], ['leaseMs', '1000']]);
+    const r = await viaAhead('Lock', [
+      ['accountId', a],
+      ['leaseMs', '1000'],
+    ]);
     const header = await fetch(ahead.url.replace(/\/data$/, '/health'));
     const skewMs = Date.parse(header.headers.get('date') ?? '') - Date.now();
     expect(skewMs, 'HTTP Date of the faked server').to.be.above(3000);
@@ -52,18 +63,44 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
   it('a lease taken on the normal server is live on the one 5 s ahead: no second holder, no early LOCK_EXPIRED', async () => {
     const [a, b] = [await fx.createAccount('10.00'), await fx.createAccount('0.00')];
     const held = lockOf(await fx.lock([a, b], 'b1', { leaseMs: 2000 }));
-    const second = await viaAhead('Lock', [['accountId', a], ['waitMs', '0']]);
+    const second = await viaAhead('Lock', [
+      ['accountId', a],
+      ['waitMs', '0'],
+    ]);
     expect(second.fault?.code, 'a second holder').to.equal('ACCOUNT_LOCKED');
-    const update = await callData(ahead.url, 'Update', [
-      ['lockId', held.lockId], ['fencingToken', held.fencingToken], ['transactionId', fx.uniqueId('skew')],
-      ['posting', [[['accountId', a], ['amount', '-1.00']], [['accountId', b], ['amount', '1.00']]]], ['release', 'true'],
-    ], fx.credentials.b1);
+    const update = await callData(
+      ahead.url,
+      'Update',
+      [
+        ['lockId', held.lockId],
+        ['fencingToken', held.fencingToken],
+        ['transactionId', fx.uniqueId('skew')],
+        [
+          'posting',
+          [
+            [
+              ['accountId', a],
+              ['amount', '-1.00'],
+            ],
+            [
+              ['accountId', b],
+              ['amount', '1.00'],
+            ],
+          ],
+        ],
+        ['release', 'true'],
+      ],
+      fx.credentials.b1,
+    );
     expect(update.fault, 'the holder writes through the skewed server within its lease').to.equal(undefined);
   });
 
   it('a lease taken on the server 5 s ahead ends on time for the normal one (not 5 s late)', async () => {
     const a = await fx.createAccount('1.00');
-    await viaAhead('Lock', [['accountId', a], ['leaseMs', '1000']]);
+    await viaAhead('Lock', [
+      ['accountId', a],
+      ['leaseMs', '1000'],
+    ]);
     const started = Date.now();
     const got = await fx.lock([a], 'b1', { waitMs: 4000 });
     const waitedMs = Date.now() - started;
@@ -72,10 +109,15 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
     await fx.ok('Unlock', [['lockId', lockOf(got).lockId]]);
   });
 
-  async function wokenWithinMs(release: (held: { lockId: string; fencingToken: string }, a: string, b: string) => Promise<unknown>): Promise<number> {
+  async function wokenWithinMs(
+    release: (held: { lockId: string; fencingToken: string }, a: string, b: string) => Promise<unknown>,
+  ): Promise<number> {
     const [a, b] = [await fx.createAccount('5.00'), await fx.createAccount('0.00')];
     const held = lockOf(await fx.lock([a, b], 'b1', { leaseMs: 10_000 }));
-    const waiting = viaAhead('Lock', [['accountId', a], ['waitMs', '4000']]);
+    const waiting = viaAhead('Lock', [
+      ['accountId', a],
+      ['waitMs', '4000'],
+    ]);
     await sleep(300); // the waiter is queued on the other server (and marked the lock)
     const releasedAt = Date.now();
     await release(held, a, b);
@@ -92,7 +134,18 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
   });
 
   it('an Update with release=true on one server wakes the waiter on the other at once', async () => {
-    const ms = await wokenWithinMs((held, a, b) => fx.update(held, fx.uniqueId('wake'), [[a, '-1.00'], [b, '1.00']], 'b1', true));
+    const ms = await wokenWithinMs((held, a, b) =>
+      fx.update(
+        held,
+        fx.uniqueId('wake'),
+        [
+          [a, '-1.00'],
+          [b, '1.00'],
+        ],
+        'b1',
+        true,
+      ),
+    );
     expect(ms).to.be.below(WOKEN_MS_MAX);
   });
 
@@ -103,7 +156,9 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
     try {
       const r = await admin.query(
         `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity
-         WHERE datname = current_database() AND application_name = $1`, [`distbank-data-${ahead.pid}`]);
+         WHERE datname = current_database() AND application_name = $1`,
+        [`distbank-data-${ahead.pid}`],
+      );
       expect(Number(r.rows[0].n)).to.be.at.least(1);
     } finally {
       await admin.end();

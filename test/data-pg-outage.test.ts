@@ -10,7 +10,10 @@ class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   port = 0;
 
-  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
 
   async start(port = 0): Promise<void> {
     const server = net.createServer((client) => {
@@ -65,7 +68,11 @@ describe('data server over PostgreSQL: the database goes away and comes back', f
     const tx = fx.uniqueId('outage');
     for (const call of [
       () => fx.call('Read', [['accountId', a]]),
-      () => fx.update(lock, tx, [[a, '-2.00'], [b, '2.00']]),
+      () =>
+        fx.update(lock, tx, [
+          [a, '-2.00'],
+          [b, '2.00'],
+        ]),
       () => fx.lock([a]),
     ]) {
       const started = Date.now();
@@ -77,13 +84,28 @@ describe('data server over PostgreSQL: the database goes away and comes back', f
     }
     await proxy.start(port);
     // The pool drops dead connections and opens new ones: the retry of the same Update lands once.
-    let retried = await fx.update(lock, tx, [[a, '-2.00'], [b, '2.00']]);
+    let retried = await fx.update(lock, tx, [
+      [a, '-2.00'],
+      [b, '2.00'],
+    ]);
     for (let attempt = 0; attempt < 5 && retried.fault?.code === 'SERVICE_UNAVAILABLE'; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      retried = await fx.update(lock, tx, [[a, '-2.00'], [b, '2.00']]);
+      retried = await fx.update(lock, tx, [
+        [a, '-2.00'],
+        [b, '2.00'],
+      ]);
     }
     expect(retried.fault).to.equal(undefined);
-    const again = await fx.update(lock, tx, [[a, '-2.00'], [b, '2.00']], 'b1', true);
+    const again = await fx.update(
+      lock,
+      tx,
+      [
+        [a, '-2.00'],
+        [b, '2.00'],
+      ],
+      'b1',
+      true,
+    );
     expect(again.body).to.deep.include({ replayed: 'true', released: 'true' });
     const state = await fx.balances([a, b]);
     expect([state.get(a)?.balance, state.get(b)?.balance]).to.deep.equal(['8.00', '2.00']);

@@ -21,7 +21,10 @@ class TransferLoad {
   private stopping = false;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly fx: DataFixture, private readonly accounts: readonly string[]) {}
+  constructor(
+    private readonly fx: DataFixture,
+    private readonly accounts: readonly string[],
+  ) {}
 
   start(): void {
     this.running = Promise.all(Array.from({ length: WORKERS }, () => this.worker())).then(() => undefined);
@@ -60,7 +63,18 @@ class TransferLoad {
         await sleep(20);
         continue;
       }
-      const r = await this.fx.update(lockOf(locked), tx, [[from, '-0.01'], [to, '0.01']], 'b1', true).catch(() => undefined);
+      const r = await this.fx
+        .update(
+          lockOf(locked),
+          tx,
+          [
+            [from, '-0.01'],
+            [to, '0.01'],
+          ],
+          'b1',
+          true,
+        )
+        .catch(() => undefined);
       if (r === undefined) {
         this.count('NETWORK_ERROR');
         await sleep(100);
@@ -84,7 +98,11 @@ async function openAccounts(fx: DataFixture): Promise<string[]> {
 }
 
 /** Sum unchanged, each statement adds up, each acknowledged transfer journaled exactly once. */
-async function checkMoney(fx: DataFixture, accounts: readonly string[], acknowledged: ReadonlySet<string>): Promise<void> {
+async function checkMoney(
+  fx: DataFixture,
+  accounts: readonly string[],
+  acknowledged: ReadonlySet<string>,
+): Promise<void> {
   const balances = await fx.balances(accounts);
   const toCents = (s: string): number => Math.round(Number(s) * 100);
   const total = accounts.reduce((sum, id) => sum + toCents(balances.get(id)!.balance), 0);
@@ -92,7 +110,10 @@ async function checkMoney(fx: DataFixture, accounts: readonly string[], acknowle
   const seen = new Map<string, number>();
   for (const id of accounts) {
     const entries = await fx.journal(id);
-    expect(entries.reduce((sum, e) => sum + toCents(textOf(e.amount)), 0), `account ${id}`).to.equal(toCents(balances.get(id)!.balance));
+    expect(
+      entries.reduce((sum, e) => sum + toCents(textOf(e.amount)), 0),
+      `account ${id}`,
+    ).to.equal(toCents(balances.get(id)!.balance));
     for (const e of entries) seen.set(textOf(e.transactionId), (seen.get(textOf(e.transactionId)) ?? 0) + 1);
   }
   for (const tx of acknowledged) expect(seen.get(tx), tx).to.equal(2);
@@ -139,7 +160,8 @@ describe('data server over PostgreSQL: connections terminated under load', funct
       const r = await admin.query(
         `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE $1`,
-        [`distbank-data-${fx.proc.pid}%`]);
+        [`distbank-data-${fx.proc.pid}%`],
+      );
       terminated += Number(r.rows[0].n);
     }
     await sleep(300);
@@ -186,7 +208,9 @@ describe('data server over PostgreSQL: the database restarts (a throwaway cluste
     const backWithinMs = await waitUntilServing(fx, accounts[0]!, 2000);
     await sleep(1000);
     await load.stop();
-    process.stderr.write(`      (serving again ${backWithinMs} ms after PostgreSQL accepted connections; ${load.acknowledged.size} transfers acknowledged)\n`);
+    process.stderr.write(
+      `      (serving again ${backWithinMs} ms after PostgreSQL accepted connections; ${load.acknowledged.size} transfers acknowledged)\n`,
+    );
     expect(backWithinMs).to.be.below(2000);
     expect(fx.proc.child.exitCode, fx.proc.stderrTail()).to.equal(null);
     expectOnlyRetryable(load);

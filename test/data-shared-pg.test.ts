@@ -25,7 +25,8 @@ describe('two data servers sharing one PostgreSQL database', function () {
     await fx?.stop();
   });
 
-  const viaOther = (op: string, args: Parameters<typeof callData>[2], who: 'b1' | 'b2') => callData(other.url, op, args, fx.credentials[who]);
+  const viaOther = (op: string, args: Parameters<typeof callData>[2], who: 'b1' | 'b2') =>
+    callData(other.url, op, args, fx.credentials[who]);
 
   it('concurrent Locks through different servers on overlapping accounts never both succeed', async () => {
     const [a, b, c] = [await fx.createAccount('1.00'), await fx.createAccount('1.00'), await fx.createAccount('1.00')];
@@ -41,7 +42,14 @@ describe('two data servers sharing one PostgreSQL database', function () {
   it('a waiter on one server gets the lock soon after the holder unlocks on the other', async () => {
     const a = await fx.createAccount('1.00');
     const held = lockOf(await fx.lock([a], 'b1', { leaseMs: 10_000 }));
-    const waiting = viaOther('Lock', [['accountId', a], ['waitMs', '3000']], 'b2');
+    const waiting = viaOther(
+      'Lock',
+      [
+        ['accountId', a],
+        ['waitMs', '3000'],
+      ],
+      'b2',
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     const releasedAt = Date.now();
     await fx.ok('Unlock', [['lockId', held.lockId]]);
@@ -56,8 +64,24 @@ describe('two data servers sharing one PostgreSQL database', function () {
     const [a, b] = [await fx.createAccount('10.00'), await fx.createAccount('0.00')];
     const lock = lockOf(await fx.lock([a, b]));
     const tx = fx.uniqueId('both');
-    const args = [['lockId', lock.lockId], ['fencingToken', lock.fencingToken], ['transactionId', tx],
-      ['posting', [[['accountId', a], ['amount', '-3.00']], [['accountId', b], ['amount', '3.00']]]]] as const;
+    const args = [
+      ['lockId', lock.lockId],
+      ['fencingToken', lock.fencingToken],
+      ['transactionId', tx],
+      [
+        'posting',
+        [
+          [
+            ['accountId', a],
+            ['amount', '-3.00'],
+          ],
+          [
+            ['accountId', b],
+            ['amount', '3.00'],
+          ],
+        ],
+      ],
+    ] as const;
     const results = await Promise.all([
       ...Array.from({ length: 4 }, () => fx.call('Update', args)),
       ...Array.from({ length: 4 }, () => viaOther('Update', args, 'b1')),
@@ -66,7 +90,9 @@ describe('two data servers sharing one PostgreSQL database', function () {
     expect(results.filter((r) => r.body?.replayed === 'false')).to.have.length(1);
     const state = await fx.balances([a, b]);
     expect([state.get(a)?.balance, state.get(b)?.balance]).to.deep.equal(['7.00', '3.00']);
-    expect(recordsOf((await fx.ok('GetJournal', [['accountId', b]])).entry).map((e) => textOf(e.transactionId))).to.deep.equal([tx]);
+    expect(
+      recordsOf((await fx.ok('GetJournal', [['accountId', b]])).entry).map((e) => textOf(e.transactionId)),
+    ).to.deep.equal([tx]);
     await fx.ok('Unlock', [['lockId', lock.lockId]]);
   });
 });

@@ -26,14 +26,33 @@ describe('a paused lock holder stalls its accounts for about a second, not five'
   });
 
   let seq = 0;
-  function transfer(url: string, from: string, to: string, requestId = `stall-${process.pid}-${seq++}`): Promise<BankCallResult> {
-    return callBank(url, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '0.01']],
-      { authToken: alice.authToken, clientId: alice.clientId, requestId }, { timeoutMs: 20_000 });
+  function transfer(
+    url: string,
+    from: string,
+    to: string,
+    requestId = `stall-${process.pid}-${seq++}`,
+  ): Promise<BankCallResult> {
+    return callBank(
+      url,
+      'Transfer',
+      [
+        ['fromAccountId', from],
+        ['toAccountId', to],
+        ['amount', '0.01'],
+      ],
+      { authToken: alice.authToken, clientId: alice.clientId, requestId },
+      { timeoutMs: 20_000 },
+    );
   }
 
   async function open(): Promise<string> {
-    const r = await callBank(cluster.balancerUrl, 'OpenAccount', [['initialDeposit', '100.00']],
-      { authToken: alice.authToken, clientId: alice.clientId, requestId: `stall-open-${process.pid}-${seq++}` }, { timeoutMs: 10_000 });
+    const r = await callBank(
+      cluster.balancerUrl,
+      'OpenAccount',
+      [['initialDeposit', '100.00']],
+      { authToken: alice.authToken, clientId: alice.clientId, requestId: `stall-open-${process.pid}-${seq++}` },
+      { timeoutMs: 10_000 },
+    );
     if (r.body === undefined) throw new Error(JSON.stringify(r.fault));
     return String(r.body.accountId);
   }
@@ -52,7 +71,7 @@ describe('a paused lock holder stalls its accounts for about a second, not five'
     }
   }
 
-  it('another business server transfers on the paused holder\'s accounts within 1.5 s', async () => {
+  it("another business server transfers on the paused holder's accounts within 1.5 s", async () => {
     const [a, b] = [await open(), await open()];
     let stopping = false;
     const loops = Array.from({ length: LOOPS }, async (_v, i) => {
@@ -73,11 +92,23 @@ describe('a paused lock holder stalls its accounts for about a second, not five'
       await Promise.all(loops);
     }
     process.stderr.write(`      (stall after each pause, ms: ${stalls.join(', ')})\n`);
-    expect(stalls.some((ms) => ms >= 200), 'no pause caught a held lock').to.equal(true);
+    expect(
+      stalls.some((ms) => ms >= 200),
+      'no pause caught a held lock',
+    ).to.equal(true);
     for (const ms of stalls) expect(ms).to.be.below(STALL_MS_MAX);
     // The money of the two accounts is still all there.
-    const balances = await Promise.all([a, b].map((id) => callBank(cluster.balancerUrl, 'GetBalance', [['accountId', id]],
-      { authToken: alice.authToken, clientId: alice.clientId }, { timeoutMs: 10_000 })));
+    const balances = await Promise.all(
+      [a, b].map((id) =>
+        callBank(
+          cluster.balancerUrl,
+          'GetBalance',
+          [['accountId', id]],
+          { authToken: alice.authToken, clientId: alice.clientId },
+          { timeoutMs: 10_000 },
+        ),
+      ),
+    );
     const cents = balances.map((r) => Math.round(Number(r.body?.balance) * 100));
     expect(cents[0]! + cents[1]!).to.equal(20_000);
   });

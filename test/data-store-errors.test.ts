@@ -51,7 +51,7 @@ describe('group commit: failures of the whole batch, and its queue bound', () =>
   function fullDatabase(): import('better-sqlite3').Database {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t (x BLOB)');
-    const pages = (db.pragma('page_count', { simple: true }) as number);
+    const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
     return db;
   }
@@ -60,8 +60,9 @@ describe('group commit: failures of the whole batch, and its queue bound', () =>
     const db = fullDatabase();
     const committer = new GroupCommitter(db, 512, 100);
     const insert = db.prepare('INSERT INTO t (x) VALUES (?)');
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () =>
-      committer.run(() => insert.run(Buffer.alloc(64 * 1024)))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => committer.run(() => insert.run(Buffer.alloc(64 * 1024)))),
+    );
     for (const r of results) {
       expect(r.status).to.equal('rejected');
       const error = (r as PromiseRejectedResult).reason as { code?: string };
@@ -75,7 +76,9 @@ describe('group commit: failures of the whole batch, and its queue bound', () =>
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t (x INTEGER)');
     const committer = new GroupCommitter(db, 512, 2);
-    const results = await Promise.allSettled([1, 2, 3].map((x) => committer.run(() => db.prepare('INSERT INTO t (x) VALUES (?)').run(x))));
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((x) => committer.run(() => db.prepare('INSERT INTO t (x) VALUES (?)').run(x))),
+    );
     expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'rejected']);
     const refused = (results[2] as PromiseRejectedResult).reason as unknown;
     expect(isServiceFault(refused) && refused.code === 'SERVICE_UNAVAILABLE' && refused.retryable).to.equal(true);

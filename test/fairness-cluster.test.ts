@@ -35,28 +35,56 @@ interface FloodTally {
 }
 
 /** One keep-alive socket per loop; the answer is read only for its fault code (cheap). */
-function floodLoop(url: string, body: Buffer, agent: http.Agent, tally: FloodTally, stopped: () => boolean): Promise<void> {
+function floodLoop(
+  url: string,
+  body: Buffer,
+  agent: http.Agent,
+  tally: FloodTally,
+  stopped: () => boolean,
+): Promise<void> {
   const target = new URL(url);
-  const once = (): Promise<void> => new Promise<void>((resolve) => {
-    const req = http.request({
-      agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
-      headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length), soapaction: `"${BANK_NS}#Deposit"` },
-      timeout: 15_000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const code = /<code>([A-Z_]+)<\/code>/.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
-        if (res.statusCode === 200) tally.ok++;
-        else tally.faults.set(code ?? `HTTP ${res.statusCode}`, (tally.faults.get(code ?? `HTTP ${res.statusCode}`) ?? 0) + 1);
+  const once = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const req = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'text/xml; charset=utf-8',
+            'content-length': String(body.length),
+            soapaction: `"${BANK_NS}#Deposit"`,
+          },
+          timeout: 15_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const code = /<code>([A-Z_]+)<\/code>/.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
+            if (res.statusCode === 200) tally.ok++;
+            else
+              tally.faults.set(
+                code ?? `HTTP ${res.statusCode}`,
+                (tally.faults.get(code ?? `HTTP ${res.statusCode}`) ?? 0) + 1,
+              );
+            resolve();
+          });
+          res.on('error', () => {
+            tally.errors++;
+            resolve();
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        tally.errors++;
         resolve();
       });
-      res.on('error', () => { tally.errors++; resolve(); });
+      req.end(body);
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => { tally.errors++; resolve(); });
-    req.end(body);
-  });
   return (async () => {
     while (!stopped()) {
       const startedMs = Date.now();
@@ -66,11 +94,24 @@ function floodLoop(url: string, body: Buffer, agent: http.Agent, tally: FloodTal
   })();
 }
 
-async function withdrawOnce(url: string, alice: TestClient, account: string, i: number): Promise<{ ok: boolean; code: string; ms: number }> {
+async function withdrawOnce(
+  url: string,
+  alice: TestClient,
+  account: string,
+  i: number,
+): Promise<{ ok: boolean; code: string; ms: number }> {
   const startedMs = Date.now();
   try {
-    const r = await callBank(url, 'Withdraw', [['accountId', account], ['amount', '1.00']],
-      { ...alice, requestId: `alice-wd-${i}` }, { timeoutMs: DEADLINE_MS + 2000 });
+    const r = await callBank(
+      url,
+      'Withdraw',
+      [
+        ['accountId', account],
+        ['amount', '1.00'],
+      ],
+      { ...alice, requestId: `alice-wd-${i}` },
+      { timeoutMs: DEADLINE_MS + 2000 },
+    );
     const ms = Date.now() - startedMs;
     return { ok: r.fault === undefined && ms <= DEADLINE_MS, code: r.fault?.code ?? 'OK', ms };
   } catch (err) {
@@ -92,24 +133,39 @@ describe('fairness: a third party cannot crowd an owner out of the account (real
     const alice = cluster.client('alice');
     const bob = cluster.client('bob');
     const account = await openAccount(cluster.balancerUrl, alice, '1000.00');
-    const body = Buffer.from(bankEnvelope('Deposit', [['accountId', account], ['amount', '0.01']], bob), 'utf8');
+    const body = Buffer.from(
+      bankEnvelope(
+        'Deposit',
+        [
+          ['accountId', account],
+          ['amount', '0.01'],
+        ],
+        bob,
+      ),
+      'utf8',
+    );
     // bob's loops come from two addresses of their own (as another customer's host would), each
     // within the balancer's per-address connection bound (256); alice calls from 127.0.0.1.
-    const agents = BOB_ADDRESSES.map((localAddress) => new http.Agent({ keepAlive: true, maxSockets: FLOOD_LOOPS, localAddress }));
+    const agents = BOB_ADDRESSES.map(
+      (localAddress) => new http.Agent({ keepAlive: true, maxSockets: FLOOD_LOOPS, localAddress }),
+    );
     const tally: FloodTally = { ok: 0, errors: 0, faults: new Map() };
     let stop = false;
     const loops = Array.from({ length: FLOOD_LOOPS }, (_v, i) =>
-      floodLoop(cluster.balancerUrl, body, agents[i % agents.length]!, tally, () => stop));
+      floodLoop(cluster.balancerUrl, body, agents[i % agents.length]!, tally, () => stop),
+    );
     const results: { ok: boolean; code: string; ms: number }[] = [];
     try {
       await new Promise((r) => setTimeout(r, 1500)); // let the flood fill every queue first
       // Three of alice's own loops (her app, her phone, a standing order), 10 withdrawals each.
-      await Promise.all(Array.from({ length: OWNER_LOOPS }, async (_v, loop) => {
-        for (let i = loop; i < WITHDRAWALS; i += OWNER_LOOPS) {
-          results.push(await withdrawOnce(cluster.balancerUrl, alice, account, i));
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: OWNER_LOOPS }, async (_v, loop) => {
+          for (let i = loop; i < WITHDRAWALS; i += OWNER_LOOPS) {
+            results.push(await withdrawOnce(cluster.balancerUrl, alice, account, i));
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }),
+      );
     } finally {
       stop = true;
       await Promise.all(loops);
@@ -119,14 +175,18 @@ describe('fairness: a third party cannot crowd an owner out of the account (real
     const codes: Record<string, number> = {};
     for (const r of results) codes[r.code] = (codes[r.code] ?? 0) + 1;
     const slowestMs = Math.max(...results.map((r) => r.ms));
-    const summary = `alice: ${succeeded}/${WITHDRAWALS} ok ${JSON.stringify(codes)}, slowest ${slowestMs} ms; ` +
+    const summary =
+      `alice: ${succeeded}/${WITHDRAWALS} ok ${JSON.stringify(codes)}, slowest ${slowestMs} ms; ` +
       `bob: ${tally.ok} ok, ${tally.errors} network errors, faults ${JSON.stringify(Object.fromEntries(tally.faults))}`;
     console.log(`      ${summary}`);
     if (succeeded / WITHDRAWALS < SUCCESS_SHARE_MIN) console.log(cluster.logs());
     expect(succeeded / WITHDRAWALS, summary).to.be.at.least(SUCCESS_SHARE_MIN);
     // Money: every acknowledged deposit and withdrawal is in the balance (no unknown outcomes
     // when neither side lost an answer).
-    if (tally.errors === 0 && results.every((r) => r.code === 'OK' || r.code === 'ACCOUNT_LOCKED' || r.code === 'RATE_LIMITED')) {
+    if (
+      tally.errors === 0 &&
+      results.every((r) => r.code === 'OK' || r.code === 'ACCOUNT_LOCKED' || r.code === 'RATE_LIMITED')
+    ) {
       const withdrawn = results.filter((r) => r.code === 'OK').length;
       const expected = cents('1000.00') - withdrawn * 100 + tally.ok;
       expect(cents(await balanceOf(cluster.balancerUrl, alice, account)), summary).to.equal(expected);

@@ -78,11 +78,15 @@ describe('fairness: account queue shares', () => {
 
   it('keeps perClientMax places for the owner however many others queue', async () => {
     const queue = new AccountQueue({ lengthMax: 6, perClientMax: 2, waitMs: 1000 });
-    const others = ['bob', 'carol', 'dave', 'erin'].flatMap((id) => [0, 1].map(() => rejection(queue.run(['5'], caller(id), () => sleep(20)))
-      .catch(() => undefined)));
+    const others = ['bob', 'carol', 'dave', 'erin'].flatMap((id) =>
+      [0, 1].map(() => rejection(queue.run(['5'], caller(id), () => sleep(20))).catch(() => undefined)),
+    );
     // 4 of the others got places (6 - 2); the others were refused with ACCOUNT_LOCKED.
     expect(queue.lengthOf('5')).to.equal(4);
-    const owner = [queue.run(['5'], caller('alice'), () => sleep(1)), queue.run(['5'], caller('alice'), () => sleep(1))];
+    const owner = [
+      queue.run(['5'], caller('alice'), () => sleep(1)),
+      queue.run(['5'], caller('alice'), () => sleep(1)),
+    ];
     expect(queue.lengthOf('5')).to.equal(6);
     await Promise.all([...owner, ...others]);
     expect(queue.busyAccounts).to.equal(0);
@@ -91,10 +95,11 @@ describe('fairness: account queue shares', () => {
   it('serves the owner first, then the other clients in turns', async () => {
     const queue = new AccountQueue({ lengthMax: 20, perClientMax: 8, waitMs: 5000 });
     const order: string[] = [];
-    const job = (id: string, tag: string) => queue.run(['5'], caller(id), async () => {
-      order.push(tag);
-      await sleep(2);
-    });
+    const job = (id: string, tag: string) =>
+      queue.run(['5'], caller(id), async () => {
+        order.push(tag);
+        await sleep(2);
+      });
     const jobs = [job('bob', 'running')];
     for (let i = 1; i <= 3; i++) jobs.push(job('bob', `bob${i}`));
     jobs.push(job('carol', 'carol1'), job('carol', 'carol2'));
@@ -107,7 +112,9 @@ describe('fairness: account queue shares', () => {
   it('keeps its counts right when waiters of several clients time out', async () => {
     const queue = new AccountQueue({ lengthMax: 10, perClientMax: 3, waitMs: 20 });
     const slow = queue.run(['5'], caller('alice'), () => sleep(80));
-    const timedOut = await Promise.all(['bob', 'carol', 'bob'].map((id) => rejection(queue.run(['5'], caller(id), () => sleep(1)))));
+    const timedOut = await Promise.all(
+      ['bob', 'carol', 'bob'].map((id) => rejection(queue.run(['5'], caller(id), () => sleep(1)))),
+    );
     expect(timedOut.every((e) => isServiceFault(e) && e.code === 'ACCOUNT_LOCKED')).to.equal(true);
     await slow;
     expect(queue.busyAccounts).to.equal(0);
@@ -123,8 +130,9 @@ describe('fairness: settings', () => {
     expect([config.clientRatePerS, config.clientBurst, config.accountQueuePerClientMax]).to.deep.equal([50, 100, 8]);
   });
   it('refuses a per-client share that leaves no room for the owner', () => {
-    expect(() => loadBusinessConfig({ ...base, BANK_ACCOUNT_QUEUE_LENGTH_MAX: '8', BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX: '8' }, []))
-      .to.throw(/BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX/);
+    expect(() =>
+      loadBusinessConfig({ ...base, BANK_ACCOUNT_QUEUE_LENGTH_MAX: '8', BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX: '8' }, []),
+    ).to.throw(/BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX/);
     expect(() => loadBusinessConfig({ ...base, BANK_CLIENT_RATE_PER_S: '0' }, [])).to.throw(/BANK_CLIENT_RATE_PER_S/);
   });
 });
@@ -134,7 +142,10 @@ describe('fairness: RATE_LIMITED from a real business server', function () {
   let fixture: BankFixture;
   before(async () => {
     // 2 requests at once, then one every 500 ms.
-    fixture = await startBankFixture({ clients: 2, businessEnv: { BANK_CLIENT_RATE_PER_S: '2', BANK_CLIENT_BURST: '2' } });
+    fixture = await startBankFixture({
+      clients: 2,
+      businessEnv: { BANK_CLIENT_RATE_PER_S: '2', BANK_CLIENT_BURST: '2' },
+    });
   });
   after(async () => {
     await fixture?.stop();
@@ -143,16 +154,26 @@ describe('fairness: RATE_LIMITED from a real business server', function () {
   it('answers past the burst with a retryable RATE_LIMITED carrying retryAfterMs; other clients are untouched', async () => {
     const url = fixture.business[0]!.url;
     const [c1, c2] = fixture.clients;
-    const opened = await callBank(url, 'OpenAccount', [['initialDeposit', '10.00']], { ...c1!, requestId: 'rl-open' }, { timeoutMs: 5000 });
+    const opened = await callBank(
+      url,
+      'OpenAccount',
+      [['initialDeposit', '10.00']],
+      { ...c1!, requestId: 'rl-open' },
+      { timeoutMs: 5000 },
+    );
     const accountId = opened.body?.['accountId'] as string;
     expect(accountId).to.match(/^[1-9]/);
-    expect((await callBank(url, 'GetBalance', [['accountId', accountId]], c1!, { timeoutMs: 5000 })).fault).to.equal(undefined);
+    expect((await callBank(url, 'GetBalance', [['accountId', accountId]], c1!, { timeoutMs: 5000 })).fault).to.equal(
+      undefined,
+    );
     const limited = await callBank(url, 'GetBalance', [['accountId', accountId]], c1!, { timeoutMs: 5000 });
     expect(limited.httpStatus).to.equal(500);
     expect(limited.fault?.code).to.equal('RATE_LIMITED');
     expect(limited.fault?.faultcode).to.equal('soap:Server');
     expect(limited.fault?.retryable).to.equal(true);
-    const retryAfterMs = Number(/<retryable>true<\/retryable><retryAfterMs>([0-9]+)<\/retryAfterMs><\/BankFault>/.exec(limited.raw)?.[1]);
+    const retryAfterMs = Number(
+      /<retryable>true<\/retryable><retryAfterMs>([0-9]+)<\/retryAfterMs><\/BankFault>/.exec(limited.raw)?.[1],
+    );
     expect(retryAfterMs, limited.raw).to.be.within(1, 500);
     const other = await callBank(url, 'OpenAccount', [], { ...c2!, requestId: 'rl-other' }, { timeoutMs: 5000 });
     expect(other.fault).to.equal(undefined);

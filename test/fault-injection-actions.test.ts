@@ -35,7 +35,13 @@ describe('fault injection: each action on the wire', function () {
   }
 
   function call(operation: string, args: BankArgs, requestId = `r-${++ids}`): Promise<BankCallResult> {
-    return callBank(url, operation, args, { authToken: alice.authToken, clientId: alice.clientId, requestId }, { timeoutMs: TIMEOUT_MS });
+    return callBank(
+      url,
+      operation,
+      args,
+      { authToken: alice.authToken, clientId: alice.clientId, requestId },
+      { timeoutMs: TIMEOUT_MS },
+    );
   }
 
   function ok(result: BankCallResult): BankRecord {
@@ -47,7 +53,11 @@ describe('fault injection: each action on the wire', function () {
     return parseBalance(ok(await call('GetBalance', [['accountId', accountId]]))['balance']);
   }
 
-  const transferArgs = (): BankArgs => [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']];
+  const transferArgs = (): BankArgs => [
+    ['fromAccountId', from],
+    ['toAccountId', to],
+    ['amount', '1.00'],
+  ];
 
   before(async () => {
     // The fixture's dir exists only once it started: start with an empty rules file of our own.
@@ -58,7 +68,8 @@ describe('fault injection: each action on the wire', function () {
     const admin = testAdmin(dir);
     adminToken = admin.token;
     fixture = await startBankFixture({
-      clients: 1, businessServers: 1,
+      clients: 1,
+      businessServers: 1,
       businessEnv: { BANK_FAULTS_FILE: rulesFile, BANK_FAULTS_RELOAD_MS: String(RELOAD_MS), ...admin.env },
     });
     url = fixture.business[0]!.url;
@@ -116,25 +127,45 @@ describe('fault injection: each action on the wire', function () {
     const retry = ok(await call('Transfer', transferArgs(), 'dac-1'));
     expect(parseBalance(retry['balance'])).to.equal(before - 100);
     const statement = ok(await call('GetStatement', [['accountId', from]]));
-    const entries = asList(statement['entry']).filter((e) => (e as BankRecord)['transactionId'] === retry['transactionId']);
+    const entries = asList(statement['entry']).filter(
+      (e) => (e as BankRecord)['transactionId'] === retry['transactionId'],
+    );
     expect(entries).to.have.length(1);
     // The request's trace says what was done to it.
-    const trace = await (await fetch(url.replace(/\/bank$/, '/admin/trace?id=dac-1'), { headers: { authorization: `Bearer ${adminToken}` } })).text();
+    const trace = await (
+      await fetch(url.replace(/\/bank$/, '/admin/trace?id=dac-1'), {
+        headers: { authorization: `Bearer ${adminToken}` },
+      })
+    ).text();
     expect(trace).to.contain('"fault_injected":"rule 0 drop-after-commit"');
   });
 
   it('reset: a TCP RST, nothing done', async () => {
     await setRules([{ operation: 'Deposit', count: 1, action: 'reset' }]);
     const before = await balanceOf(to);
-    await expectConnectionError(call('Deposit', [['accountId', to], ['amount', '1.00']], 'rst-1'), /^read ECONNRESET$/);
+    await expectConnectionError(
+      call(
+        'Deposit',
+        [
+          ['accountId', to],
+          ['amount', '1.00'],
+        ],
+        'rst-1',
+      ),
+      /^read ECONNRESET$/,
+    );
     expect(await balanceOf(to)).to.equal(before);
   });
 
   it('slow-response: the headers at once, the answer dribbled over durationMs', async () => {
     await setRules([{ operation: 'GetBalance', action: 'slow-response', durationMs: 800 }]);
-    const timing = await timedPost(url, bankEnvelope('GetBalance', [['accountId', from]], {
-      authToken: alice.authToken, clientId: alice.clientId,
-    }));
+    const timing = await timedPost(
+      url,
+      bankEnvelope('GetBalance', [['accountId', from]], {
+        authToken: alice.authToken,
+        clientId: alice.clientId,
+      }),
+    );
     expect(timing.headersMs).to.be.below(400);
     expect(timing.endMs).to.be.at.least(700);
     expect(timing.chunks).to.be.at.least(5);
@@ -144,7 +175,14 @@ describe('fault injection: each action on the wire', function () {
   it('data-unavailable: SERVICE_UNAVAILABLE as when the data tier is down, nothing moved', async () => {
     await setRules([{ operation: 'Withdraw', count: 1, action: 'data-unavailable' }]);
     const before = await balanceOf(from);
-    const result = await call('Withdraw', [['accountId', from], ['amount', '1.00']], 'du-1');
+    const result = await call(
+      'Withdraw',
+      [
+        ['accountId', from],
+        ['amount', '1.00'],
+      ],
+      'du-1',
+    );
     expect(result.fault).to.deep.include({ code: 'SERVICE_UNAVAILABLE', retryable: true, faultcode: 'soap:Server' });
     expect(result.fault?.message).to.equal('the data tier is unavailable; retry later with the same request-id');
     expect(await balanceOf(from)).to.equal(before);
@@ -154,7 +192,14 @@ describe('fault injection: each action on the wire', function () {
     await setRules([{ operation: 'Withdraw', accountId: from, count: 1, action: 'lock-contention', durationMs: 500 }]);
     const before = await balanceOf(from);
     const startedMs = Date.now();
-    const result = await call('Withdraw', [['accountId', from], ['amount', '1.00']], 'lc-1');
+    const result = await call(
+      'Withdraw',
+      [
+        ['accountId', from],
+        ['amount', '1.00'],
+      ],
+      'lc-1',
+    );
     expect(Date.now() - startedMs).to.be.at.least(500);
     expect(result.fault).to.deep.include({ code: 'ACCOUNT_LOCKED', retryable: true });
     expect(await balanceOf(from)).to.equal(before);
@@ -173,15 +218,24 @@ describe('fault injection: each action on the wire', function () {
 
   it('the admin route sets, shows and clears the rules (bearer token), refuses bad rules naming the field', async () => {
     const adminUrl = url.replace(/\/bank$/, '/admin/faults');
-    const as = (method: string, body?: unknown, token = adminToken) => fetch(adminUrl, {
-      method, headers: { authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const as = (method: string, body?: unknown, token = adminToken) =>
+      fetch(adminUrl, {
+        method,
+        headers: { authorization: `Bearer ${token}` },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
     expect((await as('GET', undefined, 'wrong')).status).to.equal(401);
     expect((await fetch(adminUrl)).status).to.equal(401);
     const bad = await as('PUT', { rules: [{ operation: 'Transfer', action: 'drop-after-commit', every: '3' }] });
     expect(bad.status).to.equal(400);
-    expect(await bad.json()).to.deep.equal({ code: 'INVALID_REQUEST', error: 'rules[0].every must be an integer from 1 to 1000000, got "3"' });
-    const rules = { seed: 9, rules: [{ operation: 'GetBalance', count: 1, action: 'fault', code: 'SERVICE_UNAVAILABLE' }] };
+    expect(await bad.json()).to.deep.equal({
+      code: 'INVALID_REQUEST',
+      error: 'rules[0].every must be an integer from 1 to 1000000, got "3"',
+    });
+    const rules = {
+      seed: 9,
+      rules: [{ operation: 'GetBalance', count: 1, action: 'fault', code: 'SERVICE_UNAVAILABLE' }],
+    };
     expect((await as('PUT', rules)).status).to.equal(200);
     expect(await (await as('GET')).json()).to.deep.include(rules);
     expect((await call('GetBalance', [['accountId', from]])).fault?.code).to.equal('SERVICE_UNAVAILABLE');
@@ -196,7 +250,8 @@ describe('fault injection: each action on the wire', function () {
     const pattern = async (seed: number): Promise<string> => {
       await setRules([{ operation: 'GetBalance', probability: 0.4, action: 'fault', code: 'ACCOUNT_LOCKED' }], seed);
       let seen = '';
-      for (let i = 0; i < 40; i++) seen += (await call('GetBalance', [['accountId', from]])).fault === undefined ? '.' : 'F';
+      for (let i = 0; i < 40; i++)
+        seen += (await call('GetBalance', [['accountId', from]])).fault === undefined ? '.' : 'F';
       return seen;
     };
     const first = await pattern(5);
@@ -209,13 +264,20 @@ describe('fault injection: each action on the wire', function () {
   it('a server started without --faults: no injection, and the admin route cannot switch it on (409)', async () => {
     const admin = testAdmin(join(rulesFile, '..'));
     const plain = await startProcess('business/main.js', {
-      BANK_PORT: '0', BANK_BUSINESS_ID: 'b1', BANK_BUSINESS_TOKEN: fixture.businessTokens[0]!, BANK_DATA_URL: fixture.data.url,
-      BANK_CLIENT_CREDENTIALS_FILE: join(fixture.dir, 'client-credentials.json'), BANK_LOG_LEVEL: 'warn', ...admin.env,
+      BANK_PORT: '0',
+      BANK_BUSINESS_ID: 'b1',
+      BANK_BUSINESS_TOKEN: fixture.businessTokens[0]!,
+      BANK_DATA_URL: fixture.data.url,
+      BANK_CLIENT_CREDENTIALS_FILE: join(fixture.dir, 'client-credentials.json'),
+      BANK_LOG_LEVEL: 'warn',
+      ...admin.env,
     });
     try {
       const base = plain.url.replace(/\/bank$/, '');
       const put = await fetch(`${base}/admin/faults`, {
-        method: 'PUT', headers: { authorization: `Bearer ${admin.token}` }, body: JSON.stringify({ rules: [{ operation: '*', action: 'reset' }] }),
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin.token}` },
+        body: JSON.stringify({ rules: [{ operation: '*', action: 'reset' }] }),
       });
       expect(put.status).to.equal(409);
       expect(await (await fetch(`${base}/health`)).json()).to.deep.equal({ status: 'ok' });
@@ -227,8 +289,23 @@ describe('fault injection: each action on the wire', function () {
   it('npm start with a bad rules file: one line naming the field, exit 2, nothing started or written', () => {
     writeFileSync(rulesFile, JSON.stringify({ rules: [{ operation: 'Transfer', action: 'drop-after-comit' }] }));
     const dataDir = join(rulesFile, '..', 'cluster-var');
-    const run = spawnSync(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js'), '--data-port', '0', '--business-ports', '0,0,0',
-      '--balancer-port', '0', '--data-dir', dataDir, '--faults', rulesFile], { encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(DIST_DIR, 'scripts', 'cluster.js'),
+        '--data-port',
+        '0',
+        '--business-ports',
+        '0,0,0',
+        '--balancer-port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--faults',
+        rulesFile,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     expect(run.status, run.stderr).to.equal(2);
     expect(run.stderr.trim().split('\n')).to.have.length(1);
     expect(run.stderr).to.match(/rules\[0\]\.action must be one of .* got "drop-after-comit"/);
@@ -237,13 +314,26 @@ describe('fault injection: each action on the wire', function () {
   });
 
   it('a bad file at start: one line naming the field, exit 2', async () => {
-    writeFileSync(rulesFile, JSON.stringify({ rules: [{ operation: 'Transfer', probabilty: 0.3, action: 'drop-after-commit' }] }));
+    writeFileSync(
+      rulesFile,
+      JSON.stringify({ rules: [{ operation: 'Transfer', probabilty: 0.3, action: 'drop-after-commit' }] }),
+    );
     const failure = await startProcess('business/main.js', {
-      BANK_PORT: '0', BANK_BUSINESS_ID: 'b1', BANK_BUSINESS_TOKEN: fixture.businessTokens[0]!, BANK_DATA_URL: fixture.data.url,
-      BANK_CLIENT_CREDENTIALS_FILE: join(fixture.dir, 'client-credentials.json'), BANK_FAULTS_FILE: rulesFile,
-    }).then(() => 'started', (error: Error) => error.message);
+      BANK_PORT: '0',
+      BANK_BUSINESS_ID: 'b1',
+      BANK_BUSINESS_TOKEN: fixture.businessTokens[0]!,
+      BANK_DATA_URL: fixture.data.url,
+      BANK_CLIENT_CREDENTIALS_FILE: join(fixture.dir, 'client-credentials.json'),
+      BANK_FAULTS_FILE: rulesFile,
+    }).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
     expect(failure).to.match(/exited \(2\) before ready/);
-    const lines = failure.split('\n').slice(1).filter((l) => l.trim() !== '');
+    const lines = failure
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.trim() !== '');
     expect(lines, failure).to.have.length(1);
     expect(lines[0]).to.match(/fault rules file .*faults\.json: rules\[0\]: unknown field "probabilty"/);
     writeFileSync(rulesFile, JSON.stringify({ rules: [] }));
@@ -251,26 +341,46 @@ describe('fault injection: each action on the wire', function () {
 });
 
 async function expectConnectionError(call: Promise<unknown>, message: RegExp): Promise<void> {
-  const error = await call.then(() => undefined, (e: Error) => e);
+  const error = await call.then(
+    () => undefined,
+    (e: Error) => e,
+  );
   expect(error, 'expected the connection to fail').to.be.instanceOf(Error);
   expect(error!.message).to.match(message);
 }
 
-interface Timing { headersMs: number; endMs: number; chunks: number; body: string }
+interface Timing {
+  headersMs: number;
+  endMs: number;
+  chunks: number;
+  body: string;
+}
 
 function timedPost(url: string, body: string): Promise<Timing> {
   const startedMs = Date.now();
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: 'POST', agent: false,
-      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${BANK_NS}#GetBalance"` },
-    }, (res) => {
-      const headersMs = Date.now() - startedMs;
-      const parts: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => parts.push(chunk));
-      res.on('end', () => resolve({ headersMs, endMs: Date.now() - startedMs, chunks: parts.length, body: Buffer.concat(parts).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${BANK_NS}#GetBalance"` },
+      },
+      (res) => {
+        const headersMs = Date.now() - startedMs;
+        const parts: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => parts.push(chunk));
+        res.on('end', () =>
+          resolve({
+            headersMs,
+            endMs: Date.now() - startedMs,
+            chunks: parts.length,
+            body: Buffer.concat(parts).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -35,11 +35,18 @@ with BankClient(os.environ["BANK_URL"], os.environ["CLIENT_ID"], os.environ["AUT
 
 function runPython(env: Record<string, string>): Promise<{ from: string; to: string; ids: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-c', PY_CLIENT], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, ['-c', PY_CLIENT], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { err = (err + c.toString()).slice(-5000); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err = (err + c.toString()).slice(-5000);
+    });
     child.once('error', reject);
     child.once('close', (code) => {
       if (code === 0) resolve(JSON.parse(out) as { from: string; to: string; ids: string[] });
@@ -50,7 +57,13 @@ function runPython(env: Record<string, string>): Promise<{ from: string; to: str
 
 async function runTs(cluster: TestCluster): Promise<{ from: string; to: string; ids: string[] }> {
   const alice = cluster.client('alice');
-  const bank = new BankClient({ url: cluster.balancerUrl, clientId: alice.clientId, authToken: alice.authToken, retries: 10, retryDelayMs: 20 });
+  const bank = new BankClient({
+    url: cluster.balancerUrl,
+    clientId: alice.clientId,
+    authToken: alice.authToken,
+    retries: 10,
+    retryDelayMs: 20,
+  });
   const from = (await bank.openAccount(decimal(OPENING))).accountId;
   const to = (await bank.openAccount(decimal(OPENING))).accountId;
   const ids: string[] = [];
@@ -71,7 +84,10 @@ describe('fault injection: clients against 30 % drop-after-commit on Transfer', 
     const dir = mkdtempSync(join(tmpdir(), 'distbank-faults-clients-'));
     const rules = join(dir, 'faults.json');
     logFile = join(dir, 'business.log');
-    writeFileSync(rules, JSON.stringify({ seed: 12, rules: [{ operation: 'Transfer', probability: 0.3, action: 'drop-after-commit' }] }));
+    writeFileSync(
+      rules,
+      JSON.stringify({ seed: 12, rules: [{ operation: 'Transfer', probability: 0.3, action: 'drop-after-commit' }] }),
+    );
     return startCluster({
       dataDir: dir,
       clients: ['alice', 'bob'],
@@ -91,7 +107,10 @@ describe('fault injection: clients against 30 % drop-after-commit on Transfer', 
       runTs(cluster),
       runPython({ REPO_DIR, BANK_URL: cluster.balancerUrl, CLIENT_ID: bob.clientId, AUTH_TOKEN: bob.authToken }),
     ]);
-    for (const [who, run] of [['alice', ts], ['bob', py]] as const) {
+    for (const [who, run] of [
+      ['alice', ts],
+      ['bob', py],
+    ] as const) {
       const client = cluster.client(who);
       expect(new Set(run.ids).size, `${who}: distinct transaction ids`).to.equal(TRANSFERS);
       const from = await statementOf(cluster.balancerUrl, client, run.from);
@@ -107,25 +126,34 @@ describe('fault injection: clients against 30 % drop-after-commit on Transfer', 
 
     let counted = 0;
     for (const url of cluster.businessUrls) {
-      const health = await (await fetch(url.replace(/\/bank$/, '/health'), { headers: { authorization: `Bearer ${cluster.adminToken}` } })).json() as {
-        faultInjection: boolean; faultsInjected: Record<string, number>;
+      const health = (await (
+        await fetch(url.replace(/\/bank$/, '/health'), { headers: { authorization: `Bearer ${cluster.adminToken}` } })
+      ).json()) as {
+        faultInjection: boolean;
+        faultsInjected: Record<string, number>;
       };
       expect(health.faultInjection).to.equal(true);
       counted += health.faultsInjected['drop-after-commit'] ?? 0;
     }
     let metric = 0;
     for (const url of cluster.businessUrls) {
-      const text = await (await fetch(url.replace(/\/bank$/, '/metrics'), { headers: { authorization: `Bearer ${cluster.adminToken}` } })).text();
+      const text = await (
+        await fetch(url.replace(/\/bank$/, '/metrics'), { headers: { authorization: `Bearer ${cluster.adminToken}` } })
+      ).text();
       const line = /^distbank_faults_injected_total\{[^}]*action="drop-after-commit"[^}]*\} (\d+)$/m.exec(text);
       metric += line === null ? 0 : Number(line[1]);
     }
     expect(metric, 'distbank_faults_injected_total').to.equal(counted);
     await sleep(500); // the file transport writes asynchronously
-    const logged = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"fault injected"') && l.includes('"drop-after-commit"')).length;
+    const logged = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"fault injected"') && l.includes('"drop-after-commit"')).length;
     expect(logged, 'log lines').to.equal(counted);
     // About 30 % of the Transfer attempts (2 × 200 + the retries of the dropped ones).
     const attempts = 2 * TRANSFERS + counted;
     expect(counted / attempts, `${counted} of ${attempts}`).to.be.within(0.18, 0.42);
-    console.log(`      ${counted} answers dropped after commit in ${attempts} Transfer attempts; each replayed, none applied twice`);
+    console.log(
+      `      ${counted} answers dropped after commit in ${attempts} Transfer attempts; each replayed, none applied twice`,
+    );
   });
 });

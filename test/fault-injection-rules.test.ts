@@ -9,15 +9,27 @@ import { parseFaultRules } from '../business/fault-rules';
  */
 describe('fault rules: strict format', () => {
   const refused: ReadonlyArray<readonly [unknown, RegExp]> = [
-    [{ rules: [{ operation: 'Transfer', probabilty: 0.3, action: 'drop-after-commit' }] }, /rules\[0\]: unknown field "probabilty"/],
+    [
+      { rules: [{ operation: 'Transfer', probabilty: 0.3, action: 'drop-after-commit' }] },
+      /rules\[0\]: unknown field "probabilty"/,
+    ],
     [{ rules: [{ operation: 'Transfer', action: 'explode' }] }, /rules\[0\]\.action must be one of delay, fault/],
-    [{ rules: [{ operation: 'Withdraw', action: 'fault', code: 'OOPS' }] }, /rules\[0\]\.code must be a registry fault code/],
+    [
+      { rules: [{ operation: 'Withdraw', action: 'fault', code: 'OOPS' }] },
+      /rules\[0\]\.code must be a registry fault code/,
+    ],
     [{ rules: [{ operation: 'Withdraw', action: 'fault' }] }, /rules\[0\]\.code is required/],
     [{ rules: [{ operation: 'Wire', action: 'reset' }] }, /rules\[0\]\.operation must be "\*" or one of/],
     [{ rules: [{ action: 'reset' }] }, /rules\[0\]\.operation is required/],
-    [{ rules: [{ operation: '*', probability: 1.5, action: 'reset' }] }, /rules\[0\]\.probability must be a number in \(0, 1\]/],
+    [
+      { rules: [{ operation: '*', probability: 1.5, action: 'reset' }] },
+      /rules\[0\]\.probability must be a number in \(0, 1\]/,
+    ],
     [{ rules: [{ operation: '*', every: 0, action: 'reset' }] }, /rules\[0\]\.every must be an integer from 1/],
-    [{ rules: [{ operation: '*', action: 'delay', delayMs: [500, 50] }] }, /rules\[0\]\.delayMs\[1\] must be an integer from 500/],
+    [
+      { rules: [{ operation: '*', action: 'delay', delayMs: [500, 50] }] },
+      /rules\[0\]\.delayMs\[1\] must be an integer from 500/,
+    ],
     [{ rules: [{ operation: '*', action: 'reset', delayMs: 5 }] }, /unknown field "delayMs" for action reset/],
     [{ rules: [{ operation: '*', action: 'slow-response' }] }, /rules\[0\]\.durationMs is required/],
     [{ rules: [{ operation: '*', action: 'reset', accountId: '007' }] }, /rules\[0\]\.accountId must match/],
@@ -33,7 +45,8 @@ describe('fault rules: strict format', () => {
 
   it('reads the example of the issue', () => {
     const rules = parseFaultRules({
-      seed: 42, rules: [
+      seed: 42,
+      rules: [
         { operation: 'Transfer', clientId: 'alice', probability: 0.3, action: 'drop-after-commit' },
         { operation: '*', probability: 0.1, action: 'delay', delayMs: [50, 500] },
         { operation: 'Withdraw', every: 3, action: 'fault', code: 'SERVICE_UNAVAILABLE' },
@@ -65,7 +78,9 @@ describe('fault injector: matching and reproducibility', () => {
     const rules = parseFaultRules({ seed, ...example });
     return requests.map((r) => {
       const fired = injector.decide(r);
-      return fired === undefined ? '-' : `${fired.index}:${fired.rule.action}${fired.rule.delay ? `:${delayMsOf(fired.rule.delay, fired.values)}` : ''}`;
+      return fired === undefined
+        ? '-'
+        : `${fired.index}:${fired.rule.action}${fired.rule.delay ? `:${delayMsOf(fired.rule.delay, fired.values)}` : ''}`;
     });
   }
 
@@ -80,11 +95,15 @@ describe('fault injector: matching and reproducibility', () => {
     const at = (rule: number) => fired.map((f, i) => (f.startsWith(`${rule}:`) ? i : -1)).filter((i) => i >= 0);
     // Rule 0 only on alice's transfers, at about 30 % of them (67 of 400 requests).
     const aliceTransfers = requests.filter((r) => r.operation === 'Transfer' && r.clientId === 'alice').length;
-    expect(at(0).every((i) => requests[i]!.operation === 'Transfer' && requests[i]!.clientId === 'alice')).to.equal(true);
+    expect(at(0).every((i) => requests[i]!.operation === 'Transfer' && requests[i]!.clientId === 'alice')).to.equal(
+      true,
+    );
     expect(at(0).length / aliceTransfers).to.be.within(0.15, 0.45);
     // Rule 3 fires at most 4 times, only on account 2's GetBalance.
     expect(at(3).length).to.be.at.most(4).and.at.least(1);
-    expect(at(3).every((i) => requests[i]!.accountIds.includes('2') && requests[i]!.operation === 'GetBalance')).to.equal(true);
+    expect(
+      at(3).every((i) => requests[i]!.accountIds.includes('2') && requests[i]!.operation === 'GetBalance'),
+    ).to.equal(true);
     // Rule 2: every 3rd Withdraw that reached it (none taken by rule 1 before it).
     expect(at(2).length).to.be.above(20);
     for (const f of fired.filter((x) => x.startsWith('1:'))) {
@@ -94,7 +113,10 @@ describe('fault injector: matching and reproducibility', () => {
   });
 
   it('a lognormal delay stays in [min, max] around the geometric mean', () => {
-    const rules = parseFaultRules({ seed: 1, rules: [{ operation: '*', action: 'delay', delayMs: [10, 1000], distribution: 'lognormal' }] });
+    const rules = parseFaultRules({
+      seed: 1,
+      rules: [{ operation: '*', action: 'delay', delayMs: [10, 1000], distribution: 'lognormal' }],
+    });
     const injector = new FaultInjector(() => rules);
     const delays = Array.from({ length: 500 }, () => {
       const fired = injector.decide(requests[0]!)!;

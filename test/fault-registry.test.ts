@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAULT_CODES, FAULT_CODE_NAMES } from '../common/fault-codes';
+import { markdownTableRows } from './helpers/markdown-table';
 import { REPO_DIR } from './helpers/process';
 
 // One registry (common/fault-codes.ts); the WSDLs, the docs and the Python client follow it.
@@ -23,13 +24,16 @@ describe('fault registry', () => {
 
   it('matches the table in wsdl/README.md, row by row', () => {
     const readme = readFileSync(join(REPO_DIR, 'wsdl', 'README.md'), 'utf8');
-    const rows = [...readme.matchAll(/^\| `([A-Z_]+)` \| (Client|Server) \| (yes|no) \| (.*) \|$/gm)];
-    expect(rows.map((r) => r[1]).sort()).to.deep.equal(names);
-    for (const row of rows) {
-      const info = FAULT_CODES[row[1] as keyof typeof FAULT_CODES];
-      expect(row[2], row[1]).to.equal(info.soapFaultCode);
-      expect(row[3] === 'yes', row[1]).to.equal(info.retryable);
-      expect(row[4], row[1]).to.equal(info.meaning);
+    const rows = markdownTableRows(readme).filter((cells) => /^`[A-Z_]+`$/.test(cells[0] ?? ''));
+    const codeOf = (cells: string[]): string => (cells[0] ?? '').slice(1, -1);
+    expect(rows.map(codeOf).sort()).to.deep.equal(names);
+    for (const cells of rows) {
+      const code = codeOf(cells);
+      const info = FAULT_CODES[code as keyof typeof FAULT_CODES];
+      expect(cells, code).to.have.length(4);
+      expect(cells[1], code).to.equal(info.soapFaultCode);
+      expect(cells[2] === 'yes', code).to.equal(info.retryable);
+      expect(cells[3], code).to.equal(info.meaning);
     }
   });
 
@@ -39,7 +43,8 @@ describe('fault registry', () => {
       if (process.env.CI) throw new Error(`${errorsPy} is missing`);
       this.skip();
     }
-    const script = 'import json,sys; sys.path.insert(0, "client-py"); import importlib.util as u; ' +
+    const script =
+      'import json,sys; sys.path.insert(0, "client-py"); import importlib.util as u; ' +
       'spec = u.spec_from_file_location("errors", "client-py/distbank/errors.py"); m = u.module_from_spec(spec); spec.loader.exec_module(m); ' +
       'print(json.dumps({c: [k.__name__, k.retryable if isinstance(getattr(k, "retryable", None), bool) else None] for c, k in m.ERRORS_BY_CODE.items()}))';
     const out = execFileSync('/usr/bin/python3', ['-c', script], { cwd: REPO_DIR, encoding: 'utf8' });

@@ -13,7 +13,7 @@ interface Answer {
 
 async function health(base: string, authorization?: string): Promise<Answer> {
   const res = await fetch(new URL('/health', base), authorization === undefined ? {} : { headers: { authorization } });
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 describe('/health: public liveness, details for the admin only (real cluster)', function () {
@@ -55,7 +55,12 @@ describe('/health: public liveness, details for the admin only (real cluster)', 
 
   it('a wrong or malformed token is refused with 401 and no details', async () => {
     for (const [name, url] of urls()) {
-      for (const authorization of [`Bearer ${cluster.adminToken}x`, 'Bearer ', cluster.adminToken, `Basic ${cluster.adminToken}`]) {
+      for (const authorization of [
+        `Bearer ${cluster.adminToken}x`,
+        'Bearer ',
+        cluster.adminToken,
+        `Basic ${cluster.adminToken}`,
+      ]) {
         const a = await health(url, authorization);
         expect(a.status, `${name} ${authorization}`).to.equal(401);
         expect(a.body, name).to.deep.equal({ error: 'wrong admin token' });

@@ -13,11 +13,43 @@ interopSuite({
   stack: 'jaxws',
   title: 'JAX-WS RI (wsimport)',
   packages: 'jaxws openjdk-17-jdk-headless',
-  probes: [['wsimport', ['-version']], ['javac', ['-version']], ['test', ['-r', JAXWS_CLASSPATH]]],
+  probes: [
+    ['wsimport', ['-version']],
+    ['javac', ['-version']],
+    ['test', ['-r', JAXWS_CLASSPATH]],
+  ],
   async client(ctx) {
-    await ctx.stage('wsimport', () => ctx.exec('wsimport', ['-XadditionalHeaders', '-Xnocompile', '-quiet', '-p', 'distbank.interop.gen', '-s', '.', '-d', '.', ctx.wsdlUrl]));
-    const sources = (await ctx.exec('find', ['distbank', '-name', '*.java'])).stdout.split('\n').filter((f) => f !== '');
-    await ctx.stage('javac', () => ctx.exec('javac', ['-nowarn', '-encoding', 'UTF-8', '-cp', JAXWS_CLASSPATH, '-d', 'classes', ...sources, clientSource('jaxws', 'BankInterop.java')]));
-    return (await ctx.stage('run', () => ctx.exec('java', ['-cp', `classes:${JAXWS_CLASSPATH}`, 'BankInterop']))).stdout;
+    await ctx.stage('wsimport', () =>
+      ctx.exec('wsimport', [
+        '-XadditionalHeaders',
+        '-Xnocompile',
+        '-quiet',
+        '-p',
+        'distbank.interop.gen',
+        '-s',
+        '.',
+        '-d',
+        '.',
+        ctx.wsdlUrl,
+      ]),
+    );
+    const sources = (await ctx.exec('find', ['distbank', '-name', '*.java'])).stdout
+      .split('\n')
+      .filter((f) => f !== '');
+    await ctx.stage('javac', () =>
+      ctx.exec('javac', [
+        '-nowarn',
+        '-encoding',
+        'UTF-8',
+        '-cp',
+        JAXWS_CLASSPATH,
+        '-d',
+        'classes',
+        ...sources,
+        clientSource('jaxws', 'BankInterop.java'),
+      ]),
+    );
+    return (await ctx.stage('run', () => ctx.exec('java', ['-cp', `classes:${JAXWS_CLASSPATH}`, 'BankInterop'])))
+      .stdout;
   },
 });

@@ -12,6 +12,10 @@ interopSuite({
   packages: 'php-cli php-soap',
   probes: [['php', ['-r', 'exit(extension_loaded("soap") ? 0 : 1);']]],
   async client(ctx) {
-    return (await ctx.stage('run', () => ctx.exec('php', ['-d', 'soap.wsdl_cache_enabled=0', clientSource('php', 'bank-interop.php')]))).stdout;
+    return (
+      await ctx.stage('run', () =>
+        ctx.exec('php', ['-d', 'soap.wsdl_cache_enabled=0', clientSource('php', 'bank-interop.php')]),
+      )
+    ).stdout;
   },
 });

@@ -2,8 +2,19 @@ import { expect } from 'chai';
 import { asCents } from '../common/money';
 import { isServiceFault } from '../common/service-fault';
 import {
-  checkWriteAuthority, classifyPostings, createFingerprint, isLeaseLive, matchReplay, normalizeAccountIds, planCreateReplay,
-  planLock, planPostings, planUnlock, planUpdateReplay, replayReleases, updateFingerprint,
+  checkWriteAuthority,
+  classifyPostings,
+  createFingerprint,
+  isLeaseLive,
+  matchReplay,
+  normalizeAccountIds,
+  planCreateReplay,
+  planLock,
+  planPostings,
+  planUnlock,
+  planUpdateReplay,
+  replayReleases,
+  updateFingerprint,
 } from '../server/lock-rules';
 import { LockWaiters, WaitTicket } from '../server/lock-waiters';
 import { AccountRow, LockRow, Posting } from '../server/store';
@@ -49,7 +60,9 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
     });
     it('an unknown account fails the whole lock with ACCOUNT_NOT_FOUND naming the lowest missing id', () => {
       expect(codeOf(() => planLock([1, 5, 4], ACCOUNTS, [], NOW))).to.equal('ACCOUNT_NOT_FOUND');
-      expect(() => planLock([1, 4, 5], ACCOUNTS, [], NOW)).to.throw().with.property('accountId', '4');
+      expect(() => planLock([1, 4, 5], ACCOUNTS, [], NOW))
+        .to.throw()
+        .with.property('accountId', '4');
     });
     it('a live lease on any requested account blocks all of them (lowest held id reported)', () => {
       const plan = planLock([1, 2, 3], ACCOUNTS, [lock({ accountIds: [2, 3], expiresAtMs: NOW + 5 })], NOW);
@@ -97,7 +110,9 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
     it('refuses unbalanced pairs, the same account twice, and 3+ postings', () => {
       expect(codeOf(() => classifyPostings([posting(1, -5), posting(2, 4)]))).to.equal('INVALID_REQUEST');
       expect(codeOf(() => classifyPostings([posting(1, -5), posting(1, 5)]))).to.equal('INVALID_REQUEST');
-      expect(codeOf(() => classifyPostings([posting(1, -5), posting(2, 3), posting(3, 2)]))).to.equal('INVALID_REQUEST');
+      expect(codeOf(() => classifyPostings([posting(1, -5), posting(2, 3), posting(3, 2)]))).to.equal(
+        'INVALID_REQUEST',
+      );
       expect(codeOf(() => classifyPostings([]))).to.equal('INVALID_REQUEST');
     });
   });
@@ -107,9 +122,14 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
       const plan = planPostings('t1', classifyPostings([posting(1, -300), posting(2, 300)]), ACCOUNTS, NOW);
       expect(plan.kind).to.equal('apply');
       if (plan.kind !== 'apply') return;
-      expect(plan.accounts.map((a) => [a.accountId, a.balanceCents, a.version])).to.deep.equal([[1, 700, 1], [2, 1300, 1]]);
+      expect(plan.accounts.map((a) => [a.accountId, a.balanceCents, a.version])).to.deep.equal([
+        [1, 700, 1],
+        [2, 1300, 1],
+      ]);
       expect(plan.journal.map((j) => [j.accountId, j.amountCents, j.balanceAfterCents, j.kind])).to.deep.equal([
-        [1, -300, 700, 'TRANSFER_OUT'], [2, 300, 1300, 'TRANSFER_IN']]);
+        [1, -300, 700, 'TRANSFER_OUT'],
+        [2, 300, 1300, 'TRANSFER_IN'],
+      ]);
     });
     it('an overdraw on either side refuses the whole transfer with INSUFFICIENT_FUNDS (nothing planned)', () => {
       const plan = planPostings('t1', classifyPostings([posting(2, 1001), posting(1, -1001)]), ACCOUNTS, NOW);
@@ -129,9 +149,15 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
 
   describe('replays', () => {
     it('the fingerprint is a set: posting order does not matter, amounts and accounts do', () => {
-      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).to.equal(updateFingerprint([posting(2, 5), posting(1, -5)]));
-      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).not.to.equal(updateFingerprint([posting(1, -6), posting(2, 6)]));
-      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).not.to.equal(updateFingerprint([posting(1, -5), posting(3, 5)]));
+      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).to.equal(
+        updateFingerprint([posting(2, 5), posting(1, -5)]),
+      );
+      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).not.to.equal(
+        updateFingerprint([posting(1, -6), posting(2, 6)]),
+      );
+      expect(updateFingerprint([posting(1, -5), posting(2, 5)])).not.to.equal(
+        updateFingerprint([posting(1, -5), posting(3, 5)]),
+      );
     });
     it('same content replays the recorded outcome; other content is REQUEST_ID_CONFLICT', () => {
       const outcome = { status: 'applied', accounts: [account(1, 5)] } as const;
@@ -140,7 +166,7 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
       expect(matchReplay(record, 'update|1:5')).to.equal(outcome);
       expect(codeOf(() => matchReplay(record, 'update|1:6'))).to.equal('REQUEST_ID_CONFLICT');
     });
-    it('a replay releases only the caller\'s own lock with the current token', () => {
+    it("a replay releases only the caller's own lock with the current token", () => {
       expect(replayReleases(lock(), 'b1', 7, true)).to.equal(true);
       expect(replayReleases(lock(), 'b1', 7, false)).to.equal(false);
       expect(replayReleases(lock(), 'b2', 7, true)).to.equal(false);
@@ -151,7 +177,12 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
 
   describe('planReplay (Update and CreateAccount): the stores only read the record and do what it says', () => {
     const applied = { status: 'applied', accounts: [account(1, 5)] } as const;
-    const refused = { status: 'refused', code: 'INSUFFICIENT_FUNDS', message: 'account 1 has insufficient funds', accountId: '1' } as const;
+    const refused = {
+      status: 'refused',
+      code: 'INSUFFICIENT_FUNDS',
+      message: 'account 1 has insufficient funds',
+      accountId: '1',
+    } as const;
     const created = { status: 'created', accountId: 9, balanceCents: asCents(100) } as const;
     const fp = updateFingerprint([posting(1, 5)]);
     const asks = { holder: 'b1', fencingToken: 7, release: true };
@@ -159,10 +190,16 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
       expect(planUpdateReplay(undefined, fp, lock(), asks)).to.equal(undefined);
       expect(planCreateReplay(undefined, createFingerprint('alice', asCents(100)))).to.equal(undefined);
     });
-    it('an applied record replays its accounts and releases the caller\'s current lock only', () => {
+    it("an applied record replays its accounts and releases the caller's current lock only", () => {
       const record = { transactionId: 't1', fingerprint: fp, outcome: applied };
-      expect(planUpdateReplay(record, fp, lock(), asks)).to.deep.equal({ status: 'applied', accounts: applied.accounts, releaseLock: true });
-      expect(planUpdateReplay(record, fp, lock(), { ...asks, fencingToken: 6 })).to.deep.include({ releaseLock: false });
+      expect(planUpdateReplay(record, fp, lock(), asks)).to.deep.equal({
+        status: 'applied',
+        accounts: applied.accounts,
+        releaseLock: true,
+      });
+      expect(planUpdateReplay(record, fp, lock(), { ...asks, fencingToken: 6 })).to.deep.include({
+        releaseLock: false,
+      });
       expect(planUpdateReplay(record, fp, lock(), { ...asks, holder: 'b2' })).to.deep.include({ releaseLock: false });
       expect(planUpdateReplay(record, fp, undefined, asks)).to.deep.include({ releaseLock: false });
       expect(planUpdateReplay(record, fp, lock(), { ...asks, release: false })).to.deep.include({ releaseLock: false });
@@ -170,19 +207,39 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
     it('a refused record replays the same refusal (code, message, account)', () => {
       const record = { transactionId: 't1', fingerprint: fp, outcome: refused };
       expect(planUpdateReplay(record, fp, lock(), asks)).to.deep.equal({
-        status: 'refused', refusal: { code: 'INSUFFICIENT_FUNDS', message: refused.message, accountId: '1' }, releaseLock: true });
+        status: 'refused',
+        refusal: { code: 'INSUFFICIENT_FUNDS', message: refused.message, accountId: '1' },
+        releaseLock: true,
+      });
     });
     it('other content, or the id of the other operation, is REQUEST_ID_CONFLICT', () => {
       const record = { transactionId: 't1', fingerprint: fp, outcome: applied };
-      expect(codeOf(() => planUpdateReplay(record, updateFingerprint([posting(1, 6)]), lock(), asks))).to.equal('REQUEST_ID_CONFLICT');
-      expect(codeOf(() => planCreateReplay(record, createFingerprint('alice', asCents(5))))).to.equal('REQUEST_ID_CONFLICT');
-      const createRecord = { transactionId: 't2', fingerprint: createFingerprint('alice', asCents(100)), outcome: created };
+      expect(codeOf(() => planUpdateReplay(record, updateFingerprint([posting(1, 6)]), lock(), asks))).to.equal(
+        'REQUEST_ID_CONFLICT',
+      );
+      expect(codeOf(() => planCreateReplay(record, createFingerprint('alice', asCents(5))))).to.equal(
+        'REQUEST_ID_CONFLICT',
+      );
+      const createRecord = {
+        transactionId: 't2',
+        fingerprint: createFingerprint('alice', asCents(100)),
+        outcome: created,
+      };
       expect(codeOf(() => planUpdateReplay(createRecord, fp, lock(), asks))).to.equal('REQUEST_ID_CONFLICT');
-      expect(codeOf(() => planCreateReplay(createRecord, createFingerprint('bob', asCents(100))))).to.equal('REQUEST_ID_CONFLICT');
+      expect(codeOf(() => planCreateReplay(createRecord, createFingerprint('bob', asCents(100))))).to.equal(
+        'REQUEST_ID_CONFLICT',
+      );
     });
     it('a created record replays the account made the first time', () => {
-      const createRecord = { transactionId: 't2', fingerprint: createFingerprint('alice', asCents(100)), outcome: created };
-      expect(planCreateReplay(createRecord, createFingerprint('alice', asCents(100)))).to.deep.equal({ accountId: 9, balanceCents: 100 });
+      const createRecord = {
+        transactionId: 't2',
+        fingerprint: createFingerprint('alice', asCents(100)),
+        outcome: created,
+      };
+      expect(planCreateReplay(createRecord, createFingerprint('alice', asCents(100)))).to.deep.equal({
+        accountId: 9,
+        balanceCents: 100,
+      });
     });
   });
 
@@ -241,7 +298,7 @@ describe('lock waiters: bounded FIFO queues', () => {
     waiters.leave(t);
   });
 
-  it('a head re-tries at the blocking lease\'s expiry', async () => {
+  it("a head re-tries at the blocking lease's expiry", async () => {
     const waiters = new LockWaiters(10, 10_000);
     const t = new WaitTicket();
     const started = Date.now();
@@ -255,7 +312,12 @@ describe('accountStates (Read): lock state from live leases only', () => {
   it('reports the holder of a live lease, nothing for an expired one, and ACCOUNT_NOT_FOUND for a missing id', async () => {
     const { accountStates } = await import('../server/lock-rules');
     const accounts = [account(1, 10), account(2, 20)];
-    const states = accountStates([1, 2], accounts, [lock({ accountIds: [1] }), lock({ lockId: 'L0', accountIds: [2], expiresAtMs: NOW })], NOW);
+    const states = accountStates(
+      [1, 2],
+      accounts,
+      [lock({ accountIds: [1] }), lock({ lockId: 'L0', accountIds: [2], expiresAtMs: NOW })],
+      NOW,
+    );
     expect(states[0]).to.deep.include({ accountId: 1, locked: true, lockHolder: 'b1', lockExpiresAtMs: NOW + 1000 });
     expect(states[1]).to.deep.include({ accountId: 2, locked: false });
     expect(states[1]).not.to.have.property('lockHolder');

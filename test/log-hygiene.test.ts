@@ -15,7 +15,8 @@ import { DIST_DIR } from './helpers/process';
  */
 
 // The reviewer's injection, byte for byte: a forged line after &#10; and an ANSI "clear screen".
-const INJECTION_BODY = '<x:Foo xmlns:x="urn:a&#10;2026-01-01T00:00:00.000Z bank info operation principal=alice operation=Transfer outcome=ok&#27;[2J"/>';
+const INJECTION_BODY =
+  '<x:Foo xmlns:x="urn:a&#10;2026-01-01T00:00:00.000Z bank info operation principal=alice operation=Transfer outcome=ok&#27;[2J"/>';
 const FORGED_LINE_START = '2026-01-01T00:00:00.000Z';
 const ESC = '\u001b';
 /** C0 controls but tab/LF, DEL, C1 controls, line/paragraph separators, bidi overrides. */
@@ -24,9 +25,11 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u20
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 
 function injectionEnvelope(): string {
-  return '<?xml version="1.0" encoding="utf-8"?>' +
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
     '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">' +
-    `<soap:Body>${INJECTION_BODY}</soap:Body></soap:Envelope>`;
+    `<soap:Body>${INJECTION_BODY}</soap:Body></soap:Envelope>`
+  );
 }
 
 /** Strict XML 1.0 well-formedness (saxes checks the Char production); returns the errors. */
@@ -50,7 +53,9 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 
 describe('log hygiene: the logger itself (a real process writing both formats)', () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'distbank-log-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'distbank-log-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const hostile = {
@@ -125,17 +130,22 @@ describe('log hygiene: a hostile caller against a real cluster', function () {
 
   const logLines = (): string[] => cluster.logs().split('\n');
 
-  it('the issue\'s injection forges no line, no escape, and the fault is well-formed XML', async () => {
-    const reply = await postRaw(cluster.balancerUrl, injectionEnvelope(),
-      { soapaction: '""', 'client-id': 'mallory', 'request-id': 'inject-1' }, 10_000);
+  it("the issue's injection forges no line, no escape, and the fault is well-formed XML", async () => {
+    const reply = await postRaw(
+      cluster.balancerUrl,
+      injectionEnvelope(),
+      { soapaction: '""', 'client-id': 'mallory', 'request-id': 'inject-1' },
+      10_000,
+    );
     expect(reply.httpStatus).to.equal(500);
     expect(reply.raw).to.not.match(NOT_XML_CHAR);
     expect(xmlErrors(reply.raw)).to.deep.equal([]);
     const parsed = await parseBankResponse(reply.httpStatus, reply.raw);
     expect(parsed.fault?.code).to.equal('INVALID_REQUEST');
 
-    const line = await waitFor('the business log line of inject-1',
-      () => logLines().find((l) => l.includes(' bank-b1 ') && l.includes('inject-1')));
+    const line = await waitFor('the business log line of inject-1', () =>
+      logLines().find((l) => l.includes(' bank-b1 ') && l.includes('inject-1')),
+    );
     expect(line).to.contain('request_id=inject-1');
     // Item 10: the claimed client id is logged even though nobody authenticated.
     expect(line).to.contain('claimed_principal=mallory');
@@ -153,13 +163,18 @@ describe('log hygiene: a hostile caller against a real cluster', function () {
     }
   });
 
-  it('an authentication failure logs the balancer\'s request id and the claimed client id', async () => {
+  it("an authentication failure logs the balancer's request id and the claimed client id", async () => {
     const body = bankEnvelope('GetBalance', [['accountId', '1']], { clientId: 'alice', authToken: 'wrong-token' });
-    const reply = await postRaw(cluster.balancerUrl, body,
-      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'request-id': 'auth-fail-1' }, 10_000);
+    const reply = await postRaw(
+      cluster.balancerUrl,
+      body,
+      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'request-id': 'auth-fail-1' },
+      10_000,
+    );
     expect((await parseBankResponse(reply.httpStatus, reply.raw)).fault?.code).to.equal('AUTHENTICATION_FAILED');
-    const line = await waitFor('the business log line of auth-fail-1',
-      () => logLines().find((l) => l.includes(' bank-b1 ') && l.includes('auth-fail-1')));
+    const line = await waitFor('the business log line of auth-fail-1', () =>
+      logLines().find((l) => l.includes(' bank-b1 ') && l.includes('auth-fail-1')),
+    );
     expect(line).to.contain('request_id=auth-fail-1');
     expect(line).to.contain('claimed_principal=alice');
     expect(line).to.contain('operation=GetBalance');
@@ -169,12 +184,18 @@ describe('log hygiene: a hostile caller against a real cluster', function () {
   it('the balancer refuses a request-id header it could not log or forward as is', async () => {
     const client = cluster.client('alice');
     const body = bankEnvelope('GetBalance', [['accountId', '1']], client);
-    const reply = await postRaw(cluster.balancerUrl, body,
-      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'request-id': 'x status=200 outcome=ok' }, 10_000);
+    const reply = await postRaw(
+      cluster.balancerUrl,
+      body,
+      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'request-id': 'x status=200 outcome=ok' },
+      10_000,
+    );
     const parsed = await parseBankResponse(reply.httpStatus, reply.raw);
     expect(parsed.fault?.code).to.equal('INVALID_REQUEST');
     expect(parsed.fault?.message).to.match(/request-id/);
-    await waitFor('the balancer log line', () => logLines().find((l) => l.includes(' balancer ') && l.includes('request-id')));
+    await waitFor('the balancer log line', () =>
+      logLines().find((l) => l.includes(' balancer ') && l.includes('request-id')),
+    );
     expect(cluster.logs()).to.not.match(/request_id=x status=200/);
     expect(cluster.logs()).to.not.match(/request_id=x\b/);
   });

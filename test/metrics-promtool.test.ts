@@ -15,7 +15,10 @@ function havePromtool(): boolean {
 }
 
 async function metricsOf(url: string, token: string | undefined): Promise<{ status: number; text: string }> {
-  const res = await fetch(new URL('/metrics', url), token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(
+    new URL('/metrics', url),
+    token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
+  );
   return { status: res.status, text: await res.text() };
 }
 
@@ -46,7 +49,9 @@ describe('metrics: /metrics on every process, checked by promtool', function () 
   });
 
   const processes = (): Array<[string, string]> => [
-    ['balancer', cluster.balancerUrl], ['data', cluster.dataUrl], ...cluster.businessUrls.map((u, i): [string, string] => [`b${i + 1}`, u]),
+    ['balancer', cluster.balancerUrl],
+    ['data', cluster.dataUrl],
+    ...cluster.businessUrls.map((u, i): [string, string] => [`b${i + 1}`, u]),
   ];
 
   it('refuses /metrics without the admin token, or with a wrong one', async () => {
@@ -64,10 +69,30 @@ describe('metrics: /metrics on every process, checked by promtool', function () 
     const from = await openAccount(cluster.balancerUrl, alice, '100.00');
     const to = await openAccount(cluster.balancerUrl, bob, '1.00');
     for (let i = 0; i < 12; i++) {
-      await callWithRetry(cluster.balancerUrl, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']], alice, `promtool-${i}`);
+      await callWithRetry(
+        cluster.balancerUrl,
+        'Transfer',
+        [
+          ['fromAccountId', from],
+          ['toAccountId', to],
+          ['amount', '1.00'],
+        ],
+        alice,
+        `promtool-${i}`,
+      );
     }
     // One refused transfer: a fault code as outcome.
-    await callWithRetry(cluster.balancerUrl, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1000.00']], alice, 'promtool-too-much');
+    await callWithRetry(
+      cluster.balancerUrl,
+      'Transfer',
+      [
+        ['fromAccountId', from],
+        ['toAccountId', to],
+        ['amount', '1000.00'],
+      ],
+      alice,
+      'promtool-too-much',
+    );
     for (const [name, url] of processes()) {
       const m = await metricsOf(url, cluster.adminToken);
       expect(m.status, name).to.equal(200);
@@ -78,7 +103,9 @@ describe('metrics: /metrics on every process, checked by promtool', function () 
       for (const n of names) expect(n, name).to.match(/^distbank_/);
       const was = before.get(name)!;
       expect(total(m.text, 'distbank_requests_total'), name).to.be.greaterThan(total(was, 'distbank_requests_total'));
-      expect(total(m.text, 'distbank_request_duration_seconds_count'), name).to.be.greaterThan(total(was, 'distbank_request_duration_seconds_count'));
+      expect(total(m.text, 'distbank_request_duration_seconds_count'), name).to.be.greaterThan(
+        total(was, 'distbank_request_duration_seconds_count'),
+      );
       expect(m.text, name).to.match(/^distbank_in_flight\{[^}]*\} \d+$/m);
     }
     const lb = (await metricsOf(cluster.balancerUrl, cluster.adminToken)).text;
@@ -89,8 +116,12 @@ describe('metrics: /metrics on every process, checked by promtool', function () 
     expect(total(data, 'distbank_requests_total', { operation: 'Lock', outcome: 'ok' })).to.be.at.least(13);
     expect(total(data, 'distbank_commit_batch_operations_count')).to.be.at.least(13);
     expect(data).to.match(/^distbank_locks_held\{[^}]*\} 0$/m);
-    const business = await Promise.all(cluster.businessUrls.map(async (u) => (await metricsOf(u, cluster.adminToken)).text));
-    expect(business.reduce((s, t) => s + total(t, 'distbank_data_call_duration_seconds_count', { operation: 'Update' }), 0)).to.be.at.least(13);
+    const business = await Promise.all(
+      cluster.businessUrls.map(async (u) => (await metricsOf(u, cluster.adminToken)).text),
+    );
+    expect(
+      business.reduce((s, t) => s + total(t, 'distbank_data_call_duration_seconds_count', { operation: 'Update' }), 0),
+    ).to.be.at.least(13);
     for (const t of business) expect(t).to.match(/^distbank_account_queue_depth\{[^}]*\} 0$/m);
   });
 });

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import {
-  AMOUNT_CENTS_MAX_DEFAULT, asCents, BALANCE_CENTS_MAX, formatCents, parseAmount, parseBalance, parseSignedAmount,
+  AMOUNT_CENTS_MAX_DEFAULT,
+  asCents,
+  BALANCE_CENTS_MAX,
+  formatCents,
+  parseAmount,
+  parseBalance,
+  parseSignedAmount,
 } from '../common/money';
 import { isServiceFault } from '../common/service-fault';
 
@@ -17,10 +23,48 @@ function codeOf(run: () => unknown): string {
 describe('money: parsing decimals to integer cents (docs/ARCHITECTURE.md §3)', () => {
   // Every invalid amount of docs/ARCHITECTURE.md §3 and wsdl/README.md, plus the neighbours a lax parser lets through.
   const INVALID_AMOUNTS: readonly unknown[] = [
-    '1e3', '0.001', '0.011', '1.0001', '-0', 'NaN', '', '.', '+', '-', '+.', '-1', '-.5', '0', '0.00', '-0.00', '+0', '000',
-    ' 5', '5 ', '1,00', '++5', '+-5', 'Infinity', '0x10', '1_000', '١٠', '5.5.5', '10000000.00', '1000000.01',
-    '99999999999999999', '9'.repeat(400), `-${'9'.repeat(400)}`, `0.${'0'.repeat(400)}1`, `1.${'0'.repeat(9)}`,
-    `${'0'.repeat(17)}1`, `${'0'.repeat(65_000)}x`, 5, 5.5, null, undefined, {},
+    '1e3',
+    '0.001',
+    '0.011',
+    '1.0001',
+    '-0',
+    'NaN',
+    '',
+    '.',
+    '+',
+    '-',
+    '+.',
+    '-1',
+    '-.5',
+    '0',
+    '0.00',
+    '-0.00',
+    '+0',
+    '000',
+    ' 5',
+    '5 ',
+    '1,00',
+    '++5',
+    '+-5',
+    'Infinity',
+    '0x10',
+    '1_000',
+    '١٠',
+    '5.5.5',
+    '10000000.00',
+    '1000000.01',
+    '99999999999999999',
+    '9'.repeat(400),
+    `-${'9'.repeat(400)}`,
+    `0.${'0'.repeat(400)}1`,
+    `1.${'0'.repeat(9)}`,
+    `${'0'.repeat(17)}1`,
+    `${'0'.repeat(65_000)}x`,
+    5,
+    5.5,
+    null,
+    undefined,
+    {},
   ];
   for (const text of INVALID_AMOUNTS) {
     it(`parseAmount refuses ${JSON.stringify(text) ?? String(text)} with INVALID_AMOUNT`, () => {
@@ -28,10 +72,18 @@ describe('money: parsing decimals to integer cents (docs/ARCHITECTURE.md §3)', 
     });
   }
 
-  it('parseAmount reads every xsd:decimal form by value (as the WSDL\'s Amount type does)', () => {
+  it("parseAmount reads every xsd:decimal form by value (as the WSDL's Amount type does)", () => {
     for (const [text, cents] of [
-      ['0.010', 1], ['1.000', 100], ['+5', 500], ['.5', 50], ['5.', 500], ['007', 700], ['00.50', 50], ['+.01', 1],
-      ['0000000000000001.00000000', 100], ['1000000.000', 100_000_000],
+      ['0.010', 1],
+      ['1.000', 100],
+      ['+5', 500],
+      ['.5', 50],
+      ['5.', 500],
+      ['007', 700],
+      ['00.50', 50],
+      ['+.01', 1],
+      ['0000000000000001.00000000', 100],
+      ['1000000.000', 100_000_000],
     ] as const) {
       expect(parseAmount(text), text).to.equal(cents);
     }
@@ -52,7 +104,10 @@ describe('money: parsing decimals to integer cents (docs/ARCHITECTURE.md §3)', 
     expect(parseSignedAmount('-5.25')).to.equal(-525);
     expect(parseSignedAmount('0.01')).to.equal(1);
     for (const text of ['-0', '0', '0.00', '-0.00', '+1', '--1', '1e3', '-.5', '', '-', ' -1', '-10000000000000.01']) {
-      expect(codeOf(() => parseSignedAmount(text)), text).to.equal('INVALID_AMOUNT');
+      expect(
+        codeOf(() => parseSignedAmount(text)),
+        text,
+      ).to.equal('INVALID_AMOUNT');
     }
     expect(parseSignedAmount('-10000000000000.00')).to.equal(-BALANCE_CENTS_MAX);
   });
@@ -63,7 +118,10 @@ describe('money: parsing decimals to integer cents (docs/ARCHITECTURE.md §3)', 
     expect(parseBalance('9999999999999.99')).to.equal(999_999_999_999_999);
     expect(parseBalance('10000000000000.00')).to.equal(BALANCE_CENTS_MAX);
     for (const text of ['-1', '-0', '10000000000000.01', '1e3', '0.001', 'NaN', '']) {
-      expect(codeOf(() => parseBalance(text)), text).to.equal('INVALID_AMOUNT');
+      expect(
+        codeOf(() => parseBalance(text)),
+        text,
+      ).to.equal('INVALID_AMOUNT');
     }
   });
 

@@ -20,7 +20,8 @@ import { adminHealth, openPeer, parseRawAnswer, RawPeer, SOAP_POST_HEAD } from '
  * slow body holds no in-flight slot; the bounds on connections close the longest-idle one first
  * and refuse a newcomer with 503 only when none is idle.
  */
-const OK_BODY = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalanceResponse xmlns="urn:distbank:bank:v1"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>';
+const OK_BODY =
+  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalanceResponse xmlns="urn:distbank:bank:v1"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>';
 const GET_BALANCE = bankEnvelope('GetBalance', [['accountId', '1']], { clientId: 'alice', authToken: 't' });
 /** Slack on every deadline: a loaded 2-core machine, not the mechanism, sets it. */
 const SLACK_MS = 1500;
@@ -36,13 +37,26 @@ async function startUpstream(): Promise<{ url: string; close(): Promise<void> }>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/bank`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
-async function startBalancer(upstreamUrl: string, adminEnv: Readonly<Record<string, string>>, env: Record<string, string>): Promise<RunningProcess> {
+async function startBalancer(
+  upstreamUrl: string,
+  adminEnv: Readonly<Record<string, string>>,
+  env: Record<string, string>,
+): Promise<RunningProcess> {
   return startProcess('balancer/main.js', {
-    BANK_HOST: '127.0.0.1', BANK_PORT: '0', BANK_LOG_LEVEL: 'warn', BANK_BUSINESS_URLS: upstreamUrl, ...adminEnv, ...env,
+    BANK_HOST: '127.0.0.1',
+    BANK_PORT: '0',
+    BANK_LOG_LEVEL: 'warn',
+    BANK_BUSINESS_URLS: upstreamUrl,
+    ...adminEnv,
+    ...env,
   });
 }
 
@@ -64,7 +78,7 @@ async function waitUntil(what: string, probe: () => Promise<boolean> | boolean, 
   }
 }
 
-describe('slow peers: the balancer\'s per-connection deadlines (a real process)', function () {
+describe("slow peers: the balancer's per-connection deadlines (a real process)", function () {
   this.timeout(30_000);
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   let balancer: RunningProcess;
@@ -80,7 +94,9 @@ describe('slow peers: the balancer\'s per-connection deadlines (a real process)'
       BANK_LB_IN_FLIGHT_MAX: '2',
     });
   });
-  afterEach(() => { for (const p of peers.splice(0)) p.stop(); });
+  afterEach(() => {
+    for (const p of peers.splice(0)) p.stop();
+  });
   after(async () => {
     await balancer?.kill('SIGTERM');
     await upstream?.close();
@@ -92,7 +108,10 @@ describe('slow peers: the balancer\'s per-connection deadlines (a real process)'
     peers.push(peer);
     peer.socket.write('POST /bank HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
     peer.dribble('abcdefgh', 100);
-    const closedAt = await Promise.race([peer.closed, new Promise<number>((r) => setTimeout(() => r(0), 1000 + SLACK_MS))]);
+    const closedAt = await Promise.race([
+      peer.closed,
+      new Promise<number>((r) => setTimeout(() => r(0), 1000 + SLACK_MS)),
+    ]);
     expect(closedAt, 'still open past the deadline').to.be.greaterThan(0);
     expect(closedAt - peer.openedAtMs).to.be.at.least(900);
     await expectFault(peer, 408, 'INVALID_REQUEST');
@@ -104,7 +123,10 @@ describe('slow peers: the balancer\'s per-connection deadlines (a real process)'
     peer.socket.write(SOAP_POST_HEAD(1000));
     const headersAtMs = Date.now();
     peer.dribble('<', 100);
-    const closedAt = await Promise.race([peer.closed, new Promise<number>((r) => setTimeout(() => r(0), 1000 + SLACK_MS))]);
+    const closedAt = await Promise.race([
+      peer.closed,
+      new Promise<number>((r) => setTimeout(() => r(0), 1000 + SLACK_MS)),
+    ]);
     expect(closedAt, 'still open past the deadline').to.be.greaterThan(0);
     expect(closedAt - headersAtMs).to.be.at.least(900);
     await expectFault(peer, 408, 'INVALID_REQUEST');
@@ -113,7 +135,10 @@ describe('slow peers: the balancer\'s per-connection deadlines (a real process)'
   it('a connection that sends nothing is closed at the headers deadline, without an answer', async () => {
     const peer = await openPeer(portOf(balancer.url), '127.0.0.2');
     peers.push(peer);
-    const closedAt = await Promise.race([peer.closed, new Promise<number>((r) => setTimeout(() => r(0), 1000 + SLACK_MS))]);
+    const closedAt = await Promise.race([
+      peer.closed,
+      new Promise<number>((r) => setTimeout(() => r(0), 1000 + SLACK_MS)),
+    ]);
     expect(closedAt, 'still open past the deadline').to.be.greaterThan(0);
     expect(peer.received()).to.equal('');
   });
@@ -143,12 +168,17 @@ describe('slow peers: the balancer\'s per-connection deadlines (a real process)'
       peer.dribble('<', 200);
     }
     await new Promise((r) => setTimeout(r, 100));
-    const reply = await postRaw(balancer.url, GET_BALANCE, { soapaction: '"urn:distbank:bank:v1#GetBalance"', connection: 'close' }, 5000);
+    const reply = await postRaw(
+      balancer.url,
+      GET_BALANCE,
+      { soapaction: '"urn:distbank:bank:v1#GetBalance"', connection: 'close' },
+      5000,
+    );
     expect(reply.httpStatus, reply.raw.slice(0, 300)).to.equal(200);
   });
 });
 
-describe('slow peers: the balancer\'s bounds on connections (a real process)', function () {
+describe("slow peers: the balancer's bounds on connections (a real process)", function () {
   this.timeout(30_000);
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   let balancer: RunningProcess;
@@ -206,11 +236,20 @@ describe('slow peers: the balancer\'s bounds on connections (a real process)', f
     const refused = await open('127.0.0.4');
     await expectFault(refused, 503, 'SERVICE_UNAVAILABLE');
     // Other addresses are not concerned.
-    const reply = await postRaw(balancer.url, GET_BALANCE, { soapaction: '"urn:distbank:bank:v1#GetBalance"', connection: 'close' }, 5000);
+    const reply = await postRaw(
+      balancer.url,
+      GET_BALANCE,
+      { soapaction: '"urn:distbank:bank:v1#GetBalance"', connection: 'close' },
+      5000,
+    );
     expect(reply.httpStatus).to.equal(200);
     // What was shed is one summary line (within a second), with counts and no addresses.
     await waitUntil('the shed summary is logged', () => balancer.stderrTail().includes('connections shed'));
-    const line = balancer.stderrTail().split('\n').find((l) => l.includes('connections shed')) ?? '';
+    const line =
+      balancer
+        .stderrTail()
+        .split('\n')
+        .find((l) => l.includes('connections shed')) ?? '';
     expect(line).to.contain('idle_closed=2').and.contain('refused=1').and.not.contain('127.0.0.4');
   });
 
@@ -240,12 +279,24 @@ describe('slow peers: the SOAP edge of the business and data servers', function 
   let host: SoapServer;
   const peers: RawPeer[] = [];
   before(async () => {
-    host = await startSoapServer(dataEdgeOptions('tok', {
-      operations: {},
-      connections: { connectionsMax: 16, connectionsPerAddressMax: 2, headersTimeoutMs: 800, bodyTimeoutMs: 800, keepAliveMs: 400 },
-    }), '127.0.0.1', 0);
+    host = await startSoapServer(
+      dataEdgeOptions('tok', {
+        operations: {},
+        connections: {
+          connectionsMax: 16,
+          connectionsPerAddressMax: 2,
+          headersTimeoutMs: 800,
+          bodyTimeoutMs: 800,
+          keepAliveMs: 400,
+        },
+      }),
+      '127.0.0.1',
+      0,
+    );
   });
-  afterEach(() => { for (const p of peers.splice(0)) p.stop(); });
+  afterEach(() => {
+    for (const p of peers.splice(0)) p.stop();
+  });
   after(() => host.close(100));
 
   const dataFault = async (peer: RawPeer, status: number, code: string): Promise<void> => {
@@ -287,17 +338,26 @@ describe('slow peers: the SOAP edge of the business and data servers', function 
 
 describe('slow peers: the limits are validated at start', () => {
   it('refuses a keep-alive longer than half the headers deadline, and the old request-timeout name', () => {
-    expect(() => loadBalancerConfig({ BANK_LB_CLIENT_HEADERS_TIMEOUT_MS: '4000', BANK_LB_CLIENT_KEEP_ALIVE_MS: '3000' }, []))
-      .to.throw(/BANK_LB_CLIENT_KEEP_ALIVE_MS/);
-    expect(() => loadBalancerConfig({ BANK_LB_CLIENT_REQUEST_TIMEOUT_MS: '30000' }, []))
-      .to.throw(/BANK_LB_CLIENT_HEADERS_TIMEOUT_MS/);
-    expect(() => loadBalancerConfig({ BANK_LB_CLIENT_CONNECTIONS_MAX: '10', BANK_LB_CLIENT_CONNECTIONS_PER_ADDRESS_MAX: '11' }, []))
-      .to.throw(/BANK_LB_CLIENT_CONNECTIONS_PER_ADDRESS_MAX/);
+    expect(() =>
+      loadBalancerConfig({ BANK_LB_CLIENT_HEADERS_TIMEOUT_MS: '4000', BANK_LB_CLIENT_KEEP_ALIVE_MS: '3000' }, []),
+    ).to.throw(/BANK_LB_CLIENT_KEEP_ALIVE_MS/);
+    expect(() => loadBalancerConfig({ BANK_LB_CLIENT_REQUEST_TIMEOUT_MS: '30000' }, [])).to.throw(
+      /BANK_LB_CLIENT_HEADERS_TIMEOUT_MS/,
+    );
+    expect(() =>
+      loadBalancerConfig(
+        { BANK_LB_CLIENT_CONNECTIONS_MAX: '10', BANK_LB_CLIENT_CONNECTIONS_PER_ADDRESS_MAX: '11' },
+        [],
+      ),
+    ).to.throw(/BANK_LB_CLIENT_CONNECTIONS_PER_ADDRESS_MAX/);
   });
 
   it('a balancer whose connection bound exceeds its open-file limit stops at start and says so', () => {
-    const run = spawnSync('/bin/sh', ['-c', `ulimit -n 1000 && exec "${process.execPath}" "${join(DIST_DIR, 'balancer', 'main.js')}" --port 0`],
-      { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env.PATH ?? '' } });
+    const run = spawnSync(
+      '/bin/sh',
+      ['-c', `ulimit -n 1000 && exec "${process.execPath}" "${join(DIST_DIR, 'balancer', 'main.js')}" --port 0`],
+      { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env.PATH ?? '' } },
+    );
     expect(run.status, run.stdout).to.not.equal(0);
     expect(run.stderr).to.match(/BANK_LB_CLIENT_CONNECTIONS_MAX \(4096\).*ulimit -n/);
     expect(run.stdout).to.not.contain('"ready"');

@@ -55,7 +55,9 @@ class Attack {
       this.peers.delete(peer);
       if (!this.running) return;
       this.reopened++;
-      setTimeout(() => { if (this.running) void this.open(n).catch(() => undefined); }, 100);
+      setTimeout(() => {
+        if (this.running) void this.open(n).catch(() => undefined);
+      }, 100);
     });
   }
 
@@ -69,7 +71,12 @@ class Attack {
   }
 }
 
-interface Sample { readonly op: string; readonly ms: number; readonly ok: boolean; readonly detail: string }
+interface Sample {
+  readonly op: string;
+  readonly ms: number;
+  readonly ok: boolean;
+  readonly detail: string;
+}
 
 describe('slow peers: 2,000 dribbling connections against a real cluster', function () {
   this.timeout(90_000);
@@ -84,7 +91,7 @@ describe('slow peers: 2,000 dribbling connections against a real cluster', funct
     await cluster?.stop();
   });
 
-  it('a normal client\'s GetBalance and Transfer keep p99 < 1 s, and nothing stays held after', async () => {
+  it("a normal client's GetBalance and Transfer keep p99 < 1 s, and nothing stays held after", async () => {
     const alice = cluster.client('alice');
     const from = await openAccount(cluster.balancerUrl, alice, '1000.00');
     const to = await openAccount(cluster.balancerUrl, alice, '1.00');
@@ -103,10 +110,22 @@ describe('slow peers: 2,000 dribbling connections against a real cluster', funct
       while (performance.now() < until) {
         const transfer = n++ % 2 === 1;
         const op = transfer ? 'Transfer' : 'GetBalance';
-        const args = transfer ? [['fromAccountId', from], ['toAccountId', to], ['amount', '0.01']] as const : [['accountId', from]] as const;
+        const args = transfer
+          ? ([
+              ['fromAccountId', from],
+              ['toAccountId', to],
+              ['amount', '0.01'],
+            ] as const)
+          : ([['accountId', from]] as const);
         const t0 = performance.now();
         try {
-          const r = await callBank(cluster.balancerUrl, op, args, { ...alice, requestId: `flood-${n}-${Date.now()}` }, { timeoutMs: 5000 });
+          const r = await callBank(
+            cluster.balancerUrl,
+            op,
+            args,
+            { ...alice, requestId: `flood-${n}-${Date.now()}` },
+            { timeoutMs: 5000 },
+          );
           samples.push({ op, ms: performance.now() - t0, ok: r.body !== undefined, detail: r.fault?.code ?? '' });
         } catch (error) {
           samples.push({ op, ms: performance.now() - t0, ok: false, detail: String(error) });
@@ -120,9 +139,16 @@ describe('slow peers: 2,000 dribbling connections against a real cluster', funct
     const failures = samples.filter((s) => !s.ok);
     const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
     const summary = {
-      attackers: ATTACKERS, heldOpen, attackersOpenAtEnd: stillOpen, reopened: attack.reopened,
-      openedInMs: Math.round(openedMs), calls: samples.length, failures: failures.length,
-      p50Ms: Math.round(percentile(sorted, 50)), p99Ms: Math.round(percentile(sorted, 99)), maxMs: Math.round(sorted[sorted.length - 1] ?? NaN),
+      attackers: ATTACKERS,
+      heldOpen,
+      attackersOpenAtEnd: stillOpen,
+      reopened: attack.reopened,
+      openedInMs: Math.round(openedMs),
+      calls: samples.length,
+      failures: failures.length,
+      p50Ms: Math.round(percentile(sorted, 50)),
+      p99Ms: Math.round(percentile(sorted, 99)),
+      maxMs: Math.round(sorted[sorted.length - 1] ?? NaN),
     };
     console.log(`      slow-peer flood: ${JSON.stringify(summary)}`);
     expect(failures.slice(0, 5), JSON.stringify(summary)).to.deep.equal([]);

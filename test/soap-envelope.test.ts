@@ -23,18 +23,27 @@ const AUTH = `<b:auth-token>${TOKEN}</b:auth-token><b:client-id>alice</b:client-
 const GET_BALANCE = '<b:GetBalance><b:accountId>7</b:accountId></b:GetBalance>';
 
 function envelope(header: string | null, body: string): string {
-  return `<?xml version="1.0"?><soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}" xmlns:xsi="${XSI}">` +
-    `${header === null ? '' : `<soap:Header>${header}</soap:Header>`}<soap:Body>${body}</soap:Body></soap:Envelope>`;
+  return (
+    `<?xml version="1.0"?><soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}" xmlns:xsi="${XSI}">` +
+    `${header === null ? '' : `<soap:Header>${header}</soap:Header>`}<soap:Body>${body}</soap:Body></soap:Envelope>`
+  );
 }
 
-interface Reply { status: number; body: string }
+interface Reply {
+  status: number;
+  body: string;
+}
 function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -65,22 +74,35 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
       seen = { args, ctx };
       return { accountId: accountIdArg(args, 'accountId'), balance: '1.00' };
     };
-    host = await startSoapServer({
-      service: 'bank',
-      wsdlPath: join(REPO_DIR, 'wsdl', 'bank.wsdl'),
-      path: '/bank',
-      namespace: NS,
-      faultElement: 'BankFault',
-      principalHeader: 'client-id',
-      credentials: new CredentialStore({ principals: [{ id: 'alice', tokenSha256: hashToken(TOKEN) }] }),
-      bodyBytesMax: 64 * 1024,
-      logger: createLogger({ service: 'test', level: 'error' }),
-      requestIdCharsMax: 64,
-      operations: { GetBalance: record, GetStatement: record, OpenAccount: async (args, ctx) => { seen = { args, ctx }; return { accountId: '7', balance: '0.00' }; } },
-    }, '127.0.0.1', 0);
+    host = await startSoapServer(
+      {
+        service: 'bank',
+        wsdlPath: join(REPO_DIR, 'wsdl', 'bank.wsdl'),
+        path: '/bank',
+        namespace: NS,
+        faultElement: 'BankFault',
+        principalHeader: 'client-id',
+        credentials: new CredentialStore({ principals: [{ id: 'alice', tokenSha256: hashToken(TOKEN) }] }),
+        bodyBytesMax: 64 * 1024,
+        logger: createLogger({ service: 'test', level: 'error' }),
+        requestIdCharsMax: 64,
+        operations: {
+          GetBalance: record,
+          GetStatement: record,
+          OpenAccount: async (args, ctx) => {
+            seen = { args, ctx };
+            return { accountId: '7', balance: '0.00' };
+          },
+        },
+      },
+      '127.0.0.1',
+      0,
+    );
   });
   after(() => host.close());
-  beforeEach(() => { seen = undefined; });
+  beforeEach(() => {
+    seen = undefined;
+  });
 
   async function expectOk(xml: string, headers: Record<string, string> = {}): Promise<NonNullable<typeof seen>> {
     const reply = await post(host.url, xml, headers);
@@ -103,7 +125,9 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
     });
 
     it('falls back to the HTTP request-id header when the block is nil (the balancer assigns one)', async () => {
-      const { ctx } = await expectOk(envelope(AUTH + '<b:request-id xsi:nil="1"></b:request-id>', GET_BALANCE), { 'request-id': 'lb-123' });
+      const { ctx } = await expectOk(envelope(AUTH + '<b:request-id xsi:nil="1"></b:request-id>', GET_BALANCE), {
+        'request-id': 'lb-123',
+      });
       expect([ctx.requestId, ctx.requestIdGiven]).to.deep.equal(['lb-123', true]);
     });
 
@@ -113,7 +137,9 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
     });
 
     it('reads a nilled optional body element as absent', async () => {
-      const { args } = await expectOk(envelope(AUTH, '<b:GetStatement><b:accountId>7</b:accountId><b:limit xsi:nil="true"/></b:GetStatement>'));
+      const { args } = await expectOk(
+        envelope(AUTH, '<b:GetStatement><b:accountId>7</b:accountId><b:limit xsi:nil="true"/></b:GetStatement>'),
+      );
       expect(args).to.deep.equal({ accountId: '7' });
       const open = await expectOk(envelope(AUTH, '<b:OpenAccount><b:initialDeposit xsi:nil="true"/></b:OpenAccount>'));
       expect(open.args).to.deep.equal({});
@@ -121,10 +147,18 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
 
     for (const [name, header, body] of [
       ['a nilled required body element', AUTH, '<b:GetBalance><b:accountId xsi:nil="true"/></b:GetBalance>'],
-      ['a nilled required header block (auth-token)', `<b:auth-token xsi:nil="true"/><b:client-id>alice</b:client-id>`, GET_BALANCE],
+      [
+        'a nilled required header block (auth-token)',
+        `<b:auth-token xsi:nil="true"/><b:client-id>alice</b:client-id>`,
+        GET_BALANCE,
+      ],
       ['a nilled element with content', AUTH + '<b:request-id xsi:nil="true">r-1</b:request-id>', GET_BALANCE],
       ['an xsi:nil that is not a boolean', AUTH + '<b:request-id xsi:nil="yes"/>', GET_BALANCE],
-      ['a nilled optional element given twice', AUTH, '<b:GetStatement><b:accountId>7</b:accountId><b:limit xsi:nil="true"/><b:limit>5</b:limit></b:GetStatement>'],
+      [
+        'a nilled optional element given twice',
+        AUTH,
+        '<b:GetStatement><b:accountId>7</b:accountId><b:limit xsi:nil="true"/><b:limit>5</b:limit></b:GetStatement>',
+      ],
     ] as const) {
       it(`refuses ${name} with INVALID_REQUEST`, async () => {
         await expectFault(envelope(header, body), 'INVALID_REQUEST');
@@ -134,19 +168,52 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
 
   describe('structure', () => {
     for (const [name, xml] of [
-      ['soap:Body before soap:Header', `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Body>${GET_BALANCE}</soap:Body><soap:Header>${AUTH}</soap:Header></soap:Envelope>`],
-      ['two soap:Header elements', `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header><b:auth-token>${TOKEN}</b:auth-token></soap:Header><soap:Header><b:client-id>alice</b:client-id></soap:Header><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`],
-      ['two soap:Body elements', `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`],
+      [
+        'soap:Body before soap:Header',
+        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Body>${GET_BALANCE}</soap:Body><soap:Header>${AUTH}</soap:Header></soap:Envelope>`,
+      ],
+      [
+        'two soap:Header elements',
+        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header><b:auth-token>${TOKEN}</b:auth-token></soap:Header><soap:Header><b:client-id>alice</b:client-id></soap:Header><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
+      ],
+      [
+        'two soap:Body elements',
+        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
+      ],
       ['text directly in soap:Body', envelope(AUTH, `junk${GET_BALANCE}`)],
-      ['text directly in the operation element', envelope(AUTH, '<b:GetBalance>junk<b:accountId>7</b:accountId></b:GetBalance>')],
+      [
+        'text directly in the operation element',
+        envelope(AUTH, '<b:GetBalance>junk<b:accountId>7</b:accountId></b:GetBalance>'),
+      ],
       ['text directly in soap:Header', envelope(`junk${AUTH}`, GET_BALANCE)],
-      ['text directly in soap:Envelope', `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">junk<soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`],
+      [
+        'text directly in soap:Envelope',
+        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">junk<soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
+      ],
       ['two operation elements', envelope(AUTH, GET_BALANCE + GET_BALANCE)],
-      ['an element after soap:Body', `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body><b:x/></soap:Envelope>`],
-      ['a header block with element children (mixed content)', envelope(`<b:auth-token>TOK1<b:x>IGNORED</b:x>TOK2</b:auth-token><b:client-id>alice</b:client-id>`, GET_BALANCE)],
-      ['a leaf element with an element child', envelope(AUTH, '<b:GetBalance><b:accountId>7<b:x/></b:accountId></b:GetBalance>')],
+      [
+        'an element after soap:Body',
+        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body><b:x/></soap:Envelope>`,
+      ],
+      [
+        'a header block with element children (mixed content)',
+        envelope(
+          `<b:auth-token>TOK1<b:x>IGNORED</b:x>TOK2</b:auth-token><b:client-id>alice</b:client-id>`,
+          GET_BALANCE,
+        ),
+      ],
+      [
+        'a leaf element with an element child',
+        envelope(AUTH, '<b:GetBalance><b:accountId>7<b:x/></b:accountId></b:GetBalance>'),
+      ],
       ['an unqualified header block', envelope(AUTH + '<request-id>r-1</request-id>', GET_BALANCE)],
-      ['a soap:mustUnderstand that is not 0 or 1', envelope(`<b:auth-token soap:mustUnderstand="true">${TOKEN}</b:auth-token><b:client-id>alice</b:client-id>`, GET_BALANCE)],
+      [
+        'a soap:mustUnderstand that is not 0 or 1',
+        envelope(
+          `<b:auth-token soap:mustUnderstand="true">${TOKEN}</b:auth-token><b:client-id>alice</b:client-id>`,
+          GET_BALANCE,
+        ),
+      ],
     ] as const) {
       it(`refuses ${name} with INVALID_REQUEST`, async () => {
         await expectFault(xml, 'INVALID_REQUEST');
@@ -154,7 +221,8 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
     }
 
     it('names the rule an out-of-order envelope breaks', async () => {
-      const wrap = (parts: string): string => `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">${parts}</soap:Envelope>`;
+      const wrap = (parts: string): string =>
+        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">${parts}</soap:Envelope>`;
       const header = `<soap:Header>${AUTH}</soap:Header>`;
       const body = `<soap:Body>${GET_BALANCE}</soap:Body>`;
       for (const [parts, message] of [
@@ -182,7 +250,12 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
     });
 
     it('ignores a same-named block in another namespace next to the real ones', async () => {
-      const { ctx } = await expectOk(envelope(`<e:request-id xmlns:e="urn:evil">evil-1</e:request-id>${AUTH}<e:auth-token xmlns:e="urn:evil">x</e:auth-token>`, GET_BALANCE));
+      const { ctx } = await expectOk(
+        envelope(
+          `<e:request-id xmlns:e="urn:evil">evil-1</e:request-id>${AUTH}<e:auth-token xmlns:e="urn:evil">x</e:auth-token>`,
+          GET_BALANCE,
+        ),
+      );
       expect([ctx.principalId, ctx.requestIdGiven]).to.deep.equal(['alice', false]);
     });
 
@@ -193,19 +266,41 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
     });
 
     it('ignores unknown blocks with mustUnderstand="0" or addressed to another actor', async () => {
-      await expectOk(envelope(`${AUTH}<w:Security xmlns:w="urn:wsse" soap:mustUnderstand="0"><w:t>x</w:t></w:Security>`, GET_BALANCE));
-      await expectOk(envelope(`${AUTH}<w:Security xmlns:w="urn:wsse" soap:actor="urn:some-gateway" soap:mustUnderstand="1"><w:t>x</w:t></w:Security>`, GET_BALANCE));
+      await expectOk(
+        envelope(
+          `${AUTH}<w:Security xmlns:w="urn:wsse" soap:mustUnderstand="0"><w:t>x</w:t></w:Security>`,
+          GET_BALANCE,
+        ),
+      );
+      await expectOk(
+        envelope(
+          `${AUTH}<w:Security xmlns:w="urn:wsse" soap:actor="urn:some-gateway" soap:mustUnderstand="1"><w:t>x</w:t></w:Security>`,
+          GET_BALANCE,
+        ),
+      );
     });
 
     it('ignores even a known block addressed to another actor', async () => {
-      await expectFault(envelope(`<b:auth-token soap:actor="urn:gateway">${TOKEN}</b:auth-token><b:client-id>alice</b:client-id>`, GET_BALANCE), 'AUTHENTICATION_FAILED');
+      await expectFault(
+        envelope(
+          `<b:auth-token soap:actor="urn:gateway">${TOKEN}</b:auth-token><b:client-id>alice</b:client-id>`,
+          GET_BALANCE,
+        ),
+        'AUTHENTICATION_FAILED',
+      );
     });
 
     for (const [name, block] of [
       ['with no actor', '<w:Security xmlns:w="urn:wsse" soap:mustUnderstand="1"><w:t>x</w:t></w:Security>'],
-      ['for the next actor', `<w:Security xmlns:w="urn:wsse" soap:mustUnderstand=" 1 " soap:actor="${'http://schemas.xmlsoap.org/soap/actor/next'}"/>`],
+      [
+        'for the next actor',
+        `<w:Security xmlns:w="urn:wsse" soap:mustUnderstand=" 1 " soap:actor="${'http://schemas.xmlsoap.org/soap/actor/next'}"/>`,
+      ],
       ['in the service namespace with an unknown name', '<b:trace-id soap:mustUnderstand="1">t</b:trace-id>'],
-      ['named like a known block in another namespace', '<e:auth-token xmlns:e="urn:evil" soap:mustUnderstand="1">x</e:auth-token>'],
+      [
+        'named like a known block in another namespace',
+        '<e:auth-token xmlns:e="urn:evil" soap:mustUnderstand="1">x</e:auth-token>',
+      ],
     ] as const) {
       it(`answers an unknown mustUnderstand="1" block ${name} with soap:MustUnderstand, HTTP 500`, async () => {
         const reply = await post(host.url, envelope(AUTH + block, GET_BALANCE));
@@ -225,18 +320,27 @@ describe('soap-envelope: the same rules on the data contract', () => {
   let host: SoapServer;
   let requestIdGiven: boolean | undefined;
   before(async () => {
-    host = await startSoapServer({
-      service: 'data',
-      wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
-      path: '/data',
-      namespace: DATA_NS,
-      faultElement: 'DataFault',
-      principalHeader: 'business-id',
-      credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(TOKEN) }] }),
-      bodyBytesMax: 64 * 1024,
-      logger: createLogger({ service: 'test', level: 'error' }),
-      operations: { Unlock: async (_args, ctx) => { requestIdGiven = ctx.requestIdGiven; return { released: 'false' }; } },
-    }, '127.0.0.1', 0);
+    host = await startSoapServer(
+      {
+        service: 'data',
+        wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
+        path: '/data',
+        namespace: DATA_NS,
+        faultElement: 'DataFault',
+        principalHeader: 'business-id',
+        credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(TOKEN) }] }),
+        bodyBytesMax: 64 * 1024,
+        logger: createLogger({ service: 'test', level: 'error' }),
+        operations: {
+          Unlock: async (_args, ctx) => {
+            requestIdGiven = ctx.requestIdGiven;
+            return { released: 'false' };
+          },
+        },
+      },
+      '127.0.0.1',
+      0,
+    );
   });
   after(() => host.close());
   const dataEnvelope = (extra: string, body = '<d:Unlock><d:lockId>L1</d:lockId></d:Unlock>'): string =>
@@ -255,7 +359,10 @@ describe('soap-envelope: the same rules on the data contract', () => {
   });
 
   it('refuses a nilled required element and stray text with INVALID_REQUEST', async () => {
-    for (const body of ['<d:Unlock><d:lockId xsi:nil="true"/></d:Unlock>', '<d:Unlock>junk<d:lockId>L1</d:lockId></d:Unlock>']) {
+    for (const body of [
+      '<d:Unlock><d:lockId xsi:nil="true"/></d:Unlock>',
+      '<d:Unlock>junk<d:lockId>L1</d:lockId></d:Unlock>',
+    ]) {
       const reply = await post(host.url, dataEnvelope('', body));
       expect(codeOf(reply), body).to.equal('INVALID_REQUEST');
     }

@@ -11,20 +11,35 @@ import { dataEdgeOptions } from './helpers/data-edge';
 const NS = 'urn:distbank:data:v1';
 const TOKEN = 'test-token-of-b1';
 
-function envelope(body: string, headers = `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id>`): string {
-  return `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
-    `<soap:Header>${headers}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
+function envelope(
+  body: string,
+  headers = `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id>`,
+): string {
+  return (
+    `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
+    `<soap:Header>${headers}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`
+  );
 }
 const READ = '<d:Read><d:accountId>7</d:accountId></d:Read>';
 
-interface Reply { status: number; body: string }
+interface Reply {
+  status: number;
+  body: string;
+}
 function post(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${NS}#Read"`, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${NS}#Read"`, ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -37,17 +52,23 @@ describe('soap-host: the SOAP edge', () => {
   let host: SoapServer;
   let seenArgs: Record<string, unknown> | undefined;
   before(async () => {
-    host = await startSoapServer(dataEdgeOptions(TOKEN, {
-      operations: {
-        Read: async (args) => {
-          seenArgs = args;
-          const id = ([] as unknown[]).concat(args.accountId)[0];
-          if (id === '404') throw fault('ACCOUNT_NOT_FOUND', 'no such account', '404');
-          if (id === '500') throw new Error('secret internal detail');
-          return { account: [{ accountId: String(id), ownerId: 'alice', balance: '10.50', version: '3', locked: false }] };
+    host = await startSoapServer(
+      dataEdgeOptions(TOKEN, {
+        operations: {
+          Read: async (args) => {
+            seenArgs = args;
+            const id = ([] as unknown[]).concat(args.accountId)[0];
+            if (id === '404') throw fault('ACCOUNT_NOT_FOUND', 'no such account', '404');
+            if (id === '500') throw new Error('secret internal detail');
+            return {
+              account: [{ accountId: String(id), ownerId: 'alice', balance: '10.50', version: '3', locked: false }],
+            };
+          },
         },
-      },
-    }), '127.0.0.1', 0);
+      }),
+      '127.0.0.1',
+      0,
+    );
   });
   after(() => host.close());
 
@@ -71,9 +92,10 @@ describe('soap-host: the SOAP edge', () => {
     ['an unknown business id', `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b9</d:business-id>`, {}],
   ] as const) {
     it(`refuses ${name} with AUTHENTICATION_FAILED, HTTP 500`, async () => {
-      const xml = headers === null
-        ? `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}"><soap:Body>${READ}</soap:Body></soap:Envelope>`
-        : envelope(READ, headers);
+      const xml =
+        headers === null
+          ? `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}"><soap:Body>${READ}</soap:Body></soap:Envelope>`
+          : envelope(READ, headers);
       const reply = await post(host.url, xml, http);
       expect(reply.status).to.equal(500);
       expect(faultCode(reply)).to.equal('AUTHENTICATION_FAILED');
@@ -95,14 +117,33 @@ describe('soap-host: the SOAP edge', () => {
 
   const attacks: Array<[string, () => Promise<Reply>]> = [
     ['an oversized body', () => post(host.url, envelope(READ + ' '.repeat(70 * 1024)))],
-    ['a gzip bomb', () => post(host.url, gzipSync(envelope(READ + ' '.repeat(10 * 1024 * 1024))), { 'Content-Encoding': 'gzip' })],
-    ['a DTD with entities', () => post(host.url, `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>` + envelope(READ))],
+    [
+      'a gzip bomb',
+      () => post(host.url, gzipSync(envelope(READ + ' '.repeat(10 * 1024 * 1024))), { 'Content-Encoding': 'gzip' }),
+    ],
+    [
+      'a DTD with entities',
+      () => post(host.url, `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>` + envelope(READ)),
+    ],
     ['a mismatched SOAPAction', () => post(host.url, envelope(READ), { SOAPAction: `"${NS}#Update"` })],
     ['an unknown SOAPAction', () => post(host.url, envelope(READ), { SOAPAction: 'nonsense' })],
-    ['a __proto__ element', () => post(host.url, envelope('<d:Read><__proto__><x>1</x></__proto__><d:accountId>7</d:accountId></d:Read>'))],
+    [
+      'a __proto__ element',
+      () => post(host.url, envelope('<d:Read><__proto__><x>1</x></__proto__><d:accountId>7</d:accountId></d:Read>')),
+    ],
     ['broken XML', () => post(host.url, '<soap:Envelope')],
     ['an unknown operation', () => post(host.url, envelope('<d:Explode/>'), { SOAPAction: '' })],
-    ['an invalid request-id', () => post(host.url, envelope(READ + '', `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id><d:request-id>a b</d:request-id>`))],
+    [
+      'an invalid request-id',
+      () =>
+        post(
+          host.url,
+          envelope(
+            READ + '',
+            `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id><d:request-id>a b</d:request-id>`,
+          ),
+        ),
+    ],
   ];
   for (const [name, attack] of attacks) {
     it(`refuses ${name} with INVALID_REQUEST and keeps serving`, async () => {
@@ -117,7 +158,9 @@ describe('soap-host: the SOAP edge', () => {
   it('answers a request target that is not a URL with 400 and keeps serving', async () => {
     const { port } = new URL(host.url);
     const reply = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(port), '127.0.0.1', () => socket.end('GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const socket = net.connect(Number(port), '127.0.0.1', () =>
+        socket.end('GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
       let text = '';
       socket.on('data', (c) => (text += c.toString()));
       socket.on('end', () => resolve(text));
@@ -130,28 +173,42 @@ describe('soap-host: the SOAP edge', () => {
   it('ends the read of a gzip body whose sender went away (no request left hanging)', async () => {
     const outcome = new Promise<string>((resolve) => {
       const server = http.createServer((req) => {
-        readRequestBody(req, 64 * 1024).then(() => resolve('read'), (e: { code?: string }) => resolve(String(e.code)))
+        readRequestBody(req, 64 * 1024)
+          .then(
+            () => resolve('read'),
+            (e: { code?: string }) => resolve(String(e.code)),
+          )
           .finally(() => server.close());
       });
       server.listen(0, '127.0.0.1', () => {
         const { port } = server.address() as { port: number };
         const body = gzipSync(envelope(READ + ' '.repeat(20_000)));
-        const req = http.request({ host: '127.0.0.1', port, method: 'POST', headers: { 'Content-Encoding': 'gzip', 'Content-Length': body.length } });
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          headers: { 'Content-Encoding': 'gzip', 'Content-Length': body.length },
+        });
         req.on('error', () => undefined);
         req.write(body.subarray(0, body.length >> 1));
         setTimeout(() => req.destroy(), 100);
       });
     });
-    const settled = await Promise.race([outcome, new Promise<string>((r) => setTimeout(() => r('still waiting'), 3000))]);
+    const settled = await Promise.race([
+      outcome,
+      new Promise<string>((r) => setTimeout(() => r('still waiting'), 3000)),
+    ]);
     expect(settled).to.equal('INVALID_REQUEST');
   });
 
   it('serves ?wsdl with its own address and /health', async () => {
-    const wsdl = await new Promise<string>((resolve) => http.get(`${host.url}?wsdl`, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve(text));
-    }));
+    const wsdl = await new Promise<string>((resolve) =>
+      http.get(`${host.url}?wsdl`, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text));
+      }),
+    );
     expect(wsdl).to.contain(`<soap:address location="${host.url}"/>`);
   });
 });

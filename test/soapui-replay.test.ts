@@ -31,30 +31,50 @@ const WSDL_FILE = join(REPO_DIR, 'wsdl', 'bank.wsdl');
 const BANK_NS = 'urn:distbank:bank:v1';
 /** The faults a client can cause by what it sends (the others are ours or the data tier's). */
 const CLIENT_FAULTS = [
-  'AUTHENTICATION_FAILED', 'NOT_AUTHORIZED', 'ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS',
-  'INVALID_AMOUNT', 'SAME_ACCOUNT', 'INVALID_REQUEST', 'REQUEST_ID_CONFLICT',
+  'AUTHENTICATION_FAILED',
+  'NOT_AUTHORIZED',
+  'ACCOUNT_NOT_FOUND',
+  'INSUFFICIENT_FUNDS',
+  'INVALID_AMOUNT',
+  'SAME_ACCOUNT',
+  'INVALID_REQUEST',
+  'REQUEST_ID_CONFLICT',
 ] as const;
-const PROJECT_PROPERTIES = ['endpoint', 'clientId', 'authToken', 'otherClientId', 'otherAuthToken', 'accountId', 'otherAccountId', 'runId'];
+const PROJECT_PROPERTIES = [
+  'endpoint',
+  'clientId',
+  'authToken',
+  'otherClientId',
+  'otherAuthToken',
+  'accountId',
+  'otherAccountId',
+  'runId',
+];
 
 const project: Project = parseProject(readFileSync(PROJECT_FILE, 'utf8'));
-const requestSteps: RequestStep[] = project.suites.flatMap((s) => s.cases.flatMap((c) => c.steps.filter((st): st is RequestStep => st.kind === 'request')));
+const requestSteps: RequestStep[] = project.suites.flatMap((s) =>
+  s.cases.flatMap((c) => c.steps.filter((st): st is RequestStep => st.kind === 'request')),
+);
 
 function has(step: RequestStep, type: string): boolean {
   return step.assertions.some((a) => a.type === type && !a.disabled);
 }
 
 describe('soapui: the project file', () => {
-  it('carries today\'s wsdl/bank.wsdl as its interface definition, with the WSDL\'s SOAPActions', async () => {
+  it("carries today's wsdl/bank.wsdl as its interface definition, with the WSDL's SOAPActions", async () => {
     expect(project.interfaces.size).to.equal(1);
     const iface = [...project.interfaces.values()][0]!;
     expect(iface.soapVersion).to.equal('1_1');
-    expect(iface.definitionCache, 'definitionCache differs from wsdl/bank.wsdl: paste the new WSDL into con:definitionCache (or "Update Definition" in SoapUI)')
-      .to.equal(readFileSync(WSDL_FILE, 'utf8'));
+    expect(
+      iface.definitionCache,
+      'definitionCache differs from wsdl/bank.wsdl: paste the new WSDL into con:definitionCache (or "Update Definition" in SoapUI)',
+    ).to.equal(readFileSync(WSDL_FILE, 'utf8'));
     const wsdl = await parseStringPromise(readFileSync(WSDL_FILE, 'utf8'));
     const binding = wsdl['wsdl:definitions']['wsdl:binding'][0];
     const actions = new Map<string, string>(
-      (binding['wsdl:operation'] as { $: { name: string }; 'soap:operation': { $: { soapAction: string } }[] }[])
-        .map((op) => [op.$.name, op['soap:operation'][0]!.$.soapAction]),
+      (binding['wsdl:operation'] as { $: { name: string }; 'soap:operation': { $: { soapAction: string } }[] }[]).map(
+        (op) => [op.$.name, op['soap:operation'][0]!.$.soapAction],
+      ),
     );
     expect(new Map(iface.actions)).to.deep.equal(actions);
   });
@@ -73,9 +93,16 @@ describe('soapui: the project file', () => {
 
   it('provokes every fault a client can cause and checks its code', () => {
     for (const code of CLIENT_FAULTS) {
-      const steps = requestSteps.filter((s) =>
-        has(s, 'Not SOAP Fault Assertion') &&
-        s.assertions.some((a) => a.type === 'XPath Match' && /BankFault\/\w*:?code$/.test(a.config['path'] ?? '') && a.config['content'] === code));
+      const steps = requestSteps.filter(
+        (s) =>
+          has(s, 'Not SOAP Fault Assertion') &&
+          s.assertions.some(
+            (a) =>
+              a.type === 'XPath Match' &&
+              /BankFault\/\w*:?code$/.test(a.config['path'] ?? '') &&
+              a.config['content'] === code,
+          ),
+      );
       expect(steps.length, `a step expecting a SOAP Fault with code ${code}`).to.be.greaterThan(0);
     }
   });
@@ -83,7 +110,10 @@ describe('soapui: the project file', () => {
   it('gives every request step SOAP Response, a fault/no-fault check and an HTTP status check', () => {
     for (const step of requestSteps) {
       expect(has(step, 'SOAP Response'), step.name).to.equal(true);
-      expect(has(step, 'SOAP Fault Assertion') !== has(step, 'Not SOAP Fault Assertion'), `${step.name}: exactly one of Not SOAP Fault / SOAP Fault`).to.equal(true);
+      expect(
+        has(step, 'SOAP Fault Assertion') !== has(step, 'Not SOAP Fault Assertion'),
+        `${step.name}: exactly one of Not SOAP Fault / SOAP Fault`,
+      ).to.equal(true);
       expect(has(step, 'Valid HTTP Status Codes'), step.name).to.equal(true);
       expect(step.endpoint).to.equal('${#Project#endpoint}');
     }
@@ -93,7 +123,9 @@ describe('soapui: the project file', () => {
     for (const step of requestSteps) {
       const envelope = await parseStringPromise(step.body, { xmlns: true, explicitArray: true });
       const env = Object.values(envelope)[0] as Record<string, unknown>;
-      const header = (Object.entries(env).find(([k]) => k.endsWith('Header'))?.[1] as Record<string, unknown>[] | undefined)?.[0];
+      const header = (
+        Object.entries(env).find(([k]) => k.endsWith('Header'))?.[1] as Record<string, unknown>[] | undefined
+      )?.[0];
       for (const [name, value] of step.httpHeaders) {
         expect(['auth-token', 'client-id', 'request-id'], `${step.name}: HTTP header ${name}`).to.include(name);
         expect(value, `${step.name}: HTTP header ${name} uses a property`).to.contain('${#Project#');
@@ -110,35 +142,68 @@ describe('soapui: the project file', () => {
   });
 });
 
-describe('soapui: the replayer keeps SoapUI\'s meaning', () => {
+describe("soapui: the replayer keeps SoapUI's meaning", () => {
   const scope: Scope = { project: new Map([['x', '42']]), suite: new Map(), testCase: new Map([['y', '7']]) };
-  const envelope = (body: string) => `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>${body}</s:Body></s:Envelope>`;
-  const okBody = envelope(`<b:GetBalanceResponse xmlns:b="${BANK_NS}"><b:accountId>42</b:accountId><b:balance>1.50</b:balance></b:GetBalanceResponse>`);
-  const faultBody = envelope(`<s:Fault><faultcode>s:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="${BANK_NS}"><code>NOT_AUTHORIZED</code></BankFault></detail></s:Fault>`);
-  const exchange = (body: string, status = 200): Exchange => ({ status, body, requestBody: '', soapAction: '', endpoint: '' });
-  const assertion = (type: string, config: Record<string, string> = {}): Assertion => ({ type, name: type, disabled: false, config });
+  const envelope = (body: string) =>
+    `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>${body}</s:Body></s:Envelope>`;
+  const okBody = envelope(
+    `<b:GetBalanceResponse xmlns:b="${BANK_NS}"><b:accountId>42</b:accountId><b:balance>1.50</b:balance></b:GetBalanceResponse>`,
+  );
+  const faultBody = envelope(
+    `<s:Fault><faultcode>s:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="${BANK_NS}"><code>NOT_AUTHORIZED</code></BankFault></detail></s:Fault>`,
+  );
+  const exchange = (body: string, status = 200): Exchange => ({
+    status,
+    body,
+    requestBody: '',
+    soapAction: '',
+    endpoint: '',
+  });
+  const assertion = (type: string, config: Record<string, string> = {}): Assertion => ({
+    type,
+    name: type,
+    disabled: false,
+    config,
+  });
   const xpath = (path: string, content: string, allowWildcards = false) =>
-    assertion('XPath Match', { path: `declare namespace b='${BANK_NS}';\n${path}`, content, allowWildcards: String(allowWildcards) });
+    assertion('XPath Match', {
+      path: `declare namespace b='${BANK_NS}';\n${path}`,
+      content,
+      allowWildcards: String(allowWildcards),
+    });
 
   it('"SOAP Fault Assertion" means Not SOAP Fault; "Not SOAP Fault Assertion" means SOAP Fault', () => {
     expect(checkAssertion(assertion('SOAP Fault Assertion'), exchange(okBody), scope)).to.equal(undefined);
-    expect(checkAssertion(assertion('SOAP Fault Assertion'), exchange(faultBody, 500), scope)).to.contain('is a SOAP Fault');
+    expect(checkAssertion(assertion('SOAP Fault Assertion'), exchange(faultBody, 500), scope)).to.contain(
+      'is a SOAP Fault',
+    );
     expect(checkAssertion(assertion('Not SOAP Fault Assertion'), exchange(faultBody, 500), scope)).to.equal(undefined);
-    expect(checkAssertion(assertion('Not SOAP Fault Assertion'), exchange(okBody), scope)).to.contain('not a SOAP Fault');
+    expect(checkAssertion(assertion('Not SOAP Fault Assertion'), exchange(okBody), scope)).to.contain(
+      'not a SOAP Fault',
+    );
   });
 
   it('"SOAP Response" wants a SOAP 1.1 envelope with a Body and a well-formed Fault', () => {
     expect(checkAssertion(assertion('SOAP Response'), exchange(okBody), scope)).to.equal(undefined);
     expect(checkAssertion(assertion('SOAP Response'), exchange(faultBody), scope)).to.equal(undefined);
-    for (const bad of ['', '<html>oops</html>', '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"/>', 'not xml <',
-      envelope('<s:Fault><faultstring>x</faultstring></s:Fault>')]) {
+    for (const bad of [
+      '',
+      '<html>oops</html>',
+      '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"/>',
+      'not xml <',
+      envelope('<s:Fault><faultstring>x</faultstring></s:Fault>'),
+    ]) {
       expect(checkAssertion(assertion('SOAP Response'), exchange(bad), scope), bad).to.be.a('string');
     }
   });
 
   it('"Valid HTTP Status Codes" compares against the comma-separated list', () => {
-    expect(checkAssertion(assertion('Valid HTTP Status Codes', { codes: '200, 201' }), exchange(okBody, 201), scope)).to.equal(undefined);
-    expect(checkAssertion(assertion('Valid HTTP Status Codes', { codes: '200' }), exchange(okBody, 500), scope)).to.contain('500');
+    expect(
+      checkAssertion(assertion('Valid HTTP Status Codes', { codes: '200, 201' }), exchange(okBody, 201), scope),
+    ).to.equal(undefined);
+    expect(
+      checkAssertion(assertion('Valid HTTP Status Codes', { codes: '200' }), exchange(okBody, 500), scope),
+    ).to.contain('500');
   });
 
   it('"XPath Match" compares text, counts and expanded properties, and fails on a miss', () => {
@@ -150,13 +215,21 @@ describe('soapui: the replayer keeps SoapUI\'s meaning', () => {
     expect(checkAssertion(xpath('//b:balance', '1.*', true), exchange(okBody), scope)).to.equal(undefined);
     expect(checkAssertion(xpath('//b:balance', '2.*', true), exchange(okBody), scope)).to.be.a('string');
     expect(checkAssertion(xpath('//b:code', 'NOT_AUTHORIZED'), exchange(faultBody), scope)).to.equal(undefined);
-    expect(checkAssertion(assertion('XPath Match', { path: "substring-after(//faultcode, ':')", content: 'Client' }), exchange(faultBody), scope)).to.equal(undefined);
+    expect(
+      checkAssertion(
+        assertion('XPath Match', { path: "substring-after(//faultcode, ':')", content: 'Client' }),
+        exchange(faultBody),
+        scope,
+      ),
+    ).to.equal(undefined);
   });
 
   it('refuses what it cannot check: other assertion types, expansions, XML content', () => {
     expect(() => checkAssertion(assertion('Schema Compliance'), exchange(okBody), scope)).to.throw(ReplayUnsupported);
     expect(() => checkAssertion(assertion('Script Assertion'), exchange(okBody), scope)).to.throw(ReplayUnsupported);
-    expect(() => checkAssertion(xpath('//b:balance', '<b:balance>1.50</b:balance>'), exchange(okBody), scope)).to.throw(ReplayUnsupported);
+    expect(() => checkAssertion(xpath('//b:balance', '<b:balance>1.50</b:balance>'), exchange(okBody), scope)).to.throw(
+      ReplayUnsupported,
+    );
     expect(() => expand('${=new Date()}', scope)).to.throw(ReplayUnsupported);
     expect(() => expand('${#Env#x}', scope)).to.throw(ReplayUnsupported);
     expect(() => expand('${#Project#nope}', scope)).to.throw(ReplayUnsupported, /not defined/);
@@ -194,7 +267,14 @@ describe('soapui: replay of every test case against a real cluster', function ()
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'distbank-soapui-'));
     cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0',
+      '--data-port',
+      '0',
+      '--business-ports',
+      '0,0,0',
+      '--balancer-port',
+      '0',
+      '--console-port',
+      '0',
     ]);
     const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as { clients: DemoClient[] };
     const [me, other] = demo.clients as [DemoClient | undefined, DemoClient | undefined];
@@ -238,7 +318,12 @@ describe('soapui: replay of every test case against a real cluster', function ()
       it(title, async () => {
         const results = await runTestCase(project, suite, testCase);
         const failed = results.filter((r) => r.failures.length > 0);
-        const report = failed.map((r) => `step "${r.step}":\n  ${r.failures.join('\n  ')}\n  response: ${r.exchange?.status ?? '-'} ${r.exchange?.body.slice(0, 600) ?? ''}`).join('\n');
+        const report = failed
+          .map(
+            (r) =>
+              `step "${r.step}":\n  ${r.failures.join('\n  ')}\n  response: ${r.exchange?.status ?? '-'} ${r.exchange?.body.slice(0, 600) ?? ''}`,
+          )
+          .join('\n');
         expect(failed, report).to.have.length(0);
         expect(results.length, 'every step ran').to.equal(testCase.steps.length);
       });

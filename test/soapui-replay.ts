@@ -160,12 +160,14 @@ function requestHeaders(request: XmlNode, where: string): [string, string][] {
       }
       let fragment: Record<string, XmlNode> | undefined;
       parseString(text(setting), { explicitArray: true, async: false }, (error, result: Record<string, XmlNode>) => {
-        if (error !== null) throw new ReplayUnsupported(`${where}: request-headers setting is not XML: ${String(error)}`);
+        if (error !== null)
+          throw new ReplayUnsupported(`${where}: request-headers setting is not XML: ${String(error)}`);
         fragment = result;
       });
       const root = fragment?.['xml-fragment'];
       if (root === undefined) throw new ReplayUnsupported(`${where}: request-headers setting without xml-fragment`);
-      for (const entry of children(root, 'con:entry')) headers.push([attr(entry, 'key') ?? '', attr(entry, 'value') ?? '']);
+      for (const entry of children(root, 'con:entry'))
+        headers.push([attr(entry, 'key') ?? '', attr(entry, 'value') ?? '']);
     }
   }
   return headers;
@@ -190,7 +192,12 @@ function parseAssertion(node: XmlNode, where: string): Assertion {
       config[key] = typeof first === 'string' ? first : text(first as XmlNode);
     }
   }
-  return { type, name: attr(node, 'name') ?? type, disabled: attr(node, 'disabled') === 'true', config: Object.freeze(config) };
+  return {
+    type,
+    name: attr(node, 'name') ?? type,
+    disabled: attr(node, 'disabled') === 'true',
+    config: Object.freeze(config),
+  };
 }
 
 function parseRequestStep(name: string, config: XmlNode): RequestStep {
@@ -203,15 +210,21 @@ function parseRequestStep(name: string, config: XmlNode): RequestStep {
   for (const wss of ['outgoingWss', 'incomingWss']) {
     if ((attr(request, wss) ?? '') !== '') throw new ReplayUnsupported(`${where}: ${wss} is not replayed`);
   }
-  if (children(request, 'con:attachment').length > 0) throw new ReplayUnsupported(`${where}: attachments are not replayed`);
+  if (children(request, 'con:attachment').length > 0)
+    throw new ReplayUnsupported(`${where}: attachments are not replayed`);
   const credentials = child(request, 'con:credentials');
   const authType = text(child(credentials ?? {}, 'con:authType'));
-  if (credentials !== undefined && (child(credentials, 'con:username') !== undefined || !['No Authorization', 'Global HTTP Settings', ''].includes(authType))) {
+  if (
+    credentials !== undefined &&
+    (child(credentials, 'con:username') !== undefined ||
+      !['No Authorization', 'Global HTTP Settings', ''].includes(authType))
+  ) {
     throw new ReplayUnsupported(`${where}: HTTP authentication (${authType}) is not replayed`);
   }
   const httpHeaders = requestHeaders(request, where);
   const encoding = text(child(request, 'con:encoding'));
-  if (encoding !== '' && encoding.toUpperCase() !== 'UTF-8') throw new ReplayUnsupported(`${where}: encoding ${encoding}`);
+  if (encoding !== '' && encoding.toUpperCase() !== 'UTF-8')
+    throw new ReplayUnsupported(`${where}: encoding ${encoding}`);
   return {
     kind: 'request',
     name,
@@ -232,8 +245,10 @@ function parseTransferStep(name: string, config: XmlNode): TransferStep {
     transfers: children(config, 'con:transfers').map((t) => {
       if (attr(t, 'disabled') === 'true') throw new ReplayUnsupported(`${where}: disabled transfers are not replayed`);
       if (attr(t, 'useXQuery') === 'true') throw new ReplayUnsupported(`${where}: XQuery transfers are not replayed`);
-      if (attr(t, 'transferTextContent') === 'false') throw new ReplayUnsupported(`${where}: XML (non-text) transfers are not replayed`);
-      if (text(child(t, 'con:targetPath')) !== '') throw new ReplayUnsupported(`${where}: a target path is not replayed`);
+      if (attr(t, 'transferTextContent') === 'false')
+        throw new ReplayUnsupported(`${where}: XML (non-text) transfers are not replayed`);
+      if (text(child(t, 'con:targetPath')) !== '')
+        throw new ReplayUnsupported(`${where}: a target path is not replayed`);
       const type = text(child(t, 'con:type'));
       if (type !== '' && type !== 'XPATH') throw new ReplayUnsupported(`${where}: transfer type ${type}`);
       return {
@@ -298,7 +313,15 @@ export function parseProject(xml: string): Project {
   const project = root?.['con:soapui-project'];
   if (project === undefined) throw new ReplayUnsupported('not a SoapUI project: no con:soapui-project root');
   if (attr(project, 'xmlns:con') !== SOAPUI_NS) throw new ReplayUnsupported(`con: is not ${SOAPUI_NS}`);
-  for (const unsupported of ['con:mockService', 'con:restMockService', 'con:afterLoadScript', 'con:beforeRunScript', 'con:afterRunScript', 'con:eventHandlers', 'con:environment']) {
+  for (const unsupported of [
+    'con:mockService',
+    'con:restMockService',
+    'con:afterLoadScript',
+    'con:beforeRunScript',
+    'con:afterRunScript',
+    'con:eventHandlers',
+    'con:environment',
+  ]) {
     if (project[unsupported] !== undefined) throw new ReplayUnsupported(`project: ${unsupported} is not replayed`);
   }
   const interfaces = new Map<string, WsdlInterface>();
@@ -308,7 +331,8 @@ export function parseProject(xml: string): Project {
   }
   const suites = children(project, 'con:testSuite').map((s): TestSuite => {
     for (const script of ['con:setupScript', 'con:tearDownScript']) {
-      if (s[script] !== undefined) throw new ReplayUnsupported(`suite "${attr(s, 'name') ?? ''}": ${script} is not replayed`);
+      if (s[script] !== undefined)
+        throw new ReplayUnsupported(`suite "${attr(s, 'name') ?? ''}": ${script} is not replayed`);
     }
     return {
       name: attr(s, 'name') ?? '',
@@ -316,13 +340,16 @@ export function parseProject(xml: string): Project {
       properties: properties(s),
       cases: children(s, 'con:testCase').map((c): TestCase => {
         for (const script of ['con:setupScript', 'con:tearDownScript', 'con:loadTest', 'con:securityTest']) {
-          if (c[script] !== undefined) throw new ReplayUnsupported(`test case "${attr(c, 'name') ?? ''}": ${script} is not replayed`);
+          if (c[script] !== undefined)
+            throw new ReplayUnsupported(`test case "${attr(c, 'name') ?? ''}": ${script} is not replayed`);
         }
         return {
           name: attr(c, 'name') ?? '',
           disabled: attr(c, 'disabled') === 'true',
           properties: properties(c),
-          steps: children(c, 'con:testStep').map(parseStep).filter((s): s is Step => s !== undefined),
+          steps: children(c, 'con:testStep')
+            .map(parseStep)
+            .filter((s): s is Step => s !== undefined),
         };
       }),
     };
@@ -354,7 +381,10 @@ function holder(scope: Scope, name: string): Map<string, string> | undefined {
 export function expand(textIn: string, scope: Scope): string {
   return textIn.replace(/\$\{([^}]*)\}/g, (_match, inner: string) => {
     const m = /^#(Project|TestSuite|TestCase)#([^#{}$]+)$/.exec(inner);
-    if (m === null) throw new ReplayUnsupported(`property expansion \${${inner}} is not replayed (only #Project#, #TestSuite#, #TestCase#)`);
+    if (m === null)
+      throw new ReplayUnsupported(
+        `property expansion \${${inner}} is not replayed (only #Project#, #TestSuite#, #TestCase#)`,
+      );
     const value = holder(scope, m[1]!)?.get(m[2]!);
     if (value === undefined) throw new ReplayUnsupported(`property ${m[1]}#${m[2]} is not defined`);
     return value;
@@ -411,7 +441,8 @@ export function soapEnvelopeErrors(body: string): string[] {
   const { doc, errors } = parseXml(body);
   if (errors.length > 0 || doc?.documentElement === undefined) return errors.map((e) => `not well-formed XML: ${e}`);
   const root = doc.documentElement;
-  if (!isEnv(root, 'Envelope')) return [`root element is {${root.namespaceURI ?? ''}}${root.localName ?? ''}, not a SOAP 1.1 Envelope`];
+  if (!isEnv(root, 'Envelope'))
+    return [`root element is {${root.namespaceURI ?? ''}}${root.localName ?? ''}, not a SOAP 1.1 Envelope`];
   const kids = elementChildren(root);
   let i = 0;
   if (isEnv(kids[i], 'Header')) i++;
@@ -419,9 +450,15 @@ export function soapEnvelopeErrors(body: string): string[] {
   if (bodyEl === undefined || !isEnv(bodyEl, 'Body')) return ['Envelope has no Body (after an optional Header)'];
   const fault = elementChildren(bodyEl).find((e) => isEnv(e, 'Fault'));
   if (fault === undefined) return [];
-  const names = elementChildren(fault).map((e) => (e.namespaceURI === null || e.namespaceURI === undefined || e.namespaceURI === '' ? e.localName : `{${e.namespaceURI}}${e.localName}`));
+  const names = elementChildren(fault).map((e) =>
+    e.namespaceURI === null || e.namespaceURI === undefined || e.namespaceURI === ''
+      ? e.localName
+      : `{${e.namespaceURI}}${e.localName}`,
+  );
   if (!/^faultcode,faultstring(,faultactor)?(,detail)?$/.test(names.join(','))) {
-    return [`Fault children must be faultcode, faultstring, faultactor?, detail? (unqualified); got ${names.join(', ')}`];
+    return [
+      `Fault children must be faultcode, faultstring, faultactor?, detail? (unqualified); got ${names.join(', ')}`,
+    ];
   }
   const faultcode = elementText(elementChildren(fault)[0]!).trim();
   if (!/^([A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*$/.test(faultcode)) return [`faultcode is not a QName: ${faultcode}`];
@@ -431,7 +468,8 @@ export function soapEnvelopeErrors(body: string): string[] {
 /** SoapUtils.isSoapFault: the Body's first element is a SOAP 1.1 Fault. Throws if not SOAP. */
 export function isSoapFault(body: string): boolean {
   const { doc, errors } = parseXml(body);
-  if (errors.length > 0 || doc?.documentElement === undefined) throw new Error(`response is not XML: ${errors.join('; ')}`);
+  if (errors.length > 0 || doc?.documentElement === undefined)
+    throw new Error(`response is not XML: ${errors.join('; ')}`);
   const root = doc.documentElement;
   if (!isEnv(root, 'Envelope')) throw new Error('response is not a SOAP 1.1 envelope');
   const bodyEl = elementChildren(root).find((e) => isEnv(e, 'Body'));
@@ -480,7 +518,10 @@ export function selectValues(xml: string, path: string): string[] {
 
 /** SoapUI's Tools.assertSimilar with '*' as the wildcard. */
 function similar(expected: string, actual: string): boolean {
-  const pattern = expected.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*');
+  const pattern = expected
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[\\s\\S]*');
   return new RegExp(`^${pattern}$`).test(actual);
 }
 
@@ -493,7 +534,12 @@ export interface Exchange {
   readonly endpoint: string;
 }
 
-export async function post(endpoint: string, soapAction: string, body: string, extraHeaders: readonly (readonly [string, string])[] = []): Promise<Exchange> {
+export async function post(
+  endpoint: string,
+  soapAction: string,
+  body: string,
+  extraHeaders: readonly (readonly [string, string])[] = [],
+): Promise<Exchange> {
   const url = new URL(endpoint);
   if (url.protocol !== 'http:') throw new ReplayUnsupported(`endpoint ${endpoint}: only http is replayed`);
   return new Promise((resolve, reject) => {
@@ -518,7 +564,15 @@ export async function post(endpoint: string, soapAction: string, body: string, e
           if (bytes > RESPONSE_BYTES_MAX) req.destroy(new Error(`response larger than ${RESPONSE_BYTES_MAX} bytes`));
           else chunks.push(chunk);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), requestBody: body, soapAction, endpoint }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            requestBody: body,
+            soapAction,
+            endpoint,
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -548,8 +602,12 @@ export function checkAssertion(assertion: Assertion, exchange: Exchange, scope: 
         return (error as Error).message;
       }
     case 'Valid HTTP Status Codes': {
-      const codes = expand(assertion.config['codes'] ?? '', scope).split(',').map((c) => c.trim());
-      return codes.includes(String(exchange.status)) ? undefined : `Response status code:${exchange.status} is not in acceptable list of status codes`;
+      const codes = expand(assertion.config['codes'] ?? '', scope)
+        .split(',')
+        .map((c) => c.trim());
+      return codes.includes(String(exchange.status))
+        ? undefined
+        : `Response status code:${exchange.status} is not in acceptable list of status codes`;
     }
     case 'XPath Match':
       return checkXPathMatch(assertion, exchange.body, scope);
@@ -561,7 +619,8 @@ export function checkAssertion(assertion: Assertion, exchange: Exchange, scope: 
 function checkXPathMatch(assertion: Assertion, body: string, scope: Scope): string | undefined {
   const path = assertion.config['path'];
   const content = assertion.config['content'];
-  if (path === undefined || content === undefined) throw new ReplayUnsupported(`XPath Match "${assertion.name}" without path or content`);
+  if (path === undefined || content === undefined)
+    throw new ReplayUnsupported(`XPath Match "${assertion.name}" without path or content`);
   const expandedPath = expand(path, scope);
   const expected = expand(content, scope);
   if (!expandedPath.trimEnd().endsWith('text()') && expected.trimStart().startsWith('<')) {
@@ -592,7 +651,8 @@ export async function runTestCase(project: Project, suite: TestSuite, testCase: 
   const responses = new Map<string, Exchange>();
   const results: StepResult[] = [];
   for (const step of testCase.steps) {
-    const result = step.kind === 'request' ? await runRequest(project, step, scope) : runTransfer(step, scope, responses);
+    const result =
+      step.kind === 'request' ? await runRequest(project, step, scope) : runTransfer(step, scope, responses);
     results.push(result);
     if (result.exchange !== undefined) responses.set(step.name, result.exchange);
     if (result.failures.length > 0) break;
@@ -603,9 +663,11 @@ export async function runTestCase(project: Project, suite: TestSuite, testCase: 
 async function runRequest(project: Project, step: RequestStep, scope: Scope): Promise<StepResult> {
   const iface = project.interfaces.get(step.interfaceName);
   if (iface === undefined) throw new ReplayUnsupported(`step "${step.name}": no interface "${step.interfaceName}"`);
-  if (iface.soapVersion !== '1_1') throw new ReplayUnsupported(`interface ${iface.name}: SOAP ${iface.soapVersion} is not replayed`);
+  if (iface.soapVersion !== '1_1')
+    throw new ReplayUnsupported(`interface ${iface.name}: SOAP ${iface.soapVersion} is not replayed`);
   const action = iface.actions.get(step.operation);
-  if (action === undefined) throw new ReplayUnsupported(`step "${step.name}": no operation "${step.operation}" in ${iface.name}`);
+  if (action === undefined)
+    throw new ReplayUnsupported(`step "${step.name}": no operation "${step.operation}" in ${iface.name}`);
   const endpoint = expand(step.endpoint, scope);
   const body = expand(step.body, scope);
   const headers = step.httpHeaders.map(([name, value]) => [name, expand(value, scope)] as const);
@@ -628,7 +690,8 @@ async function runRequest(project: Project, step: RequestStep, scope: Scope): Pr
 function runTransfer(step: TransferStep, scope: Scope, responses: ReadonlyMap<string, Exchange>): StepResult {
   const failures: string[] = [];
   for (const t of step.transfers) {
-    if (t.sourceType !== 'Response') throw new ReplayUnsupported(`transfer "${t.name}": source property ${t.sourceType} is not replayed`);
+    if (t.sourceType !== 'Response')
+      throw new ReplayUnsupported(`transfer "${t.name}": source property ${t.sourceType} is not replayed`);
     const target = /^#(Project|TestSuite|TestCase)#$/.exec(t.targetStep);
     if (target === null) throw new ReplayUnsupported(`transfer "${t.name}": target ${t.targetStep} is not replayed`);
     const targetHolder = holder(scope, target[1]!)!;
@@ -644,7 +707,8 @@ function runTransfer(step: TransferStep, scope: Scope, responses: ReadonlyMap<st
     const values = selectValues(source.body, expand(t.sourcePath, scope));
     const value = values[0];
     if (value === undefined) {
-      if (!t.setNullOnMissingSource) failures.push(`transfer "${t.name}": Missing match for Source XPath [${t.sourcePath}]`);
+      if (!t.setNullOnMissingSource)
+        failures.push(`transfer "${t.name}": Missing match for Source XPath [${t.sourcePath}]`);
       else targetHolder.set(t.targetType, '');
       continue;
     }

@@ -1,9 +1,26 @@
 import { expect } from 'chai';
-import { LIST_ITEMS_MAX, parseTraceparent, TEXT_CHARS_MAX, traceContextOf, traceparentOf, TraceEntry, TraceRing } from '../common/trace-ring';
+import {
+  LIST_ITEMS_MAX,
+  parseTraceparent,
+  TEXT_CHARS_MAX,
+  traceContextOf,
+  traceparentOf,
+  TraceEntry,
+  TraceRing,
+} from '../common/trace-ring';
 
 const entry = (i: number, over: Partial<TraceEntry> = {}): TraceEntry => ({
-  atMs: i, service: 'data', kind: 'request', requestId: `r${i}`, traceId: 't', spanId: 's', parentSpanId: 'p',
-  operation: 'Lock', outcome: 'ok', durationMs: 1, ...over,
+  atMs: i,
+  service: 'data',
+  kind: 'request',
+  requestId: `r${i}`,
+  traceId: 't',
+  spanId: 's',
+  parentSpanId: 'p',
+  operation: 'Lock',
+  outcome: 'ok',
+  durationMs: 1,
+  ...over,
 });
 
 describe('trace ring and W3C traceparent', () => {
@@ -18,7 +35,13 @@ describe('trace ring and W3C traceparent', () => {
 
   it('cuts every text and list, so an entry cannot grow with its input', () => {
     const ring = new TraceRing(1);
-    ring.add(entry(1, { operation: 'x'.repeat(10_000), accounts: Array.from({ length: 1000 }, (_v, i) => String(i)), detail: { big: 'y'.repeat(5000) } }));
+    ring.add(
+      entry(1, {
+        operation: 'x'.repeat(10_000),
+        accounts: Array.from({ length: 1000 }, (_v, i) => String(i)),
+        detail: { big: 'y'.repeat(5000) },
+      }),
+    );
     const [e] = ring.recent(1);
     expect(e!.operation).to.have.length(TEXT_CHARS_MAX);
     expect(e!.accounts).to.have.length(LIST_ITEMS_MAX);
@@ -39,9 +62,18 @@ describe('trace ring and W3C traceparent', () => {
     const ctx = traceContextOf(given);
     expect(ctx.traceId).to.equal('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(ctx.parentSpanId).to.equal('00f067aa0ba902b7');
-    expect(ctx.spanId).to.match(/^[0-9a-f]{16}$/).and.not.equal('00f067aa0ba902b7');
+    expect(ctx.spanId)
+      .to.match(/^[0-9a-f]{16}$/)
+      .and.not.equal('00f067aa0ba902b7');
     expect(traceparentOf(ctx)).to.equal(`00-4bf92f3577b34da6a3ce929d0e0e4736-${ctx.spanId}-01`);
-    for (const bad of [undefined, '', 'garbage', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01', '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']) {
+    for (const bad of [
+      undefined,
+      '',
+      'garbage',
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    ]) {
       expect(parseTraceparent(bad), String(bad)).to.equal(undefined);
       const fresh = traceContextOf(bad);
       expect(fresh.traceId).to.match(/^[0-9a-f]{32}$/);

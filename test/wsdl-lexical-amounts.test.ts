@@ -27,17 +27,34 @@ describe('wsdl lexical rules: amounts by value through a real business server', 
   });
 
   function call(operation: string, args: readonly (readonly [string, string])[]): Promise<BankCallResult> {
-    return callBank(fixture.business[0]!.url, operation, args, { authToken: alice.authToken, clientId: alice.clientId }, { timeoutMs: TIMEOUT_MS });
+    return callBank(
+      fixture.business[0]!.url,
+      operation,
+      args,
+      { authToken: alice.authToken, clientId: alice.clientId },
+      { timeoutMs: TIMEOUT_MS },
+    );
   }
   async function balanceCents(): Promise<number> {
     const r = await call('GetBalance', [['accountId', account]]);
     return parseBalance(r.body?.['balance']);
   }
 
-  for (const [text, cents] of [['0.010', 1], ['1.000', 100], ['+5', 500], ['.5', 50], ['5.', 500], ['007', 700], [' 0.20 ', 20]] as const) {
+  for (const [text, cents] of [
+    ['0.010', 1],
+    ['1.000', 100],
+    ['+5', 500],
+    ['.5', 50],
+    ['5.', 500],
+    ['007', 700],
+    [' 0.20 ', 20],
+  ] as const) {
     it(`deposits ${JSON.stringify(text)} as ${cents} cents`, async () => {
       const before = await balanceCents();
-      const r = await call('Deposit', [['accountId', account], ['amount', text]]);
+      const r = await call('Deposit', [
+        ['accountId', account],
+        ['amount', text],
+      ]);
       expect(r.httpStatus, r.raw).to.equal(200);
       expect(await balanceCents()).to.equal(before + cents);
     });
@@ -46,7 +63,10 @@ describe('wsdl lexical rules: amounts by value through a real business server', 
   for (const text of ['0.011', '1e3', 'NaN', '', '-0', '-5', '0.000']) {
     it(`refuses ${JSON.stringify(text)} with INVALID_AMOUNT and moves nothing`, async () => {
       const before = await balanceCents();
-      const r = await call('Deposit', [['accountId', account], ['amount', text]]);
+      const r = await call('Deposit', [
+        ['accountId', account],
+        ['amount', text],
+      ]);
       expect(r.fault?.code, r.raw).to.equal('INVALID_AMOUNT');
       expect(await balanceCents()).to.equal(before);
     });

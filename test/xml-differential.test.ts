@@ -66,28 +66,154 @@ const BASES: readonly string[] = [
 
 /** Fragments the mutator inserts: markup pieces, hostile characters, references, names. */
 const PIECES: readonly string[] = [
-  '<', '>', '&', '"', "'", '=', ' ', '\t', '\n', '\r', '\r\n', '/', ':', ';', '#', '?', '!', '[', ']', '-',
-  '\u0000', '\u0001', '\u0008', '\u000b', '\u001b', '\u007f', '\u0085', '\u00a0', '\u2028', '\ufeff',
-  '\ufffe', '\uffff', '\ud800', '\udc00', '\ud83d\ude00', 'é', '名', '·', '\u0300',
-  ']]>', ']]', '--', '<!--', '-->', '<!-- c -->', '<![CDATA[', '<![CDATA[x]]>', '<!DOCTYPE r>',
-  '<?xml version="1.0"?>', '<?pi x?>', '<?xml ', '?>',
-  '&amp;', '&lt;', '&gt;', '&quot;', '&apos;', '&bogus;', '&#27;', '&#0;', '&#x1B;', '&#xD800;', '&#xDFFF;',
-  '&#xFFFE;', '&#65535;', '&#x110000;', '&#160;', '&#x2028;', '&#65;', '&#x41;', '&#x;', '&#;', '&#X41;', '&#13;', '&#x0000041;',
-  ' a="1"', " a='1'", ' a=1', ' a', ' a="x<y"', ' a="1"a="2"', ' xmlns="urn:x"', ' xmlns=""', ' xmlns:b="urn:b"',
-  ' xmlns:p="urn:p"', ' xmlns:p=""', ' xmlns:p=" urn:p"', ' p:a="1"', ' xmlns:xml="urn:x"', ' xml:lang="x"',
-  ` xmlns:xsi="${XSI}" xsi:nil="true"`, ' xmlns:xmlns="urn:x"', ` xmlns:p="${SOAP}" p:mustUnderstand="1"`,
-  'p:', 'b:', 'x', '1', '<x>', '</x>', '<x/>', '<b:x>', '<p:x>', '</soap:Body>', '<soap:Body>',
+  '<',
+  '>',
+  '&',
+  '"',
+  "'",
+  '=',
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\r\n',
+  '/',
+  ':',
+  ';',
+  '#',
+  '?',
+  '!',
+  '[',
+  ']',
+  '-',
+  '\u0000',
+  '\u0001',
+  '\u0008',
+  '\u000b',
+  '\u001b',
+  '\u007f',
+  '\u0085',
+  '\u00a0',
+  '\u2028',
+  '\ufeff',
+  '\ufffe',
+  '\uffff',
+  '\ud800',
+  '\udc00',
+  '\ud83d\ude00',
+  'é',
+  '名',
+  '·',
+  '\u0300',
+  ']]>',
+  ']]',
+  '--',
+  '<!--',
+  '-->',
+  '<!-- c -->',
+  '<![CDATA[',
+  '<![CDATA[x]]>',
+  '<!DOCTYPE r>',
+  '<?xml version="1.0"?>',
+  '<?pi x?>',
+  '<?xml ',
+  '?>',
+  '&amp;',
+  '&lt;',
+  '&gt;',
+  '&quot;',
+  '&apos;',
+  '&bogus;',
+  '&#27;',
+  '&#0;',
+  '&#x1B;',
+  '&#xD800;',
+  '&#xDFFF;',
+  '&#xFFFE;',
+  '&#65535;',
+  '&#x110000;',
+  '&#160;',
+  '&#x2028;',
+  '&#65;',
+  '&#x41;',
+  '&#x;',
+  '&#;',
+  '&#X41;',
+  '&#13;',
+  '&#x0000041;',
+  ' a="1"',
+  " a='1'",
+  ' a=1',
+  ' a',
+  ' a="x<y"',
+  ' a="1"a="2"',
+  ' xmlns="urn:x"',
+  ' xmlns=""',
+  ' xmlns:b="urn:b"',
+  ' xmlns:p="urn:p"',
+  ' xmlns:p=""',
+  ' xmlns:p=" urn:p"',
+  ' p:a="1"',
+  ' xmlns:xml="urn:x"',
+  ' xml:lang="x"',
+  ` xmlns:xsi="${XSI}" xsi:nil="true"`,
+  ' xmlns:xmlns="urn:x"',
+  ` xmlns:p="${SOAP}" p:mustUnderstand="1"`,
+  'p:',
+  'b:',
+  'x',
+  '1',
+  '<x>',
+  '</x>',
+  '<x/>',
+  '<b:x>',
+  '<p:x>',
+  '</soap:Body>',
+  '<soap:Body>',
 ];
 
 const TEXT_PIECES: readonly string[] = [
-  ' ', '\t', '\r\n', '\r', 'x', 'é', '名', '\ud83d\ude00', '\u00a0', '\u2028', '&amp;', '&lt;', '&#160;', '&#x2028;',
-  '&#x10FFFF;', '&#13;', '&#x0000041;', ']]', ']', '<!-- c -->', '<!---->', '<![CDATA[ <&> ]]>', '<x/>', '<p:x xmlns:p="urn:p">t</p:x>',
-  '<x a="1"/>', '<é:x xmlns:é="urn:é"/>',
+  ' ',
+  '\t',
+  '\r\n',
+  '\r',
+  'x',
+  'é',
+  '名',
+  '\ud83d\ude00',
+  '\u00a0',
+  '\u2028',
+  '&amp;',
+  '&lt;',
+  '&#160;',
+  '&#x2028;',
+  '&#x10FFFF;',
+  '&#13;',
+  '&#x0000041;',
+  ']]',
+  ']',
+  '<!-- c -->',
+  '<!---->',
+  '<![CDATA[ <&> ]]>',
+  '<x/>',
+  '<p:x xmlns:p="urn:p">t</p:x>',
+  '<x a="1"/>',
+  '<é:x xmlns:é="urn:é"/>',
 ];
 const ATTRIBUTE_PIECES: readonly string[] = [
-  ' a="1"', " a='&lt;&#9;\t\r\n'", ' xmlns:p="urn:p"', ' xmlns:p="urn:p" p:a="x"', ' xmlns=""', ' xmlns="urn:d"',
-  ' xml:lang="en"', ` xmlns:xsi="${XSI}" xsi:nil="true"`, ' b = "]]>"', ' xmlns:p="urn:p" xmlns:q="urn:p" p:a="1" q:a="2"',
-  ' a="1" a="2"', ' ä="1"', ' xmlns:p="urn:p\t x"',
+  ' a="1"',
+  " a='&lt;&#9;\t\r\n'",
+  ' xmlns:p="urn:p"',
+  ' xmlns:p="urn:p" p:a="x"',
+  ' xmlns=""',
+  ' xmlns="urn:d"',
+  ' xml:lang="en"',
+  ` xmlns:xsi="${XSI}" xsi:nil="true"`,
+  ' b = "]]>"',
+  ' xmlns:p="urn:p" xmlns:q="urn:p" p:a="1" q:a="2"',
+  ' a="1" a="2"',
+  ' ä="1"',
+  ' xmlns:p="urn:p\t x"',
 ];
 
 /** mulberry32: small, fast and seeded, so a failure can be replayed. */
@@ -114,7 +240,8 @@ function mutate(base: string, next: () => number): string {
       // after a '>', or an attribute before one.
       const gt = doc.indexOf('>', at);
       if (gt < 0) continue;
-      const piece = kind === 10 ? TEXT_PIECES[pick(TEXT_PIECES.length)]! : ATTRIBUTE_PIECES[pick(ATTRIBUTE_PIECES.length)]!;
+      const piece =
+        kind === 10 ? TEXT_PIECES[pick(TEXT_PIECES.length)]! : ATTRIBUTE_PIECES[pick(ATTRIBUTE_PIECES.length)]!;
       const where = kind === 10 ? gt + 1 : doc[gt - 1] === '/' ? gt - 1 : gt;
       doc = doc.slice(0, where) + piece + doc.slice(where);
     } else if (kind < 5) {
@@ -168,7 +295,9 @@ function reference(xml: string): Node {
     else parent.children.push(node);
     stack.push(node);
   });
-  parser.on('closetag', () => { stack.pop(); });
+  parser.on('closetag', () => {
+    stack.pop();
+  });
   const addText = (text: string): void => {
     const top = stack[stack.length - 1];
     if (top !== undefined) top.text += text;
@@ -205,7 +334,9 @@ describe('xml-reader: differential test against saxes', function () {
       const theirs = outcome(() => reference(doc));
       const mine = outcome(() => ours(parseXml(doc)));
       if ('error' in mine && !mine.error.match(/at offset \d+$/)) {
-        failures.push(`#${index}: our reader threw something other than XmlSyntaxError (${mine.error}) on ${show(doc)}`);
+        failures.push(
+          `#${index}: our reader threw something other than XmlSyntaxError (${mine.error}) on ${show(doc)}`,
+        );
       } else if ('error' in theirs && 'error' in mine) {
         counts.bothRefuse++;
       } else if ('error' in theirs) {
@@ -215,15 +346,19 @@ describe('xml-reader: differential test against saxes', function () {
         if (reason === undefined) failures.push(`#${index}: ours refuses (${mine.error}), saxes accepts ${show(doc)}`);
         else counts.deliberate.set(reason[0], (counts.deliberate.get(reason[0]) ?? 0) + 1);
       } else if (JSON.stringify(mine.tree) !== JSON.stringify(theirs.tree)) {
-        failures.push(`#${index}: trees differ on ${show(doc)}\n ours:  ${JSON.stringify(mine.tree)}\n saxes: ${JSON.stringify(theirs.tree)}`);
+        failures.push(
+          `#${index}: trees differ on ${show(doc)}\n ours:  ${JSON.stringify(mine.tree)}\n saxes: ${JSON.stringify(theirs.tree)}`,
+        );
       } else {
         counts.bothAccept++;
       }
     }
     const elapsedMs = Date.now() - startedMs;
     const deliberate = [...counts.deliberate].map(([name, n]) => `${name} ${n}`).join(', ') || 'none';
-    console.log(`      corpus: ${DOCUMENTS} documents, seed ${SEED} (XML_DIFF_SEED), ${elapsedMs} ms; ` +
-      `both accept ${counts.bothAccept}, both refuse ${counts.bothRefuse}, only ours refuses (deliberate): ${deliberate}`);
+    console.log(
+      `      corpus: ${DOCUMENTS} documents, seed ${SEED} (XML_DIFF_SEED), ${elapsedMs} ms; ` +
+        `both accept ${counts.bothAccept}, both refuse ${counts.bothRefuse}, only ours refuses (deliberate): ${deliberate}`,
+    );
     expect(failures, `seed ${SEED}:\n${failures.join('\n')}`).to.deep.equal([]);
     // The corpus must exercise both sides, or it proves nothing.
     expect(counts.bothAccept).to.be.above(DOCUMENTS / 20);
@@ -231,7 +366,14 @@ describe('xml-reader: differential test against saxes', function () {
   });
 
   it('has a reference that refuses what XML 1.0 refuses (so the comparison means something)', () => {
-    for (const doc of ['<r>\u0001</r>', '<r>&#27;</r>', '<r a=1/>', '<r a="1" a="2"/>', '<r>]]></r>', '<r/><?xml version="1.0"?>']) {
+    for (const doc of [
+      '<r>\u0001</r>',
+      '<r>&#27;</r>',
+      '<r a=1/>',
+      '<r a="1" a="2"/>',
+      '<r>]]></r>',
+      '<r/><?xml version="1.0"?>',
+    ]) {
       expect(() => reference(doc), doc).to.throw();
     }
     expect(() => parseXml('<r>\u0001</r>')).to.throw(XmlSyntaxError);

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { childText, optionalChildText, parseXml, xsdTrim, XML_ATTRIBUTES_MAX, XmlSyntaxError } from '../common/xml-reader';
+import {
+  childText,
+  optionalChildText,
+  parseXml,
+  xsdTrim,
+  XML_ATTRIBUTES_MAX,
+  XmlSyntaxError,
+} from '../common/xml-reader';
 import { readEnvelope } from '../common/soap-envelope';
 import { readArguments } from '../common/soap-message';
 
@@ -102,8 +109,9 @@ describe('xml-reader: the Char production', () => {
   });
 
   it('accepts every Char: tab, CR, LF, U+007F, U+FFFD, a surrogate pair, and their references', () => {
-    const text = parseXml(envelope('\t\u007f\ufffd\ud83d\ude00&#9;&#xA;&#xD;&#x7F;&#xFFFD;&#x1F600;&#x10FFFF;&#x0041;&#00066;'))
-      .children[0]!.children[0]!.children[0]!.text;
+    const text = parseXml(
+      envelope('\t\u007f\ufffd\ud83d\ude00&#9;&#xA;&#xD;&#x7F;&#xFFFD;&#x1F600;&#x10FFFF;&#x0041;&#00066;'),
+    ).children[0]!.children[0]!.children[0]!.text;
     expect(text).to.equal('\t\u007f\ufffd\ud83d\ude00\t\n\r\u007f\ufffd\ud83d\ude00\u{10FFFF}AB');
   });
 });
@@ -121,7 +129,10 @@ describe('xml-reader: text, comments, declarations', () => {
     ['an XML declaration without version', '<?xml encoding="utf-8"?><r/>'],
     ['an XML declaration with version 2.0', '<?xml version="2.0"?><r/>'],
     ['an XML declaration with standalone="maybe"', '<?xml version="1.0" standalone="maybe"?><r/>'],
-    ['an XML declaration with its pseudo-attributes out of order', '<?xml version="1.0" standalone="yes" encoding="utf-8"?><r/>'],
+    [
+      'an XML declaration with its pseudo-attributes out of order',
+      '<?xml version="1.0" standalone="yes" encoding="utf-8"?><r/>',
+    ],
     ['an XML declaration with an unquoted version', '<?xml version=1.0?><r/>'],
     ['a processing instruction (SOAP 1.1 forbids them)', '<r><?pi data?></r>'],
     ['non-white text outside the root', '<r/>x'],
@@ -183,7 +194,9 @@ describe('xml-reader: attributes', () => {
   }
 
   it('exposes attributes (not namespace declarations) with their namespace and normalized value', () => {
-    const root = parseXml(`<r xmlns:xsi="urn:xsi" xmlns="urn:d" xsi:nil="true" plain = 'a\tb\r\nc&#9;&lt;' xml:lang="en"/>`);
+    const root = parseXml(
+      `<r xmlns:xsi="urn:xsi" xmlns="urn:d" xsi:nil="true" plain = 'a\tb\r\nc&#9;&lt;' xml:lang="en"/>`,
+    );
     expect(root.attributes).to.deep.equal([
       { ns: 'urn:xsi', name: 'nil', value: 'true' },
       { ns: '', name: 'plain', value: 'a b c\t<' },
@@ -217,10 +230,14 @@ describe('xml-reader: XSD white space', () => {
 
 describe('xml-reader: XSD white space at the SOAP edge', () => {
   it('hands the handler "\\u00a01\\u2028" for <accountId>&#160;1&#x2028;</accountId>, so its pattern refuses it', () => {
-    const xml = `<s:Envelope xmlns:s="${SOAP_NS}"><s:Header><b:client-id xmlns:b="urn:b">&#160;alice</b:client-id></s:Header>` +
+    const xml =
+      `<s:Envelope xmlns:s="${SOAP_NS}"><s:Header><b:client-id xmlns:b="urn:b">&#160;alice</b:client-id></s:Header>` +
       '<s:Body><b:Read xmlns:b="urn:b"><b:accountId>&#160;1&#x2028;</b:accountId><b:limit> 5\t</b:limit></b:Read></s:Body></s:Envelope>';
     const request = readEnvelope(xml, { namespace: 'urn:b', headers: new Map([['client-id', { nillable: false }]]) });
-    const fields = [{ name: 'accountId', repeated: false, nillable: false }, { name: 'limit', repeated: false, nillable: false }];
+    const fields = [
+      { name: 'accountId', repeated: false, nillable: false },
+      { name: 'limit', repeated: false, nillable: false },
+    ];
     const args = readArguments(request.body, fields, 'urn:b');
     expect(args).to.deep.equal({ accountId: '\u00a01\u2028', limit: '5' });
     expect(request.headerBlocks.get('client-id')).to.equal('\u00a0alice');

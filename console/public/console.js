@@ -6,7 +6,9 @@
   const el = (tag, attrs, ...children) => {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === 'class') e.className = v; else if (k === 'text') e.textContent = v; else e.setAttribute(k, v);
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else e.setAttribute(k, v);
     }
     for (const c of children) e.append(c);
     return e;
@@ -18,7 +20,11 @@
   let businessNames = [];
 
   async function login(token) {
-    const res = await fetch('/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    const res = await fetch('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
     return res.ok;
   }
 
@@ -42,15 +48,27 @@
     $('#login').hidden = false;
     $('#login-form').onsubmit = async (ev) => {
       ev.preventDefault();
-      if (await login($('#token').value)) { $('#token').value = ''; start(); } else $('#login-error').textContent = 'wrong admin token';
+      if (await login($('#token').value)) {
+        $('#token').value = '';
+        start();
+      } else $('#login-error').textContent = 'wrong admin token';
     };
   }
 
   function connect() {
     const source = new EventSource('/api/events');
-    source.addEventListener('open', () => { $('#live').textContent = 'live'; $('#live').className = 'badge'; });
-    source.addEventListener('error', () => { $('#live').textContent = 'reconnecting…'; $('#live').className = 'badge off'; });
-    source.addEventListener('history', (ev) => { points = JSON.parse(ev.data).slice(-HISTORY_MAX); drawCharts(); });
+    source.addEventListener('open', () => {
+      $('#live').textContent = 'live';
+      $('#live').className = 'badge';
+    });
+    source.addEventListener('error', () => {
+      $('#live').textContent = 'reconnecting…';
+      $('#live').className = 'badge off';
+    });
+    source.addEventListener('history', (ev) => {
+      points = JSON.parse(ev.data).slice(-HISTORY_MAX);
+      drawCharts();
+    });
     source.addEventListener('point', (ev) => {
       points.push(JSON.parse(ev.data));
       if (points.length > HISTORY_MAX) points.shift();
@@ -63,7 +81,11 @@
     document.body.classList.toggle('devmode', s.devMode);
     $('#devmode').hidden = !s.devMode;
     const names = s.processes.filter((p) => p.tier === 'business').map((p) => p.name);
-    if (names.join() !== businessNames.join()) { businessNames = names; charts = undefined; drawCharts(); }
+    if (names.join() !== businessNames.join()) {
+      businessNames = names;
+      charts = undefined;
+      drawCharts();
+    }
     renderTiers(s);
     renderLocks(s);
     renderFaults(s);
@@ -118,39 +140,73 @@
       cells.faults.title = JSON.stringify(p.faultsByCode);
       return tr;
     });
-    if (rows.some((tr, i) => body.children[i] !== tr) || body.children.length !== rows.length) body.replaceChildren(...rows);
+    if (rows.some((tr, i) => body.children[i] !== tr) || body.children.length !== rows.length)
+      body.replaceChildren(...rows);
   }
 
   function renderLocks(s) {
     $('#locks-count').textContent = String(s.locksHeld);
-    $('#locks tbody').replaceChildren(...s.locks.map((l) => el('tr', {},
-      el('td', { text: l.accounts.join(', ') }), el('td', { text: l.holder }), el('td', { text: l.fencingToken }),
-      el('td', { text: `${(l.leaseLeftMs / 1000).toFixed(1)} s` }))));
-    $('#waiters tbody').replaceChildren(...s.waiters.map((w) => el('tr', {}, el('td', { text: w.accountId }), el('td', { text: String(w.waiters) }))));
+    $('#locks tbody').replaceChildren(
+      ...s.locks.map((l) =>
+        el(
+          'tr',
+          {},
+          el('td', { text: l.accounts.join(', ') }),
+          el('td', { text: l.holder }),
+          el('td', { text: l.fencingToken }),
+          el('td', { text: `${(l.leaseLeftMs / 1000).toFixed(1)} s` }),
+        ),
+      ),
+    );
+    $('#waiters tbody').replaceChildren(
+      ...s.waiters.map((w) => el('tr', {}, el('td', { text: w.accountId }), el('td', { text: String(w.waiters) }))),
+    );
   }
 
   function renderFaults(s) {
-    $('#faults tbody').replaceChildren(...s.recentFaults.map((f) => el('tr', {},
-      el('td', { text: new Date(f.atMs).toLocaleTimeString() }), el('td', { text: f.service }), el('td', { text: f.operation }),
-      el('td', { text: f.outcome }), el('td', {}, traceLink(f.requestId)))));
+    $('#faults tbody').replaceChildren(
+      ...s.recentFaults.map((f) =>
+        el(
+          'tr',
+          {},
+          el('td', { text: new Date(f.atMs).toLocaleTimeString() }),
+          el('td', { text: f.service }),
+          el('td', { text: f.operation }),
+          el('td', { text: f.outcome }),
+          el('td', {}, traceLink(f.requestId)),
+        ),
+      ),
+    );
   }
 
   function traceLink(id) {
     const a = el('a', { href: '#', text: id });
-    a.onclick = (ev) => { ev.preventDefault(); $('#trace-id').value = id; traceRequest(id); };
+    a.onclick = (ev) => {
+      ev.preventDefault();
+      $('#trace-id').value = id;
+      traceRequest(id);
+    };
     return a;
   }
 
   async function controlServer(name, action) {
     $('#control-result').textContent = `${action} ${name}…`;
-    const res = await fetch('/api/control', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ server: name, action }) });
+    const res = await fetch('/api/control', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ server: name, action }),
+    });
     const body = await res.json();
     $('#control-result').textContent = res.ok ? body.message : `${body.code}: ${body.message}`;
   }
 
   function chartData() {
     const t = points.map((p) => p.atMs / 1000);
-    const rps = [t, points.map((p) => p.requestsPerSecond), ...businessNames.map((n) => points.map((p) => p.perBusiness[n] ?? null))];
+    const rps = [
+      t,
+      points.map((p) => p.requestsPerSecond),
+      ...businessNames.map((n) => points.map((p) => p.perBusiness[n] ?? null)),
+    ];
     const latency = [t, points.map((p) => p.p50Ms), points.map((p) => p.p99Ms)];
     return { rps, latency };
   }
@@ -166,8 +222,21 @@
       $('#chart-latency').replaceChildren();
       const series = (label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2 });
       charts = {
-        rps: new uPlot({ width, height: 220, series: [{}, series('balancer', 0), ...businessNames.map((n, i) => series(n, i + 1))], axes: [{}, { label: 'req/s' }] }, data.rps, $('#chart-rps')),
-        latency: new uPlot({ width, height: 220, series: [{}, series('p50', 3), series('p99', 2)], axes: [{}, { label: 'ms' }] }, data.latency, $('#chart-latency')),
+        rps: new uPlot(
+          {
+            width,
+            height: 220,
+            series: [{}, series('balancer', 0), ...businessNames.map((n, i) => series(n, i + 1))],
+            axes: [{}, { label: 'req/s' }],
+          },
+          data.rps,
+          $('#chart-rps'),
+        ),
+        latency: new uPlot(
+          { width, height: 220, series: [{}, series('p50', 3), series('p99', 2)], axes: [{}, { label: 'ms' }] },
+          data.latency,
+          $('#chart-latency'),
+        ),
       };
       return;
     }
@@ -186,23 +255,80 @@
     box.textContent = 'tracing…';
     const res = await fetch(`/api/trace?id=${encodeURIComponent(id)}`);
     const t = await res.json();
-    if (!res.ok) { box.textContent = `${t.code}: ${t.message}`; return; }
-    if (t.steps.length === 0) { box.textContent = `nothing known about ${id} (the rings keep recent operations only)`; return; }
+    if (!res.ok) {
+      box.textContent = `${t.code}: ${t.message}`;
+      return;
+    }
+    if (t.steps.length === 0) {
+      box.textContent = `nothing known about ${id} (the rings keep recent operations only)`;
+      return;
+    }
     const t0 = t.steps[0].atMs;
-    const rows = t.steps.map((s) => el('tr', { class: `lane-${lane(s.service, s.kind)}`, 'data-lane': lane(s.service, s.kind) },
-      el('td', { text: `+${Math.round(s.atMs - t0)} ms` }), el('td', { text: s.service }), el('td', { text: s.kind }), el('td', { text: s.operation }),
-      el('td', { text: s.outcome }), el('td', { text: `${Math.round(s.durationMs)} ms` }), el('td', { text: s.peer || '' }),
-      el('td', { text: s.fencingToken || '' }), el('td', { text: s.transactionId || '' }), el('td', { text: (s.accounts || []).join(', ') })));
-    const journal = t.journal.map((j) => el('tr', { class: 'lane-journal', 'data-lane': 'journal' },
-      el('td', { text: new Date(j.at).toLocaleTimeString() }), el('td', { text: 'journal' }), el('td', { text: j.kind }),
-      el('td', { text: `account ${j.accountId}` }), el('td', { text: j.amount }), el('td', { text: `balance ${j.balanceAfter}` }),
-      el('td', { text: '' }), el('td', { text: '' }), el('td', { text: j.transactionId }), el('td', { text: '' })));
-    const head = el('tr', {}, ...['at', 'process', 'kind', 'operation', 'outcome', 'duration', 'peer', 'fencing token', 'transaction', 'accounts'].map((h) => el('th', { text: h })));
-    box.replaceChildren(el('p', { class: 'note', text: `trace id ${t.steps[0].traceId}${t.unreachable.length ? ` — not reachable: ${t.unreachable.join(', ')}` : ''}` }),
-      el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows, ...journal)));
+    const rows = t.steps.map((s) =>
+      el(
+        'tr',
+        { class: `lane-${lane(s.service, s.kind)}`, 'data-lane': lane(s.service, s.kind) },
+        el('td', { text: `+${Math.round(s.atMs - t0)} ms` }),
+        el('td', { text: s.service }),
+        el('td', { text: s.kind }),
+        el('td', { text: s.operation }),
+        el('td', { text: s.outcome }),
+        el('td', { text: `${Math.round(s.durationMs)} ms` }),
+        el('td', { text: s.peer || '' }),
+        el('td', { text: s.fencingToken || '' }),
+        el('td', { text: s.transactionId || '' }),
+        el('td', { text: (s.accounts || []).join(', ') }),
+      ),
+    );
+    const journal = t.journal.map((j) =>
+      el(
+        'tr',
+        { class: 'lane-journal', 'data-lane': 'journal' },
+        el('td', { text: new Date(j.at).toLocaleTimeString() }),
+        el('td', { text: 'journal' }),
+        el('td', { text: j.kind }),
+        el('td', { text: `account ${j.accountId}` }),
+        el('td', { text: j.amount }),
+        el('td', { text: `balance ${j.balanceAfter}` }),
+        el('td', { text: '' }),
+        el('td', { text: '' }),
+        el('td', { text: j.transactionId }),
+        el('td', { text: '' }),
+      ),
+    );
+    const head = el(
+      'tr',
+      {},
+      ...[
+        'at',
+        'process',
+        'kind',
+        'operation',
+        'outcome',
+        'duration',
+        'peer',
+        'fencing token',
+        'transaction',
+        'accounts',
+      ].map((h) => el('th', { text: h })),
+    );
+    box.replaceChildren(
+      el('p', {
+        class: 'note',
+        text: `trace id ${t.steps[0].traceId}${t.unreachable.length ? ` — not reachable: ${t.unreachable.join(', ')}` : ''}`,
+      }),
+      el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows, ...journal)),
+    );
   }
 
-  $('#trace-form').onsubmit = (ev) => { ev.preventDefault(); const id = $('#trace-id').value.trim(); if (id) traceRequest(id); };
-  window.addEventListener('resize', () => { charts = undefined; drawCharts(); });
+  $('#trace-form').onsubmit = (ev) => {
+    ev.preventDefault();
+    const id = $('#trace-id').value.trim();
+    if (id) traceRequest(id);
+  };
+  window.addEventListener('resize', () => {
+    charts = undefined;
+    drawCharts();
+  });
   start();
 })();

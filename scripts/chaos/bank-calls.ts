@@ -19,15 +19,39 @@ function argsOf(req: OpRequest): [string, readonly (readonly [string, string])[]
   const amount = formatCents(req.amountCents);
   switch (req.op) {
     case 'transfer':
-      return ['Transfer', [['fromAccountId', req.from!], ['toAccountId', req.to!], ['amount', amount]]];
+      return [
+        'Transfer',
+        [
+          ['fromAccountId', req.from!],
+          ['toAccountId', req.to!],
+          ['amount', amount],
+        ],
+      ];
     case 'withdraw':
-      return ['Withdraw', [['accountId', req.from!], ['amount', amount]]];
+      return [
+        'Withdraw',
+        [
+          ['accountId', req.from!],
+          ['amount', amount],
+        ],
+      ];
     case 'deposit':
-      return ['Deposit', [['accountId', req.to!], ['amount', amount]]];
+      return [
+        'Deposit',
+        [
+          ['accountId', req.to!],
+          ['amount', amount],
+        ],
+      ];
   }
 }
 
-export async function attempt(wire: BankWire, caller: Caller, req: OpRequest, requestId: string): Promise<AttemptResult> {
+export async function attempt(
+  wire: BankWire,
+  caller: Caller,
+  req: OpRequest,
+  requestId: string,
+): Promise<AttemptResult> {
   const [operation, args] = argsOf(req);
   try {
     const r = await wire.call(operation, args, caller, requestId);
@@ -52,7 +76,14 @@ export interface Statement {
 const ENTRY = /<(?:[A-Za-z_][\w.-]*:)?entry>([\s\S]*?)<\/(?:[A-Za-z_][\w.-]*:)?entry>/g;
 
 export async function statement(wire: BankWire, owner: Caller, accountId: string, limit: number): Promise<Statement> {
-  const raw = await wire.ok('GetStatement', [['accountId', accountId], ['limit', String(limit)]], owner);
+  const raw = await wire.ok(
+    'GetStatement',
+    [
+      ['accountId', accountId],
+      ['limit', String(limit)],
+    ],
+    owner,
+  );
   return parseStatement(raw, accountId);
 }
 
@@ -70,6 +101,7 @@ export function parseStatement(raw: string, accountId: string): Statement {
       ...(counterparty === undefined ? {} : { counterpartyAccountId: counterparty }),
     });
   }
-  if (entries.length !== allLeafTexts(raw, 'kind').length) throw new Error(`statement of ${accountId}: entries could not be read`);
+  if (entries.length !== allLeafTexts(raw, 'kind').length)
+    throw new Error(`statement of ${accountId}: entries could not be read`);
   return { balanceCents: parseBalance(leafText(raw, 'balance')), entries };
 }

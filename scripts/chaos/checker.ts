@@ -88,22 +88,41 @@ function checkAccount(account: LedgerAccount, anomalies: Anomaly[]): void {
   for (const e of account.entries) {
     running += e.amountCents;
     if (running !== e.balanceAfterCents) {
-      anomalies.push({ kind: 'statement-chain', accountId, transactionId: e.transactionId, detail: `balanceAfter ${e.balanceAfterCents} but the entries add up to ${running}` });
+      anomalies.push({
+        kind: 'statement-chain',
+        accountId,
+        transactionId: e.transactionId,
+        detail: `balanceAfter ${e.balanceAfterCents} but the entries add up to ${running}`,
+      });
       running = e.balanceAfterCents;
     }
-    if (e.balanceAfterCents < 0) anomalies.push({ kind: 'negative-balance', accountId, transactionId: e.transactionId, detail: `balanceAfter ${e.balanceAfterCents}` });
+    if (e.balanceAfterCents < 0)
+      anomalies.push({
+        kind: 'negative-balance',
+        accountId,
+        transactionId: e.transactionId,
+        detail: `balanceAfter ${e.balanceAfterCents}`,
+      });
   }
   if (running !== account.balanceCents) {
-    anomalies.push({ kind: 'statement-chain', accountId, detail: `balance ${account.balanceCents} but the entries add up to ${running}` });
+    anomalies.push({
+      kind: 'statement-chain',
+      accountId,
+      detail: `balance ${account.balanceCents} but the entries add up to ${running}`,
+    });
   }
-  if (account.balanceCents < 0) anomalies.push({ kind: 'negative-balance', accountId, detail: `balance ${account.balanceCents}` });
+  if (account.balanceCents < 0)
+    anomalies.push({ kind: 'negative-balance', accountId, detail: `balance ${account.balanceCents}` });
 }
 
 /** The legs a request should have written: [account, kind, signed amount]. */
 function expectedLegs(op: OpRecord): readonly (readonly [string, string, number])[] {
   switch (op.op) {
     case 'transfer':
-      return [[op.from!, 'TRANSFER_OUT', -op.amountCents], [op.to!, 'TRANSFER_IN', op.amountCents]];
+      return [
+        [op.from!, 'TRANSFER_OUT', -op.amountCents],
+        [op.to!, 'TRANSFER_IN', op.amountCents],
+      ];
     case 'withdraw':
       return [[op.from!, 'WITHDRAWAL', -op.amountCents]];
     case 'deposit':
@@ -112,7 +131,11 @@ function expectedLegs(op: OpRecord): readonly (readonly [string, string, number]
 }
 
 /** Compares what the journal holds for one request with what it asked; returns whether it applied. */
-function checkOpPostings(op: OpRecord, postings: readonly Posting[], anomalies: Anomaly[]): { applied: boolean; doubled: boolean } {
+function checkOpPostings(
+  op: OpRecord,
+  postings: readonly Posting[],
+  anomalies: Anomaly[],
+): { applied: boolean; doubled: boolean } {
   const ids = { transactionId: op.transactionId, requestId: op.requestId };
   if (postings.length === 0) return { applied: false, doubled: false };
   const legs = expectedLegs(op);
@@ -131,16 +154,29 @@ function checkOpPostings(op: OpRecord, postings: readonly Posting[], anomalies: 
     if (p === undefined) continue;
     seen.add(accountId);
     if (p.entry.kind !== kind || p.entry.amountCents !== amount) {
-      anomalies.push({ kind: 'wrong-content', accountId, ...ids, detail: `entry ${p.entry.kind} ${p.entry.amountCents}, request asked ${kind} ${amount}` });
+      anomalies.push({
+        kind: 'wrong-content',
+        accountId,
+        ...ids,
+        detail: `entry ${p.entry.kind} ${p.entry.amountCents}, request asked ${kind} ${amount}`,
+      });
     }
   }
   for (const p of postings) {
     if (!legs.some(([a]) => a === p.account.accountId)) {
-      anomalies.push({ kind: 'wrong-content', accountId: p.account.accountId, ...ids, detail: `entry on an account the request did not name` });
+      anomalies.push({
+        kind: 'wrong-content',
+        accountId: p.account.accountId,
+        ...ids,
+        detail: `entry on an account the request did not name`,
+      });
     }
   }
   if (seen.size !== legs.length) {
-    const missing = legs.filter(([a]) => !seen.has(a)).map(([a]) => a).join(', ');
+    const missing = legs
+      .filter(([a]) => !seen.has(a))
+      .map(([a]) => a)
+      .join(', ');
     anomalies.push({ kind: 'half-transfer', ...ids, detail: `no entry on ${missing}` });
   }
   return { applied: true, doubled };
@@ -156,7 +192,13 @@ export function check(history: History, ledger: Ledger): Verdict {
   for (const account of ledger.accounts) checkAccount(account, anomalies);
   const postings = postingsByTransaction(ledger);
   const known = new Set<string>();
-  let ok = 0, failed = 0, indeterminate = 0, indeterminateApplied = 0, indeterminateNotApplied = 0, unresolved = 0, doubleApplies = 0;
+  let ok = 0,
+    failed = 0,
+    indeterminate = 0,
+    indeterminateApplied = 0,
+    indeterminateNotApplied = 0,
+    unresolved = 0,
+    doubleApplies = 0;
   let expectedCents = ledger.accounts.reduce((s, a) => s + a.openingCents, 0);
   for (const op of history.ops) {
     known.add(op.transactionId);
@@ -173,26 +215,56 @@ export function check(history: History, ledger: Ledger): Verdict {
     }
     if (outcome.kind === 'ok') {
       if (op.outcome.kind === 'ok') ok++;
-      if (!applied) anomalies.push({ kind: 'lost-acknowledgement', ...ids, detail: 'acknowledged ok, not in the journal' });
-      if (outcome.transactionId !== op.transactionId) anomalies.push({ kind: 'wrong-content', ...ids, detail: `acknowledged with transaction id ${outcome.transactionId}` });
+      if (!applied)
+        anomalies.push({ kind: 'lost-acknowledgement', ...ids, detail: 'acknowledged ok, not in the journal' });
+      if (outcome.transactionId !== op.transactionId)
+        anomalies.push({
+          kind: 'wrong-content',
+          ...ids,
+          detail: `acknowledged with transaction id ${outcome.transactionId}`,
+        });
     } else if (outcome.kind === 'fail') {
       if (op.outcome.kind === 'fail') failed++;
-      if (applied) anomalies.push({ kind: 'applied-after-failure', ...ids, detail: `definite fault ${outcome.code}, yet applied` });
+      if (applied)
+        anomalies.push({
+          kind: 'applied-after-failure',
+          ...ids,
+          detail: `definite fault ${outcome.code}, yet applied`,
+        });
     } else {
       anomalies.push({ kind: 'unresolved', ...ids, detail: 'indeterminate, and its replay did not settle it' });
     }
   }
   for (const [transactionId, list] of postings) {
     if (known.has(transactionId)) continue;
-    for (const p of list) anomalies.push({ kind: 'phantom-entry', accountId: p.account.accountId, transactionId, detail: `${p.entry.kind} ${p.entry.amountCents} that no request of the run made` });
+    for (const p of list)
+      anomalies.push({
+        kind: 'phantom-entry',
+        accountId: p.account.accountId,
+        transactionId,
+        detail: `${p.entry.kind} ${p.entry.amountCents} that no request of the run made`,
+      });
   }
   const totalCents = ledger.accounts.reduce((s, a) => s + a.balanceCents, 0);
   const moneyDeltaCents = totalCents - expectedCents;
-  if (moneyDeltaCents !== 0) anomalies.push({ kind: 'money-not-conserved', detail: `sum of balances ${totalCents}, expected ${expectedCents} (delta ${moneyDeltaCents})` });
+  if (moneyDeltaCents !== 0)
+    anomalies.push({
+      kind: 'money-not-conserved',
+      detail: `sum of balances ${totalCents}, expected ${expectedCents} (delta ${moneyDeltaCents})`,
+    });
   return {
     valid: anomalies.length === 0,
     anomalies,
-    counts: { ops: history.ops.length, ok, failed, indeterminate, indeterminateApplied, indeterminateNotApplied, unresolved, doubleApplies },
+    counts: {
+      ops: history.ops.length,
+      ok,
+      failed,
+      indeterminate,
+      indeterminateApplied,
+      indeterminateNotApplied,
+      unresolved,
+      doubleApplies,
+    },
     moneyDeltaCents,
   };
 }

@@ -12,8 +12,14 @@ import { SeededRandom } from '../../common/seeded-random';
  * Targets are looked up in cluster.json at the moment of the fault (pids change on restart).
  */
 export const PROCESS_NEMESES = [
-  'kill-data', 'pause-data', 'kill-business', 'pause-business', 'kill-all-business',
-  'kill-balancer', 'pause-balancer', 'restart-pg',
+  'kill-data',
+  'pause-data',
+  'kill-business',
+  'pause-business',
+  'kill-all-business',
+  'kill-balancer',
+  'pause-balancer',
+  'restart-pg',
 ] as const;
 export type ProcessNemesis = (typeof PROCESS_NEMESES)[number];
 
@@ -36,7 +42,8 @@ function processTargets(ctx: NemesisContext, tier: 'data' | 'business' | 'balanc
   const info = readClusterFile(ctx.clusterDir);
   if (info === undefined) throw new Error('cluster.json not found');
   // Data servers are data, data2, … (scripts/lib/cluster-config.ts dataServerName).
-  const matches = (name: string): boolean => (tier === 'data' ? /^data[0-9]*$/.test(name) : tier === 'business' ? name.startsWith('business') : name === tier);
+  const matches = (name: string): boolean =>
+    tier === 'data' ? /^data[0-9]*$/.test(name) : tier === 'business' ? name.startsWith('business') : name === tier;
   return [...info.pids].filter(([name]) => matches(name));
 }
 
@@ -80,7 +87,8 @@ async function pause(ctx: NemesisContext, targets: readonly [string, number][]):
 }
 
 async function restartPostgres(ctx: NemesisContext): Promise<void> {
-  if (ctx.pgStopCommand === undefined || ctx.pgStartCommand === undefined) throw new Error('restart-pg needs --pg-stop-cmd and --pg-start-cmd');
+  if (ctx.pgStopCommand === undefined || ctx.pgStartCommand === undefined)
+    throw new Error('restart-pg needs --pg-stop-cmd and --pg-start-cmd');
   await run('/bin/sh', ['-c', ctx.pgStopCommand], { timeout: 60_000 });
   await sleep(ctx.pauseMs);
   await run('/bin/sh', ['-c', ctx.pgStartCommand], { timeout: 60_000 });
@@ -125,8 +133,12 @@ export async function strike(ctx: NemesisContext, name: ProcessNemesis): Promise
  * time, each run to its end before the next waits its turn.
  */
 export async function runSchedule<N extends string>(
-  ctx: Pick<NemesisContext, 'rng' | 'clock' | 'pauseMs'>, names: readonly N[], everyMs: number, endMs: number,
-  strikeOne: (name: N) => Promise<NemesisRecord>, onRecord: (r: NemesisRecord) => void,
+  ctx: Pick<NemesisContext, 'rng' | 'clock' | 'pauseMs'>,
+  names: readonly N[],
+  everyMs: number,
+  endMs: number,
+  strikeOne: (name: N) => Promise<NemesisRecord>,
+  onRecord: (r: NemesisRecord) => void,
 ): Promise<NemesisRecord[]> {
   const records: NemesisRecord[] = [];
   const order = [...names];

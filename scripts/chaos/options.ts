@@ -67,11 +67,24 @@ Exit code: 0 valid, 1 the checker found anomalies, 2 bad options or the run coul
 3 hosts mode cannot run here (not root, no namespaces).`;
 
 const FLAGS: Readonly<Record<string, string>> = {
-  seconds: 'CHAOS_SECONDS', clients: 'CHAOS_CLIENTS', accounts: 'CHAOS_ACCOUNTS', seed: 'CHAOS_SEED',
-  nemesis: 'CHAOS_NEMESIS', every: 'CHAOS_EVERY', pause: 'CHAOS_PAUSE', tries: 'CHAOS_TRIES',
-  timeout: 'CHAOS_TIMEOUT', 'business-count': 'BANK_BUSINESS_COUNT', 'database-url': 'DATABASE_URL',
-  'pg-stop-cmd': 'CHAOS_PG_STOP_CMD', 'pg-start-cmd': 'CHAOS_PG_START_CMD', report: 'CHAOS_REPORT_DIR',
-  owners: 'CHAOS_OWNERS', 'hosts-inner': 'CHAOS_HOSTS_INNER', loss: 'CHAOS_LOSS_PERCENT', latency: 'CHAOS_LATENCY',
+  seconds: 'CHAOS_SECONDS',
+  clients: 'CHAOS_CLIENTS',
+  accounts: 'CHAOS_ACCOUNTS',
+  seed: 'CHAOS_SEED',
+  nemesis: 'CHAOS_NEMESIS',
+  every: 'CHAOS_EVERY',
+  pause: 'CHAOS_PAUSE',
+  tries: 'CHAOS_TRIES',
+  timeout: 'CHAOS_TIMEOUT',
+  'business-count': 'BANK_BUSINESS_COUNT',
+  'database-url': 'DATABASE_URL',
+  'pg-stop-cmd': 'CHAOS_PG_STOP_CMD',
+  'pg-start-cmd': 'CHAOS_PG_START_CMD',
+  report: 'CHAOS_REPORT_DIR',
+  owners: 'CHAOS_OWNERS',
+  'hosts-inner': 'CHAOS_HOSTS_INNER',
+  loss: 'CHAOS_LOSS_PERCENT',
+  latency: 'CHAOS_LATENCY',
   skew: 'CHAOS_SKEW',
 };
 
@@ -86,24 +99,37 @@ export function durationMs(text: string, name: string, minMs: number, maxMs: num
 
 function nemesesOf(text: string, hosts: boolean): NemesisName[] {
   if (text === 'none') return [];
-  return text.split(',').map((n) => n.trim()).map((n) => {
-    if (!(ALL_NEMESES as readonly string[]).includes(n)) throw new Error(`unknown nemesis ${JSON.stringify(n)}; known: ${ALL_NEMESES.join(', ')}`);
-    if (!hosts && (NET_NEMESES as readonly string[]).includes(n)) throw new Error(`nemesis ${n} needs --hosts (tiers in network namespaces)`);
-    return n as NemesisName;
-  });
+  return text
+    .split(',')
+    .map((n) => n.trim())
+    .map((n) => {
+      if (!(ALL_NEMESES as readonly string[]).includes(n))
+        throw new Error(`unknown nemesis ${JSON.stringify(n)}; known: ${ALL_NEMESES.join(', ')}`);
+      if (!hosts && (NET_NEMESES as readonly string[]).includes(n))
+        throw new Error(`nemesis ${n} needs --hosts (tiers in network namespaces)`);
+      return n as NemesisName;
+    });
 }
 
 export function loadChaosOptions(env: Env, argv: readonly string[]): ChaosOptions {
   const switches = new Set(['--keep', '--help', '-h', '--hosts', '--hosts-cleanup']);
-  const e = withFlags(env, argv.filter((a) => !switches.has(a)), FLAGS);
+  const e = withFlags(
+    env,
+    argv.filter((a) => !switches.has(a)),
+    FLAGS,
+  );
   const hostsInnerFile = optionalStringSetting(e, 'CHAOS_HOSTS_INNER');
   const hosts = argv.includes('--hosts') || hostsInnerFile !== undefined;
   const nemeses = nemesesOf(optionalStringSetting(e, 'CHAOS_NEMESIS') ?? 'kill-business,pause-data', hosts);
   const databaseUrl = optionalStringSetting(e, 'DATABASE_URL');
-  if (hosts && databaseUrl !== undefined) throw new Error('hosts mode runs over SQLite (PostgreSQL would need a namespace of its own: not built yet)');
+  if (hosts && databaseUrl !== undefined)
+    throw new Error('hosts mode runs over SQLite (PostgreSQL would need a namespace of its own: not built yet)');
   const pgStopCommand = optionalStringSetting(e, 'CHAOS_PG_STOP_CMD');
   const pgStartCommand = optionalStringSetting(e, 'CHAOS_PG_START_CMD');
-  if (nemeses.includes('restart-pg') && (databaseUrl === undefined || pgStopCommand === undefined || pgStartCommand === undefined)) {
+  if (
+    nemeses.includes('restart-pg') &&
+    (databaseUrl === undefined || pgStopCommand === undefined || pgStartCommand === undefined)
+  ) {
     throw new Error('restart-pg needs --database-url, --pg-stop-cmd and --pg-start-cmd');
   }
   const seedText = optionalStringSetting(e, 'CHAOS_SEED');
@@ -120,15 +146,20 @@ export function loadChaosOptions(env: Env, argv: readonly string[]): ChaosOption
     attemptTimeoutMs: durationMs(optionalStringSetting(e, 'CHAOS_TIMEOUT') ?? '5s', '--timeout', 100, 600_000),
     recoverMsMax: 30_000,
     businessCount: intSetting(e, 'BANK_BUSINESS_COUNT', 3, 1, 32),
-    databaseUrl, pgStopCommand, pgStartCommand,
+    databaseUrl,
+    pgStopCommand,
+    pgStartCommand,
     reportDir: optionalStringSetting(e, 'CHAOS_REPORT_DIR'),
     keep: argv.includes('--keep'),
     help: argv.includes('--help') || argv.includes('-h'),
-    hosts, hostsInnerFile,
+    hosts,
+    hostsInnerFile,
     hostsCleanup: argv.includes('--hosts-cleanup'),
     lossPercent: intSetting(e, 'CHAOS_LOSS_PERCENT', 20, 1, 100),
     latencyMs: durationMs(optionalStringSetting(e, 'CHAOS_LATENCY') ?? '200ms', '--latency', 1, 60_000),
     skewSeconds: durationMs(optionalStringSetting(e, 'CHAOS_SKEW') ?? '5s', '--skew', 1000, 3_600_000) / 1000,
-    childEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined))),
+    childEnv: Object.freeze(
+      Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined)),
+    ),
   });
 }

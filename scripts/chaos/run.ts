@@ -34,11 +34,21 @@ export interface RunResult {
   readonly clusterDir: string;
 }
 
-async function openAccounts(wire: BankWire, owners: readonly Caller[], count: number, runTag: string): Promise<ChaosAccount[]> {
+async function openAccounts(
+  wire: BankWire,
+  owners: readonly Caller[],
+  count: number,
+  runTag: string,
+): Promise<ChaosAccount[]> {
   const accounts: ChaosAccount[] = [];
   for (let i = 0; i < count; i++) {
     const owner = owners[i % owners.length]!;
-    const raw = await wire.ok('OpenAccount', [['initialDeposit', formatCents(OPENING_CENTS)]], owner, `${runTag}-open-${i}`);
+    const raw = await wire.ok(
+      'OpenAccount',
+      [['initialDeposit', formatCents(OPENING_CENTS)]],
+      owner,
+      `${runTag}-open-${i}`,
+    );
     const accountId = leafText(raw, 'accountId');
     if (accountId === undefined) throw new Error('OpenAccount answered without accountId');
     accounts.push({ accountId, owner });
@@ -57,31 +67,54 @@ async function awaitRecovery(wire: BankWire, account: ChaosAccount, boundMs: num
   }
 }
 
-async function replayIndeterminate(wire: BankWire, ops: OpRecord[], accounts: readonly ChaosAccount[], options: ChaosOptions, clock: () => number): Promise<OpRecord[]> {
+async function replayIndeterminate(
+  wire: BankWire,
+  ops: OpRecord[],
+  accounts: readonly ChaosAccount[],
+  options: ChaosOptions,
+  clock: () => number,
+): Promise<OpRecord[]> {
   const owners = new Map(accounts.map((a) => [a.owner.clientId, a.owner]));
   const rng = new SeededRandom(options.seed ^ 0x5eed);
   const policy = { triesMax: REPLAY_TRIES, backoffMsBase: 100, backoffMsMax: 2000 };
-  return Promise.all(ops.map(async (op) => {
-    if (op.outcome.kind !== 'indeterminate') return op;
-    const { attempts, outcome } = await runRequest(wire, owners.get(op.clientId)!, op, op.requestId, policy, rng, clock, 'replay');
-    return { ...op, attempts: [...op.attempts, ...attempts], resolved: outcome };
-  }));
+  return Promise.all(
+    ops.map(async (op) => {
+      if (op.outcome.kind !== 'indeterminate') return op;
+      const { attempts, outcome } = await runRequest(
+        wire,
+        owners.get(op.clientId)!,
+        op,
+        op.requestId,
+        policy,
+        rng,
+        clock,
+        'replay',
+      );
+      return { ...op, attempts: [...op.attempts, ...attempts], resolved: outcome };
+    }),
+  );
 }
 
 async function readLedger(wire: BankWire, accounts: readonly ChaosAccount[]): Promise<Ledger> {
   const out: LedgerAccount[] = new Array<LedgerAccount>(accounts.length);
   let next = 0;
-  await Promise.all(Array.from({ length: READ_CONCURRENCY }, async () => {
-    while (next < accounts.length) {
-      const i = next++;
-      const a = accounts[i]!;
-      const s = await statement(wire, a.owner, a.accountId, STATEMENT_LIMIT);
-      out[i] = {
-        accountId: a.accountId, ownerId: a.owner.clientId, openingCents: OPENING_CENTS, balanceCents: s.balanceCents,
-        entries: [...s.entries].reverse(), complete: s.entries.length < STATEMENT_LIMIT,
-      };
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: READ_CONCURRENCY }, async () => {
+      while (next < accounts.length) {
+        const i = next++;
+        const a = accounts[i]!;
+        const s = await statement(wire, a.owner, a.accountId, STATEMENT_LIMIT);
+        out[i] = {
+          accountId: a.accountId,
+          ownerId: a.owner.clientId,
+          openingCents: OPENING_CENTS,
+          balanceCents: s.balanceCents,
+          entries: [...s.entries].reverse(),
+          complete: s.entries.length < STATEMENT_LIMIT,
+        };
+      }
+    }),
+  );
   return { accounts: out };
 }
 
@@ -98,9 +131,10 @@ function placementOf(hosts: HostsSetup): string {
   const placement: Record<string, unknown> = {};
   for (const h of hosts.topology.hosts) {
     if (h.name === 'client') continue;
-    const env = h.name === 'data'
-      ? { LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: hosts.skewFile, FAKETIME_DONT_FAKE_MONOTONIC: '1' }
-      : {};
+    const env =
+      h.name === 'data'
+        ? { LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: hosts.skewFile, FAKETIME_DONT_FAKE_MONOTONIC: '1' }
+        : {};
     placement[h.name] = { netns: h.netns, host: h.address, env };
   }
   return JSON.stringify(placement);
@@ -108,51 +142,121 @@ function placementOf(hosts: HostsSetup): string {
 
 export async function startChaosCluster(options: ChaosOptions, hosts?: HostsSetup): Promise<BenchCluster> {
   // The supervisor must bring every killed process back, however often the nemesis strikes.
-  const env: Record<string, string> = { ...options.childEnv, BANK_CLUSTER_RESTARTS_MAX: '1000', BANK_CLUSTER_RESTART_DELAY_MS: '300' };
+  const env: Record<string, string> = {
+    ...options.childEnv,
+    BANK_CLUSTER_RESTARTS_MAX: '1000',
+    BANK_CLUSTER_RESTART_DELAY_MS: '300',
+  };
   if (hosts !== undefined) env.BANK_CLUSTER_PLACEMENT = placementOf(hosts);
   return startBenchCluster({
-    businessCount: options.businessCount, owners: options.owners, ownerPrefix: 'chaos', logLevel: 'warn',
-    databaseUrl: options.databaseUrl, env,
+    businessCount: options.businessCount,
+    owners: options.owners,
+    ownerPrefix: 'chaos',
+    logLevel: 'warn',
+    databaseUrl: options.databaseUrl,
+    env,
   });
 }
 
-function striker(options: ChaosOptions, ctx: NemesisContext, hosts: HostsSetup | undefined): (name: NemesisName) => Promise<NemesisRecord> {
+function striker(
+  options: ChaosOptions,
+  ctx: NemesisContext,
+  hosts: HostsSetup | undefined,
+): (name: NemesisName) => Promise<NemesisRecord> {
   return (name) => {
     if (!(NET_NEMESES as readonly string[]).includes(name)) return strike(ctx, name as ProcessNemesis);
     if (hosts === undefined) throw new Error(`${name} needs hosts mode`);
-    return strikeNet({
-      topology: hosts.topology, clusterDir: ctx.clusterDir, rng: ctx.rng, windowMs: options.pauseMs, lossPercent: options.lossPercent,
-      latencyMs: options.latencyMs, skewSeconds: options.skewSeconds, skewFile: hosts.skewFile, recoverMsMax: options.recoverMsMax, clock: ctx.clock,
-    }, name as NetNemesis);
+    return strikeNet(
+      {
+        topology: hosts.topology,
+        clusterDir: ctx.clusterDir,
+        rng: ctx.rng,
+        windowMs: options.pauseMs,
+        lossPercent: options.lossPercent,
+        latencyMs: options.latencyMs,
+        skewSeconds: options.skewSeconds,
+        skewFile: hosts.skewFile,
+        recoverMsMax: options.recoverMsMax,
+        clock: ctx.clock,
+      },
+      name as NetNemesis,
+    );
   };
 }
 
-export async function runChaos(options: ChaosOptions, cluster: BenchCluster, log: (line: string) => void, hosts?: HostsSetup): Promise<RunResult> {
-  const wire = new BankWire(cluster.url, { socketsMax: options.clients + READ_CONCURRENCY, timeoutMs: options.attemptTimeoutMs });
+export async function runChaos(
+  options: ChaosOptions,
+  cluster: BenchCluster,
+  log: (line: string) => void,
+  hosts?: HostsSetup,
+): Promise<RunResult> {
+  const wire = new BankWire(cluster.url, {
+    socketsMax: options.clients + READ_CONCURRENCY,
+    timeoutMs: options.attemptTimeoutMs,
+  });
   try {
     const runTag = `c${options.seed.toString(36)}${Date.now().toString(36)}`;
     const owners = cluster.demo.clients.map((c) => ({ clientId: c.clientId, authToken: c.authToken }));
     const accounts = await openAccounts(wire, owners, options.accounts, runTag);
-    log(`opened ${accounts.length} accounts of ${formatCents(OPENING_CENTS)}; ${options.clients} clients for ${options.seconds} s; nemeses: ${options.nemeses.join(', ') || 'none'} every ${options.everyMs} ms; seed ${options.seed}`);
+    log(
+      `opened ${accounts.length} accounts of ${formatCents(OPENING_CENTS)}; ${options.clients} clients for ${options.seconds} s; nemeses: ${options.nemeses.join(', ') || 'none'} every ${options.everyMs} ms; seed ${options.seed}`,
+    );
     const t0 = performance.now();
     const clock = (): number => performance.now() - t0;
     const nemeses: NemesisRecord[] = [];
     const ctx: NemesisContext = {
-      clusterDir: cluster.dir, rng: new SeededRandom(options.seed ^ 0x4e4d), pauseMs: options.pauseMs,
-      recoverMsMax: options.recoverMsMax, pgStopCommand: options.pgStopCommand, pgStartCommand: options.pgStartCommand, clock,
+      clusterDir: cluster.dir,
+      rng: new SeededRandom(options.seed ^ 0x4e4d),
+      pauseMs: options.pauseMs,
+      recoverMsMax: options.recoverMsMax,
+      pgStopCommand: options.pgStopCommand,
+      pgStartCommand: options.pgStartCommand,
+      clock,
     };
-    const schedule = runSchedule(ctx, options.nemeses, options.everyMs, options.seconds * 1000, striker(options, ctx, hosts), (r) => {
-      nemeses.push(r);
-      log(`nemesis ${r.name} ${r.target} at ${(r.startMs / 1000).toFixed(1)} s for ${((r.endMs - r.startMs) / 1000).toFixed(1)} s${r.error === undefined ? '' : ` — ERROR ${r.error}`}`);
-    });
-    const workload = { clients: options.clients, seconds: options.seconds, triesMax: options.triesMax, backoffMsBase: 50, backoffMsMax: 1000, amountCentsMax: AMOUNT_CENTS_MAX, runTag };
+    const schedule = runSchedule(
+      ctx,
+      options.nemeses,
+      options.everyMs,
+      options.seconds * 1000,
+      striker(options, ctx, hosts),
+      (r) => {
+        nemeses.push(r);
+        log(
+          `nemesis ${r.name} ${r.target} at ${(r.startMs / 1000).toFixed(1)} s for ${((r.endMs - r.startMs) / 1000).toFixed(1)} s${r.error === undefined ? '' : ` — ERROR ${r.error}`}`,
+        );
+      },
+    );
+    const workload = {
+      clients: options.clients,
+      seconds: options.seconds,
+      triesMax: options.triesMax,
+      backoffMsBase: 50,
+      backoffMsMax: 1000,
+      amountCentsMax: AMOUNT_CENTS_MAX,
+      runTag,
+    };
     const ran = await runWorkload(wire, accounts, workload, options.seed, clock, () => undefined);
     await schedule;
     await awaitRecovery(wire, accounts[0]!, options.recoverMsMax);
     const ops = await replayIndeterminate(wire, ran, accounts, options, clock);
     const ledger = await readLedger(wire, accounts);
-    const history: History = { run: { type: 'run', seed: options.seed, startedAt: new Date().toISOString(), options: { ...options, childEnv: undefined } }, ops, nemeses };
-    return { history, ledger, verdict: check(history, ledger), availability: nemeses.map((n) => availability(history, n)), clusterDir: cluster.dir };
+    const history: History = {
+      run: {
+        type: 'run',
+        seed: options.seed,
+        startedAt: new Date().toISOString(),
+        options: { ...options, childEnv: undefined },
+      },
+      ops,
+      nemeses,
+    };
+    return {
+      history,
+      ledger,
+      verdict: check(history, ledger),
+      availability: nemeses.map((n) => availability(history, n)),
+      clusterDir: cluster.dir,
+    };
   } finally {
     wire.close();
   }

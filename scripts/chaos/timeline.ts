@@ -52,7 +52,8 @@ export function buckets(history: History): Bucket[] {
   for (let s = 0; s <= lastSecond; s++) {
     const inSecond = bins.get(s) ?? [];
     const faults: Record<string, number> = {};
-    let ok = 0, noAnswer = 0;
+    let ok = 0,
+      noAnswer = 0;
     for (const a of inSecond) {
       if (a.result.kind === 'ok') ok++;
       else if (a.result.kind === 'fault') faults[a.result.code] = (faults[a.result.code] ?? 0) + 1;
@@ -65,7 +66,10 @@ export function buckets(history: History): Bucket[] {
 }
 
 function successEnds(history: History): number[] {
-  return runAttempts(history).filter((a) => a.result.kind === 'ok').map((a) => a.endMs).sort((x, y) => x - y);
+  return runAttempts(history)
+    .filter((a) => a.result.kind === 'ok')
+    .map((a) => a.endMs)
+    .sort((x, y) => x - y);
 }
 
 function countIn(sorted: readonly number[], fromMs: number, toMs: number): number {
@@ -87,7 +91,12 @@ export function availability(history: History, nemesis: NemesisRecord): Availabi
     }
   }
   return {
-    nemesis: nemesis.name, target: nemesis.target, startMs: nemesis.startMs, endMs: nemesis.endMs,
-    firstSuccessMs: first === undefined ? undefined : first - nemesis.startMs, halfRateMs, rateBeforePerSecond: rateBefore,
+    nemesis: nemesis.name,
+    target: nemesis.target,
+    startMs: nemesis.startMs,
+    endMs: nemesis.endMs,
+    firstSuccessMs: first === undefined ? undefined : first - nemesis.startMs,
+    halfRateMs,
+    rateBeforePerSecond: rateBefore,
   };
 }

@@ -39,7 +39,12 @@ export function requestIdOf(runTag: string, worker: number, seq: number): string
   return `${runTag}-w${worker}-${seq}`;
 }
 
-function pickRequest(rng: SeededRandom, accounts: readonly ChaosAccount[], own: readonly ChaosAccount[], amountCentsMax: number): OpRequest {
+function pickRequest(
+  rng: SeededRandom,
+  accounts: readonly ChaosAccount[],
+  own: readonly ChaosAccount[],
+  amountCentsMax: number,
+): OpRequest {
   const amountCents = rng.int(1, amountCentsMax);
   const dice = rng.next();
   const mine = rng.pick(own);
@@ -52,8 +57,14 @@ function pickRequest(rng: SeededRandom, accounts: readonly ChaosAccount[], own: 
 
 /** Sends one request until it has a definite answer or the tries run out. */
 export async function runRequest(
-  wire: BankWire, caller: Caller, req: OpRequest, requestId: string, policy: RetryPolicy,
-  rng: SeededRandom, clock: () => number, phase: 'run' | 'replay',
+  wire: BankWire,
+  caller: Caller,
+  req: OpRequest,
+  requestId: string,
+  policy: RetryPolicy,
+  rng: SeededRandom,
+  clock: () => number,
+  phase: 'run' | 'replay',
 ): Promise<{ attempts: Attempt[]; outcome: Outcome }> {
   const attempts: Attempt[] = [];
   for (let tryNo = 1; tryNo <= policy.triesMax; tryNo++) {
@@ -64,15 +75,19 @@ export async function runRequest(
     if (result.kind === 'fault' && !result.retryable) return { attempts, outcome: { kind: 'fail', code: result.code } };
     if (tryNo < policy.triesMax) {
       const capMs = Math.min(policy.backoffMsMax, policy.backoffMsBase * 2 ** (tryNo - 1));
-      await sleep(capMs / 2 + rng.next() * capMs / 2);
+      await sleep(capMs / 2 + (rng.next() * capMs) / 2);
     }
   }
   return { attempts, outcome: { kind: 'indeterminate' } };
 }
 
 export async function runWorkload(
-  wire: BankWire, accounts: readonly ChaosAccount[], options: WorkloadOptions, seed: number,
-  clock: () => number, onOp: (op: OpRecord) => void,
+  wire: BankWire,
+  accounts: readonly ChaosAccount[],
+  options: WorkloadOptions,
+  seed: number,
+  clock: () => number,
+  onOp: (op: OpRecord) => void,
 ): Promise<OpRecord[]> {
   const ops: OpRecord[] = [];
   const owners = [...new Map(accounts.map((a) => [a.owner.clientId, a.owner])).values()];
@@ -87,8 +102,13 @@ export async function runWorkload(
       const requestId = requestIdOf(options.runTag, w, seq);
       const { attempts, outcome } = await runRequest(wire, owner, req, requestId, options, rng, clock, 'run');
       const record: OpRecord = {
-        type: 'op', requestId, clientId: owner.clientId, ...req,
-        transactionId: transactionIdFor(owner.clientId, requestId), attempts, outcome,
+        type: 'op',
+        requestId,
+        clientId: owner.clientId,
+        ...req,
+        transactionId: transactionIdFor(owner.clientId, requestId),
+        attempts,
+        outcome,
       };
       ops.push(record);
       onOp(record);

@@ -31,13 +31,20 @@ function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function envelope(operation: string, args: readonly (readonly [string, string])[], caller: Caller, requestId?: string): string {
+export function envelope(
+  operation: string,
+  args: readonly (readonly [string, string])[],
+  caller: Caller,
+  requestId?: string,
+): string {
   let header = `<b:auth-token>${escapeText(caller.authToken)}</b:auth-token><b:client-id>${escapeText(caller.clientId)}</b:client-id>`;
   if (requestId !== undefined) header += `<b:request-id>${escapeText(requestId)}</b:request-id>`;
   let body = '';
   for (const [name, value] of args) body += `<b:${name}>${escapeText(value)}</b:${name}>`;
-  return `<soap:Envelope xmlns:soap="${SOAP_ENV_NS}" xmlns:b="${BANK_NS}"><soap:Header>${header}</soap:Header>` +
-    `<soap:Body><b:${operation}>${body}</b:${operation}></soap:Body></soap:Envelope>`;
+  return (
+    `<soap:Envelope xmlns:soap="${SOAP_ENV_NS}" xmlns:b="${BANK_NS}"><soap:Header>${header}</soap:Header>` +
+    `<soap:Body><b:${operation}>${body}</b:${operation}></soap:Body></soap:Envelope>`
+  );
 }
 
 const leafPatterns = new Map<string, RegExp>();
@@ -63,44 +70,63 @@ export class BankWire {
   private readonly agent: http.Agent;
   private readonly target: URL;
 
-  constructor(url: string, private readonly options: WireOptions) {
+  constructor(
+    url: string,
+    private readonly options: WireOptions,
+  ) {
     this.target = new URL(url);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.socketsMax, maxFreeSockets: options.socketsMax, timeout: 4000 });
+    this.agent = new http.Agent({
+      keepAlive: true,
+      maxSockets: options.socketsMax,
+      maxFreeSockets: options.socketsMax,
+      timeout: 4000,
+    });
   }
 
   /** One call. Resolves with the answer (success or fault); rejects on network errors and timeouts. */
-  call(operation: string, args: readonly (readonly [string, string])[], caller: Caller, requestId?: string): Promise<WireResult> {
+  call(
+    operation: string,
+    args: readonly (readonly [string, string])[],
+    caller: Caller,
+    requestId?: string,
+  ): Promise<WireResult> {
     const payload = Buffer.from(envelope(operation, args, caller, requestId), 'utf8');
     return new Promise<WireResult>((resolve, reject) => {
-      const req = http.request({
-        agent: this.agent,
-        host: this.target.hostname,
-        port: this.target.port,
-        path: this.target.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'text/xml; charset=utf-8',
-          soapaction: `"${BANK_NS}#${operation}"`,
-          'content-length': payload.length,
+      const req = http.request(
+        {
+          agent: this.agent,
+          host: this.target.hostname,
+          port: this.target.port,
+          path: this.target.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'text/xml; charset=utf-8',
+            soapaction: `"${BANK_NS}#${operation}"`,
+            'content-length': payload.length,
+          },
         },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (bytes > RESPONSE_BYTES_MAX) req.destroy(new Error('response too large'));
-          else chunks.push(chunk);
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          const raw = Buffer.concat(chunks, bytes).toString('utf8');
-          const status = res.statusCode ?? 0;
-          const code = status === 200 ? undefined : leafText(raw, 'code');
-          resolve(code === undefined ? { httpStatus: status, raw } : { httpStatus: status, faultCode: code, raw });
-        });
-        res.on('error', reject);
-      });
-      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+        (res) => {
+          const chunks: Buffer[] = [];
+          let bytes = 0;
+          res.on('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+            if (bytes > RESPONSE_BYTES_MAX) req.destroy(new Error('response too large'));
+            else chunks.push(chunk);
+          });
+          res.on('end', () => {
+            clearTimeout(timer);
+            const raw = Buffer.concat(chunks, bytes).toString('utf8');
+            const status = res.statusCode ?? 0;
+            const code = status === 200 ? undefined : leafText(raw, 'code');
+            resolve(code === undefined ? { httpStatus: status, raw } : { httpStatus: status, faultCode: code, raw });
+          });
+          res.on('error', reject);
+        },
+      );
+      const timer = setTimeout(
+        () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)),
+        this.options.timeoutMs,
+      );
       req.on('error', (err) => {
         clearTimeout(timer);
         reject(err);
@@ -110,10 +136,17 @@ export class BankWire {
   }
 
   /** Like call, but a fault or a non-200 answer rejects with the code in the message. */
-  async ok(operation: string, args: readonly (readonly [string, string])[], caller: Caller, requestId?: string): Promise<string> {
+  async ok(
+    operation: string,
+    args: readonly (readonly [string, string])[],
+    caller: Caller,
+    requestId?: string,
+  ): Promise<string> {
     const r = await this.call(operation, args, caller, requestId);
     if (r.httpStatus !== 200 || r.faultCode !== undefined) {
-      throw new Error(`${operation} failed: HTTP ${r.httpStatus} ${r.faultCode ?? ''} ${leafText(r.raw, 'message') ?? r.raw.slice(0, 300)}`);
+      throw new Error(
+        `${operation} failed: HTTP ${r.httpStatus} ${r.faultCode ?? ''} ${leafText(r.raw, 'message') ?? r.raw.slice(0, 300)}`,
+      );
     }
     return r.raw;
   }

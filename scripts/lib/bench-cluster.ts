@@ -40,9 +40,15 @@ const READY_TIMEOUT_MS = 60_000;
  * A running cluster's pids by name (data, data2, …, business b1, …, balancer, launcher) and its
  * data servers' /health URLs (the first one also as dataHealthUrl), from cluster.json.
  */
-export function readClusterFile(dir: string): {
-  pids: ReadonlyMap<string, number>; dataHealthUrl: string; dataHealthUrls: readonly string[]; adminToken: string | undefined; businessUrls: readonly string[];
-} | undefined {
+export function readClusterFile(dir: string):
+  | {
+      pids: ReadonlyMap<string, number>;
+      dataHealthUrl: string;
+      dataHealthUrls: readonly string[];
+      adminToken: string | undefined;
+      businessUrls: readonly string[];
+    }
+  | undefined {
   const path = join(dir, 'cluster.json');
   if (!existsSync(path)) return undefined;
   const info = JSON.parse(readFileSync(path, 'utf8')) as ClusterFileShape;
@@ -52,7 +58,13 @@ export function readClusterFile(dir: string): {
   pids.set('balancer', info.pids.balancer);
   pids.set('launcher', info.pids.launcher);
   const dataHealthUrls = (info.dataUrls ?? [info.dataUrl]).map((u) => new URL('/health', u).toString());
-  return { pids, dataHealthUrl: dataHealthUrls[0]!, dataHealthUrls, adminToken: readAdminToken(dir), businessUrls: info.businessUrls };
+  return {
+    pids,
+    dataHealthUrl: dataHealthUrls[0]!,
+    dataHealthUrls,
+    adminToken: readAdminToken(dir),
+    businessUrls: info.businessUrls,
+  };
 }
 
 export async function startBenchCluster(options: {
@@ -70,7 +82,9 @@ export async function startBenchCluster(options: {
   // A load test of a few owners is not a fair share of the bank: the per-client limits
   // (business/README.md) are lifted unless the caller sets them.
   const env: Record<string, string> = {
-    BANK_CLIENT_RATE_PER_S: '1000000', BANK_CLIENT_BURST: '1000000', BANK_ACCOUNTS_PER_CLIENT_MAX: '1000000',
+    BANK_CLIENT_RATE_PER_S: '1000000',
+    BANK_CLIENT_BURST: '1000000',
+    BANK_ACCOUNTS_PER_CLIENT_MAX: '1000000',
     BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX: '63',
   };
   for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
@@ -83,16 +97,25 @@ export async function startBenchCluster(options: {
     BANK_BUSINESS_COUNT: String(options.businessCount),
     BANK_DATA_SERVERS: String(options.dataServers ?? 1),
     BANK_LOG_LEVEL: options.logLevel,
-    BANK_DEMO_CLIENTS: Array.from({ length: options.owners }, (_v, i) => `${options.ownerPrefix ?? 'bench'}${i + 1}`).join(','),
+    BANK_DEMO_CLIENTS: Array.from(
+      { length: options.owners },
+      (_v, i) => `${options.ownerPrefix ?? 'bench'}${i + 1}`,
+    ).join(','),
     BANK_DEMO_DEPOSIT: '0.01',
   });
   if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
-  const child: ChildProcess = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log = createWriteStream(join(dir, 'cluster.log'));
   child.stderr!.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cluster not ready after ${READY_TIMEOUT_MS} ms; see ${dir}/cluster.log`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`cluster not ready after ${READY_TIMEOUT_MS} ms; see ${dir}/cluster.log`)),
+      READY_TIMEOUT_MS,
+    );
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`cluster exited (${code}) before ready; see ${dir}/cluster.log`));

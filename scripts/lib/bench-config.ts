@@ -57,12 +57,15 @@ export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig 
   const hot = argv.includes('--hot');
   const url = optionalStringSetting(e, 'BENCH_URL');
   const credentialsFile = optionalStringSetting(e, 'BENCH_CREDENTIALS');
-  if (url !== undefined && credentialsFile === undefined) throw new Error('--url needs --credentials <demo-credentials.json> (the account owners)');
+  if (url !== undefined && credentialsFile === undefined)
+    throw new Error('--url needs --credentials <demo-credentials.json> (the account owners)');
   const comparePgbench = argv.includes('--compare-pgbench');
   const databaseUrl = optionalStringSetting(e, 'DATABASE_URL');
-  if (comparePgbench && databaseUrl === undefined) throw new Error('--compare-pgbench needs --database-url postgres://…');
+  if (comparePgbench && databaseUrl === undefined)
+    throw new Error('--compare-pgbench needs --database-url postgres://…');
   const dataServers = intSetting(e, 'BANK_DATA_SERVERS', 1, 1, DATA_SERVERS_MAX);
-  if (dataServers > 1 && databaseUrl === undefined) throw new Error(`--data-servers ${dataServers} needs --database-url postgres://…: SQLite allows one data server`);
+  if (dataServers > 1 && databaseUrl === undefined)
+    throw new Error(`--data-servers ${dataServers} needs --database-url postgres://…: SQLite allows one data server`);
   if (dataServers > 1 && url !== undefined) throw new Error('--data-servers applies to a fresh cluster, not to --url');
   return Object.freeze({
     url,
@@ -81,6 +84,8 @@ export function loadBenchConfig(env: Env, argv: readonly string[]): BenchConfig 
     keep: argv.includes('--keep'),
     direct: argv.includes('--direct'),
     comparePgbench,
-    childEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined))),
+    childEnv: Object.freeze(
+      Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined)),
+    ),
   });
 }

@@ -13,7 +13,9 @@ const RATIO_GOAL = 0.9;
 
 function runBench(args: readonly string[], logLevel: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, '..', 'bench.js'), ...args, '--log-level', logLevel], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(__dirname, '..', 'bench.js'), ...args, '--log-level', logLevel], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -34,12 +36,14 @@ export async function benchObservability(args: readonly string[]): Promise<void>
   }
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const ratio = mean(rates.info) / mean(rates.warn);
-  process.stdout.write([
-    '',
-    'cost of observability (metrics + trace rings on in every run):',
-    `  log level warn: ${rates.warn.map((r) => r.toFixed(0)).join(', ')} transfers/s (mean ${mean(rates.warn).toFixed(0)})`,
-    `  log level info: ${rates.info.map((r) => r.toFixed(0)).join(', ')} transfers/s (mean ${mean(rates.info).toFixed(0)})`,
-    `  info / warn = ${ratio.toFixed(3)} (goal >= ${RATIO_GOAL}: ${ratio >= RATIO_GOAL ? 'met' : 'NOT met'})`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      '',
+      'cost of observability (metrics + trace rings on in every run):',
+      `  log level warn: ${rates.warn.map((r) => r.toFixed(0)).join(', ')} transfers/s (mean ${mean(rates.warn).toFixed(0)})`,
+      `  log level info: ${rates.info.map((r) => r.toFixed(0)).join(', ')} transfers/s (mean ${mean(rates.info).toFixed(0)})`,
+      `  info / warn = ${ratio.toFixed(3)} (goal >= ${RATIO_GOAL}: ${ratio >= RATIO_GOAL ? 'met' : 'NOT met'})`,
+      '',
+    ].join('\n'),
+  );
 }

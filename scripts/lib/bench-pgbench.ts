@@ -38,7 +38,11 @@ async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Prom
 
 /** A scratch database next to the bench's, or undefined when the role may not create one. */
 async function createScratch(databaseUrl: string): Promise<string | undefined> {
-  const name = `${new URL(databaseUrl).pathname.slice(1) || 'postgres'}_pgbench_${randomBytes(3).toString('hex')}`.replace(/[^a-z0-9_]/gi, '_');
+  const name =
+    `${new URL(databaseUrl).pathname.slice(1) || 'postgres'}_pgbench_${randomBytes(3).toString('hex')}`.replace(
+      /[^a-z0-9_]/gi,
+      '_',
+    );
   try {
     await withClient(databaseUrl, (c) => c.query(`CREATE DATABASE ${name}`));
   } catch (error) {
@@ -53,7 +57,9 @@ export async function measurePgbenchTps(databaseUrl: string, log: (line: string)
   const scratch = await createScratch(databaseUrl);
   const target = new URL(databaseUrl);
   if (scratch !== undefined) target.pathname = `/${scratch}`;
-  log(`pgbench: scale ${SCALE} in ${scratch === undefined ? 'the bench database (the role may not CREATEDB)' : `scratch database ${scratch}`}`);
+  log(
+    `pgbench: scale ${SCALE} in ${scratch === undefined ? 'the bench database (the role may not CREATEDB)' : `scratch database ${scratch}`}`,
+  );
   try {
     await run('pgbench', ['-i', '-q', '-s', String(SCALE), target.toString()], { timeout: INIT_TIMEOUT_MS });
     const { stdout } = await run('pgbench', [...PGBENCH_ARGS, target.toString()], { timeout: RUN_TIMEOUT_MS });

@@ -67,15 +67,32 @@ export const CLUSTER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Variables the launcher sets per child; a value inherited from our own env must not leak. */
-const PER_CHILD = ['BANK_PORT', 'BANK_BUSINESS_ID', 'BANK_BUSINESS_TOKEN', 'BANK_BUSINESS_URLS', 'BANK_DATA_URL', 'BANK_DATA_URLS',
-  'BANK_BUSINESS_CREDENTIALS_FILE', 'BANK_CLIENT_CREDENTIALS_FILE', 'BANK_ADMIN_CREDENTIALS_FILE', 'BANK_PUBLIC_URL',
-  'BANK_CLUSTER_PLACEMENT', 'BANK_FAULTS_FILE', 'BANK_CONSOLE_PORT', 'BANK_DEV_MODE', 'BANK_CONSOLE_BALANCER_URL', 'BANK_CONSOLE_BUSINESS_URLS',
-  'BANK_CONSOLE_DATA_URLS', 'BANK_ADMIN_TOKEN_FILE'];
+const PER_CHILD = [
+  'BANK_PORT',
+  'BANK_BUSINESS_ID',
+  'BANK_BUSINESS_TOKEN',
+  'BANK_BUSINESS_URLS',
+  'BANK_DATA_URL',
+  'BANK_DATA_URLS',
+  'BANK_BUSINESS_CREDENTIALS_FILE',
+  'BANK_CLIENT_CREDENTIALS_FILE',
+  'BANK_ADMIN_CREDENTIALS_FILE',
+  'BANK_PUBLIC_URL',
+  'BANK_CLUSTER_PLACEMENT',
+  'BANK_FAULTS_FILE',
+  'BANK_CONSOLE_PORT',
+  'BANK_DEV_MODE',
+  'BANK_CONSOLE_BALANCER_URL',
+  'BANK_CONSOLE_BUSINESS_URLS',
+  'BANK_CONSOLE_DATA_URLS',
+  'BANK_ADMIN_TOKEN_FILE',
+];
 
 function portList(text: string, count: number): number[] {
   const parts = text.split(',').map((s) => s.trim());
   if (parts.length === 1 && parts[0] === '0') return Array.from({ length: count }, () => 0);
-  if (parts.length !== count) throw new Error(`BANK_BUSINESS_PORTS must list ${count} ports (or be 0), got ${JSON.stringify(text)}`);
+  if (parts.length !== count)
+    throw new Error(`BANK_BUSINESS_PORTS must list ${count} ports (or be 0), got ${JSON.stringify(text)}`);
   return parts.map((p) => {
     const port = /^[0-9]{1,5}$/.test(p) ? Number(p) : -1;
     if (port < 0 || port > 65535) throw new Error(`BANK_BUSINESS_PORTS: not a port: ${JSON.stringify(p)}`);
@@ -91,9 +108,13 @@ export function dataServerName(i: number): string {
 function dataPortList(e: Env, databaseUrl: string | undefined): number[] {
   const count = intSetting(e, 'BANK_DATA_SERVERS', 1, 1, DATA_SERVERS_MAX);
   // Several data servers share their state through the database; an SQLite file has one owner.
-  if (count > 1 && databaseUrl === undefined) throw new Error(`BANK_DATA_SERVERS=${count} needs DATABASE_URL (--database-url postgres://…): SQLite allows one data server`);
+  if (count > 1 && databaseUrl === undefined)
+    throw new Error(
+      `BANK_DATA_SERVERS=${count} needs DATABASE_URL (--database-url postgres://…): SQLite allows one data server`,
+    );
   const first = intSetting(e, 'BANK_DATA_PORT', 8090, 0, 65535);
-  if (first !== 0 && first + count - 1 > 65535) throw new Error(`BANK_DATA_PORT ${first} + ${count} data servers passes port 65535`);
+  if (first !== 0 && first + count - 1 > 65535)
+    throw new Error(`BANK_DATA_PORT ${first} + ${count} data servers passes port 65535`);
   return Array.from({ length: count }, (_v, i) => (first === 0 ? 0 : first + i));
 }
 
@@ -103,13 +124,18 @@ export function loadClusterConfig(env: Env, argv: readonly string[]): ClusterCon
   const dataPorts = dataPortList(e, databaseUrl);
   const businessCount = intSetting(e, 'BANK_BUSINESS_COUNT', 3, 1, BUSINESS_COUNT_MAX);
   const portsText = optionalStringSetting(e, 'BANK_BUSINESS_PORTS');
-  const businessPorts = portsText === undefined
-    ? Array.from({ length: businessCount }, (_v, i) => 8081 + i)
-    : portList(portsText, businessCount);
-  const demoClientIds = stringSetting(e, 'BANK_DEMO_CLIENTS', 'alice,bob').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const businessPorts =
+    portsText === undefined
+      ? Array.from({ length: businessCount }, (_v, i) => 8081 + i)
+      : portList(portsText, businessCount);
+  const demoClientIds = stringSetting(e, 'BANK_DEMO_CLIENTS', 'alice,bob')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (demoClientIds.length === 0) throw new Error('BANK_DEMO_CLIENTS must name at least one client');
   const demoDeposit = stringSetting(e, 'BANK_DEMO_DEPOSIT', '1000.00');
-  if (!/^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/.test(demoDeposit)) throw new Error(`BANK_DEMO_DEPOSIT must be a decimal amount, got ${demoDeposit}`);
+  if (!/^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/.test(demoDeposit))
+    throw new Error(`BANK_DEMO_DEPOSIT must be a decimal amount, got ${demoDeposit}`);
   const faultsText = optionalStringSetting(e, 'BANK_FAULTS_FILE');
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && !PER_CHILD.includes(k)) childEnv[k] = v;

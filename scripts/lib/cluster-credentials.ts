@@ -42,12 +42,17 @@ export function writeFileAtomic(path: string, text: string, mode: number): void 
 }
 
 function credentialFileText(tokens: ReadonlyMap<string, string>): string {
-  const file: CredentialFile = { principals: [...tokens].map(([id, token]) => ({ id, tokenSha256: hashToken(token) })) };
+  const file: CredentialFile = {
+    principals: [...tokens].map(([id, token]) => ({ id, tokenSha256: hashToken(token) })),
+  };
   return JSON.stringify(file, null, 2) + '\n';
 }
 
 /** Fresh tokens for these business ids; the hashes go to the file, the tokens are returned. */
-export function writeBusinessCredentials(dataDir: string, businessIds: readonly string[]): { file: string; tokens: ReadonlyMap<string, string> } {
+export function writeBusinessCredentials(
+  dataDir: string,
+  businessIds: readonly string[],
+): { file: string; tokens: ReadonlyMap<string, string> } {
   const tokens = new Map(businessIds.map((id) => [id, newToken()] as const));
   const file = join(dataDir, BUSINESS_CREDENTIALS_FILE);
   writeFileAtomic(file, credentialFileText(tokens), 0o600);
@@ -63,7 +68,8 @@ export function readDemoCredentials(dataDir: string): DemoCredentials | undefine
   const path = join(dataDir, DEMO_CREDENTIALS_FILE);
   if (!existsSync(path)) return undefined;
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DemoCredentials>;
-  if (!Array.isArray(parsed.clients) || typeof parsed.url !== 'string') throw new Error(`${path}: not a demo credentials file`);
+  if (!Array.isArray(parsed.clients) || typeof parsed.url !== 'string')
+    throw new Error(`${path}: not a demo credentials file`);
   for (const c of parsed.clients) {
     if (typeof c.clientId !== 'string' || typeof c.authToken !== 'string' || !Array.isArray(c.accounts)) {
       throw new Error(`${path}: a client entry lacks clientId, authToken or accounts`);
@@ -107,7 +113,10 @@ function staleError(dataDir: string, clientId: string, why: string, fix: string)
  * something changed. A demo token that no longer matches the file (rotated by hand) is refused
  * with the fix, rather than failing later with AUTHENTICATION_FAILED.
  */
-export function demoClientTokens(dataDir: string, clientIds: readonly string[]): { file: string; tokens: ReadonlyMap<string, string>; previous: DemoCredentials | undefined } {
+export function demoClientTokens(
+  dataDir: string,
+  clientIds: readonly string[],
+): { file: string; tokens: ReadonlyMap<string, string>; previous: DemoCredentials | undefined } {
   const file = join(dataDir, CLIENT_CREDENTIALS_FILE);
   const existing = readPrincipals(file);
   const previous = existing === undefined ? undefined : readDemoCredentials(dataDir);
@@ -117,12 +126,20 @@ export function demoClientTokens(dataDir: string, clientIds: readonly string[]):
     const demoToken = previous?.clients.find((c) => c.clientId === id)?.authToken;
     const record = principals.find((p) => p.id === id);
     if (record !== undefined && demoToken === undefined) {
-      throw staleError(dataDir, id, `client ${id} has a token in ${CLIENT_CREDENTIALS_FILE} that the demo file does not know`,
-        `leave ${id} out of BANK_DEMO_CLIENTS, or remove it first (npm run admin -- client remove ${id})`);
+      throw staleError(
+        dataDir,
+        id,
+        `client ${id} has a token in ${CLIENT_CREDENTIALS_FILE} that the demo file does not know`,
+        `leave ${id} out of BANK_DEMO_CLIENTS, or remove it first (npm run admin -- client remove ${id})`,
+      );
     }
     if (record !== undefined && record.tokenSha256 !== hashToken(demoToken!)) {
-      throw staleError(dataDir, id, `${id}'s token there is not the one in ${CLIENT_CREDENTIALS_FILE} (rotated by hand?)`,
-        `npm run admin -- client rotate ${id} (writes a new token to both files)`);
+      throw staleError(
+        dataDir,
+        id,
+        `${id}'s token there is not the one in ${CLIENT_CREDENTIALS_FILE} (rotated by hand?)`,
+        `npm run admin -- client rotate ${id} (writes a new token to both files)`,
+      );
     }
     const token = demoToken ?? newToken();
     tokens.set(id, token);
@@ -137,7 +154,8 @@ export function readAdminToken(dataDir: string): string | undefined {
   const path = join(dataDir, ADMIN_CREDENTIALS_FILE);
   if (!existsSync(path)) return undefined;
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as { adminToken?: unknown };
-  if (typeof parsed.adminToken !== 'string' || parsed.adminToken === '') throw new Error(`${path}: expected {"adminToken": "…"}`);
+  if (typeof parsed.adminToken !== 'string' || parsed.adminToken === '')
+    throw new Error(`${path}: expected {"adminToken": "…"}`);
   return parsed.adminToken;
 }
 
@@ -150,7 +168,11 @@ export function ensureAdminCredentials(dataDir: string): { token: string; hashFi
   const existing = readAdminToken(dataDir);
   const token = existing ?? newToken();
   if (existing === undefined) {
-    writeFileAtomic(join(dataDir, ADMIN_CREDENTIALS_FILE), JSON.stringify({ adminToken: token }, null, 2) + '\n', 0o600);
+    writeFileAtomic(
+      join(dataDir, ADMIN_CREDENTIALS_FILE),
+      JSON.stringify({ adminToken: token }, null, 2) + '\n',
+      0o600,
+    );
   }
   const hashFile = join(dataDir, ADMIN_HASH_FILE);
   let current = false;

@@ -32,8 +32,10 @@ function lockHolder(dataDir: string): number | undefined {
 }
 
 function runningError(dataDir: string, pid: number): ClusterBusyError {
-  return new ClusterBusyError(`a cluster is already running from ${dataDir} (launcher pid ${pid}); ` +
-    `stop it first (kill -TERM ${pid}), or use another --data-dir and other ports`);
+  return new ClusterBusyError(
+    `a cluster is already running from ${dataDir} (launcher pid ${pid}); ` +
+      `stop it first (kill -TERM ${pid}), or use another --data-dir and other ports`,
+  );
 }
 
 /** Refuses (throws ClusterBusyError) while a live launcher holds the data dir's lock. Writes nothing. */
@@ -55,8 +57,10 @@ export async function checkPortsFree(host: string, ports: ReadonlyArray<readonly
   for (const [what, port] of ports) {
     if (port === 0) continue;
     if (!(await portFree(host, port))) {
-      throw new ClusterBusyError(`port ${port} on ${host} (${what}) is in use: another cluster or program holds it; ` +
-        'stop it, or choose other ports (--data-port, --business-ports, --balancer-port)');
+      throw new ClusterBusyError(
+        `port ${port} on ${host} (${what}) is in use: another cluster or program holds it; ` +
+          'stop it, or choose other ports (--data-port, --business-ports, --balancer-port)',
+      );
     }
   }
 }

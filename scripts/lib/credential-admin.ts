@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 import { hashToken, newToken, PrincipalRecord } from '../../common/credentials';
 import {
-  BUSINESS_CREDENTIALS_FILE, CLIENT_CREDENTIALS_FILE, readDemoCredentials, readPrincipals, writeDemoCredentials, writePrincipals,
+  BUSINESS_CREDENTIALS_FILE,
+  CLIENT_CREDENTIALS_FILE,
+  readDemoCredentials,
+  readPrincipals,
+  writeDemoCredentials,
+  writePrincipals,
 } from './cluster-credentials';
 
 /**
@@ -21,16 +26,18 @@ export interface ClientChange {
 
 function principalsOf(path: string): PrincipalRecord[] {
   const principals = readPrincipals(path);
-  if (principals === undefined) throw new AdminCommandError(`${path} does not exist (is this the cluster's --data-dir?)`);
+  if (principals === undefined)
+    throw new AdminCommandError(`${path} does not exist (is this the cluster's --data-dir?)`);
   return principals;
 }
 
 function replaceDemoToken(dataDir: string, clientId: string, token: string | undefined): boolean {
   const demo = readDemoCredentials(dataDir);
   if (demo === undefined || !demo.clients.some((c) => c.clientId === clientId)) return false;
-  const clients = token === undefined
-    ? demo.clients.filter((c) => c.clientId !== clientId)
-    : demo.clients.map((c) => (c.clientId === clientId ? { ...c, authToken: token } : c));
+  const clients =
+    token === undefined
+      ? demo.clients.filter((c) => c.clientId !== clientId)
+      : demo.clients.map((c) => (c.clientId === clientId ? { ...c, authToken: token } : c));
   writeDemoCredentials(dataDir, { ...demo, clients });
   return true;
 }
@@ -38,7 +45,8 @@ function replaceDemoToken(dataDir: string, clientId: string, token: string | und
 export function addClient(dataDir: string, clientId: string): ClientChange {
   const path = join(dataDir, CLIENT_CREDENTIALS_FILE);
   const principals = principalsOf(path);
-  if (principals.some((p) => p.id === clientId)) throw new AdminCommandError(`client ${clientId} exists already (client rotate ${clientId} gives it a new token)`);
+  if (principals.some((p) => p.id === clientId))
+    throw new AdminCommandError(`client ${clientId} exists already (client rotate ${clientId} gives it a new token)`);
   const token = newToken();
   writePrincipals(path, [...principals, { id: clientId, tokenSha256: hashToken(token) }]);
   return { token, demo: false };
@@ -49,7 +57,10 @@ function rotate(path: string, id: string, what: string): string {
   const principals = principalsOf(path);
   if (!principals.some((p) => p.id === id)) throw new AdminCommandError(`no ${what} ${id} in ${path}`);
   const token = newToken();
-  writePrincipals(path, principals.map((p) => (p.id === id ? { id, tokenSha256: hashToken(token) } : p)));
+  writePrincipals(
+    path,
+    principals.map((p) => (p.id === id ? { id, tokenSha256: hashToken(token) } : p)),
+  );
   return token;
 }
 
@@ -62,7 +73,10 @@ export function removeClient(dataDir: string, clientId: string): ClientChange {
   const path = join(dataDir, CLIENT_CREDENTIALS_FILE);
   const principals = principalsOf(path);
   if (!principals.some((p) => p.id === clientId)) throw new AdminCommandError(`no client ${clientId} in ${path}`);
-  writePrincipals(path, principals.filter((p) => p.id !== clientId));
+  writePrincipals(
+    path,
+    principals.filter((p) => p.id !== clientId),
+  );
   return { demo: replaceDemoToken(dataDir, clientId, undefined) };
 }
 

@@ -50,7 +50,7 @@ export async function ensureDemoAccounts(
     const clients: DemoClient[] = [];
     for (const [clientId, authToken] of tokens) {
       const before = previous?.clients.find((c) => c.clientId === clientId);
-      if (before !== undefined && before.authToken === authToken && await stillThere(wire, before)) {
+      if (before !== undefined && before.authToken === authToken && (await stillThere(wire, before))) {
         clients.push(before);
         continue;
       }

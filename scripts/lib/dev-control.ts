@@ -8,10 +8,14 @@ import { SupervisedChild } from './supervised-child';
  * gets SIGSTOP (it holds its sockets and answers nothing — what a GC pause or a hung host
  * looks like to the balancer) until resume.
  */
-export function devControl(business: readonly SupervisedChild[], onChange: (what: string) => void): (message: unknown, reply: (answer: unknown) => void) => void {
+export function devControl(
+  business: readonly SupervisedChild[],
+  onChange: (what: string) => void,
+): (message: unknown, reply: (answer: unknown) => void) => void {
   return (message, reply) => {
     if (!isControlRequest(message)) return;
-    const answer = (ok: boolean, text: string): void => reply({ type: 'distbank-control-reply', id: message.id, ok, message: text } satisfies ControlReply);
+    const answer = (ok: boolean, text: string): void =>
+      reply({ type: 'distbank-control-reply', id: message.id, ok, message: text } satisfies ControlReply);
     const child = business.find((b) => b.name === message.server);
     if (child === undefined) return answer(false, `no business server named ${message.server}`);
     const done = (text: string): void => {
@@ -25,12 +29,19 @@ export function devControl(business: readonly SupervisedChild[], onChange: (what
         void child.stop().then(() => done(`${child.name} stopped`));
         return;
       case 'pause':
-        return child.signal('SIGSTOP') ? done(`${child.name} paused (SIGSTOP)`) : answer(false, `${child.name} is not running`);
+        return child.signal('SIGSTOP')
+          ? done(`${child.name} paused (SIGSTOP)`)
+          : answer(false, `${child.name} is not running`);
       case 'resume':
-        return child.signal('SIGCONT') ? done(`${child.name} resumed (SIGCONT)`) : answer(false, `${child.name} is not running`);
+        return child.signal('SIGCONT')
+          ? done(`${child.name} resumed (SIGCONT)`)
+          : answer(false, `${child.name} is not running`);
       case 'restart':
         child.signal('SIGCONT');
-        void child.startAgain().then((r) => done(`${child.name} restarted, pid ${r.pid}`), (e: unknown) => answer(false, `restart failed: ${e instanceof Error ? e.message : String(e)}`));
+        void child.startAgain().then(
+          (r) => done(`${child.name} restarted, pid ${r.pid}`),
+          (e: unknown) => answer(false, `restart failed: ${e instanceof Error ? e.message : String(e)}`),
+        );
         return;
     }
   };

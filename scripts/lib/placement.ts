@@ -21,13 +21,17 @@ export function parsePlacement(text: string | undefined): PlacementMap {
   const map = new Map<string, Placement>();
   if (text === undefined || text.trim() === '') return map;
   const raw = JSON.parse(text) as unknown;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('BANK_CLUSTER_PLACEMENT must be a JSON object keyed by child name');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error('BANK_CLUSTER_PLACEMENT must be a JSON object keyed by child name');
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
     const v = value as Partial<Record<keyof Placement, unknown>>;
-    if (typeof v.netns !== 'string' || !NETNS_NAME.test(v.netns)) throw new Error(`BANK_CLUSTER_PLACEMENT.${name}.netns must be a namespace name`);
-    if (typeof v.host !== 'string' || !IPV4.test(v.host)) throw new Error(`BANK_CLUSTER_PLACEMENT.${name}.host must be an IPv4 address`);
+    if (typeof v.netns !== 'string' || !NETNS_NAME.test(v.netns))
+      throw new Error(`BANK_CLUSTER_PLACEMENT.${name}.netns must be a namespace name`);
+    if (typeof v.host !== 'string' || !IPV4.test(v.host))
+      throw new Error(`BANK_CLUSTER_PLACEMENT.${name}.host must be an IPv4 address`);
     const env = (v.env ?? {}) as Record<string, unknown>;
-    for (const [k, x] of Object.entries(env)) if (typeof x !== 'string') throw new Error(`BANK_CLUSTER_PLACEMENT.${name}.env.${k} must be a string`);
+    for (const [k, x] of Object.entries(env))
+      if (typeof x !== 'string') throw new Error(`BANK_CLUSTER_PLACEMENT.${name}.env.${k} must be a string`);
     map.set(name, Object.freeze({ netns: v.netns, host: v.host, env: Object.freeze(env as Record<string, string>) }));
   }
   return map;

@@ -31,7 +31,11 @@ export interface ChildPolicy {
   readonly restartDelayMs: number;
 }
 
-export type ChildEventSink = (child: SupervisedChild, event: 'died' | 'restarted' | 'gave-up' | 'restart-failed', detail: string) => void;
+export type ChildEventSink = (
+  child: SupervisedChild,
+  event: 'died' | 'restarted' | 'gave-up' | 'restart-failed',
+  detail: string,
+) => void;
 
 export class SupervisedChild {
   private process: ChildProcess | undefined;
@@ -40,7 +44,11 @@ export class SupervisedChild {
   private restartTimes: number[] = [];
   private env: Record<string, string>;
 
-  constructor(readonly spec: ChildSpec, private readonly policy: ChildPolicy, private readonly onEvent: ChildEventSink) {
+  constructor(
+    readonly spec: ChildSpec,
+    private readonly policy: ChildPolicy,
+    private readonly onEvent: ChildEventSink,
+  ) {
     this.env = { ...spec.env };
   }
 
@@ -66,7 +74,12 @@ export class SupervisedChild {
     });
     this.process = child;
     const onMessage = this.spec.onMessage;
-    if (onMessage !== undefined) child.on('message', (m) => onMessage(m, (answer) => { if (child.connected) child.send(answer as object); }));
+    if (onMessage !== undefined)
+      child.on('message', (m) =>
+        onMessage(m, (answer) => {
+          if (child.connected) child.send(answer as object);
+        }),
+      );
     const prefix = `[${this.spec.name}] `;
     createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(prefix + line + '\n'));
     const ready = await new Promise<ReadyLine>((resolve, reject) => {

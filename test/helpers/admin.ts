@@ -17,5 +17,5 @@ export function testAdmin(dir: string): TestAdmin {
 /** GET /health as the admin: the details. */
 export async function healthDetails<T = Record<string, unknown>>(baseUrl: string, token: string): Promise<T> {
   const res = await fetch(new URL('/health', baseUrl), { headers: { authorization: `Bearer ${token}` } });
-  return await res.json() as T;
+  return (await res.json()) as T;
 }

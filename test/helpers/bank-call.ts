@@ -36,7 +36,9 @@ export interface BankCallOptions {
 
 /** A parsed response element: leaf text, nested element, or an array for repeated elements. */
 export type BankValue = string | BankRecord | BankValue[];
-export interface BankRecord { [name: string]: BankValue }
+export interface BankRecord {
+  [name: string]: BankValue;
+}
 
 export interface BankFaultInfo {
   readonly faultcode: string;
@@ -91,9 +93,11 @@ export function bankEnvelope(operation: string, args: BankArgs, headers: BankHea
   if (headers.clientId !== undefined) blocks.push(`<b:client-id>${escapeText(headers.clientId)}</b:client-id>`);
   if (headers.requestId !== undefined) blocks.push(`<b:request-id>${escapeText(headers.requestId)}</b:request-id>`);
   const header = blocks.length > 0 ? `<soap:Header>${blocks.join('')}</soap:Header>` : '';
-  return '<?xml version="1.0" encoding="utf-8"?>' +
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP_ENV_NS}" xmlns:b="${BANK_NS}">${header}` +
-    `<soap:Body><b:${operation}>${renderPairs(pairs)}</b:${operation}></soap:Body></soap:Envelope>`;
+    `<soap:Body><b:${operation}>${renderPairs(pairs)}</b:${operation}></soap:Body></soap:Envelope>`
+  );
 }
 
 /** POST any body to a URL and collect the answer as text. Rejects on timeout or a network error. */
@@ -106,30 +110,41 @@ export function postRaw(
   const target = new URL(url);
   const payload = Buffer.from(body, 'utf8');
   return new Promise<RawResponse>((resolve, reject) => {
-    const req = http.request({
-      agent,
-      host: target.hostname,
-      port: target.port,
-      path: target.pathname + target.search,
-      method: 'POST',
-      headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(payload.length), ...httpHeaders },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (bytes > RESPONSE_BYTES_MAX) {
-          req.destroy(new Error(`response larger than ${RESPONSE_BYTES_MAX} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ httpStatus: res.statusCode ?? 0, headers: res.headers, raw: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: 'POST',
+        headers: {
+          'content-type': 'text/xml; charset=utf-8',
+          'content-length': String(payload.length),
+          ...httpHeaders,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > RESPONSE_BYTES_MAX) {
+            req.destroy(new Error(`response larger than ${RESPONSE_BYTES_MAX} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({
+            httpStatus: res.statusCode ?? 0,
+            headers: res.headers,
+            raw: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        res.on('error', reject);
+      },
+    );
     const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (error) => {
       clearTimeout(timer);
@@ -147,12 +162,12 @@ function asText(value: unknown): string | undefined {
 
 /** Parses a SOAP response into the body element's content or the fault. Throws on non-SOAP. */
 export async function parseBankResponse(httpStatus: number, raw: string): Promise<BankCallResult> {
-  const parsed = await parseStringPromise(raw, {
+  const parsed = (await parseStringPromise(raw, {
     explicitArray: false,
     ignoreAttrs: true,
     tagNameProcessors: [processors.stripPrefix],
     emptyTag: '',
-  }) as { Envelope?: { Body?: Record<string, unknown> } };
+  })) as { Envelope?: { Body?: Record<string, unknown> } };
   const bodyElement = parsed.Envelope?.Body;
   if (bodyElement === undefined || typeof bodyElement !== 'object') {
     throw new Error(`not a SOAP envelope (HTTP ${httpStatus}): ${raw.slice(0, 500)}`);

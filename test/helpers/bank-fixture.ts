@@ -36,18 +36,27 @@ export interface FixtureOptions {
 
 export async function startBankFixture(options: FixtureOptions = {}): Promise<BankFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-business-'));
-  const clients = Array.from({ length: options.clients ?? 2 }, (_, i) => ({ clientId: `client${i + 1}`, authToken: newToken() }));
+  const clients = Array.from({ length: options.clients ?? 2 }, (_, i) => ({
+    clientId: `client${i + 1}`,
+    authToken: newToken(),
+  }));
   const businessCount = options.businessServers ?? 1;
   const businessIds = Array.from({ length: Math.max(businessCount, 1) }, (_, i) => `b${i + 1}`);
   const businessTokens = businessIds.map(() => newToken());
   const businessCredentials = join(dir, 'business-credentials.json');
   const clientCredentials = join(dir, 'client-credentials.json');
-  writeFileSync(businessCredentials, JSON.stringify({
-    principals: businessIds.map((id, i) => ({ id, tokenSha256: hashToken(businessTokens[i]!) })),
-  }));
-  writeFileSync(clientCredentials, JSON.stringify({
-    principals: clients.map((c) => ({ id: c.clientId, tokenSha256: hashToken(c.authToken) })),
-  }));
+  writeFileSync(
+    businessCredentials,
+    JSON.stringify({
+      principals: businessIds.map((id, i) => ({ id, tokenSha256: hashToken(businessTokens[i]!) })),
+    }),
+  );
+  writeFileSync(
+    clientCredentials,
+    JSON.stringify({
+      principals: clients.map((c) => ({ id: c.clientId, tokenSha256: hashToken(c.authToken) })),
+    }),
+  );
   const logLevel = options.logLevel ?? 'warn';
   const business: RunningProcess[] = [];
   const started: RunningProcess[] = [];

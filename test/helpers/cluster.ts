@@ -80,7 +80,8 @@ const READY_TIMEOUT_MS = 20_000;
  * (business/README.md, tested in test/fairness*.test.ts) lifted so it cannot decide them.
  */
 export const CLIENT_RATE_LIFTED: Readonly<Record<string, string>> = Object.freeze({
-  BANK_CLIENT_RATE_PER_S: '1000000', BANK_CLIENT_BURST: '1000000',
+  BANK_CLIENT_RATE_PER_S: '1000000',
+  BANK_CLIENT_BURST: '1000000',
 });
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
@@ -94,7 +95,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const clientFile = join(dataDir, 'client-credentials.json');
   writeClientCredentials(clientFile, clientTokens);
   const admin = testAdmin(dataDir);
-  const common = { BANK_LOG_LEVEL: 'warn', BANK_HOST: '127.0.0.1', BANK_DATA_DIR: dataDir, ...admin.env, ...options.env };
+  const common = {
+    BANK_LOG_LEVEL: 'warn',
+    BANK_HOST: '127.0.0.1',
+    BANK_DATA_DIR: dataDir,
+    ...admin.env,
+    ...options.env,
+  };
 
   const started: RunningProcess[] = [];
   const dataEnv = { ...common, BANK_PORT: '0', BANK_BUSINESS_CREDENTIALS_FILE: business.file, ...options.dataEnv };
@@ -111,27 +118,41 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       moreData.push(extra);
     }
     const dataUrls = [data.url, ...moreData.map((p) => p.url)];
-    const settled = await Promise.allSettled(businessIds.map((id, i) => startProcess('business/main.js', {
-      ...common,
-      BANK_PORT: '0',
-      BANK_BUSINESS_ID: id,
-      BANK_BUSINESS_TOKEN: business.tokens.get(id)!,
-      ...(options.businessDataUrls === 'all' ? { BANK_DATA_URLS: dataUrls.join(',') } : { BANK_DATA_URL: dataUrls[i % dataUrls.length]! }),
-      BANK_CLIENT_CREDENTIALS_FILE: clientFile,
-      ...options.businessEnv,
-    }, READY_TIMEOUT_MS)));
+    const settled = await Promise.allSettled(
+      businessIds.map((id, i) =>
+        startProcess(
+          'business/main.js',
+          {
+            ...common,
+            BANK_PORT: '0',
+            BANK_BUSINESS_ID: id,
+            BANK_BUSINESS_TOKEN: business.tokens.get(id)!,
+            ...(options.businessDataUrls === 'all'
+              ? { BANK_DATA_URLS: dataUrls.join(',') }
+              : { BANK_DATA_URL: dataUrls[i % dataUrls.length]! }),
+            BANK_CLIENT_CREDENTIALS_FILE: clientFile,
+            ...options.businessEnv,
+          },
+          READY_TIMEOUT_MS,
+        ),
+      ),
+    );
     // Keep every one that started, so a failure of another does not leave it orphaned.
     for (const r of settled) if (r.status === 'fulfilled') started.push(r.value);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     const procs = settled.map((r) => (r as PromiseFulfilledResult<RunningProcess>).value);
     businessProcs.push(...procs);
-    balancer = await startProcess('balancer/main.js', {
-      ...common,
-      BANK_PORT: '0',
-      BANK_BUSINESS_URLS: procs.map((p) => p.url).join(','),
-      ...options.balancerEnv,
-    }, READY_TIMEOUT_MS);
+    balancer = await startProcess(
+      'balancer/main.js',
+      {
+        ...common,
+        BANK_PORT: '0',
+        BANK_BUSINESS_URLS: procs.map((p) => p.url).join(','),
+        ...options.balancerEnv,
+      },
+      READY_TIMEOUT_MS,
+    );
     started.push(balancer);
   } catch (err) {
     await Promise.all(started.map((p) => p.kill('SIGKILL')));
@@ -236,7 +257,9 @@ export async function callWithRetry(
     }
     await new Promise((r) => setTimeout(r, pauseMs));
   }
-  throw new Error(`${operation} ${requestId ?? ''}: no final answer after ${policy.attemptsMax} attempts; last: ${last}`);
+  throw new Error(
+    `${operation} ${requestId ?? ''}: no final answer after ${policy.attemptsMax} attempts; last: ${last}`,
+  );
 }
 
 function text(record: BankRecord | undefined, name: string): string {
@@ -246,7 +269,10 @@ function text(record: BankRecord | undefined, name: string): string {
 }
 
 export function expectBody(r: BankCallResult): BankRecord {
-  if (r.body === undefined) throw new Error(`expected a success, got HTTP ${r.httpStatus}: ${r.fault?.code ?? ''} ${r.fault?.message ?? r.raw.slice(0, 400)}`);
+  if (r.body === undefined)
+    throw new Error(
+      `expected a success, got HTTP ${r.httpStatus}: ${r.fault?.code ?? ''} ${r.fault?.message ?? r.raw.slice(0, 400)}`,
+    );
   return r.body;
 }
 
@@ -255,7 +281,13 @@ export function field(r: BankCallResult, name: string): string {
 }
 
 export async function openAccount(url: string, client: TestClient, initialDeposit: string): Promise<string> {
-  const { result } = await callWithRetry(url, 'OpenAccount', [['initialDeposit', initialDeposit]], client, `open-${newToken().slice(0, 20)}`);
+  const { result } = await callWithRetry(
+    url,
+    'OpenAccount',
+    [['initialDeposit', initialDeposit]],
+    client,
+    `open-${newToken().slice(0, 20)}`,
+  );
   return field(result, 'accountId');
 }
 
@@ -272,13 +304,32 @@ export interface Entry {
   readonly counterpartyAccountId?: string;
 }
 
-export async function statementOf(url: string, client: TestClient, accountId: string, limit = 1000): Promise<{ balance: string; entries: Entry[] }> {
-  const { result } = await callWithRetry(url, 'GetStatement', [['accountId', accountId], ['limit', String(limit)]], client, undefined);
+export async function statementOf(
+  url: string,
+  client: TestClient,
+  accountId: string,
+  limit = 1000,
+): Promise<{ balance: string; entries: Entry[] }> {
+  const { result } = await callWithRetry(
+    url,
+    'GetStatement',
+    [
+      ['accountId', accountId],
+      ['limit', String(limit)],
+    ],
+    client,
+    undefined,
+  );
   const body = expectBody(result);
   const entries = asList(body['entry']).map((e) => {
     const r = e as BankRecord;
     const cp = r['counterpartyAccountId'];
-    const base = { transactionId: text(r, 'transactionId'), kind: text(r, 'kind'), amount: text(r, 'amount'), balanceAfter: text(r, 'balanceAfter') };
+    const base = {
+      transactionId: text(r, 'transactionId'),
+      kind: text(r, 'kind'),
+      amount: text(r, 'amount'),
+      balanceAfter: text(r, 'balanceAfter'),
+    };
     return typeof cp === 'string' ? { ...base, counterpartyAccountId: cp } : base;
   });
   return { balance: text(body, 'balance'), entries };

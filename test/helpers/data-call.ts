@@ -32,7 +32,14 @@ export interface DataCallOptions {
 export interface DataCallResult {
   readonly httpStatus: number;
   readonly body?: BankRecord;
-  readonly fault?: { faultcode: string; faultstring: string; code: string; message: string; accountId?: string; retryable: boolean };
+  readonly fault?: {
+    faultcode: string;
+    faultstring: string;
+    code: string;
+    message: string;
+    accountId?: string;
+    retryable: boolean;
+  };
   readonly raw: string;
 }
 
@@ -55,12 +62,19 @@ export function dataEnvelope(operation: string, args: readonly DataArgPair[], he
   if (headers.businessId !== undefined) blocks.push(`<d:business-id>${escapeText(headers.businessId)}</d:business-id>`);
   if (headers.requestId !== undefined) blocks.push(`<d:request-id>${escapeText(headers.requestId)}</d:request-id>`);
   const header = blocks.length > 0 ? `<soap:Header>${blocks.join('')}</soap:Header>` : '';
-  return '<?xml version="1.0" encoding="utf-8"?>' +
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP_ENV_NS}" xmlns:d="${DATA_NS}">${header}` +
-    `<soap:Body><d:${operation}>${args.map(([n, v]) => render(n, v)).join('')}</d:${operation}></soap:Body></soap:Envelope>`;
+    `<soap:Body><d:${operation}>${args.map(([n, v]) => render(n, v)).join('')}</d:${operation}></soap:Body></soap:Envelope>`
+  );
 }
 
-export async function postData(url: string, operation: string, body: string, options: DataCallOptions = {}): Promise<DataCallResult> {
+export async function postData(
+  url: string,
+  operation: string,
+  body: string,
+  options: DataCallOptions = {},
+): Promise<DataCallResult> {
   const soapAction = options.soapAction === undefined ? `${DATA_NS}#${operation}` : options.soapAction;
   const httpHeaders: Record<string, string> = { ...(options.httpHeaders ?? {}) };
   if (soapAction !== null) httpHeaders['soapaction'] = `"${soapAction}"`;
@@ -70,7 +84,11 @@ export async function postData(url: string, operation: string, body: string, opt
 
 /** Calls one data-tier operation; resolves with the body or the fault, rejects on network errors. */
 export function callData(
-  url: string, operation: string, args: readonly DataArgPair[], headers: DataHeaders, options: DataCallOptions = {},
+  url: string,
+  operation: string,
+  args: readonly DataArgPair[],
+  headers: DataHeaders,
+  options: DataCallOptions = {},
 ): Promise<DataCallResult> {
   return postData(url, operation, dataEnvelope(operation, args, headers), options);
 }

@@ -72,14 +72,19 @@ export function writeBusinessCredentials(dir: string): BusinessCredentials {
   const b1 = { businessId: 'b1', authToken: newToken() };
   const b2 = { businessId: 'b2', authToken: newToken() };
   const filePath = join(dir, 'business-credentials.json');
-  writeFileSync(filePath, JSON.stringify({
-    principals: [b1, b2].map((p) => ({ id: p.businessId, tokenSha256: hashToken(p.authToken) })),
-  }));
+  writeFileSync(
+    filePath,
+    JSON.stringify({
+      principals: [b1, b2].map((p) => ({ id: p.businessId, tokenSha256: hashToken(p.authToken) })),
+    }),
+  );
   return { b1, b2, filePath };
 }
 
 export async function startDataServer(
-  backend: DataBackend, credentials: BusinessCredentials, extraEnv: Readonly<Record<string, string>> = {},
+  backend: DataBackend,
+  credentials: BusinessCredentials,
+  extraEnv: Readonly<Record<string, string>> = {},
 ): Promise<RunningProcess> {
   return startProcess('server/main.js', {
     ...backend.env,
@@ -139,17 +144,27 @@ export class DataFixture {
   async ok(operation: string, args: readonly DataArgPair[], who: 'b1' | 'b2' = 'b1'): Promise<BankRecord> {
     const r = await this.call(operation, args, who);
     if (r.body === undefined) {
-      throw new Error(`${operation} failed: ${JSON.stringify(r.fault)}\n${this.proc.stderrTail().split('\n').slice(-5).join('\n')}`);
+      throw new Error(
+        `${operation} failed: ${JSON.stringify(r.fault)}\n${this.proc.stderrTail().split('\n').slice(-5).join('\n')}`,
+      );
     }
     return r.body;
   }
 
   async createAccount(balance: string, owner = 'alice'): Promise<string> {
-    const body = await this.ok('CreateAccount', [['ownerId', owner], ['transactionId', this.uniqueId('open')], ['initialBalance', balance]]);
+    const body = await this.ok('CreateAccount', [
+      ['ownerId', owner],
+      ['transactionId', this.uniqueId('open')],
+      ['initialBalance', balance],
+    ]);
     return textOf(body.accountId);
   }
 
-  async lock(accountIds: readonly string[], who: 'b1' | 'b2' = 'b1', options: { waitMs?: number; leaseMs?: number } = {}): Promise<DataCallResult> {
+  async lock(
+    accountIds: readonly string[],
+    who: 'b1' | 'b2' = 'b1',
+    options: { waitMs?: number; leaseMs?: number } = {},
+  ): Promise<DataCallResult> {
     const args: DataArgPair[] = [['accountId', accountIds]];
     if (options.waitMs !== undefined) args.push(['waitMs', String(options.waitMs)]);
     if (options.leaseMs !== undefined) args.push(['leaseMs', String(options.leaseMs)]);
@@ -157,26 +172,57 @@ export class DataFixture {
   }
 
   update(
-    lock: { lockId: string; fencingToken: string }, transactionId: string, postings: ReadonlyArray<readonly [string, string]>,
-    who: 'b1' | 'b2' = 'b1', release = false,
+    lock: { lockId: string; fencingToken: string },
+    transactionId: string,
+    postings: ReadonlyArray<readonly [string, string]>,
+    who: 'b1' | 'b2' = 'b1',
+    release = false,
   ): Promise<DataCallResult> {
-    return this.call('Update', [
-      ['lockId', lock.lockId], ['fencingToken', lock.fencingToken], ['transactionId', transactionId],
-      ['posting', postings.map(([id, amount]): DataArgPair[] => [['accountId', id], ['amount', amount]])],
-      ['release', release ? 'true' : 'false'],
-    ], who);
+    return this.call(
+      'Update',
+      [
+        ['lockId', lock.lockId],
+        ['fencingToken', lock.fencingToken],
+        ['transactionId', transactionId],
+        [
+          'posting',
+          postings.map(([id, amount]): DataArgPair[] => [
+            ['accountId', id],
+            ['amount', amount],
+          ]),
+        ],
+        ['release', release ? 'true' : 'false'],
+      ],
+      who,
+    );
   }
 
   /** Balance and version of each account, by id. */
-  async balances(accountIds: readonly string[]): Promise<Map<string, { balance: string; version: string; locked: string }>> {
+  async balances(
+    accountIds: readonly string[],
+  ): Promise<Map<string, { balance: string; version: string; locked: string }>> {
     const body = await this.ok('Read', [['accountId', accountIds]]);
-    return new Map(recordsOf(body.account).map((a) => [textOf(a.accountId), {
-      balance: textOf(a.balance), version: textOf(a.version), locked: textOf(a.locked),
-    }]));
+    return new Map(
+      recordsOf(body.account).map((a) => [
+        textOf(a.accountId),
+        {
+          balance: textOf(a.balance),
+          version: textOf(a.version),
+          locked: textOf(a.locked),
+        },
+      ]),
+    );
   }
 
   async journal(accountId: string, limit = 1000): Promise<BankRecord[]> {
-    return recordsOf((await this.ok('GetJournal', [['accountId', accountId], ['limit', String(limit)]])).entry);
+    return recordsOf(
+      (
+        await this.ok('GetJournal', [
+          ['accountId', accountId],
+          ['limit', String(limit)],
+        ])
+      ).entry,
+    );
   }
 }
 
@@ -190,7 +236,11 @@ export function lockOf(r: DataCallResult): { lockId: string; fencingToken: strin
  * Runs `body` once over SQLite and once over PostgreSQL. Without TEST_DATABASE_URL the PG half is
  * pending (skipped) — except under CI, where a missing database is a failure, not a skip.
  */
-export function describeEachBackend(title: string, body: (fixture: () => DataFixture) => void, extraEnv: Readonly<Record<string, string>> = {}): void {
+export function describeEachBackend(
+  title: string,
+  body: (fixture: () => DataFixture) => void,
+  extraEnv: Readonly<Record<string, string>> = {},
+): void {
   for (const kind of ['sqlite', 'postgres'] as const) {
     describe(`${title} [${kind}]`, function () {
       let fixture: DataFixture | undefined;
@@ -201,7 +251,8 @@ export function describeEachBackend(title: string, body: (fixture: () => DataFix
         } else {
           const url = process.env.TEST_DATABASE_URL;
           if (url === undefined || url === '') {
-            if (process.env.CI) throw new Error('TEST_DATABASE_URL is not set under CI: the PostgreSQL suite must run there');
+            if (process.env.CI)
+              throw new Error('TEST_DATABASE_URL is not set under CI: the PostgreSQL suite must run there');
             process.stderr.write(`  (${title} [postgres] pending: set TEST_DATABASE_URL=postgres://… to run it)\n`);
             this.skip();
           }

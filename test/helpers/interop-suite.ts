@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import { balanceOf, cents, statementOf } from './cluster';
-import { DECIMAL_LEXICAL, InteropRun, InteropStack, OPENING_BALANCE, prepareRun, requireStack, StepLine, TRANSFER_AMOUNT } from './interop';
+import {
+  DECIMAL_LEXICAL,
+  InteropRun,
+  InteropStack,
+  OPENING_BALANCE,
+  prepareRun,
+  requireStack,
+  StepLine,
+  TRANSFER_AMOUNT,
+} from './interop';
 
 /**
  * The steps every stack's client program does, in this order, each printed as one JSON line
@@ -75,7 +84,9 @@ export function interopSuite(stack: InteropStack, extra?: (run: () => InteropRun
     it('c. its replay with the same request-id answers the same transactionId and moves nothing', () => {
       const first = success(run, 'transfer', 'transactionId', 'balance');
       const replay = success(run, 'replay', 'transactionId', 'balance');
-      expect(replay['transactionId'], 'a different transactionId: the request-id did not reach the server').to.equal(first['transactionId']);
+      expect(replay['transactionId'], 'a different transactionId: the request-id did not reach the server').to.equal(
+        first['transactionId'],
+      );
       expect(cents(replay['balance']!)).to.equal(opening - moved);
     });
     it('d. a bad token is AUTHENTICATION_FAILED, read from the fault detail', () => {
@@ -90,7 +101,7 @@ export function interopSuite(stack: InteropStack, extra?: (run: () => InteropRun
       expect(line['transactionId']).to.match(TRANSACTION_ID);
       expect(cents(line['balance']!)).to.equal(opening - moved - 1);
     });
-    it('the bank\'s own state: the transfer once, 0.01 once, nothing else', async () => {
+    it("the bank's own state: the transfer once, 0.01 once, nothing else", async () => {
       await expectBankState(run);
     });
     extra?.(() => run);
@@ -103,7 +114,10 @@ async function expectBankState(run: InteropRun | undefined): Promise<void> {
   const { cluster, aliceAccount, bobAccount } = run!;
   const alice = cluster.client('alice');
   const statement = await statementOf(cluster.balancerUrl, alice, aliceAccount);
-  const outgoing = statement.entries.filter((e) => e.kind === 'TRANSFER_OUT').map((e) => cents(e.amount)).sort((a, b) => a - b);
+  const outgoing = statement.entries
+    .filter((e) => e.kind === 'TRANSFER_OUT')
+    .map((e) => cents(e.amount))
+    .sort((a, b) => a - b);
   expect(outgoing, `alice's transfers out: ${JSON.stringify(statement.entries)}`).to.deep.equal([-moved, -1]);
   expect(cents(statement.balance)).to.equal(opening - moved - 1);
   expect(cents(await balanceOf(cluster.balancerUrl, cluster.client('bob'), bobAccount))).to.equal(opening + moved + 1);

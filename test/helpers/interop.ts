@@ -31,7 +31,10 @@ export interface StepLine {
   readonly [field: string]: string;
 }
 
-export interface ExecResult { readonly stdout: string; readonly stderr: string }
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 export interface InteropContext {
   /** A fresh temp dir for generated code and binaries, removed after the suite. */
@@ -68,13 +71,23 @@ export interface InteropRun {
 }
 
 /** Run asynchronously (never spawnSync): the cluster's pipes must keep draining meanwhile. */
-export function execTool(command: string, args: readonly string[], cwd: string, env: Readonly<Record<string, string>>, timeoutMs = TOOL_TIMEOUT_MS): Promise<ExecResult> {
+export function execTool(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string>>,
+  timeoutMs = TOOL_TIMEOUT_MS,
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout = (stdout + c.toString('utf8')).slice(-OUTPUT_CHARS_KEPT); });
-    child.stderr.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-OUTPUT_CHARS_KEPT); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout = (stdout + c.toString('utf8')).slice(-OUTPUT_CHARS_KEPT);
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString('utf8')).slice(-OUTPUT_CHARS_KEPT);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
@@ -121,7 +134,12 @@ export function parseSteps(stdout: string): Map<string, StepLine> {
   return steps;
 }
 
-function clientEnv(cluster: TestCluster, aliceAccount: string, bobAccount: string, requestId: string): Record<string, string> {
+function clientEnv(
+  cluster: TestCluster,
+  aliceAccount: string,
+  bobAccount: string,
+  requestId: string,
+): Record<string, string> {
   const alice = cluster.client('alice');
   return {
     PATH: process.env.PATH ?? '',
@@ -142,7 +160,12 @@ function clientEnv(cluster: TestCluster, aliceAccount: string, bobAccount: strin
   };
 }
 
-function context(workDir: string, cluster: TestCluster, env: Record<string, string>, timings: string[]): InteropContext {
+function context(
+  workDir: string,
+  cluster: TestCluster,
+  env: Record<string, string>,
+  timings: string[],
+): InteropContext {
   return {
     workDir,
     wsdlUrl: `${cluster.balancerUrl}?wsdl`,

@@ -21,13 +21,25 @@ export interface LaunchedCluster {
 
 export async function launchCluster(env: Record<string, string> = {}): Promise<LaunchedCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-console-'));
-  const proc = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn', ...env }, 60_000, [
-    '--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0',
-  ]);
-  const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as { url: string; consoleUrl: string; clients: LaunchedCluster['clients'] };
+  const proc = await startProcess(
+    'scripts/cluster.js',
+    { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn', ...env },
+    60_000,
+    ['--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0'],
+  );
+  const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as {
+    url: string;
+    consoleUrl: string;
+    clients: LaunchedCluster['clients'];
+  };
   const admin = JSON.parse(readFileSync(join(dir, 'admin-credentials.json'), 'utf8')) as { adminToken: string };
   return {
-    process: proc, dir, bankUrl: proc.url, consoleUrl: demo.consoleUrl, adminToken: admin.adminToken, clients: demo.clients,
+    process: proc,
+    dir,
+    bankUrl: proc.url,
+    consoleUrl: demo.consoleUrl,
+    adminToken: admin.adminToken,
+    clients: demo.clients,
     async stop() {
       await proc.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
@@ -45,7 +57,12 @@ export interface AdminAnswer {
 }
 
 /** One call of wsdl/admin.wsdl. `inner` is the body element's content, already XML. */
-export async function callAdmin(consoleUrl: string, operation: string, inner: string, token: string | undefined): Promise<AdminAnswer> {
+export async function callAdmin(
+  consoleUrl: string,
+  operation: string,
+  inner: string,
+  token: string | undefined,
+): Promise<AdminAnswer> {
   const header = token === undefined ? '' : `<soap:Header><a:admin-token>${token}</a:admin-token></soap:Header>`;
   const res = await fetch(new URL('/admin', consoleUrl), {
     method: 'POST',
@@ -53,10 +70,14 @@ export async function callAdmin(consoleUrl: string, operation: string, inner: st
     body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="${ADMIN_NS}">${header}<soap:Body><a:${operation}>${inner}</a:${operation}></soap:Body></soap:Envelope>`,
   });
   const xml = await res.text();
-  const parsed = await parseStringPromise(xml, { explicitArray: false, tagNameProcessors: [(n: string) => n.replace(/^.*:/, '')], ignoreAttrs: true }) as
-    { Envelope: { Body: Record<string, unknown> } };
+  const parsed = (await parseStringPromise(xml, {
+    explicitArray: false,
+    tagNameProcessors: [(n: string) => n.replace(/^.*:/, '')],
+    ignoreAttrs: true,
+  })) as { Envelope: { Body: Record<string, unknown> } };
   const body = parsed.Envelope.Body;
-  const f = (body.Fault as { detail?: { AdminFault?: { code: string; message: string } } } | undefined)?.detail?.AdminFault;
+  const f = (body.Fault as { detail?: { AdminFault?: { code: string; message: string } } } | undefined)?.detail
+    ?.AdminFault;
   if (f !== undefined) return { status: res.status, fault: f };
   return { status: res.status, body: body[`${operation}Response`] as Record<string, unknown> };
 }

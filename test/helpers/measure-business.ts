@@ -42,8 +42,13 @@ async function main(): Promise<void> {
     const headers = (requestId: string) => ({ authToken: client.authToken, clientId: client.clientId, requestId });
     const accounts: string[] = [];
     for (let i = 0; i < accountCount; i += 50) {
-      const batch = await Promise.all(Array.from({ length: Math.min(50, accountCount - i) }, (_, j) =>
-        callBank(url, 'OpenAccount', [['initialDeposit', '1000.00']], headers(`m-open-${i + j}`), { timeoutMs: 10_000 })));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, accountCount - i) }, (_, j) =>
+          callBank(url, 'OpenAccount', [['initialDeposit', '1000.00']], headers(`m-open-${i + j}`), {
+            timeoutMs: 10_000,
+          }),
+        ),
+      );
       for (const r of batch) accounts.push(r.body!['accountId'] as string);
     }
     const totalBefore = accounts.length * 100_000;
@@ -57,26 +62,37 @@ async function main(): Promise<void> {
     let sequence = 0;
     const startedMs = Date.now();
     const endMs = startedMs + seconds * 1000;
-    await Promise.all(Array.from({ length: concurrency }, async (_, caller) => {
-      const target = urls[caller % urls.length]!;
-      while (Date.now() < endMs) {
-        const from = accounts[Math.floor(Math.random() * accounts.length)]!;
-        let to = from;
-        while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)]!;
-        const t0 = performance.now();
-        let result: BankCallResult;
-        try {
-          result = await callBank(target, 'Transfer', [['fromAccountId', from], ['toAccountId', to], ['amount', '1.00']],
-            headers(`m-x-${sequence++}`), { timeoutMs: 10_000 });
-        } catch {
-          faults.set('NETWORK', (faults.get('NETWORK') ?? 0) + 1);
-          continue;
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, caller) => {
+        const target = urls[caller % urls.length]!;
+        while (Date.now() < endMs) {
+          const from = accounts[Math.floor(Math.random() * accounts.length)]!;
+          let to = from;
+          while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)]!;
+          const t0 = performance.now();
+          let result: BankCallResult;
+          try {
+            result = await callBank(
+              target,
+              'Transfer',
+              [
+                ['fromAccountId', from],
+                ['toAccountId', to],
+                ['amount', '1.00'],
+              ],
+              headers(`m-x-${sequence++}`),
+              { timeoutMs: 10_000 },
+            );
+          } catch {
+            faults.set('NETWORK', (faults.get('NETWORK') ?? 0) + 1);
+            continue;
+          }
+          latenciesMs.push(performance.now() - t0);
+          if (result.body !== undefined) ok++;
+          else faults.set(result.fault?.code ?? 'UNKNOWN', (faults.get(result.fault?.code ?? 'UNKNOWN') ?? 0) + 1);
         }
-        latenciesMs.push(performance.now() - t0);
-        if (result.body !== undefined) ok++;
-        else faults.set(result.fault?.code ?? 'UNKNOWN', (faults.get(result.fault?.code ?? 'UNKNOWN') ?? 0) + 1);
-      }
-    }));
+      }),
+    );
     const elapsedS = (Date.now() - startedMs) / 1000;
     const cpu = {
       data: cpuSeconds(fixture.data.pid) - cpuBefore.data,
@@ -87,25 +103,37 @@ async function main(): Promise<void> {
 
     let totalAfter = 0;
     for (const account of accounts) {
-      const r = await callBank(url, 'GetBalance', [['accountId', account]], headers(`m-bal-${account}`), { timeoutMs: 10_000 });
+      const r = await callBank(url, 'GetBalance', [['accountId', account]], headers(`m-bal-${account}`), {
+        timeoutMs: 10_000,
+      });
       totalAfter += parseBalance(r.body!['balance']);
     }
-    console.log(JSON.stringify({
-      concurrency, seconds: elapsedS, accounts: accounts.length, businessServers: businessCount,
-      transfersOk: ok, transfersPerS: Math.round(ok / elapsedS),
-      p50Ms: Number(percentile(latenciesMs, 0.5).toFixed(1)),
-      p99Ms: Number(percentile(latenciesMs, 0.99).toFixed(1)),
-      faults: Object.fromEntries(faults),
-      cpuCores: {
-        data: Number((cpu.data / elapsedS).toFixed(2)),
-        business: Number((cpu.business / elapsedS).toFixed(2)),
-        loadGenerator: Number((cpu.load / elapsedS).toFixed(2)),
-      },
-      businessCpuUsPerTransfer: Math.round((cpu.business * 1e6) / Math.max(ok, 1)),
-      totalBefore: formatCents(totalBefore),
-      totalAfter: formatCents(totalAfter),
-      conserved: totalBefore === totalAfter,
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          concurrency,
+          seconds: elapsedS,
+          accounts: accounts.length,
+          businessServers: businessCount,
+          transfersOk: ok,
+          transfersPerS: Math.round(ok / elapsedS),
+          p50Ms: Number(percentile(latenciesMs, 0.5).toFixed(1)),
+          p99Ms: Number(percentile(latenciesMs, 0.99).toFixed(1)),
+          faults: Object.fromEntries(faults),
+          cpuCores: {
+            data: Number((cpu.data / elapsedS).toFixed(2)),
+            business: Number((cpu.business / elapsedS).toFixed(2)),
+            loadGenerator: Number((cpu.load / elapsedS).toFixed(2)),
+          },
+          businessCpuUsPerTransfer: Math.round((cpu.business * 1e6) / Math.max(ok, 1)),
+          totalBefore: formatCents(totalBefore),
+          totalAfter: formatCents(totalAfter),
+          conserved: totalBefore === totalAfter,
+        },
+        null,
+        2,
+      ),
+    );
   } finally {
     await fixture.stop();
   }

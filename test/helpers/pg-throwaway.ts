@@ -24,7 +24,11 @@ async function freePort(): Promise<number> {
 }
 
 export class ThrowawayPg {
-  private constructor(readonly dir: string, readonly port: number, private readonly asPostgres: boolean) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly asPostgres: boolean,
+  ) {}
 
   /** postgres://postgres@127.0.0.1:<port>/postgres (trust auth, loopback only). */
   get url(): string {

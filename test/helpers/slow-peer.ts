@@ -26,11 +26,13 @@ export function openPeer(port: number, localAddress = '127.0.0.1'): Promise<RawP
     const chunks: Buffer[] = [];
     let closedFlag = false;
     let timer: NodeJS.Timeout | undefined;
-    const closed = new Promise<number>((done) => socket.once('close', () => {
-      closedFlag = true;
-      clearInterval(timer);
-      done(Date.now());
-    }));
+    const closed = new Promise<number>((done) =>
+      socket.once('close', () => {
+        closedFlag = true;
+        clearInterval(timer);
+        done(Date.now());
+      }),
+    );
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', () => undefined); // a reset is one of the outcomes under test
     socket.once('connect', () => {
@@ -72,18 +74,27 @@ export function parseRawAnswer(text: string): { status: number; body: string } {
 export function adminHealth(baseUrl: string, token: string): Promise<Record<string, unknown>> {
   const url = new URL('/health', baseUrl);
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: url.hostname, port: url.port, path: url.pathname, agent: false,
-      headers: { authorization: `Bearer ${token}`, connection: 'close' }, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
+    const req = http.get(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, connection: 'close' },
+        timeout: 5000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+          } catch (error) {
+            reject(error);
+          }
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('health timed out')));
     req.on('error', reject);
   });

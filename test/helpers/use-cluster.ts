@@ -14,7 +14,8 @@ export function useCluster(options: ClusterOptions = {}): () => TestCluster {
     await cluster?.stop();
   });
   return () => {
-    if (cluster === undefined) throw new Error('useCluster: the cluster is not running (before() has not run or failed)');
+    if (cluster === undefined)
+      throw new Error('useCluster: the cluster is not running (before() has not run or failed)');
     return cluster;
   };
 }

@@ -19,7 +19,12 @@ import { host, Topology } from './topology';
  * Rules live in one nftables table per namespace (`inet distbank_chaos`), deleted to heal.
  */
 export const NET_NEMESES = [
-  'partition-business-data', 'partition-balancer-business', 'partition-data-answers', 'loss-data', 'latency-data', 'skew-data',
+  'partition-business-data',
+  'partition-balancer-business',
+  'partition-data-answers',
+  'loss-data',
+  'latency-data',
+  'skew-data',
 ] as const;
 export type NetNemesis = (typeof NET_NEMESES)[number];
 
@@ -44,14 +49,21 @@ function inNetns(netns: string, command: readonly string[]): void {
 }
 
 function nft(netns: string, script: string): void {
-  execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: script, stdio: ['pipe', 'ignore', 'pipe'], timeout: 10_000 });
+  execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], {
+    input: script,
+    stdio: ['pipe', 'ignore', 'pipe'],
+    timeout: 10_000,
+  });
 }
 
 function dropRules(netns: string, rules: { input?: string; output?: string }): void {
-  nft(netns, `table inet ${TABLE} {
+  nft(
+    netns,
+    `table inet ${TABLE} {
   chain input { type filter hook input priority 0; policy accept; ${rules.input ?? ''} }
   chain output { type filter hook output priority 0; policy accept; ${rules.output ?? ''} }
-}\n`);
+}\n`,
+  );
 }
 
 function heal(netns: string): void {
@@ -104,7 +116,10 @@ async function apply(ctx: NetContext, name: NetNemesis): Promise<string> {
       dropRules(business.netns, { input: `ip saddr ${data.address} drop;`, output: `ip daddr ${data.address} drop;` });
       return hold(business.netns, `${business.name}|data`);
     case 'partition-balancer-business':
-      dropRules(business.netns, { input: `ip saddr ${balancer.address} drop;`, output: `ip daddr ${balancer.address} drop;` });
+      dropRules(business.netns, {
+        input: `ip saddr ${balancer.address} drop;`,
+        output: `ip daddr ${balancer.address} drop;`,
+      });
       return hold(business.netns, `balancer|${business.name}`);
     case 'partition-data-answers':
       dropRules(data.netns, { output: `ip daddr ${business.address} drop;` });

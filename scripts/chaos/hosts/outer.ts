@@ -26,7 +26,11 @@ export function cleanupLeftovers(out: (line: string) => void): number {
   return 0;
 }
 
-export async function runHostsOuter(options: ChaosOptions, argv: readonly string[], chaosScript: string): Promise<number> {
+export async function runHostsOuter(
+  options: ChaosOptions,
+  argv: readonly string[],
+  chaosScript: string,
+): Promise<number> {
   const unavailable = hostsModeUnavailable();
   if (unavailable !== undefined) {
     process.stderr.write(`chaos: ${unavailable}\n`);
@@ -44,7 +48,9 @@ export async function runHostsOuter(options: ChaosOptions, argv: readonly string
   process.on('SIGTERM', onSignal);
   try {
     if (options.nemeses.includes('latency-data') && !netemAvailable(topology)) {
-      process.stderr.write('chaos: latency-data needs tc netem, and this kernel has no sch_netem (use loss-data, or a kernel with netem)\n');
+      process.stderr.write(
+        'chaos: latency-data needs tc netem, and this kernel has no sch_netem (use loss-data, or a kernel with netem)\n',
+      );
       return 2;
     }
     const setup: HostsSetup = { topology, skewFile: join(dir, 'faketime') };
@@ -52,8 +58,23 @@ export async function runHostsOuter(options: ChaosOptions, argv: readonly string
     const setupFile = join(dir, 'hosts.json');
     writeFileSync(setupFile, JSON.stringify(setup));
     const innerArgs = argv.filter((a) => a !== '--hosts');
-    child = spawn('ip', ['netns', 'exec', host(topology, 'client').netns, process.execPath, chaosScript, ...innerArgs, '--hosts-inner', setupFile], { stdio: 'inherit' });
-    const code = await new Promise<number>((resolve) => child!.once('exit', (c, s) => resolve(c ?? (s === null ? 2 : 2))));
+    child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        host(topology, 'client').netns,
+        process.execPath,
+        chaosScript,
+        ...innerArgs,
+        '--hosts-inner',
+        setupFile,
+      ],
+      { stdio: 'inherit' },
+    );
+    const code = await new Promise<number>((resolve) =>
+      child!.once('exit', (c, s) => resolve(c ?? (s === null ? 2 : 2))),
+    );
     return code;
   } finally {
     process.off('SIGINT', onSignal);

@@ -66,7 +66,11 @@ function addressOf(name: string): string {
 export function createTopology(businessCount: number): Topology {
   const tag = randomBytes(2).toString('hex');
   const switchNetns = `${NETNS_PREFIX}${tag}-sw`;
-  const hosts = hostNames(businessCount).map((name) => ({ name, netns: `${NETNS_PREFIX}${tag}-${name}`, address: addressOf(name) }));
+  const hosts = hostNames(businessCount).map((name) => ({
+    name,
+    netns: `${NETNS_PREFIX}${tag}-${name}`,
+    address: addressOf(name),
+  }));
   const topology = { tag, switchNetns, hosts };
   try {
     ip(['netns', 'add', switchNetns]);
@@ -92,7 +96,10 @@ export function createTopology(businessCount: number): Topology {
 export function destroyTopology(topology: Pick<Topology, 'tag'>): void {
   for (const netns of listNetns().filter((n) => n.startsWith(`${NETNS_PREFIX}${topology.tag}-`))) {
     try {
-      for (const pid of ip(['netns', 'pids', netns]).split('\n').map(Number).filter((p) => p > 0)) {
+      for (const pid of ip(['netns', 'pids', netns])
+        .split('\n')
+        .map(Number)
+        .filter((p) => p > 0)) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
@@ -107,12 +114,19 @@ export function destroyTopology(topology: Pick<Topology, 'tag'>): void {
 }
 
 function listNetns(): string[] {
-  return ip(['netns', 'list']).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n !== '');
+  return ip(['netns', 'list'])
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n !== '');
 }
 
 /** Removes every namespace any earlier run of this tool left behind (dbkXXXX-*). */
 export function cleanupAll(): string[] {
-  const tags = new Set(listNetns().map((n) => /^dbk([0-9a-f]{4})-/.exec(n)?.[1]).filter((t): t is string => t !== undefined));
+  const tags = new Set(
+    listNetns()
+      .map((n) => /^dbk([0-9a-f]{4})-/.exec(n)?.[1])
+      .filter((t): t is string => t !== undefined),
+  );
   for (const tag of tags) destroyTopology({ tag });
   return [...tags];
 }
