@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { makeDirectory } from '../common/make-directory';
 import { join } from 'node:path';
 import { writeHistory } from './chaos/history';
 import { cleanupLeftovers, runHostsOuter } from './chaos/hosts/outer';
@@ -18,7 +19,7 @@ function out(line: string): void {
 }
 
 function writeReport(dir: string, result: RunResult, options: Readonly<Record<string, unknown>>): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   writeHistory(join(dir, 'history.jsonl'), result.history);
   writeFileSync(join(dir, 'ledger.json'), JSON.stringify(result.ledger, null, 1));
   writeFileSync(

@@ -1,5 +1,5 @@
 import { readFaultRulesFile } from '../business/fault-rules';
-import { mkdirSync } from 'node:fs';
+import { makeDirectory } from '../common/make-directory';
 import { join } from 'node:path';
 import { announceReady } from '../common/ready';
 import { EXIT_CONFIG, runMain } from '../common/cli-main';
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     ['balancer', config.balancerPort],
     ['console', config.consolePort],
   ]);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeDirectory(config.dataDir, 0o700);
   process.on('exit', takeLock(config.dataDir));
   const businessIds = Array.from({ length: config.businessCount }, (_v, i) => `b${i + 1}`);
   const businessSecrets = writeBusinessCredentials(config.dataDir, businessIds);

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { makeDirectory } from '../common/make-directory';
 import { dirname } from 'node:path';
 import { asCents } from '../common/money';
 import { fault } from '../common/service-fault';
@@ -124,7 +124,7 @@ export class SqliteStore implements Store {
   leaseExpiries = 0;
 
   constructor(filePath: string, groupCommitItemsMax: number, groupCommitQueuedMax = GROUP_COMMIT_QUEUED_MAX_DEFAULT) {
-    mkdirSync(dirname(filePath), { recursive: true });
+    makeDirectory(dirname(filePath));
     this.db = new Database(filePath, { timeout: 5_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');

@@ -106,6 +106,26 @@ describe('servers and launcher: --help, and configuration errors as one line wit
     expectOneCleanLine(await run('server/main.js', [], { BANK_DATA_DIR: dir }), /BANK_BUSINESS_CREDENTIALS_FILE/);
   });
 
+  // Node 20's recursive mkdir walks back and forth forever when a parent exists but cannot
+  // hold the child (a dangling symlink, a path under /proc): the server hung with no output.
+  it('data server and launcher: a data dir that cannot be created is one line, exit 2, not a hang', async () => {
+    const { symlinkSync, writeFileSync } = await import('node:fs');
+    const dangling = join(dir, 'dangling');
+    symlinkSync(join(dir, 'no-such-target'), dangling);
+    writeFileSync(join(dir, 'c.json'), '{"principals":[]}');
+    const credentials = { BANK_BUSINESS_CREDENTIALS_FILE: join(dir, 'c.json') };
+    for (const dataDir of [join(dangling, 'data'), '/proc/distbank-nope']) {
+      expectOneCleanLine(
+        await run('server/main.js', ['--data-dir', dataDir], credentials, 10_000),
+        /cannot create the directory/,
+      );
+      expectOneCleanLine(
+        await run('scripts/cluster.js', ['--data-dir', dataDir], {}, 10_000),
+        /cannot create the directory/,
+      );
+    }
+  });
+
   it('data server: a wrong PostgreSQL password is one line, exit 2, and the password is not shown', async function () {
     const url = process.env.TEST_DATABASE_URL;
     if (url === undefined) {
