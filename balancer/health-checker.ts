@@ -37,6 +37,16 @@ export class HealthChecker {
   /** Backends whose last check said "degraded": they run, but report they cannot serve. */
   readonly degraded = new Set<Backend>();
 
+  /**
+   * Backends whose last answer said `"faultInjection": true` (business/fault-setup.ts): the
+   * balancer's /health says so too, as loudly. A backend that stops answering keeps its mark.
+   */
+  private readonly faultInjecting = new Set<Backend>();
+
+  faultInjectingUrls(): string[] {
+    return [...this.faultInjecting].map((b) => b.state(Date.now()).url);
+  }
+
   /** True when there are backends and every one reports it cannot serve (not merely unreachable). */
   allDegraded(): boolean {
     return this.degraded.size > 0 && this.degraded.size === this.pool.backends.length;
@@ -50,6 +60,8 @@ export class HealthChecker {
       const result = await probe(backend.healthUrl, this.timeoutMs);
       if (result.kind === 'degraded') this.degraded.add(backend);
       else this.degraded.delete(backend);
+      if (result.kind === 'up' && result.faultInjection) this.faultInjecting.add(backend);
+      else if (result.kind !== 'down') this.faultInjecting.delete(backend);
       if (result.kind === 'up') backend.healthCheckPassed();
       else if (result.kind === 'degraded') backend.healthCheckDegraded(result.reason);
       else backend.healthCheckFailed(result.reason);
@@ -67,14 +79,16 @@ export class HealthChecker {
   }
 }
 
-type ProbeResult = { kind: 'up' } | { kind: 'degraded'; reason: string } | { kind: 'down'; reason: string };
+type ProbeResult =
+  { kind: 'up'; faultInjection: boolean } | { kind: 'degraded'; reason: string } | { kind: 'down'; reason: string };
 
 /** Bytes of a /health answer read at most (it is `{"status":"…"}`). */
 const HEALTH_BODY_BYTES_MAX = 4096;
 
 /**
- * HTTP 200 = up; HTTP 503 with {"status":"degraded"} = the backend runs but says it cannot
- * serve (common/health.ts); anything else = down. Never rejects.
+ * HTTP 200 = up (with `"faultInjection": true` when the business server injects faults);
+ * HTTP 503 with {"status":"degraded"} = the backend runs but says it cannot serve
+ * (common/health.ts); anything else = down. Never rejects.
  */
 function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
@@ -87,11 +101,6 @@ function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
     };
     const req = http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
       res.on('error', () => undefined);
-      if (res.statusCode === 200) {
-        res.resume();
-        done({ kind: 'up' });
-        return;
-      }
       const status = `HTTP ${res.statusCode ?? '?'}`;
       let body = '';
       res.setEncoding('utf8');
@@ -99,13 +108,13 @@ function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
         body += chunk;
         if (body.length > HEALTH_BODY_BYTES_MAX) res.destroy();
       });
-      res.on('close', () =>
-        done(
-          isDegraded(res.statusCode, body)
-            ? { kind: 'degraded', reason: `${status} degraded` }
-            : { kind: 'down', reason: status },
-        ),
-      );
+      // An up answer counts even if its body is cut short; only its faultInjection needs the body.
+      res.on('close', () => {
+        if (res.statusCode === 200) done({ kind: 'up', faultInjection: jsonField(body, 'faultInjection') === true });
+        else if (res.statusCode === 503 && jsonField(body, 'status') === 'degraded')
+          done({ kind: 'degraded', reason: `${status} degraded` });
+        else done({ kind: 'down', reason: status });
+      });
     });
     const timer = setTimeout(() => {
       done({ kind: 'down', reason: `no answer within ${timeoutMs} ms` });
@@ -115,11 +124,10 @@ function probe(url: URL, timeoutMs: number): Promise<ProbeResult> {
   });
 }
 
-function isDegraded(statusCode: number | undefined, body: string): boolean {
-  if (statusCode !== 503) return false;
+function jsonField(body: string, name: string): unknown {
   try {
-    return (JSON.parse(body) as { status?: unknown }).status === 'degraded';
+    return (JSON.parse(body) as Record<string, unknown>)[name];
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -6,7 +6,9 @@ import type { BackendPool } from './pool';
 
 /**
  * The balancer's own /health report (served by common/health.ts): ok while at least one
- * business server is eligible; the backends, their last errors, the in-flight count and the
+ * business server is eligible; `"faultInjection": true` for everyone when any business server's
+ * /health says it injects faults (the admin's details name them in `faultInjectionOn`); the
+ * backends, their last errors, the in-flight count and the
  * client connections (common/connection-guard.ts) are details, for the admin only.
  */
 export function balancerHealth(
@@ -14,13 +16,22 @@ export function balancerHealth(
   inFlight: number,
   inFlightMax: number,
   connections: ConnectionStats,
+  faultInjecting: readonly string[] = [],
 ): HealthReport {
   const now = Date.now();
   const up = pool.eligibleCount(now) > 0;
   return {
     status: up ? 'ok' : 'degraded',
     reason: up ? undefined : 'no business server is healthy',
-    details: { inFlight, inFlightMax, connections, backends: pool.states(now) },
+    // As loud as a business server's own /health: everyone is told, admin or not.
+    ...(faultInjecting.length === 0 ? {} : { public: { faultInjection: true } }),
+    details: {
+      inFlight,
+      inFlightMax,
+      connections,
+      backends: pool.states(now),
+      ...(faultInjecting.length === 0 ? {} : { faultInjectionOn: faultInjecting }),
+    },
   };
 }
 

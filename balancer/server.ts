@@ -182,7 +182,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
     const method = req.method ?? '';
     if (isHealthRequest(method, path)) {
       void serveHealth(req, res, 'balancer', admin, () =>
-        balancerHealth(pool, slots.inFlight, config.inFlightMax, guard.stats()),
+        balancerHealth(pool, slots.inFlight, config.inFlightMax, guard.stats(), health.faultInjectingUrls()),
       );
       return;
     }

@@ -3,6 +3,7 @@ import { fault } from '../common/service-fault';
 import type { TraceEntry } from '../common/trace-ring';
 import { ClusterView, HeldLockView, Snapshot } from './cluster-view';
 import { ConsoleConfig, Target } from './config';
+import { ClusterFaultRules, FaultRulesForward } from './fault-rules-forward';
 import { CONTROL_ACTIONS, ControlAction, LauncherLink } from './launcher-link';
 
 /**
@@ -42,11 +43,30 @@ interface JournalRowJson {
 }
 
 export class AdminApi {
+  private readonly faults: FaultRulesForward;
+
   constructor(
     private readonly view: ClusterView,
     private readonly config: ConsoleConfig,
     private readonly launcher: LauncherLink | undefined,
-  ) {}
+  ) {
+    const business = config.targets.filter((t) => t.tier === 'business');
+    this.faults = new FaultRulesForward(view, business, config.traceTimeoutMs);
+  }
+
+  /** The fault-injection rules of every business server (console/fault-rules-forward.ts). */
+  faultRules(): Promise<ClusterFaultRules> {
+    return this.faults.get();
+  }
+
+  /** `json` is the rules file's format; all business servers take it, or the call is an AdminFault. */
+  setFaultRules(json: unknown): Promise<{ rules: number; servers: string[] }> {
+    return this.faults.set(json);
+  }
+
+  clearFaultRules(): Promise<{ servers: string[] }> {
+    return this.faults.clear();
+  }
 
   clusterStatus(): Snapshot {
     return this.view.snapshot();

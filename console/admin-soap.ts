@@ -10,6 +10,7 @@ import { FAULT_HTTP_STATUS, faultEnvelope } from '../common/soap-fault';
 import { describeService, readArguments, responseEnvelope, ServiceShape } from '../common/soap-message';
 import type { TraceEntry } from '../common/trace-ring';
 import { AdminApi } from './admin-api';
+import { ruleOfJson, rulesJsonOfArguments } from './fault-rules-xml';
 import type { ProcessView } from './cluster-view';
 
 /**
@@ -88,6 +89,21 @@ export function adminOperations(api: AdminApi): Readonly<Record<string, Handler>
       const t = await api.trace(String(args.id ?? ''));
       return { id: t.id, step: t.steps.map(traceStep), journalEntry: t.journal.map((j) => ({ ...j })) };
     },
+    SetFaultRules: async (args) =>
+      api.setFaultRules(rulesJsonOfArguments(args)).then((r) => ({ rules: r.rules, server: r.servers })),
+    GetFaultRules: async () => {
+      const f = await api.faultRules();
+      return {
+        faultInjection: f.faultInjection,
+        server: f.servers.map((s) => ({
+          server: s.server,
+          seed: s.seed,
+          rule: s.rules.map(ruleOfJson),
+          injected: Object.entries(s.injected).map(([action, count]) => ({ action, count })),
+        })),
+      };
+    },
+    ClearFaultRules: async () => ({ server: (await api.clearFaultRules()).servers }),
     ControlServer: async (args) => {
       const server = String(args.server ?? '');
       const action = String(args.action ?? '');

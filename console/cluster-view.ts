@@ -105,12 +105,37 @@ export class ClusterView extends EventEmitter {
 
   /** GET an admin route of one process as the operator. */
   async adminGet(target: Target, pathAndQuery: string, timeoutMs = this.config.scrapeTimeoutMs): Promise<unknown> {
+    const { status, body } = await this.adminRequest(target, 'GET', pathAndQuery, undefined, timeoutMs);
+    if (status !== 200) throw new Error(`HTTP ${status} from ${target.name}`);
+    if (body === undefined) throw new Error(`no JSON from ${target.name}`);
+    return body;
+  }
+
+  /** Any admin route of one process as the operator: the status and the JSON answer (undefined if none). */
+  async adminRequest(
+    target: Target,
+    method: 'GET' | 'PUT' | 'DELETE',
+    pathAndQuery: string,
+    json: unknown,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: unknown }> {
     const res = await fetch(new URL(pathAndQuery, target.url), {
-      headers: { authorization: `Bearer ${this.adminToken}` },
+      method,
+      headers: {
+        authorization: `Bearer ${this.adminToken}`,
+        ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${target.name}`);
-    return await res.json();
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: res.status, body };
   }
 
   private async poll(): Promise<void> {

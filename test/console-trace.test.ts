@@ -37,6 +37,21 @@ describe('console: admin SOAP service and the trace of a request', function () {
     expect(wsdl).to.include(`<soap:address location="${new URL('/admin', cluster.consoleUrl).toString()}"/>`);
   });
 
+  it('started without --faults: SetFaultRules and ClearFaultRules are NOT_AUTHORIZED saying so, GetFaultRules says off, the balancer’s /health says nothing', async () => {
+    for (const [op, inner] of [
+      ['SetFaultRules', '<a:rule><a:operation>Transfer</a:operation><a:action>reset</a:action></a:rule>'],
+      ['ClearFaultRules', ''],
+    ] as const) {
+      const r = await callAdmin(cluster.consoleUrl, op, inner, cluster.adminToken);
+      expect(r.fault?.code, op).to.equal('NOT_AUTHORIZED');
+      expect(r.fault?.message, op).to.contain('npm start -- --faults FILE');
+    }
+    const get = await callAdmin(cluster.consoleUrl, 'GetFaultRules', '', cluster.adminToken);
+    expect(get.body).to.deep.equal({ faultInjection: 'false' });
+    const health = (await (await fetch(cluster.bankUrl.replace(/\/bank$/, '/health'))).json()) as object;
+    expect(health).to.deep.equal({ status: 'ok' });
+  });
+
   it('reports every process up', async () => {
     let processes: Array<Record<string, string>> = [];
     for (let i = 0; i < 50; i++) {

@@ -19,13 +19,17 @@ export interface LaunchedCluster {
   stop(): Promise<void>;
 }
 
-export async function launchCluster(env: Record<string, string> = {}): Promise<LaunchedCluster> {
+/** `args` go to npm start after the port flags (e.g. `['--faults', file]`). */
+export async function launchCluster(
+  env: Record<string, string> = {},
+  args: readonly string[] = [],
+): Promise<LaunchedCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-console-'));
   const proc = await startProcess(
     'scripts/cluster.js',
     { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn', ...env },
     60_000,
-    ['--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0'],
+    ['--data-port', '0', '--business-ports', '0,0,0', '--balancer-port', '0', '--console-port', '0', ...args],
   );
   const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as {
     url: string;
