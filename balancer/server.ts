@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { AdminAuth, loadAdminAuth } from '../common/admin-auth';
@@ -8,6 +7,7 @@ import { readBodyBytes } from '../common/body-bytes';
 import { handleAdminRoute } from '../common/admin-routes';
 import { ConnectionGuard } from '../common/connection-guard';
 import { isHealthRequest, serveHealth } from '../common/health';
+import { listenOn } from '../common/listen';
 import { Logger } from '../common/logger';
 import { traceContextOf } from '../common/trace-ring';
 import { BANK_REQUEST_ID_CHARS_MAX, requestIdRule } from '../common/request-id';
@@ -82,7 +82,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
   // One round of checks before listening, so the first requests see real backend states.
   await parts.health.checkAll();
   parts.health.start();
-  const port = await listen(server, config.port, config.host);
+  const port = await listenOn(server, config.port, config.host);
   const url = `http://${config.host}:${port}${BANK_PATH}`;
   const publicUrl = config.publicUrl ?? url;
   parts.wsdl = wsdlWithAddress(config.wsdlPath, publicUrl);
@@ -239,17 +239,6 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
   if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
   else socket.destroy();
-}
-
-/** Listens and resolves with the port (config.port 0: the one the system chose). */
-function listen(server: http.Server, port: number, host: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 async function closeBalancer(parts: BalancerParts): Promise<void> {

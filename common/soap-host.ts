@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AdminAuth, NO_ADMIN } from './admin-auth';
 import { HealthReport, isHealthRequest, NOT_READY_HEADER, serveHealth } from './health';
 import { ConnectionGuard } from './connection-guard';
@@ -10,7 +9,8 @@ import type { Logger } from './logger';
 import { readRequestBody } from './request-body';
 import { isRequestId, requestIdRule } from './request-id';
 import { MustUnderstandFault, readEnvelope } from './soap-envelope';
-import { describeService, readArguments, responseEnvelope } from './soap-message';
+import { listenOn } from './listen';
+import { describeService, OperationShape, readArguments, responseEnvelope, ServiceShape } from './soap-message';
 import { FAULT_HTTP_STATUS, faultEnvelope, FaultFields, mustUnderstandEnvelope } from './soap-fault';
 import { fault, isServiceFault, ServiceFault } from './service-fault';
 import { handleAdminRoute } from './admin-routes';
@@ -147,234 +147,265 @@ function unquote(value: string): string {
   return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
+/** One SOAP server's parts, shared by the functions that serve its requests. */
+interface SoapHost {
+  readonly options: SoapServiceOptions;
+  readonly shape: ServiceShape;
+  readonly guard: ConnectionGuard;
+  readonly requestIdCharsMax: number;
+  /** The WSDL with soap:address set to the public URL, once it is known (after listen). */
+  servedWsdl: string;
+}
+
 export async function startSoapServer(options: SoapServiceOptions, host: string, port: number): Promise<SoapServer> {
   const wsdlText = options.wsdlText ?? readFileSync(options.wsdlPath, 'utf8');
   const shape = await describeService(wsdlText);
   for (const name of Object.keys(options.operations)) {
     if (!shape.operations.has(name)) throw new Error(`${options.wsdlPath} has no operation ${name}`);
   }
-  const requestIdCharsMax = options.requestIdCharsMax ?? 128;
-  const { logger, namespace } = options;
-
   const server = http.createServer({ maxHeaderSize: HEADER_BYTES_MAX });
   const guard = new ConnectionGuard(
     server,
     options.connections ?? SOAP_CONNECTION_DEFAULTS,
-    (code, message) => faultEnvelope({ code, message }, namespace, options.faultElement),
-    logger,
+    (code, message) => faultEnvelope({ code, message }, options.namespace, options.faultElement),
+    options.logger,
   );
+  const soapHost: SoapHost = {
+    options,
+    shape,
+    guard,
+    requestIdCharsMax: options.requestIdCharsMax ?? 128,
+    servedWsdl: '',
+  };
+  const url = `http://${host}:${await listenOn(server, port, host)}${options.path}`;
+  soapHost.servedWsdl = wsdlText.replace(/(<soap:address\s+location=")[^"]*(")/, `$1${options.publicUrl ?? url}$2`);
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    route(soapHost, req, res);
+  });
+  return { url, server, close: (drainMs = DRAIN_MS_DEFAULT) => closeServer(server, drainMs) };
+}
 
-  function log(state: RequestState, outcome: string, extra: Record<string, unknown> = {}): void {
-    const level = outcome === 'INTERNAL_ERROR' ? 'error' : 'info';
-    options.observer?.end({
-      operation: state.operation,
-      outcome,
-      startedAtMs: state.startedAtMs,
-      durationMs: Date.now() - state.startedAtMs,
-      requestId: state.requestId,
-      principal: state.ctx?.principalId,
-      trace: state.ctx?.trace,
-      fields: { ...state.fields, ...extra },
-    });
-    if (!logger.isLevelEnabled(level)) return;
-    const principal = state.ctx?.principalId;
-    logger.log(level, 'operation', {
-      request_id: state.requestId,
-      ...(principal ? { principal } : { claimed_principal: claimedForLog(state.claimedPrincipal) }),
-      operation: state.operation,
-      ...state.fields,
-      ...extra,
-      outcome,
-      duration_ms: Date.now() - state.startedAtMs,
-    });
+/** Accept: every request is admitted by the connection guard, then routed by method and path. */
+function route(host: SoapHost, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const { options, guard } = host;
+  if (!guard.admit(req, res)) return;
+  const startedAtMs = Date.now();
+  let target: URL;
+  try {
+    target = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // A request target that is not a URL (e.g. `GET http://[`) must not reach the throw.
+    sendJson(res, 400, { error: 'bad request target' });
+    return;
   }
-
-  const validRequestId = (id: string | undefined): id is string => isRequestId(id, requestIdCharsMax);
-
-  /** What the HTTP headers tell before the body is read (the balancer's request id, the claimed id). */
-  function firstState(req: http.IncomingMessage, startedAtMs: number): RequestState {
-    const httpId = firstHeader(req.headers['request-id']);
-    return {
-      requestId: validRequestId(httpId) ? httpId : undefined,
-      claimedPrincipal: firstHeader(req.headers[options.principalHeader]),
-      operation: undefined,
-      ctx: undefined,
-      delivery: undefined,
-      fields: {},
-      startedAtMs,
-    };
+  const admin = options.admin ?? NO_ADMIN;
+  if (isHealthRequest(req.method, target.pathname)) {
+    void serveHealth(req, res, options.service, admin, () => withConnections(options.health ?? HEALTH_OK, guard));
+    return;
   }
-
-  function sendXml(res: http.ServerResponse, status: number, body: string, delivery?: Delivery): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (delivery !== undefined) {
-      delivery(res, status, body);
-      return;
-    }
-    res.writeHead(status, { 'Content-Type': CONTENT_TYPE_XML, 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
+  if (options.extraRoute?.(req, res, target.pathname) === true) return;
+  const adminEndpoints = options.observer?.endpoints(admin);
+  if (adminEndpoints && handleAdminRoute(req, res, target.pathname, target.search.slice(1), adminEndpoints)) return;
+  if (target.pathname !== options.path) {
+    sendJson(res, 404, { error: 'not found' });
+    return;
   }
-
-  function sendFault(res: http.ServerResponse, fields: FaultFields, delivery?: Delivery): void {
-    sendXml(res, FAULT_HTTP_STATUS, faultEnvelope(fields, namespace, options.faultElement), delivery);
+  if (req.method === 'GET' && (target.search === '?wsdl' || target.search === '?WSDL')) {
+    sendXml(res, 200, host.servedWsdl);
+    return;
   }
+  if (req.method !== 'POST') {
+    sendFault(host, res, { code: 'INVALID_REQUEST', message: 'use POST for SOAP calls, GET ?wsdl for the contract' });
+    return;
+  }
+  options.observer?.begin();
+  const state = firstState(host, req, startedAtMs);
+  handleSoapPost(host, req, res, state).catch((error: unknown) => {
+    sendError(host, res, state, error);
+  });
+}
 
-  /** Operating errors become their fault; anything else INTERNAL_ERROR, with details only in the log. */
-  function sendError(res: http.ServerResponse, state: RequestState, error: unknown): void {
-    if (isServiceFault(error)) {
-      log(state, error.code, { fault_message: error.message });
-      if (options.notReady?.() === true) {
-        if (!res.headersSent) res.setHeader(NOT_READY_HEADER, 'misconfigured');
-        sendXml(res, NOT_READY_HTTP_STATUS, faultEnvelope(error, namespace, options.faultElement), state.delivery);
-      } else {
-        sendFault(res, error, state.delivery);
-      }
-      return;
-    }
-    if (error instanceof MustUnderstandFault) {
-      log(state, 'MUST_UNDERSTAND', { fault_message: error.message });
-      sendXml(res, FAULT_HTTP_STATUS, mustUnderstandEnvelope(error.blockNs, error.blockName));
-      return;
-    }
-    log(state, 'INTERNAL_ERROR', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    sendFault(
-      res,
-      { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state.requestId ?? 'unknown'}` },
-      state.delivery,
+/** A POST: read the envelope, route it to its operation, authenticate, run it and answer. */
+async function handleSoapPost(
+  host: SoapHost,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  state: RequestState,
+): Promise<void> {
+  const { options } = host;
+  const body = await readRequestBody(req, options.bodyBytesMax);
+  const request = readEnvelope(body, { namespace: options.namespace, headers: host.shape.headers });
+  state.claimedPrincipal = request.headerBlocks.get(options.principalHeader) ?? state.claimedPrincipal;
+  const { handler, opShape } = routeOperation(host, req, request.body, state);
+  state.ctx = authenticate(host, req, request.headerBlocks, state);
+  const args = readArguments(request.body, opShape.input, options.namespace);
+  const result = await handler(args, state.ctx);
+  const xml = responseEnvelope(opShape, options.namespace, result);
+  log(host, state, 'ok');
+  sendXml(res, 200, xml, state.delivery);
+}
+
+/** Route: the body's element names a declared operation of ours, and SOAPAction (if any) agrees. */
+function routeOperation(
+  host: SoapHost,
+  req: http.IncomingMessage,
+  body: { readonly ns: string; readonly name: string },
+  state: RequestState,
+): { handler: OperationHandler; opShape: OperationShape } {
+  const { operations, namespace } = host.options;
+  const operation = body.name;
+  const handler = Object.prototype.hasOwnProperty.call(operations, operation) ? operations[operation] : undefined;
+  const opShape = host.shape.operations.get(operation);
+  if (body.ns !== namespace || handler === undefined || opShape === undefined) {
+    throw fault('INVALID_REQUEST', `unknown operation {${body.ns}}${operation}`);
+  }
+  state.operation = operation;
+  const soapAction = unquote(firstHeader(req.headers.soapaction) ?? '');
+  if (soapAction !== '' && soapAction !== `${namespace}#${operation}`) {
+    throw fault(
+      'INVALID_REQUEST',
+      `SOAPAction ${JSON.stringify(soapAction)} does not match the body's operation ${operation}`,
     );
   }
+  return { handler, opShape };
+}
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${host}:${address.port}${options.path}`;
-  const servedWsdl = wsdlText.replace(/(<soap:address\s+location=")[^"]*(")/, `$1${options.publicUrl ?? url}$2`);
-
-  async function handleSoapPost(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    state: RequestState,
-  ): Promise<void> {
-    const body = await readRequestBody(req, options.bodyBytesMax);
-    const request = readEnvelope(body, { namespace, headers: shape.headers });
-    const operation = request.body.name;
-    state.claimedPrincipal = request.headerBlocks.get(options.principalHeader) ?? state.claimedPrincipal;
-    const handler = Object.prototype.hasOwnProperty.call(options.operations, operation)
-      ? options.operations[operation]
-      : undefined;
-    const opShape = shape.operations.get(operation);
-    if (request.body.ns !== namespace || handler === undefined || opShape === undefined) {
-      throw fault('INVALID_REQUEST', `unknown operation {${request.body.ns}}${operation}`);
-    }
-    state.operation = operation;
-    const soapAction = unquote(firstHeader(req.headers.soapaction) ?? '');
-    if (soapAction !== '' && soapAction !== `${namespace}#${operation}`) {
-      throw fault(
-        'INVALID_REQUEST',
-        `SOAPAction ${JSON.stringify(soapAction)} does not match the body's operation ${operation}`,
-      );
-    }
-    const given = request.headerBlocks.get('request-id') ?? firstHeader(req.headers['request-id']);
-    if (given !== undefined && !validRequestId(given)) {
-      throw fault('INVALID_REQUEST', requestIdRule(requestIdCharsMax));
-    }
-    const requestId = given ?? randomUUID();
-    state.requestId = requestId;
-    const principalId = state.claimedPrincipal;
-    const token = request.headerBlocks.get('auth-token') ?? firstHeader(req.headers['auth-token']);
-    if (!options.credentials.verify(principalId, token)) {
-      throw fault('AUTHENTICATION_FAILED', `missing or wrong auth-token / ${options.principalHeader}`);
-    }
-    const fields = state.fields;
-    state.ctx = {
-      requestId,
-      requestIdGiven: given !== undefined,
-      principalId: principalId ?? '',
-      logger,
-      trace: traceContextOf(req.headers.traceparent),
-      annotate: (more) => Object.assign(fields, more),
-      deliverWith: (delivery) => {
-        state.delivery = delivery;
-      },
-    };
-    const args = readArguments(request.body, opShape.input, namespace);
-    const result = await handler(args, state.ctx);
-    const xml = responseEnvelope(opShape, namespace, result);
-    log(state, 'ok');
-    sendXml(res, 200, xml, state.delivery);
+/**
+ * Authenticate: the request id (header block, else HTTP header, else a fresh one) is settled
+ * first, so that a refusal is logged under it; then the principal's token is checked.
+ */
+function authenticate(
+  host: SoapHost,
+  req: http.IncomingMessage,
+  headerBlocks: ReadonlyMap<string, string>,
+  state: RequestState,
+): OperationContext {
+  const { options } = host;
+  const given = headerBlocks.get('request-id') ?? firstHeader(req.headers['request-id']);
+  if (given !== undefined && !isRequestId(given, host.requestIdCharsMax)) {
+    throw fault('INVALID_REQUEST', requestIdRule(host.requestIdCharsMax));
   }
-
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (!guard.admit(req, res)) return;
-    const startedAtMs = Date.now();
-    let target: URL;
-    try {
-      target = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      // A request target that is not a URL (e.g. `GET http://[`) must not reach the throw.
-      sendJson(res, 400, { error: 'bad request target' });
-      return;
-    }
-    if (isHealthRequest(req.method, target.pathname)) {
-      void serveHealth(req, res, options.service, options.admin ?? NO_ADMIN, () =>
-        withConnections(options.health ?? HEALTH_OK, guard),
-      );
-      return;
-    }
-    if (options.extraRoute?.(req, res, target.pathname) === true) return;
-    if (
-      options.observer &&
-      handleAdminRoute(
-        req,
-        res,
-        target.pathname,
-        target.search.slice(1),
-        options.observer.endpoints(options.admin ?? NO_ADMIN),
-      )
-    )
-      return;
-    if (target.pathname !== options.path) {
-      sendJson(res, 404, { error: 'not found' });
-      return;
-    }
-    if (req.method === 'GET' && (target.search === '?wsdl' || target.search === '?WSDL')) {
-      sendXml(res, 200, servedWsdl);
-      return;
-    }
-    if (req.method !== 'POST') {
-      sendFault(res, { code: 'INVALID_REQUEST', message: 'use POST for SOAP calls, GET ?wsdl for the contract' });
-      return;
-    }
-    options.observer?.begin();
-    const state = firstState(req, startedAtMs);
-    handleSoapPost(req, res, state).catch((error: unknown) => sendError(res, state, error));
-  });
-
+  const requestId = given ?? randomUUID();
+  state.requestId = requestId;
+  const principalId = state.claimedPrincipal;
+  const token = headerBlocks.get('auth-token') ?? firstHeader(req.headers['auth-token']);
+  if (!options.credentials.verify(principalId, token)) {
+    throw fault('AUTHENTICATION_FAILED', `missing or wrong auth-token / ${options.principalHeader}`);
+  }
+  const fields = state.fields;
   return {
-    url,
-    server,
-    async close(drainMs = DRAIN_MS_DEFAULT) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, drainMs);
-      });
-      await Promise.race([closed, timeout]);
-      clearInterval(sweep);
-      clearTimeout(timer);
-      server.closeAllConnections();
+    requestId,
+    requestIdGiven: given !== undefined,
+    principalId: principalId ?? '',
+    logger: options.logger,
+    trace: traceContextOf(req.headers.traceparent),
+    annotate: (more) => Object.assign(fields, more),
+    deliverWith: (delivery) => {
+      state.delivery = delivery;
     },
   };
+}
+
+/** What the HTTP headers tell before the body is read (the balancer's request id, the claimed id). */
+function firstState(host: SoapHost, req: http.IncomingMessage, startedAtMs: number): RequestState {
+  const httpId = firstHeader(req.headers['request-id']);
+  return {
+    requestId: isRequestId(httpId, host.requestIdCharsMax) ? httpId : undefined,
+    claimedPrincipal: firstHeader(req.headers[host.options.principalHeader]),
+    operation: undefined,
+    ctx: undefined,
+    delivery: undefined,
+    fields: {},
+    startedAtMs,
+  };
+}
+
+/** The one log line (and the metrics and trace entry) of a request, whatever its outcome. */
+function log(host: SoapHost, state: RequestState, outcome: string, extra: Record<string, unknown> = {}): void {
+  const { observer, logger } = host.options;
+  const level = outcome === 'INTERNAL_ERROR' ? 'error' : 'info';
+  observer?.end({
+    operation: state.operation,
+    outcome,
+    startedAtMs: state.startedAtMs,
+    durationMs: Date.now() - state.startedAtMs,
+    requestId: state.requestId,
+    principal: state.ctx?.principalId,
+    trace: state.ctx?.trace,
+    fields: { ...state.fields, ...extra },
+  });
+  if (!logger.isLevelEnabled(level)) return;
+  const principal = state.ctx?.principalId;
+  logger.log(level, 'operation', {
+    request_id: state.requestId,
+    ...(principal ? { principal } : { claimed_principal: claimedForLog(state.claimedPrincipal) }),
+    operation: state.operation,
+    ...state.fields,
+    ...extra,
+    outcome,
+    duration_ms: Date.now() - state.startedAtMs,
+  });
+}
+
+function sendXml(res: http.ServerResponse, status: number, body: string, delivery?: Delivery): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (delivery !== undefined) {
+    delivery(res, status, body);
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': CONTENT_TYPE_XML, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendFault(host: SoapHost, res: http.ServerResponse, fields: FaultFields, delivery?: Delivery): void {
+  sendXml(res, FAULT_HTTP_STATUS, faultEnvelope(fields, host.options.namespace, host.options.faultElement), delivery);
+}
+
+/** Answer an error: operating errors become their fault; anything else INTERNAL_ERROR, with details only in the log. */
+function sendError(host: SoapHost, res: http.ServerResponse, state: RequestState, error: unknown): void {
+  const { options } = host;
+  if (isServiceFault(error)) {
+    log(host, state, error.code, { fault_message: error.message });
+    if (options.notReady?.() === true) {
+      if (!res.headersSent) res.setHeader(NOT_READY_HEADER, 'misconfigured');
+      const envelope = faultEnvelope(error, options.namespace, options.faultElement);
+      sendXml(res, NOT_READY_HTTP_STATUS, envelope, state.delivery);
+    } else {
+      sendFault(host, res, error, state.delivery);
+    }
+    return;
+  }
+  if (error instanceof MustUnderstandFault) {
+    log(host, state, 'MUST_UNDERSTAND', { fault_message: error.message });
+    sendXml(res, FAULT_HTTP_STATUS, mustUnderstandEnvelope(error.blockNs, error.blockName));
+    return;
+  }
+  log(host, state, 'INTERNAL_ERROR', {
+    error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+  });
+  sendFault(
+    host,
+    res,
+    { code: 'INTERNAL_ERROR', message: `internal error; quote request id ${state.requestId ?? 'unknown'}` },
+    state.delivery,
+  );
+}
+
+async function closeServer(server: http.Server, drainMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, drainMs);
+  });
+  await Promise.race([closed, timeout]);
+  clearInterval(sweep);
+  clearTimeout(timer);
+  server.closeAllConnections();
 }
 
 /** The tier's own report, with the client connections (common/connection-guard.ts) among the admin's details. */
