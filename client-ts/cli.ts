@@ -44,57 +44,16 @@ function intArgument(name: string, min: number, max: number): (text: string) => 
   };
 }
 
-function errorReport(
-  error: unknown,
-  config: CliConfig | undefined,
-): { exit: ExitCode; json: Record<string, unknown>; text: string } {
-  if (error instanceof BankError) {
-    // Name the account unless the message already does ("account 2 is not yours").
-    const where =
-      error.accountId === undefined || error.message.includes(error.accountId) ? '' : ` (account ${error.accountId})`;
-    const hint = error.retryable
-      ? `; retry later with --request-id ${error.requestId ?? '?'} so money moves at most once`
-      : '';
-    return {
-      exit: EXIT_CODE_BY_FAULT[error.code],
-      json: {
-        code: error.code,
-        message: error.message,
-        ...(error.accountId === undefined ? {} : { accountId: error.accountId }),
-        retryable: error.retryable,
-        requestId: error.requestId,
-      },
-      text: `error: ${error.code}: ${error.message}${where}${hint}`,
-    };
-  }
-  if (error instanceof BankTransportError && !error.mayHaveArrived) {
-    return {
-      exit: EXIT.RETRYABLE,
-      json: {
-        code: 'CONNECTION_FAILED',
-        message: error.message,
-        retryable: true,
-        requestId: error.requestId,
-        attempts: error.attempts,
-      },
-      text: `error: nothing listens at ${config?.url ?? 'the bank URL'} (${error.message}); is the cluster running (npm start)? Nothing was done.`,
-    };
-  }
-  if (error instanceof BankTransportError) {
-    return {
-      exit: EXIT.RETRYABLE,
-      json: {
-        code: 'CONNECTION_FAILED',
-        message: error.message,
-        retryable: true,
-        requestId: error.requestId,
-        attempts: error.attempts,
-      },
-      text:
-        `error: could not get an answer from ${config?.url ?? 'the bank'} after ${error.attempts} attempt(s): ${error.message}\n` +
-        `  whether it happened is unknown: repeat the command with --request-id ${error.requestId ?? '?'} to find out without doing it twice`,
-    };
-  }
+/** What the CLI prints for a failure: exit code, the --json error object, the text for stderr. */
+interface ErrorReport {
+  readonly exit: ExitCode;
+  readonly json: Record<string, unknown>;
+  readonly text: string;
+}
+
+function errorReport(error: unknown, config: CliConfig | undefined): ErrorReport {
+  if (error instanceof BankError) return faultReport(error);
+  if (error instanceof BankTransportError) return transportReport(error, config);
   if (error instanceof DecimalFormatError) {
     return {
       exit: EXIT.INVALID_INPUT,
@@ -120,14 +79,75 @@ function errorReport(
   return { exit: EXIT.OTHER, json: { code: 'ERROR', message, retryable: false }, text: `error: ${message}` };
 }
 
-export function buildProgram(io: Output, setExit: (code: ExitCode) => void): Command {
-  const program = new Command('bank');
-  let config: CliConfig | undefined;
+/** A fault the bank answered with. */
+function faultReport(error: BankError): ErrorReport {
+  // Name the account unless the message already does ("account 2 is not yours").
+  const where =
+    error.accountId === undefined || error.message.includes(error.accountId) ? '' : ` (account ${error.accountId})`;
+  const hint = error.retryable
+    ? `; retry later with --request-id ${error.requestId ?? '?'} so money moves at most once`
+    : '';
+  return {
+    exit: EXIT_CODE_BY_FAULT[error.code],
+    json: {
+      code: error.code,
+      message: error.message,
+      ...(error.accountId === undefined ? {} : { accountId: error.accountId }),
+      retryable: error.retryable,
+      requestId: error.requestId,
+    },
+    text: `error: ${error.code}: ${error.message}${where}${hint}`,
+  };
+}
 
-  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  const client = (): BankClient => {
-    const g = globals();
-    config = loadCliConfig({
+/** No answer: nothing listened (nothing was done), or the outcome is unknown. */
+function transportReport(error: BankTransportError, config: CliConfig | undefined): ErrorReport {
+  const json = {
+    code: 'CONNECTION_FAILED',
+    message: error.message,
+    retryable: true,
+    requestId: error.requestId,
+    attempts: error.attempts,
+  };
+  if (!error.mayHaveArrived) {
+    return {
+      exit: EXIT.RETRYABLE,
+      json,
+      text: `error: nothing listens at ${config?.url ?? 'the bank URL'} (${error.message}); is the cluster running (npm start)? Nothing was done.`,
+    };
+  }
+  return {
+    exit: EXIT.RETRYABLE,
+    json,
+    text:
+      `error: could not get an answer from ${config?.url ?? 'the bank'} after ${error.attempts} attempt(s): ${error.message}\n` +
+      `  whether it happened is unknown: repeat the command with --request-id ${error.requestId ?? '?'} to find out without doing it twice`,
+  };
+}
+
+/** One command line's run: where it prints, its exit code, and the settings once resolved. */
+class Session {
+  config: CliConfig | undefined;
+  constructor(
+    readonly program: Command,
+    readonly io: Output,
+    readonly setExit: (code: ExitCode) => void,
+  ) {}
+
+  globals(): GlobalOptions {
+    return this.program.opts<GlobalOptions>();
+  }
+
+  /** The per-call options of the global flags: the caller's --request-id, if any. */
+  callOptions(): { requestId?: string } {
+    const id = this.globals().requestId;
+    return id === undefined ? {} : { requestId: id };
+  }
+
+  /** Settings resolved once (flags, environment, credentials file), then the client. */
+  client(): BankClient {
+    const g = this.globals();
+    const config = loadCliConfig({
       ...(g.url === undefined ? {} : { url: g.url }),
       ...(g.clientId === undefined ? {} : { clientId: g.clientId }),
       ...(g.token === undefined ? {} : { token: g.token }),
@@ -136,6 +156,7 @@ export function buildProgram(io: Output, setExit: (code: ExitCode) => void): Com
       ...(g.timeoutMs === undefined ? {} : { timeoutMs: g.timeoutMs }),
       ...(g.retries === undefined ? {} : { retries: g.retries }),
     });
+    this.config = config;
     return new BankClient({
       url: config.url,
       clientId: config.clientId,
@@ -143,31 +164,39 @@ export function buildProgram(io: Output, setExit: (code: ExitCode) => void): Com
       ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
       ...(config.retries === undefined ? {} : { retries: config.retries }),
     });
-  };
-  const callOptions = () => {
-    const id = globals().requestId;
-    return id === undefined ? {} : { requestId: id };
-  };
-  /** Run one call; print its result (text or JSON) or its error; set the exit code. */
-  const run =
-    <R>(call: (bank: BankClient) => Promise<R>, text: (result: R) => string) =>
-    async (): Promise<void> => {
-      let bank: BankClient | undefined;
-      try {
-        bank = client();
-        const result = await call(bank);
-        io.out(globals().json === true ? JSON.stringify(result) : text(result));
-        setExit(EXIT.OK);
-      } catch (error: unknown) {
-        const report = errorReport(error, config);
-        if (globals().json === true) io.out(JSON.stringify({ error: report.json }));
-        else io.err(report.text);
-        setExit(report.exit);
-      } finally {
-        bank?.close();
-      }
-    };
+  }
 
+  /** Run one call; print its result (text or JSON) or its error; set the exit code. */
+  async run<R>(call: (bank: BankClient) => Promise<R>, text: (result: R) => string): Promise<void> {
+    let bank: BankClient | undefined;
+    const json = this.globals().json === true;
+    try {
+      bank = this.client();
+      const result = await call(bank);
+      this.io.out(json ? JSON.stringify(result) : text(result));
+      this.setExit(EXIT.OK);
+    } catch (error: unknown) {
+      const report = errorReport(error, this.config);
+      if (json) this.io.out(JSON.stringify({ error: report.json }));
+      else this.io.err(report.text);
+      this.setExit(report.exit);
+    } finally {
+      bank?.close();
+    }
+  }
+}
+
+export function buildProgram(io: Output, setExit: (code: ExitCode) => void): Command {
+  const program = new Command('bank');
+  const session = new Session(program, io, setExit);
+  addGlobalOptions(program);
+  addAccountCommands(program, session);
+  addMoneyCommands(program, session);
+  addStatementCommand(program, session);
+  return program;
+}
+
+function addGlobalOptions(program: Command): void {
   program
     .description('Call the distbank bank service (SOAP) from the command line.')
     .addOption(
@@ -204,9 +233,10 @@ export function buildProgram(io: Output, setExit: (code: ExitCode) => void): Com
       ).argParser(intArgument('--retries', 0, RETRIES_MAX)),
     )
     .showHelpAfterError('(run bank --help for usage)')
-    .addHelpText(
-      'after',
-      `
+    .addHelpText('after', HELP_AFTER);
+}
+
+const HELP_AFTER = `
 Amounts are decimal text with at most 2 fraction digits, e.g. 10.00. A negative number is
 read as an option: put -- before it (bank deposit 12 -- -1).
 
@@ -217,45 +247,51 @@ Examples:
 
 Exit codes: 0 ok, 1 other error, 2 usage, 3 authentication failed, 4 not authorized or
 account not found, 5 insufficient funds, 6 invalid amount/request or same account,
-7 retryable (account locked, service unavailable, connection failed or timed out).`,
-    );
+7 retryable (account locked, service unavailable, connection failed or timed out).`;
 
+/** open (with an optional first deposit) and balance. */
+function addAccountCommands(program: Command, session: Session): void {
   program
     .command('open')
     .description('open a new account owned by you')
     .option('--initial <amount>', 'initial deposit, e.g. 100.00')
-    .action(async (options: { initial?: string }) =>
-      run(
-        (bank) => bank.openAccount(options.initial === undefined ? undefined : decimal(options.initial), callOptions()),
+    .action((options: { initial?: string }) =>
+      session.run(
+        (bank) =>
+          bank.openAccount(options.initial === undefined ? undefined : decimal(options.initial), session.callOptions()),
         openedText,
-      )(),
+      ),
     );
   program
     .command('balance')
     .description('show the balance of one of your accounts')
     .argument('<account>', 'account id')
-    .action(async (account: string) => run((bank) => bank.getBalance(account, callOptions()), balanceText)());
+    .action((account: string) => session.run((bank) => bank.getBalance(account, session.callOptions()), balanceText));
+}
+
+/** deposit, withdraw, transfer: the amount is checked (> 0) before anything is sent. */
+function addMoneyCommands(program: Command, session: Session): void {
   program
     .command('deposit')
     .description('deposit money into any account (the balance is shown only for your own)')
     .argument('<account>', 'account id')
     .argument('<amount>', 'amount, e.g. 10.00')
-    .action(async (account: string, amount: string) =>
-      run(
-        (bank) => bank.deposit(account, positiveDecimal(amount), callOptions()),
+    .action((account: string, amount: string) =>
+      session.run(
+        (bank) => bank.deposit(account, positiveDecimal(amount), session.callOptions()),
         (r) => depositText(r, twoDecimals(decimal(amount))),
-      )(),
+      ),
     );
   program
     .command('withdraw')
     .description('withdraw money from one of your accounts')
     .argument('<account>', 'account id')
     .argument('<amount>', 'amount, e.g. 10.00')
-    .action(async (account: string, amount: string) =>
-      run(
-        (bank) => bank.withdraw(account, positiveDecimal(amount), callOptions()),
+    .action((account: string, amount: string) =>
+      session.run(
+        (bank) => bank.withdraw(account, positiveDecimal(amount), session.callOptions()),
         (r) => withdrawText(r, twoDecimals(decimal(amount))),
-      )(),
+      ),
     );
   program
     .command('transfer')
@@ -263,12 +299,16 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
     .argument('<from>', 'your account id')
     .argument('<to>', 'recipient account id')
     .argument('<amount>', 'amount, e.g. 10.00')
-    .action(async (from: string, to: string, amount: string) =>
-      run(
-        (bank) => bank.transfer(from, to, positiveDecimal(amount), callOptions()),
+    .action((from: string, to: string, amount: string) =>
+      session.run(
+        (bank) => bank.transfer(from, to, positiveDecimal(amount), session.callOptions()),
         (r) => transferText(r, to, twoDecimals(decimal(amount))),
-      )(),
+      ),
     );
+}
+
+/** statement: one page of entries, newest first, optionally of some kinds only. */
+function addStatementCommand(program: Command, session: Session): void {
   program
     .command('statement')
     .description('list the entries of one of your accounts, newest first')
@@ -284,18 +324,17 @@ account not found, 5 insufficient funds, 6 invalid amount/request or same accoun
       ]),
     )
     .option('--before <entryId>', 'only entries older than this entryId (the next page)')
-    .action(async (account: string, options: { limit?: number; kind?: EntryKind[]; before?: string }) =>
-      run(
+    .action((account: string, options: { limit?: number; kind?: EntryKind[]; before?: string }) =>
+      session.run(
         (bank) =>
           bank.getStatement(account, options.limit, {
-            ...callOptions(),
+            ...session.callOptions(),
             ...(options.kind === undefined ? {} : { kinds: options.kind }),
             ...(options.before === undefined ? {} : { beforeEntryId: options.before }),
           }),
         statementText,
-      )(),
+      ),
     );
-  return program;
 }
 
 export async function main(argv: readonly string[], io: Output): Promise<ExitCode> {
