@@ -47,21 +47,6 @@ type Operation = (
   ctx: OperationContext,
 ) => Promise<Record<string, unknown>>;
 
-const OPERATIONS: Readonly<Record<string, Operation>> = {
-  OpenAccount: openAccount,
-  GetBalance: getBalance,
-  Deposit: deposit,
-  Withdraw: withdraw,
-  Transfer: transfer,
-  GetStatement: getStatement,
-};
-
-export function bankOperations(deps: BankOperationDeps): Readonly<Record<string, OperationHandler>> {
-  return Object.freeze(
-    Object.fromEntries(Object.entries(OPERATIONS).map(([name, operation]) => [name, limited(deps, operation)])),
-  );
-}
-
 /** Every operation takes a token of the caller's bucket first (after authentication). */
 function limited(deps: BankOperationDeps, operation: Operation): OperationHandler {
   return (args, ctx) => {
@@ -75,11 +60,7 @@ function limited(deps: BankOperationDeps, operation: Operation): OperationHandle
   };
 }
 
-async function openAccount(
-  deps: BankOperationDeps,
-  args: Record<string, unknown>,
-  ctx: OperationContext,
-): Promise<Record<string, unknown>> {
+const openAccount: Operation = async (deps, args, ctx) => {
   const { data, accountsPerClientMax } = deps;
   const initialCents = optionalAmountArg(args, 'initialDeposit', deps.amountCentsMax);
   const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
@@ -97,13 +78,9 @@ async function openAccount(
   deps.owners.set(created.accountId, ctx.principalId);
   ctx.annotate({ accounts: [created.accountId] });
   return { accountId: created.accountId, balance: formatCents(created.balanceCents) };
-}
+};
 
-async function getBalance(
-  deps: BankOperationDeps,
-  args: Record<string, unknown>,
-  ctx: OperationContext,
-): Promise<Record<string, unknown>> {
+const getBalance: Operation = async (deps, args, ctx) => {
   const { owners, data } = deps;
   const accountId = accountIdArg(args, 'accountId');
   ctx.annotate({ accounts: [accountId] });
@@ -114,59 +91,45 @@ async function getBalance(
   owners.set(accountId, state.ownerId);
   requireOwner(ctx, accountId, state.ownerId);
   return { accountId, balance: formatCents(state.balanceCents) };
-}
+};
 
-async function deposit(
-  deps: BankOperationDeps,
-  args: Record<string, unknown>,
-  ctx: OperationContext,
-): Promise<Record<string, unknown>> {
-  const accountId = accountIdArg(args, 'accountId');
-  const amountCents = amountArg(args, 'amount', deps.amountCentsMax);
-  const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
-  ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
+const deposit: Operation = async (deps, args, ctx) => {
   // Any existing account may receive a deposit: no owner check; Lock says if it exists.
-  const scope = scopeOf(deps, ctx);
-  const outcome = await deps.queue.run([accountId], queueCaller(deps, ctx), () =>
-    deps.flow.apply({
-      scope,
-      transactionId,
-      postings: [{ accountId, amountCents }],
-    }),
-  );
-  const account = accountIn(deps, outcome.accounts, accountId, ctx);
+  const { transactionId, accountId, account } = await moveOne(deps, args, ctx, 'in');
   deps.owners.set(accountId, account.ownerId);
   const own = account.ownerId === ctx.principalId;
   return own ? { transactionId, accountId, balance: formatCents(account.balanceCents) } : { transactionId, accountId };
-}
+};
 
-async function withdraw(
+const withdraw: Operation = async (deps, args, ctx) => {
+  const { transactionId, accountId, account } = await moveOne(deps, args, ctx, 'out');
+  return { transactionId, accountId, balance: formatCents(account.balanceCents) };
+};
+
+/** Deposit or Withdraw: one posting on one account (out of it: only from the caller's own). */
+async function moveOne(
   deps: BankOperationDeps,
   args: Record<string, unknown>,
   ctx: OperationContext,
-): Promise<Record<string, unknown>> {
+  direction: 'in' | 'out',
+): Promise<{ transactionId: string; accountId: string; account: LockedAccount }> {
   const accountId = accountIdArg(args, 'accountId');
   const amountCents = amountArg(args, 'amount', deps.amountCentsMax);
   const transactionId = transactionIdFor(ctx.principalId, ctx.requestId);
   ctx.annotate({ accounts: [accountId], amount: formatCents(amountCents), transaction_id: transactionId });
   const scope = scopeOf(deps, ctx);
-  requireOwner(ctx, accountId, await ownerOf(deps, ctx, scope, accountId));
+  if (direction === 'out') requireOwner(ctx, accountId, await ownerOf(deps, ctx, scope, accountId));
   const outcome = await deps.queue.run([accountId], queueCaller(deps, ctx), () =>
     deps.flow.apply({
       scope,
       transactionId,
-      postings: [{ accountId, amountCents: -amountCents as Cents }],
+      postings: [{ accountId, amountCents: direction === 'in' ? amountCents : (-amountCents as Cents) }],
     }),
   );
-  const account = accountIn(deps, outcome.accounts, accountId, ctx);
-  return { transactionId, accountId, balance: formatCents(account.balanceCents) };
+  return { transactionId, accountId, account: accountIn(deps, outcome.accounts, accountId, ctx) };
 }
 
-async function transfer(
-  deps: BankOperationDeps,
-  args: Record<string, unknown>,
-  ctx: OperationContext,
-): Promise<Record<string, unknown>> {
+const transfer: Operation = async (deps, args, ctx) => {
   const fromAccountId = accountIdArg(args, 'fromAccountId');
   const toAccountId = accountIdArg(args, 'toAccountId');
   if (fromAccountId === toAccountId)
@@ -194,13 +157,9 @@ async function transfer(
   const from = accountIn(deps, outcome.accounts, fromAccountId, ctx);
   // Only the sender's balance leaves this server; the recipient's never does.
   return { transactionId, fromAccountId, balance: formatCents(from.balanceCents) };
-}
+};
 
-async function getStatement(
-  deps: BankOperationDeps,
-  args: Record<string, unknown>,
-  ctx: OperationContext,
-): Promise<Record<string, unknown>> {
+const getStatement: Operation = async (deps, args, ctx) => {
   const { owners, data } = deps;
   const accountId = accountIdArg(args, 'accountId');
   const filter = {
@@ -218,6 +177,21 @@ async function getStatement(
   return entries.length === 0
     ? { accountId, balance: formatCents(journal.balanceCents) }
     : { accountId, balance: formatCents(journal.balanceCents), entry: entries };
+};
+
+const OPERATIONS: Readonly<Record<string, Operation>> = {
+  OpenAccount: openAccount,
+  GetBalance: getBalance,
+  Deposit: deposit,
+  Withdraw: withdraw,
+  Transfer: transfer,
+  GetStatement: getStatement,
+};
+
+export function bankOperations(deps: BankOperationDeps): Readonly<Record<string, OperationHandler>> {
+  return Object.freeze(
+    Object.fromEntries(Object.entries(OPERATIONS).map(([name, operation]) => [name, limited(deps, operation)])),
+  );
 }
 
 /** One journal entry as bank.wsdl's StatementEntry. */
