@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
 import { checkDescriptorBudget, ConnectionLimits, connectionLimitsSettings } from '../common/connection-limits';
+import { amountMaxSetting } from '../common/amount-max';
 import { LOG_LEVELS } from '../common/logger';
+import type { Cents } from '../common/money';
 import { RING_ENTRIES_DEFAULT, RING_ENTRIES_MAX, TRACE_RING_ENV } from '../common/trace-ring';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
@@ -18,6 +20,8 @@ export interface BalancerConfig {
   /** The business servers' /bank URLs. */
   readonly backendUrls: readonly string[];
   readonly wsdlPath: string;
+  /** BANK_AMOUNT_MAX: stated in the served WSDL; set it as on the business servers (npm start does). */
+  readonly amountCentsMax: Cents;
   /** Hash of the operator's admin token (common/admin-auth.ts); undefined = no admin. */
   readonly adminCredentialsFile: string | undefined;
   /** A request body larger than this (as sent, before any inflation) is refused with 413. */
@@ -53,6 +57,7 @@ export const BALANCER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   host: 'BANK_HOST',
   port: 'BANK_PORT',
   'public-url': 'BANK_PUBLIC_URL',
+  'amount-max': 'BANK_AMOUNT_MAX',
   'business-urls': 'BANK_BUSINESS_URLS',
   [ADMIN_CREDENTIALS_FLAG]: ADMIN_CREDENTIALS_ENV,
   'log-level': 'BANK_LOG_LEVEL',
@@ -106,6 +111,7 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
     // dist/balancer/config.js -> <repo>/wsdl/bank.wsdl
     wsdlPath: stringSetting(e, 'BANK_WSDL_PATH', join(__dirname, '..', '..', 'wsdl', 'bank.wsdl')),
     adminCredentialsFile: adminCredentialsSetting(e),
+    amountCentsMax: amountMaxSetting(e),
     bodyBytesMax: intSetting(e, 'BANK_LB_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
     inFlightMax: intSetting(e, 'BANK_LB_IN_FLIGHT_MAX', 1024, 1, 100_000),
     retriesMax: intSetting(e, 'BANK_LB_RETRIES_MAX', 2, 0, 10),

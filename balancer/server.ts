@@ -22,6 +22,7 @@ import { HealthChecker } from './health-checker';
 import { BackendPool } from './pool';
 import { assignedRequestId, HeaderRequestId, headerRequestId, requestIdBlock } from './request-id';
 import { wsdlWithAddress } from './wsdl';
+import { bankWsdlText } from '../common/amount-max';
 
 /**
  * The load balancer: a reverse proxy on plain node:http in front of the business servers.
@@ -85,7 +86,7 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
   const port = await listenOn(server, config.port, config.host);
   const url = `http://${config.host}:${port}${BANK_PATH}`;
   const publicUrl = config.publicUrl ?? url;
-  parts.wsdl = wsdlWithAddress(config.wsdlPath, publicUrl);
+  parts.wsdl = wsdlWithAddress(bankWsdlText(config.wsdlPath, config.amountCentsMax), config.wsdlPath, publicUrl);
   return { url, publicUrl, server, pool, close: () => closeBalancer(parts) };
 }
 

@@ -1,15 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { escapeXml } from '../common/soap-fault';
 
 /**
- * bank.wsdl as the balancer serves it: the checked-in contract with soap:address pointing at
+ * bank.wsdl as the balancer serves it: the contract (with the configured maximum amount) with soap:address pointing at
  * the balancer's public URL, so a client that reads `?wsdl` here calls the balancer, not a
  * business server behind it. Built once at start.
  */
 const ADDRESS = /(<soap:address\s+location=")[^"]*(")/g;
 
-export function wsdlWithAddress(wsdlPath: string, publicUrl: string): Buffer {
-  const text = readFileSync(wsdlPath, 'utf8');
+export function wsdlWithAddress(text: string, wsdlPath: string, publicUrl: string): Buffer {
   let count = 0;
   const rewritten = text.replace(ADDRESS, (_m, open: string, close: string) => {
     count++;

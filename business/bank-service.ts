@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import { loadAdminAuth } from '../common/admin-auth';
 import { Logger } from '../common/logger';
 import { BANK_REQUEST_ID_CHARS_MAX } from '../common/request-id';
-import { formatCents } from '../common/money';
 import { OperationHandler, SoapServer, startSoapServer } from '../common/soap-host';
-import { wsdlWithFacets } from '../common/wsdl-facets';
+import { bankWsdlText } from '../common/amount-max';
 import { AccountQueue } from './account-queue';
 import { bankOperations } from './bank-operations';
 import { ReloadingCredentials } from '../common/reloading-credentials';
@@ -107,9 +106,7 @@ export async function startBankServer(config: BusinessConfig, logger: Logger): P
       {
         service: 'bank',
         wsdlPath: wsdlPath(),
-        wsdlText: wsdlWithFacets(wsdlPath(), [
-          { simpleType: 'Amount', facet: 'maxInclusive', value: formatCents(config.amountCentsMax) },
-        ]),
+        wsdlText: bankWsdlText(wsdlPath(), config.amountCentsMax),
         path: BANK_PATH,
         namespace: BANK_NAMESPACE,
         faultElement: 'BankFault',

@@ -7,7 +7,8 @@ import {
   SOAP_CONNECTION_DEFAULTS,
 } from '../common/connection-limits';
 import { LOG_LEVELS } from '../common/logger';
-import { AMOUNT_CENTS_MAX_DEFAULT, BALANCE_CENTS_MAX, Cents, formatCents, parseAmount } from '../common/money';
+import { amountMaxSetting } from '../common/amount-max';
+import type { Cents } from '../common/money';
 import { RING_ENTRIES_DEFAULT, RING_ENTRIES_MAX, TRACE_RING_ENV } from '../common/trace-ring';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
 
@@ -112,26 +113,6 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 const DESCRIPTORS_RESERVED = 64;
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-
-/**
- * The largest BANK_AMOUNT_MAX allowed: 1/10,000 of the balance ceiling. A credit that would pass
- * the ceiling is refused, and anyone may deposit into any account, so refused-or-not tells a
- * sender whether the recipient's balance is within one maximum amount of the ceiling; keeping
- * the maximum this small keeps that to balances within 0.01 % of the ceiling.
- */
-export const AMOUNT_CENTS_MAX_LIMIT = (BALANCE_CENTS_MAX / 10_000) as Cents;
-
-function amountMaxSetting(env: Env): Cents {
-  const text = env['BANK_AMOUNT_MAX'];
-  if (text === undefined || text === '') return AMOUNT_CENTS_MAX_DEFAULT;
-  try {
-    return parseAmount(text, AMOUNT_CENTS_MAX_LIMIT);
-  } catch {
-    throw new Error(
-      `BANK_AMOUNT_MAX must be a decimal > 0 with at most 2 fraction digits, at most ${formatCents(AMOUNT_CENTS_MAX_LIMIT)}; got ${JSON.stringify(text)}`,
-    );
-  }
-}
 
 function urlSetting(env: Env, name: string, fallback: string): string {
   const text = stringSetting(env, name, fallback);

@@ -419,6 +419,18 @@ describe('balancer: proxying to real upstream servers', function () {
     expect(r3.body).to.contain('<soap:address location="https://bank.example/bank"/>');
   });
 
+  // The WSDL says exactly what the service accepts: the business servers serve their configured
+  // maximum amount in ?wsdl, and the balancer, which clients read it from, must say the same.
+  it('serves the configured BANK_AMOUNT_MAX in ?wsdl, as the business servers do', async () => {
+    const a = await upstream();
+    const maxOf = (wsdl: string): string | undefined =>
+      /<xsd:simpleType name="Amount">[\s\S]*?<xsd:maxInclusive value="([^"]*)"\/>/.exec(wsdl)?.[1];
+    const lb = await balancer([a.url], { BANK_AMOUNT_MAX: '500.5' });
+    expect(maxOf((await send(lb.url + '?wsdl', { method: 'GET' })).body)).to.equal('500.50');
+    const lbDefault = await balancer([a.url]);
+    expect(maxOf((await send(lbDefault.url + '?wsdl', { method: 'GET' })).body)).to.equal('1000000.00');
+  });
+
   it('active health checks take a dead backend out and bring it back', async () => {
     const a = await upstream();
     const b = await upstream();
