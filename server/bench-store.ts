@@ -22,6 +22,8 @@ const {
   accounts: ACCOUNTS,
   groupCommitMax: GROUP_COMMIT_MAX,
   databaseUrl: DATABASE_URL,
+  pgBatchItemsMax: PG_BATCH_ITEMS_MAX,
+  pgBatchesInFlightMax: PG_BATCHES_IN_FLIGHT_MAX,
 } = BENCH_SETTINGS;
 
 async function main(): Promise<void> {
@@ -29,7 +31,10 @@ async function main(): Promise<void> {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const store: Store =
     DATABASE_URL !== undefined
-      ? await PostgresStore.open(DATABASE_URL, schema, 10)
+      ? await PostgresStore.open(DATABASE_URL, schema, {
+          poolSize: 10,
+          batch: { itemsMax: PG_BATCH_ITEMS_MAX, inFlightMax: PG_BATCHES_IN_FLIGHT_MAX, queuedMax: 10_000 },
+        })
       : new SqliteStore(join(dir, 'bank.sqlite'), GROUP_COMMIT_MAX);
   try {
     const ids: number[] = [];

@@ -25,6 +25,10 @@ export interface DataConfig {
   /** PostgreSQL schema holding the tables (created if missing); lets tests and tenants share a database. */
   readonly pgSchema: string;
   readonly pgPoolSize: number;
+  /** PostgreSQL group commit (server/pg-batcher.ts): items per bank_batch call, at most. */
+  readonly pgBatchItemsMax: number;
+  /** bank_batch calls running at once, at most (each holds a pooled connection). */
+  readonly pgBatchesInFlightMax: number;
   readonly credentialsFilePath: string;
   /** How often at most the credentials file is checked for a change (then re-read). */
   readonly credentialsReloadMs: number;
@@ -60,6 +64,8 @@ export const ACCOUNTS_PER_LOCK_MAX = 16;
 export const POSTINGS_PER_UPDATE_MAX = 16;
 export const JOURNAL_LIMIT_MAX = 1000;
 export const GROUP_COMMIT_QUEUED_MAX_DEFAULT = 10_000;
+/** PostgreSQL group commit defaults (measured: server/README.md, Measured over PostgreSQL). */
+export const PG_BATCH_DEFAULTS = Object.freeze({ itemsMax: 64, inFlightMax: 2 });
 export const JOURNAL_LIMIT_DEFAULT = 100;
 
 export const DATA_FLAGS: Readonly<Record<string, string>> = Object.freeze({
@@ -102,6 +108,8 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
     databaseUrl: optionalStringSetting(merged, 'DATABASE_URL'),
     pgSchema,
     pgPoolSize: intSetting(merged, 'BANK_PG_POOL_SIZE', 10, 1, 100),
+    pgBatchItemsMax: intSetting(merged, 'BANK_PG_BATCH_ITEMS_MAX', PG_BATCH_DEFAULTS.itemsMax, 1, 1_000),
+    pgBatchesInFlightMax: intSetting(merged, 'BANK_PG_BATCHES_IN_FLIGHT_MAX', PG_BATCH_DEFAULTS.inFlightMax, 1, 100),
     credentialsFilePath: resolve(credentialsFilePath),
     credentialsReloadMs: intSetting(merged, 'BANK_CREDENTIALS_RELOAD_MS', 2000, 100, 3_600_000),
     adminCredentialsFilePath: adminCredentialsSetting(merged),

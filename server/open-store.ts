@@ -6,7 +6,14 @@ import { Store } from './store';
 export async function openStore(config: DataConfig): Promise<Store> {
   if (config.databaseUrl !== undefined) {
     const { PostgresStore } = await import('./postgres-store');
-    return PostgresStore.open(config.databaseUrl, config.pgSchema, config.pgPoolSize);
+    return PostgresStore.open(config.databaseUrl, config.pgSchema, {
+      poolSize: config.pgPoolSize,
+      batch: {
+        itemsMax: config.pgBatchItemsMax,
+        inFlightMax: config.pgBatchesInFlightMax,
+        queuedMax: config.groupCommitQueuedMax,
+      },
+    });
   }
   return new SqliteStore(config.sqliteFilePath, config.groupCommitItemsMax, config.groupCommitQueuedMax);
 }

@@ -16,11 +16,12 @@ import {
   updateFingerprint,
 } from './lock-rules';
 import { encodeOutcome } from './outcome-codec';
+import { BatcherLimits, BatchItem, PgBatcher, Settled } from './pg-batcher';
 import { PgReleaseListener } from './pg-release-listener';
 import { int8, Row, rowsOf, sqlState, toAccount, toIdempotency, toJournal, toLock } from './postgres-rows';
 import { accountsLimitFault } from './owner-limit';
 import { postgresSchema, releaseChannel } from './postgres-schema';
-import { storeFailure } from './store-errors';
+import { isTransientStoreError, storeFailure } from './store-errors';
 import {
   AccountId,
   AccountState,
@@ -40,9 +41,12 @@ import {
 } from './store';
 
 /**
- * The PostgreSQL store, shareable by several data servers. Each operation is one round trip: a
- * server-side function (postgres-functions.ts) that row-locks what it decides on (accounts in
- * ascending id order first, then lock rows) and decides by the database's clock. The rare cases
+ * The PostgreSQL store, shareable by several data servers. Lock, Update and Unlock go through the
+ * group commit (pg-batcher.ts): the calls of one event-loop turn, or those that arrived while
+ * batches were running, are ONE call of bank_batch (postgres-functions.ts) — one round trip, one
+ * transaction, one commit, each item with its own answer — which row-locks what its items decide
+ * on (accounts in ascending id order first, then lock rows) and decides by the database's clock.
+ * CreateAccount is one function call, Read and GetJournal one statement each. The rare cases
  * the functions leave to the rules (replays, lock faults, refusals of an Update) run as one READ
  * COMMITTED transaction of several statements, judged by lock-rules.ts. Deadlocks, serialization
  * failures and unique violations (two servers racing on one transaction id or account) re-run
@@ -50,6 +54,14 @@ import {
  * winner's rows (replay, or blocked).
  */
 const TX_ATTEMPTS_MAX = 5;
+const BATCH_SQL = 'SELECT bank_batch($1::jsonb) AS r';
+
+export interface PostgresStoreOptions {
+  /** Connections, besides the one that LISTENs. */
+  readonly poolSize: number;
+  readonly batch: BatcherLimits;
+}
+
 const JOURNAL_COLUMNS =
   'entry_id, transaction_id, account_id, amount_cents, balance_after_cents, counterparty_account_id, kind, at_ms';
 
@@ -65,14 +77,22 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   retries = 0;
   private onCommit: ((items: number, durationMs: number) => void) | undefined;
+  private readonly batcher: PgBatcher;
 
   private constructor(
     private readonly pool: Pool,
     private readonly listener: PgReleaseListener,
     private readonly channel: string,
-  ) {}
+    batchLimits: BatcherLimits,
+  ) {
+    this.batcher = new PgBatcher(
+      batchLimits,
+      (items) => this.sendBatch(items),
+      (items, error) => this.batchFailed(items, error),
+    );
+  }
 
-  static async open(databaseUrl: string, schema: string, poolSize: number): Promise<PostgresStore> {
+  static async open(databaseUrl: string, schema: string, options: PostgresStoreOptions): Promise<PostgresStore> {
     const connection = {
       connectionString: databaseUrl,
       // Names this process's backends in pg_stat_activity (operators, and the survival tests).
@@ -82,7 +102,7 @@ export class PostgresStore implements Store {
     };
     const pool = new Pool({
       ...connection,
-      max: poolSize,
+      max: options.poolSize,
       connectionTimeoutMillis: PG_TIMEOUTS.connectionTimeoutMillis,
       idleTimeoutMillis: PG_TIMEOUTS.idleTimeoutMillis,
       // Client-side bound too: a silent network loses no request forever.
@@ -94,6 +114,7 @@ export class PostgresStore implements Store {
       pool,
       new PgReleaseListener(connection, channel, randomBytes(6).toString('base64url')),
       channel,
+      options.batch,
     );
     // Several data servers may start at once: one creates the schema, the others wait for it.
     await store.transaction(async (c) => {
@@ -110,13 +131,14 @@ export class PostgresStore implements Store {
 
   /** One round trip (bank_lock); planLock judges the state the function read. */
   async lock(request: LockRequest): Promise<LockResult> {
-    const r = await this.fn('lock', 'SELECT bank_lock($1, $2, $3::bigint[], $4, $5) AS r', [
-      request.holder,
-      request.lockId,
-      request.accountIds,
-      request.leaseMs,
-      request.willWait ? this.listener.origin : null,
-    ]);
+    const r = await this.batcher.run({
+      op: 'lock',
+      holder: request.holder,
+      lockId: request.lockId,
+      ids: request.accountIds,
+      leaseMs: request.leaseMs,
+      waiter: request.willWait ? this.listener.origin : null,
+    });
     const nowMs = int8(r.now_ms);
     const accounts = rowsOf(r.accounts).map(toAccount);
     const plan = planLock(
@@ -141,23 +163,20 @@ export class PostgresStore implements Store {
   /** The ordinary Update in one round trip (bank_update); anything else in the general transaction. */
   async update(request: UpdateRequest): Promise<UpdateResult> {
     const p = request.postings;
-    const r = await this.fn(
-      'update',
-      'SELECT bank_update($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9::bigint[], $10::text[], $11::bigint[]) AS r',
-      [
-        request.holder,
-        request.lockId,
-        request.fencingToken,
-        request.transactionId,
-        updateFingerprint(p),
-        request.release,
-        this.listener.origin,
-        p.map((x) => x.accountId),
-        p.map((x) => x.amountCents),
-        p.map((x) => x.kind),
-        p.map((x) => x.counterpartyAccountId ?? null),
-      ],
-    );
+    const r = await this.batcher.run({
+      op: 'update',
+      holder: request.holder,
+      lockId: request.lockId,
+      token: request.fencingToken,
+      tx: request.transactionId,
+      fingerprint: updateFingerprint(p),
+      release: request.release,
+      origin: this.listener.origin,
+      ids: p.map((x) => x.accountId),
+      amounts: p.map((x) => x.amountCents),
+      kinds: p.map((x) => x.kind),
+      counterparties: p.map((x) => x.counterpartyAccountId ?? null),
+    });
     if (r.done !== true) return this.transaction((c) => this.updateInTransaction(c, request));
     const accounts = rowsOf(r.accounts).map((a) =>
       toAccount({ id: a.accountId, owner_id: a.ownerId, balance_cents: a.balanceCents, version: a.version }),
@@ -238,7 +257,7 @@ export class PostgresStore implements Store {
 
   /** One round trip (bank_unlock): the function deletes only the caller's lock; planUnlock names the outcome. */
   async unlock(holder: string, lockId: string): Promise<UnlockResult> {
-    const r = await this.fn('unlock', 'SELECT bank_unlock($1, $2, $3) AS r', [holder, lockId, this.listener.origin]);
+    const r = await this.batcher.run({ op: 'unlock', holder, lockId, origin: this.listener.origin });
     const lock = r.lock === null ? undefined : toLock(r.lock as Row);
     const plan = planUnlock(lock, holder, int8(r.now_ms));
     if (plan === 'delete-live' && lock !== undefined) return { released: true, releasedAccountIds: lock.accountIds };
@@ -252,7 +271,7 @@ export class PostgresStore implements Store {
         .query<Row>(
           `SELECT a.id, a.owner_id, a.balance_cents, a.version, l.lock_id, l.holder, l.fencing_token, l.expires_at_ms, l.accounts,
               bank_now_ms() AS now_ms
-       FROM accounts a LEFT JOIN lock_accounts la ON la.account_id = a.id LEFT JOIN locks l ON l.lock_id = la.lock_id
+       FROM accounts a LEFT JOIN locks l ON l.lock_id = a.lock_id
        WHERE a.id = ANY($1::bigint[]) ORDER BY a.id`,
           [accountIds],
         )
@@ -315,6 +334,8 @@ export class PostgresStore implements Store {
       pgPoolTotal: this.pool.totalCount,
       pgPoolIdle: this.pool.idleCount,
       pgRetries: this.retries,
+      pgBatches: this.batcher.batches,
+      pgBatchItems: this.batcher.items,
       pgListening: this.listener.connected,
       pgListenReconnects: this.listener.reconnects,
       pgReleaseNotifications: this.listener.notifications,
@@ -356,8 +377,48 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.batcher.drain(); // every call already made still gets its answer
     await this.listener.close();
     await this.pool.end();
+  }
+
+  /** One group commit: every item's answer, in order. */
+  private async sendBatch(items: readonly BatchItem[]): Promise<readonly Row[]> {
+    const startedMs = performance.now();
+    const result = await this.pool.query<{ r: Row }>({
+      name: 'bank_batch',
+      text: BATCH_SQL,
+      values: [JSON.stringify(items)],
+    });
+    this.onCommit?.(items.length, performance.now() - startedMs);
+    return rowsOf(result.rows[0]?.r);
+  }
+
+  /**
+   * A batch failed as a whole, so none of it committed. Lost connection, timeout, database
+   * down: every item hears it (SERVICE_UNAVAILABLE; a retry with the same ids is safe). An error
+   * of the SQL itself — a CHECK or unique constraint (two servers racing on one transaction id),
+   * a deadlock — may come from one item: the items then run one by one, each alone in a batch
+   * (with its retries), in arrival order, so one item's error is its own.
+   */
+  private async batchFailed(items: readonly BatchItem[], error: unknown): Promise<Settled[]> {
+    const state = sqlState(error);
+    const oneByOne = state !== undefined && (!isTransientStoreError(error) || state.startsWith('40'));
+    if (!oneByOne || items.length === 1) {
+      const failure = asStoreError(error);
+      return items.map(() => ({ ok: false, error: failure }));
+    }
+    const outcomes: Settled[] = [];
+    for (const item of items) {
+      try {
+        const [row] = rowsOf(await this.fn('batch', BATCH_SQL, [JSON.stringify([item])]));
+        if (row === undefined) throw new Error('bank_batch answered no item');
+        outcomes.push({ ok: true, row });
+      } catch (itemError) {
+        outcomes.push({ ok: false, error: itemError });
+      }
+    }
+    return outcomes;
   }
 
   /** One hot-path function call (a prepared statement per connection), re-run on a lost race (bounded). */
@@ -424,5 +485,14 @@ export class PostgresStore implements Store {
         client.release(broken);
       }
     }
+  }
+}
+
+/** The error a caller should see for a store failure (SERVICE_UNAVAILABLE when it may pass). */
+function asStoreError(error: unknown): unknown {
+  try {
+    return storeFailure(error);
+  } catch (converted) {
+    return converted;
   }
 }
