@@ -201,4 +201,31 @@ describe('PostgreSQL group commit: one transaction per batch, one answer per ite
     expect(await balances([a, b, c, d])).to.deep.equal([900, 100, 1_000, 0]);
     expect(store.retries).to.equal(0);
   });
+
+  it('a database of the older layout (lock_accounts) keeps its live locks when a data server of this version starts', async () => {
+    const [a, b] = [await open(100), await open(0)];
+    // The older layout: which lock holds an account was a row of lock_accounts.
+    await admin.query(`SET search_path TO ${schema}`);
+    await admin.query(`ALTER TABLE accounts DROP COLUMN lock_id;
+      CREATE TABLE lock_accounts (account_id BIGINT PRIMARY KEY REFERENCES accounts(id),
+        lock_id TEXT NOT NULL REFERENCES locks(lock_id) ON DELETE CASCADE);
+      INSERT INTO locks(lock_id, holder, fencing_token, expires_at_ms, accounts)
+        VALUES ('old-lock', 'b1', nextval('fencing_seq'), bank_now_ms() + 60000, '${a},${b}');
+      INSERT INTO lock_accounts VALUES (${a}, 'old-lock'), (${b}, 'old-lock');`);
+    await admin.query('SET search_path TO public');
+    await store.close();
+    store = await PostgresStore.open(url, schema, {
+      poolSize: 2,
+      batch: { itemsMax: 64, inFlightMax: 2, queuedMax: 1000 },
+    });
+    const blocked = await store.lock({ holder: 'b2', accountIds: [b], lockId: 'new', leaseMs: 1000, willWait: false });
+    expect(blocked.kind).to.equal('blocked');
+    expect((await store.read([a, b])).map((x) => x.lockHolder)).to.deep.equal(['b1', 'b1']);
+    const tables = await admin.query('SELECT to_regclass($1) AS t', [`${schema}.lock_accounts`]);
+    expect(tables.rows[0]).to.deep.equal({ t: null });
+    expect((await store.unlock('b1', 'old-lock')).released).to.equal(true);
+    expect(
+      (await store.lock({ holder: 'b2', accountIds: [b], lockId: 'new', leaseMs: 1000, willWait: false })).kind,
+    ).to.equal('granted');
+  });
 });
