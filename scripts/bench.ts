@@ -8,7 +8,7 @@ import { loadBenchConfig, BenchConfig } from './lib/bench-config';
 import { BenchCluster, readClusterFile, startBenchCluster } from './lib/bench-cluster';
 import { DemoCredentials } from './lib/cluster-credentials';
 import { LatencySamples } from './lib/latency';
-import { benchObservability } from './lib/bench-observability';
+import { benchObservability, BenchSummary, SUMMARY_PREFIX } from './lib/bench-observability';
 import { measurePgbenchTps, PGBENCH_ARGS, pgbenchAvailable } from './lib/bench-pgbench';
 import { cpuSecondsOf } from './lib/proc-cpu';
 
@@ -254,6 +254,52 @@ async function comparePgbench(config: BenchConfig): Promise<number | undefined> 
   return tps;
 }
 
+/**
+ * CPU seconds per process over warm-up and run, its share of one core and its µs per transfer
+ * (all transfers acknowledged in that time); returns the µs per transfer of all of them together
+ * — on a shared machine a steadier measure of cost than transfers/s.
+ */
+function printCpu(
+  pids: ReadonlyMap<string, number>,
+  before: ReadonlyMap<string, number | undefined>,
+  loadGenSeconds: number,
+  wallSeconds: number,
+  transfers: number,
+): number {
+  out(`CPU seconds over ${wallSeconds.toFixed(1)} s (share of one core; µs per transfer):`);
+  const line = (name: string, seconds: number): string => {
+    const share = ((100 * seconds) / wallSeconds).toFixed(0).padStart(4);
+    const perTransferUs = ((seconds * 1e6) / transfers).toFixed(0).padStart(5);
+    return `  ${name.padEnd(12)} ${seconds.toFixed(2).padStart(7)} s  ${share} %  ${perTransferUs} µs`;
+  };
+  let total = loadGenSeconds;
+  for (const [name, pid] of pids) {
+    const from = before.get(name);
+    const to = cpuSecondsOf(pid);
+    if (from === undefined || to === undefined) {
+      out(`  ${name.padEnd(12)} (pid ${pid}) n/a`);
+      continue;
+    }
+    total += to - from;
+    out(line(name, to - from));
+  }
+  out(line('load gen', loadGenSeconds));
+  out(line('all', total));
+  return (total * 1e6) / transfers;
+}
+
+/** Lines in the cluster's log file so far (the bench's own temp file: small enough to read). */
+function logLinesIn(path: string): number | undefined {
+  try {
+    const bytes = readFileSync(path);
+    let lines = 0;
+    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lines++;
+    return lines;
+  } catch {
+    return undefined;
+  }
+}
+
 function ownersFrom(demo: DemoCredentials): Caller[] {
   return demo.clients.map((c) => ({ clientId: c.clientId, authToken: c.authToken }));
 }
@@ -320,6 +366,8 @@ async function main(): Promise<void> {
       out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
     const pgbenchTps = await comparePgbench(config);
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
+    const logBefore = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
+    const loadBefore = os.loadavg()[0]!;
     const dataBefore = await healthCounters(dataHealthUrl, adminToken);
     const selfBefore = process.cpuUsage();
     const wallBefore = performance.now();
@@ -328,6 +376,10 @@ async function main(): Promise<void> {
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const self = process.cpuUsage(selfBefore);
     const dataAfter = await healthCounters(dataHealthUrl, adminToken);
+    const logAfter = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
+    const loadAfter = os.loadavg()[0]!;
+    // CPU and log lines are counted over warm-up and run: per transfer, divide by all of them.
+    const transfersAll = Math.max(1, stats.acknowledged.size);
 
     const seconds = stats.measuredMs / 1000;
     const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);
@@ -342,23 +394,14 @@ async function main(): Promise<void> {
       .map(([c, n]) => `${c} ${n}`)
       .join(', ');
     out(`faults: ${faults === '' ? 'none' : faults}; network errors/timeouts: ${stats.networkErrors}`);
-    out(`CPU seconds over ${wallSeconds.toFixed(1)} s (share of one core):`);
-    for (const [name, pid] of pids) {
-      const before = cpuBefore.get(name);
-      const after = cpuSecondsOf(pid);
-      if (before === undefined || after === undefined) {
-        out(`  ${name.padEnd(12)} (pid ${pid}) n/a`);
-        continue;
-      }
-      const used = after - before;
+    const logLinesPerTransfer =
+      logBefore === undefined || logAfter === undefined ? undefined : (logAfter - logBefore) / transfersAll;
+    if (logLinesPerTransfer !== undefined)
       out(
-        `  ${name.padEnd(12)} ${used.toFixed(2).padStart(7)} s  ${((100 * used) / wallSeconds).toFixed(0).padStart(4)} %`,
+        `log level ${config.logLevel}: ${logAfter! - logBefore!} log lines over the run, ${logLinesPerTransfer.toFixed(2)} per transfer`,
       );
-    }
-    const selfSeconds = (self.user + self.system) / 1e6;
-    out(
-      `  ${'load gen'.padEnd(12)} ${selfSeconds.toFixed(2).padStart(7)} s  ${((100 * selfSeconds) / wallSeconds).toFixed(0).padStart(4)} %`,
-    );
+    out(`load average (1 min) before / after the run: ${loadBefore.toFixed(1)} / ${loadAfter.toFixed(1)}`);
+    const cpuUsPerTransfer = printCpu(pids, cpuBefore, (self.user + self.system) / 1e6, wallSeconds, transfersAll);
     const deltas = [...dataAfter].filter(([k]) => dataBefore.has(k)).map(([k, v]) => `${k} +${v - dataBefore.get(k)!}`);
     if (deltas.length > 0) out(`data server /health counters over the run: ${deltas.join(', ')}`);
     const busyMs = (dataAfter.get('groupCommitBusyMs') ?? 0) - (dataBefore.get('groupCommitBusyMs') ?? 0);
@@ -372,6 +415,16 @@ async function main(): Promise<void> {
     out(`money invariant: ${report.ok ? 'OK' : 'VIOLATED'}`);
     for (const line of report.lines) out(`  ${line}`);
     if (!report.ok) process.exitCode = 2;
+    // For --observability (bench-observability.ts), which runs this bench in a child process.
+    const summary: BenchSummary = {
+      logLevel: config.logLevel,
+      transfersPerS: stats.ok / seconds,
+      cpuUsPerTransfer,
+      logLinesPerTransfer,
+      loadAverage: [loadBefore, loadAfter],
+      invariantOk: report.ok,
+    };
+    out(`${SUMMARY_PREFIX}${JSON.stringify(summary)}`);
   } finally {
     wire.close();
     if (cluster !== undefined) {

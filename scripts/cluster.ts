@@ -159,6 +159,8 @@ async function main(): Promise<void> {
         ...common,
         BANK_PORT: String(port),
         BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file,
+        // Its log lines go straight to our stderr: they name it themselves (data, data2, …).
+        BANK_LOG_NAME: dataServerName(i),
       };
       if (config.databaseUrl !== undefined) dataEnv.DATABASE_URL = config.databaseUrl;
       return new SupervisedChild(

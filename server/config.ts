@@ -56,6 +56,8 @@ export interface DataConfig {
   readonly traceRingEntries: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFilePath: string | undefined;
+  /** The process's name in its log lines (`npm start` names a second data server data2, …). */
+  readonly logName: string;
 }
 
 /** Fixed by data.wsdl (maxOccurs="16"), not configurable. */
@@ -84,6 +86,7 @@ export const DATA_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 const DESCRIPTORS_RESERVED = 64;
 
 const PG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const LOG_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
   const merged = withFlags(env, argv, DATA_FLAGS);
@@ -97,6 +100,9 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
   const pgSchema = stringSetting(merged, 'BANK_PG_SCHEMA', 'public');
   if (!PG_SCHEMA_PATTERN.test(pgSchema))
     throw new Error(`BANK_PG_SCHEMA must match ${PG_SCHEMA_PATTERN}, got ${JSON.stringify(pgSchema)}`);
+  const logName = stringSetting(merged, 'BANK_LOG_NAME', 'data');
+  if (!LOG_NAME_PATTERN.test(logName))
+    throw new Error(`BANK_LOG_NAME must match ${LOG_NAME_PATTERN}, got ${JSON.stringify(logName)}`);
   const leaseMsMin = intSetting(merged, 'BANK_LEASE_MS_MIN', 100, 10, 60_000);
   const leaseMsMax = intSetting(merged, 'BANK_LEASE_MS_MAX', 30_000, leaseMsMin, 600_000);
   const leaseMsDefault = intSetting(merged, 'BANK_LEASE_MS_DEFAULT', 1_000, leaseMsMin, leaseMsMax);
@@ -132,6 +138,7 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
     traceRingEntries: intSetting(merged, TRACE_RING_ENV, RING_ENTRIES_DEFAULT, 1, RING_ENTRIES_MAX),
     logLevel: oneOfSetting(merged, 'BANK_LOG_LEVEL', 'info', LOG_LEVELS),
     logFilePath: optionalStringSetting(merged, 'BANK_LOG_FILE'),
+    logName,
   };
   // Besides client connections: the PostgreSQL pool (or the SQLite file and its WAL), files, slack.
   checkDescriptorBudget(config.connections, config.pgPoolSize + DESCRIPTORS_RESERVED, 'BANK_CONNECTIONS_MAX');

@@ -30,7 +30,7 @@ const USAGE = {
 async function main(): Promise<void> {
   const config = loadDataConfig(process.env, process.argv.slice(2));
   checkLogFile(config.logFilePath);
-  const logger = createLogger({ service: 'data', level: config.logLevel, jsonFilePath: config.logFilePath });
+  const logger = createLogger({ service: config.logName, level: config.logLevel, jsonFilePath: config.logFilePath });
   // Re-read on change: `npm run admin -- business rotate` takes effect without a restart.
   const credentials = new ReloadingCredentials(
     config.credentialsFilePath,

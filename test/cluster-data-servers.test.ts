@@ -68,7 +68,7 @@ describe('cluster launcher with several data servers', function () {
         BANK_BUSINESS_PORTS: '0',
         BANK_BALANCER_PORT: '0',
         BANK_BUSINESS_COUNT: '2',
-        BANK_LOG_LEVEL: 'warn',
+        BANK_LOG_LEVEL: 'info',
         DATABASE_URL: url,
         BANK_PG_SCHEMA: schema,
         BANK_DATA_SERVERS: '2',
@@ -90,6 +90,9 @@ describe('cluster launcher with several data servers', function () {
       expect(tools.pids.get('data2')).to.equal(info.pids.dataServers[1]);
       expect(tools.dataHealthUrls).to.have.length(2);
       for (const u of info.dataUrls) expect(cluster.stderrTail()).to.contain(u);
+      // Their log lines reach the launcher's stderr as they are: each names its data server.
+      expect(cluster.stderrTail()).to.match(/ data info listening /);
+      expect(cluster.stderrTail()).to.match(/ data2 info listening /);
       // Every business server is told every data server.
       const admin = JSON.parse(readFileSync(join(dataDir, 'admin-credentials.json'), 'utf8')) as { adminToken: string };
       for (const b of tools.businessUrls) {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { healthDetails } from './helpers/admin';
@@ -9,7 +9,8 @@ import { RunningProcess, startProcess } from './helpers/process';
 /**
  * `npm start` (dist/scripts/cluster.js) on port 0 in a temp dir: it announces the balancer's
  * URL, writes demo credentials with funded accounts that work, stops every child on SIGTERM and
- * exits 0, and a second start keeps the same credentials and accounts.
+ * exits 0, and a second start keeps the same credentials and accounts. Children write their
+ * log lines straight to the launcher's stderr (no relay through a pipe), each naming itself.
  */
 interface Demo {
   url: string;
@@ -57,7 +58,7 @@ describe('cluster launcher (npm start)', function () {
   let firstAdminToken: string;
 
   it('starts everything, writes working demo credentials, stops cleanly on SIGTERM', async () => {
-    const cluster = await startProcess('scripts/cluster.js', env(), 40_000);
+    const cluster = await startProcess('scripts/cluster.js', { ...env(), BANK_LOG_LEVEL: 'info' }, 40_000);
     firstCluster = cluster; // stopped by after() if an expectation fails before the SIGTERM below
     const demo = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
     firstDemo = demo;
@@ -85,6 +86,16 @@ describe('cluster launcher (npm start)', function () {
     }
     const pids = [info.pids.data, ...info.pids.business, info.pids.balancer];
     expect(pids.every(alive)).to.equal(true);
+    // Each child's stderr is the launcher's own: nothing reads and re-writes their lines.
+    const launcherStderr = readlinkSync(`/proc/${cluster.child.pid}/fd/2`);
+    for (const pid of pids) expect(readlinkSync(`/proc/${pid}/fd/2`), `pid ${pid}`).to.equal(launcherStderr);
+    // … and the lines name their process themselves (the launcher adds no [name] prefix).
+    const logs = cluster.stderrTail();
+    expect(logs).to.match(/ data info listening /);
+    expect(logs).to.match(/ bank-b1 info business server listening /);
+    expect(logs).to.match(/ balancer info balancer listening /);
+    expect(logs).to.match(/ bank-b[12] info operation .*operation=GetBalance/);
+    expect(logs).to.not.match(/^\[(data|b1|b2|balancer)\] /m);
     const exit = new Promise<number | null>((resolve) => cluster.child.once('exit', (code) => resolve(code)));
     cluster.child.kill('SIGTERM');
     expect(await exit).to.equal(0);

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,7 +10,9 @@ import { DIST_DIR } from './supervised-child';
 
 /**
  * A fresh cluster for one benchmark run: `node dist/scripts/cluster.js` on free ports in a temp
- * dir, its logs to <dir>/cluster.log. Gives the balancer URL, the owners' credentials and every
+ * dir, its logs to <dir>/cluster.log. The launcher's stderr (and so every child's, inherited) is
+ * that file itself, not a pipe read here: a reader woken for every log line is load the bench
+ * would measure. Gives the balancer URL, the owners' credentials and every
  * process's pid (from cluster.json) for the CPU accounting.
  */
 export interface BenchCluster {
@@ -23,6 +25,8 @@ export interface BenchCluster {
   /** The operator's token: /health shows its counters only to the admin. */
   readonly adminToken: string | undefined;
   readonly businessUrls: readonly string[];
+  /** Every process's log lines (the launcher's stderr, inherited by the children). */
+  readonly logPath: string;
   stop(): Promise<void>;
 }
 
@@ -104,12 +108,13 @@ export async function startBenchCluster(options: {
     BANK_DEMO_DEPOSIT: '0.01',
   });
   if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
+  const logPath = join(dir, 'cluster.log');
+  const logFd = openSync(logPath, 'a', 0o600);
   const child: ChildProcess = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', logFd],
   });
-  const log = createWriteStream(join(dir, 'cluster.log'));
-  child.stderr!.pipe(log);
+  closeSync(logFd); // the launcher has its own copy
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
@@ -138,6 +143,7 @@ export async function startBenchCluster(options: {
     dataHealthUrl: info.dataHealthUrl,
     adminToken: info.adminToken,
     businessUrls: info.businessUrls,
+    logPath,
     async stop() {
       child.kill('SIGTERM');
       await exited;

@@ -5,9 +5,15 @@ import { parseReadyLine, ReadyLine } from '../../common/ready';
 
 /**
  * One child process of the local cluster (`node dist/<script>`): started and waited for until it
- * prints its ready line, its stderr relayed line by line with a `[name]` prefix, stopped with
- * SIGTERM then SIGKILL after a bound. If it dies on its own, the launcher hears of it loudly and
- * (if asked) it is restarted on the same port, a bounded number of times per window.
+ * prints its ready line on stdout, stopped with SIGTERM then SIGKILL after a bound. If it dies on
+ * its own, the launcher hears of it loudly and (if asked) it is restarted on the same port, a
+ * bounded number of times per window.
+ *
+ * The child writes its log lines straight to the launcher's stderr (inherited), each line naming
+ * its process itself (`… bank-b2 info operation …`). Relaying them through a pipe cost more than
+ * writing them: every line woke the launcher, and the child's synchronous write to the pipe
+ * stalled its event loop (scripts/README.md, "log lines"). Only stdout is read here: the ready
+ * line, and whatever else a child prints there, relayed with a `[name]` prefix.
  */
 export const DIST_DIR = join(__dirname, '..', '..');
 
@@ -70,7 +76,7 @@ export class SupervisedChild {
     const [command, ...args] = [...(this.spec.prefix ?? []), ...argv] as [string, ...string[]];
     const child = spawn(command, args, {
       env: this.env,
-      stdio: this.spec.onMessage === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'],
+      stdio: this.spec.onMessage === undefined ? ['ignore', 'pipe', 'inherit'] : ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     this.process = child;
     const onMessage = this.spec.onMessage;
@@ -81,7 +87,6 @@ export class SupervisedChild {
         }),
       );
     const prefix = `[${this.spec.name}] `;
-    createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(prefix + line + '\n'));
     const ready = await new Promise<ReadyLine>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
