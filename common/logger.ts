@@ -51,27 +51,45 @@ export function consoleValue(value: unknown): string {
   return safeJson(value);
 }
 
+/**
+ * The console line, made in one pass at the logger (not a timestamp() + printf() per transport):
+ * `<ISO time> <service> <level> <message> key=value …`. It is the logger's own format, so it
+ * also replaces winston's default one, json(), which serialized every entry for nothing.
+ */
+const consoleLine = winston.format((info) => {
+  const record = info as unknown as Record<string | symbol, unknown>;
+  const text = typeof info.message === 'string' ? info.message : safeJson(info.message);
+  let line = `${new Date().toISOString()} ${String(record.service)} ${info.level} ${safeText(text)}`;
+  for (const key of Object.keys(record)) {
+    if (key === 'level' || key === 'message' || key === 'service') continue;
+    const value = record[key];
+    if (value !== undefined) line += ` ${key}=${consoleValue(value)}`;
+  }
+  record[MESSAGE] = line;
+  return info;
+});
+
+// winston's Transport base class: winston.Transport at run time, missing from its typings.
+const TransportBase = (winston as unknown as { Transport: new () => winston.transport }).Transport;
+
+/**
+ * stderr, one write per line, nothing else: winston's Console transport also schedules a
+ * setImmediate per line to emit 'logged', which nothing here listens to.
+ */
+class StderrTransport extends TransportBase {
+  override log(info: Record<string | symbol, unknown>, next: () => void): void {
+    process.stderr.write(`${String(info[MESSAGE])}\n`);
+    next();
+  }
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  const human = winston.format.printf((info) => {
-    const { level, message, timestamp, service, ...rest } = info as Record<string, unknown>;
-    const fields = Object.entries(rest)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${consoleValue(v)}`)
-      .join(' ');
-    const text = typeof message === 'string' ? message : safeJson(message);
-    return `${String(timestamp)} ${String(service)} ${String(level)} ${safeText(text)}${fields ? ' ' + fields : ''}`;
-  });
   // Replaces winston.format.json(): the same one object per line, through safeJson.
   const json = winston.format((info) => {
     (info as unknown as Record<symbol, string>)[MESSAGE] = safeJson(info);
     return info;
   });
-  const transports: winston.transport[] = [
-    new winston.transports.Console({
-      stderrLevels: [...LOG_LEVELS],
-      format: winston.format.combine(winston.format.timestamp(), human),
-    }),
-  ];
+  const transports: winston.transport[] = [new StderrTransport()];
   if (options.jsonFilePath !== undefined) {
     transports.push(
       new winston.transports.File({
@@ -80,7 +98,12 @@ export function createLogger(options: LoggerOptions): Logger {
       }),
     );
   }
-  return winston.createLogger({ level: options.level, defaultMeta: { service: options.service }, transports });
+  return winston.createLogger({
+    level: options.level,
+    defaultMeta: { service: options.service },
+    format: consoleLine(),
+    transports,
+  });
 }
 
 /** A message (code's own text) keeps its spaces but not its line breaks or escapes. */
