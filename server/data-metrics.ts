@@ -40,17 +40,16 @@ export function watchData(observer: SoapObserver, store: Store, waiters: LockWai
     },
   });
   let expiriesSeen = 0;
-  if (store.leaseExpiries !== undefined)
-    new Counter({
-      name: `${METRIC_PREFIX}lease_expiries_total`,
-      help: 'Locks whose lease had run out when this server met them again (taken over, or unlocked late).',
-      registers,
-      collect() {
-        const now = store.leaseExpiries ?? 0;
-        this.inc(now - expiriesSeen);
-        expiriesSeen = now;
-      },
-    });
+  new Counter({
+    name: `${METRIC_PREFIX}lease_expiries_total`,
+    help: 'Locks whose lease had run out when this server met them again (taken over, or unlocked late).',
+    registers,
+    collect() {
+      const now = store.leaseExpiries;
+      this.inc(now - expiriesSeen);
+      expiriesSeen = now;
+    },
+  });
   const batch = new Histogram({
     name: `${METRIC_PREFIX}commit_batch_operations`,
     help: 'Write operations per durable commit (group commit on SQLite; 1 on PostgreSQL).',

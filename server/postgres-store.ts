@@ -75,6 +75,8 @@ const PG_TIMEOUTS = Object.freeze({
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  /** Expired leases this process met (bank_lock deleted them to grant; or unlocked late). */
+  leaseExpiries = 0;
   retries = 0;
   private onCommit: ((items: number, durationMs: number) => void) | undefined;
   private readonly batcher: PgBatcher;
@@ -150,6 +152,7 @@ export class PostgresStore implements Store {
     if ((plan.kind === 'grant') !== (r.granted === true))
       throw new Error(`bank_lock and planLock disagree: ${JSON.stringify(r)}`);
     if (plan.kind === 'blocked') return plan;
+    this.leaseExpiries += plan.expiredLockIds.length;
     const lock: LockRow = {
       lockId: request.lockId,
       holder: request.holder,
@@ -260,6 +263,7 @@ export class PostgresStore implements Store {
     const r = await this.batcher.run({ op: 'unlock', holder, lockId, origin: this.listener.origin });
     const lock = r.lock === null ? undefined : toLock(r.lock as Row);
     const plan = planUnlock(lock, holder, int8(r.now_ms));
+    if (plan === 'delete-expired') this.leaseExpiries += 1;
     if (plan === 'delete-live' && lock !== undefined) return { released: true, releasedAccountIds: lock.accountIds };
     return { released: false, releasedAccountIds: [] };
   }

@@ -180,8 +180,8 @@ export interface Store {
   journalOfTransactions(transactionIds: readonly string[], max: number): Promise<readonly JournalRow[]>;
   /** Called after every durable commit of writes: how many operations it carried, how long it took. */
   observeCommits(onCommit: (items: number, durationMs: number) => void): void;
-  /** Locks whose lease had run out, found and removed by this process (SQLite; PostgreSQL does it inside its lock function). */
-  readonly leaseExpiries?: number;
+  /** Locks whose lease had run out, found and removed by this process (a takeover by Lock, or a late Unlock). */
+  readonly leaseExpiries: number;
   /** Connection pool use (PostgreSQL only). */
   poolUsage?(): { readonly total: number; readonly idle: number; readonly waiting: number };
   close(): Promise<void>;
