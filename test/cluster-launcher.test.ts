@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
-import { RunningProcess, startProcess } from './helpers/process';
+import { pidAlive, RunningProcess, startProcess } from './helpers/process';
 
 /**
  * `npm start` (dist/scripts/cluster.js) on port 0 in a temp dir: it announces the balancer's
@@ -21,15 +21,6 @@ interface ClusterFile {
   dataUrl: string;
   businessUrls: string[];
   pids: { data: number; business: number[]; balancer: number };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('cluster launcher (npm start)', function () {
@@ -85,7 +76,7 @@ describe('cluster launcher (npm start)', function () {
       expect(details, url).to.have.property('service');
     }
     const pids = [info.pids.data, ...info.pids.business, info.pids.balancer];
-    expect(pids.every(alive)).to.equal(true);
+    expect(pids.every(pidAlive)).to.equal(true);
     // Each child's stderr is the launcher's own: nothing reads and re-writes their lines.
     const launcherStderr = readlinkSync(`/proc/${cluster.child.pid}/fd/2`);
     for (const pid of pids) expect(readlinkSync(`/proc/${pid}/fd/2`), `pid ${pid}`).to.equal(launcherStderr);
@@ -99,7 +90,7 @@ describe('cluster launcher (npm start)', function () {
     const exit = new Promise<number | null>((resolve) => cluster.child.once('exit', (code) => resolve(code)));
     cluster.child.kill('SIGTERM');
     expect(await exit).to.equal(0);
-    expect(pids.filter(alive)).to.deep.equal([]);
+    expect(pids.filter(pidAlive)).to.deep.equal([]);
   });
 
   it('a second start keeps the demo clients, tokens and accounts; a killed child is restarted on its port', async () => {
@@ -133,7 +124,7 @@ describe('cluster launcher (npm start)', function () {
         after = readInfo();
       }
       expect(after.pids.business[0]).to.not.equal(victim);
-      expect(alive(after.pids.business[0]!)).to.equal(true);
+      expect(pidAlive(after.pids.business[0]!)).to.equal(true);
       expect(after.businessUrls).to.deep.equal(before.businessUrls);
       expect(cluster.stderrTail()).to.match(/!!! b1 died/);
       // Same port as before, so the balancer finds it again.

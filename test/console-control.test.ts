@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
 import { callAdmin, launchCluster, LaunchedCluster } from './helpers/launched-cluster';
+import { pidAlive } from './helpers/process';
 
 /**
  * Dev mode (`BANK_DEV_MODE=on npm start`): ControlServer (wsdl/admin.wsdl) pauses, resumes and
@@ -41,15 +42,6 @@ async function until(what: string, probe: () => Promise<boolean>): Promise<void>
 /** The process's state letter in /proc (T: stopped by a signal). */
 function procState(pid: number): string {
   return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? '?';
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('console dev mode: pause, resume and restart a business server through the launcher', function () {
@@ -123,12 +115,12 @@ describe('console dev mode: pause, resume and restart a business server through 
     expect(m, answer).to.not.equal(null);
     const newPid = Number(m![1]);
     expect(newPid).to.not.equal(oldPid);
-    expect(alive(oldPid), 'the old b2 is gone').to.equal(false);
+    expect(pidAlive(oldPid), 'the old b2 is gone').to.equal(false);
     await until('cluster.json names the new pid', async () => info().pids.business[1] === newPid);
     expect(info().businessUrls).to.deep.equal(before.businessUrls);
     expect(await healthAnswers(before.businessUrls[1]!)).to.equal(true);
     // The old process is gone and the port answers: the new one serves it.
-    expect(alive(newPid)).to.equal(true);
+    expect(pidAlive(newPid)).to.equal(true);
     await until('the balancer uses the new b2', async () => (await b2Healthy()) === true);
     await transfers('restarted', 6);
   });
@@ -139,7 +131,7 @@ describe('console dev mode: pause, resume and restart a business server through 
     const m = /^b2 restarted, pid (\d+)$/.exec(await control('restart'));
     expect(m).to.not.equal(null);
     expect(Number(m![1])).to.not.equal(oldPid);
-    expect(alive(oldPid)).to.equal(false);
+    expect(pidAlive(oldPid)).to.equal(false);
     expect(await healthAnswers(info().businessUrls[1]!)).to.equal(true);
   });
 });
