@@ -91,7 +91,7 @@ BEGIN
     RETURNING fencing_token INTO v_token;
   UPDATE accounts SET lock_id = p_lock_id WHERE id = ANY(p_ids);
   RETURN jsonb_build_object('granted', true, 'now_ms', v_now, 'accounts', v_accounts,
-    'holding', '[]'::jsonb,
+    'holding', '[]'::jsonb, 'expired', cardinality(v_expired),
     'fencing_token', v_token, 'expires_at_ms', v_now + p_lease_ms);
 END $f$;
 

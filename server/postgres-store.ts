@@ -152,7 +152,7 @@ export class PostgresStore implements Store {
     if ((plan.kind === 'grant') !== (r.granted === true))
       throw new Error(`bank_lock and planLock disagree: ${JSON.stringify(r)}`);
     if (plan.kind === 'blocked') return plan;
-    this.leaseExpiries += plan.expiredLockIds.length;
+    this.leaseExpiries += int8(r.expired); // bank_lock deleted them to grant (planLock saw none: holding is [])
     const lock: LockRow = {
       lockId: request.lockId,
       holder: request.holder,
