@@ -10,7 +10,7 @@
  *   Deposit/Withdraw/Transfer/OpenAccount moves money at most once (the server deduplicates).
  * - Retries: after a timeout, a connection error, a proxy's 502/503/504, or a retryable fault
  *   (ACCOUNT_LOCKED, RATE_LIMITED, SERVICE_UNAVAILABLE); at most `retries` times, exponential
- *   backoff with jitter (retryPauseMs), and never sooner than a fault's retryAfterMs (past RETRY_AFTER_MS_MAX: not retried).
+ *   backoff with jitter (RETRY_POLICY, retryPauseMs), and never sooner than a fault's retryAfterMs (past RETRY_AFTER_MS_MAX: not retried).
  * - Faults become BankError subclasses (errors.ts); nothing is retried forever, nothing waits
  *   without a timeout, no response body is read past responseBytesMax.
  */
@@ -68,9 +68,9 @@ export interface BankClientOptions {
   readonly authToken: string;
   /** Deadline of one attempt (connect + send + answer). Default 10 000. */
   readonly timeoutMs?: number;
-  /** Retries after the first attempt (timeouts, connection errors, retryable faults). Default 2. */
+  /** Retries after the first attempt (timeouts, connection errors, retryable faults). Default RETRY_POLICY.retries. */
   readonly retries?: number;
-  /** First backoff; doubles per retry, capped at RETRY_DELAY_MS_MAX. Default 100. */
+  /** First pause; doubles per retry, capped at RETRY_POLICY.pauseMaxMs (also its maximum). Default RETRY_POLICY.firstPauseMs. */
   readonly retryDelayMs?: number;
   /** Largest response body accepted. Default 4 MiB (a 1000-entry statement is ~400 KiB). */
   readonly responseBytesMax?: number;
@@ -93,29 +93,38 @@ const ENTRY_ID_PATTERN = /^[1-9][0-9]{0,14}$/;
 
 export const TIMEOUT_MS_DEFAULT = 10_000;
 export const TIMEOUT_MS_MAX = 600_000;
-export const RETRIES_DEFAULT = 2;
 export const RETRIES_MAX = 10;
-export const RETRY_DELAY_MS_DEFAULT = 100;
-export const RETRY_DELAY_MS_MAX = 5_000;
+
+/**
+ * When and how often a call is sent again (after a timeout, a connection error, a proxy's
+ * 502/503/504 or a retryable fault): `retries` more attempts at most; the pause before retry n
+ * is firstPauseMs × 2^(n-1), capped at pauseMaxMs, then jittered down by up to `jitter` of it
+ * (0.5: to as little as half) so that clients that failed together do not come back together.
+ * The Python client declares the same numbers (client-py/distbank/config.py RETRY_POLICY;
+ * test/cli-parity.test.ts compares them).
+ */
+export interface RetryPolicy {
+  readonly retries: number;
+  readonly firstPauseMs: number;
+  readonly pauseMaxMs: number;
+  readonly jitter: number;
+}
+export const RETRY_POLICY: RetryPolicy = Object.freeze({
+  retries: 3,
+  firstPauseMs: 200,
+  pauseMaxMs: 2_000,
+  jitter: 0.5,
+});
 /**
  * A RATE_LIMITED fault says how long to wait (retryAfterMs): the next attempt waits at least
  * that long. A wait longer than this is not slept through: the error goes to the caller.
  */
 export const RETRY_AFTER_MS_MAX = 10_000;
 
-/**
- * The pause before retry number `attempt` (1 = the first retry): exponential from baseMs, capped
- * at capMs, then jittered down to as little as half (as the Python client does) so that clients
- * that failed together do not come back together.
- */
-export function retryPauseMs(
-  attempt: number,
-  baseMs: number,
-  capMs: number,
-  random: () => number = Math.random,
-): number {
-  const ceilingMs = Math.min(baseMs * 2 ** (attempt - 1), capMs);
-  return ceilingMs * (0.5 + random() / 2);
+/** The pause before retry number `attempt` (1 = the first retry) under `policy`. */
+export function retryPauseMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const ceilingMs = Math.min(policy.firstPauseMs * 2 ** (attempt - 1), policy.pauseMaxMs);
+  return ceilingMs * (1 - policy.jitter + policy.jitter * random());
 }
 export const RESPONSE_BYTES_MAX_DEFAULT = 4 * 1024 * 1024;
 /** Sockets kept per client; a CLI needs one, a busy program a few. */
@@ -232,8 +241,8 @@ function faultToError(fault: Record<string, unknown>, requestId: string): BankEr
 }
 
 /** The pause before attempt+1: exponential backoff, or longer when the service asked for it. */
-function pauseMs(retryAfterMs: number | undefined, retryDelayMs: number, attempt: number): number {
-  return Math.max(retryPauseMs(attempt, retryDelayMs, RETRY_DELAY_MS_MAX), retryAfterMs ?? 0);
+function pauseMs(retryAfterMs: number | undefined, policy: RetryPolicy, attempt: number): number {
+  return Math.max(retryPauseMs(attempt, policy), retryAfterMs ?? 0);
 }
 
 const PROXY_UNAVAILABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
@@ -288,8 +297,7 @@ export class BankClient {
   readonly clientId: string;
   private readonly authToken: string;
   private readonly timeoutMs: number;
-  private readonly retries: number;
-  private readonly retryDelayMs: number;
+  private readonly retryPolicy: RetryPolicy;
   private readonly responseBytesMax: number;
   private readonly wsdlPath: string;
   /** Keep-alive sockets of this client: an http.Agent or, for https URLs, an https.Agent. */
@@ -307,8 +315,17 @@ export class BankClient {
     this.clientId = options.clientId;
     this.authToken = options.authToken;
     this.timeoutMs = checkedInt('timeoutMs', options.timeoutMs, TIMEOUT_MS_DEFAULT, 1, TIMEOUT_MS_MAX);
-    this.retries = checkedInt('retries', options.retries, RETRIES_DEFAULT, 0, RETRIES_MAX);
-    this.retryDelayMs = checkedInt('retryDelayMs', options.retryDelayMs, RETRY_DELAY_MS_DEFAULT, 0, RETRY_DELAY_MS_MAX);
+    this.retryPolicy = Object.freeze({
+      ...RETRY_POLICY,
+      retries: checkedInt('retries', options.retries, RETRY_POLICY.retries, 0, RETRIES_MAX),
+      firstPauseMs: checkedInt(
+        'retryDelayMs',
+        options.retryDelayMs,
+        RETRY_POLICY.firstPauseMs,
+        0,
+        RETRY_POLICY.pauseMaxMs,
+      ),
+    });
     this.responseBytesMax = checkedInt(
       'responseBytesMax',
       options.responseBytesMax,
@@ -422,10 +439,10 @@ export class BankClient {
             cause: failure.cause,
           });
         }
-        if (!failure.retryable || attempt > this.retries) throw failure;
+        if (!failure.retryable || attempt > this.retryPolicy.retries) throw failure;
         const retryAfterMs = failure instanceof BankError ? failure.retryAfterMs : undefined;
         if (retryAfterMs !== undefined && retryAfterMs > RETRY_AFTER_MS_MAX) throw failure;
-        await sleep(pauseMs(retryAfterMs, this.retryDelayMs, attempt));
+        await sleep(pauseMs(retryAfterMs, this.retryPolicy, attempt));
       }
     }
   }

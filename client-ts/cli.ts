@@ -10,9 +10,9 @@
  * Exit codes (same as the Python CLI): see exit-codes.ts.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { BankClient, RETRIES_MAX, TIMEOUT_MS_MAX } from './bank-client';
+import { BankClient, RETRIES_MAX, RETRY_POLICY, TIMEOUT_MS_MAX } from './bank-client';
 import { CliConfig, CliUsageError, loadCliConfig } from './cli-config';
-import { decimal, DecimalFormatError, positiveDecimal, twoDecimals } from './decimal';
+import { cliAmount, DecimalFormatError, twoDecimals } from './decimal';
 import { BankError, BankProtocolError, BankTransportError } from './errors';
 import { EXIT, EXIT_CODE_BY_FAULT, ExitCode } from './exit-codes';
 import { balanceText, depositText, openedText, statementText, transferText, withdrawText } from './format';
@@ -51,14 +51,17 @@ interface ErrorReport {
   readonly text: string;
 }
 
-function errorReport(error: unknown, config: CliConfig | undefined): ErrorReport {
-  if (error instanceof BankError) return faultReport(error);
-  if (error instanceof BankTransportError) return transportReport(error, config);
+/** Is the command one that moves money (it takes a request-id that makes a retry safe)? */
+type CommandKind = 'read' | 'move';
+
+function errorReport(error: unknown, config: CliConfig | undefined, kind: CommandKind): ErrorReport {
+  if (error instanceof BankError) return faultReport(error, kind);
+  if (error instanceof BankTransportError) return transportReport(error, config, kind);
   if (error instanceof DecimalFormatError) {
     return {
       exit: EXIT.INVALID_INPUT,
       json: { code: 'INVALID_AMOUNT', message: error.message, retryable: false },
-      text: `error: ${error.message}`,
+      text: `error: INVALID_AMOUNT: ${error.message}`,
     };
   }
   if (error instanceof CliUsageError || error instanceof TypeError || error instanceof RangeError) {
@@ -79,14 +82,30 @@ function errorReport(error: unknown, config: CliConfig | undefined): ErrorReport
   return { exit: EXIT.OTHER, json: { code: 'ERROR', message, retryable: false }, text: `error: ${message}` };
 }
 
-/** A fault the bank answered with. */
-function faultReport(error: BankError): ErrorReport {
-  // Name the account unless the message already does ("account 2 is not yours").
-  const where =
-    error.accountId === undefined || error.message.includes(error.accountId) ? '' : ` (account ${error.accountId})`;
-  const hint = error.retryable
-    ? `; retry later with --request-id ${error.requestId ?? '?'} so money moves at most once`
+/**
+ * The hint lines, worded as in the Python CLI: no answer at all suggests starting the cluster;
+ * a retryable failure of a command that moves money suggests its request-id (a retry under it
+ * moves the money at most once). A read (balance, statement) is simply run again.
+ */
+const HINT_START = 'hint: is the bank running? Start it with npm start';
+function hintRetry(requestId: string | undefined, kind: CommandKind): string {
+  return kind === 'move' && requestId !== undefined
+    ? `\nhint: it is safe to try again with --request-id ${requestId}`
     : '';
+}
+
+/** A message names the account when the id stands in it as a whole word ("account 2 is not yours"). */
+export function namesAccount(message: string, accountId: string): boolean {
+  const id = accountId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^0-9A-Za-z])${id}($|[^0-9A-Za-z])`).test(message);
+}
+
+/** A fault the bank answered with: the account named once, a hint when a retry is safe. */
+function faultReport(error: BankError, kind: CommandKind): ErrorReport {
+  const where =
+    error.accountId === undefined || namesAccount(error.message, error.accountId)
+      ? ''
+      : ` (account ${error.accountId})`;
   return {
     exit: EXIT_CODE_BY_FAULT[error.code],
     json: {
@@ -96,12 +115,12 @@ function faultReport(error: BankError): ErrorReport {
       retryable: error.retryable,
       requestId: error.requestId,
     },
-    text: `error: ${error.code}: ${error.message}${where}${hint}`,
+    text: `error: ${error.code}: ${error.message}${where}${error.retryable ? hintRetry(error.requestId, kind) : ''}`,
   };
 }
 
 /** No answer: nothing listened (nothing was done), or the outcome is unknown. */
-function transportReport(error: BankTransportError, config: CliConfig | undefined): ErrorReport {
+function transportReport(error: BankTransportError, config: CliConfig | undefined, kind: CommandKind): ErrorReport {
   const json = {
     code: 'CONNECTION_FAILED',
     message: error.message,
@@ -109,20 +128,10 @@ function transportReport(error: BankTransportError, config: CliConfig | undefine
     requestId: error.requestId,
     attempts: error.attempts,
   };
-  if (!error.mayHaveArrived) {
-    return {
-      exit: EXIT.RETRYABLE,
-      json,
-      text: `error: nothing listens at ${config?.url ?? 'the bank URL'} (${error.message}); is the cluster running (npm start)? Nothing was done.`,
-    };
-  }
-  return {
-    exit: EXIT.RETRYABLE,
-    json,
-    text:
-      `error: could not get an answer from ${config?.url ?? 'the bank'} after ${error.attempts} attempt(s): ${error.message}\n` +
-      `  whether it happened is unknown: repeat the command with --request-id ${error.requestId ?? '?'} to find out without doing it twice`,
-  };
+  const what = error.mayHaveArrived
+    ? `no answer from ${config?.url ?? 'the bank'} after ${error.attempts} attempt(s): ${error.message}; whether it happened is unknown`
+    : `nothing listens at ${config?.url ?? 'the bank URL'} (${error.message}); nothing was done`;
+  return { exit: EXIT.RETRYABLE, json, text: `error: ${what}\n${HINT_START}${hintRetry(error.requestId, kind)}` };
 }
 
 /** One command line's run: where it prints, its exit code, and the settings once resolved. */
@@ -166,17 +175,26 @@ class Session {
     });
   }
 
-  /** Run one call; print its result (text or JSON) or its error; set the exit code. */
-  async run<R>(call: (bank: BankClient) => Promise<R>, text: (result: R) => string): Promise<void> {
+  /**
+   * Run one call; print its result (text or JSON) or its error; set the exit code. `prepare`
+   * checks the arguments (amounts) before the settings are read or anything is sent, and returns
+   * the call.
+   */
+  async run<R>(
+    kind: CommandKind,
+    prepare: () => (bank: BankClient) => Promise<R>,
+    text: (result: R) => string,
+  ): Promise<void> {
     let bank: BankClient | undefined;
     const json = this.globals().json === true;
     try {
+      const call = prepare();
       bank = this.client();
       const result = await call(bank);
       this.io.out(json ? JSON.stringify(result) : text(result));
       this.setExit(EXIT.OK);
     } catch (error: unknown) {
-      const report = errorReport(error, this.config);
+      const report = errorReport(error, this.config, kind);
       if (json) this.io.out(JSON.stringify({ error: report.json }));
       else this.io.err(report.text);
       this.setExit(report.exit);
@@ -229,7 +247,7 @@ function addGlobalOptions(program: Command): void {
     .addOption(
       new Option(
         '--retries <n>',
-        'retries after timeouts, connection errors, locked accounts (same request id), default 2',
+        `retries after timeouts, connection errors, locked accounts (same request id), default ${RETRY_POLICY.retries}`,
       ).argParser(intArgument('--retries', 0, RETRIES_MAX)),
     )
     .showHelpAfterError('(run bank --help for usage)')
@@ -257,8 +275,11 @@ function addAccountCommands(program: Command, session: Session): void {
     .option('--initial <amount>', 'initial deposit, e.g. 100.00')
     .action((options: { initial?: string }) =>
       session.run(
-        (bank) =>
-          bank.openAccount(options.initial === undefined ? undefined : decimal(options.initial), session.callOptions()),
+        'move',
+        () => {
+          const initial = options.initial === undefined ? undefined : cliAmount(options.initial, true);
+          return (bank) => bank.openAccount(initial, session.callOptions());
+        },
         openedText,
       ),
     );
@@ -266,10 +287,12 @@ function addAccountCommands(program: Command, session: Session): void {
     .command('balance')
     .description('show the balance of one of your accounts')
     .argument('<account>', 'account id')
-    .action((account: string) => session.run((bank) => bank.getBalance(account, session.callOptions()), balanceText));
+    .action((account: string) =>
+      session.run('read', () => (bank) => bank.getBalance(account, session.callOptions()), balanceText),
+    );
 }
 
-/** deposit, withdraw, transfer: the amount is checked (> 0) before anything is sent. */
+/** deposit, withdraw, transfer: the amount is checked (cliAmount) before anything is sent. */
 function addMoneyCommands(program: Command, session: Session): void {
   program
     .command('deposit')
@@ -278,8 +301,12 @@ function addMoneyCommands(program: Command, session: Session): void {
     .argument('<amount>', 'amount, e.g. 10.00')
     .action((account: string, amount: string) =>
       session.run(
-        (bank) => bank.deposit(account, positiveDecimal(amount), session.callOptions()),
-        (r) => depositText(r, twoDecimals(decimal(amount))),
+        'move',
+        () => {
+          const value = cliAmount(amount);
+          return (bank) => bank.deposit(account, value, session.callOptions());
+        },
+        (r) => depositText(r, twoDecimals(cliAmount(amount))),
       ),
     );
   program
@@ -289,8 +316,12 @@ function addMoneyCommands(program: Command, session: Session): void {
     .argument('<amount>', 'amount, e.g. 10.00')
     .action((account: string, amount: string) =>
       session.run(
-        (bank) => bank.withdraw(account, positiveDecimal(amount), session.callOptions()),
-        (r) => withdrawText(r, twoDecimals(decimal(amount))),
+        'move',
+        () => {
+          const value = cliAmount(amount);
+          return (bank) => bank.withdraw(account, value, session.callOptions());
+        },
+        (r) => withdrawText(r, twoDecimals(cliAmount(amount))),
       ),
     );
   program
@@ -301,8 +332,12 @@ function addMoneyCommands(program: Command, session: Session): void {
     .argument('<amount>', 'amount, e.g. 10.00')
     .action((from: string, to: string, amount: string) =>
       session.run(
-        (bank) => bank.transfer(from, to, positiveDecimal(amount), session.callOptions()),
-        (r) => transferText(r, to, twoDecimals(decimal(amount))),
+        'move',
+        () => {
+          const value = cliAmount(amount);
+          return (bank) => bank.transfer(from, to, value, session.callOptions());
+        },
+        (r) => transferText(r, to, twoDecimals(cliAmount(amount))),
       ),
     );
 }
@@ -326,7 +361,8 @@ function addStatementCommand(program: Command, session: Session): void {
     .option('--before <entryId>', 'only entries older than this entryId (the next page)')
     .action((account: string, options: { limit?: number; kind?: EntryKind[]; before?: string }) =>
       session.run(
-        (bank) =>
+        'read',
+        () => (bank) =>
           bank.getStatement(account, options.limit, {
             ...session.callOptions(),
             ...(options.kind === undefined ? {} : { kinds: options.kind }),

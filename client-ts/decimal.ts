@@ -53,15 +53,29 @@ export function decimal(text: string): DecimalString {
   return value as DecimalString;
 }
 
+/** What both CLIs take as an amount: plain decimal notation (client-py's money.py writes no other). */
+const PLAIN_DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
+
 /**
- * An amount the service can accept (> 0), checked before anything is sent: the CLIs refuse
- * `transfer 1 2 -- -1` locally (INVALID_AMOUNT) rather than asking the bank.
+ * An amount typed on the command line, checked before anything is sent, by the same rule as the
+ * Python CLI (client-py/distbank/cli.py `_amount`; test/cli-parity.test.ts): plain decimal
+ * notation (`10`, `10.5`, `0.010`; not `+5`, `.5`, `5.`, `1e3`) and more than 0 — or 0 or more
+ * for an opening deposit (`zeroOk`). Precision and the maximum stay the server's rule.
  */
-export function positiveDecimal(text: string): DecimalString {
+export function cliAmount(text: string, zeroOk = false): DecimalString {
+  if (!PLAIN_DECIMAL.test(text)) {
+    const shown = text.slice(0, DECIMAL_CHARS_MAX);
+    throw new DecimalFormatError(text, `amount ${shown} is not a plain decimal number like 10.00 (nothing was sent)`);
+  }
   const value = decimal(text);
-  if (value.startsWith('-') || !/[1-9]/.test(value))
-    throw new DecimalFormatError(value, `amount ${value} must be more than 0 (nothing was sent)`);
+  const zero = !/[1-9]/.test(value);
+  if (value.startsWith('-') && !zero) throw new DecimalFormatError(value, notPositive(value, zeroOk));
+  if (zero && !zeroOk) throw new DecimalFormatError(value, notPositive(value, zeroOk));
   return value;
+}
+
+function notPositive(value: string, zeroOk: boolean): string {
+  return `amount ${value} must be ${zeroOk ? '0 or more' : 'more than 0'} (nothing was sent)`;
 }
 
 /** Decimal text in the form balances are shown in: 10 → 10.00, 10.5 → 10.50, +.5 → 0.50. */

@@ -4,12 +4,10 @@
  * request-id reuse on retry after a dropped connection / timeout / retryable fault, bounds.
  */
 import { expect } from 'chai';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { parseStringPromise } from 'xml2js';
-import { FAULT_CODES, FAULT_CODE_NAMES, FaultCode } from '../common/fault-codes';
+import { FAULT_CODES, FAULT_CODE_NAMES } from '../common/fault-codes';
 import { BankClient, retryPauseMs } from '../client-ts/bank-client';
-import { decimal, DecimalFormatError, DecimalString, positiveDecimal, twoDecimals } from '../client-ts/decimal';
+import { cliAmount, decimal, DecimalFormatError, DecimalString, twoDecimals } from '../client-ts/decimal';
 import {
   BANK_ERROR_CLASSES,
   BankError,
@@ -17,82 +15,16 @@ import {
   BankTransportError,
   InsufficientFundsError,
 } from '../client-ts/errors';
-
-const NS = 'urn:distbank:bank:v1';
-const ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
-
-interface Seen {
-  readonly soapAction: string | undefined;
-  readonly body: string;
-}
-type Responder = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-
-/** A real HTTP server whose n-th request is answered by the n-th responder (the last repeats). */
-class ScriptedServer {
-  readonly seen: Seen[] = [];
-  private readonly server: Server;
-  private responders: Responder[] = [];
-
-  constructor() {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        const soapAction = req.headers['soapaction'];
-        this.seen.push({ soapAction: Array.isArray(soapAction) ? soapAction[0] : soapAction, body });
-        const responder = this.responders[Math.min(this.seen.length, this.responders.length) - 1];
-        if (responder === undefined) throw new Error('no responder scripted');
-        responder(req, res, body);
-      });
-    });
-  }
-
-  script(...responders: Responder[]): this {
-    this.responders = responders;
-    this.seen.length = 0;
-    return this;
-  }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/bank`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-function envelope(body: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${ENV}"><soap:Body>${body}</soap:Body></soap:Envelope>`;
-}
-function okResponse(element: string, fields: Record<string, string>): Responder {
-  const inner = Object.entries(fields)
-    .map(([k, v]) => `<b:${k}>${v}</b:${k}>`)
-    .join('');
-  return (_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' });
-    res.end(envelope(`<b:${element} xmlns:b="${NS}">${inner}</b:${element}>`));
-  };
-}
-function faultResponse(code: FaultCode, message: string, accountId?: string): Responder {
-  const info = FAULT_CODES[code];
-  return (_req, res) => {
-    res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' });
-    res.end(
-      envelope(
-        `<soap:Fault><faultcode>soap:${info.soapFaultCode}</faultcode><faultstring>${message}</faultstring><detail>` +
-          `<b:BankFault xmlns:b="${NS}"><b:code>${code}</b:code><b:message>${message}</b:message>` +
-          (accountId === undefined ? '' : `<b:accountId>${accountId}</b:accountId>`) +
-          `<b:retryable>${info.retryable}</b:retryable></b:BankFault></detail></soap:Fault>`,
-      ),
-    );
-  };
-}
-const dropConnection: Responder = (req) => req.socket.destroy();
-const neverAnswer: Responder = () => undefined;
+import {
+  dropConnection,
+  envelope,
+  faultResponse,
+  neverAnswer,
+  NS,
+  okResponse,
+  requestIdOf,
+  ScriptedServer,
+} from './helpers/scripted-bank';
 
 async function headerBlocks(body: string): Promise<Record<string, { ns: string; text: string }>> {
   const doc = await parseStringPromise(body, { xmlns: true, explicitArray: true });
@@ -109,12 +41,6 @@ async function headerBlocks(body: string): Promise<Record<string, { ns: string; 
   return out;
 }
 
-function requestIdOf(body: string): string {
-  const match = /<tns:request-id[^>]*>([^<]*)</.exec(body);
-  if (match?.[1] === undefined) throw new Error(`no request-id in ${body}`);
-  return match[1];
-}
-
 describe('client-ts: DecimalString', () => {
   it('accepts decimal text, including amounts only the server may refuse', () => {
     for (const text of ['10.00', '0', '-1', '0.001', '1000000000.5', '.5', '+3']) {
@@ -129,10 +55,12 @@ describe('client-ts: DecimalString', () => {
 });
 
 describe('client-ts: the CLI amount rules and the retry pause', () => {
-  it("positiveDecimal refuses 0 and negatives; twoDecimals shows balances' form", () => {
-    for (const bad of ['-1', '0', '0.00', '-0.5', '+0'])
-      expect(() => positiveDecimal(bad), bad).to.throw(DecimalFormatError);
-    expect(positiveDecimal('0.01')).to.equal('0.01');
+  it("cliAmount takes plain decimals > 0 (>= 0 to open); twoDecimals shows balances' form", () => {
+    for (const bad of ['-1', '0', '0.00', '-0.5', '+0', '+5', '.5', '5.', '1e3', ' 1', ''])
+      expect(() => cliAmount(bad), JSON.stringify(bad)).to.throw(DecimalFormatError);
+    for (const bad of ['-1', '-0.01', '+0']) expect(() => cliAmount(bad, true), bad).to.throw(DecimalFormatError);
+    expect(['0.01', '10', '0.010', '0.001'].map((t) => cliAmount(t))).to.deep.equal(['0.01', '10', '0.010', '0.001']);
+    expect(['0', '0.00'].map((t) => cliAmount(t, true))).to.deep.equal(['0', '0.00']);
     expect(['10', '10.5', '+.5', '007.10', '0.010'].map((t) => twoDecimals(decimal(t)))).to.deep.equal([
       '10.00',
       '10.50',
@@ -142,9 +70,10 @@ describe('client-ts: the CLI amount rules and the retry pause', () => {
     ]);
   });
   it('retryPauseMs: exponential, capped, jittered down to half (not a fixed pause)', () => {
-    expect([1, 2, 3].map((a) => retryPauseMs(a, 100, 5_000, () => 1))).to.deep.equal([100, 200, 400]);
-    expect(retryPauseMs(10, 100, 5_000, () => 1)).to.equal(5_000);
-    expect(retryPauseMs(1, 100, 5_000, () => 0)).to.equal(50);
+    const policy = { retries: 3, firstPauseMs: 100, pauseMaxMs: 5_000, jitter: 0.5 };
+    expect([1, 2, 3].map((a) => retryPauseMs(a, policy, () => 1))).to.deep.equal([100, 200, 400]);
+    expect(retryPauseMs(10, policy, () => 1)).to.equal(5_000);
+    expect(retryPauseMs(1, policy, () => 0)).to.equal(50);
   });
 });
 

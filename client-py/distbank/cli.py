@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from decimal import Decimal
 from typing import Any, Dict, List, Optional, TextIO, Tuple
@@ -77,7 +78,8 @@ EPILOG = """\
 credentials: --url/--client-id/--token; else --credentials FILE (a demo-credentials.json
 from `npm start`; its first client, or --as ID); else BANK_URL/BANK_CLIENT_ID/BANK_AUTH_TOKEN;
 what is still missing comes from $BANK_DATA_DIR/demo-credentials.json or
-./var/demo-credentials.json when one exists.
+./var/demo-credentials.json when one exists (--as alone picks a client of it); the URL
+defaults to http://127.0.0.1:8080/bank, where npm start serves.
 amounts are decimals like 10.00 (never floats); account ids are digits.
 
 exit codes: 0 ok, 1 other error, 2 usage/configuration, 3 authentication failed,
@@ -93,7 +95,7 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     d = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("connection and output")
-    g.add_argument("--url", default=d(None), help="the bank endpoint, e.g. http://127.0.0.1:8080/bank (env BANK_URL)")
+    g.add_argument("--url", default=d(None), help=f"the bank endpoint (env BANK_URL; default: the credentials file's url, else {_config.URL_DEFAULT})")
     g.add_argument("--client-id", default=d(None), help="env BANK_CLIENT_ID")
     g.add_argument("--token", default=d(None), help="the client's auth token (env BANK_AUTH_TOKEN)")
     g.add_argument("--credentials", metavar="FILE", default=d(None), help="a demo-credentials.json (from npm start)")
@@ -145,13 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _connection(args: argparse.Namespace) -> Tuple[Optional[str], Optional[str], Optional[str]]:
     """(url, client_id, token). Precedence: flags; then a --credentials file (it beats the
     environment); then the environment; then, only to fill what is still missing, the demo
-    credentials `npm start` wrote ($BANK_DATA_DIR or ./var) — the TypeScript CLI's rules."""
+    credentials `npm start` wrote ($BANK_DATA_DIR or ./var) — the TypeScript CLI's rules. With no
+    URL from any of these: URL_DEFAULT, where `npm start` serves (as the TypeScript CLI)."""
     url, client_id, token = args.url, args.client_id, args.token
-    if args.credentials:
-        demo = _config.load_demo_credentials(args.credentials, args.as_client or client_id)
-        return url or demo.url, client_id or demo.client_id, token or demo.auth_token
-    if args.as_client:
-        raise ConfigurationError("--as needs --credentials FILE")
+    path = args.credentials
+    if not path and args.as_client:  # --as alone names a client of the demo credentials
+        path = _config.default_credentials_path()
+        if not path:
+            raise ConfigurationError(f"--as {args.as_client} needs --credentials FILE (no ./var/demo-credentials.json)")
+    if path:
+        demo = _config.load_demo_credentials(path, args.as_client or client_id)
+        return url or demo.url or _config.URL_DEFAULT, client_id or demo.client_id, token or demo.auth_token
     env_url, env_client_id, env_token = _config.env_connection()
     url, client_id, token = url or env_url, client_id or env_client_id, token or env_token
     fallback = _config.default_credentials_path()
@@ -159,12 +165,12 @@ def _connection(args: argparse.Namespace) -> Tuple[Optional[str], Optional[str],
         try:
             demo = _config.load_demo_credentials(fallback, client_id)
         except ConfigurationError:
-            return url, client_id, token  # BankClient names what is missing
+            return url or _config.URL_DEFAULT, client_id, token  # BankClient names what is missing
         url = url or demo.url
         if not client_id:
             client_id = demo.client_id
         token = token or demo.auth_token
-    return url, client_id, token
+    return url or _config.URL_DEFAULT, client_id, token
 
 
 def _make_client(args: argparse.Namespace) -> Any:
@@ -174,15 +180,22 @@ def _make_client(args: argparse.Namespace) -> Any:
     return BankClient(url, client_id, token, wsdl=args.wsdl, timeout_s=args.timeout, retries=args.retries)
 
 
-def _amount(text: str, zero_ok: bool = False) -> Decimal:
-    """An amount from the command line as the service reads it; > 0 (>= 0 for an opening
-    deposit) is checked here, as the TypeScript CLI does, so nothing is sent for it."""
-    from .money import amount_to_wire
+#: What both CLIs take as an amount: plain decimal notation (the TypeScript CLI's cliAmount).
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
+_AMOUNT_SHOWN_CHARS_MAX = 40
 
-    value = Decimal(amount_to_wire(text))
+
+def _amount(text: str, zero_ok: bool = False) -> Decimal:
+    """An amount from the command line, checked before anything is sent by the TypeScript
+    CLI's rule: plain decimal notation (not +5, .5, 5., 1e3) and > 0 (>= 0 for an opening
+    deposit). Precision and the maximum stay the service's rule."""
+    if not _PLAIN_AMOUNT.match(text):
+        shown = text[:_AMOUNT_SHOWN_CHARS_MAX]
+        raise InvalidAmountError("INVALID_AMOUNT", f"amount {shown} is not a plain decimal number like 10.00 (nothing was sent)")
+    value = Decimal(text)
     if value < 0 or (value == 0 and not zero_ok):
         bound = "0 or more" if zero_ok else "more than 0"
-        raise InvalidAmountError("INVALID_AMOUNT", f"amount {text} must be {bound} (rejected by the client)")
+        raise InvalidAmountError("INVALID_AMOUNT", f"amount {text} must be {bound} (nothing was sent)")
     return value
 
 
@@ -255,7 +268,7 @@ def _report_error(args: Optional[argparse.Namespace], error: BaseException, out:
         return code
     err.write(f"error: {error}\n")
     if isinstance(error, BankConnectionError):
-        err.write("hint: is the cluster running? Start it with npm start\n")
+        err.write("hint: is the bank running? Start it with npm start\n")
     moves_money = args is not None and args.command in MONEY_MOVING_COMMANDS
     if moves_money and isinstance(error, BankError) and error.retryable and error.request_id:
         err.write(f"hint: it is safe to try again with --request-id {error.request_id}\n")

@@ -43,6 +43,8 @@ BINDING = "{%s}BankBinding" % BANK_NAMESPACE
 
 #: HTTP statuses without a SOAP answer that mean "a proxy had no healthy backend": retry.
 _RETRYABLE_HTTP_STATUSES = frozenset((502, 503, 504))
+#: Operations that move no money (and take no request_id argument).
+_READS = frozenset(("GetBalance", "GetStatement"))
 #: requests' failures after which the request may or may not have reached the service.
 _TRANSIENT = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError)
 
@@ -230,18 +232,16 @@ class BankClient:
                 raise
             except requests.exceptions.RequestException as exc:  # bad URL and the like: not transient
                 raise ConfigurationError(f"cannot call {self._config.url}: {exc}") from None
+        # Only an operation that takes a request id (one that moves money) is told to reuse it.
+        advice = "" if operation in _READS else f"; call again with request_id={rid!r} to apply it at most once"
         raise BankConnectionError(
-            f"no answer from {self._config.url} after {attempts_max} attempt(s): {last_failure}; "
-            f"call again with request_id={rid!r} to apply it at most once",
+            f"no answer from {self._config.url} after {attempts_max} attempt(s): {last_failure}{advice}",
             request_id=rid,
             attempts=attempts_max,
         )
 
     def _pause_s(self, attempt: int) -> float:
-        # Exponential, capped, jittered down to half so that clients that failed together
-        # do not come back together.
-        ceiling = min(_config.BACKOFF_S_MAX, self._config.backoff_s * (2.0 ** (attempt - 1)))
-        return ceiling * (0.5 + random.random() / 2)
+        return _config.RETRY_POLICY.pause_s(attempt, self._config.backoff_s, random.random())
 
 
 def _transient_reason(exc: Exception, timeout_s: float) -> str:

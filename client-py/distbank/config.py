@@ -17,12 +17,35 @@ from .errors import ConfigurationError
 #: Default per-attempt timeout (connect and each read), also for loading a remote WSDL.
 TIMEOUT_S_DEFAULT = 10.0
 TIMEOUT_S_MAX = 300.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how often a call is sent again (a timeout, a dropped connection, HTTP 502/503/504,
+    a retryable fault): ``retries`` more attempts at most; the pause before retry n is
+    ``first_pause_s * 2**(n-1)``, capped at ``pause_max_s``, then jittered down by up to
+    ``jitter`` of it (0.5: to as little as half) so that clients that failed together do not
+    come back together. The TypeScript client declares the same numbers (client-ts/bank-client.ts
+    RETRY_POLICY; the repository's test/cli-parity.test.ts compares them)."""
+
+    retries: int
+    first_pause_s: float
+    pause_max_s: float
+    jitter: float
+
+    def pause_s(self, attempt: int, first_pause_s: float, random_unit: float) -> float:
+        """The pause before retry ``attempt`` (1 = the first), ``random_unit`` in [0, 1)."""
+        ceiling = min(self.pause_max_s, first_pause_s * (2.0 ** (attempt - 1)))
+        return ceiling * (1 - self.jitter + self.jitter * random_unit)
+
+
+RETRY_POLICY = RetryPolicy(retries=3, first_pause_s=0.2, pause_max_s=2.0, jitter=0.5)
 #: Default number of retries after the first attempt (so at most 4 attempts).
-RETRIES_DEFAULT = 3
+RETRIES_DEFAULT = RETRY_POLICY.retries
 RETRIES_MAX = 10
-#: First pause before a retry; doubles per retry up to BACKOFF_S_MAX (jittered down to half).
-BACKOFF_S_DEFAULT = 0.2
-BACKOFF_S_MAX = 2.0
+#: First pause before a retry (``backoff_s``); at most the policy's cap.
+BACKOFF_S_DEFAULT = RETRY_POLICY.first_pause_s
+BACKOFF_S_MAX = RETRY_POLICY.pause_max_s
 #: A RATE_LIMITED fault's retryAfterMs: the next attempt waits at least that long; a longer
 #: wait than this is not slept through (the error goes to the caller).
 RETRY_AFTER_S_MAX = 10.0
@@ -41,6 +64,9 @@ DEMO_CREDENTIALS_FILE = "demo-credentials.json"
 
 #: The path of the bank service when a URL names only the host (http://host:8080).
 SERVICE_PATH = "/bank"
+#: The CLI's URL when neither --url, BANK_URL nor a credentials file names one: where
+#: `npm start` puts the load balancer (the TypeScript CLI's URL_DEFAULT).
+URL_DEFAULT = "http://127.0.0.1:8080/bank"
 
 
 @dataclass(frozen=True)

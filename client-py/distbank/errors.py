@@ -10,6 +10,7 @@ zeep installed.
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Optional, Type
 
 __all__ = [
@@ -38,6 +39,12 @@ __all__ = [
     "error_for_code",
     "class_name_for_code",
 ]
+
+
+def names_account(message: str, account_id: str) -> bool:
+    """Does the message name the account already ("account 2 is not yours")? The id must stand
+    as a whole word, so that the CLI names it once (the TypeScript CLI's namesAccount)."""
+    return re.search(rf"(^|[^0-9A-Za-z]){re.escape(account_id)}($|[^0-9A-Za-z])", message) is not None
 
 
 class BankError(Exception):
@@ -74,7 +81,7 @@ class BankError(Exception):
 
     def __str__(self) -> str:
         text = self.message if self.code is None else f"{self.code}: {self.message}"
-        if self.account_id is not None:
+        if self.account_id is not None and not names_account(self.message, self.account_id):
             text += f" (account {self.account_id})"
         return text
 

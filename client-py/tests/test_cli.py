@@ -137,7 +137,7 @@ def test_no_connection_exits_7():
 def test_missing_credentials_exit_2_and_name_the_variables():
     status, _, err = run(["balance", "1"])
     assert status == 2
-    assert "BANK_URL" in err and "BANK_AUTH_TOKEN" in err
+    assert "BANK_CLIENT_ID" in err and "BANK_AUTH_TOKEN" in err
 
 
 def test_a_float_like_but_malformed_amount_exits_6_without_calling():
@@ -238,5 +238,60 @@ def test_no_connection_suggests_npm_start_and_a_request_id_only_when_money_moves
     with ScriptedServer([drop(), drop()]) as server:
         _, _, move_err = run(creds(server) + ["--retries", "1", "deposit", "1001", "1.00", "--request-id", "d-1"])
     assert "npm start" in read_err and "npm start" in move_err
-    assert "hint: it is safe to try again" not in read_err
+    assert "hint: it is safe to try again" not in read_err and "request_id" not in read_err
     assert "--request-id d-1" in move_err
+
+
+def test_the_url_defaults_to_where_npm_start_serves(monkeypatch):
+    from distbank import config
+
+    monkeypatch.setenv("BANK_CLIENT_ID", "alice")
+    monkeypatch.setenv("BANK_AUTH_TOKEN", "t")
+    args = cli.build_parser().parse_args(["balance", "1"])
+    assert cli._connection(args) == (config.URL_DEFAULT, "alice", "t")
+    assert config.URL_DEFAULT == "http://127.0.0.1:8080/bank"  # the TypeScript CLI's URL_DEFAULT
+
+
+def test_as_alone_picks_a_client_of_the_demo_credentials_in_var(tmp_path):
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "demo-credentials.json").write_text(json.dumps({"url": "http://127.0.0.1:9/bank", "clients": [
+        {"clientId": "alice", "authToken": "ta"}, {"clientId": "bob", "authToken": "tb"}]}))
+    args = cli.build_parser().parse_args(["--as", "bob", "balance", "2"])
+    assert cli._connection(args) == ("http://127.0.0.1:9/bank", "bob", "tb")
+
+
+def test_as_without_any_credentials_file_is_a_usage_error():
+    status, _, err = run(["--as", "bob", "balance", "2"])
+    assert status == 2 and "--credentials" in err
+
+
+@pytest.mark.parametrize("amount", ["+5", ".5", "5.", "1e3", "ten"])
+def test_an_amount_not_in_plain_decimal_notation_exits_6_without_calling(amount):
+    # The TypeScript CLI's rule (cliAmount): what the client writes is what the user typed.
+    with ScriptedServer([]) as server:
+        status, _, err = run(creds(server) + ["deposit", "1", amount])
+    assert status == 6 and server.received == []
+    assert err.startswith(f"error: INVALID_AMOUNT: amount {amount} is not a plain decimal number like 10.00 (nothing was sent)")
+
+
+def test_an_opening_deposit_of_zero_is_sent_and_a_negative_one_is_not():
+    body = envelope(f'<OpenAccountResponse xmlns="{NS}"><accountId>7</accountId><balance>0.00</balance></OpenAccountResponse>')
+    with ScriptedServer([answer(body)]) as server:
+        assert run(creds(server) + ["open", "--initial", "0"])[0] == 0
+        status, _, err = run(creds(server) + ["open", "--initial", "-1"])
+    assert len(server.received) == 1
+    assert status == 6 and err.startswith("error: INVALID_AMOUNT: amount -1 must be 0 or more (nothing was sent)")
+
+
+def test_the_account_is_named_once_in_the_error_line():
+    fault = bank_fault("ACCOUNT_NOT_FOUND", "account 999 does not exist", False, "999")
+    with ScriptedServer([answer(fault, 500)]) as server:
+        status, _, err = run(creds(server) + ["deposit", "999", "1.00"])
+    assert status == 4 and err.splitlines()[0] == "error: ACCOUNT_NOT_FOUND: account 999 does not exist"
+
+
+def test_a_retryable_fault_on_a_read_gives_no_request_id_hint():
+    fault = bank_fault("ACCOUNT_LOCKED", "busy", True, "1001", "soap:Server")
+    with ScriptedServer([answer(fault, 500)]) as server:
+        status, _, err = run(creds(server) + ["--retries", "0", "balance", "1001"])
+    assert status == 7 and "request-id" not in err and "request_id" not in err

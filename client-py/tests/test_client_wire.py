@@ -340,3 +340,34 @@ def test_the_user_agent_names_the_client():
         with client_for(server) as bank:
             bank.transfer(1, 2, "1.00")
     assert server.received[0].headers["user-agent"].startswith("distbank-py/")
+
+
+def test_the_retry_policy_is_data_with_the_typescript_numbers():
+    from distbank import config
+
+    policy = config.RETRY_POLICY
+    assert (policy.retries, policy.first_pause_s, policy.pause_max_s, policy.jitter) == (3, 0.2, 2.0, 0.5)
+    assert (config.RETRIES_DEFAULT, config.BACKOFF_S_DEFAULT, config.BACKOFF_S_MAX) == (3, 0.2, 2.0)
+    assert [policy.pause_s(n, 0.2, 1.0) for n in (1, 2, 3, 4, 5)] == pytest.approx([0.2, 0.4, 0.8, 1.6, 2.0])
+    assert policy.pause_s(1, 0.2, 0.0) == pytest.approx(0.1)  # jittered down to half at most
+
+
+def test_the_default_client_makes_one_attempt_plus_the_policy_retries():
+    from distbank import config
+
+    with ScriptedServer([drop()] * 10) as server:
+        with BankClient(server.url, "alice", "t", sleep=NO_SLEEP) as bank:
+            with pytest.raises(BankConnectionError):
+                bank.withdraw(1, "1.00")
+    assert len(server.received) == 1 + config.RETRY_POLICY.retries
+
+
+def test_a_read_that_gets_no_answer_does_not_suggest_a_request_id():
+    with ScriptedServer([drop()] * 4) as server:
+        with client_for(server, retries=1) as bank:
+            with pytest.raises(BankConnectionError) as read:
+                bank.balance(1)
+            with pytest.raises(BankConnectionError) as move:
+                bank.deposit(1, "1.00")
+    assert "request_id" not in str(read.value)
+    assert f"request_id={move.value.request_id!r}" in str(move.value)

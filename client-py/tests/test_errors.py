@@ -136,3 +136,14 @@ def test_a_fault_without_bank_fault_detail_is_a_protocol_error(detail):
 def test_error_for_code_defaults_retryable_from_the_class():
     assert error_for_code("SERVICE_UNAVAILABLE", "down").retryable is True
     assert error_for_code("INSUFFICIENT_FUNDS", "no").retryable is False
+
+
+def test_the_account_is_named_once():
+    assert str(error_for_code("ACCOUNT_NOT_FOUND", "account 999 does not exist", "999")) == (
+        "ACCOUNT_NOT_FOUND: account 999 does not exist"
+    )
+    assert str(error_for_code("NOT_AUTHORIZED", "says the server", "1001")) == "NOT_AUTHORIZED: says the server (account 1001)"
+    # A longer number that merely contains the id is not the account.
+    assert str(error_for_code("NOT_AUTHORIZED", "account 10 is not yours", "1")) == (
+        "NOT_AUTHORIZED: account 10 is not yours (account 1)"
+    )
