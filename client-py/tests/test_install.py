@@ -1,5 +1,7 @@
 """`pip install ./client-py` works offline on top of Debian's python3-zeep (a venv with the
-system site-packages, no build isolation, no index) and ships the WSDL and the CLI."""
+system site-packages, no build isolation, no index, no pip configuration) and ships the WSDL and
+the CLI. The build uses the system's setuptools (>= 61, pyproject.toml's build backend) and, as
+setuptools < 70.1 builds wheels with it, wheel (Debian: python3-setuptools, python3-wheel)."""
 
 import os
 import shutil
@@ -33,8 +35,10 @@ def test_pip_install_into_a_venv(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(os.path.join(CLIENT_PY_DIR, name), source / name)
     venv = tmp_path / "venv"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_INDEX_URL")}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    # As on a machine with no package index and no pip configuration: no PIP_* settings (an
+    # index, find-links, constraints), no pip.conf.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1")
 
     def run(*argv):
         done = subprocess.run([str(a) for a in argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
