@@ -145,15 +145,10 @@ function dataUrlsSetting(env: Env): string[] {
   return urls;
 }
 
-export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessConfig {
-  const merged = withFlags(env, argv, BUSINESS_FLAGS);
-  const businessId = stringSetting(merged, 'BANK_BUSINESS_ID', 'b1');
-  if (!ID_PATTERN.test(businessId)) throw new Error(`BANK_BUSINESS_ID must match ${ID_PATTERN.source}`);
-  const businessToken = optionalStringSetting(merged, 'BANK_BUSINESS_TOKEN');
-  if (businessToken === undefined) {
-    throw new Error('BANK_BUSINESS_TOKEN is required: the secret of this business server towards the data tier');
-  }
-  const dataDir = stringSetting(merged, 'BANK_DATA_DIR', 'var');
+/** The waits, each bounded by the next: a lock wait < a data call < the request's deadline > a queue wait. */
+function waitSettings(
+  merged: Env,
+): Pick<BusinessConfig, 'lockWaitMs' | 'dataCallTimeoutMs' | 'requestDeadlineMs' | 'accountQueueWaitMs'> {
   const lockWaitMs = intSetting(merged, 'BANK_LOCK_WAIT_MS', 1000, 0, 60_000);
   const dataCallTimeoutMs = intSetting(merged, 'BANK_DATA_CALL_TIMEOUT_MS', 5000, 100, 120_000);
   if (dataCallTimeoutMs <= lockWaitMs) {
@@ -169,6 +164,11 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
       `BANK_ACCOUNT_QUEUE_WAIT_MS (${accountQueueWaitMs}) must be below BANK_REQUEST_DEADLINE_MS (${requestDeadlineMs})`,
     );
   }
+  return { lockWaitMs, dataCallTimeoutMs, requestDeadlineMs, accountQueueWaitMs };
+}
+
+/** Each account's queue, and one client's share of it (below the length: the owner's places are kept). */
+function queueSettings(merged: Env): Pick<BusinessConfig, 'accountQueueLengthMax' | 'accountQueuePerClientMax'> {
   const accountQueueLengthMax = intSetting(merged, 'BANK_ACCOUNT_QUEUE_LENGTH_MAX', 64, 2, 100_000);
   const accountQueuePerClientMax = intSetting(merged, 'BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX', 8, 1, 100_000);
   if (accountQueuePerClientMax >= accountQueueLengthMax) {
@@ -176,6 +176,20 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
       `BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX (${accountQueuePerClientMax}) must be below BANK_ACCOUNT_QUEUE_LENGTH_MAX (${accountQueueLengthMax}): the owner's places are kept out of the others' share`,
     );
   }
+  return { accountQueueLengthMax, accountQueuePerClientMax };
+}
+
+export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessConfig {
+  const merged = withFlags(env, argv, BUSINESS_FLAGS);
+  const businessId = stringSetting(merged, 'BANK_BUSINESS_ID', 'b1');
+  if (!ID_PATTERN.test(businessId)) throw new Error(`BANK_BUSINESS_ID must match ${ID_PATTERN.source}`);
+  const businessToken = optionalStringSetting(merged, 'BANK_BUSINESS_TOKEN');
+  if (businessToken === undefined) {
+    throw new Error('BANK_BUSINESS_TOKEN is required: the secret of this business server towards the data tier');
+  }
+  const dataDir = stringSetting(merged, 'BANK_DATA_DIR', 'var');
+  const { lockWaitMs, dataCallTimeoutMs, requestDeadlineMs, accountQueueWaitMs } = waitSettings(merged);
+  const { accountQueueLengthMax, accountQueuePerClientMax } = queueSettings(merged);
   const leaseText = optionalStringSetting(merged, 'BANK_LOCK_LEASE_MS');
   const config: BusinessConfig = Object.freeze({
     host: stringSetting(merged, 'BANK_HOST', '127.0.0.1'),
