@@ -187,54 +187,81 @@ function netCents(op: OpRecord): number {
   return op.op === 'deposit' ? op.amountCents : op.op === 'withdraw' ? -op.amountCents : 0;
 }
 
+type Counts = { -readonly [K in keyof Verdict['counts']]: Verdict['counts'][K] };
+
 export function check(history: History, ledger: Ledger): Verdict {
   const anomalies: Anomaly[] = [];
   for (const account of ledger.accounts) checkAccount(account, anomalies);
   const postings = postingsByTransaction(ledger);
   const known = new Set<string>();
-  let ok = 0,
-    failed = 0,
-    indeterminate = 0,
-    indeterminateApplied = 0,
-    indeterminateNotApplied = 0,
-    unresolved = 0,
-    doubleApplies = 0;
+  const counts: Counts = {
+    ops: history.ops.length,
+    ok: 0,
+    failed: 0,
+    indeterminate: 0,
+    indeterminateApplied: 0,
+    indeterminateNotApplied: 0,
+    unresolved: 0,
+    doubleApplies: 0,
+  };
   let expectedCents = ledger.accounts.reduce((s, a) => s + a.openingCents, 0);
   for (const op of history.ops) {
     known.add(op.transactionId);
-    const ids = { transactionId: op.transactionId, requestId: op.requestId };
-    const { applied, doubled } = checkOpPostings(op, postings.get(op.transactionId) ?? [], anomalies);
-    if (doubled) doubleApplies++;
-    if (applied) expectedCents += netCents(op);
-    const outcome = finalOutcome(op);
-    if (op.outcome.kind === 'indeterminate') {
-      indeterminate++;
-      if (outcome.kind === 'indeterminate') unresolved++;
-      else if (applied) indeterminateApplied++;
-      else indeterminateNotApplied++;
-    }
-    if (outcome.kind === 'ok') {
-      if (op.outcome.kind === 'ok') ok++;
-      if (!applied)
-        anomalies.push({ kind: 'lost-acknowledgement', ...ids, detail: 'acknowledged ok, not in the journal' });
-      if (outcome.transactionId !== op.transactionId)
-        anomalies.push({
-          kind: 'wrong-content',
-          ...ids,
-          detail: `acknowledged with transaction id ${outcome.transactionId}`,
-        });
-    } else if (outcome.kind === 'fail') {
-      if (op.outcome.kind === 'fail') failed++;
-      if (applied)
-        anomalies.push({
-          kind: 'applied-after-failure',
-          ...ids,
-          detail: `definite fault ${outcome.code}, yet applied`,
-        });
-    } else {
-      anomalies.push({ kind: 'unresolved', ...ids, detail: 'indeterminate, and its replay did not settle it' });
-    }
+    if (checkOp(op, postings.get(op.transactionId) ?? [], anomalies, counts)) expectedCents += netCents(op);
   }
+  phantomEntries(postings, known, anomalies);
+  const totalCents = ledger.accounts.reduce((s, a) => s + a.balanceCents, 0);
+  const moneyDeltaCents = totalCents - expectedCents;
+  if (moneyDeltaCents !== 0)
+    anomalies.push({
+      kind: 'money-not-conserved',
+      detail: `sum of balances ${totalCents}, expected ${expectedCents} (delta ${moneyDeltaCents})`,
+    });
+  return { valid: anomalies.length === 0, anomalies, counts, moneyDeltaCents };
+}
+
+/** One request of the history against its postings: counted, its anomalies added; true when applied. */
+function checkOp(op: OpRecord, postings: readonly Posting[], anomalies: Anomaly[], counts: Counts): boolean {
+  const ids = { transactionId: op.transactionId, requestId: op.requestId };
+  const { applied, doubled } = checkOpPostings(op, postings, anomalies);
+  if (doubled) counts.doubleApplies++;
+  const outcome = finalOutcome(op);
+  if (op.outcome.kind === 'indeterminate') {
+    counts.indeterminate++;
+    if (outcome.kind === 'indeterminate') counts.unresolved++;
+    else if (applied) counts.indeterminateApplied++;
+    else counts.indeterminateNotApplied++;
+  }
+  if (outcome.kind === 'ok') {
+    if (op.outcome.kind === 'ok') counts.ok++;
+    if (!applied)
+      anomalies.push({ kind: 'lost-acknowledgement', ...ids, detail: 'acknowledged ok, not in the journal' });
+    if (outcome.transactionId !== op.transactionId)
+      anomalies.push({
+        kind: 'wrong-content',
+        ...ids,
+        detail: `acknowledged with transaction id ${outcome.transactionId}`,
+      });
+  } else if (outcome.kind === 'fail') {
+    if (op.outcome.kind === 'fail') counts.failed++;
+    if (applied)
+      anomalies.push({
+        kind: 'applied-after-failure',
+        ...ids,
+        detail: `definite fault ${outcome.code}, yet applied`,
+      });
+  } else {
+    anomalies.push({ kind: 'unresolved', ...ids, detail: 'indeterminate, and its replay did not settle it' });
+  }
+  return applied;
+}
+
+/** Journal entries that no request of the run made. */
+function phantomEntries(
+  postings: ReadonlyMap<string, readonly Posting[]>,
+  known: ReadonlySet<string>,
+  anomalies: Anomaly[],
+): void {
   for (const [transactionId, list] of postings) {
     if (known.has(transactionId)) continue;
     for (const p of list)
@@ -245,26 +272,4 @@ export function check(history: History, ledger: Ledger): Verdict {
         detail: `${p.entry.kind} ${p.entry.amountCents} that no request of the run made`,
       });
   }
-  const totalCents = ledger.accounts.reduce((s, a) => s + a.balanceCents, 0);
-  const moneyDeltaCents = totalCents - expectedCents;
-  if (moneyDeltaCents !== 0)
-    anomalies.push({
-      kind: 'money-not-conserved',
-      detail: `sum of balances ${totalCents}, expected ${expectedCents} (delta ${moneyDeltaCents})`,
-    });
-  return {
-    valid: anomalies.length === 0,
-    anomalies,
-    counts: {
-      ops: history.ops.length,
-      ok,
-      failed,
-      indeterminate,
-      indeterminateApplied,
-      indeterminateNotApplied,
-      unresolved,
-      doubleApplies,
-    },
-    moneyDeltaCents,
-  };
 }
