@@ -203,29 +203,7 @@ export async function runChaos(
     );
     const t0 = performance.now();
     const clock = (): number => performance.now() - t0;
-    const nemeses: NemesisRecord[] = [];
-    const ctx: NemesisContext = {
-      clusterDir: cluster.dir,
-      rng: new SeededRandom(options.seed ^ 0x4e4d),
-      pauseMs: options.pauseMs,
-      recoverMsMax: options.recoverMsMax,
-      pgStopCommand: options.pgStopCommand,
-      pgStartCommand: options.pgStartCommand,
-      clock,
-    };
-    const schedule = runSchedule(
-      ctx,
-      options.nemeses,
-      options.everyMs,
-      options.seconds * 1000,
-      striker(options, ctx, hosts),
-      (r) => {
-        nemeses.push(r);
-        log(
-          `nemesis ${r.name} ${r.target} at ${(r.startMs / 1000).toFixed(1)} s for ${((r.endMs - r.startMs) / 1000).toFixed(1)} s${r.error === undefined ? '' : ` — ERROR ${r.error}`}`,
-        );
-      },
-    );
+    const { schedule, nemeses } = startNemeses(options, cluster, clock, log, hosts);
     const workload = {
       clients: options.clients,
       seconds: options.seconds,
@@ -260,4 +238,38 @@ export async function runChaos(
   } finally {
     wire.close();
   }
+}
+
+/** The nemeses' schedule, started: each strike is logged and recorded as it ends. */
+function startNemeses(
+  options: ChaosOptions,
+  cluster: BenchCluster,
+  clock: () => number,
+  log: (line: string) => void,
+  hosts: HostsSetup | undefined,
+): { schedule: Promise<NemesisRecord[]>; nemeses: NemesisRecord[] } {
+  const nemeses: NemesisRecord[] = [];
+  const ctx: NemesisContext = {
+    clusterDir: cluster.dir,
+    rng: new SeededRandom(options.seed ^ 0x4e4d),
+    pauseMs: options.pauseMs,
+    recoverMsMax: options.recoverMsMax,
+    pgStopCommand: options.pgStopCommand,
+    pgStartCommand: options.pgStartCommand,
+    clock,
+  };
+  const schedule = runSchedule(
+    ctx,
+    options.nemeses,
+    options.everyMs,
+    options.seconds * 1000,
+    striker(options, ctx, hosts),
+    (r) => {
+      nemeses.push(r);
+      log(
+        `nemesis ${r.name} ${r.target} at ${(r.startMs / 1000).toFixed(1)} s for ${((r.endMs - r.startMs) / 1000).toFixed(1)} s${r.error === undefined ? '' : ` — ERROR ${r.error}`}`,
+      );
+    },
+  );
+  return { schedule, nemeses };
 }
