@@ -100,20 +100,6 @@ const ms = (v: number | undefined): string => (v === undefined ? 'never' : `${(v
 
 export function renderReport(input: ReportInput): string {
   const seconds = input.buckets.length;
-  const codes = [...new Set(input.buckets.flatMap((b) => Object.keys(b.faults)))].sort();
-  const throughput: Series[] = [
-    { name: 'ok/s', color: '#2ca02c', values: input.buckets.map((b) => b.ok) },
-    { name: 'no answer/s', color: '#1f77b4', values: input.buckets.map((b) => b.noAnswer) },
-    ...codes.map((c, i) => ({
-      name: `${c}/s`,
-      color: COLORS[i % COLORS.length]!,
-      values: input.buckets.map((b) => b.faults[c] ?? 0),
-    })),
-  ];
-  const latency: Series[] = [
-    { name: 'p50 ms', color: '#1f77b4', values: input.buckets.map((b) => b.p50Ms) },
-    { name: 'p99 ms', color: '#d62728', values: input.buckets.map((b) => b.p99Ms) },
-  ];
   const v = input.verdict;
   const verdictLine = v.valid
     ? '<p class="ok">VALID: no anomaly found</p>'
@@ -123,48 +109,11 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 .ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.legend{font-size:12px;margin:2px 0 8px ${PAD_L}px}
 </style></head><body><h1>${esc(input.title)}</h1>${verdictLine}
-${table(
-  [
-    'ops',
-    'ok',
-    'definite faults',
-    'indeterminate',
-    '→ applied once',
-    '→ not applied',
-    'unresolved',
-    'double applies',
-    'money delta (cents)',
-  ],
-  [
-    [
-      String(v.counts.ops),
-      String(v.counts.ok),
-      String(v.counts.failed),
-      String(v.counts.indeterminate),
-      String(v.counts.indeterminateApplied),
-      String(v.counts.indeterminateNotApplied),
-      String(v.counts.unresolved),
-      String(v.counts.doubleApplies),
-      String(v.moneyDeltaCents),
-    ],
-  ],
-)}
-${chart('Throughput and faults per second (nemesis windows shaded)', 'per s', seconds, throughput, input.nemeses)}
-${chart('Latency per second', 'ms', seconds, latency, input.nemeses)}
+${countsTable(v)}
+${chart('Throughput and faults per second (nemesis windows shaded)', 'per s', seconds, throughputSeries(input), input.nemeses)}
+${chart('Latency per second', 'ms', seconds, latencySeries(input), input.nemeses)}
 <h2>Nemeses and recovery</h2>
-${table(
-  ['nemesis', 'target', 'at', 'lasted', 'first success after', 'back to half rate after', 'rate before', 'error'],
-  input.availability.map((a, i) => [
-    a.nemesis,
-    a.target,
-    ms(a.startMs),
-    ms(a.endMs - a.startMs),
-    ms(a.firstSuccessMs),
-    ms(a.halfRateMs),
-    `${a.rateBeforePerSecond.toFixed(0)}/s`,
-    input.nemeses[i]?.error ?? '',
-  ]),
-)}
+${nemesesTable(input)}
 <h2>Anomalies</h2>
 ${
   v.anomalies.length === 0
@@ -179,4 +128,69 @@ ${
 <h2>Options</h2><pre>${esc(JSON.stringify(input.options, null, 2))}</pre>
 </body></html>
 `;
+}
+
+function throughputSeries(input: ReportInput): Series[] {
+  const codes = [...new Set(input.buckets.flatMap((b) => Object.keys(b.faults)))].sort();
+  return [
+    { name: 'ok/s', color: '#2ca02c', values: input.buckets.map((b) => b.ok) },
+    { name: 'no answer/s', color: '#1f77b4', values: input.buckets.map((b) => b.noAnswer) },
+    ...codes.map((c, i) => ({
+      name: `${c}/s`,
+      color: COLORS[i % COLORS.length]!,
+      values: input.buckets.map((b) => b.faults[c] ?? 0),
+    })),
+  ];
+}
+
+function latencySeries(input: ReportInput): Series[] {
+  return [
+    { name: 'p50 ms', color: '#1f77b4', values: input.buckets.map((b) => b.p50Ms) },
+    { name: 'p99 ms', color: '#d62728', values: input.buckets.map((b) => b.p99Ms) },
+  ];
+}
+
+function countsTable(v: Verdict): string {
+  return table(
+    [
+      'ops',
+      'ok',
+      'definite faults',
+      'indeterminate',
+      '→ applied once',
+      '→ not applied',
+      'unresolved',
+      'double applies',
+      'money delta (cents)',
+    ],
+    [
+      [
+        String(v.counts.ops),
+        String(v.counts.ok),
+        String(v.counts.failed),
+        String(v.counts.indeterminate),
+        String(v.counts.indeterminateApplied),
+        String(v.counts.indeterminateNotApplied),
+        String(v.counts.unresolved),
+        String(v.counts.doubleApplies),
+        String(v.moneyDeltaCents),
+      ],
+    ],
+  );
+}
+
+function nemesesTable(input: ReportInput): string {
+  return table(
+    ['nemesis', 'target', 'at', 'lasted', 'first success after', 'back to half rate after', 'rate before', 'error'],
+    input.availability.map((a, i) => [
+      a.nemesis,
+      a.target,
+      ms(a.startMs),
+      ms(a.endMs - a.startMs),
+      ms(a.firstSuccessMs),
+      ms(a.halfRateMs),
+      `${a.rateBeforePerSecond.toFixed(0)}/s`,
+      input.nemeses[i]?.error ?? '',
+    ]),
+  );
 }
