@@ -403,12 +403,13 @@ export class PostgresStore implements Store {
    * down: every item hears it (SERVICE_UNAVAILABLE; a retry with the same ids is safe). An error
    * of the SQL itself — a CHECK or unique constraint (two servers racing on one transaction id),
    * a deadlock — may come from one item: the items then run one by one, each alone in a batch
-   * (with its retries), in arrival order, so one item's error is its own.
+   * (with its retries: a lost race re-runs and sees the winner), in arrival order, so one item's
+   * error is its own.
    */
   private async batchFailed(items: readonly BatchItem[], error: unknown): Promise<Settled[]> {
     const state = sqlState(error);
     const oneByOne = state !== undefined && (!isTransientStoreError(error) || state.startsWith('40'));
-    if (!oneByOne || items.length === 1) {
+    if (!oneByOne) {
       const failure = asStoreError(error);
       return items.map(() => ({ ok: false, error: failure }));
     }

@@ -202,6 +202,17 @@ describe('PostgreSQL group commit: one transaction per batch, one answer per ite
     expect(store.retries).to.equal(0);
   });
 
+  it('an Update alone in its batch that loses a race on its transaction id hears the winner, not a raw error', async () => {
+    const [a, b] = [await open(1_000), await open(0)];
+    const t = transfer(await lock([a, b]), a, b, 100);
+    await holdTransactionId(t.transactionId);
+    const answer = codeOf(store.update(t));
+    await waitForBlockedBatch();
+    await admin.query('COMMIT'); // the other writer wins: unique violation inside the batch
+    expect(await answer).to.equal('REQUEST_ID_CONFLICT');
+    expect(await balances([a, b])).to.deep.equal([1_000, 0]);
+  });
+
   it('a database of the older layout (lock_accounts) keeps its live locks when a data server of this version starts', async () => {
     const [a, b] = [await open(100), await open(0)];
     // The older layout: which lock holds an account was a row of lock_accounts.
