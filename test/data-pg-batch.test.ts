@@ -42,6 +42,7 @@ describe('PostgreSQL group commit: one transaction per batch, one answer per ite
   });
 
   afterEach(async () => {
+    await admin.query('ROLLBACK'); // a failed test may leave the admin's transaction open
     await store.close();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   });
