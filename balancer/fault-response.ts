@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { BANK_NAMESPACE, SOAP_CONTENT_TYPE } from '../common/contract';
 import { FaultCode } from '../common/fault-codes';
 import { faultEnvelope } from '../common/soap-fault';
 
@@ -6,8 +7,6 @@ import { faultEnvelope } from '../common/soap-fault';
  * The few faults the balancer answers itself (no business server reachable, too busy, body too
  * large), in exactly the form the business servers use (common/soap-fault.ts).
  */
-export const BANK_NAMESPACE = 'urn:distbank:bank:v1';
-const CONTENT_TYPE = 'text/xml; charset=utf-8';
 
 export function sendFault(
   res: http.ServerResponse,
@@ -21,7 +20,7 @@ export function sendFault(
     return;
   }
   const body = Buffer.from(faultEnvelope({ code, message }, BANK_NAMESPACE, 'BankFault'), 'utf8');
-  const headers: http.OutgoingHttpHeaders = { 'content-type': CONTENT_TYPE, 'content-length': body.length };
+  const headers: http.OutgoingHttpHeaders = { 'content-type': SOAP_CONTENT_TYPE, 'content-length': body.length };
   if (closeConnection) headers.connection = 'close';
   res.writeHead(httpStatus, headers);
   res.end(body);

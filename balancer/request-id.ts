@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { BANK_REQUEST_ID_CHARS_MAX, isRequestId } from '../common/request-id';
+import { BANK_REQUEST_ID_CHARS_MAX, REQUEST_ID_CHARS } from '../common/contract';
+import { isRequestId } from '../common/request-id';
 import { REQUEST_ID_HEADER } from './headers';
 
 /**
@@ -34,7 +35,9 @@ export function assignedRequestId(given: HeaderRequestId & { kind: 'none' | 'val
 // search on the raw bytes; the business server does the real, strict parse.
 // The attribute part is bounded: an unbounded `[^>]*` made the search quadratic on a body of
 // repeated `<request-id ` (seconds per 64 KiB, before any authentication).
-const BLOCK = /<(?:[A-Za-z_][\w.-]*:)?request-id(?:\s[^<>]{0,256})?>\s*([A-Za-z0-9_.:-]{1,64})\s*</;
+const BLOCK = new RegExp(
+  `<(?:[A-Za-z_][\\w.-]*:)?request-id(?:\\s[^<>]{0,256})?>\\s*(${REQUEST_ID_CHARS}{1,${BANK_REQUEST_ID_CHARS_MAX}})\\s*<`,
+);
 
 export function requestIdBlock(body: Buffer): string | undefined {
   if (body.indexOf('request-id') < 0) return undefined;

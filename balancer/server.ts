@@ -10,11 +10,12 @@ import { isHealthRequest, serveHealth } from '../common/health';
 import { listenOn } from '../common/listen';
 import { Logger } from '../common/logger';
 import { traceContextOf } from '../common/trace-ring';
-import { BANK_REQUEST_ID_CHARS_MAX, requestIdRule } from '../common/request-id';
+import { BANK_NAMESPACE, BANK_PATH, BANK_REQUEST_ID_CHARS_MAX } from '../common/contract';
+import { requestIdRule } from '../common/request-id';
 import { faultEnvelope } from '../common/soap-fault';
 import { BalancerObserver, RequestIds } from './balancer-observer';
 import { BalancerConfig } from './config';
-import { BANK_NAMESPACE, sendFault } from './fault-response';
+import { sendFault } from './fault-response';
 import { forwardRequest, ForwardParts, Outcome } from './forward';
 import { forwardRequestHeaders } from './headers';
 import { balancerHealth } from './health';
@@ -30,7 +31,6 @@ import { bankWsdlText } from '../common/amount-max';
  * another one only when no response came (refused, reset, timed out) — safe because every
  * request carries an idempotency key. GET /bank?wsdl and GET /health are answered here.
  */
-export const BANK_PATH = '/bank';
 const CLOSE_GRACE_MS = 2000;
 
 export interface Balancer {

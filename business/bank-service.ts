@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { AdminAuth, loadAdminAuth } from '../common/admin-auth';
 import type { HealthReport } from '../common/health';
 import { Logger } from '../common/logger';
-import { BANK_REQUEST_ID_CHARS_MAX } from '../common/request-id';
+import { BANK_NAMESPACE, BANK_PATH, BANK_REQUEST_ID_CHARS_MAX } from '../common/contract';
 import { SoapServer, SoapServiceOptions, startSoapServer } from '../common/soap-host';
 import type { SoapObserver } from '../common/soap-observer';
 import { bankWsdlText } from '../common/amount-max';
@@ -27,8 +27,6 @@ import { faultsInjectedCounter } from './fault-metrics';
  * its clients' credentials, one data-tier client, one owner cache and one set of per-account
  * queues for the whole process.
  */
-export const BANK_NAMESPACE = 'urn:distbank:bank:v1';
-export const BANK_PATH = '/bank';
 
 export interface BankServer {
   readonly url: string;

@@ -6,6 +6,7 @@ import {
   connectionLimitsSettings,
   SOAP_CONNECTION_DEFAULTS,
 } from '../common/connection-limits';
+import { PRINCIPAL_ID_PATTERN } from '../common/contract';
 import { LOG_LEVELS } from '../common/logger';
 import { amountMaxSetting } from '../common/amount-max';
 import type { Cents } from '../common/money';
@@ -112,8 +113,6 @@ export const BUSINESS_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 /** Descriptors besides client connections and data-tier sockets: files, health checks, slack. */
 const DESCRIPTORS_RESERVED = 64;
 
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-
 function urlSetting(env: Env, name: string, fallback: string): string {
   const text = stringSetting(env, name, fallback);
   let url: URL;
@@ -182,7 +181,8 @@ function queueSettings(merged: Env): Pick<BusinessConfig, 'accountQueueLengthMax
 export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessConfig {
   const merged = withFlags(env, argv, BUSINESS_FLAGS);
   const businessId = stringSetting(merged, 'BANK_BUSINESS_ID', 'b1');
-  if (!ID_PATTERN.test(businessId)) throw new Error(`BANK_BUSINESS_ID must match ${ID_PATTERN.source}`);
+  if (!PRINCIPAL_ID_PATTERN.test(businessId))
+    throw new Error(`BANK_BUSINESS_ID must match ${PRINCIPAL_ID_PATTERN.source}`);
   const businessToken = optionalStringSetting(merged, 'BANK_BUSINESS_TOKEN');
   if (businessToken === undefined) {
     throw new Error('BANK_BUSINESS_TOKEN is required: the secret of this business server towards the data tier');

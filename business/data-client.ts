@@ -1,3 +1,4 @@
+import { SOAP_CONTENT_TYPE } from '../common/contract';
 import { Logger } from '../common/logger';
 import { Cents } from '../common/money';
 import { DataEnvelopes, DataOperation, JournalFilter, Posting, soapActionOf } from './data-envelope';
@@ -138,7 +139,7 @@ export class DataClient {
             responseBytesMax: options.responseBytesMax,
           },
           target.pathname + target.search,
-          'Content-Type: text/xml; charset=utf-8\r\n',
+          `Content-Type: ${SOAP_CONTENT_TYPE}\r\n`,
         ),
     });
   }

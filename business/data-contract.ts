@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseStringPromise } from 'xml2js';
-import { DATA_NS, DataOperation } from './data-envelope';
+import { DATA_NAMESPACE, soapAction } from '../common/contract';
+import { DataOperation } from './data-envelope';
 
 /**
  * The data-tier client writes its envelopes from templates (data-envelope.ts) for speed; this
@@ -44,7 +45,7 @@ export async function checkDataContract(wsdlText: string): Promise<void> {
   const definitions = doc['wsdl:definitions'];
   if (definitions === undefined) throw new Error('data.wsdl: no wsdl:definitions');
   const problems: string[] = [];
-  if (definitions.$?.['targetNamespace'] !== DATA_NS) problems.push(`targetNamespace is not ${DATA_NS}`);
+  if (definitions.$?.['targetNamespace'] !== DATA_NAMESPACE) problems.push(`targetNamespace is not ${DATA_NAMESPACE}`);
 
   const schema = list(list(definitions['wsdl:types'])[0]?.['xsd:schema'])[0];
   const elements = new Map(list(schema?.['xsd:element']).map((e) => [e.$?.['name'] ?? '', e]));
@@ -70,7 +71,7 @@ export async function checkDataContract(wsdlText: string): Promise<void> {
   );
   for (const operation of Object.keys(REQUEST_SEQUENCES)) {
     const action = actions.get(operation);
-    if (action !== `${DATA_NS}#${operation}`)
+    if (action !== soapAction(DATA_NAMESPACE, operation))
       problems.push(`operation ${operation}: soapAction ${JSON.stringify(action)}`);
   }
   if (problems.length > 0)

@@ -1,14 +1,14 @@
 import { Cents, formatCents } from '../common/money';
-import { escapeXml, SOAP11_ENVELOPE_NS } from '../common/soap-fault';
+import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, soapActionHeader } from '../common/contract';
+import { escapeXml } from '../common/soap-fault';
 
 /**
  * Request envelopes for the data tier (wsdl/data.wsdl), built from templates instead of through
  * node-soap's client (docs/ARCHITECTURE.md §9: ~410 µs vs ~75 µs of CPU per call). The shape is exactly what
- * the WSDL says: SOAP 1.1, document/literal wrapped, qualified elements in urn:distbank:data:v1,
- * header blocks auth-token, business-id, request-id; SOAPAction `urn:distbank:data:v1#<Op>`.
+ * the WSDL says: SOAP 1.1, document/literal wrapped, qualified elements in DATA_NAMESPACE,
+ * header blocks auth-token, business-id, request-id; SOAPAction soapActionHeader (common/contract.ts).
  * Every text value goes through escapeXml; numbers are formatted by us, never by a library.
  */
-export const DATA_NS = 'urn:distbank:data:v1';
 
 /** Which journal entries GetJournal returns: validated already (business/input.ts). */
 export interface JournalFilter {
@@ -26,7 +26,7 @@ export interface Posting {
 }
 
 export function soapActionOf(operation: DataOperation): string {
-  return `"${DATA_NS}#${operation}"`;
+  return soapActionHeader(DATA_NAMESPACE, operation);
 }
 
 /** The fixed part of every envelope up to the request-id, with this server's credentials. */
@@ -36,7 +36,7 @@ export class DataEnvelopes {
   constructor(businessId: string, businessToken: string) {
     this.prefix =
       '<?xml version="1.0" encoding="utf-8"?>' +
-      `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NS}"><soap:Header>` +
+      `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NAMESPACE}"><soap:Header>` +
       `<d:auth-token>${escapeXml(businessToken)}</d:auth-token>` +
       `<d:business-id>${escapeXml(businessId)}</d:business-id>`;
   }

@@ -1,3 +1,4 @@
+import { ACCOUNT_ID_PATTERN, ENTRY_ID_PATTERN, isEntryKind } from '../common/contract';
 import { isFaultCode, FaultCode } from '../common/fault-codes';
 import { Cents, parseBalance, parseSignedAmount } from '../common/money';
 import { DataOperation } from './data-envelope';
@@ -87,8 +88,6 @@ export type ParsedResponse =
   | { readonly kind: 'soap-fault-without-detail'; readonly faultstring: string };
 
 const LONG_TEXT = /^-?[0-9]{1,19}$/;
-const ACCOUNT_ID = /^[1-9][0-9]{0,14}$/;
-const ENTRY_KINDS = new Set(['OPENING', 'DEPOSIT', 'WITHDRAWAL', 'TRANSFER_OUT', 'TRANSFER_IN']);
 
 function bad(message: string): never {
   throw new BadDataResponse(message);
@@ -103,7 +102,7 @@ function booleanText(element: XmlElement, name: string): boolean {
 
 function accountIdText(element: XmlElement, name: string): string {
   const text = childText(element, name);
-  if (!ACCOUNT_ID.test(text)) bad(`<${name}> is not an account id: ${JSON.stringify(text)}`);
+  if (!ACCOUNT_ID_PATTERN.test(text)) bad(`<${name}> is not an account id: ${JSON.stringify(text)}`);
   return text;
 }
 
@@ -218,7 +217,7 @@ function parseEntryAmount(text: string): Cents {
 
 function journalEntry(element: XmlElement): JournalEntry {
   const kind = childText(element, 'kind');
-  if (!ENTRY_KINDS.has(kind)) bad(`unknown journal entry kind ${JSON.stringify(kind)}`);
+  if (!isEntryKind(kind)) bad(`unknown journal entry kind ${JSON.stringify(kind)}`);
   const counterparty =
     child(element, 'counterpartyAccountId') === undefined ? undefined : accountIdText(element, 'counterpartyAccountId');
   return {
@@ -234,7 +233,7 @@ function journalEntry(element: XmlElement): JournalEntry {
 
 function entryIdText(element: XmlElement): string {
   const text = childText(element, 'entryId');
-  if (!/^[1-9][0-9]{0,14}$/.test(text)) bad(`entryId is not a positive integer: ${JSON.stringify(text)}`);
+  if (!ENTRY_ID_PATTERN.test(text)) bad(`entryId is not a positive integer: ${JSON.stringify(text)}`);
   return text;
 }
 

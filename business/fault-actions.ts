@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SOAP_CONTENT_TYPE } from '../common/contract';
 import type { Logger } from '../common/logger';
 import { fault } from '../common/service-fault';
 import type { Delivery, OperationContext, OperationHandler } from '../common/soap-host';
@@ -39,7 +40,7 @@ function dribble(durationMs: number): Delivery {
     const bytes = Buffer.from(body, 'utf8');
     const chunks = Math.max(1, Math.min(DRIBBLE_CHUNKS_MAX, bytes.length));
     const size = Math.ceil(bytes.length / chunks);
-    res.writeHead(status, { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': bytes.length });
+    res.writeHead(status, { 'Content-Type': SOAP_CONTENT_TYPE, 'Content-Length': bytes.length });
     res.flushHeaders();
     let sent = 0;
     const timer = setInterval(() => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ACCOUNT_ID_PATTERN, PRINCIPAL_ID_PATTERN } from '../common/contract';
 import { FAULT_CODES, FaultCode, isFaultCode } from '../common/fault-codes';
 
 /**
@@ -33,8 +34,6 @@ export type FaultAction = (typeof FAULT_ACTIONS)[number];
 export const FAULT_RULES_MAX = 100;
 /** Longest delay, dribble or lock a rule may ask for: past it, nobody is testing a client any more. */
 export const FAULT_DURATION_MS_MAX = 120_000;
-const ACCOUNT_ID = /^[1-9][0-9]{0,14}$/;
-const ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export type DelaySpec =
   | { readonly kind: 'fixed'; readonly ms: number }
@@ -152,10 +151,12 @@ function ruleOf(value: unknown, where: string): FaultRule {
   }
   return Object.freeze({
     operation,
-    ...(value['clientId'] === undefined ? {} : { clientId: text(value['clientId'], `${where}.clientId`, ID) }),
+    ...(value['clientId'] === undefined
+      ? {}
+      : { clientId: text(value['clientId'], `${where}.clientId`, PRINCIPAL_ID_PATTERN) }),
     ...(value['accountId'] === undefined
       ? {}
-      : { accountId: text(value['accountId'], `${where}.accountId`, ACCOUNT_ID) }),
+      : { accountId: text(value['accountId'], `${where}.accountId`, ACCOUNT_ID_PATTERN) }),
     ...(probability === undefined ? {} : { probability }),
     ...(value['every'] === undefined ? {} : { every: int(value['every'], `${where}.every`, 1, 1_000_000) }),
     ...(value['count'] === undefined ? {} : { count: int(value['count'], `${where}.count`, 1, 1_000_000_000) }),

@@ -1,3 +1,4 @@
+import { ACCOUNT_ID_PATTERN, ENTRY_ID_PATTERN, ENTRY_KINDS, isEntryKind } from '../common/contract';
 import { Cents, parseAmount } from '../common/money';
 import { fault } from '../common/service-fault';
 
@@ -6,7 +7,6 @@ import { fault } from '../common/service-fault';
  * object/array when the element has attributes or is repeated); anything that is not exactly
  * the expected text is refused here, before any data-tier call.
  */
-const ACCOUNT_ID = /^[1-9][0-9]{0,14}$/;
 /** xsd:int's lexical space; the value decides (`+5`, `007` are 5 and 7), as bank.wsdl's StatementLimit. */
 const XSD_INTEGER = /^[+-]?[0-9]+$/;
 export const STATEMENT_LIMIT_DEFAULT = 100;
@@ -14,7 +14,7 @@ export const STATEMENT_LIMIT_MAX = 1000;
 
 export function accountIdArg(args: Record<string, unknown>, name: string): string {
   const value = args[name];
-  if (typeof value !== 'string' || !ACCOUNT_ID.test(value)) {
+  if (typeof value !== 'string' || !ACCOUNT_ID_PATTERN.test(value)) {
     throw fault('INVALID_REQUEST', `${name} must be an account id: 1 to 15 digits, no leading zero`);
   }
   return value;
@@ -44,21 +44,12 @@ export function statementLimitArg(args: Record<string, unknown>, name: string): 
   return limit;
 }
 
-export const ENTRY_KINDS: readonly string[] = Object.freeze([
-  'OPENING',
-  'DEPOSIT',
-  'WITHDRAWAL',
-  'TRANSFER_OUT',
-  'TRANSFER_IN',
-]);
-const ENTRY_ID = /^[1-9][0-9]{0,14}$/;
-
 /** GetStatement's kind filter: 0..5 distinct entry kinds (none = every kind). */
 export function entryKindsArg(args: Record<string, unknown>, name: string): readonly string[] | undefined {
   const value = args[name];
   if (value === undefined) return undefined;
   const kinds = Array.isArray(value) ? value : [value];
-  if (kinds.some((k) => typeof k !== 'string' || !ENTRY_KINDS.includes(k)) || new Set(kinds).size !== kinds.length) {
+  if (kinds.some((k) => !isEntryKind(k)) || new Set(kinds).size !== kinds.length) {
     throw fault('INVALID_REQUEST', `${name} must be one of ${ENTRY_KINDS.join(', ')}, each at most once`);
   }
   return kinds as string[];
@@ -68,7 +59,7 @@ export function entryKindsArg(args: Record<string, unknown>, name: string): read
 export function optionalEntryIdArg(args: Record<string, unknown>, name: string): string | undefined {
   const value = args[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !ENTRY_ID.test(value))
+  if (typeof value !== 'string' || !ENTRY_ID_PATTERN.test(value))
     throw fault('INVALID_REQUEST', `${name} must be an entryId: a positive integer`);
   return value;
 }

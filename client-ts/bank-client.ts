@@ -19,6 +19,13 @@ import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AccountId,
+  BANK_NAMESPACE,
+  BANK_REQUEST_ID_PATTERN as REQUEST_ID_PATTERN,
+  ENTRY_ID_PATTERN,
+  EntryKind,
+} from '../common/contract';
 import { isFaultCode } from '../common/fault-codes';
 import { DecimalString, decimal } from './decimal';
 import { BankError, bankErrorFor, BankProtocolError, BankTransportError } from './errors';
@@ -33,10 +40,8 @@ import {
   Withdraw,
 } from './generated/bank';
 import {
-  AccountId,
   BalanceResult,
   DepositResult,
-  EntryKind,
   OpenAccountResult,
   StatementResult,
   toAccountBalance,
@@ -48,7 +53,6 @@ import {
   WithdrawResult,
 } from './responses';
 
-export const BANK_NAMESPACE = 'urn:distbank:bank:v1';
 /** The WSDL shipped with the checkout; the endpoint in it is ignored (we force `url`). */
 export const BANK_WSDL_PATH = join(__dirname, '..', '..', 'wsdl', 'bank.wsdl');
 
@@ -59,7 +63,6 @@ export interface BankSoapHeaders {
   /** Idempotency key, `[A-Za-z0-9_.:-]{1,64}`. */
   readonly 'request-id': string;
 }
-export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export interface BankClientOptions {
   /** The bank service URL, e.g. the balancer's http://127.0.0.1:8080/bank. */
@@ -88,8 +91,6 @@ export interface StatementOptions extends CallOptions {
   readonly kinds?: readonly EntryKind[];
   readonly beforeEntryId?: string;
 }
-
-const ENTRY_ID_PATTERN = /^[1-9][0-9]{0,14}$/;
 
 export const TIMEOUT_MS_DEFAULT = 10_000;
 export const TIMEOUT_MS_MAX = 600_000;

@@ -10,13 +10,13 @@
  * Exit codes (same as the Python CLI): see exit-codes.ts.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ENTRY_KINDS, EntryKind } from '../common/contract';
 import { BankClient, RETRIES_MAX, RETRY_POLICY, TIMEOUT_MS_MAX } from './bank-client';
 import { CliConfig, CliUsageError, loadCliConfig } from './cli-config';
 import { cliAmount, DecimalFormatError, twoDecimals } from './decimal';
 import { BankError, BankProtocolError, BankTransportError } from './errors';
 import { EXIT, EXIT_CODE_BY_FAULT, ExitCode } from './exit-codes';
 import { balanceText, depositText, openedText, statementText, transferText, withdrawText } from './format';
-import { ENTRY_KINDS, EntryKind } from './responses';
 
 interface GlobalOptions {
   url?: string;

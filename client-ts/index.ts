@@ -2,25 +2,23 @@
  * The TypeScript client of the distbank bank service: `import { BankClient, decimal } from './client-ts'`.
  * See client-ts/README.md.
  */
+export { BankClient, BANK_WSDL_PATH, newRequestId, headerBlocksXml } from './bank-client';
+/** The contract's constants the client checks against (common/contract.ts; bank.wsdl). */
 export {
-  BankClient,
+  ACCOUNT_ID_PATTERN,
   BANK_NAMESPACE,
-  BANK_WSDL_PATH,
-  REQUEST_ID_PATTERN,
-  newRequestId,
-  headerBlocksXml,
-} from './bank-client';
+  BANK_REQUEST_ID_PATTERN as REQUEST_ID_PATTERN,
+  ENTRY_KINDS,
+} from '../common/contract';
+export type { AccountId, EntryKind } from '../common/contract';
 export type { BankClientOptions, BankSoapHeaders, CallOptions, StatementOptions } from './bank-client';
 export { decimal, isDecimalString, DecimalFormatError } from './decimal';
 export type { DecimalString } from './decimal';
 export * from './errors';
-export { ACCOUNT_ID_PATTERN, ENTRY_KINDS } from './responses';
 export type {
-  AccountId,
   AccountBalance,
   BalanceResult,
   DepositResult,
-  EntryKind,
   OpenAccountResult,
   StatementEntry,
   StatementResult,

@@ -4,15 +4,9 @@
  * response that breaks the contract becomes a BankProtocolError instead of an `undefined`
  * travelling into the caller's code.
  */
+import { ACCOUNT_ID_PATTERN, AccountId, ENTRY_KINDS, EntryKind } from '../common/contract';
 import { DecimalString, isDecimalString } from './decimal';
 import { BankProtocolError } from './errors';
-
-/** An account id: a positive integer as decimal text, `[1-9][0-9]{0,14}` (bank.wsdl AccountId). */
-export type AccountId = string;
-export const ACCOUNT_ID_PATTERN = /^[1-9][0-9]{0,14}$/;
-
-export const ENTRY_KINDS = ['OPENING', 'DEPOSIT', 'WITHDRAWAL', 'TRANSFER_OUT', 'TRANSFER_IN'] as const;
-export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 /** Every result says which request-id it was sent with (the idempotency key). */
 export interface Sent {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { REQUEST_ID_CHARS, TRACE_KEY_CHARS_MAX, TRACE_KEY_PATTERN } from './contract';
 import { ProcessMetrics } from './metrics';
 import { TRACE_MATCHES_MAX, TraceEntry, TraceRing } from './trace-ring';
 
@@ -28,11 +29,8 @@ export interface AdminEndpoints extends AdminExtras {
   readonly auth: AdminCheck;
 }
 
-/** Longest id accepted by /admin/trace (request ids ≤ 128, trace ids 32, transaction ids 33). */
-const TRACE_ID_CHARS_MAX = 128;
 /** Newest failed requests listed by /admin/state. */
 const RECENT_FAULTS_MAX = 20;
-const TRACE_ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
 /** Serves the request if it is one of the admin routes; false if the path is not ours. */
 export function handleAdminRoute(
@@ -77,8 +75,9 @@ async function answer(
       return json(200, await admin.metrics.registry.getMetricsAsJSON());
     case '/admin/trace': {
       const id = params.get('id') ?? '';
-      if (id.length === 0 || id.length > TRACE_ID_CHARS_MAX || !TRACE_ID_PATTERN.test(id)) {
-        return json(400, { error: `id must be 1..${TRACE_ID_CHARS_MAX} characters of [A-Za-z0-9_.:-]` });
+      // The trace key of admin.wsdl: request ids ≤ 128, trace ids 32, transaction ids 33.
+      if (!TRACE_KEY_PATTERN.test(id)) {
+        return json(400, { error: `id must be 1..${TRACE_KEY_CHARS_MAX} characters of ${REQUEST_ID_CHARS}` });
       }
       const entries = admin.ring.find(id, TRACE_MATCHES_MAX);
       return json(200, {

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionLimits } from './connection-limits';
+import { SOAP_CONTENT_TYPE } from './contract';
 import type { Logger } from './logger';
 
 /**
@@ -268,7 +269,7 @@ export class ConnectionGuard {
     conn.phase = 'closing';
     if (!res.headersSent) {
       res.writeHead(408, {
-        'content-type': 'text/xml; charset=utf-8',
+        'content-type': SOAP_CONTENT_TYPE,
         'content-length': Buffer.byteLength(this.bodyTimeoutBody),
         connection: 'close',
       });
@@ -318,7 +319,7 @@ export class ConnectionGuard {
 
 function rawResponse(status: number, reason: string, body: string): Buffer {
   return Buffer.from(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/xml; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${SOAP_CONTENT_TYPE}\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     'utf8',
   );

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { PRINCIPAL_ID_PATTERN } from './contract';
 
 /**
  * Credentials of callers (clients of the bank, business servers of the data tier), kept as
@@ -17,7 +18,6 @@ export interface CredentialFile {
   readonly principals: readonly PrincipalRecord[];
 }
 
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 export const TOKEN_CHARS_MAX = 256;
 
@@ -36,7 +36,7 @@ export class CredentialStore {
   constructor(file: CredentialFile) {
     const hashes = new Map<string, Buffer>();
     for (const p of file.principals) {
-      if (!ID_PATTERN.test(p.id)) throw new Error(`credential id is not valid: ${JSON.stringify(p.id)}`);
+      if (!PRINCIPAL_ID_PATTERN.test(p.id)) throw new Error(`credential id is not valid: ${JSON.stringify(p.id)}`);
       if (!SHA256_HEX.test(p.tokenSha256)) throw new Error(`tokenSha256 of ${p.id} is not 64 lowercase hex digits`);
       if (hashes.has(p.id)) throw new Error(`credential id appears twice: ${p.id}`);
       hashes.set(p.id, Buffer.from(p.tokenSha256, 'hex'));

@@ -1,4 +1,4 @@
-import { SOAP11_ENVELOPE_NS } from './soap-fault';
+import { SOAP11_ENVELOPE_NS } from './contract';
 import { fault } from './service-fault';
 import { HeaderShape, isNil, refuseStrayText } from './soap-message';
 import { parseXml, xsdTrim, XmlElement, XmlSyntaxError } from './xml-reader';

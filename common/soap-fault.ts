@@ -1,3 +1,4 @@
+import { SOAP11_ENVELOPE_NS } from './contract';
 import { FAULT_CODES, FaultCode } from './fault-codes';
 
 /**
@@ -10,7 +11,6 @@ import { FAULT_CODES, FaultCode } from './fault-codes';
  *
  * Sent with HTTP 500 (WS-I BP R1126).
  */
-export const SOAP11_ENVELOPE_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const FAULT_HTTP_STATUS = 500;
 
 export interface FaultFields {

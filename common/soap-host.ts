@@ -5,6 +5,7 @@ import { AdminAuth, NO_ADMIN } from './admin-auth';
 import { HealthReport, isHealthRequest, NOT_READY_HEADER, serveHealth } from './health';
 import { ConnectionGuard } from './connection-guard';
 import { ConnectionLimits, SOAP_CONNECTION_DEFAULTS } from './connection-limits';
+import { SOAP_CONTENT_TYPE as CONTENT_TYPE_XML } from './contract';
 import type { Logger } from './logger';
 import { readRequestBody } from './request-body';
 import { isRequestId, requestIdRule } from './request-id';
@@ -114,7 +115,6 @@ export const HEADER_BYTES_MAX = 16 * 1024;
 /** The status of a fault from a server that is not ready (see SoapServiceOptions.notReady). */
 const NOT_READY_HTTP_STATUS = 503;
 const HEALTH_OK = (): HealthReport => ({ status: 'ok' });
-const CONTENT_TYPE_XML = 'text/xml; charset=utf-8';
 
 /**
  * What the one log line of a request says, filled in as the request is read: a refusal before

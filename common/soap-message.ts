@@ -1,5 +1,6 @@
 import * as soap from 'soap';
-import { escapeXml, SOAP11_ENVELOPE_NS } from './soap-fault';
+import { SOAP11_ENVELOPE_NS, XSI_NS } from './contract';
+import { escapeXml } from './soap-fault';
 import { fault } from './service-fault';
 import { xsdTrim, XmlElement } from './xml-reader';
 
@@ -142,8 +143,6 @@ export async function describeService(wsdlText: string): Promise<ServiceShape> {
   }
   return { service, port, operations: shapes, headers: headersOf(definitions, schema) };
 }
-
-export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
 /**
  * xsi:nil on an element: true, false, or absent (false). A value that is not an xsd:boolean, or

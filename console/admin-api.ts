@@ -1,3 +1,4 @@
+import { REQUEST_ID_CHARS, TRACE_KEY_CHARS_MAX, TRACE_KEY_PATTERN } from '../common/contract';
 import { asCents, formatCents } from '../common/money';
 import { fault } from '../common/service-fault';
 import type { TraceEntry } from '../common/trace-ring';
@@ -29,7 +30,6 @@ export interface TraceResult {
   readonly unreachable: readonly string[];
 }
 
-const TRACE_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** Request ids found under a transaction or trace id that are followed in a second round. */
 const FOLLOWED_REQUEST_IDS_MAX = 4;
 
@@ -78,7 +78,8 @@ export class AdminApi {
   }
 
   async trace(id: string): Promise<TraceResult> {
-    if (!TRACE_KEY.test(id)) throw fault('INVALID_REQUEST', 'id must be 1..128 characters of [A-Za-z0-9_.:-]');
+    if (!TRACE_KEY_PATTERN.test(id))
+      throw fault('INVALID_REQUEST', `id must be 1..${TRACE_KEY_CHARS_MAX} characters of ${REQUEST_ID_CHARS}`);
     const first = await this.ask(id);
     const requestIds = [...new Set(first.steps.map((s) => s.requestId))]
       .filter((r) => r !== '' && r !== id)

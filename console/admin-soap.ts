@@ -2,6 +2,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdminCheck } from '../common/admin-routes';
+import { ADMIN_NAMESPACE, SOAP_CONTENT_TYPE, soapAction } from '../common/contract';
 import type { Logger } from '../common/logger';
 import { readRequestBody } from '../common/request-body';
 import { fault, isServiceFault } from '../common/service-fault';
@@ -19,8 +20,6 @@ import type { ProcessView } from './cluster-view';
  * soap-message.ts). The operator is the holder of the admin token, sent in the admin-token header
  * block (or as `Authorization: Bearer …`). Every error is an AdminFault with a registry code.
  */
-export const ADMIN_NAMESPACE = 'urn:distbank:admin:v1';
-export const ADMIN_PATH = '/admin';
 export const ADMIN_WSDL_PATH = join(__dirname, '..', '..', 'wsdl', 'admin.wsdl');
 
 type Handler = (args: Record<string, unknown>) => Promise<Record<string, unknown>>;
@@ -140,7 +139,7 @@ export async function adminSoap(
     if (request.body.ns !== ADMIN_NAMESPACE || op === undefined || handler === undefined)
       throw fault('INVALID_REQUEST', `unknown operation {${request.body.ns}}${name}`);
     const action = String(req.headers.soapaction ?? '').replace(/^"|"$/g, '');
-    if (action !== '' && action !== `${ADMIN_NAMESPACE}#${name}`)
+    if (action !== '' && action !== soapAction(ADMIN_NAMESPACE, name))
       throw fault(
         'INVALID_REQUEST',
         `SOAPAction ${JSON.stringify(action)} does not match the body's operation ${name}`,
@@ -170,6 +169,6 @@ export async function adminSoap(
 }
 
 function send(res: http.ServerResponse, status: number, xml: string): void {
-  res.writeHead(status, { 'content-type': 'text/xml; charset=utf-8', 'content-length': Buffer.byteLength(xml) });
+  res.writeHead(status, { 'content-type': SOAP_CONTENT_TYPE, 'content-length': Buffer.byteLength(xml) });
   res.end(xml);
 }

@@ -1,3 +1,4 @@
+import { ACCOUNT_ID_PATTERN, PRINCIPAL_ID_PATTERN } from '../common/contract';
 import { FAULT_CODES } from '../common/fault-codes';
 import { fault } from '../common/service-fault';
 import { BANK_OPERATIONS, FAULT_ACTIONS } from '../business/fault-rules';
@@ -20,7 +21,9 @@ function oneOf(values: readonly string[]): Leaf {
   return (text, where) => (values.includes(text) ? text : invalid(where, text, `one of ${values.join(', ')}`));
 }
 
-function pattern(re: RegExp, expected: string): Leaf {
+/** An anchored contract pattern (common/contract.ts); the message names it without its anchors. */
+function pattern(re: RegExp, what: string): Leaf {
+  const expected = `${what} (${re.source.slice(1, -1)})`;
   return (text, where) => (re.test(text) ? text : invalid(where, text, expected));
 }
 
@@ -44,8 +47,8 @@ function probability(text: string, where: string): number {
 const DELAY_MS = digits(6, 0, 120_000);
 const RULE_LEAVES: Readonly<Record<string, Leaf>> = {
   operation: oneOf(['*', ...BANK_OPERATIONS]),
-  clientId: pattern(/^[A-Za-z0-9_.-]{1,64}$/, 'a client id ([A-Za-z0-9_.-]{1,64})'),
-  accountId: pattern(/^[1-9][0-9]{0,14}$/, 'an account id ([1-9][0-9]{0,14})'),
+  clientId: pattern(PRINCIPAL_ID_PATTERN, 'a client id'),
+  accountId: pattern(ACCOUNT_ID_PATTERN, 'an account id'),
   probability,
   every: digits(7, 1, 1_000_000),
   count: digits(10, 1, 1_000_000_000),

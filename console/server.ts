@@ -3,10 +3,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { AdminCheck } from '../common/admin-routes';
+import { ADMIN_PATH, SOAP_CONTENT_TYPE } from '../common/contract';
 import type { Logger } from '../common/logger';
 import { fault, isServiceFault } from '../common/service-fault';
 import { AdminApi } from './admin-api';
-import { ADMIN_PATH, adminSoap } from './admin-soap';
+import { adminSoap } from './admin-soap';
 import { ClusterView } from './cluster-view';
 import { ConsoleConfig } from './config';
 import { sessionIdOf, Sessions } from './sessions';
@@ -52,7 +53,7 @@ export async function startConsoleServer(
   app.get(ADMIN_PATH, (req, res) => {
     if (!/^wsdl$/i.test(String(Object.keys(req.query)[0] ?? '')))
       return void res.status(404).json({ error: 'GET /admin?wsdl for the contract; POST for calls' });
-    res.type('text/xml; charset=utf-8').send(soap.wsdl(`${publicUrl}${ADMIN_PATH}`));
+    res.type(SOAP_CONTENT_TYPE).send(soap.wsdl(`${publicUrl}${ADMIN_PATH}`));
   });
   app.post(ADMIN_PATH, (req, res) => soap.handle(req, res));
 

@@ -3,6 +3,7 @@ import { makeDirectory } from '../common/make-directory';
 import { join } from 'node:path';
 import { announceReady } from '../common/ready';
 import { EXIT_CONFIG, runMain } from '../common/cli-main';
+import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 import { CLUSTER_FLAGS, dataServerName, loadClusterConfig, ClusterConfig } from './lib/cluster-config';
 import {
   ADMIN_CREDENTIALS_FILE,
@@ -94,9 +95,9 @@ function banner(
   if (first !== undefined) {
     lines.push(
       '  try:',
-      `    curl -s ${demo.url} -H 'Content-Type: text/xml; charset=utf-8' \\`,
-      `      -H 'SOAPAction: "urn:distbank:bank:v1#GetBalance"' -H 'client-id: ${first.clientId}' -H 'auth-token: ${first.authToken}' \\`,
-      `      --data '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:b="urn:distbank:bank:v1"><soap:Body><b:GetBalance><b:accountId>${first.accounts[0] ?? '1'}</b:accountId></b:GetBalance></soap:Body></soap:Envelope>'`,
+      `    curl -s ${demo.url} -H 'Content-Type: ${SOAP_CONTENT_TYPE}' \\`,
+      `      -H 'SOAPAction: ${soapActionHeader(BANK_NAMESPACE, 'GetBalance')}' -H 'client-id: ${first.clientId}' -H 'auth-token: ${first.authToken}' \\`,
+      `      --data '<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Body><b:GetBalance><b:accountId>${first.accounts[0] ?? '1'}</b:accountId></b:GetBalance></soap:Body></soap:Envelope>'`,
       '',
     );
   }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS as SOAP } from '../common/contract';
 import * as current from '../common/xml-reader';
 
 /**
@@ -11,10 +12,9 @@ import * as current from '../common/xml-reader';
  */
 type Parse = (xml: string) => unknown;
 
-const SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';
 const TRANSFER =
   '<?xml version="1.0" encoding="utf-8"?>' +
-  `<soap:Envelope xmlns:soap="${SOAP}" xmlns:b="urn:distbank:bank:v1"><soap:Header>` +
+  `<soap:Envelope xmlns:soap="${SOAP}" xmlns:b="${BANK_NAMESPACE}"><soap:Header>` +
   '<b:auth-token>6f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a</b:auth-token><b:client-id>alice</b:client-id>' +
   '<b:request-id>req-0123456789abcdef</b:request-id></soap:Header><soap:Body><b:Transfer>' +
   '<b:fromAccountId>1001</b:fromAccountId><b:toAccountId>1002</b:toAccountId><b:amount>12.34</b:amount>' +
@@ -25,7 +25,7 @@ function account(id: number): string {
 }
 const READ_ANSWER =
   '<?xml version="1.0" encoding="utf-8"?>' +
-  `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><ReadResponse xmlns="urn:distbank:data:v1">` +
+  `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><ReadResponse xmlns="${DATA_NAMESPACE}">` +
   `${account(1001)}${account(1002)}</ReadResponse></soap:Body></soap:Envelope>`;
 
 function entry(i: number): string {
@@ -36,7 +36,7 @@ function entry(i: number): string {
 }
 const STATEMENT =
   '<?xml version="1.0" encoding="utf-8"?>' +
-  `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><GetStatementResponse xmlns="urn:distbank:bank:v1">` +
+  `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><GetStatementResponse xmlns="${BANK_NAMESPACE}">` +
   `<accountId>1001</accountId><balance>900.00</balance>${Array.from({ length: 100 }, (_, i) => entry(i)).join('')}` +
   '</GetStatementResponse></soap:Body></soap:Envelope>';
 

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 import { hashToken, newToken } from '../common/credentials';
 import { parseReadyLine } from '../common/ready';
 import { BENCH_SETTINGS } from './bench-settings';
@@ -17,7 +18,6 @@ import { BENCH_SETTINGS } from './bench-settings';
  *
  *   node dist/server/bench-data.js --seconds 5 --concurrency 64 --accounts 2000 [--group-commit-max 1]
  */
-const NS = 'urn:distbank:data:v1';
 const CALL_TIMEOUT_MS = 10_000;
 
 const {
@@ -44,7 +44,7 @@ const ADMIN_HEADERS = { authorization: `Bearer ${token}` };
 
 function envelope(op: string, inner: string): string {
   return (
-    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
+    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NAMESPACE}">` +
     `<soap:Header><d:auth-token>${token}</d:auth-token><d:business-id>bench</d:business-id></soap:Header>` +
     `<soap:Body><d:${op}>${inner}</d:${op}></soap:Body></soap:Envelope>`
   );
@@ -62,9 +62,9 @@ function call(url: URL, op: string, inner: string): Promise<string> {
         method: 'POST',
         timeout: CALL_TIMEOUT_MS,
         headers: {
-          'content-type': 'text/xml; charset=utf-8',
+          'content-type': SOAP_CONTENT_TYPE,
           'content-length': body.length,
-          soapaction: `"${NS}#${op}"`,
+          soapaction: soapActionHeader(DATA_NAMESPACE, op),
         },
       },
       (res) => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ENTRY_ID_PATTERN, ENTRY_KINDS, isEntryKind } from '../common/contract';
 import { formatCents, parseBalance, parseSignedAmount } from '../common/money';
 import { fault } from '../common/service-fault';
 import type { OperationContext, OperationHandler } from '../common/soap-host';
@@ -59,25 +60,15 @@ function journalEntry(e: StoredJournalRow): Record<string, unknown> {
   };
 }
 
-const ENTRY_KINDS: ReadonlySet<string> = new Set<EntryKind>([
-  'OPENING',
-  'DEPOSIT',
-  'WITHDRAWAL',
-  'TRANSFER_OUT',
-  'TRANSFER_IN',
-]);
-/** Entry ids are positive and below 2^53 (one per journal row). */
-const ENTRY_ID = /^[1-9][0-9]{0,14}$/;
-
 /** GetJournal's filter: distinct kinds (absent = all) and an optional paging cursor. */
 function journalQueryOf(args: Record<string, unknown>): JournalQuery {
   const limit = parse.optionalInt(args, 'limit', JOURNAL_LIMIT_DEFAULT, 1, JOURNAL_LIMIT_MAX);
   const rawKinds = parse.list(args, 'kind').map((k) => parse.text(k, 'kind'));
-  if (rawKinds.some((k) => !ENTRY_KINDS.has(k)) || new Set(rawKinds).size !== rawKinds.length) {
-    throw fault('INVALID_REQUEST', `kind must be one of ${[...ENTRY_KINDS].join(', ')}, each at most once`);
+  if (rawKinds.some((k) => !isEntryKind(k)) || new Set(rawKinds).size !== rawKinds.length) {
+    throw fault('INVALID_REQUEST', `kind must be one of ${ENTRY_KINDS.join(', ')}, each at most once`);
   }
   const before = args.beforeEntryId === undefined ? undefined : parse.text(args.beforeEntryId, 'beforeEntryId');
-  if (before !== undefined && !ENTRY_ID.test(before))
+  if (before !== undefined && !ENTRY_ID_PATTERN.test(before))
     throw fault('INVALID_REQUEST', 'beforeEntryId must be a positive integer');
   return {
     limit,

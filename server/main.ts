@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { loadAdminAuth } from '../common/admin-auth';
 import { checkLogFile, runMain } from '../common/cli-main';
+import { DATA_NAMESPACE, DATA_PATH } from '../common/contract';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { ReloadingCredentials } from '../common/reloading-credentials';
@@ -16,7 +17,6 @@ import { openStore } from './open-store';
  * Prints one ready line on stdout once it listens; logs on stderr; SIGTERM/SIGINT close the
  * listener (in-flight requests finish) and then the store.
  */
-const DATA_NAMESPACE = 'urn:distbank:data:v1';
 const WSDL_PATH = join(__dirname, '..', '..', 'wsdl', 'data.wsdl');
 
 const USAGE = {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
         { simpleType: 'LeaseMillis', facet: 'minInclusive', value: String(config.leaseMsMin) },
         { simpleType: 'LeaseMillis', facet: 'maxInclusive', value: String(config.leaseMsMax) },
       ]),
-      path: '/data',
+      path: DATA_PATH,
       namespace: DATA_NAMESPACE,
       faultElement: 'DataFault',
       principalHeader: 'business-id',

@@ -1,3 +1,10 @@
+import {
+  ACCOUNT_ID_PATTERN,
+  FENCING_TOKEN_PATTERN,
+  LOCK_ID_PATTERN,
+  PRINCIPAL_ID_PATTERN,
+  TRANSACTION_ID_PATTERN,
+} from '../common/contract';
 import { fault } from '../common/service-fault';
 import { AccountId } from './store';
 
@@ -6,14 +13,7 @@ import { AccountId } from './store';
  * text, a repeated element an array, an absent optional element absent. Anything else — an
  * object where text belongs, a number, an empty string — is refused as INVALID_REQUEST.
  */
-const ACCOUNT_ID = /^[1-9][0-9]{0,14}$/;
-const TRANSACTION_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-const LOCK_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const OWNER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const XSD_INT = /^[+-]?[0-9]{1,10}$/;
-/** Fencing tokens are positive and stay far below 2^53 (one per Lock). */
-// At most 15 digits: every token is a safe integer (tokens count up from 1).
-const FENCING_TOKEN = /^[1-9][0-9]{0,14}$/;
 
 export function list(args: Record<string, unknown>, name: string): unknown[] {
   const value = args[name];
@@ -38,23 +38,23 @@ function matching(value: string, pattern: RegExp, name: string): string {
 }
 
 export function accountId(value: unknown, name = 'accountId'): AccountId {
-  return Number(matching(text(value, name), ACCOUNT_ID, name));
+  return Number(matching(text(value, name), ACCOUNT_ID_PATTERN, name));
 }
 
 export function transactionId(args: Record<string, unknown>): string {
-  return matching(requiredText(args, 'transactionId'), TRANSACTION_ID, 'transactionId');
+  return matching(requiredText(args, 'transactionId'), TRANSACTION_ID_PATTERN, 'transactionId');
 }
 
 export function lockId(args: Record<string, unknown>): string {
-  return matching(requiredText(args, 'lockId'), LOCK_ID, 'lockId');
+  return matching(requiredText(args, 'lockId'), LOCK_ID_PATTERN, 'lockId');
 }
 
 export function ownerId(args: Record<string, unknown>): string {
-  return matching(requiredText(args, 'ownerId'), OWNER_ID, 'ownerId');
+  return matching(requiredText(args, 'ownerId'), PRINCIPAL_ID_PATTERN, 'ownerId');
 }
 
 export function fencingToken(args: Record<string, unknown>): number {
-  return Number(matching(requiredText(args, 'fencingToken'), FENCING_TOKEN, 'fencingToken'));
+  return Number(matching(requiredText(args, 'fencingToken'), FENCING_TOKEN_PATTERN, 'fencingToken'));
 }
 
 /** An optional xsd:int within [min, max]; absent ⇒ fallback. */

@@ -11,7 +11,8 @@ import { Cents } from '../common/money';
 /** A positive integer (≤ 15 decimal digits, so always a safe integer). */
 export type AccountId = number;
 
-export type EntryKind = 'OPENING' | 'DEPOSIT' | 'WITHDRAWAL' | 'TRANSFER_OUT' | 'TRANSFER_IN';
+import type { EntryKind } from '../common/contract';
+export type { EntryKind };
 
 export interface AccountRow {
   readonly accountId: AccountId;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { healthDetails, testAdmin } from './helpers/admin';
 import { RunningProcess, startProcess } from './helpers/process';
+import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 
 /**
  * The load balancer as a real process in front of small real upstream HTTP servers that play
@@ -27,15 +28,12 @@ interface Upstream {
   close(): Promise<void>;
 }
 
-const OK_BODY =
-  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalanceResponse xmlns="urn:distbank:bank:v1"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>';
-const FAULT_BODY =
-  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="urn:distbank:bank:v1"><code>INSUFFICIENT_FUNDS</code><message>x</message><retryable>false</retryable></BankFault></detail></soap:Fault></soap:Body></soap:Envelope>';
-const REQUEST =
-  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalance xmlns="urn:distbank:bank:v1"><accountId>1</accountId></GetBalance></soap:Body></soap:Envelope>';
+const OK_BODY = `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><GetBalanceResponse xmlns="${BANK_NAMESPACE}"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>`;
+const FAULT_BODY = `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="${BANK_NAMESPACE}"><code>INSUFFICIENT_FUNDS</code><message>x</message><retryable>false</retryable></BankFault></detail></soap:Fault></soap:Body></soap:Envelope>`;
+const REQUEST = `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><GetBalance xmlns="${BANK_NAMESPACE}"><accountId>1</accountId></GetBalance></soap:Body></soap:Envelope>`;
 
 const answerOk: Behaviour = (_req, res) => {
-  res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8', 'x-upstream': 'yes' }).end(OK_BODY);
+  res.writeHead(200, { 'content-type': SOAP_CONTENT_TYPE, 'x-upstream': 'yes' }).end(OK_BODY);
 };
 
 async function startUpstream(behaviour: Behaviour = answerOk): Promise<Upstream> {
@@ -101,8 +99,8 @@ function send(
         method: options.method ?? 'POST',
         agent: false,
         headers: {
-          'content-type': 'text/xml; charset=utf-8',
-          soapaction: '"urn:distbank:bank:v1#GetBalance"',
+          'content-type': SOAP_CONTENT_TYPE,
+          soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance'),
           ...options.headers,
         },
       },
@@ -137,7 +135,7 @@ async function faultOf(body: string): Promise<{ faultcode: string; code: string;
     };
   };
   const f = doc.Envelope.Body.Fault;
-  expect(f.detail.BankFault.$.xmlns).to.equal('urn:distbank:bank:v1');
+  expect(f.detail.BankFault.$.xmlns).to.equal(BANK_NAMESPACE);
   return { faultcode: f.faultcode, code: f.detail.BankFault.code, retryable: f.detail.BankFault.retryable };
 }
 
@@ -189,8 +187,8 @@ describe('balancer: proxying to real upstream servers', function () {
     expect(a.seen).to.have.length(2);
     const [s1, s2] = a.seen;
     expect(s1!.body).to.equal(REQUEST);
-    expect(s1!.headers.soapaction).to.equal('"urn:distbank:bank:v1#GetBalance"');
-    expect(s1!.headers['content-type']).to.equal('text/xml; charset=utf-8');
+    expect(s1!.headers.soapaction).to.equal(soapActionHeader(BANK_NAMESPACE, 'GetBalance'));
+    expect(s1!.headers['content-type']).to.equal(SOAP_CONTENT_TYPE);
     expect(s1!.headers['auth-token']).to.equal('tok');
     expect(s1!.headers['client-id']).to.equal('alice');
     expect(s1!.headers['request-id']).to.match(/^lb-[0-9a-f]{24}$/);
@@ -264,7 +262,7 @@ describe('balancer: proxying to real upstream servers', function () {
 
   it('does not retry a SOAP fault: it is the final answer', async () => {
     const faulting: Behaviour = (_req, res) => {
-      res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' }).end(FAULT_BODY);
+      res.writeHead(500, { 'content-type': SOAP_CONTENT_TYPE }).end(FAULT_BODY);
     };
     const a = await upstream(faulting);
     const b = await upstream(faulting);
@@ -372,7 +370,7 @@ describe('balancer: proxying to real upstream servers', function () {
     const gone = http.request(lb.url, {
       method: 'POST',
       agent: false,
-      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      headers: { 'content-type': SOAP_CONTENT_TYPE },
     });
     gone.on('error', () => undefined);
     gone.end(REQUEST);
@@ -397,7 +395,7 @@ describe('balancer: proxying to real upstream servers', function () {
     const startedMs = Date.now();
     expect(requestIdBlock(hostile)).to.equal(undefined);
     expect(Date.now() - startedMs).to.be.below(50);
-    expect(requestIdBlock(Buffer.from('<b:request-id xmlns:b="urn:distbank:bank:v1">abc-1</b:request-id>'))).to.equal(
+    expect(requestIdBlock(Buffer.from(`<b:request-id xmlns:b="${BANK_NAMESPACE}">abc-1</b:request-id>`))).to.equal(
       'abc-1',
     );
   });

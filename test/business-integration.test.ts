@@ -6,6 +6,7 @@ import { parseBalance } from '../common/money';
 import { asList, BankArgs, BankCallResult, BankRecord, callBank, postRaw } from './helpers/bank-call';
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
 import { CLIENT_RATE_LIFTED } from './helpers/cluster';
+import { BANK_NAMESPACE, soapAction } from '../common/contract';
 
 /**
  * The business server against a real data server (SQLite in a temp dir), both as processes on
@@ -720,7 +721,7 @@ describe('business server (real data server, real processes)', function () {
         'GetBalance',
         [['accountId', account]],
         { authToken: alice.authToken, clientId: alice.clientId },
-        { timeoutMs: TIMEOUT_MS, soapAction: 'urn:distbank:bank:v1#Withdraw' },
+        { timeoutMs: TIMEOUT_MS, soapAction: soapAction(BANK_NAMESPACE, 'Withdraw') },
       );
       faultOf(mismatch, 'INVALID_REQUEST');
       const big = await postRaw(

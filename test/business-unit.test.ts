@@ -18,6 +18,7 @@ import { transactionIdFor } from '../business/transaction-id';
 import { parseXml, XmlSyntaxError } from '../common/xml-reader';
 import { Cents } from '../common/money';
 import { isServiceFault } from '../common/service-fault';
+import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, soapAction } from '../common/contract';
 
 function faultCodeOf(fn: () => unknown): string {
   try {
@@ -229,11 +230,11 @@ describe('business unit: data-tier envelopes', () => {
       texts[current] = (texts[current] ?? '') + text;
     };
     parser.write(xml).close();
-    expect(names).to.include('{urn:distbank:data:v1}auth-token');
-    expect(names).to.include('{urn:distbank:data:v1}business-id');
-    expect(names).to.include('{urn:distbank:data:v1}request-id');
-    expect(names).to.include('{urn:distbank:data:v1}Update');
-    expect(names.filter((n) => n === '{urn:distbank:data:v1}posting')).to.have.length(2);
+    expect(names).to.include(`{${DATA_NAMESPACE}}auth-token`);
+    expect(names).to.include(`{${DATA_NAMESPACE}}business-id`);
+    expect(names).to.include(`{${DATA_NAMESPACE}}request-id`);
+    expect(names).to.include(`{${DATA_NAMESPACE}}Update`);
+    expect(names.filter((n) => n === `{${DATA_NAMESPACE}}posting`)).to.have.length(2);
     expect(texts['auth-token']).to.equal('tok<&>"en');
     expect(xml).to.contain('<d:amount>-10.50</d:amount>');
     expect(xml).to.contain('<d:release>true</d:release>');
@@ -249,8 +250,8 @@ describe('business unit: data-tier envelopes', () => {
 
 describe('business unit: xml reader and data-tier responses', () => {
   const wrap = (inner: string): string =>
-    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ' +
-    `xmlns:tns="urn:distbank:data:v1"><soap:Body>${inner}</soap:Body></soap:Envelope>`;
+    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" ` +
+    `xmlns:tns="${DATA_NAMESPACE}"><soap:Body>${inner}</soap:Body></soap:Envelope>`;
 
   it('reads a LockResponse, money as cents and longs as text', () => {
     const parsed = parseEnvelope(
@@ -272,7 +273,7 @@ describe('business unit: xml reader and data-tier responses', () => {
   it('reads an UpdateResponse with several accounts, unprefixed elements and whitespace', () => {
     const parsed = parseEnvelope(
       wrap(`
-      <UpdateResponse xmlns="urn:distbank:data:v1">
+      <UpdateResponse xmlns="${DATA_NAMESPACE}">
         <transactionId>tx</transactionId><replayed>false</replayed><released>true</released>
         <account><accountId>1</accountId><ownerId>a</ownerId><balance>0.00</balance><version>2</version></account>
         <account><accountId>2</accountId><ownerId>b</ownerId><balance>20.00</balance><version>5</version></account>
@@ -289,7 +290,7 @@ describe('business unit: xml reader and data-tier responses', () => {
     const parsed = parseEnvelope(
       wrap(
         '<soap:Fault><faultcode>soap:Client</faultcode><faultstring>INSUFFICIENT_FUNDS: no</faultstring>' +
-          '<detail><DataFault xmlns="urn:distbank:data:v1"><code>INSUFFICIENT_FUNDS</code><message>a &lt; b &amp; c</message>' +
+          `<detail><DataFault xmlns="${DATA_NAMESPACE}"><code>INSUFFICIENT_FUNDS</code><message>a &lt; b &amp; c</message>` +
           '<accountId>7</accountId><retryable>false</retryable></DataFault></detail></soap:Fault>',
       ),
       'Update',
@@ -407,7 +408,7 @@ describe('business unit: data-tier templates vs wsdl/data.wsdl', () => {
     const error = await rejection(checkDataContract(reordered));
     expect(String(error)).to.contain('element Lock');
     const renamed = wsdl.replace(
-      'soapAction="urn:distbank:data:v1#Update"',
+      `soapAction="${soapAction(DATA_NAMESPACE, 'Update')}"`,
       'soapAction="urn:distbank:data:v2#Update"',
     );
     expect(String(await rejection(checkDataContract(renamed)))).to.contain('operation Update');

@@ -20,11 +20,11 @@ import {
   envelope,
   faultResponse,
   neverAnswer,
-  NS,
   okResponse,
   requestIdOf,
   ScriptedServer,
 } from './helpers/scripted-bank';
+import { BANK_NAMESPACE, soapActionHeader } from '../common/contract';
 
 async function headerBlocks(body: string): Promise<Record<string, { ns: string; text: string }>> {
   const doc = await parseStringPromise(body, { xmlns: true, explicitArray: true });
@@ -101,10 +101,10 @@ describe('client-ts: BankClient against a scripted server', () => {
     server.script(okResponse('GetBalanceResponse', { accountId: '7', balance: '1.50' }));
     await client.getBalance('7');
     const seen = server.seen[0]!;
-    expect(seen.soapAction).to.equal('"urn:distbank:bank:v1#GetBalance"');
+    expect(seen.soapAction).to.equal(soapActionHeader(BANK_NAMESPACE, 'GetBalance'));
     const blocks = await headerBlocks(seen.body);
     expect(Object.keys(blocks).sort()).to.deep.equal(['auth-token', 'client-id', 'request-id']);
-    for (const block of Object.values(blocks)) expect(block.ns).to.equal(NS);
+    for (const block of Object.values(blocks)) expect(block.ns).to.equal(BANK_NAMESPACE);
     expect(blocks['auth-token']!.text).to.equal('s3cr<t&');
     expect(blocks['client-id']!.text).to.equal('alice');
     expect(blocks['request-id']!.text).to.match(/^[0-9a-f-]{36}$/);
@@ -290,7 +290,7 @@ describe('client-ts: BankClient against a scripted server', () => {
         res.writeHead(200, { 'content-type': 'text/xml' });
         res.end(
           envelope(
-            `<b:GetStatementResponse xmlns:b="${NS}"><b:accountId>7</b:accountId><b:balance>90.00</b:balance>${entries}</b:GetStatementResponse>`,
+            `<b:GetStatementResponse xmlns:b="${BANK_NAMESPACE}"><b:accountId>7</b:accountId><b:balance>90.00</b:balance>${entries}</b:GetStatementResponse>`,
           ),
         );
       });

@@ -2,14 +2,14 @@ import { expect } from 'chai';
 import { parseStringPromise } from 'xml2js';
 import { callBank, postRaw } from './helpers/bank-call';
 import { balanceOf, field, openAccount, startCluster, TestCluster } from './helpers/cluster';
+import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, soapActionHeader } from '../common/contract';
 
 /**
  * Exactly-once across the tier (the same request-id through the balancer and directly through
  * every business server) and the caller checks, end to end through the balancer.
  */
 const TIMEOUT_MS = 10_000;
-const GET_BALANCE =
-  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:b="urn:distbank:bank:v1"><soap:Body><b:GetBalance><b:accountId>1</b:accountId></b:GetBalance></soap:Body></soap:Envelope>';
+const GET_BALANCE = `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Body><b:GetBalance><b:accountId>1</b:accountId></b:GetBalance></soap:Body></soap:Envelope>`;
 
 /** A strict look at a fault answer: well-formed XML, SOAP 1.1 fault, BankFault detail. */
 async function strictFault(raw: string): Promise<{ faultcode: string; code: string; retryable: string }> {
@@ -27,7 +27,7 @@ async function strictFault(raw: string): Promise<{ faultcode: string; code: stri
   const bankFaultEntry = Object.entries(detail).find(([k]) => k.endsWith('BankFault'))!;
   const bankFault = bankFaultEntry[1] as Record<string, unknown>;
   const attrs = (bankFault['$'] ?? {}) as Record<string, string>;
-  expect(Object.values(attrs)).to.include('urn:distbank:bank:v1');
+  expect(Object.values(attrs)).to.include(BANK_NAMESPACE);
   const textOf = (k: string): string => {
     const entry = Object.entries(bankFault).find(([name]) => name === k || name.endsWith(':' + k));
     return String(entry?.[1]);
@@ -188,7 +188,12 @@ describe('cluster: idempotency and caller checks through the balancer', function
       {
         name: 'no soap:Header, no HTTP headers',
         raw: () =>
-          postRaw(cluster.balancerUrl, GET_BALANCE, { soapaction: '"urn:distbank:bank:v1#GetBalance"' }, TIMEOUT_MS),
+          postRaw(
+            cluster.balancerUrl,
+            GET_BALANCE,
+            { soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance') },
+            TIMEOUT_MS,
+          ),
       },
       {
         name: 'bad token as HTTP headers',
@@ -196,7 +201,7 @@ describe('cluster: idempotency and caller checks through the balancer', function
           postRaw(
             cluster.balancerUrl,
             GET_BALANCE,
-            { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'client-id': 'alice', 'auth-token': 'nope' },
+            { soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance'), 'client-id': 'alice', 'auth-token': 'nope' },
             TIMEOUT_MS,
           ),
       },
@@ -214,7 +219,11 @@ describe('cluster: idempotency and caller checks through the balancer', function
     const ok = await postRaw(
       cluster.balancerUrl,
       GET_BALANCE.replace('<b:accountId>1<', `<b:accountId>${aliceAccount}<`),
-      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'client-id': 'alice', 'auth-token': alice.authToken },
+      {
+        soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance'),
+        'client-id': 'alice',
+        'auth-token': alice.authToken,
+      },
       TIMEOUT_MS,
     );
     expect(ok.httpStatus, ok.raw).to.equal(200);

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callBank } from './helpers/bank-call';
-import { ADMIN_NS, AdminAnswer, callAdmin, launchCluster, LaunchedCluster, list } from './helpers/launched-cluster';
+import { ADMIN_NAMESPACE } from '../common/contract';
+import { AdminAnswer, callAdmin, launchCluster, LaunchedCluster, list } from './helpers/launched-cluster';
 import { schemaOfWsdl, xsdVerdicts } from './helpers/xsd';
 
 /**
@@ -247,7 +248,7 @@ describe('console: fault rules through the admin SOAP service', function () {
     const labels = [...probes.map(([f, v]) => `${f}=${JSON.stringify(v)}`), ...seeds.map((s) => `seed=${s}`)];
     const xsd = xsdVerdicts(
       schema,
-      bodies.map((b) => `<a:SetFaultRules xmlns:a="${ADMIN_NS}">${b}</a:SetFaultRules>`),
+      bodies.map((b) => `<a:SetFaultRules xmlns:a="${ADMIN_NAMESPACE}">${b}</a:SetFaultRules>`),
     );
     const disagree: string[] = [];
     for (let i = 0; i < bodies.length; i++) {

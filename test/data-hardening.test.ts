@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { parseBankResponse } from './helpers/bank-call';
 import { dataEnvelope, DataCallResult, postData, recordsOf, textOf } from './helpers/data-call';
 import { DataFixture, sqliteBackend } from './helpers/data-server';
+import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP_CONTENT_TYPE, soapAction, soapActionHeader } from '../common/contract';
 
 // The SOAP edge's guards (common/soap-host.ts) as the real data server applies them: each hostile
 // request gets a well-formed fault (HTTP 500) and the server keeps serving. And the contract
@@ -16,7 +17,7 @@ function postBytes(url: string, body: Buffer, headers: Record<string, string>): 
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', ...headers } },
+      { method: 'POST', headers: { 'content-type': SOAP_CONTENT_TYPE, ...headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -48,7 +49,7 @@ describe('data server hardening and contract', () => {
     expect((await fx.balances([account])).get(account)?.balance).to.equal('7.00');
   }
   const read = () => dataEnvelope('Read', [['accountId', account]], fx.credentials.b1);
-  const action = (op: string) => ({ soapaction: `"urn:distbank:data:v1#${op}"` });
+  const action = (op: string) => ({ soapaction: soapActionHeader(DATA_NAMESPACE, op) });
 
   const hostile: Array<[string, () => Promise<DataCallResult>]> = [
     [
@@ -84,11 +85,11 @@ describe('data server hardening and contract', () => {
     ],
     [
       'a SOAPAction naming another operation',
-      () => postData(fx.url, 'Read', read(), { soapAction: 'urn:distbank:data:v1#Update' }),
+      () => postData(fx.url, 'Read', read(), { soapAction: soapAction(DATA_NAMESPACE, 'Update') }),
     ],
     [
       'a SOAPAction of another service',
-      () => postData(fx.url, 'Read', read(), { soapAction: 'urn:distbank:bank:v1#Transfer' }),
+      () => postData(fx.url, 'Read', read(), { soapAction: soapAction(BANK_NAMESPACE, 'Transfer') }),
     ],
     [
       'a __proto__ element',

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
-import { bankEnvelope, BANK_NS, callBank } from './helpers/bank-call';
+import { BANK_NAMESPACE, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
+import { bankEnvelope, callBank } from './helpers/bank-call';
 import { balanceOf, cents, openAccount, startCluster, TestClient, TestCluster } from './helpers/cluster';
 
 /**
@@ -53,9 +54,9 @@ function floodLoop(
           path: target.pathname,
           method: 'POST',
           headers: {
-            'content-type': 'text/xml; charset=utf-8',
+            'content-type': SOAP_CONTENT_TYPE,
             'content-length': String(body.length),
-            soapaction: `"${BANK_NS}#Deposit"`,
+            soapaction: soapActionHeader(BANK_NAMESPACE, 'Deposit'),
           },
           timeout: 15_000,
         },

@@ -5,7 +5,8 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBalance } from '../common/money';
-import { asList, bankEnvelope, BankArgs, BankCallResult, BankRecord, callBank, BANK_NS } from './helpers/bank-call';
+import { asList, bankEnvelope, BankArgs, BankCallResult, BankRecord, callBank } from './helpers/bank-call';
+import { BANK_NAMESPACE, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
 import { DIST_DIR, startProcess } from './helpers/process';
 import { testAdmin } from './helpers/admin';
@@ -364,7 +365,7 @@ function timedPost(url: string, body: string): Promise<Timing> {
       {
         method: 'POST',
         agent: false,
-        headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${BANK_NS}#GetBalance"` },
+        headers: { 'content-type': SOAP_CONTENT_TYPE, soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance') },
       },
       (res) => {
         const headersMs = Date.now() - startedMs;

@@ -7,6 +7,7 @@ import { SaxesParser } from 'saxes';
 import { bankEnvelope, parseBankResponse, postRaw } from './helpers/bank-call';
 import { startCluster, TestCluster } from './helpers/cluster';
 import { DIST_DIR } from './helpers/process';
+import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, soapActionHeader } from '../common/contract';
 
 /**
  * Log hygiene (issue 8, items 3 and 10): no value a caller sends can forge a log line, put a
@@ -27,7 +28,7 @@ const NOT_XML_CHAR = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 function injectionEnvelope(): string {
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
-    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">' +
+    `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}">` +
     `<soap:Body>${INJECTION_BODY}</soap:Body></soap:Envelope>`
   );
 }
@@ -168,7 +169,7 @@ describe('log hygiene: a hostile caller against a real cluster', function () {
     const reply = await postRaw(
       cluster.balancerUrl,
       body,
-      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'request-id': 'auth-fail-1' },
+      { soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance'), 'request-id': 'auth-fail-1' },
       10_000,
     );
     expect((await parseBankResponse(reply.httpStatus, reply.raw)).fault?.code).to.equal('AUTHENTICATION_FAILED');
@@ -187,7 +188,7 @@ describe('log hygiene: a hostile caller against a real cluster', function () {
     const reply = await postRaw(
       cluster.balancerUrl,
       body,
-      { soapaction: '"urn:distbank:bank:v1#GetBalance"', 'request-id': 'x status=200 outcome=ok' },
+      { soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance'), 'request-id': 'x status=200 outcome=ok' },
       10_000,
     );
     const parsed = await parseBankResponse(reply.httpStatus, reply.raw);

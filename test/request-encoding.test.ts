@@ -5,6 +5,7 @@ import { SoapServer, startSoapServer } from '../common/soap-host';
 import { dataEdgeOptions } from './helpers/data-edge';
 import { bankEnvelope, parseBankResponse } from './helpers/bank-call';
 import { openAccount, startCluster, TestCluster } from './helpers/cluster';
+import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, soapActionHeader } from '../common/contract';
 
 /**
  * Request encodings at the SOAP edge (issue 7, item 3): UTF-8 with or without BOM and UTF-16
@@ -13,7 +14,6 @@ import { openAccount, startCluster, TestCluster } from './helpers/cluster';
  * First against the SOAP edge on its own (data.wsdl, a handler that records its arguments),
  * then through a real cluster (balancer → business → data) the way Mono's ASMX client sends.
  */
-const NS = 'urn:distbank:data:v1';
 const TOKEN = 'test-token-of-b1';
 const BODY_BYTES_MAX = 64 * 1024;
 /** Text that survives only a correct decoding: Latin-1, CJK and a character beyond the BMP. */
@@ -21,7 +21,7 @@ const WORD = 'zoë-名-😀';
 
 function envelope(value: string, declaration = '<?xml version="1.0"?>'): string {
   return (
-    `${declaration}<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
+    `${declaration}<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NAMESPACE}">` +
     `<soap:Header><d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id></soap:Header>` +
     `<soap:Body><d:Read><d:accountId>${value}</d:accountId></d:Read></soap:Body></soap:Envelope>`
   );
@@ -48,7 +48,7 @@ function post(
   url: string,
   body: Buffer,
   headers: Readonly<Record<string, string>>,
-  soapAction = `"${NS}#Read"`,
+  soapAction = soapActionHeader(DATA_NAMESPACE, 'Read'),
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -347,7 +347,7 @@ describe('request encodings through the balancer, business and data tiers', func
       'encoding="utf-8"',
       'encoding="utf-16"',
     );
-    const action = '"urn:distbank:bank:v1#GetBalance"';
+    const action = soapActionHeader(BANK_NAMESPACE, 'GetBalance');
     for (const [body, contentType] of [
       [Buffer.concat([BOM_LE, utf16le(text)]), 'text/xml; charset=utf-16'],
       [utf16be(text), 'text/xml; charset=utf-16be'],

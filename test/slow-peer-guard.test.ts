@@ -12,6 +12,13 @@ import { bankEnvelope, parseBankResponse, postRaw } from './helpers/bank-call';
 import { testAdmin } from './helpers/admin';
 import { DIST_DIR, RunningProcess, startProcess } from './helpers/process';
 import { adminHealth, openPeer, parseRawAnswer, RawPeer, SOAP_POST_HEAD } from './helpers/slow-peer';
+import {
+  BANK_NAMESPACE,
+  DATA_NAMESPACE,
+  SOAP11_ENVELOPE_NS,
+  SOAP_CONTENT_TYPE,
+  soapActionHeader,
+} from '../common/contract';
 
 /**
  * The connection guard (common/connection-guard.ts) in each kind of server that faces a
@@ -20,8 +27,7 @@ import { adminHealth, openPeer, parseRawAnswer, RawPeer, SOAP_POST_HEAD } from '
  * slow body holds no in-flight slot; the bounds on connections close the longest-idle one first
  * and refuse a newcomer with 503 only when none is idle.
  */
-const OK_BODY =
-  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetBalanceResponse xmlns="urn:distbank:bank:v1"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>';
+const OK_BODY = `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><GetBalanceResponse xmlns="${BANK_NAMESPACE}"><accountId>1</accountId><balance>1.00</balance></GetBalanceResponse></soap:Body></soap:Envelope>`;
 const GET_BALANCE = bankEnvelope('GetBalance', [['accountId', '1']], { clientId: 'alice', authToken: 't' });
 /** Slack on every deadline: a loaded 2-core machine, not the mechanism, sets it. */
 const SLACK_MS = 1500;
@@ -31,7 +37,7 @@ async function startUpstream(): Promise<{ url: string; close(): Promise<void> }>
     req.resume();
     req.on('end', () => {
       if (req.url === '/health') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      else res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(OK_BODY);
+      else res.writeHead(200, { 'content-type': SOAP_CONTENT_TYPE }).end(OK_BODY);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -171,7 +177,7 @@ describe("slow peers: the balancer's per-connection deadlines (a real process)",
     const reply = await postRaw(
       balancer.url,
       GET_BALANCE,
-      { soapaction: '"urn:distbank:bank:v1#GetBalance"', connection: 'close' },
+      { soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance'), connection: 'close' },
       5000,
     );
     expect(reply.httpStatus, reply.raw.slice(0, 300)).to.equal(200);
@@ -239,7 +245,7 @@ describe("slow peers: the balancer's bounds on connections (a real process)", fu
     const reply = await postRaw(
       balancer.url,
       GET_BALANCE,
-      { soapaction: '"urn:distbank:bank:v1#GetBalance"', connection: 'close' },
+      { soapaction: soapActionHeader(BANK_NAMESPACE, 'GetBalance'), connection: 'close' },
       5000,
     );
     expect(reply.httpStatus).to.equal(200);
@@ -303,7 +309,7 @@ describe('slow peers: the SOAP edge of the business and data servers', function 
     await peer.closed;
     const answer = parseRawAnswer(peer.received());
     expect(answer.status).to.equal(status);
-    expect(answer.body).to.contain('<DataFault xmlns="urn:distbank:data:v1">').and.contain(`<code>${code}</code>`);
+    expect(answer.body).to.contain(`<DataFault xmlns="${DATA_NAMESPACE}">`).and.contain(`<code>${code}</code>`);
   };
 
   it('dribbled headers and dribbled bodies: 408 with a DataFault at the deadline', async () => {

@@ -9,22 +9,20 @@ import { CredentialStore, hashToken } from '../common/credentials';
 import { createLogger } from '../common/logger';
 import { OperationContext, SoapServer, startSoapServer } from '../common/soap-host';
 import { REPO_DIR } from './helpers/process';
+import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, XSI_NS } from '../common/contract';
 
 /**
  * SOAP 1.1 envelope rules of the shared edge (common/soap-envelope.ts, common/soap-message.ts;
  * wsdl/README.md "Envelope rules"), on a real server on port 0 with the real bank.wsdl and a
  * toy handler that records what it was given.
  */
-const NS = 'urn:distbank:bank:v1';
-const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const TOKEN = 'token-of-alice';
 const AUTH = `<b:auth-token>${TOKEN}</b:auth-token><b:client-id>alice</b:client-id>`;
 const GET_BALANCE = '<b:GetBalance><b:accountId>7</b:accountId></b:GetBalance>';
 
 function envelope(header: string | null, body: string): string {
   return (
-    `<?xml version="1.0"?><soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}" xmlns:xsi="${XSI}">` +
+    `<?xml version="1.0"?><soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}" xmlns:xsi="${XSI_NS}">` +
     `${header === null ? '' : `<soap:Header>${header}</soap:Header>`}<soap:Body>${body}</soap:Body></soap:Envelope>`
   );
 }
@@ -37,7 +35,7 @@ function post(url: string, body: string, headers: Record<string, string> = {}): 
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', ...headers } },
+      { method: 'POST', headers: { 'Content-Type': SOAP_CONTENT_TYPE, ...headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -79,7 +77,7 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
         service: 'bank',
         wsdlPath: join(REPO_DIR, 'wsdl', 'bank.wsdl'),
         path: '/bank',
-        namespace: NS,
+        namespace: BANK_NAMESPACE,
         faultElement: 'BankFault',
         principalHeader: 'client-id',
         credentials: new CredentialStore({ principals: [{ id: 'alice', tokenSha256: hashToken(TOKEN) }] }),
@@ -119,7 +117,7 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
 
   describe('xsi:nil', () => {
     it('reads the JAX-WS nilled request-id header block as "no request-id"', async () => {
-      const jaxws = `<request-id xmlns="${NS}" xmlns:xsi="${XSI}" xsi:nil="true"/>`;
+      const jaxws = `<request-id xmlns="${BANK_NAMESPACE}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>`;
       const { ctx } = await expectOk(envelope(AUTH + jaxws, GET_BALANCE));
       expect(ctx.requestIdGiven).to.equal(false);
     });
@@ -170,15 +168,15 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
     for (const [name, xml] of [
       [
         'soap:Body before soap:Header',
-        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Body>${GET_BALANCE}</soap:Body><soap:Header>${AUTH}</soap:Header></soap:Envelope>`,
+        `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Body>${GET_BALANCE}</soap:Body><soap:Header>${AUTH}</soap:Header></soap:Envelope>`,
       ],
       [
         'two soap:Header elements',
-        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header><b:auth-token>${TOKEN}</b:auth-token></soap:Header><soap:Header><b:client-id>alice</b:client-id></soap:Header><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
+        `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Header><b:auth-token>${TOKEN}</b:auth-token></soap:Header><soap:Header><b:client-id>alice</b:client-id></soap:Header><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
       ],
       [
         'two soap:Body elements',
-        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
+        `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
       ],
       ['text directly in soap:Body', envelope(AUTH, `junk${GET_BALANCE}`)],
       [
@@ -188,12 +186,12 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
       ['text directly in soap:Header', envelope(`junk${AUTH}`, GET_BALANCE)],
       [
         'text directly in soap:Envelope',
-        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">junk<soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
+        `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}">junk<soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body></soap:Envelope>`,
       ],
       ['two operation elements', envelope(AUTH, GET_BALANCE + GET_BALANCE)],
       [
         'an element after soap:Body',
-        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}"><soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body><b:x/></soap:Envelope>`,
+        `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Header>${AUTH}</soap:Header><soap:Body>${GET_BALANCE}</soap:Body><b:x/></soap:Envelope>`,
       ],
       [
         'a header block with element children (mixed content)',
@@ -222,7 +220,7 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
 
     it('names the rule an out-of-order envelope breaks', async () => {
       const wrap = (parts: string): string =>
-        `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">${parts}</soap:Envelope>`;
+        `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}">${parts}</soap:Envelope>`;
       const header = `<soap:Header>${AUTH}</soap:Header>`;
       const body = `<soap:Body>${GET_BALANCE}</soap:Body>`;
       for (const [parts, message] of [
@@ -237,7 +235,7 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
     });
 
     it('accepts whitespace and comments between the parts (pretty-printed envelopes)', async () => {
-      const xml = `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:b="${NS}">\n  <soap:Header>\n    ${AUTH}\n  </soap:Header>\n  <!-- c -->\n  <soap:Body>\n    <b:GetBalance>\n      <b:accountId>\n 7\t</b:accountId>\n    </b:GetBalance>\n  </soap:Body>\n</soap:Envelope>\n`;
+      const xml = `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}">\n  <soap:Header>\n    ${AUTH}\n  </soap:Header>\n  <!-- c -->\n  <soap:Body>\n    <b:GetBalance>\n      <b:accountId>\n 7\t</b:accountId>\n    </b:GetBalance>\n  </soap:Body>\n</soap:Envelope>\n`;
       const { args } = await expectOk(xml);
       expect(args).to.deep.equal({ accountId: '7' });
     });
@@ -316,7 +314,6 @@ describe('soap-envelope: SOAP 1.1 envelope rules on the bank contract', () => {
 });
 
 describe('soap-envelope: the same rules on the data contract', () => {
-  const DATA_NS = 'urn:distbank:data:v1';
   let host: SoapServer;
   let requestIdGiven: boolean | undefined;
   before(async () => {
@@ -325,7 +322,7 @@ describe('soap-envelope: the same rules on the data contract', () => {
         service: 'data',
         wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
         path: '/data',
-        namespace: DATA_NS,
+        namespace: DATA_NAMESPACE,
         faultElement: 'DataFault',
         principalHeader: 'business-id',
         credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(TOKEN) }] }),
@@ -344,7 +341,7 @@ describe('soap-envelope: the same rules on the data contract', () => {
   });
   after(() => host.close());
   const dataEnvelope = (extra: string, body = '<d:Unlock><d:lockId>L1</d:lockId></d:Unlock>'): string =>
-    `<soap:Envelope xmlns:soap="${SOAP_NS}" xmlns:d="${DATA_NS}" xmlns:xsi="${XSI}"><soap:Header>` +
+    `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NAMESPACE}" xmlns:xsi="${XSI_NS}"><soap:Header>` +
     `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id>${extra}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
 
   it('reads a nilled request-id as absent', async () => {

@@ -6,9 +6,9 @@ import { readRequestBody } from '../common/request-body';
 import { fault } from '../common/service-fault';
 import { SoapServer, startSoapServer } from '../common/soap-host';
 import { dataEdgeOptions } from './helpers/data-edge';
+import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 
 // The SOAP edge on its own, with the data contract and a toy handler: every guard of docs/ARCHITECTURE.md §7.
-const NS = 'urn:distbank:data:v1';
 const TOKEN = 'test-token-of-b1';
 
 function envelope(
@@ -16,7 +16,7 @@ function envelope(
   headers = `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id>`,
 ): string {
   return (
-    `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}">` +
+    `<?xml version="1.0"?><soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NAMESPACE}">` +
     `<soap:Header>${headers}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`
   );
 }
@@ -32,7 +32,11 @@ function post(url: string, body: string | Buffer, headers: Record<string, string
       url,
       {
         method: 'POST',
-        headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${NS}#Read"`, ...headers },
+        headers: {
+          'Content-Type': SOAP_CONTENT_TYPE,
+          SOAPAction: soapActionHeader(DATA_NAMESPACE, 'Read'),
+          ...headers,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -94,12 +98,14 @@ describe('soap-host: the SOAP edge', () => {
     it(`refuses ${name} with AUTHENTICATION_FAILED, HTTP 500`, async () => {
       const xml =
         headers === null
-          ? `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:d="${NS}"><soap:Body>${READ}</soap:Body></soap:Envelope>`
+          ? `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NAMESPACE}"><soap:Body>${READ}</soap:Body></soap:Envelope>`
           : envelope(READ, headers);
       const reply = await post(host.url, xml, http);
       expect(reply.status).to.equal(500);
       expect(faultCode(reply)).to.equal('AUTHENTICATION_FAILED');
-      expect(reply.body).to.contain('<faultcode>soap:Client</faultcode>').and.contain(`<DataFault xmlns="${NS}">`);
+      expect(reply.body)
+        .to.contain('<faultcode>soap:Client</faultcode>')
+        .and.contain(`<DataFault xmlns="${DATA_NAMESPACE}">`);
     });
   }
 
@@ -125,7 +131,10 @@ describe('soap-host: the SOAP edge', () => {
       'a DTD with entities',
       () => post(host.url, `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>` + envelope(READ)),
     ],
-    ['a mismatched SOAPAction', () => post(host.url, envelope(READ), { SOAPAction: `"${NS}#Update"` })],
+    [
+      'a mismatched SOAPAction',
+      () => post(host.url, envelope(READ), { SOAPAction: soapActionHeader(DATA_NAMESPACE, 'Update') }),
+    ],
     ['an unknown SOAPAction', () => post(host.url, envelope(READ), { SOAPAction: 'nonsense' })],
     [
       'a __proto__ element',

@@ -25,10 +25,10 @@ import {
   runTestCase,
   Scope,
 } from './soapui-replay';
+import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS } from '../common/contract';
 
 const PROJECT_FILE = join(REPO_DIR, 'soapui', 'distbank-soapui-project.xml');
 const WSDL_FILE = join(REPO_DIR, 'wsdl', 'bank.wsdl');
-const BANK_NS = 'urn:distbank:bank:v1';
 /** The faults a client can cause by what it sends (the others are ours or the data tier's). */
 const CLIENT_FAULTS = [
   'AUTHENTICATION_FAILED',
@@ -134,7 +134,7 @@ describe('soapui: the project file', () => {
       for (const [key, value] of Object.entries(header)) {
         if (key === '$' || key === '$ns') continue;
         const node = (value as { $ns: { uri: string; local: string }; _: string }[])[0]!;
-        expect(node.$ns.uri, `${step.name}: ${node.$ns.local}`).to.equal(BANK_NS);
+        expect(node.$ns.uri, `${step.name}: ${node.$ns.local}`).to.equal(BANK_NAMESPACE);
         expect(['auth-token', 'client-id', 'request-id']).to.include(node.$ns.local);
         expect(node._, `${step.name}: ${node.$ns.local} uses a property`).to.contain('${#Project#');
       }
@@ -145,12 +145,12 @@ describe('soapui: the project file', () => {
 describe("soapui: the replayer keeps SoapUI's meaning", () => {
   const scope: Scope = { project: new Map([['x', '42']]), suite: new Map(), testCase: new Map([['y', '7']]) };
   const envelope = (body: string) =>
-    `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>${body}</s:Body></s:Envelope>`;
+    `<s:Envelope xmlns:s="${SOAP11_ENVELOPE_NS}"><s:Body>${body}</s:Body></s:Envelope>`;
   const okBody = envelope(
-    `<b:GetBalanceResponse xmlns:b="${BANK_NS}"><b:accountId>42</b:accountId><b:balance>1.50</b:balance></b:GetBalanceResponse>`,
+    `<b:GetBalanceResponse xmlns:b="${BANK_NAMESPACE}"><b:accountId>42</b:accountId><b:balance>1.50</b:balance></b:GetBalanceResponse>`,
   );
   const faultBody = envelope(
-    `<s:Fault><faultcode>s:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="${BANK_NS}"><code>NOT_AUTHORIZED</code></BankFault></detail></s:Fault>`,
+    `<s:Fault><faultcode>s:Client</faultcode><faultstring>x</faultstring><detail><BankFault xmlns="${BANK_NAMESPACE}"><code>NOT_AUTHORIZED</code></BankFault></detail></s:Fault>`,
   );
   const exchange = (body: string, status = 200): Exchange => ({
     status,
@@ -167,7 +167,7 @@ describe("soapui: the replayer keeps SoapUI's meaning", () => {
   });
   const xpath = (path: string, content: string, allowWildcards = false) =>
     assertion('XPath Match', {
-      path: `declare namespace b='${BANK_NS}';\n${path}`,
+      path: `declare namespace b='${BANK_NAMESPACE}';\n${path}`,
       content,
       allowWildcards: String(allowWildcards),
     });
@@ -189,7 +189,7 @@ describe("soapui: the replayer keeps SoapUI's meaning", () => {
     for (const bad of [
       '',
       '<html>oops</html>',
-      '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"/>',
+      `<s:Envelope xmlns:s="${SOAP11_ENVELOPE_NS}"/>`,
       'not xml <',
       envelope('<s:Fault><faultstring>x</faultstring></s:Fault>'),
     ]) {

@@ -19,8 +19,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import { parseString } from 'xml2js';
+import { SOAP11_ENVELOPE_NS } from '../common/contract';
 
-export const SOAP11_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 const SOAPUI_NS = 'http://eviware.com/soapui/config';
 const RESPONSE_BYTES_MAX = 4 * 1024 * 1024;
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -432,7 +432,7 @@ function elementText(node: XNode): string {
 }
 
 function isEnv(node: XNode | undefined, local: string): boolean {
-  return node !== undefined && node.localName === local && node.namespaceURI === SOAP11_ENV_NS;
+  return node !== undefined && node.localName === local && node.namespaceURI === SOAP11_ENVELOPE_NS;
 }
 
 /** SoapUI's SOAP 1.1 envelope validation, the parts that matter: structure and Fault shape. */

@@ -6,6 +6,7 @@ import { postRaw } from './helpers/bank-call';
 import { BankFixture, startBankFixture } from './helpers/bank-fixture';
 import { REPO_DIR } from './helpers/process';
 import { schemaOfWsdl, xsdVerdicts } from './helpers/xsd';
+import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, XSI_NS } from '../common/contract';
 
 /**
  * Verdict equality: for every simple type a caller puts on the wire, the service's verdict on a
@@ -20,10 +21,6 @@ import { schemaOfWsdl, xsdVerdicts } from './helpers/xsd';
  */
 const TIMEOUT_MS = 10_000;
 const AMOUNT_MAX = '2500.50';
-const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
-const BANK_NS = 'urn:distbank:bank:v1';
-const DATA_NS = 'urn:distbank:data:v1';
 const NIL = Symbol('xsi:nil');
 type Form = string | typeof NIL;
 
@@ -93,13 +90,13 @@ const REFUSED_AS_CREDENTIAL = ['AUTHENTICATION_FAILED', 'INVALID_REQUEST'];
 function bankProbes(credentials: { token: string; clientId: string }): Probe[] {
   const headerBlock = (name: string, form: Form): string =>
     form === NIL
-      ? `<${name} xmlns="${BANK_NS}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>`
-      : rooted(BANK_NS, name, escapeText(form));
+      ? `<${name} xmlns="${BANK_NAMESPACE}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>`
+      : rooted(BANK_NAMESPACE, name, escapeText(form));
   const auth = (): string[] => [
     headerBlock('auth-token', credentials.token),
     headerBlock('client-id', credentials.clientId),
   ];
-  const noSuchBalance = rooted(BANK_NS, 'GetBalance', '<accountId>999999999999</accountId>');
+  const noSuchBalance = rooted(BANK_NAMESPACE, 'GetBalance', '<accountId>999999999999</accountId>');
   return [
     {
       name: 'bank Amount (Deposit/amount)',
@@ -161,7 +158,7 @@ function bankProbes(credentials: { token: string; clientId: string }): Probe[] {
         NIL,
       ],
       build: (form) => {
-        const probed = rooted(BANK_NS, 'Deposit', `<accountId>999999999999</accountId>${leaf('amount', form)}`);
+        const probed = rooted(BANK_NAMESPACE, 'Deposit', `<accountId>999999999999</accountId>${leaf('amount', form)}`);
         return { probed, headers: auth(), body: probed };
       },
     },
@@ -171,7 +168,7 @@ function bankProbes(credentials: { token: string; clientId: string }): Probe[] {
       refusedBy: REFUSED_AS_INVALID,
       forms: ACCOUNT_ID_FORMS,
       build: (form) => {
-        const probed = rooted(BANK_NS, 'GetBalance', leaf('accountId', form));
+        const probed = rooted(BANK_NAMESPACE, 'GetBalance', leaf('accountId', form));
         return { probed, headers: auth(), body: probed };
       },
     },
@@ -201,7 +198,11 @@ function bankProbes(credentials: { token: string; clientId: string }): Probe[] {
         NIL,
       ],
       build: (form) => {
-        const probed = rooted(BANK_NS, 'GetStatement', `<accountId>999999999999</accountId>${leaf('limit', form)}`);
+        const probed = rooted(
+          BANK_NAMESPACE,
+          'GetStatement',
+          `<accountId>999999999999</accountId>${leaf('limit', form)}`,
+        );
         return { probed, headers: auth(), body: probed };
       },
     },
@@ -255,8 +256,8 @@ function bankProbes(credentials: { token: string; clientId: string }): Probe[] {
 function dataProbes(credentials: { token: string; businessId: string }): Probe[] {
   const block = (name: string, form: Form): string =>
     form === NIL
-      ? `<${name} xmlns="${DATA_NS}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>`
-      : rooted(DATA_NS, name, escapeText(form));
+      ? `<${name} xmlns="${DATA_NAMESPACE}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>`
+      : rooted(DATA_NAMESPACE, name, escapeText(form));
   const auth = [block('auth-token', credentials.token), block('business-id', credentials.businessId)];
   const body = (probed: string): { probed: string; headers: readonly string[]; body: string } => ({
     probed,
@@ -268,7 +269,7 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
     parts: { lockId?: string; fencingToken?: string; transactionId?: string; amount?: string; release?: string },
   ) =>
     rooted(
-      DATA_NS,
+      DATA_NAMESPACE,
       'Update',
       (parts.lockId ?? '<lockId>nolock</lockId>') +
         (parts.fencingToken ?? '<fencingToken>1</fencingToken>') +
@@ -282,7 +283,7 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
       service: 'data',
       refusedBy: REFUSED_AS_INVALID,
       forms: ACCOUNT_ID_FORMS,
-      build: (form) => body(rooted(DATA_NS, 'Read', leaf('accountId', form))),
+      build: (form) => body(rooted(DATA_NAMESPACE, 'Read', leaf('accountId', form))),
     },
     {
       name: 'data Millis (Lock/waitMs)',
@@ -305,7 +306,7 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
         ' 5 ',
         NIL,
       ],
-      build: (form) => body(rooted(DATA_NS, 'Lock', `<accountId>999999999</accountId>${leaf('waitMs', form)}`)),
+      build: (form) => body(rooted(DATA_NAMESPACE, 'Lock', `<accountId>999999999</accountId>${leaf('waitMs', form)}`)),
     },
     {
       name: 'data LeaseMillis (Lock/leaseMs)',
@@ -313,7 +314,9 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
       refusedBy: REFUSED_AS_INVALID,
       forms: ['100', '5000', '30000', '99', '30001', '+100', '0100', '-100', '', ' 5000 ', NIL],
       build: (form) =>
-        body(rooted(DATA_NS, 'Lock', `<accountId>999999999</accountId><waitMs>0</waitMs>${leaf('leaseMs', form)}`)),
+        body(
+          rooted(DATA_NAMESPACE, 'Lock', `<accountId>999999999</accountId><waitMs>0</waitMs>${leaf('leaseMs', form)}`),
+        ),
     },
     {
       name: 'data FencingToken (Update/fencingToken)',
@@ -327,7 +330,7 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
       service: 'data',
       refusedBy: REFUSED_AS_INVALID,
       forms: ['abc', 'A_b-9', 'a'.repeat(64), 'a'.repeat(65), 'a.b', '', ' abc ', 'a b', NIL],
-      build: (form) => body(rooted(DATA_NS, 'Unlock', leaf('lockId', form))),
+      build: (form) => body(rooted(DATA_NAMESPACE, 'Unlock', leaf('lockId', form))),
     },
     {
       name: 'data TransactionId (Update/transactionId)',
@@ -399,7 +402,7 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
       build: (form, i) =>
         body(
           rooted(
-            DATA_NS,
+            DATA_NAMESPACE,
             'CreateAccount',
             `<ownerId>verdict</ownerId><transactionId>t-balance-${i}</transactionId>${leaf('initialBalance', form)}`,
           ),
@@ -411,14 +414,21 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
       refusedBy: REFUSED_AS_INVALID,
       forms: ['verdict1', 'a'.repeat(64), 'a'.repeat(65), 'a b', '', ' v ', 'a/b', NIL],
       build: (form, i) =>
-        body(rooted(DATA_NS, 'CreateAccount', `${leaf('ownerId', form)}<transactionId>t-owner-${i}</transactionId>`)),
+        body(
+          rooted(
+            DATA_NAMESPACE,
+            'CreateAccount',
+            `${leaf('ownerId', form)}<transactionId>t-owner-${i}</transactionId>`,
+          ),
+        ),
     },
     {
       name: 'data JournalLimit (GetJournal/limit)',
       service: 'data',
       refusedBy: REFUSED_AS_INVALID,
       forms: ['1', '1000', '1001', '0', '+5', '007', '0000000005', '00000000005', '', ' 5 ', NIL],
-      build: (form) => body(rooted(DATA_NS, 'GetJournal', `<accountId>999999999</accountId>${leaf('limit', form)}`)),
+      build: (form) =>
+        body(rooted(DATA_NAMESPACE, 'GetJournal', `<accountId>999999999</accountId>${leaf('limit', form)}`)),
     },
     {
       name: 'data request-id header',
@@ -430,7 +440,7 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
         return {
           probed,
           headers: [...auth, probed],
-          body: rooted(DATA_NS, 'Read', '<accountId>999999999</accountId>'),
+          body: rooted(DATA_NAMESPACE, 'Read', '<accountId>999999999</accountId>'),
         };
       },
     },
@@ -444,7 +454,7 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
         return {
           probed,
           headers: [auth[0]!, probed],
-          body: rooted(DATA_NS, 'Read', '<accountId>999999999</accountId>'),
+          body: rooted(DATA_NAMESPACE, 'Read', '<accountId>999999999</accountId>'),
         };
       },
     },
@@ -458,7 +468,7 @@ async function serviceVerdict(
   request: { headers: readonly string[]; body: string },
 ): Promise<{ accepted: boolean; answer: string }> {
   const envelope =
-    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${SOAP_NS}">` +
+    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}">` +
     `<soap:Header>${request.headers.join('')}</soap:Header><soap:Body>${request.body}</soap:Body></soap:Envelope>`;
   const reply = await postRaw(url, envelope, {}, TIMEOUT_MS);
   const code = /<code>([A-Z_]+)<\/code>/.exec(reply.raw)?.[1];
@@ -539,43 +549,43 @@ describe('wsdl lexical rules: the service and xmllint give the same verdict on e
   it('answers with responses and fault details that are valid against the same served schemas', async () => {
     const client = fixture.clients[0]!;
     const bank = async (body: string): Promise<string> => {
-      const auth = `<auth-token xmlns="${BANK_NS}">${client.authToken}</auth-token><client-id xmlns="${BANK_NS}">${client.clientId}</client-id>`;
+      const auth = `<auth-token xmlns="${BANK_NAMESPACE}">${client.authToken}</auth-token><client-id xmlns="${BANK_NAMESPACE}">${client.clientId}</client-id>`;
       return (
         await postRaw(
           urls.bank,
-          `<soap:Envelope xmlns:soap="${SOAP_NS}"><soap:Header>${auth}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`,
+          `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Header>${auth}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`,
           {},
           TIMEOUT_MS,
         )
       ).raw;
     };
     const data = async (body: string): Promise<string> => {
-      const auth = `<auth-token xmlns="${DATA_NS}">${fixture.businessTokens[0]}</auth-token><business-id xmlns="${DATA_NS}">${fixture.businessIds[0]}</business-id>`;
+      const auth = `<auth-token xmlns="${DATA_NAMESPACE}">${fixture.businessTokens[0]}</auth-token><business-id xmlns="${DATA_NAMESPACE}">${fixture.businessIds[0]}</business-id>`;
       return (
         await postRaw(
           urls.data,
-          `<soap:Envelope xmlns:soap="${SOAP_NS}"><soap:Header>${auth}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`,
+          `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Header>${auth}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`,
           {},
           TIMEOUT_MS,
         )
       ).raw;
     };
-    const opened = await bank(rooted(BANK_NS, 'OpenAccount', '<initialDeposit>5.00</initialDeposit>'));
+    const opened = await bank(rooted(BANK_NAMESPACE, 'OpenAccount', '<initialDeposit>5.00</initialDeposit>'));
     const account = /<accountId>([0-9]+)<\/accountId>/.exec(opened)?.[1] ?? '';
     const replies = {
       bank: [
         opened,
-        await bank(rooted(BANK_NS, 'Deposit', `<accountId>${account}</accountId><amount>0.010</amount>`)),
-        await bank(rooted(BANK_NS, 'Withdraw', `<accountId>${account}</accountId><amount>1</amount>`)),
-        await bank(rooted(BANK_NS, 'GetStatement', `<accountId>${account}</accountId>`)),
-        await bank(rooted(BANK_NS, 'Withdraw', `<accountId>${account}</accountId><amount>2500</amount>`)),
+        await bank(rooted(BANK_NAMESPACE, 'Deposit', `<accountId>${account}</accountId><amount>0.010</amount>`)),
+        await bank(rooted(BANK_NAMESPACE, 'Withdraw', `<accountId>${account}</accountId><amount>1</amount>`)),
+        await bank(rooted(BANK_NAMESPACE, 'GetStatement', `<accountId>${account}</accountId>`)),
+        await bank(rooted(BANK_NAMESPACE, 'Withdraw', `<accountId>${account}</accountId><amount>2500</amount>`)),
       ],
       data: [
-        await data(rooted(DATA_NS, 'Read', `<accountId>${account}</accountId>`)),
-        await data(rooted(DATA_NS, 'Lock', `<accountId>${account}</accountId>`)),
-        await data(rooted(DATA_NS, 'GetJournal', `<accountId>${account}</accountId>`)),
-        await data(rooted(DATA_NS, 'Unlock', '<lockId>gone</lockId>')),
-        await data(rooted(DATA_NS, 'Read', '<accountId>999999999</accountId>')),
+        await data(rooted(DATA_NAMESPACE, 'Read', `<accountId>${account}</accountId>`)),
+        await data(rooted(DATA_NAMESPACE, 'Lock', `<accountId>${account}</accountId>`)),
+        await data(rooted(DATA_NAMESPACE, 'GetJournal', `<accountId>${account}</accountId>`)),
+        await data(rooted(DATA_NAMESPACE, 'Unlock', '<lockId>gone</lockId>')),
+        await data(rooted(DATA_NAMESPACE, 'Read', '<accountId>999999999</accountId>')),
       ],
     };
     for (const service of ['bank', 'data'] as const) {

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { SaxesParser } from 'saxes';
 import { parseXml, XmlElement, XmlSyntaxError } from '../common/xml-reader';
+import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, XSI_NS } from '../common/contract';
 
 /**
  * Differential test: common/xml-reader.ts against saxes (strict XML 1.0 + Namespaces 1.0) over
- * a seeded corpus of mutated SOAP envelopes. For every document:
+ * a seeded corpus of mutated SOAP11_ENVELOPE_NS envelopes. For every document:
  * - saxes refuses it as not well-formed → our reader refuses it too;
  * - both accept it → both see the same tree (namespace + local name, attributes other than
  *   namespace declarations with namespace, local name and normalized value, text);
@@ -19,7 +20,7 @@ const DOCUMENTS = Number(process.env['XML_DIFF_DOCUMENTS'] ?? 100_000);
  * What our reader refuses although saxes (and XML 1.0) accept it, on purpose; each is matched
  * against our error message:
  * - a DOCTYPE (and any <!…> declaration): no DTDs, so no entity expansion tricks;
- * - processing instructions other than the XML declaration: SOAP 1.1 §3 forbids them;
+ * - processing instructions other than the XML declaration: SOAP11_ENVELOPE_NS 1.1 §3 forbids them;
  * - a namespace name starting or ending with white space: saxes silently trims it, the
  *   Namespaces spec would keep it; no stack sends one, so neither reading is trusted;
  * - a local name after a prefix that starts with a digit, '-' or '.' (`a:1b`): a QName is
@@ -41,26 +42,24 @@ const DELIBERATE: readonly (readonly [string, RegExp])[] = [
   ['attribute limit', /more than \d+ attributes/],
 ];
 
-const SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const BASES: readonly string[] = [
   '<?xml version="1.0" encoding="utf-8"?>' +
-    `<soap:Envelope xmlns:soap="${SOAP}" xmlns:b="urn:distbank:bank:v1"><soap:Header>` +
+    `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Header>` +
     '<b:auth-token>tok-1</b:auth-token><b:client-id>alice</b:client-id><b:request-id>r-1</b:request-id>' +
     '</soap:Header><soap:Body><b:Transfer><b:fromAccountId>1001</b:fromAccountId>' +
     '<b:toAccountId>1002</b:toAccountId><b:amount>12.34</b:amount></b:Transfer></soap:Body></soap:Envelope>',
-  `<S:Envelope xmlns:S="${SOAP}">\n  <S:Header>\n    <auth-token xmlns="urn:distbank:bank:v1">T&amp;K</auth-token>\n` +
-    `    <request-id xmlns="urn:distbank:bank:v1" xmlns:xsi="${XSI}" xsi:nil="true"/>\n  </S:Header>\n` +
-    '  <S:Body>\n    <ns2:GetBalance xmlns:ns2="urn:distbank:bank:v1"><accountId> 7 </accountId></ns2:GetBalance>\n' +
+  `<S:Envelope xmlns:S="${SOAP11_ENVELOPE_NS}">\n  <S:Header>\n    <auth-token xmlns="${BANK_NAMESPACE}">T&amp;K</auth-token>\n` +
+    `    <request-id xmlns="${BANK_NAMESPACE}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>\n  </S:Header>\n` +
+    `  <S:Body>\n    <ns2:GetBalance xmlns:ns2="${BANK_NAMESPACE}"><accountId> 7 </accountId></ns2:GetBalance>\n` +
     '  </S:Body>\n</S:Envelope>\n',
-  `<?xml version='1.0' standalone='yes'?>\r\n<!-- gSOAP -->\r\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="${SOAP}" ` +
-    `xmlns:xsi="${XSI}" xmlns:ns1="urn:distbank:bank:v1"><SOAP-ENV:Header><ns1:client-id SOAP-ENV:mustUnderstand="1">bob</ns1:client-id>` +
-    '</SOAP-ENV:Header><SOAP-ENV:Body><ns1:Deposit><ns1:accountId>&#49;&#x32;</ns1:accountId>' +
-    '<ns1:amount><![CDATA[0.010]]></ns1:amount></ns1:Deposit></SOAP-ENV:Body></SOAP-ENV:Envelope>',
-  `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><ReadResponse xmlns="urn:distbank:data:v1">` +
+  `<?xml version='1.0' standalone='yes'?>\r\n<!-- gSOAP -->\r\n<SOAP11_ENVELOPE_NS-ENV:Envelope xmlns:SOAP11_ENVELOPE_NS-ENV="${SOAP11_ENVELOPE_NS}" ` +
+    `xmlns:xsi="${XSI_NS}" xmlns:ns1="${BANK_NAMESPACE}"><SOAP11_ENVELOPE_NS-ENV:Header><ns1:client-id SOAP11_ENVELOPE_NS-ENV:mustUnderstand="1">bob</ns1:client-id>` +
+    '</SOAP11_ENVELOPE_NS-ENV:Header><SOAP11_ENVELOPE_NS-ENV:Body><ns1:Deposit><ns1:accountId>&#49;&#x32;</ns1:accountId>' +
+    '<ns1:amount><![CDATA[0.010]]></ns1:amount></ns1:Deposit></SOAP11_ENVELOPE_NS-ENV:Body></SOAP11_ENVELOPE_NS-ENV:Envelope>',
+  `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><ReadResponse xmlns="${DATA_NAMESPACE}">` +
     '<account><accountId>1</accountId><ownerId>é&lt;名&gt;</ownerId><balance>10.50</balance><version>3</version>' +
     '<locked>false</locked></account></ReadResponse></soap:Body></soap:Envelope>',
-  `<e:Envelope xmlns:e="${SOAP}" e:encodingStyle="urn:x" xml:lang="en"><e:Body><q:Op xmlns:q="urn:q" a='1' b="&quot;x&apos;">` +
+  `<e:Envelope xmlns:e="${SOAP11_ENVELOPE_NS}" e:encodingStyle="urn:x" xml:lang="en"><e:Body><q:Op xmlns:q="urn:q" a='1' b="&quot;x&apos;">` +
     '<q:v>a]b&#9;c</q:v><w xmlns=""/></q:Op></e:Body></e:Envelope>',
 ];
 
@@ -156,9 +155,9 @@ const PIECES: readonly string[] = [
   ' p:a="1"',
   ' xmlns:xml="urn:x"',
   ' xml:lang="x"',
-  ` xmlns:xsi="${XSI}" xsi:nil="true"`,
+  ` xmlns:xsi="${XSI_NS}" xsi:nil="true"`,
   ' xmlns:xmlns="urn:x"',
-  ` xmlns:p="${SOAP}" p:mustUnderstand="1"`,
+  ` xmlns:p="${SOAP11_ENVELOPE_NS}" p:mustUnderstand="1"`,
   'p:',
   'b:',
   'x',
@@ -208,7 +207,7 @@ const ATTRIBUTE_PIECES: readonly string[] = [
   ' xmlns=""',
   ' xmlns="urn:d"',
   ' xml:lang="en"',
-  ` xmlns:xsi="${XSI}" xsi:nil="true"`,
+  ` xmlns:xsi="${XSI_NS}" xsi:nil="true"`,
   ' b = "]]>"',
   ' xmlns:p="urn:p" xmlns:q="urn:p" p:a="1" q:a="2"',
   ' a="1" a="2"',

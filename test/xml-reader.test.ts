@@ -9,6 +9,7 @@ import {
 } from '../common/xml-reader';
 import { readEnvelope } from '../common/soap-envelope';
 import { readArguments } from '../common/soap-message';
+import { SOAP11_ENVELOPE_NS } from '../common/contract';
 
 describe('xml-reader: namespaces', () => {
   it('resolves prefixes and the default namespace, inherited by children', () => {
@@ -57,9 +58,8 @@ describe('xml-reader: cost stays linear in hostile input', () => {
 
 // XML 1.0 (fifth edition) well-formedness and Namespaces 1.0: each case below was accepted
 // before (issue 7, item 8) or pins a rule the differential test relies on.
-const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 function envelope(value: string): string {
-  return `<s:Envelope xmlns:s="${SOAP_NS}"><s:Body><b:Read xmlns:b="urn:b"><b:accountId>${value}</b:accountId></b:Read></s:Body></s:Envelope>`;
+  return `<s:Envelope xmlns:s="${SOAP11_ENVELOPE_NS}"><s:Body><b:Read xmlns:b="urn:b"><b:accountId>${value}</b:accountId></b:Read></s:Body></s:Envelope>`;
 }
 
 describe('xml-reader: the Char production', () => {
@@ -231,7 +231,7 @@ describe('xml-reader: XSD white space', () => {
 describe('xml-reader: XSD white space at the SOAP edge', () => {
   it('hands the handler "\\u00a01\\u2028" for <accountId>&#160;1&#x2028;</accountId>, so its pattern refuses it', () => {
     const xml =
-      `<s:Envelope xmlns:s="${SOAP_NS}"><s:Header><b:client-id xmlns:b="urn:b">&#160;alice</b:client-id></s:Header>` +
+      `<s:Envelope xmlns:s="${SOAP11_ENVELOPE_NS}"><s:Header><b:client-id xmlns:b="urn:b">&#160;alice</b:client-id></s:Header>` +
       '<s:Body><b:Read xmlns:b="urn:b"><b:accountId>&#160;1&#x2028;</b:accountId><b:limit> 5\t</b:limit></b:Read></s:Body></s:Envelope>';
     const request = readEnvelope(xml, { namespace: 'urn:b', headers: new Map([['client-id', { nillable: false }]]) });
     const fields = [

@@ -12,12 +12,16 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from distbank.faults import BANK_NAMESPACE
+
 REQUEST_BYTES_MAX = 1_048_576
 SOCKET_TIMEOUT_S = 5.0
 ACCEPT_POLL_S = 0.05
 
-NS = "urn:distbank:bank:v1"
+# The client's one namespace constant (test/contract.test.ts holds it to bank.wsdl).
+NS = BANK_NAMESPACE
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+CONTENT_TYPE = "text/xml; charset=utf-8"
 
 
 @dataclass
@@ -26,7 +30,7 @@ class Step:
     status: int = 200
     body: bytes = b""
     stall_s: float = 0.0
-    content_type: str = "text/xml; charset=utf-8"
+    content_type: str = CONTENT_TYPE
 
 
 def drop() -> Step:
@@ -37,7 +41,7 @@ def stall(seconds: float) -> Step:
     return Step("stall", stall_s=seconds)
 
 
-def answer(body: str, status: int = 200, content_type: str = "text/xml; charset=utf-8") -> Step:
+def answer(body: str, status: int = 200, content_type: str = CONTENT_TYPE) -> Step:
     return Step("answer", status=status, body=body.encode("utf-8"), content_type=content_type)
 
 

@@ -16,6 +16,7 @@ from distbank.errors import (
     RateLimitedError,
     ServiceUnavailableError,
 )
+from distbank.faults import BANK_NAMESPACE
 from scripted_server import (
     NS,
     ScriptedServer,
@@ -43,7 +44,7 @@ def test_a_transfer_sends_headers_soapaction_and_plain_amount_text_and_reads_the
     assert (result.transaction_id, result.from_account_id, result.balance) == ("t42", "1001", Decimal("90.00"))
     assert str(result.balance) == "90.00"
     [sent] = server.received
-    assert sent.headers["soapaction"] == '"urn:distbank:bank:v1#Transfer"'
+    assert sent.headers["soapaction"] == f'"{BANK_NAMESPACE}#Transfer"'
     assert ">alice</" in sent.body and ">secret-token</" in sent.body
     assert "<ns0:amount>10.00</ns0:amount>" in sent.body.replace("ns1:", "ns0:")
     assert len(sent.soap_request_id) == 32

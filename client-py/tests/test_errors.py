@@ -19,7 +19,7 @@ from distbank.errors import (
     class_name_for_code,
     error_for_code,
 )
-from distbank.faults import error_from_fault
+from distbank.faults import BANK_NAMESPACE, error_from_fault
 
 from conftest import CLIENT_PY_DIR, REPO_DIR
 
@@ -72,7 +72,7 @@ def fault_with_detail(detail_xml, message="fault string", code="soap:Client"):
 
 def test_a_zeep_fault_becomes_its_class_with_every_field():
     fault = fault_with_detail(
-        '<BankFault xmlns="urn:distbank:bank:v1"><code>INSUFFICIENT_FUNDS</code>'
+        f'<BankFault xmlns="{BANK_NAMESPACE}"><code>INSUFFICIENT_FUNDS</code>'
         "<message>balance 5.00 is below 10.00</message><accountId>1001</accountId>"
         "<retryable>false</retryable></BankFault>"
     )
@@ -97,7 +97,7 @@ def test_a_zeep_fault_becomes_its_class_with_every_field():
 
 def test_the_detail_may_be_the_bank_fault_itself_and_retryable_comes_from_the_wire():
     detail = etree.fromstring(
-        '<BankFault xmlns="urn:distbank:bank:v1"><code>ACCOUNT_LOCKED</code><message>busy</message>'
+        f'<BankFault xmlns="{BANK_NAMESPACE}"><code>ACCOUNT_LOCKED</code><message>busy</message>'
         "<retryable>true</retryable></BankFault>"
     )
     error = error_from_fault(Fault("busy", "soap:Server", detail=detail))
@@ -114,14 +114,14 @@ def test_an_unqualified_bank_fault_is_still_understood():
 def test_every_code_maps_to_its_class():
     for code, cls in ERRORS_BY_CODE.items():
         fault = fault_with_detail(
-            f'<BankFault xmlns="urn:distbank:bank:v1"><code>{code}</code><message>m</message><retryable>false</retryable></BankFault>'
+            f'<BankFault xmlns="{BANK_NAMESPACE}"><code>{code}</code><message>m</message><retryable>false</retryable></BankFault>'
         )
         assert type(error_from_fault(fault)) is cls
 
 
 def test_an_unknown_code_keeps_the_code_on_a_plain_bank_error():
     error = error_from_fault(
-        fault_with_detail('<BankFault xmlns="urn:distbank:bank:v1"><code>NEW_CODE</code><message>m</message><retryable>true</retryable></BankFault>')
+        fault_with_detail(f'<BankFault xmlns="{BANK_NAMESPACE}"><code>NEW_CODE</code><message>m</message><retryable>true</retryable></BankFault>')
     )
     assert type(error) is BankError and error.code == "NEW_CODE" and error.retryable is True
 

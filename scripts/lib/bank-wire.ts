@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../../common/contract';
 
 /**
  * A lean raw-SOAP client for bank.wsdl, for the launcher and the benchmark: envelopes built by
@@ -6,8 +7,6 @@ import http from 'node:http';
  * regex on leaf elements (no XML parser on the load generator's hot path). Tests that need a
  * strict parse use test/helpers/bank-call.ts instead.
  */
-export const BANK_NS = 'urn:distbank:bank:v1';
-const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 const RESPONSE_BYTES_MAX = 4 * 1024 * 1024;
 
 export interface Caller {
@@ -42,7 +41,7 @@ export function envelope(
   let body = '';
   for (const [name, value] of args) body += `<b:${name}>${escapeText(value)}</b:${name}>`;
   return (
-    `<soap:Envelope xmlns:soap="${SOAP_ENV_NS}" xmlns:b="${BANK_NS}"><soap:Header>${header}</soap:Header>` +
+    `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Header>${header}</soap:Header>` +
     `<soap:Body><b:${operation}>${body}</b:${operation}></soap:Body></soap:Envelope>`
   );
 }
@@ -100,8 +99,8 @@ export class BankWire {
           path: this.target.pathname,
           method: 'POST',
           headers: {
-            'content-type': 'text/xml; charset=utf-8',
-            soapaction: `"${BANK_NS}#${operation}"`,
+            'content-type': SOAP_CONTENT_TYPE,
+            soapaction: soapActionHeader(BANK_NAMESPACE, operation),
             'content-length': payload.length,
           },
         },

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { URL } from 'node:url';
 import { parseStringPromise, processors } from 'xml2js';
+import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapAction } from '../../common/contract';
 
 /**
  * A small raw SOAP caller for bank.wsdl, for tests and tools: it builds the envelope by hand
@@ -11,8 +12,6 @@ import { parseStringPromise, processors } from 'xml2js';
  *                            { authToken, clientId, requestId: 'r-1' }, { timeoutMs: 5000 });
  *   r.body?.transactionId  /  r.fault?.code
  */
-export const BANK_NS = 'urn:distbank:bank:v1';
-const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 const RESPONSE_BYTES_MAX = 8 * 1024 * 1024;
 
 /** A value in a request: text, or nested elements (ordered pairs), or a repeated element. */
@@ -29,7 +28,7 @@ export interface BankHeaders {
 export interface BankCallOptions {
   /** Extra plain HTTP headers (e.g. auth-token/client-id as HTTP headers, as the seed sends them). */
   readonly httpHeaders?: Readonly<Record<string, string>>;
-  /** SOAPAction to send; default `urn:distbank:bank:v1#<operation>`; null sends none. */
+  /** SOAPAction to send; default soapAction(BANK_NAMESPACE, operation); null sends none. */
   readonly soapAction?: string | null;
   readonly timeoutMs: number;
 }
@@ -95,7 +94,7 @@ export function bankEnvelope(operation: string, args: BankArgs, headers: BankHea
   const header = blocks.length > 0 ? `<soap:Header>${blocks.join('')}</soap:Header>` : '';
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
-    `<soap:Envelope xmlns:soap="${SOAP_ENV_NS}" xmlns:b="${BANK_NS}">${header}` +
+    `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}">${header}` +
     `<soap:Body><b:${operation}>${renderPairs(pairs)}</b:${operation}></soap:Body></soap:Envelope>`
   );
 }
@@ -118,7 +117,7 @@ export function postRaw(
         path: target.pathname + target.search,
         method: 'POST',
         headers: {
-          'content-type': 'text/xml; charset=utf-8',
+          'content-type': SOAP_CONTENT_TYPE,
           'content-length': String(payload.length),
           ...httpHeaders,
         },
@@ -205,9 +204,9 @@ export async function callBank(
   headers: BankHeaders,
   options: BankCallOptions,
 ): Promise<BankCallResult> {
-  const soapAction = options.soapAction === undefined ? `${BANK_NS}#${operation}` : options.soapAction;
+  const action = options.soapAction === undefined ? soapAction(BANK_NAMESPACE, operation) : options.soapAction;
   const httpHeaders: Record<string, string> = { ...(options.httpHeaders ?? {}) };
-  if (soapAction !== null) httpHeaders['soapaction'] = `"${soapAction}"`;
+  if (action !== null) httpHeaders['soapaction'] = `"${action}"`;
   const response = await postRaw(url, bankEnvelope(operation, args, headers), httpHeaders, options.timeoutMs);
   return parseBankResponse(response.httpStatus, response.raw);
 }

@@ -1,4 +1,5 @@
 import { asList, BankRecord, BankValue, escapeText, parseBankResponse, postRaw } from './bank-call';
+import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, soapAction } from '../../common/contract';
 
 /**
  * A small raw SOAP caller for data.wsdl (tests and tools): builds the envelope by hand so a test
@@ -9,8 +10,6 @@ import { asList, BankRecord, BankValue, escapeText, parseBankResponse, postRaw }
  *   const r = await callData(url, 'Lock', [['accountId', ['1', '2']], ['waitMs', '0']], creds);
  *   r.body?.lockId  /  r.fault?.code
  */
-export const DATA_NS = 'urn:distbank:data:v1';
-const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 const CALL_TIMEOUT_MS_DEFAULT = 10_000;
 
 export type DataArgValue = string | readonly string[] | readonly DataArgPair[] | ReadonlyArray<readonly DataArgPair[]>;
@@ -24,7 +23,7 @@ export interface DataHeaders {
 
 export interface DataCallOptions {
   readonly httpHeaders?: Readonly<Record<string, string>>;
-  /** Default `urn:distbank:data:v1#<operation>`; null sends none. */
+  /** Default soapAction(DATA_NAMESPACE, operation); null sends none. */
   readonly soapAction?: string | null;
   readonly timeoutMs?: number;
 }
@@ -64,7 +63,7 @@ export function dataEnvelope(operation: string, args: readonly DataArgPair[], he
   const header = blocks.length > 0 ? `<soap:Header>${blocks.join('')}</soap:Header>` : '';
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
-    `<soap:Envelope xmlns:soap="${SOAP_ENV_NS}" xmlns:d="${DATA_NS}">${header}` +
+    `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:d="${DATA_NAMESPACE}">${header}` +
     `<soap:Body><d:${operation}>${args.map(([n, v]) => render(n, v)).join('')}</d:${operation}></soap:Body></soap:Envelope>`
   );
 }
@@ -75,9 +74,9 @@ export async function postData(
   body: string,
   options: DataCallOptions = {},
 ): Promise<DataCallResult> {
-  const soapAction = options.soapAction === undefined ? `${DATA_NS}#${operation}` : options.soapAction;
+  const action = options.soapAction === undefined ? soapAction(DATA_NAMESPACE, operation) : options.soapAction;
   const httpHeaders: Record<string, string> = { ...(options.httpHeaders ?? {}) };
-  if (soapAction !== null) httpHeaders['soapaction'] = `"${soapAction}"`;
+  if (action !== null) httpHeaders['soapaction'] = `"${action}"`;
   const response = await postRaw(url, body, httpHeaders, options.timeoutMs ?? CALL_TIMEOUT_MS_DEFAULT);
   return parseBankResponse(response.httpStatus, response.raw);
 }

@@ -3,6 +3,7 @@ import { CredentialStore, hashToken } from '../../common/credentials';
 import { createLogger } from '../../common/logger';
 import type { SoapServiceOptions } from '../../common/soap-host';
 import { REPO_DIR } from './process';
+import { DATA_NAMESPACE } from '../../common/contract';
 
 /**
  * The options of a SOAP edge serving data.wsdl for tests of the edge itself (guards, encodings,
@@ -14,7 +15,7 @@ export function dataEdgeOptions(token: string, overrides: Partial<SoapServiceOpt
     service: 'data',
     wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
     path: '/data',
-    namespace: 'urn:distbank:data:v1',
+    namespace: DATA_NAMESPACE,
     faultElement: 'DataFault',
     principalHeader: 'business-id',
     credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(token) }] }),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseStringPromise } from 'xml2js';
 import { RunningProcess, startProcess } from './process';
+import { ADMIN_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../../common/contract';
 
 /**
  * `npm start` (scripts/cluster.js) on free ports in a temp dir, with the console: what the
@@ -51,8 +52,6 @@ export async function launchCluster(
   };
 }
 
-export const ADMIN_NS = 'urn:distbank:admin:v1';
-
 export interface AdminAnswer {
   readonly status: number;
   /** The response element's content (xml2js, explicitArray off), or the AdminFault. */
@@ -70,8 +69,8 @@ export async function callAdmin(
   const header = token === undefined ? '' : `<soap:Header><a:admin-token>${token}</a:admin-token></soap:Header>`;
   const res = await fetch(new URL('/admin', consoleUrl), {
     method: 'POST',
-    headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${ADMIN_NS}#${operation}"` },
-    body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="${ADMIN_NS}">${header}<soap:Body><a:${operation}>${inner}</a:${operation}></soap:Body></soap:Envelope>`,
+    headers: { 'content-type': SOAP_CONTENT_TYPE, soapaction: soapActionHeader(ADMIN_NAMESPACE, operation) },
+    body: `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:a="${ADMIN_NAMESPACE}">${header}<soap:Body><a:${operation}>${inner}</a:${operation}></soap:Body></soap:Envelope>`,
   });
   const xml = await res.text();
   const parsed = (await parseStringPromise(xml, {

@@ -6,10 +6,8 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE } from '../../common/contract';
 import { FAULT_CODES, FaultCode } from '../../common/fault-codes';
-
-export const NS = 'urn:distbank:bank:v1';
-const ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 
 export interface Seen {
   readonly soapAction: string | undefined;
@@ -55,7 +53,7 @@ export class ScriptedServer {
 }
 
 export function envelope(body: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${ENV}"><soap:Body>${body}</soap:Body></soap:Envelope>`;
+  return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body>${body}</soap:Body></soap:Envelope>`;
 }
 
 export function okResponse(element: string, fields: Record<string, string>): Responder {
@@ -63,8 +61,8 @@ export function okResponse(element: string, fields: Record<string, string>): Res
     .map(([k, v]) => `<b:${k}>${v}</b:${k}>`)
     .join('');
   return (_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' });
-    res.end(envelope(`<b:${element} xmlns:b="${NS}">${inner}</b:${element}>`));
+    res.writeHead(200, { 'content-type': SOAP_CONTENT_TYPE });
+    res.end(envelope(`<b:${element} xmlns:b="${BANK_NAMESPACE}">${inner}</b:${element}>`));
   };
 }
 
@@ -72,11 +70,11 @@ export function okResponse(element: string, fields: Record<string, string>): Res
 export function faultResponse(code: FaultCode, message: string, accountId?: string): Responder {
   const info = FAULT_CODES[code];
   return (_req, res) => {
-    res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' });
+    res.writeHead(500, { 'content-type': SOAP_CONTENT_TYPE });
     res.end(
       envelope(
         `<soap:Fault><faultcode>soap:${info.soapFaultCode}</faultcode><faultstring>${message}</faultstring><detail>` +
-          `<b:BankFault xmlns:b="${NS}"><b:code>${code}</b:code><b:message>${message}</b:message>` +
+          `<b:BankFault xmlns:b="${BANK_NAMESPACE}"><b:code>${code}</b:code><b:message>${message}</b:message>` +
           (accountId === undefined ? '' : `<b:accountId>${accountId}</b:accountId>`) +
           `<b:retryable>${info.retryable}</b:retryable></b:BankFault></detail></soap:Fault>`,
       ),

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
+import { SOAP_CONTENT_TYPE } from '../../common/contract';
 
 /**
  * Raw TCP peers for the slow-peer tests: a connection that sends what and when the test says
@@ -101,7 +102,7 @@ export function adminHealth(baseUrl: string, token: string): Promise<Record<stri
 }
 
 export const SOAP_POST_HEAD = (contentLength: number): string =>
-  `POST /bank HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: ${contentLength}\r\n\r\n`;
+  `POST /bank HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${SOAP_CONTENT_TYPE}\r\nContent-Length: ${contentLength}\r\n\r\n`;
 
 export function percentile(sortedMs: readonly number[], p: number): number {
   if (sortedMs.length === 0) return NaN;
