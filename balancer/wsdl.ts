@@ -1,4 +1,4 @@
-import { escapeXml } from '../common/soap-fault';
+import { xmlAttribute } from '../common/xml-writer';
 
 /**
  * bank.wsdl as the balancer serves it: the contract (with the configured maximum amount) with soap:address pointing at
@@ -11,7 +11,7 @@ export function wsdlWithAddress(text: string, wsdlPath: string, publicUrl: strin
   let count = 0;
   const rewritten = text.replace(ADDRESS, (_m, open: string, close: string) => {
     count++;
-    return `${open}${escapeXml(publicUrl)}${close}`;
+    return `${open}${xmlAttribute(publicUrl)}${close}`;
   });
   if (count !== 1) throw new Error(`${wsdlPath}: expected exactly one soap:address, found ${count}`);
   return Buffer.from(rewritten, 'utf8');

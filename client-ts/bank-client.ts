@@ -27,6 +27,7 @@ import {
   EntryKind,
 } from '../common/contract';
 import { isFaultCode } from '../common/fault-codes';
+import { xmlText } from '../common/xml-writer';
 import { DecimalString, decimal } from './decimal';
 import { BankError, bankErrorFor, BankProtocolError, BankTransportError } from './errors';
 import {
@@ -172,14 +173,10 @@ function checkedInt(name: string, value: number | undefined, fallback: number, m
   return v;
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** The header blocks as node-soap will insert them into soap:Header, verbatim. */
 export function headerBlocksXml(headers: BankSoapHeaders): string {
   return (Object.keys(headers) as (keyof BankSoapHeaders)[])
-    .map((name) => `<tns:${name} xmlns:tns="${BANK_NAMESPACE}">${escapeXml(headers[name])}</tns:${name}>`)
+    .map((name) => `<tns:${name} xmlns:tns="${BANK_NAMESPACE}">${xmlText(headers[name], 'refuse')}</tns:${name}>`)
     .join('');
 }
 

@@ -1,5 +1,6 @@
 import { SOAP11_ENVELOPE_NS } from './contract';
 import { FAULT_CODES, FaultCode } from './fault-codes';
+import { xmlAttribute, xmlText } from './xml-writer';
 
 /**
  * The one serializer of SOAP 1.1 faults in distbank. Every tier (the SOAP edge of the data and
@@ -21,37 +22,18 @@ export interface FaultFields {
   readonly retryAfterMs?: number | undefined;
 }
 
-const XML_ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&apos;',
-};
-
-/** XML 1.0's markup characters, and anything outside its Char production (lone surrogates too). */
-const ESCAPED = /[&<>"']|[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
-
-/**
- * Escapes text for XML element content and attribute values. A character XML 1.0 cannot carry
- * at all (a control character a caller smuggled into an echoed value) becomes U+FFFD, so a
- * strict parser can still read every fault and response.
- */
-export function escapeXml(text: string): string {
-  return text.replace(ESCAPED, (c) => XML_ESCAPES[c] ?? '\ufffd');
-}
-
 export function faultEnvelope(fields: FaultFields, namespace: string, faultElement: string): string {
   const info = FAULT_CODES[fields.code];
-  const message = escapeXml(fields.message);
-  const accountId = fields.accountId === undefined ? '' : `<accountId>${escapeXml(fields.accountId)}</accountId>`;
+  // A character XML 1.0 cannot carry (smuggled into an echoed value) becomes U+FFFD: every fault parses.
+  const message = xmlText(fields.message);
+  const accountId = fields.accountId === undefined ? '' : `<accountId>${xmlText(fields.accountId)}</accountId>`;
   const retryAfter =
     fields.retryAfterMs === undefined ? '' : `<retryAfterMs>${Math.ceil(fields.retryAfterMs)}</retryAfterMs>`;
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><soap:Fault>` +
     `<faultcode>soap:${info.soapFaultCode}</faultcode><faultstring>${fields.code}: ${message}</faultstring>` +
-    `<detail><${faultElement} xmlns="${escapeXml(namespace)}"><code>${fields.code}</code><message>${message}</message>` +
+    `<detail><${faultElement} xmlns="${xmlAttribute(namespace)}"><code>${fields.code}</code><message>${message}</message>` +
     `${accountId}<retryable>${info.retryable ? 'true' : 'false'}</retryable>${retryAfter}</${faultElement}></detail>` +
     '</soap:Fault></soap:Body></soap:Envelope>'
   );
@@ -68,7 +50,7 @@ export function mustUnderstandEnvelope(blockNs: string, blockName: string): stri
     '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body><soap:Fault>` +
     '<faultcode>soap:MustUnderstand</faultcode>' +
-    `<faultstring>header block {${escapeXml(blockNs)}}${escapeXml(blockName)} is not understood</faultstring>` +
+    `<faultstring>header block {${xmlText(blockNs)}}${xmlText(blockName)} is not understood</faultstring>` +
     '</soap:Fault></soap:Body></soap:Envelope>'
   );
 }

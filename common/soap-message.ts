@@ -1,8 +1,8 @@
 import * as soap from 'soap';
 import { SOAP11_ENVELOPE_NS, XSI_NS } from './contract';
-import { escapeXml } from './soap-fault';
 import { fault } from './service-fault';
 import { xsdTrim, XmlElement } from './xml-reader';
+import { xmlAttribute, xmlText } from './xml-writer';
 
 /**
  * The shapes of a service's messages, learned once at start from the WSDL by node-soap (which
@@ -215,7 +215,7 @@ export function responseEnvelope(shape: OperationShape, namespace: string, resul
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}"><soap:Body>` +
-    `<${shape.outputElement} xmlns="${escapeXml(namespace)}">${writeFields(shape.output, result)}</${shape.outputElement}>` +
+    `<${shape.outputElement} xmlns="${xmlAttribute(namespace)}">${writeFields(shape.output, result)}</${shape.outputElement}>` +
     '</soap:Body></soap:Envelope>'
   );
 }
@@ -243,5 +243,5 @@ function writeField(field: Field, value: unknown): string {
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
     throw new Error(`response field ${field.name} must be text, a number or a boolean`);
   }
-  return `<${field.name}>${escapeXml(String(value))}</${field.name}>`;
+  return `<${field.name}>${xmlText(String(value))}</${field.name}>`;
 }

@@ -7,6 +7,7 @@ import { BankFixture, startBankFixture } from './helpers/bank-fixture';
 import { REPO_DIR } from './helpers/process';
 import { schemaOfWsdl, xsdVerdicts } from './helpers/xsd';
 import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, XSI_NS } from '../common/contract';
+import { xmlText } from '../common/xml-writer';
 
 /**
  * Verdict equality: for every simple type a caller puts on the wire, the service's verdict on a
@@ -24,11 +25,8 @@ const AMOUNT_MAX = '2500.50';
 const NIL = Symbol('xsi:nil');
 type Form = string | typeof NIL;
 
-function escapeText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 function leaf(name: string, form: Form): string {
-  return form === NIL ? `<${name} xsi:nil="true"/>` : `<${name}>${escapeText(form)}</${name}>`;
+  return form === NIL ? `<${name} xsi:nil="true"/>` : `<${name}>${xmlText(form)}</${name}>`;
 }
 /** An element in the service namespace that declares what it uses, so it stands alone for xmllint. */
 function rooted(ns: string, name: string, inner: string): string {
@@ -91,7 +89,7 @@ function bankProbes(credentials: { token: string; clientId: string }): Probe[] {
   const headerBlock = (name: string, form: Form): string =>
     form === NIL
       ? `<${name} xmlns="${BANK_NAMESPACE}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>`
-      : rooted(BANK_NAMESPACE, name, escapeText(form));
+      : rooted(BANK_NAMESPACE, name, xmlText(form));
   const auth = (): string[] => [
     headerBlock('auth-token', credentials.token),
     headerBlock('client-id', credentials.clientId),
@@ -257,7 +255,7 @@ function dataProbes(credentials: { token: string; businessId: string }): Probe[]
   const block = (name: string, form: Form): string =>
     form === NIL
       ? `<${name} xmlns="${DATA_NAMESPACE}" xmlns:xsi="${XSI_NS}" xsi:nil="true"/>`
-      : rooted(DATA_NAMESPACE, name, escapeText(form));
+      : rooted(DATA_NAMESPACE, name, xmlText(form));
   const auth = [block('auth-token', credentials.token), block('business-id', credentials.businessId)];
   const body = (probed: string): { probed: string; headers: readonly string[]; body: string } => ({
     probed,

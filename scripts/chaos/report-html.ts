@@ -1,3 +1,4 @@
+import { xmlAttribute } from '../../common/xml-writer';
 import { Verdict } from './checker';
 import { NemesisRecord } from './history';
 import { Availability, Bucket } from './timeline';
@@ -24,10 +25,6 @@ const W = 960,
   PAD_B = 28;
 const COLORS = ['#d62728', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
-function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
 interface Series {
   readonly name: string;
   readonly color: string;
@@ -49,8 +46,8 @@ function chart(
       const x0 = x(n.startMs / 1000),
         x1 = Math.max(x0 + 2, x(n.endMs / 1000));
       return (
-        `<rect x="${x0.toFixed(1)}" y="${PAD_T}" width="${(x1 - x0).toFixed(1)}" height="${H - PAD_T - PAD_B}" fill="#fde68a" opacity="0.6"><title>${esc(`${n.name} ${n.target}`)}</title></rect>` +
-        `<text x="${(x0 + 2).toFixed(1)}" y="${PAD_T + 10}" font-size="10" fill="#92400e">${esc(n.name)}</text>`
+        `<rect x="${x0.toFixed(1)}" y="${PAD_T}" width="${(x1 - x0).toFixed(1)}" height="${H - PAD_T - PAD_B}" fill="#fde68a" opacity="0.6"><title>${xmlAttribute(`${n.name} ${n.target}`)}</title></rect>` +
+        `<text x="${(x0 + 2).toFixed(1)}" y="${PAD_T + 10}" font-size="10" fill="#92400e">${xmlAttribute(n.name)}</text>`
       );
     })
     .join('');
@@ -75,23 +72,25 @@ function chart(
         `<text x="${PAD_L - 6}" y="${(y(v) + 3).toFixed(1)}" font-size="10" text-anchor="end">${v.toFixed(0)}</text>`,
     )
     .join('');
-  const legend = series.map((s) => `<span style="color:${s.color};margin-right:14px">■ ${esc(s.name)}</span>`).join('');
+  const legend = series
+    .map((s) => `<span style="color:${s.color};margin-right:14px">■ ${xmlAttribute(s.name)}</span>`)
+    .join('');
   return (
-    `<h2>${esc(title)}</h2><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">` +
+    `<h2>${xmlAttribute(title)}</h2><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">` +
     `<rect x="${PAD_L}" y="${PAD_T}" width="${W - PAD_L - PAD_R}" height="${H - PAD_T - PAD_B}" fill="#fafafa" stroke="#ddd"/>` +
     shades +
     lines +
     ticks +
     yTicks +
-    `<text x="4" y="${PAD_T + 8}" font-size="10">${esc(unit)}</text></svg>` +
+    `<text x="4" y="${PAD_T + 8}" font-size="10">${xmlAttribute(unit)}</text></svg>` +
     `<div class="legend">${legend}</div>`
   );
 }
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   return (
-    `<table><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>` +
-    rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('') +
+    `<table><tr>${headers.map((h) => `<th>${xmlAttribute(h)}</th>`).join('')}</tr>` +
+    rows.map((r) => `<tr>${r.map((c) => `<td>${xmlAttribute(c)}</td>`).join('')}</tr>`).join('') +
     '</table>'
   );
 }
@@ -104,11 +103,11 @@ export function renderReport(input: ReportInput): string {
   const verdictLine = v.valid
     ? '<p class="ok">VALID: no anomaly found</p>'
     : `<p class="bad">INVALID: ${v.anomalies.length} anomalies</p>`;
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(input.title)}</title><style>
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${xmlAttribute(input.title)}</title><style>
 body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:15px;margin:18px 0 4px}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 .ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.legend{font-size:12px;margin:2px 0 8px ${PAD_L}px}
-</style></head><body><h1>${esc(input.title)}</h1>${verdictLine}
+</style></head><body><h1>${xmlAttribute(input.title)}</h1>${verdictLine}
 ${countsTable(v)}
 ${chart('Throughput and faults per second (nemesis windows shaded)', 'per s', seconds, throughputSeries(input), input.nemeses)}
 ${chart('Latency per second', 'ms', seconds, latencySeries(input), input.nemeses)}
@@ -125,7 +124,7 @@ ${
           .map((a) => [a.kind, a.accountId ?? '', a.transactionId ?? '', a.requestId ?? '', a.detail]),
       )
 }
-<h2>Options</h2><pre>${esc(JSON.stringify(input.options, null, 2))}</pre>
+<h2>Options</h2><pre>${xmlAttribute(JSON.stringify(input.options, null, 2))}</pre>
 </body></html>
 `;
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../../common/contract';
+import { xmlText } from '../../common/xml-writer';
 
 /**
  * A lean raw-SOAP client for bank.wsdl, for the launcher and the benchmark: envelopes built by
@@ -8,6 +9,9 @@ import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader
  * strict parse use test/helpers/bank-call.ts instead.
  */
 const RESPONSE_BYTES_MAX = 4 * 1024 * 1024;
+
+/** What we send must be XML 1.0 text: a character the server's reader would refuse is refused here. */
+const text = (value: string): string => xmlText(value, 'refuse');
 
 export interface Caller {
   readonly clientId: string;
@@ -26,20 +30,16 @@ export interface WireResult {
   readonly raw: string;
 }
 
-function escapeText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 export function envelope(
   operation: string,
   args: readonly (readonly [string, string])[],
   caller: Caller,
   requestId?: string,
 ): string {
-  let header = `<b:auth-token>${escapeText(caller.authToken)}</b:auth-token><b:client-id>${escapeText(caller.clientId)}</b:client-id>`;
-  if (requestId !== undefined) header += `<b:request-id>${escapeText(requestId)}</b:request-id>`;
+  let header = `<b:auth-token>${text(caller.authToken)}</b:auth-token><b:client-id>${text(caller.clientId)}</b:client-id>`;
+  if (requestId !== undefined) header += `<b:request-id>${text(requestId)}</b:request-id>`;
   let body = '';
-  for (const [name, value] of args) body += `<b:${name}>${escapeText(value)}</b:${name}>`;
+  for (const [name, value] of args) body += `<b:${name}>${text(value)}</b:${name}>`;
   return (
     `<soap:Envelope xmlns:soap="${SOAP11_ENVELOPE_NS}" xmlns:b="${BANK_NAMESPACE}"><soap:Header>${header}</soap:Header>` +
     `<soap:Body><b:${operation}>${body}</b:${operation}></soap:Body></soap:Envelope>`

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { URL } from 'node:url';
 import { parseStringPromise, processors } from 'xml2js';
 import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapAction } from '../../common/contract';
+import { xmlText } from '../../common/xml-writer';
 
 /**
  * A small raw SOAP caller for bank.wsdl, for tests and tools: it builds the envelope by hand
@@ -66,8 +67,9 @@ export interface RawResponse {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+/** What a test sends is XML 1.0 text: a test that wants other bytes builds them itself. */
 export function escapeText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return xmlText(text, 'refuse');
 }
 
 function renderValue(name: string, value: BankArgValue): string {
