@@ -1,9 +1,9 @@
 import { SOAP_CONTENT_TYPE } from '../common/contract';
 import { Logger } from '../common/logger';
 import { Cents } from '../common/money';
-import { DataEnvelopes, DataOperation, JournalFilter, Posting, soapActionOf } from './data-envelope';
+import { DataEnvelopes, DataOperation, JournalFilter, DataPosting, soapActionOf } from './data-envelope';
 import {
-  AccountState,
+  DataAccountState,
   BadDataResponse,
   CreatedAccount,
   DataFaultDetail,
@@ -159,7 +159,7 @@ export class DataClient {
     );
   }
 
-  async read(scope: CallScope, accountIds: readonly string[]): Promise<AccountState[]> {
+  async read(scope: CallScope, accountIds: readonly string[]): Promise<DataAccountState[]> {
     return this.call(scope, 'Read', this.envelopes.read(scope.requestId, accountIds), readReadResponse);
   }
 
@@ -168,7 +168,7 @@ export class DataClient {
     lockId: string,
     fencingToken: string,
     transactionId: string,
-    postings: readonly Posting[],
+    postings: readonly DataPosting[],
     release: boolean,
   ): Promise<UpdateOutcome> {
     const xml = this.envelopes.update(scope.requestId, lockId, fencingToken, transactionId, postings, release);

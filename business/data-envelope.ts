@@ -19,7 +19,7 @@ export interface JournalFilter {
 
 export type DataOperation = 'Lock' | 'Read' | 'Update' | 'Unlock' | 'CreateAccount' | 'GetJournal';
 
-export interface Posting {
+export interface DataPosting {
   readonly accountId: string;
   /** Signed: negative debits, positive credits; never zero. */
   readonly amountCents: Cents;
@@ -63,7 +63,7 @@ export class DataEnvelopes {
     lockId: string,
     fencingToken: string,
     transactionId: string,
-    postings: readonly Posting[],
+    postings: readonly DataPosting[],
     release: boolean,
   ): string {
     const lines = postings

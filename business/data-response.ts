@@ -25,7 +25,7 @@ export interface LockedAccount {
   readonly version: string;
 }
 
-export interface AccountState extends LockedAccount {
+export interface DataAccountState extends LockedAccount {
   readonly locked: boolean;
 }
 
@@ -180,7 +180,7 @@ export function readLockResponse(element: XmlElement): LockGrant {
   };
 }
 
-export function readReadResponse(element: XmlElement): AccountState[] {
+export function readReadResponse(element: XmlElement): DataAccountState[] {
   const list = childrenNamed(element, 'account').map((a) => ({
     ...lockedAccount(a),
     locked: booleanText(a, 'locked'),

@@ -2,7 +2,7 @@ import { Logger } from '../common/logger';
 import { compareAccountIds } from './account-queue';
 import { clientFaultOf, isLostLock } from './data-faults';
 import { CallScope, DataCallError, DataClient } from './data-client';
-import { Posting } from './data-envelope';
+import { DataPosting } from './data-envelope';
 import { UpdateOutcome } from './data-response';
 import { OwnerCache } from './owner-cache';
 
@@ -26,7 +26,7 @@ export interface MoneyFlowSettings {
 export interface Movement {
   readonly scope: CallScope;
   readonly transactionId: string;
-  readonly postings: readonly Posting[];
+  readonly postings: readonly DataPosting[];
 }
 
 export class MoneyFlow {

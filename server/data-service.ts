@@ -14,13 +14,13 @@ import { classifyPostings, normalizeAccountIds, refusalFault } from './lock-rule
 import { LockWaiters, WaitTicket } from './lock-waiters';
 import * as parse from './parse-args';
 import {
-  AccountId,
+  StoredAccountId,
   AccountRow,
   EntryKind,
   JournalQuery,
   LockRequest,
   LockResult,
-  Posting,
+  StoredPosting,
   Store,
   StoredJournalRow,
 } from './store';
@@ -77,7 +77,7 @@ function journalQueryOf(args: Record<string, unknown>): JournalQuery {
   };
 }
 
-function accountIdList(args: Record<string, unknown>): AccountId[] {
+function accountIdList(args: Record<string, unknown>): StoredAccountId[] {
   const raw = parse.list(args, 'accountId');
   if (raw.length > ACCOUNTS_PER_LOCK_MAX)
     throw fault('INVALID_REQUEST', `at most ${ACCOUNTS_PER_LOCK_MAX} accountIds are allowed`);
@@ -87,7 +87,7 @@ function accountIdList(args: Record<string, unknown>): AccountId[] {
   );
 }
 
-function postingsOf(args: Record<string, unknown>): Posting[] {
+function postingsOf(args: Record<string, unknown>): StoredPosting[] {
   const raw = parse.list(args, 'posting');
   if (raw.length === 0) throw fault('INVALID_REQUEST', 'at least one posting is required');
   if (raw.length > POSTINGS_PER_UPDATE_MAX)
@@ -159,7 +159,7 @@ export class DataService {
     let queuedAhead = this.waiters.firstQueued(request.accountIds);
     try {
       for (;;) {
-        let blockedOn: AccountId;
+        let blockedOn: StoredAccountId;
         let blockerExpiresInMs = Number.POSITIVE_INFINITY;
         if (queuedAhead === undefined) {
           const result = await this.store.lock(request);

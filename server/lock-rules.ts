@@ -1,14 +1,14 @@
 import { BALANCE_CENTS_MAX, Cents, formatCents } from '../common/money';
 import { fault, ServiceFault } from '../common/service-fault';
 import {
-  AccountId,
+  StoredAccountId,
   AccountRow,
-  AccountState,
+  StoredAccountState,
   ClassifiedPosting,
   IdempotencyRow,
   JournalRow,
   LockRow,
-  Posting,
+  StoredPosting,
   RecordedOutcome,
   UpdateResult,
 } from './store';
@@ -25,7 +25,7 @@ export function isLeaseLive(lock: Pick<LockRow, 'expiresAtMs'>, nowMs: number): 
 }
 
 /** Deduplicate and sort ascending: locks are always taken in one global order (no deadlock). */
-export function normalizeAccountIds(accountIds: readonly AccountId[], countMax: number): AccountId[] {
+export function normalizeAccountIds(accountIds: readonly StoredAccountId[], countMax: number): StoredAccountId[] {
   const unique = [...new Set(accountIds)].sort((a, b) => a - b);
   if (unique.length === 0) throw fault('INVALID_REQUEST', 'at least one accountId is required');
   if (unique.length > countMax) throw fault('INVALID_REQUEST', `at most ${countMax} distinct accountIds are allowed`);
@@ -35,7 +35,7 @@ export function normalizeAccountIds(accountIds: readonly AccountId[], countMax: 
 export type LockPlan =
   | { readonly kind: 'grant'; readonly expiredLockIds: readonly string[] }
   /** expiresInMs: how long the blocking lease still runs, by the store's clock (not the caller's). */
-  | { readonly kind: 'blocked'; readonly accountId: AccountId; readonly expiresInMs: number };
+  | { readonly kind: 'blocked'; readonly accountId: StoredAccountId; readonly expiresInMs: number };
 
 /**
  * Decide a Lock: every account must exist (the lowest missing one is reported), none may be under
@@ -44,8 +44,8 @@ export type LockPlan =
  * `holdingLocks` are the locks that cover any of the requested accounts.
  */
 export function planLock(
-  accountIds: readonly AccountId[],
-  found: ReadonlyMap<AccountId, AccountRow>,
+  accountIds: readonly StoredAccountId[],
+  found: ReadonlyMap<StoredAccountId, AccountRow>,
   holdingLocks: readonly LockRow[],
   nowMs: number,
 ): LockPlan {
@@ -53,7 +53,7 @@ export function planLock(
     if (!found.has(id)) throw fault('ACCOUNT_NOT_FOUND', `account ${id} does not exist`, String(id));
   }
   const requested = new Set(accountIds);
-  let blocked: { accountId: AccountId; expiresAtMs: number } | undefined;
+  let blocked: { accountId: StoredAccountId; expiresAtMs: number } | undefined;
   const expiredLockIds: string[] = [];
   for (const lock of holdingLocks) {
     if (!isLeaseLive(lock, nowMs)) {
@@ -79,7 +79,7 @@ export function checkWriteAuthority(
   lock: LockRow | undefined,
   holder: string,
   fencingToken: number,
-  postingAccountIds: readonly AccountId[],
+  postingAccountIds: readonly StoredAccountId[],
   nowMs: number,
 ): void {
   if (lock === undefined || lock.holder !== holder) {
@@ -102,13 +102,13 @@ export function checkWriteAuthority(
  * What the postings mean: one posting is a deposit (+) or a withdrawal (−); two postings on
  * distinct accounts summing to zero are a transfer. Anything else is refused as a whole.
  */
-export function classifyPostings(postings: readonly Posting[]): ClassifiedPosting[] {
+export function classifyPostings(postings: readonly StoredPosting[]): ClassifiedPosting[] {
   if (postings.length === 1) {
     const p = postings[0]!;
     return [{ ...p, kind: p.amountCents > 0 ? 'DEPOSIT' : 'WITHDRAWAL' }];
   }
   if (postings.length === 2) {
-    const [a, b] = postings as [Posting, Posting];
+    const [a, b] = postings as [StoredPosting, StoredPosting];
     if (a.accountId === b.accountId)
       throw fault('INVALID_REQUEST', 'the two postings of a transfer must name distinct accounts', String(a.accountId));
     if (a.amountCents + b.amountCents !== 0)
@@ -124,7 +124,7 @@ export function classifyPostings(postings: readonly Posting[]): ClassifiedPostin
 }
 
 /** The content of an Update as an order-free set: a replay in another order is the same request. */
-export function updateFingerprint(postings: readonly Posting[]): string {
+export function updateFingerprint(postings: readonly StoredPosting[]): string {
   const parts = postings.map((p) => `${p.accountId}:${p.amountCents}`).sort();
   return `update|${parts.join(',')}`;
 }
@@ -203,7 +203,7 @@ export function replayResult(
 export function planCreateReplay(
   record: IdempotencyRow | undefined,
   fingerprint: string,
-): { readonly accountId: AccountId; readonly balanceCents: Cents } | undefined {
+): { readonly accountId: StoredAccountId; readonly balanceCents: Cents } | undefined {
   const recorded = matchReplay(record, fingerprint);
   if (recorded === undefined) return undefined;
   if (recorded.status !== 'created') throw new Error('a create fingerprint matched a non-create outcome');
@@ -228,7 +228,7 @@ export type PostingPlan =
 export function planPostings(
   transactionId: string,
   postings: readonly ClassifiedPosting[],
-  current: ReadonlyMap<AccountId, AccountRow>,
+  current: ReadonlyMap<StoredAccountId, AccountRow>,
   nowMs: number,
 ): PostingPlan {
   const accounts: AccountRow[] = [];
@@ -303,24 +303,24 @@ export function replayReleases(
 }
 
 /** The accounts column of a lock row ("3,7,12", ascending) as ids. */
-export function parseLockAccounts(text: string): AccountId[] {
+export function parseLockAccounts(text: string): StoredAccountId[] {
   return text.split(',').map((part) => Number(part));
 }
 
 /** Read's answer, shared by both stores: every id must exist; lock state from live leases only. */
 export function accountStates(
-  accountIds: readonly AccountId[],
+  accountIds: readonly StoredAccountId[],
   accounts: readonly AccountRow[],
   locks: readonly LockRow[],
   nowMs: number,
-): AccountState[] {
+): StoredAccountState[] {
   const byId = new Map(accounts.map((a) => [a.accountId, a]));
-  const lockOf = new Map<AccountId, LockRow>();
+  const lockOf = new Map<StoredAccountId, LockRow>();
   for (const lock of locks) {
     if (!isLeaseLive(lock, nowMs)) continue;
     for (const id of lock.accountIds) lockOf.set(id, lock);
   }
-  return accountIds.map((id): AccountState => {
+  return accountIds.map((id): StoredAccountState => {
     const account = byId.get(id);
     if (account === undefined) throw fault('ACCOUNT_NOT_FOUND', `account ${id} does not exist`, String(id));
     const lock = lockOf.get(id);

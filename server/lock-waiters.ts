@@ -1,5 +1,5 @@
 import { fault } from '../common/service-fault';
-import { AccountId } from './store';
+import { StoredAccountId } from './store';
 
 /**
  * FIFO queues of Lock requests waiting for accounts, one queue per account, bounded. A waiting
@@ -11,14 +11,14 @@ import { AccountId } from './store';
  * Waiters hold nothing, so waiting can never deadlock; every wait ends by the caller's deadline.
  */
 export class WaitTicket {
-  queuedOn: AccountId | undefined;
+  queuedOn: StoredAccountId | undefined;
   wake: (() => void) | undefined;
   /** A release that arrived while this head was busy re-trying: re-try again at once. */
   missedWake = false;
 }
 
 export class LockWaiters {
-  private readonly queues = new Map<AccountId, WaitTicket[]>();
+  private readonly queues = new Map<StoredAccountId, WaitTicket[]>();
 
   constructor(
     private readonly perAccountMax: number,
@@ -26,7 +26,7 @@ export class LockWaiters {
   ) {}
 
   /** The lowest of these accounts that has requests waiting for it, if any. */
-  firstQueued(accountIds: readonly AccountId[]): AccountId | undefined {
+  firstQueued(accountIds: readonly StoredAccountId[]): StoredAccountId | undefined {
     return accountIds.find((id) => (this.queues.get(id)?.length ?? 0) > 0);
   }
 
@@ -38,7 +38,7 @@ export class LockWaiters {
   }
 
   /** Accounts with waiters and how many wait on each, most first, at most `max` (for the console). */
-  perAccount(max: number): Array<{ accountId: AccountId; waiters: number }> {
+  perAccount(max: number): Array<{ accountId: StoredAccountId; waiters: number }> {
     return [...this.queues]
       .map(([accountId, queue]) => ({ accountId, waiters: queue.length }))
       .sort((a, b) => b.waiters - a.waiters)
@@ -51,7 +51,7 @@ export class LockWaiters {
    * from now) and every pollMs.
    * Throws ACCOUNT_LOCKED when the queue is full.
    */
-  wait(ticket: WaitTicket, accountId: AccountId, remainingMs: number, blockerExpiresInMs: number): Promise<void> {
+  wait(ticket: WaitTicket, accountId: StoredAccountId, remainingMs: number, blockerExpiresInMs: number): Promise<void> {
     if (ticket.queuedOn !== accountId) {
       const queue = this.queues.get(accountId) ?? [];
       if (queue.length >= this.perAccountMax) {
@@ -103,7 +103,7 @@ export class LockWaiters {
   }
 
   /** These accounts were released by this process: their queue heads re-try now. */
-  released(accountIds: readonly AccountId[]): void {
+  released(accountIds: readonly StoredAccountId[]): void {
     for (const id of accountIds) {
       const queue = this.queues.get(id);
       if (queue !== undefined) this.wakeHead(queue);

@@ -6,7 +6,7 @@ import {
   TRANSACTION_ID_PATTERN,
 } from '../common/contract';
 import { fault } from '../common/service-fault';
-import { AccountId } from './store';
+import { StoredAccountId } from './store';
 
 /**
  * Validation of the raw arguments node-soap hands over (common/soap-host.ts): every leaf is
@@ -37,7 +37,7 @@ function matching(value: string, pattern: RegExp, name: string): string {
   return value;
 }
 
-export function accountId(value: unknown, name = 'accountId'): AccountId {
+export function accountId(value: unknown, name = 'accountId'): StoredAccountId {
   return Number(matching(text(value, name), ACCOUNT_ID_PATTERN, name));
 }
 

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { AccountId, RemoteReleaseHandler } from './store';
+import { StoredAccountId, RemoteReleaseHandler } from './store';
 
 /**
  * The data server's ear for releases made by the OTHER data servers on the same PostgreSQL
@@ -104,7 +104,7 @@ export class PgReleaseListener {
     );
   }
 
-  private emit(accountIds: readonly AccountId[] | 'all'): void {
+  private emit(accountIds: readonly StoredAccountId[] | 'all'): void {
     for (const handler of this.handlers) handler(accountIds);
   }
 }

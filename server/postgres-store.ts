@@ -23,8 +23,8 @@ import { accountsLimitFault } from './owner-limit';
 import { postgresSchema, releaseChannel } from './postgres-schema';
 import { isTransientStoreError, storeFailure } from './store-errors';
 import {
-  AccountId,
-  AccountState,
+  StoredAccountId,
+  StoredAccountState,
   CreateAccountRequest,
   CreateAccountResult,
   JournalQuery,
@@ -268,7 +268,7 @@ export class PostgresStore implements Store {
     return { released: false, releasedAccountIds: [] };
   }
 
-  async read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]> {
+  async read(accountIds: readonly StoredAccountId[]): Promise<readonly StoredAccountState[]> {
     // One statement: one snapshot of balances and lock state together, judged by the database's clock.
     const rows = (
       await this.pool
@@ -309,7 +309,7 @@ export class PostgresStore implements Store {
    * range per kind (journal_by_kind), each at most `limit` rows, merged, so a filter never reads
    * the entries it leaves out.
    */
-  async journal(accountId: AccountId, query: JournalQuery): Promise<JournalResult> {
+  async journal(accountId: StoredAccountId, query: JournalQuery): Promise<JournalResult> {
     const entries =
       query.kinds === undefined
         ? `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE account_id = $1 AND entry_id < $3 ORDER BY entry_id DESC LIMIT $2`

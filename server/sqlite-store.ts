@@ -24,9 +24,9 @@ import { accountsLimitFault } from './owner-limit';
 import { SQLITE_SCHEMA } from './sqlite-schema';
 import { storeFailure } from './store-errors';
 import {
-  AccountId,
+  StoredAccountId,
   AccountRow,
-  AccountState,
+  StoredAccountState,
   CreateAccountRequest,
   CreateAccountResult,
   EntryKind,
@@ -203,13 +203,13 @@ export class SqliteStore implements Store {
     return statements;
   }
 
-  private accountsByIds(ids: readonly AccountId[]): AccountRow[] {
+  private accountsByIds(ids: readonly StoredAccountId[]): AccountRow[] {
     return this.listStatements(ids.length)
       .accounts.all(...ids)
       .map(toAccount);
   }
 
-  private locksCovering(ids: readonly AccountId[]): LockRow[] {
+  private locksCovering(ids: readonly StoredAccountId[]): LockRow[] {
     return this.listStatements(ids.length)
       .locks.all(...ids)
       .map(toLock);
@@ -328,7 +328,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]> {
+  async read(accountIds: readonly StoredAccountId[]): Promise<readonly StoredAccountState[]> {
     const nowMs = Date.now();
     const read = this.db.transaction(() => ({
       accounts: this.accountsByIds(accountIds),
@@ -378,7 +378,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async journal(accountId: AccountId, query: JournalQuery): Promise<JournalResult> {
+  async journal(accountId: StoredAccountId, query: JournalQuery): Promise<JournalResult> {
     const before = query.beforeEntryId ?? Number.MAX_SAFE_INTEGER;
     const read = this.db.transaction(() => {
       const account = this.sql.accountById.get(accountId);

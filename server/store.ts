@@ -1,3 +1,4 @@
+import type { EntryKind } from '../common/contract';
 import { Cents } from '../common/money';
 
 /**
@@ -8,14 +9,16 @@ import { Cents } from '../common/money';
  * as ServiceFault; the decision logic is shared, only data access differs between the stores.
  */
 
-/** A positive integer (≤ 15 decimal digits, so always a safe integer). */
-export type AccountId = number;
+/**
+ * An account's key in the store: a positive integer (≤ 15 decimal digits, so always a safe
+ * integer). On the wire it is text (AccountId, common/contract.ts); parse-args.ts converts.
+ */
+export type StoredAccountId = number;
 
-import type { EntryKind } from '../common/contract';
 export type { EntryKind };
 
 export interface AccountRow {
-  readonly accountId: AccountId;
+  readonly accountId: StoredAccountId;
   readonly ownerId: string;
   readonly balanceCents: Cents;
   readonly version: number;
@@ -27,28 +30,28 @@ export interface LockRow {
   readonly fencingToken: number;
   readonly expiresAtMs: number;
   /** Ascending. */
-  readonly accountIds: readonly AccountId[];
+  readonly accountIds: readonly StoredAccountId[];
   /** PostgreSQL only: the data server waiting for this lock ('*': several), whose release is announced. */
   readonly waiter?: string;
 }
 
-export interface Posting {
-  readonly accountId: AccountId;
+export interface StoredPosting {
+  readonly accountId: StoredAccountId;
   readonly amountCents: Cents;
 }
 
 /** A posting with its journal meaning, decided by classifyPostings (lock-rules.ts). */
-export interface ClassifiedPosting extends Posting {
+export interface ClassifiedPosting extends StoredPosting {
   readonly kind: EntryKind;
-  readonly counterpartyAccountId?: AccountId;
+  readonly counterpartyAccountId?: StoredAccountId;
 }
 
 export interface JournalRow {
   readonly transactionId: string;
-  readonly accountId: AccountId;
+  readonly accountId: StoredAccountId;
   readonly amountCents: Cents;
   readonly balanceAfterCents: Cents;
-  readonly counterpartyAccountId?: AccountId;
+  readonly counterpartyAccountId?: StoredAccountId;
   readonly kind: EntryKind;
   readonly atMs: number;
 }
@@ -62,7 +65,7 @@ export type RecordedOutcome =
       readonly message: string;
       readonly accountId?: string;
     }
-  | { readonly status: 'created'; readonly accountId: AccountId; readonly balanceCents: Cents };
+  | { readonly status: 'created'; readonly accountId: StoredAccountId; readonly balanceCents: Cents };
 
 export interface IdempotencyRow {
   readonly transactionId: string;
@@ -73,7 +76,7 @@ export interface IdempotencyRow {
 export interface LockRequest {
   readonly holder: string;
   /** Ascending, distinct, 1..16 (normalizeAccountIds). */
-  readonly accountIds: readonly AccountId[];
+  readonly accountIds: readonly StoredAccountId[];
   readonly lockId: string;
   readonly leaseMs: number;
   /** The caller waits if blocked: a release by another data server should be announced to it. */
@@ -86,7 +89,7 @@ export type LockResult =
    * The lowest requested account held by another live lease, and how long that lease still runs
    * by the store's clock (relative: the data server's own clock may differ from the database's).
    */
-  | { readonly kind: 'blocked'; readonly accountId: AccountId; readonly expiresInMs: number };
+  | { readonly kind: 'blocked'; readonly accountId: StoredAccountId; readonly expiresInMs: number };
 
 export interface UpdateRequest {
   readonly holder: string;
@@ -102,7 +105,7 @@ export interface UpdateResult {
   readonly replayed: boolean;
   readonly released: boolean;
   /** Accounts freed by this call (to wake local waiters). */
-  readonly releasedAccountIds: readonly AccountId[];
+  readonly releasedAccountIds: readonly StoredAccountId[];
   readonly accounts: readonly AccountRow[];
   /** Set when the (recorded) outcome is a refusal: the service throws it after the commit. */
   readonly refusal?: {
@@ -114,10 +117,10 @@ export interface UpdateResult {
 
 export interface UnlockResult {
   readonly released: boolean;
-  readonly releasedAccountIds: readonly AccountId[];
+  readonly releasedAccountIds: readonly StoredAccountId[];
 }
 
-export interface AccountState extends AccountRow {
+export interface StoredAccountState extends AccountRow {
   readonly locked: boolean;
   readonly lockHolder?: string;
   readonly lockExpiresAtMs?: number;
@@ -132,7 +135,7 @@ export interface CreateAccountRequest {
 }
 
 export interface CreateAccountResult {
-  readonly accountId: AccountId;
+  readonly accountId: StoredAccountId;
   readonly balanceCents: Cents;
   readonly replayed: boolean;
 }
@@ -159,7 +162,7 @@ export interface JournalResult {
 }
 
 /** Accounts released by another data server on the same database ('all': some may have been, unknown which). */
-export type RemoteReleaseHandler = (accountIds: readonly AccountId[] | 'all') => void;
+export type RemoteReleaseHandler = (accountIds: readonly StoredAccountId[] | 'all') => void;
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -169,9 +172,9 @@ export interface Store {
   update(request: UpdateRequest): Promise<UpdateResult>;
   unlock(holder: string, lockId: string): Promise<UnlockResult>;
   /** Ascending ids, all must exist (else ACCOUNT_NOT_FOUND). */
-  read(accountIds: readonly AccountId[]): Promise<readonly AccountState[]>;
+  read(accountIds: readonly StoredAccountId[]): Promise<readonly StoredAccountState[]>;
   createAccount(request: CreateAccountRequest): Promise<CreateAccountResult>;
-  journal(accountId: AccountId, query: JournalQuery): Promise<JournalResult>;
+  journal(accountId: StoredAccountId, query: JournalQuery): Promise<JournalResult>;
   /** Extra /health fields. */
   health(): Promise<Record<string, unknown>>;
   // ---- read-only views for the control plane (server/data-metrics.ts) ----

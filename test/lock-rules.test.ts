@@ -17,7 +17,7 @@ import {
   updateFingerprint,
 } from '../server/lock-rules';
 import { LockWaiters, WaitTicket } from '../server/lock-waiters';
-import { AccountRow, LockRow, Posting } from '../server/store';
+import { AccountRow, LockRow, StoredPosting } from '../server/store';
 
 function codeOf(run: () => unknown): string {
   try {
@@ -36,7 +36,7 @@ function account(id: number, balance: number, version = 0): AccountRow {
 function lock(partial: Partial<LockRow> = {}): LockRow {
   return { lockId: 'L1', holder: 'b1', fencingToken: 7, expiresAtMs: NOW + 1000, accountIds: [1, 2], ...partial };
 }
-function posting(accountId: number, cents: number): Posting {
+function posting(accountId: number, cents: number): StoredPosting {
   return { accountId, amountCents: asCents(cents) };
 }
 const ACCOUNTS = new Map([1, 2, 3].map((id) => [id, account(id, 1000)]));

@@ -1,5 +1,6 @@
 import { AttemptResult, OpKind } from './history';
-import { LedgerEntry, EntryKind } from './ledger';
+import type { EntryKind } from '../../common/contract';
+import { LedgerEntry } from './ledger';
 import { allLeafTexts, BankWire, Caller, leafText } from '../lib/bank-wire';
 import { formatCents, parseBalance, parseSignedAmount } from '../../common/money';
 

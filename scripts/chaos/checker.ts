@@ -60,13 +60,13 @@ export interface Verdict {
   readonly moneyDeltaCents: number;
 }
 
-interface Posting {
+interface LedgerPosting {
   readonly account: LedgerAccount;
   readonly entry: LedgerEntry;
 }
 
-function postingsByTransaction(ledger: Ledger): Map<string, Posting[]> {
-  const byId = new Map<string, Posting[]>();
+function postingsByTransaction(ledger: Ledger): Map<string, LedgerPosting[]> {
+  const byId = new Map<string, LedgerPosting[]>();
   for (const account of ledger.accounts) {
     for (const entry of account.entries) {
       if (entry.kind === 'OPENING') continue;
@@ -133,7 +133,7 @@ function expectedLegs(op: OpRecord): readonly (readonly [string, string, number]
 /** Compares what the journal holds for one request with what it asked; returns whether it applied. */
 function checkOpPostings(
   op: OpRecord,
-  postings: readonly Posting[],
+  postings: readonly LedgerPosting[],
   anomalies: Anomaly[],
 ): { applied: boolean; doubled: boolean } {
   const ids = { transactionId: op.transactionId, requestId: op.requestId };

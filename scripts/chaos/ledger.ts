@@ -1,10 +1,10 @@
+import type { EntryKind } from '../../common/contract';
+
 /**
  * The ledger as the checker sees it after a run: every account the run opened, with its balance
  * and its whole statement (oldest entry first), read through the bank service itself
  * (GetStatement by each owner) — the same view a client has, no look inside the store.
  */
-export type EntryKind = 'OPENING' | 'DEPOSIT' | 'WITHDRAWAL' | 'TRANSFER_OUT' | 'TRANSFER_IN';
-
 export interface LedgerEntry {
   readonly transactionId: string;
   readonly kind: EntryKind;
