@@ -122,12 +122,6 @@ describe('the contract constants (common/contract.ts) against wsdl/*.wsdl', () =
     describe(`${file}: ids and kinds`, () => {
       const root = wsdl(file);
 
-      it('AccountId, EntryId and TransactionId', () => {
-        expect(patternOf(root, 'simpleType', 'AccountId')).to.equal(ACCOUNT_ID_PATTERN.source);
-        expect(patternOf(root, 'simpleType', 'EntryId')).to.equal(ENTRY_ID_PATTERN.source);
-        expect(patternOf(root, 'simpleType', 'TransactionId')).to.equal(TRANSACTION_ID_PATTERN.source);
-      });
-
       it('the auth-token bound', () => {
         expect(facets(simpleType(root, 'element', 'auth-token'), 'maxLength')).to.deep.equal([
           String(AUTH_TOKEN_CHARS_MAX),
@@ -146,26 +140,29 @@ describe('the contract constants (common/contract.ts) against wsdl/*.wsdl', () =
     });
   }
 
-  it('bank.wsdl: client-id, and the whole request-id pattern', () => {
-    const root = wsdl('bank.wsdl');
-    expect(patternOf(root, 'element', 'client-id')).to.equal(PRINCIPAL_ID_PATTERN.source);
-    expect(patternOf(root, 'element', 'request-id')).to.equal(BANK_REQUEST_ID_PATTERN.source);
-  });
-
-  it('data.wsdl: ClientId, business-id, LockId, FencingToken', () => {
-    const root = wsdl('data.wsdl');
-    expect(patternOf(root, 'simpleType', 'ClientId')).to.equal(PRINCIPAL_ID_PATTERN.source);
-    expect(patternOf(root, 'element', 'business-id')).to.equal(PRINCIPAL_ID_PATTERN.source);
-    expect(patternOf(root, 'simpleType', 'LockId')).to.equal(LOCK_ID_PATTERN.source);
-    expect(patternOf(root, 'simpleType', 'FencingToken')).to.equal(FENCING_TOKEN_PATTERN.source);
-  });
-
-  it('admin.wsdl: TraceKey, FaultClientId, FaultAccountId', () => {
-    const root = wsdl('admin.wsdl');
-    expect(patternOf(root, 'simpleType', 'TraceKey')).to.equal(TRACE_KEY_PATTERN.source);
-    expect(patternOf(root, 'simpleType', 'FaultClientId')).to.equal(PRINCIPAL_ID_PATTERN.source);
-    expect(patternOf(root, 'simpleType', 'FaultAccountId')).to.equal(ACCOUNT_ID_PATTERN.source);
-  });
+  // [WSDL, xsd:simpleType or the anonymous type of an xsd:element, its name, the constant]
+  const PATTERNS: readonly (readonly [string, 'simpleType' | 'element', string, RegExp])[] = [
+    ['bank.wsdl', 'simpleType', 'AccountId', ACCOUNT_ID_PATTERN],
+    ['bank.wsdl', 'simpleType', 'EntryId', ENTRY_ID_PATTERN],
+    ['bank.wsdl', 'simpleType', 'TransactionId', TRANSACTION_ID_PATTERN],
+    ['bank.wsdl', 'element', 'client-id', PRINCIPAL_ID_PATTERN],
+    ['bank.wsdl', 'element', 'request-id', BANK_REQUEST_ID_PATTERN],
+    ['data.wsdl', 'simpleType', 'AccountId', ACCOUNT_ID_PATTERN],
+    ['data.wsdl', 'simpleType', 'EntryId', ENTRY_ID_PATTERN],
+    ['data.wsdl', 'simpleType', 'TransactionId', TRANSACTION_ID_PATTERN],
+    ['data.wsdl', 'simpleType', 'ClientId', PRINCIPAL_ID_PATTERN],
+    ['data.wsdl', 'element', 'business-id', PRINCIPAL_ID_PATTERN],
+    ['data.wsdl', 'simpleType', 'LockId', LOCK_ID_PATTERN],
+    ['data.wsdl', 'simpleType', 'FencingToken', FENCING_TOKEN_PATTERN],
+    ['admin.wsdl', 'simpleType', 'TraceKey', TRACE_KEY_PATTERN],
+    ['admin.wsdl', 'simpleType', 'FaultClientId', PRINCIPAL_ID_PATTERN],
+    ['admin.wsdl', 'simpleType', 'FaultAccountId', ACCOUNT_ID_PATTERN],
+  ];
+  for (const [file, kind, name, constant] of PATTERNS) {
+    it(`${file} ${kind} ${name}: ${constant.source}`, () => {
+      expect(patternOf(wsdl(file), kind, name)).to.equal(constant.source);
+    });
+  }
 
   it("the Python client's namespace (client-py/distbank/faults.py)", () => {
     const faultsPy = readFileSync(join(REPO_DIR, 'client-py', 'distbank', 'faults.py'), 'utf8');
