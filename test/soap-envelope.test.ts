@@ -1,15 +1,16 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accountIdArg } from '../business/input';
 import { CredentialStore, hashToken } from '../common/credentials';
 import { createLogger } from '../common/logger';
 import { OperationContext, SoapServer, startSoapServer } from '../common/soap-host';
+import { postRaw } from './helpers/bank-call';
+import { dataEdgeOptions } from './helpers/data-edge';
 import { REPO_DIR } from './helpers/process';
-import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, XSI_NS } from '../common/contract';
+import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, XSI_NS } from '../common/contract';
 
 /**
  * SOAP 1.1 envelope rules of the shared edge (common/soap-envelope.ts, common/soap-message.ts;
@@ -17,6 +18,7 @@ import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, 
  * toy handler that records what it was given.
  */
 const TOKEN = 'token-of-alice';
+const TIMEOUT_MS = 10_000;
 const AUTH = `<b:auth-token>${TOKEN}</b:auth-token><b:client-id>alice</b:client-id>`;
 const GET_BALANCE = '<b:GetBalance><b:accountId>7</b:accountId></b:GetBalance>';
 
@@ -31,20 +33,9 @@ interface Reply {
   status: number;
   body: string;
 }
-function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: 'POST', headers: { 'Content-Type': SOAP_CONTENT_TYPE, ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const reply = await postRaw(url, body, headers, TIMEOUT_MS);
+  return { status: reply.httpStatus, body: reply.raw };
 }
 function codeOf(reply: Reply): string | undefined {
   return /<code>([A-Z_]+)<\/code>/.exec(reply.body)?.[1];
@@ -318,23 +309,14 @@ describe('soap-envelope: the same rules on the data contract', () => {
   let requestIdGiven: boolean | undefined;
   before(async () => {
     host = await startSoapServer(
-      {
-        service: 'data',
-        wsdlPath: join(REPO_DIR, 'wsdl', 'data.wsdl'),
-        path: '/data',
-        namespace: DATA_NAMESPACE,
-        faultElement: 'DataFault',
-        principalHeader: 'business-id',
-        credentials: new CredentialStore({ principals: [{ id: 'b1', tokenSha256: hashToken(TOKEN) }] }),
-        bodyBytesMax: 64 * 1024,
-        logger: createLogger({ service: 'test', level: 'error' }),
+      dataEdgeOptions(TOKEN, {
         operations: {
           Unlock: async (_args, ctx) => {
             requestIdGiven = ctx.requestIdGiven;
             return { released: 'false' };
           },
         },
-      },
+      }),
       '127.0.0.1',
       0,
     );

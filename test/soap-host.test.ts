@@ -5,8 +5,9 @@ import { gzipSync } from 'node:zlib';
 import { readRequestBody } from '../common/request-body';
 import { fault } from '../common/service-fault';
 import { SoapServer, startSoapServer } from '../common/soap-host';
+import { postRaw } from './helpers/bank-call';
 import { dataEdgeOptions } from './helpers/data-edge';
-import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
+import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, soapActionHeader } from '../common/contract';
 
 // The SOAP edge on its own, with the data contract and a toy handler: every guard of docs/ARCHITECTURE.md §7.
 const TOKEN = 'test-token-of-b1';
@@ -26,27 +27,9 @@ interface Reply {
   status: number;
   body: string;
 }
-function post(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          'Content-Type': SOAP_CONTENT_TYPE,
-          SOAPAction: soapActionHeader(DATA_NAMESPACE, 'Read'),
-          ...headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+  const reply = await postRaw(url, body, { SOAPAction: soapActionHeader(DATA_NAMESPACE, 'Read'), ...headers }, 10_000);
+  return { status: reply.httpStatus, body: reply.raw };
 }
 function faultCode(reply: Reply): string | undefined {
   return /<code>([A-Z_]+)<\/code>/.exec(reply.body)?.[1];

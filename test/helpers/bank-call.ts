@@ -104,12 +104,12 @@ export function bankEnvelope(operation: string, args: BankArgs, headers: BankHea
 /** POST any body to a URL and collect the answer as text. Rejects on timeout or a network error. */
 export function postRaw(
   url: string,
-  body: string,
+  body: string | Buffer,
   httpHeaders: Readonly<Record<string, string>>,
   timeoutMs: number,
 ): Promise<RawResponse> {
   const target = new URL(url);
-  const payload = Buffer.from(body, 'utf8');
+  const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   return new Promise<RawResponse>((resolve, reject) => {
     const req = http.request(
       {
