@@ -10,7 +10,7 @@ import { isHealthRequest, serveHealth } from '../common/health';
 import { listenOn } from '../common/listen';
 import { Logger } from '../common/logger';
 import { traceContextOf } from '../common/trace-ring';
-import { BANK_NAMESPACE, BANK_PATH, BANK_REQUEST_ID_CHARS_MAX } from '../common/contract';
+import { BANK_NAMESPACE, BANK_PATH, BANK_REQUEST_ID_CHARS_MAX, SOAP_CONTENT_TYPE } from '../common/contract';
 import { requestIdRule } from '../common/request-id';
 import { faultEnvelope } from '../common/soap-fault';
 import { BalancerObserver, RequestIds } from './balancer-observer';
@@ -111,9 +111,7 @@ function route(parts: BalancerParts, req: http.IncomingMessage, res: http.Server
     return;
   }
   if (method === 'GET' && /^wsdl(=|&|$)/i.test(query)) {
-    res
-      .writeHead(200, { 'content-type': 'text/xml; charset=utf-8', 'content-length': parts.wsdl.length })
-      .end(parts.wsdl);
+    res.writeHead(200, { 'content-type': SOAP_CONTENT_TYPE, 'content-length': parts.wsdl.length }).end(parts.wsdl);
     return;
   }
   if (method !== 'POST') {

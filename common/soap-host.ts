@@ -5,7 +5,7 @@ import { AdminAuth, NO_ADMIN } from './admin-auth';
 import { HealthReport, isHealthRequest, NOT_READY_HEADER, serveHealth } from './health';
 import { ConnectionGuard } from './connection-guard';
 import { ConnectionLimits, SOAP_CONNECTION_DEFAULTS } from './connection-limits';
-import { SOAP_CONTENT_TYPE as CONTENT_TYPE_XML } from './contract';
+import { SOAP_CONTENT_TYPE, soapAction } from './contract';
 import type { Logger } from './logger';
 import { readRequestBody } from './request-body';
 import { isRequestId, requestIdRule } from './request-id';
@@ -260,11 +260,11 @@ function routeOperation(
     throw fault('INVALID_REQUEST', `unknown operation {${body.ns}}${operation}`);
   }
   state.operation = operation;
-  const soapAction = unquote(firstHeader(req.headers.soapaction) ?? '');
-  if (soapAction !== '' && soapAction !== `${namespace}#${operation}`) {
+  const action = unquote(firstHeader(req.headers.soapaction) ?? '');
+  if (action !== '' && action !== soapAction(namespace, operation)) {
     throw fault(
       'INVALID_REQUEST',
-      `SOAPAction ${JSON.stringify(soapAction)} does not match the body's operation ${operation}`,
+      `SOAPAction ${JSON.stringify(action)} does not match the body's operation ${operation}`,
     );
   }
   return { handler, opShape };
@@ -356,7 +356,7 @@ function sendXml(res: http.ServerResponse, status: number, body: string, deliver
     delivery(res, status, body);
     return;
   }
-  res.writeHead(status, { 'Content-Type': CONTENT_TYPE_XML, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'Content-Type': SOAP_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
