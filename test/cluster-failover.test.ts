@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { healthDetails } from './helpers/admin';
-import { callWithRetry, cents, field, openAccount, startCluster, statementOf, TestCluster } from './helpers/cluster';
+import { callWithRetry, cents, field, openAccount, statementOf } from './helpers/cluster';
+import { useCluster } from './helpers/use-cluster';
 
 /**
  * A business server killed with SIGKILL in the middle of a stream of transfers through the
@@ -15,19 +16,13 @@ const KILL_AFTER_DONE = 80;
 
 describe('cluster: SIGKILL of a business server during a stream of transfers', function () {
   this.timeout(90_000);
-  let cluster: TestCluster;
-  before(async () => {
-    // A short lease, so a lock held by the killed server frees soon.
-    cluster = await startCluster({ businessCount: 3, businessEnv: { BANK_LOCK_LEASE_MS: '1500' } });
-  });
-  after(async () => {
-    await cluster?.stop();
-  });
+  // A short lease, so a lock held by the killed server frees soon.
+  const cluster = useCluster({ businessCount: 3, businessEnv: { BANK_LOCK_LEASE_MS: '1500' } });
 
   it('routes around the dead server; nothing lost, nothing doubled, total conserved', async () => {
-    const alice = cluster.client('alice');
+    const alice = cluster().client('alice');
     const accounts: string[] = [];
-    for (let i = 0; i < ACCOUNTS; i++) accounts.push(await openAccount(cluster.balancerUrl, alice, '1000.00'));
+    for (let i = 0; i < ACCOUNTS; i++) accounts.push(await openAccount(cluster().balancerUrl, alice, '1000.00'));
 
     let done = 0;
     let killedAt: number | undefined;
@@ -43,7 +38,7 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
         const to = accounts[(w + i + 1 + (i % (ACCOUNTS - 1))) % ACCOUNTS]!;
         const amount = `${1 + ((w * 7 + i * 13) % 9)}.${String((w + i) % 100).padStart(2, '0')}`;
         const r = await callWithRetry(
-          cluster.balancerUrl,
+          cluster().balancerUrl,
           'Transfer',
           [
             ['fromAccountId', from],
@@ -68,7 +63,7 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
         done++;
         if (done === KILL_AFTER_DONE) {
           killedAt = Date.now();
-          killing = cluster.killBusiness(1, 'SIGKILL');
+          killing = cluster().killBusiness(1, 'SIGKILL');
         }
       }
     };
@@ -85,7 +80,7 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
       50,
     );
 
-    const statements = await Promise.all(accounts.map((a) => statementOf(cluster.balancerUrl, alice, a)));
+    const statements = await Promise.all(accounts.map((a) => statementOf(cluster().balancerUrl, alice, a)));
     const total = statements.reduce((sum, s) => sum + cents(s.balance), 0);
     expect(total).to.equal(ACCOUNTS * 100_000);
     const outs = new Map<string, number>();
@@ -110,8 +105,8 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
     expect(ins.size).to.equal(acknowledged.length);
 
     const health = await healthDetails<{ backends: Array<{ url: string; eligible: boolean }> }>(
-      cluster.balancerUrl,
-      cluster.adminToken,
+      cluster().balancerUrl,
+      cluster().adminToken,
     );
     expect(health.backends.map((b) => b.eligible)).to.deep.equal([true, false, true]);
     console.log(

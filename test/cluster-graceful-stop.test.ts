@@ -1,14 +1,7 @@
 import { expect } from 'chai';
 import { callBank } from './helpers/bank-call';
-import {
-  cents,
-  CLIENT_RATE_LIFTED,
-  field,
-  openAccount,
-  startCluster,
-  statementOf,
-  TestCluster,
-} from './helpers/cluster';
+import { cents, CLIENT_RATE_LIFTED, field, openAccount, statementOf } from './helpers/cluster';
+import { useCluster } from './helpers/use-cluster';
 
 /**
  * A business server stopped cleanly (SIGTERM, as in a rolling restart) during a stream of
@@ -21,19 +14,13 @@ const STOP_AFTER_DONE = 60;
 
 describe('cluster: SIGTERM of a business server during a stream of transfers', function () {
   this.timeout(60_000);
-  let cluster: TestCluster;
-  before(async () => {
-    cluster = await startCluster({ businessCount: 3, businessEnv: CLIENT_RATE_LIFTED });
-  });
-  after(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useCluster({ businessCount: 3, businessEnv: CLIENT_RATE_LIFTED });
 
   it('no client sees an error, and every transfer is in the journal once', async () => {
-    const alice = cluster.client('alice');
+    const alice = cluster().client('alice');
     const accounts = [
-      await openAccount(cluster.balancerUrl, alice, '1000.00'),
-      await openAccount(cluster.balancerUrl, alice, '1000.00'),
+      await openAccount(cluster().balancerUrl, alice, '1000.00'),
+      await openAccount(cluster().balancerUrl, alice, '1000.00'),
     ];
     let done = 0;
     let stopping: Promise<void> | undefined;
@@ -47,7 +34,7 @@ describe('cluster: SIGTERM of a business server during a stream of transfers', f
         const to = accounts[(w + i + 1) % 2]!;
         try {
           const r = await callBank(
-            cluster.balancerUrl,
+            cluster().balancerUrl,
             'Transfer',
             [
               ['fromAccountId', from],
@@ -64,9 +51,11 @@ describe('cluster: SIGTERM of a business server during a stream of transfers', f
         }
         if (++done === STOP_AFTER_DONE) {
           const t0 = Date.now();
-          stopping = cluster.killBusiness(1, 'SIGTERM').then(() => {
-            stopMs = Date.now() - t0;
-          });
+          stopping = cluster()
+            .killBusiness(1, 'SIGTERM')
+            .then(() => {
+              stopMs = Date.now() - t0;
+            });
         }
       }
     };
@@ -79,7 +68,7 @@ describe('cluster: SIGTERM of a business server during a stream of transfers', f
     expect(stopMs).to.be.below(5000);
     expect(errors, errors.slice(0, 5).join('\n')).to.deep.equal([]);
     expect(ids).to.have.length(WORKERS * TRANSFERS_PER_WORKER);
-    const statements = await Promise.all(accounts.map((a) => statementOf(cluster.balancerUrl, alice, a)));
+    const statements = await Promise.all(accounts.map((a) => statementOf(cluster().balancerUrl, alice, a)));
     expect(statements.reduce((sum, s) => sum + cents(s.balance), 0)).to.equal(200_000);
     const outs = statements.flatMap((s) =>
       s.entries.filter((e) => e.kind === 'TRANSFER_OUT').map((e) => e.transactionId),

@@ -1,16 +1,8 @@
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
 import { callBank } from './helpers/bank-call';
-import {
-  cents,
-  CLIENT_RATE_LIFTED,
-  field,
-  openAccount,
-  startCluster,
-  statementOf,
-  TestClient,
-  TestCluster,
-} from './helpers/cluster';
+import { cents, CLIENT_RATE_LIFTED, field, openAccount, statementOf, TestClient } from './helpers/cluster';
+import { useCluster } from './helpers/use-cluster';
 
 /**
  * Opposite transfers A→B and B→A in a tight loop from many clients at once, through the
@@ -23,19 +15,13 @@ const ANSWER_BOUND_MS = 10_000;
 
 describe('cluster: opposite transfers in a tight loop', function () {
   this.timeout(60_000);
-  let cluster: TestCluster;
-  before(async () => {
-    cluster = await startCluster({ businessCount: 3, businessEnv: CLIENT_RATE_LIFTED });
-  });
-  after(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useCluster({ businessCount: 3, businessEnv: CLIENT_RATE_LIFTED });
 
   it('no deadlock, all answered within the bound, total unchanged', async () => {
-    const alice = cluster.client('alice');
-    const bob = cluster.client('bob');
-    const a = await openAccount(cluster.balancerUrl, alice, '1000.00');
-    const b = await openAccount(cluster.balancerUrl, bob, '1000.00');
+    const alice = cluster().client('alice');
+    const bob = cluster().client('bob');
+    const a = await openAccount(cluster().balancerUrl, alice, '1000.00');
+    const b = await openAccount(cluster().balancerUrl, bob, '1000.00');
     const answers: Array<{ side: 'AB' | 'BA'; code: string; ms: number; transactionId?: string }> = [];
 
     const worker = async (
@@ -48,7 +34,7 @@ describe('cluster: opposite transfers in a tight loop', function () {
       for (let i = 0; i < TRANSFERS_PER_WORKER; i++) {
         const started = performance.now();
         const r = await callBank(
-          cluster.balancerUrl,
+          cluster().balancerUrl,
           'Transfer',
           [
             ['fromAccountId', from],
@@ -81,8 +67,8 @@ describe('cluster: opposite transfers in a tight loop', function () {
     expect(tally.OK ?? 0, JSON.stringify(tally)).to.be.greaterThan(answers.length / 2);
     expect(slowestMs).to.be.below(ANSWER_BOUND_MS);
 
-    const sa = await statementOf(cluster.balancerUrl, alice, a);
-    const sb = await statementOf(cluster.balancerUrl, bob, b);
+    const sa = await statementOf(cluster().balancerUrl, alice, a);
+    const sb = await statementOf(cluster().balancerUrl, bob, b);
     expect(cents(sa.balance) + cents(sb.balance)).to.equal(200_000);
     for (const s of [sa, sb]) {
       expect(s.entries.reduce((sum, e) => sum + cents(e.amount), 0)).to.equal(cents(s.balance));

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import http from 'node:http';
 import { BANK_NAMESPACE, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 import { bankEnvelope, callBank } from './helpers/bank-call';
-import { balanceOf, cents, openAccount, startCluster, TestClient, TestCluster } from './helpers/cluster';
+import { balanceOf, cents, openAccount, TestClient } from './helpers/cluster';
+import { useCluster } from './helpers/use-cluster';
 
 /**
  * Issue 8, item 2, against a real cluster of real processes (balancer → 3 business servers →
@@ -122,18 +123,12 @@ async function withdrawOnce(
 
 describe('fairness: a third party cannot crowd an owner out of the account (real cluster)', function () {
   this.timeout(120_000);
-  let cluster: TestCluster;
-  before(async () => {
-    cluster = await startCluster({ businessCount: 3 });
-  });
-  after(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useCluster({ businessCount: 3 });
 
   it(`with ${FLOOD_LOOPS} concurrent third-party 0.01 deposits, >= 90 % of the owner's withdrawals succeed in time`, async () => {
-    const alice = cluster.client('alice');
-    const bob = cluster.client('bob');
-    const account = await openAccount(cluster.balancerUrl, alice, '1000.00');
+    const alice = cluster().client('alice');
+    const bob = cluster().client('bob');
+    const account = await openAccount(cluster().balancerUrl, alice, '1000.00');
     const body = Buffer.from(
       bankEnvelope(
         'Deposit',
@@ -153,7 +148,7 @@ describe('fairness: a third party cannot crowd an owner out of the account (real
     const tally: FloodTally = { ok: 0, errors: 0, faults: new Map() };
     let stop = false;
     const loops = Array.from({ length: FLOOD_LOOPS }, (_v, i) =>
-      floodLoop(cluster.balancerUrl, body, agents[i % agents.length]!, tally, () => stop),
+      floodLoop(cluster().balancerUrl, body, agents[i % agents.length]!, tally, () => stop),
     );
     const results: { ok: boolean; code: string; ms: number }[] = [];
     try {
@@ -162,7 +157,7 @@ describe('fairness: a third party cannot crowd an owner out of the account (real
       await Promise.all(
         Array.from({ length: OWNER_LOOPS }, async (_v, loop) => {
           for (let i = loop; i < WITHDRAWALS; i += OWNER_LOOPS) {
-            results.push(await withdrawOnce(cluster.balancerUrl, alice, account, i));
+            results.push(await withdrawOnce(cluster().balancerUrl, alice, account, i));
             await new Promise((r) => setTimeout(r, 50));
           }
         }),
@@ -180,7 +175,7 @@ describe('fairness: a third party cannot crowd an owner out of the account (real
       `alice: ${succeeded}/${WITHDRAWALS} ok ${JSON.stringify(codes)}, slowest ${slowestMs} ms; ` +
       `bob: ${tally.ok} ok, ${tally.errors} network errors, faults ${JSON.stringify(Object.fromEntries(tally.faults))}`;
     console.log(`      ${summary}`);
-    if (succeeded / WITHDRAWALS < SUCCESS_SHARE_MIN) console.log(cluster.logs());
+    if (succeeded / WITHDRAWALS < SUCCESS_SHARE_MIN) console.log(cluster().logs());
     expect(succeeded / WITHDRAWALS, summary).to.be.at.least(SUCCESS_SHARE_MIN);
     // Money: every acknowledged deposit and withdrawal is in the balance (no unknown outcomes
     // when neither side lost an answer).
@@ -190,7 +185,7 @@ describe('fairness: a third party cannot crowd an owner out of the account (real
     ) {
       const withdrawn = results.filter((r) => r.code === 'OK').length;
       const expected = cents('1000.00') - withdrawn * 100 + tally.ok;
-      expect(cents(await balanceOf(cluster.balancerUrl, alice, account)), summary).to.equal(expected);
+      expect(cents(await balanceOf(cluster().balancerUrl, alice, account)), summary).to.equal(expected);
     }
   });
 });
