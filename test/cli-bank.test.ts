@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatCents, parseBalance } from '../common/money';
-import { DIST_DIR, REPO_DIR, RunningProcess, startProcess } from './helpers/process';
+import { launchCluster, LaunchedCluster } from './helpers/launched-cluster';
+import { DIST_DIR, REPO_DIR } from './helpers/process';
 
 const CLI = join(DIST_DIR, 'client-ts', 'cli.js');
 const CLI_TIMEOUT_MS = 30_000;
@@ -46,18 +47,13 @@ function json(run: CliRun): Record<string, unknown> {
   return JSON.parse(lines[0]!) as Record<string, unknown>;
 }
 
-interface DemoClient {
-  readonly clientId: string;
-  readonly authToken: string;
-  readonly accounts: readonly string[];
-}
+type DemoClient = LaunchedCluster['clients'][number];
 
 describe('cli: bank', function () {
   this.timeout(120_000);
-  let dir = '';
   let emptyDir = '';
   let credentials = '';
-  let cluster: RunningProcess | undefined;
+  let cluster: LaunchedCluster | undefined;
   let alice: DemoClient;
   let bob: DemoClient;
   let aliceAccount = '';
@@ -66,29 +62,18 @@ describe('cli: bank', function () {
   const asBob = (...args: string[]) => runCli(['--credentials', credentials, '--as', bob.clientId, ...args]);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'distbank-cli-'));
     emptyDir = mkdtempSync(join(tmpdir(), 'distbank-cli-empty-'));
-    cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port',
-      '0',
-      '--business-ports',
-      '0,0,0',
-      '--balancer-port',
-      '0',
-      '--console-port',
-      '0',
-    ]);
-    credentials = join(dir, 'demo-credentials.json');
-    const demo = JSON.parse(readFileSync(credentials, 'utf8')) as { clients: DemoClient[] };
-    [alice, bob] = demo.clients as [DemoClient, DemoClient];
+    cluster = await launchCluster();
+    credentials = join(cluster.dir, 'demo-credentials.json');
+    [alice, bob] = [cluster.clients[0]!, cluster.clients[1]!];
     const opened = json(await asAlice('--json', 'open', '--initial', '100.00'));
     aliceAccount = String(opened['accountId']);
     bobAccount = String(json(await asBob('--json', 'open'))['accountId']);
   });
 
   after(async () => {
-    await cluster?.kill('SIGTERM');
-    for (const d of [dir, emptyDir]) if (d !== '') rmSync(d, { recursive: true, force: true });
+    await cluster?.stop();
+    if (emptyDir !== '') rmSync(emptyDir, { recursive: true, force: true });
   });
 
   it('--help lists the commands and the exit codes (exit 0); no command is a usage error (2)', async () => {
@@ -145,11 +130,11 @@ describe('cli: bank', function () {
   });
 
   it('reads the environment (BANK_URL, BANK_CLIENT_ID, BANK_AUTH_TOKEN) and finds ./var/demo-credentials.json', async () => {
-    const env = { BANK_URL: cluster!.url, BANK_CLIENT_ID: bob.clientId, BANK_AUTH_TOKEN: bob.authToken };
+    const env = { BANK_URL: cluster!.bankUrl, BANK_CLIENT_ID: bob.clientId, BANK_AUTH_TOKEN: bob.authToken };
     const viaEnv = await runCli(['--json', 'balance', bobAccount], env, emptyDir);
     expect(viaEnv.code, viaEnv.stderr).to.equal(0);
     expect(json(viaEnv)['accountId']).to.equal(bobAccount);
-    const viaDataDir = await runCli(['--json', 'balance', aliceAccount], { BANK_DATA_DIR: dir }, emptyDir);
+    const viaDataDir = await runCli(['--json', 'balance', aliceAccount], { BANK_DATA_DIR: cluster!.dir }, emptyDir);
     expect(viaDataDir.code, viaDataDir.stderr).to.equal(0);
   });
 
@@ -162,7 +147,17 @@ describe('cli: bank', function () {
       [
         'bad token',
         runCli(
-          ['--json', '--url', cluster!.url, '--client-id', alice.clientId, '--token', 'wrong', 'balance', aliceAccount],
+          [
+            '--json',
+            '--url',
+            cluster!.bankUrl,
+            '--client-id',
+            alice.clientId,
+            '--token',
+            'wrong',
+            'balance',
+            aliceAccount,
+          ],
           {},
           emptyDir,
         ),

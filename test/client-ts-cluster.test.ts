@@ -4,11 +4,8 @@
  * including a retry after the answer was lost on the way back (a real TCP proxy drops it).
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, Server, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Cents, formatCents, parseBalance } from '../common/money';
 import { BankClient } from '../client-ts/bank-client';
 import { decimal, DecimalString } from '../client-ts/decimal';
@@ -22,13 +19,9 @@ import {
   RequestIdConflictError,
   SameAccountError,
 } from '../client-ts/errors';
-import { RunningProcess, startProcess } from './helpers/process';
+import { launchCluster, LaunchedCluster } from './helpers/launched-cluster';
 
-interface DemoClient {
-  readonly clientId: string;
-  readonly authToken: string;
-  readonly accounts: readonly string[];
-}
+type DemoClient = LaunchedCluster['clients'][number];
 
 function cents(text: string): Cents {
   return parseBalance(text);
@@ -82,8 +75,7 @@ class AnswerDroppingProxy {
 
 describe('client-ts: BankClient against a real cluster', function () {
   this.timeout(120_000);
-  let dir = '';
-  let cluster: RunningProcess | undefined;
+  let cluster: LaunchedCluster | undefined;
   let url = '';
   let alice: DemoClient;
   let bob: DemoClient;
@@ -93,20 +85,9 @@ describe('client-ts: BankClient against a real cluster', function () {
   let bobAccount = '';
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'distbank-client-ts-'));
-    cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port',
-      '0',
-      '--business-ports',
-      '0,0,0',
-      '--balancer-port',
-      '0',
-      '--console-port',
-      '0',
-    ]);
-    url = cluster.url;
-    const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as { clients: DemoClient[] };
-    [alice, bob] = demo.clients as [DemoClient, DemoClient];
+    cluster = await launchCluster();
+    url = cluster.bankUrl;
+    [alice, bob] = [cluster.clients[0]!, cluster.clients[1]!];
     expect(alice, 'two demo clients').to.not.equal(undefined);
     expect(bob, 'two demo clients').to.not.equal(undefined);
     aliceBank = new BankClient({
@@ -125,8 +106,7 @@ describe('client-ts: BankClient against a real cluster', function () {
   after(async () => {
     aliceBank?.close();
     bobBank?.close();
-    await cluster?.kill('SIGTERM');
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   it("the seed's story: transfer 10.00 to another client's account and see the new balance", async () => {

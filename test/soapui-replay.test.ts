@@ -6,13 +6,13 @@
  * demo credentials.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseStringPromise } from 'xml2js';
 import { BankClient } from '../client-ts/bank-client';
-import { RunningProcess, startProcess, REPO_DIR } from './helpers/process';
+import { launchCluster, LaunchedCluster } from './helpers/launched-cluster';
+import { REPO_DIR } from './helpers/process';
 import {
   Assertion,
   checkAssertion,
@@ -253,37 +253,21 @@ describe("soapui: the replayer keeps SoapUI's meaning", () => {
   });
 });
 
-interface DemoClient {
-  readonly clientId: string;
-  readonly authToken: string;
-  readonly accounts: readonly string[];
-}
+type DemoClient = LaunchedCluster['clients'][number];
 
 describe('soapui: replay of every test case against a real cluster', function () {
   this.timeout(120_000);
-  let dir = '';
-  let cluster: RunningProcess | undefined;
+  let cluster: LaunchedCluster | undefined;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'distbank-soapui-'));
-    cluster = await startProcess('scripts/cluster.js', { BANK_DATA_DIR: dir, BANK_LOG_LEVEL: 'warn' }, 60_000, [
-      '--data-port',
-      '0',
-      '--business-ports',
-      '0,0,0',
-      '--balancer-port',
-      '0',
-      '--console-port',
-      '0',
-    ]);
-    const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as { clients: DemoClient[] };
-    const [me, other] = demo.clients as [DemoClient | undefined, DemoClient | undefined];
+    cluster = await launchCluster();
+    const [me, other] = cluster.clients;
     if (me === undefined || other === undefined) throw new Error('the cluster made fewer than two demo clients');
     // Each client needs an account of its own; open one where the demo made none.
     const accountOf = async (client: DemoClient): Promise<string> => {
       const existing = client.accounts[0];
       if (existing !== undefined) return existing;
-      const bank = new BankClient({ url: cluster!.url, clientId: client.clientId, authToken: client.authToken });
+      const bank = new BankClient({ url: cluster!.bankUrl, clientId: client.clientId, authToken: client.authToken });
       try {
         return (await bank.openAccount()).accountId;
       } finally {
@@ -291,7 +275,7 @@ describe('soapui: replay of every test case against a real cluster', function ()
       }
     };
     const values: Record<string, string> = {
-      endpoint: cluster.url,
+      endpoint: cluster.bankUrl,
       clientId: me.clientId,
       authToken: me.authToken,
       otherClientId: other.clientId,
@@ -304,8 +288,7 @@ describe('soapui: replay of every test case against a real cluster', function ()
   });
 
   after(async () => {
-    await cluster?.kill('SIGTERM');
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   for (const suite of project.suites) {
