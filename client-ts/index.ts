@@ -11,6 +11,8 @@ export {
   ENTRY_KINDS,
 } from '../common/contract';
 export type { AccountId, EntryKind } from '../common/contract';
+/** Thrown before sending when a header value has a character XML 1.0 cannot carry. */
+export { XmlCharError } from '../common/xml-writer';
 export type { BankClientOptions, BankSoapHeaders, CallOptions, StatementOptions } from './bank-client';
 export { decimal, isDecimalString, DecimalFormatError } from './decimal';
 export type { DecimalString } from './decimal';
