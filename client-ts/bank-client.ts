@@ -414,16 +414,17 @@ export class BankClient {
     const requestId = options.requestId ?? newRequestId();
     if (!REQUEST_ID_PATTERN.test(requestId))
       throw new TypeError(`request-id must match ${REQUEST_ID_PATTERN.source}, got ${JSON.stringify(requestId)}`);
-    const headers: BankSoapHeaders = {
+    // Built once, before the first attempt: a value XML cannot carry throws XmlCharError here, unsent.
+    const headerXml = headerBlocksXml({
       'auth-token': this.authToken,
       'client-id': this.clientId,
       'request-id': requestId,
-    };
+    });
     const client = await this.soapClient();
     let mayHaveArrived = false; // did any failed attempt possibly reach the server?
     for (let attempt = 1; ; attempt++) {
       try {
-        const raw = await this.send(client, operation, args, headers);
+        const raw = await this.send(client, operation, args, headerXml);
         return convert(raw, requestId);
       } catch (error: unknown) {
         let failure = classify(error, requestId, attempt);
@@ -449,12 +450,12 @@ export class BankClient {
     client: GeneratedClient,
     operation: O,
     args: OperationArgs[O],
-    headers: BankSoapHeaders,
+    headerXml: string,
   ): Promise<unknown> {
     // node-soap keeps SOAP headers on the client object, but builds the envelope synchronously
     // inside the *Async call below; setting them in the same tick keeps concurrent calls apart.
     client.clearSoapHeaders();
-    client.addSoapHeader(headerBlocksXml(headers));
+    client.addSoapHeader(headerXml);
     // The generated signatures differ only in their argument type, which OperationArgs pins.
     const method = client[`${operation}Async`] as (
       args: OperationArgs[O],

@@ -25,6 +25,7 @@ import {
   ScriptedServer,
 } from './helpers/scripted-bank';
 import { BANK_NAMESPACE, soapActionHeader } from '../common/contract';
+import { XmlCharError } from '../common/xml-writer';
 
 async function headerBlocks(body: string): Promise<Record<string, { ns: string; text: string }>> {
   const doc = await parseStringPromise(body, { xmlns: true, explicitArray: true });
@@ -108,6 +109,28 @@ describe('client-ts: BankClient against a scripted server', () => {
     expect(blocks['auth-token']!.text).to.equal('s3cr<t&');
     expect(blocks['client-id']!.text).to.equal('alice');
     expect(blocks['request-id']!.text).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses a header value XML 1.0 cannot carry before sending anything (XmlCharError, no retry)', async () => {
+    const controlled = new BankClient({
+      url,
+      clientId: 'alice',
+      authToken: 'tok\u001ben',
+      retries: 2,
+      retryDelayMs: 10,
+    });
+    try {
+      const seenBefore = server.seen.length;
+      const error = await controlled.getBalance('7').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(XmlCharError);
+      expect(String(error)).to.contain('U+001B').and.not.contain('\u001b');
+      expect(server.seen.length).to.equal(seenBefore);
+    } finally {
+      controlled.close();
+    }
   });
 
   it('keeps money as text both ways (no float on the way in or out)', async () => {

@@ -221,7 +221,7 @@ export function check(history: History, ledger: Ledger): Verdict {
 }
 
 /** One request of the history against its postings: counted, its anomalies added; true when applied. */
-function checkOp(op: OpRecord, postings: readonly Posting[], anomalies: Anomaly[], counts: Counts): boolean {
+function checkOp(op: OpRecord, postings: readonly LedgerPosting[], anomalies: Anomaly[], counts: Counts): boolean {
   const ids = { transactionId: op.transactionId, requestId: op.requestId };
   const { applied, doubled } = checkOpPostings(op, postings, anomalies);
   if (doubled) counts.doubleApplies++;
@@ -258,7 +258,7 @@ function checkOp(op: OpRecord, postings: readonly Posting[], anomalies: Anomaly[
 
 /** Journal entries that no request of the run made. */
 function phantomEntries(
-  postings: ReadonlyMap<string, readonly Posting[]>,
+  postings: ReadonlyMap<string, readonly LedgerPosting[]>,
   known: ReadonlySet<string>,
   anomalies: Anomaly[],
 ): void {
