@@ -5,7 +5,7 @@ import { asCents } from '../common/money';
 import { isServiceFault } from '../common/service-fault';
 import { classifyPostings } from '../server/lock-rules';
 import { PostgresStore } from '../server/postgres-store';
-import { AccountId, LockResult, UpdateRequest } from '../server/store';
+import { StoredAccountId, LockResult, UpdateRequest } from '../server/store';
 import { testDatabaseUrlOrSkip } from './helpers/data-server';
 
 /**
@@ -47,13 +47,13 @@ describe('PostgreSQL group commit: one transaction per batch, one answer per ite
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   });
 
-  async function open(cents: number): Promise<AccountId> {
+  async function open(cents: number): Promise<StoredAccountId> {
     const id = `open-${randomBytes(6).toString('hex')}`;
     return (await store.createAccount({ ownerId: 'o', transactionId: id, initialBalanceCents: asCents(cents) }))
       .accountId;
   }
 
-  async function lock(accountIds: AccountId[], holder = 'b1'): Promise<Granted> {
+  async function lock(accountIds: StoredAccountId[], holder = 'b1'): Promise<Granted> {
     const r = await store.lock({
       holder,
       accountIds,
@@ -65,7 +65,13 @@ describe('PostgreSQL group commit: one transaction per batch, one answer per ite
     return r;
   }
 
-  function transfer(l: Granted, from: AccountId, to: AccountId, cents: number, release = true): UpdateRequest {
+  function transfer(
+    l: Granted,
+    from: StoredAccountId,
+    to: StoredAccountId,
+    cents: number,
+    release = true,
+  ): UpdateRequest {
     return {
       holder: l.lock.holder,
       lockId: l.lock.lockId,
@@ -83,7 +89,7 @@ describe('PostgreSQL group commit: one transaction per batch, one answer per ite
     return Number((await store.health()).pgBatches);
   }
 
-  async function balances(ids: AccountId[]): Promise<number[]> {
+  async function balances(ids: StoredAccountId[]): Promise<number[]> {
     return (await store.read(ids)).map((a) => a.balanceCents);
   }
 
