@@ -81,7 +81,7 @@ export class BalancerObserver {
       'Requests outstanding on the business server.',
       (_s, i) => pool.backends[i]?.outstanding ?? 0,
     );
-    this.soap.extras = { state: async () => ({ tier: 'balancer', backends: pool.states(Date.now()) }) };
+    this.soap.extras = { state: () => Promise.resolve({ tier: 'balancer', backends: pool.states(Date.now()) }) };
   }
 
   operationLabel(operation: string): string {

@@ -1,4 +1,5 @@
 import { fault, rateLimited } from '../common/service-fault';
+import { defined } from '../common/defined';
 
 /**
  * A bounded queue per account inside one business server. Requests of this process on the same
@@ -216,8 +217,9 @@ export class AccountQueue {
     if (own !== undefined) return own;
     const clientId = line.turns.shift();
     if (clientId === undefined) return undefined;
-    const fifo = line.othersWaiting.get(clientId)!;
-    const next = fifo.shift()!;
+    // A client has a turn exactly while it has a non-empty FIFO (both kept in step below).
+    const fifo = defined(line.othersWaiting.get(clientId), `the waiters of ${clientId}`);
+    const next = defined(fifo.shift(), `the oldest waiter of ${clientId}`);
     if (fifo.length > 0) line.turns.push(clientId);
     else line.othersWaiting.delete(clientId);
     return next;

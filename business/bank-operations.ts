@@ -1,5 +1,5 @@
 import { Logger } from '../common/logger';
-import { Cents, formatCents } from '../common/money';
+import { Cents, formatCents, negateCents } from '../common/money';
 import { fault, isServiceFault, rateLimited } from '../common/service-fault';
 import type { OperationContext, OperationHandler } from '../common/soap-host';
 import { AccountQueue, QueueCaller } from './account-queue';
@@ -123,7 +123,7 @@ async function moveOne(
     deps.flow.apply({
       scope,
       transactionId,
-      postings: [{ accountId, amountCents: direction === 'in' ? amountCents : (-amountCents as Cents) }],
+      postings: [{ accountId, amountCents: direction === 'in' ? amountCents : negateCents(amountCents) }],
     }),
   );
   return { transactionId, accountId, account: accountIn(deps, outcome.accounts, accountId, ctx) };
@@ -149,7 +149,7 @@ const transfer: Operation = async (deps, args, ctx) => {
       scope,
       transactionId,
       postings: [
-        { accountId: fromAccountId, amountCents: -amountCents as Cents },
+        { accountId: fromAccountId, amountCents: negateCents(amountCents) },
         { accountId: toAccountId, amountCents },
       ],
     }),

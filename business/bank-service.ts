@@ -176,7 +176,7 @@ function bankSoapOptions(config: BusinessConfig, parts: BusinessParts, logger: L
     admin,
     extraRoute: faultAdminRoute(faults, admin, logger),
     observer: parts.observer,
-    health: async () => healthReport(config, parts),
+    health: () => Promise.resolve(healthReport(config, parts)),
   };
 }
 

@@ -47,12 +47,13 @@ export function watchBusiness(observer: SoapObserver, queue: AccountQueue, data:
     },
   });
   observer.extras = {
-    state: async () => ({
-      tier: 'business',
-      businessId,
-      queue: queue.depths(),
-      busyAccounts: queue.busyAccounts,
-      dataCallsInFlight: data.inFlight,
-    }),
+    state: () =>
+      Promise.resolve({
+        tier: 'business',
+        businessId,
+        queue: queue.depths(),
+        busyAccounts: queue.busyAccounts,
+        dataCallsInFlight: data.inFlight,
+      }),
   };
 }

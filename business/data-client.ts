@@ -23,6 +23,7 @@ import { HttpLiteClient, HttpLiteError } from './http-lite';
 import { XmlElement, XmlSyntaxError } from '../common/xml-reader';
 import type { TraceContext } from '../common/trace-ring';
 import { CallFacts, DataCallObserver } from './data-call-observer';
+import { defined } from '../common/defined';
 
 /**
  * The one client of the data tier in a business server: envelopes from templates, a small
@@ -271,17 +272,19 @@ export class DataClient {
     traceparent: string | undefined,
   ): Promise<T> {
     const tried = new Set<DataEndpoint>();
-    for (let endpoint = this.endpoints.pick(tried); ; endpoint = this.endpoints.pick(tried)) {
-      tried.add(endpoint!);
+    // There is at least one endpoint; after a failure, only while one is left untried (checked below).
+    const untried = (): DataEndpoint => defined(this.endpoints.pick(tried), 'an untried data endpoint');
+    for (let endpoint = untried(); ; endpoint = untried()) {
+      tried.add(endpoint);
       try {
-        return await this.callOn(endpoint!, scope, operation, xml, read, traceparent);
+        return await this.callOn(endpoint, scope, operation, xml, read, traceparent);
       } catch (error) {
         const next = this.endpoints.pick(tried);
         if (next === undefined || !failsOver(error) || scope.deadlineAtMs <= Date.now()) throw error;
         this.options.logger.warn('data server failed; sending the call to another', {
           request_id: scope.requestId,
           operation,
-          data_url: endpoint!.url,
+          data_url: endpoint.url,
           next_url: next.url,
           error: (error as Error).message,
         });

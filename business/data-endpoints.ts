@@ -1,5 +1,6 @@
 import { Logger } from '../common/logger';
 import { HttpLiteClient } from './http-lite';
+import { itemAt } from '../common/defined';
 
 /**
  * The data servers a business server may call (BANK_DATA_URLS), each with its own bounded
@@ -49,7 +50,10 @@ export class DataEndpoints {
   /** The next endpoint to try, not one of `tried`: a live one if any, else any; undefined when all were tried. */
   pick(tried: ReadonlySet<DataEndpoint>): DataEndpoint | undefined {
     // The common one-URL case without the arrays below (two calls per transfer).
-    if (this.all.length === 1) return tried.has(this.all[0]!) ? undefined : this.all[0];
+    if (this.all.length === 1) {
+      const only = itemAt(this.all, 0);
+      return tried.has(only) ? undefined : only;
+    }
     const fresh = this.all.filter((e) => !tried.has(e));
     if (fresh.length === 0) return undefined;
     const live = fresh.filter((e) => e.up);

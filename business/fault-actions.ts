@@ -8,6 +8,7 @@ import { SeededRandom } from '../common/seeded-random';
 import { unavailable } from './data-faults';
 import { FaultInjector, FiredRule } from './fault-injector';
 import { DelaySpec } from './fault-rules';
+import { defined } from '../common/defined';
 
 /**
  * The injected effects, around the operations of bank-operations.ts. Money rules first: an
@@ -81,10 +82,12 @@ async function apply(
   const rule = fired.rule;
   switch (rule.action) {
     case 'delay':
-      await sleep(delayMsOf(rule.delay!, fired.values));
+      await sleep(delayMsOf(defined(rule.delay, 'the delay of a delay rule'), fired.values));
       return handler(args, ctx);
-    case 'fault':
-      throw fault(rule.code!, injectedMessage(fired, `fault ${rule.code!}`));
+    case 'fault': {
+      const code = defined(rule.code, 'the code of a fault rule');
+      throw fault(code, injectedMessage(fired, `fault ${code}`));
+    }
     case 'drop-before-commit':
       ctx.deliverWith(dropConnection);
       throw fault('SERVICE_UNAVAILABLE', injectedMessage(fired, 'connection dropped before anything was done'));
@@ -96,7 +99,7 @@ async function apply(
       ctx.deliverWith(dropConnection);
       return handler(args, ctx);
     case 'slow-response':
-      ctx.deliverWith(dribble(rule.durationMs!));
+      ctx.deliverWith(dribble(defined(rule.durationMs, 'the duration of a slow-response rule')));
       return handler(args, ctx);
     case 'data-unavailable':
       // Exactly what a client hears when the data tier is down (data-faults.ts).

@@ -1,5 +1,6 @@
 import { SeededRandom } from '../common/seeded-random';
 import { FaultAction, FaultRule, FaultRules } from './fault-rules';
+import { itemAt } from '../common/defined';
 
 /**
  * Which rule fires for a request. Rules are tried in file order; a rule MATCHES when its
@@ -57,9 +58,9 @@ export class FaultInjector {
   decide(request: FaultRequest): FiredRule | undefined {
     const rules = this.refresh();
     for (let index = 0; index < rules.rules.length; index++) {
-      const rule = rules.rules[index]!;
+      const rule = itemAt(rules.rules, index);
       if (!matches(rule, request)) continue;
-      const state = this.states[index]!;
+      const state = itemAt(this.states, index); // one per rule, rebuilt with the rules
       state.matches += 1;
       const drawn = rule.probability === undefined || state.fire.next() < rule.probability;
       const nth = rule.every === undefined || state.matches % rule.every === 0;

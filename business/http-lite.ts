@@ -161,7 +161,8 @@ export class ResponseReader {
         if (this.buffered.length > 1024) throw new Error('chunk size line too long');
         return undefined;
       }
-      const sizeText = this.buffered.toString('latin1', 0, lineEnd).split(';')[0]!.trim();
+      const [sizeField = ''] = this.buffered.toString('latin1', 0, lineEnd).split(';');
+      const sizeText = sizeField.trim();
       if (!/^[0-9A-Fa-f]{1,8}$/.test(sizeText)) throw new Error('bad chunk size');
       const size = parseInt(sizeText, 16);
       if (size === 0) {

@@ -68,7 +68,10 @@ function readCredentials(path: string): DemoCredentials {
   const clients = (parsed as { clients?: unknown }).clients;
   if (
     !Array.isArray(clients) ||
-    clients.some((c) => typeof c?.clientId !== 'string' || typeof c?.authToken !== 'string')
+    (clients as unknown[]).some((c) => {
+      const entry = c as { clientId?: unknown; authToken?: unknown } | null;
+      return typeof entry?.clientId !== 'string' || typeof entry.authToken !== 'string';
+    })
   ) {
     throw new CliUsageError(`credentials file ${path} has no "clients": [{"clientId", "authToken"}, …]`);
   }

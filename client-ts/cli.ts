@@ -407,7 +407,9 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`bank: unexpected failure: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.stderr.write(
+        `bank: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = EXIT.OTHER;
     },
   );

@@ -49,6 +49,7 @@ function postProcess(text: string): string {
 /** Generate into outDir (replacing its contents) and return the relative paths written. */
 export async function generate(outDir: string): Promise<string[]> {
   // Required lazily: wsdl-tsclient is a devDependency and only this script needs it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazily, see above (an import would load it at start)
   const tool = require('wsdl-tsclient') as WsdlTsclient;
   const scratch = mkdtempSync(join(tmpdir(), 'distbank-gen-'));
   try {
@@ -72,7 +73,9 @@ if (require.main === module) {
   generate(outDir).then(
     (files) => process.stdout.write(`generated ${files.length} files into ${outDir}\n`),
     (error: unknown) => {
-      process.stderr.write(`generation failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.stderr.write(
+        `generation failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = 1;
     },
   );

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { itemAt } from './defined';
 
 /**
  * Reads a whole request body into memory, as the bytes on the wire, refusing more than
@@ -36,7 +37,9 @@ export function readBodyBytes(req: IncomingMessage, bytesMax: number): Promise<B
       }
       chunks.push(chunk);
     });
-    req.on('end', () => settle({ kind: 'ok', body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes) }));
+    req.on('end', () =>
+      settle({ kind: 'ok', body: chunks.length === 1 ? itemAt(chunks, 0) : Buffer.concat(chunks, bytes) }),
+    );
     req.on('error', () => settle({ kind: 'aborted' }));
     req.on('close', () => settle({ kind: 'aborted' }));
   });

@@ -1,6 +1,7 @@
 import { TextDecoder } from 'node:util';
 import { fault } from './service-fault';
 import { declaredEncoding, XmlSyntaxError } from './xml-reader';
+import { itemAt } from './defined';
 
 /**
  * The text of a request body, from its bytes, the Content-Type charset and the XML
@@ -79,10 +80,10 @@ export function bodyEncoding(bytes: Buffer, charset: string | undefined): BodyEn
   const bom = byteOrderMark(bytes);
   if (bom !== undefined) {
     if (allowed !== undefined && !allowed.includes(bom))
-      invalid(`charset ${charset} contradicts the byte-order mark (${bom})`);
+      invalid(`charset ${String(charset)} contradicts the byte-order mark (${bom})`);
     return bom;
   }
-  if (allowed !== undefined && allowed.length === 1) return allowed[0]!;
+  if (allowed !== undefined && allowed.length === 1) return itemAt(allowed, 0);
   if (allowed !== undefined) return bytes[0] !== 0 && bytes[1] === 0 ? 'UTF-16LE' : 'UTF-16BE';
   if (bytes[0] === 0x3c && bytes[1] === 0 && bytes[2] === 0x3f && bytes[3] === 0) return 'UTF-16LE';
   if (bytes[0] === 0 && bytes[1] === 0x3c && bytes[2] === 0 && bytes[3] === 0x3f) return 'UTF-16BE';

@@ -45,9 +45,9 @@ export class CredentialStore {
   }
 
   static fromFile(path: string): CredentialStore {
-    let parsed: CredentialFile;
+    let parsed: Partial<CredentialFile> | null; // JSON.parse may give anything, null included
     try {
-      parsed = JSON.parse(readFileSync(path, 'utf8')) as CredentialFile;
+      parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<CredentialFile> | null;
     } catch (error) {
       // Say which file, in one line: the operator has to fix the file, not our code.
       const code = (error as NodeJS.ErrnoException).code;
@@ -56,7 +56,7 @@ export class CredentialStore {
       );
     }
     if (!parsed || !Array.isArray(parsed.principals)) throw new Error(`${path}: expected {"principals": [...]}`);
-    return new CredentialStore(parsed);
+    return new CredentialStore(parsed as CredentialFile);
   }
 
   /** True only for a known id whose token hashes to the stored hash. Never throws. */

@@ -43,7 +43,7 @@ function send(
     'cache-control': 'no-store',
     ...extra,
   });
-  res.end(res.req?.method === 'HEAD' ? undefined : text);
+  res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
 /** Answer a /health request from a report made now; a report that throws is degraded. */

@@ -37,7 +37,10 @@ function unicodeEscape(c: string): string {
 export function safeJson(value: unknown): string {
   let text: string;
   try {
-    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+    // undefined for undefined or a function, whatever the lib's type says
+    const json = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) as
+      string | undefined;
+    text = json ?? 'null';
   } catch {
     text = '"[not serializable]"'; // a cycle: the line must still be written
   }
@@ -92,6 +95,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const transports: winston.transport[] = [new StderrTransport()];
   if (options.jsonFilePath !== undefined) {
     transports.push(
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types its transports as interfaces; they are TransportStream subclasses
       new winston.transports.File({
         filename: options.jsonFilePath,
         format: winston.format.combine(winston.format.timestamp(), json()),

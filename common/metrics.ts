@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { defined } from './defined';
 
 /**
  * The metrics of one process (prom-client), every name prefixed `distbank_`: the process's own
@@ -64,5 +65,7 @@ export class ProcessMetrics {
 /** The operation names a WSDL declares (for bounded `operation` labels where the name comes from a caller). */
 export function wsdlOperationNames(wsdlText: string): ReadonlySet<string> {
   const portType = /<wsdl:portType\b[\s\S]*?<\/wsdl:portType>/.exec(wsdlText)?.[0] ?? '';
-  return new Set([...portType.matchAll(/<wsdl:operation name="([A-Za-z]+)"/g)].map((m) => m[1]!));
+  return new Set(
+    [...portType.matchAll(/<wsdl:operation name="([A-Za-z]+)"/g)].map((m) => defined(m[1], 'the operation name group')),
+  );
 }

@@ -68,6 +68,11 @@ export function isCents(value: number): value is Cents {
   return Number.isSafeInteger(value);
 }
 
+/** The opposite sign: the debit posting of a withdrawal or a transfer. */
+export function negateCents(cents: Cents): Cents {
+  return -(cents as number) as Cents;
+}
+
 export function asCents(value: number): Cents {
   if (!Number.isSafeInteger(value)) throw new Error(`not an integer number of cents: ${value}`);
   return value as Cents;

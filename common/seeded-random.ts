@@ -1,3 +1,5 @@
+import { itemAt } from './defined';
+
 /**
  * A small seeded generator (mulberry32): the chaos workload, the nemesis schedule and the
  * fault injector's rules (business/fault-injector.ts) are reproducible from a seed. Not for anything secret.
@@ -25,7 +27,7 @@ export class SeededRandom {
 
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new Error('pick from an empty list');
-    return items[Math.floor(this.next() * items.length)]!;
+    return itemAt(items, Math.floor(this.next() * items.length));
   }
 
   /** A generator of its own for a sub-stream (a worker), so streams do not depend on each other's pace. */

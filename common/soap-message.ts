@@ -65,7 +65,7 @@ function sequenceOf(schema: Schema, element: SchemaNode): SchemaNode | undefined
   const parts = complex.children.filter((c) => c.name !== 'annotation');
   const [sequence] = parts;
   if (parts.length !== 1 || sequence?.name !== 'sequence')
-    throw new Error(`complex type of ${element.$name}: only xsd:sequence is supported`);
+    throw new Error(`complex type of ${String(element.$name)}: only xsd:sequence is supported`);
   return sequence;
 }
 

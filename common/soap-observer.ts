@@ -66,7 +66,7 @@ export class SoapObserver {
       durationMs: op.durationMs,
       ...(op.principal ? { principal: op.principal } : {}),
       ...(typeof f.transaction_id === 'string' ? { transactionId: f.transaction_id } : {}),
-      ...(f.fencing_token !== undefined ? { fencingToken: String(f.fencing_token) } : {}),
+      ...(typeof f.fencing_token === 'number' ? { fencingToken: String(f.fencing_token) } : {}), // the data tier's annotation
       ...(Array.isArray(f.accounts) ? { accounts: f.accounts.map(String) } : {}),
       ...(Object.keys(detail).length > 0 ? { detail } : {}),
     });

@@ -128,9 +128,10 @@ export function parseTraceparent(
 ): { traceId: string; parentSpanId: string; flags: string } | undefined {
   const text = Array.isArray(header) ? header[0] : header;
   if (text === undefined) return undefined;
-  const m = TRACEPARENT.exec(text.trim());
-  if (m === null || m[1] === ZERO_TRACE || m[2] === ZERO_SPAN) return undefined;
-  return { traceId: m[1]!, parentSpanId: m[2]!, flags: m[3]! };
+  const [, traceId, parentSpanId, flags] = TRACEPARENT.exec(text.trim()) ?? [];
+  if (traceId === undefined || parentSpanId === undefined || flags === undefined) return undefined;
+  if (traceId === ZERO_TRACE || parentSpanId === ZERO_SPAN) return undefined;
+  return { traceId, parentSpanId, flags };
 }
 
 /** This hop's context: continues the caller's trace, or starts one (sampled) when there is none. */

@@ -1,3 +1,5 @@
+import { defined, itemAt } from './defined';
+
 /**
  * A small, strict, namespace-aware XML reader for SOAP messages on the hot paths (the SOAP edge
  * of every server, and the business tier's data-tier client). node-soap's parsing was most of
@@ -78,22 +80,24 @@ const XML_DECLARATION = new RegExp(
 );
 const EMPTY_ATTRIBUTES: readonly XmlAttribute[] = Object.freeze([]);
 
-const enum Code {
-  Tab = 0x09,
-  Lf = 0x0a,
-  Cr = 0x0d,
-  Space = 0x20,
-  Quot = 0x22,
-  Amp = 0x26,
-  Apos = 0x27,
-  Slash = 0x2f,
-  Colon = 0x3a,
-  Lt = 0x3c,
-  Eq = 0x3d,
-  Gt = 0x3e,
-  Question = 0x3f,
-  Bang = 0x21,
-}
+// Character codes compared with charCodeAt(); an object of number literals rather than an enum,
+// so that comparing with a plain number is comparing numbers.
+const Code = {
+  Tab: 0x09,
+  Lf: 0x0a,
+  Cr: 0x0d,
+  Space: 0x20,
+  Quot: 0x22,
+  Amp: 0x26,
+  Apos: 0x27,
+  Slash: 0x2f,
+  Colon: 0x3a,
+  Lt: 0x3c,
+  Eq: 0x3d,
+  Gt: 0x3e,
+  Question: 0x3f,
+  Bang: 0x21,
+} as const;
 
 function isSpace(c: number): boolean {
   return c === Code.Space || c === Code.Tab || c === Code.Lf || c === Code.Cr;
@@ -229,7 +233,7 @@ function checkChars(xml: string): void {
   const bad = NOT_CHAR.exec(xml);
   if (bad !== null)
     throw new XmlSyntaxError(
-      `character ${codePointName(xml.codePointAt(bad.index)!)} is not allowed in XML`,
+      `character ${codePointName(defined(xml.codePointAt(bad.index), 'the matched code point'))} is not allowed in XML`,
       bad.index,
     );
 }
@@ -439,9 +443,9 @@ class Reader {
   private scopeOf(raw: readonly RawAttribute[], parent: Scope, lt: number): Scope {
     let scope: Map<string, string> | undefined;
     for (let a = 0; a < raw.length; a++) {
-      const { qname, value, offset } = raw[a]!;
+      const { qname, value, offset } = itemAt(raw, a);
       for (let b = 0; b < a; b++)
-        if (raw[b]!.qname === qname) throw new XmlSyntaxError(`duplicate attribute ${qname}`, offset);
+        if (raw[b]?.qname === qname) throw new XmlSyntaxError(`duplicate attribute ${qname}`, offset);
       if (qname !== 'xmlns' && !qname.startsWith('xmlns:')) continue;
       if (++this.declarations > XMLNS_DECLARATIONS_MAX) throw new XmlSyntaxError('too many namespace declarations', lt);
       const prefix = qname === 'xmlns' ? '' : qname.slice(6);

@@ -65,15 +65,20 @@ function traceStep(e: TraceEntry): Record<string, unknown> {
   };
 }
 
+/** A string argument as the host read it (admin.wsdl declares these as xsd:string); absent is ''. */
+function textArg(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
 export function adminOperations(api: AdminApi): Readonly<Record<string, Handler>> {
   return Object.freeze({
-    GetClusterStatus: async () => {
+    GetClusterStatus: () => {
       const s = api.clusterStatus();
-      return { devMode: s.devMode, process: s.processes.map(processStatus) };
+      return Promise.resolve({ devMode: s.devMode, process: s.processes.map(processStatus) });
     },
-    GetLocks: async () => {
+    GetLocks: () => {
       const l = api.locks();
-      return {
+      return Promise.resolve({
         locksHeld: l.locksHeld,
         lock: l.locks.map((k) => ({
           accountId: [...k.accounts],
@@ -82,10 +87,10 @@ export function adminOperations(api: AdminApi): Readonly<Record<string, Handler>
           leaseLeftMs: k.leaseLeftMs,
         })),
         waiting: l.waiters.map((w) => ({ accountId: w.accountId, waiters: w.waiters })),
-      };
+      });
     },
     GetTrace: async (args) => {
-      const t = await api.trace(String(args.id ?? ''));
+      const t = await api.trace(textArg(args.id));
       return { id: t.id, step: t.steps.map(traceStep), journalEntry: t.journal.map((j) => ({ ...j })) };
     },
     SetFaultRules: async (args) =>
@@ -104,8 +109,8 @@ export function adminOperations(api: AdminApi): Readonly<Record<string, Handler>
     },
     ClearFaultRules: async () => ({ server: (await api.clearFaultRules()).servers }),
     ControlServer: async (args) => {
-      const server = String(args.server ?? '');
-      const action = String(args.action ?? '');
+      const server = textArg(args.server);
+      const action = textArg(args.action);
       return { server, action, message: await api.control(server, action) };
     },
   });

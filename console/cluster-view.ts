@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { TraceEntry } from '../common/trace-ring';
 import { ConsoleConfig, Target, Tier } from './config';
 import { MetricJson, Rates, ratesBetween, Sample, sampleOf } from './metric-sample';
+import { defined, itemAt } from '../common/defined';
 
 /**
  * The console's picture of the cluster, refreshed every pollMs: each process's metrics
@@ -141,7 +142,7 @@ export class ClusterView extends EventEmitter {
   private async poll(): Promise<void> {
     await Promise.all(
       this.config.targets.map(async (t) => {
-        const s = this.states.get(t.name)!;
+        const s = defined(this.states.get(t.name), `the state of ${t.name}`);
         try {
           const [metrics, state] = await Promise.all([
             this.adminGet(t, '/admin/metrics.json'),
@@ -168,11 +169,11 @@ export class ClusterView extends EventEmitter {
   private rates(name: string, polls: number): Rates | undefined {
     const samples = this.states.get(name)?.samples ?? [];
     if (samples.length < 2) return undefined;
-    return ratesBetween(samples[Math.max(0, samples.length - 1 - polls)]!, samples[samples.length - 1]!);
+    return ratesBetween(itemAt(samples, Math.max(0, samples.length - 1 - polls)), itemAt(samples, samples.length - 1));
   }
 
   private view(t: Target): ProcessView {
-    const s = this.states.get(t.name)!;
+    const s = defined(this.states.get(t.name), `the state of ${t.name}`);
     const last = s.samples[s.samples.length - 1];
     const r = this.rates(t.name, RATE_WINDOW_POLLS);
     const first = s.samples[0];

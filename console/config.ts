@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { ADMIN_CREDENTIALS_ENV, ADMIN_CREDENTIALS_FLAG, adminCredentialsSetting } from '../common/admin-auth';
 import { LOG_LEVELS } from '../common/logger';
 import { Env, intSetting, oneOfSetting, stringSetting, withFlags } from '../common/settings';
+import { itemAt } from '../common/defined';
 
 /**
  * The console's configuration, parsed once at start into a frozen object; nothing else in
@@ -83,7 +84,7 @@ export function loadConsoleConfig(env: Env, argv: readonly string[], launchedWit
   );
   const data = urlList(e, 'BANK_CONSOLE_DATA_URLS', 'http://127.0.0.1:8090/data');
   const targets: Target[] = [
-    { name: 'balancer', tier: 'balancer', url: balancer[0]! },
+    { name: 'balancer', tier: 'balancer', url: itemAt(balancer, 0) },
     ...business.map((url, i): Target => ({ name: `b${i + 1}`, tier: 'business', url })),
     ...data.map((url, i): Target => ({ name: i === 0 ? 'data' : `data${i + 1}`, tier: 'data', url })),
   ];

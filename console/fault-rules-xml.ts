@@ -84,7 +84,9 @@ function ruleJson(rule: Record<string, unknown>, where: string): Record<string, 
 export function rulesJsonOfArguments(args: Record<string, unknown>): { seed?: number; rules: unknown[] } {
   const rules = (args.rule ?? []) as Array<Record<string, unknown>>;
   return {
-    ...(args.seed === undefined ? {} : { seed: SEED(String(args.seed), 'seed') as number }),
+    ...(args.seed === undefined
+      ? {}
+      : { seed: SEED(typeof args.seed === 'string' ? args.seed : JSON.stringify(args.seed), 'seed') as number }),
     rules: rules.map((r, i) => ruleJson(r, `rules[${i}]`)),
   };
 }

@@ -31,7 +31,11 @@ async function main(): Promise<void> {
   const view = new ClusterView(config, adminTokenOf(config.adminTokenFile));
   const launcher = config.devMode
     ? new LauncherLink(
-        (m) => process.send!(m),
+        (m) => {
+          if (process.send === undefined)
+            throw new Error('internal error: dev mode without an IPC channel to the launcher');
+          process.send(m);
+        },
         (on) => process.on('message', on),
       )
     : undefined;

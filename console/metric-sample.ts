@@ -1,3 +1,5 @@
+import { itemAt } from '../common/defined';
+
 /**
  * One scrape of a process's metrics (prom-client's JSON at /admin/metrics.json) cut down to what
  * the console shows, and what two scrapes say together: requests/s, p50/p99 over the interval
@@ -94,10 +96,10 @@ export function quantileMs(
   const rank = q * total;
   for (let i = 0; i < bounds.length; i++) {
     if ((counts[i] ?? 0) < rank) continue;
-    const upper = bounds[i]!;
-    const lower = i === 0 ? 0 : bounds[i - 1]!;
+    const upper = itemAt(bounds, i);
+    const lower = i === 0 ? 0 : itemAt(bounds, i - 1);
     if (!Number.isFinite(upper)) return lower * 1000;
-    const below = i === 0 ? 0 : counts[i - 1]!;
+    const below = i === 0 ? 0 : itemAt(counts, i - 1);
     const inBucket = (counts[i] ?? 0) - below;
     const fraction = inBucket <= 0 ? 1 : (rank - below) / inBucket;
     return (lower + (upper - lower) * fraction) * 1000;

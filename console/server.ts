@@ -45,17 +45,25 @@ export async function startConsoleServer(
   app.set('etag', false);
   let publicUrl = '';
 
-  app.get('/', (_req, res) => res.sendFile(join(PUBLIC_DIR, 'index.html')));
+  app.get('/', (_req, res) => {
+    res.sendFile(join(PUBLIC_DIR, 'index.html'));
+  });
   app.use('/static', express.static(PUBLIC_DIR, { index: false, fallthrough: false }));
-  app.get('/vendor/uPlot.iife.min.js', (_req, res) => res.sendFile(join(UPLOT_DIR, 'uPlot.iife.min.js')));
-  app.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(join(UPLOT_DIR, 'uPlot.min.css')));
+  app.get('/vendor/uPlot.iife.min.js', (_req, res) => {
+    res.sendFile(join(UPLOT_DIR, 'uPlot.iife.min.js'));
+  });
+  app.get('/vendor/uPlot.min.css', (_req, res) => {
+    res.sendFile(join(UPLOT_DIR, 'uPlot.min.css'));
+  });
 
   app.get(ADMIN_PATH, (req, res) => {
-    if (!/^wsdl$/i.test(String(Object.keys(req.query)[0] ?? '')))
+    if (!/^wsdl$/i.test(Object.keys(req.query)[0] ?? ''))
       return void res.status(404).json({ error: 'GET /admin?wsdl for the contract; POST for calls' });
     res.type(SOAP_CONTENT_TYPE).send(soap.wsdl(`${publicUrl}${ADMIN_PATH}`));
   });
-  app.post(ADMIN_PATH, (req, res) => soap.handle(req, res));
+  app.post(ADMIN_PATH, (req, res) => {
+    soap.handle(req, res);
+  });
 
   app.post('/api/session', express.json({ limit: 4096 }), (req, res) => {
     const token = (req.body as { token?: unknown } | undefined)?.token;
@@ -66,8 +74,10 @@ export async function startConsoleServer(
   });
   // Everything else under /api needs a session or the bearer token.
   app.use('/api', (req, res, next) => {
-    if (sessions.valid(sessionIdOf(req.headers.cookie), Date.now()) || auth.allows(req.headers.authorization))
-      return next();
+    if (sessions.valid(sessionIdOf(req.headers.cookie), Date.now()) || auth.allows(req.headers.authorization)) {
+      next();
+      return;
+    }
     res.status(401).json({ error: 'log in with the admin token' });
   });
   app.get('/api/whoami', (_req, res) => void res.json({ ok: true }));
@@ -91,12 +101,15 @@ export async function startConsoleServer(
     });
   });
   app.get('/api/trace', (req, res) => {
-    void jsonOf(res, () => api.trace(String(req.query.id ?? '')));
+    void jsonOf(res, () => api.trace(typeof req.query.id === 'string' ? req.query.id : ''));
   });
   app.post('/api/control', express.json({ limit: 4096 }), (req, res) => {
     const body = (req.body ?? {}) as { server?: unknown; action?: unknown };
     void jsonOf(res, async () => ({
-      message: await api.control(String(body.server ?? ''), String(body.action ?? '')),
+      message: await api.control(
+        typeof body.server === 'string' ? body.server : '',
+        typeof body.action === 'string' ? body.action : '',
+      ),
     }));
   });
   app.use((_req: express.Request, res: express.Response) => void res.status(404).json({ error: 'not found' }));

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { runMain } from '../common/cli-main';
 import { stringSetting, withFlags } from '../common/settings';
 import { addClient, AdminCommandError, removeClient, rotateBusiness, rotateClient } from './lib/credential-admin';
+import { defined, itemAt } from '../common/defined';
 
 /**
  * `npm run admin -- <command> [--data-dir var]`: credentials as a product. Each command writes
@@ -29,13 +30,13 @@ function say(text: string): void {
 
 function clientCommand(dataDir: string, verb: string, id: string): void {
   if (verb === 'add') {
-    process.stdout.write(addClient(dataDir, id).token + '\n');
+    process.stdout.write(`${defined(addClient(dataDir, id).token, 'the new token')}\n`);
     say(
       `client ${id} added; above is its token, shown once (only its hash is stored). Business servers accept it within ~2 s.`,
     );
   } else if (verb === 'rotate') {
     const change = rotateClient(dataDir, id);
-    process.stdout.write(change.token + '\n');
+    process.stdout.write(`${defined(change.token, 'the new token')}\n`);
     say(
       `client ${id}: above is its new token, shown once; the old one stops working within ~2 s.` +
         (change.demo ? ' demo-credentials.json has the new token too.' : ''),
@@ -68,14 +69,15 @@ function splitArgs(argv: readonly string[]): { positional: string[]; flags: stri
   const positional: string[] = [];
   const flags: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = itemAt(argv, i);
     if (!arg.startsWith('--')) positional.push(arg);
     else if (arg.includes('=') || i + 1 >= argv.length) flags.push(arg);
-    else flags.push(arg, argv[++i]!);
+    else flags.push(arg, itemAt(argv, ++i));
   }
   return { positional, flags };
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- async so that the errors thrown here reach runMain's catch
 async function main(): Promise<void> {
   const { positional, flags } = splitArgs(process.argv.slice(2));
   const dataDir = resolve(stringSetting(withFlags(process.env, flags, FLAGS), 'BANK_DATA_DIR', 'var'));

@@ -11,6 +11,7 @@ import { LatencySamples } from './lib/latency';
 import { benchObservability, BenchSummary, SUMMARY_PREFIX } from './lib/bench-observability';
 import { measurePgbenchTps, PGBENCH_ARGS, pgbenchAvailable } from './lib/bench-pgbench';
 import { cpuSecondsOf } from './lib/proc-cpu';
+import { defined, itemAt } from '../common/defined';
 
 /**
  * `npm run bench [-- --hot] [--clients 32] [--seconds 20] [--accounts 1000]`: random transfers
@@ -41,7 +42,7 @@ function machine(): string {
 
 function centsOf(text: string | undefined): number {
   const m = /^(-?)(\d+)\.(\d{2})$/.exec(text ?? '');
-  if (m === null) throw new Error(`not a 2-digit decimal: ${text}`);
+  if (m === null) throw new Error(`not a 2-digit decimal: ${String(text)}`);
   const v = Number(m[2]) * 100 + Number(m[3]);
   return m[1] === '-' ? -v : v;
 }
@@ -56,7 +57,7 @@ async function inParallel<T>(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
-        await fn(items[i]!, i);
+        await fn(itemAt(items, i), i);
       }
     }),
   );
@@ -73,7 +74,7 @@ async function openAccounts(
     Array.from({ length: count }, (_v, i) => i),
     OPEN_CONCURRENCY,
     async (i) => {
-      const owner = owners[i % owners.length]!;
+      const owner = itemAt(owners, i % owners.length);
       const raw = await wire.ok(
         'OpenAccount',
         [['initialDeposit', formatCents(OPENING_CENTS)]],
@@ -117,16 +118,16 @@ async function drive(
   let seq = 0;
   const worker = async (w: number): Promise<void> => {
     while (performance.now() < endMs) {
-      const from = accounts[Math.floor(Math.random() * accounts.length)]!;
-      let to = accounts[Math.floor(Math.random() * accounts.length)]!;
-      while (to === from) to = accounts[Math.floor(Math.random() * accounts.length)]!;
+      const from = itemAt(accounts, Math.floor(Math.random() * accounts.length));
+      let to = itemAt(accounts, Math.floor(Math.random() * accounts.length));
+      while (to === from) to = itemAt(accounts, Math.floor(Math.random() * accounts.length));
       const amount = formatCents(1 + Math.floor(Math.random() * AMOUNT_CENTS_MAX));
       const requestId = `${runId}-${w}-${seq++}`;
       const t0 = performance.now();
       let code: string | undefined;
       let transactionId: string | undefined;
       try {
-        const r = await wires[w % wires.length]!.call(
+        const r = await itemAt(wires, w % wires.length).call(
           'Transfer',
           [
             ['fromAccountId', from.id],
@@ -193,7 +194,7 @@ async function checkInvariant(
     const kinds = allLeafTexts(raw, 'kind');
     const ids = allLeafTexts(raw, 'transactionId');
     kinds.forEach((k, j) => {
-      if (k === 'TRANSFER_OUT') outs.set(ids[j]!, (outs.get(ids[j]!) ?? 0) + 1);
+      if (k === 'TRANSFER_OUT') outs.set(itemAt(ids, j), (outs.get(itemAt(ids, j)) ?? 0) + 1);
     });
   });
   const total = balances.reduce((s, x) => s + x, 0);
@@ -332,7 +333,11 @@ async function main(): Promise<void> {
     owners = ownersFrom(cluster.demo);
   } else {
     url = config.url;
-    owners = ownersFrom(JSON.parse(readFileSync(config.credentialsFile!, 'utf8')) as DemoCredentials);
+    owners = ownersFrom(
+      JSON.parse(
+        readFileSync(defined(config.credentialsFile, 'credentialsFile (with --url)'), 'utf8'),
+      ) as DemoCredentials,
+    );
   }
   const wire = new BankWire(url, {
     socketsMax: Math.max(config.clients, OPEN_CONCURRENCY),
@@ -350,7 +355,10 @@ async function main(): Promise<void> {
     );
 
     // With --url, a cluster.json next to the credentials file (npm start writes both) gives pids.
-    const local = cluster === undefined ? readClusterFile(dirname(config.credentialsFile!)) : undefined;
+    const local =
+      cluster === undefined
+        ? readClusterFile(dirname(defined(config.credentialsFile, 'credentialsFile (with --url)')))
+        : undefined;
     const pids = cluster?.pids ?? local?.pids ?? new Map<string, number>();
     const dataHealthUrl = cluster?.dataHealthUrl ?? local?.dataHealthUrl;
     const adminToken = cluster?.adminToken ?? local?.adminToken;
@@ -367,7 +375,7 @@ async function main(): Promise<void> {
     const pgbenchTps = await comparePgbench(config);
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
     const logBefore = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
-    const loadBefore = os.loadavg()[0]!;
+    const loadBefore = itemAt(os.loadavg(), 0);
     const dataBefore = await healthCounters(dataHealthUrl, adminToken);
     const selfBefore = process.cpuUsage();
     const wallBefore = performance.now();
@@ -377,18 +385,19 @@ async function main(): Promise<void> {
     const self = process.cpuUsage(selfBefore);
     const dataAfter = await healthCounters(dataHealthUrl, adminToken);
     const logAfter = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
-    const loadAfter = os.loadavg()[0]!;
+    const loadAfter = itemAt(os.loadavg(), 0);
     // CPU and log lines are counted over warm-up and run: per transfer, divide by all of them.
     const transfersAll = Math.max(1, stats.acknowledged.size);
 
     const seconds = stats.measuredMs / 1000;
     const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);
+    const ms = (v: number | undefined): string => defined(v, 'a latency percentile').toFixed(1);
     out();
     out(`transfers/s (successful): ${(stats.ok / seconds).toFixed(1)}   (${stats.ok} in ${seconds.toFixed(1)} s)`);
     if (pgbenchTps !== undefined)
       out(`pgbench tps: ${pgbenchTps.toFixed(0)}, ratio: ${(stats.ok / seconds / pgbenchTps).toFixed(2)}`);
     out(`requests/s (all answers): ${(stats.latency.count / seconds).toFixed(1)}`);
-    out(`latency ms: p50 ${p50!.toFixed(1)}  p90 ${p90!.toFixed(1)}  p99 ${p99!.toFixed(1)}  max ${max!.toFixed(1)}`);
+    out(`latency ms: p50 ${ms(p50)}  p90 ${ms(p90)}  p99 ${ms(p99)}  max ${ms(max)}`);
     const faults = [...stats.faults]
       .sort((a, b) => b[1] - a[1])
       .map(([c, n]) => `${c} ${n}`)
@@ -398,11 +407,13 @@ async function main(): Promise<void> {
       logBefore === undefined || logAfter === undefined ? undefined : (logAfter - logBefore) / transfersAll;
     if (logLinesPerTransfer !== undefined)
       out(
-        `log level ${config.logLevel}: ${logAfter! - logBefore!} log lines over the run, ${logLinesPerTransfer.toFixed(2)} per transfer`,
+        `log level ${config.logLevel}: ${defined(logAfter, 'the log lines after') - defined(logBefore, 'the log lines before')} log lines over the run, ${logLinesPerTransfer.toFixed(2)} per transfer`,
       );
     out(`load average (1 min) before / after the run: ${loadBefore.toFixed(1)} / ${loadAfter.toFixed(1)}`);
     const cpuUsPerTransfer = printCpu(pids, cpuBefore, (self.user + self.system) / 1e6, wallSeconds, transfersAll);
-    const deltas = [...dataAfter].filter(([k]) => dataBefore.has(k)).map(([k, v]) => `${k} +${v - dataBefore.get(k)!}`);
+    const deltas = [...dataAfter]
+      .filter(([k]) => dataBefore.has(k))
+      .map(([k, v]) => `${k} +${v - defined(dataBefore.get(k), k)}`);
     if (deltas.length > 0) out(`data server /health counters over the run: ${deltas.join(', ')}`);
     const busyMs = (dataAfter.get('groupCommitBusyMs') ?? 0) - (dataBefore.get('groupCommitBusyMs') ?? 0);
     if (busyMs > 0)

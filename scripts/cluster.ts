@@ -19,6 +19,7 @@ import { consoleChild } from './lib/console-child';
 import { ensureDemoAccounts } from './lib/demo-accounts';
 import { placeSpec } from './lib/placement';
 import { ChildEventSink, SupervisedChild } from './lib/supervised-child';
+import { defined, itemAt } from '../common/defined';
 
 /**
  * `npm start`: the whole bank on one machine. 1 data server (or N over one PostgreSQL:
@@ -46,6 +47,11 @@ export interface ClusterFile {
     readonly business: readonly number[];
     readonly balancer: number;
   };
+}
+
+/** A running child's pid, for cluster.json (written once every child is up). */
+function pidOf(child: SupervisedChild): number {
+  return defined(child.pid, `the pid of ${child.name}`);
 }
 
 function log(message: string): void {
@@ -186,7 +192,7 @@ async function main(): Promise<void> {
                 ...common,
                 BANK_PORT: String(config.businessPorts[i] ?? 0),
                 BANK_BUSINESS_ID: id,
-                BANK_BUSINESS_TOKEN: businessSecrets.tokens.get(id)!,
+                BANK_BUSINESS_TOKEN: defined(businessSecrets.tokens.get(id), `the token of ${id}`),
                 BANK_DATA_URLS: dataUrls,
                 BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
                 ...(config.faultsFile === undefined ? {} : { BANK_FAULTS_FILE: config.faultsFile }),
@@ -239,15 +245,15 @@ async function main(): Promise<void> {
     writeClusterFile = () => {
       const clusterFile: ClusterFile = {
         balancerUrl: balancer.url,
-        dataUrl: data[0]!.url,
+        dataUrl: itemAt(data, 0).url,
         dataUrls: data.map((d) => d.url),
         businessUrls: business.map((b) => b.url),
         pids: {
           launcher: process.pid,
-          data: data[0]!.pid!,
-          dataServers: data.map((d) => d.pid!),
-          business: business.map((b) => b.pid!),
-          balancer: balancer.pid!,
+          data: pidOf(itemAt(data, 0)),
+          dataServers: data.map(pidOf),
+          business: business.map(pidOf),
+          balancer: pidOf(balancer),
         },
       };
       writeFileAtomic(join(config.dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { defined, itemAt } from '../common/defined';
 
 /**
  * The per-operation log line, by hand: `npm run build --silent && node
@@ -37,6 +38,7 @@ function cpuUs(usage: NodeJS.CpuUsage): number {
 
 /** The child: LINES lines through the logger module, then its own CPU µs on stdout. */
 async function writer(modulePath: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module chosen at run time (a path on the command line)
   const { createLogger } = require(resolve(modulePath)) as typeof import('../common/logger');
   const logger = createLogger({ service: 'bank-b1', level: 'info' });
   const before = process.cpuUsage();
@@ -95,7 +97,11 @@ async function measure(modulePath: string, path: 'file' | 'relay', dir: string):
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number =>
+  itemAt(
+    [...xs].sort((a, b) => a - b),
+    Math.floor(xs.length / 2),
+  );
 
 async function main(): Promise<void> {
   const modules: [string, string][] = [['this build', join(__dirname, '..', 'common', 'logger.js')]];
@@ -130,7 +136,8 @@ async function main(): Promise<void> {
 }
 
 const role = process.argv[2];
-const run = role === '--writer' ? writer(process.argv[3]!) : role === '--relay' ? relay(process.argv[3]!) : main();
+const modulePath = (): string => defined(process.argv[3], 'the module path argument');
+const run = role === '--writer' ? writer(modulePath()) : role === '--relay' ? relay(modulePath()) : main();
 run.catch((err: unknown) => {
   process.stderr.write(`log-line-bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS as SOAP } from '../common/contract';
 import * as current from '../common/xml-reader';
+import { defined, itemAt } from '../common/defined';
 
 /**
  * Micro-benchmark of common/xml-reader.ts, run by hand (not a test):
@@ -57,14 +58,14 @@ function timeUs(parse: Parse, xml: string, iterations: number): number {
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return itemAt(sorted, Math.floor(sorted.length / 2));
 }
 
 function main(): void {
   const readers: [string, Parse][] = [['current', current.parseXml]];
   const baselinePath = process.argv[2];
   if (baselinePath !== undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module chosen at run time (a path on the command line)
     const baseline = require(resolve(baselinePath)) as { parseXml: Parse };
     readers.push(['baseline', baseline.parseXml]);
   }
@@ -74,11 +75,11 @@ function main(): void {
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate the order, so neither reader always runs right after the other.
       const order = round % 2 === 0 ? readers : [...readers].reverse();
-      for (const [name, parse] of order) samples.get(name)!.push(timeUs(parse, xml, iterations));
+      for (const [name, parse] of order) defined(samples.get(name), name).push(timeUs(parse, xml, iterations));
     }
-    const us = readers.map(([name]) => [name, median(samples.get(name)!)] as const);
+    const us = readers.map(([name]) => [name, median(defined(samples.get(name), name))] as const);
     const line = us.map(([name, value]) => `${name} ${value.toFixed(2)} µs`).join(', ');
-    const ratio = us.length === 2 ? `, current/baseline ${(us[0]![1] / us[1]![1]).toFixed(3)}` : '';
+    const ratio = us.length === 2 ? `, current/baseline ${(itemAt(us, 0)[1] / itemAt(us, 1)[1]).toFixed(3)}` : '';
     console.log(`${label} (${xml.length} chars): ${line}${ratio}`);
   }
 }

@@ -9,6 +9,7 @@ import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader
 import { hashToken, newToken } from '../common/credentials';
 import { parseReadyLine } from '../common/ready';
 import { BENCH_SETTINGS } from './bench-settings';
+import { itemAt } from '../common/defined';
 
 /**
  * Quick throughput probe of the data tier alone: starts a data server (temp SQLite, or
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
         const locked = await call(
           url,
           'Lock',
-          `<d:accountId>${ids[a]}</d:accountId><d:accountId>${ids[b]}</d:accountId><d:waitMs>1000</d:waitMs>`,
+          `<d:accountId>${itemAt(ids, a)}</d:accountId><d:accountId>${itemAt(ids, b)}</d:accountId><d:waitMs>1000</d:waitMs>`,
         );
         const lockId = field(locked, 'lockId');
         if (lockId === undefined) {
@@ -163,9 +164,9 @@ async function main(): Promise<void> {
         const updated = await call(
           url,
           'Update',
-          `<d:lockId>${lockId}</d:lockId><d:fencingToken>${field(locked, 'fencingToken')}</d:fencingToken>` +
-            `<d:transactionId>bench-${seq}</d:transactionId><d:posting><d:accountId>${ids[a]}</d:accountId><d:amount>-0.01</d:amount></d:posting>` +
-            `<d:posting><d:accountId>${ids[b]}</d:accountId><d:amount>0.01</d:amount></d:posting><d:release>true</d:release>`,
+          `<d:lockId>${lockId}</d:lockId><d:fencingToken>${field(locked, 'fencingToken') ?? ''}</d:fencingToken>` +
+            `<d:transactionId>bench-${seq}</d:transactionId><d:posting><d:accountId>${itemAt(ids, a)}</d:accountId><d:amount>-0.01</d:amount></d:posting>` +
+            `<d:posting><d:accountId>${itemAt(ids, b)}</d:accountId><d:amount>0.01</d:amount></d:posting><d:release>true</d:release>`,
         );
         const code = field(updated, 'code');
         if (code !== undefined) faults.set(code, (faults.get(code) ?? 0) + 1);

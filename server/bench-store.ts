@@ -8,6 +8,7 @@ import { classifyPostings } from './lock-rules';
 import { PostgresStore } from './postgres-store';
 import { SqliteStore } from './sqlite-store';
 import { Store } from './store';
+import { itemAt } from '../common/defined';
 
 /**
  * The store alone, in process (no SOAP, no HTTP): `concurrency` loops of lock(2 accounts) →
@@ -57,8 +58,8 @@ async function main(): Promise<void> {
     const cpuBefore = process.cpuUsage();
     const worker = async (): Promise<void> => {
       while (Date.now() < endAt) {
-        const a = ids[Math.floor(Math.random() * ids.length)]!;
-        const b = ids[Math.floor(Math.random() * ids.length)]!;
+        const a = itemAt(ids, Math.floor(Math.random() * ids.length));
+        const b = itemAt(ids, Math.floor(Math.random() * ids.length));
         if (a === b) continue;
         const accountIds = a < b ? [a, b] : [b, a];
         const locked = await store.lock({

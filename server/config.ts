@@ -99,10 +99,10 @@ export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {
   }
   const pgSchema = stringSetting(merged, 'BANK_PG_SCHEMA', 'public');
   if (!PG_SCHEMA_PATTERN.test(pgSchema))
-    throw new Error(`BANK_PG_SCHEMA must match ${PG_SCHEMA_PATTERN}, got ${JSON.stringify(pgSchema)}`);
+    throw new Error(`BANK_PG_SCHEMA must match ${String(PG_SCHEMA_PATTERN)}, got ${JSON.stringify(pgSchema)}`);
   const logName = stringSetting(merged, 'BANK_LOG_NAME', 'data');
   if (!LOG_NAME_PATTERN.test(logName))
-    throw new Error(`BANK_LOG_NAME must match ${LOG_NAME_PATTERN}, got ${JSON.stringify(logName)}`);
+    throw new Error(`BANK_LOG_NAME must match ${String(LOG_NAME_PATTERN)}, got ${JSON.stringify(logName)}`);
   const leaseMsMin = intSetting(merged, 'BANK_LEASE_MS_MIN', 100, 10, 60_000);
   const leaseMsMax = intSetting(merged, 'BANK_LEASE_MS_MAX', 30_000, leaseMsMin, 600_000);
   const leaseMsDefault = intSetting(merged, 'BANK_LEASE_MS_DEFAULT', 1_000, leaseMsMin, leaseMsMax);

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { fault } from '../common/service-fault';
+import { itemAt } from '../common/defined';
 
 /**
  * Group commit for SQLite: a durable commit (synchronous=FULL) costs about a millisecond of
@@ -98,7 +99,7 @@ export class GroupCommitter {
     this.busyMs += durationMs;
     this.onBatch?.(batch.length, durationMs);
     batch.forEach((item, i) => {
-      const outcome = outcomes[i]!;
+      const outcome = itemAt(outcomes, i);
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.error);
     });

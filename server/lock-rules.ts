@@ -12,6 +12,7 @@ import {
   RecordedOutcome,
   UpdateResult,
 } from './store';
+import { itemAt } from '../common/defined';
 
 /**
  * The rules of the data tier as pure functions of the state a store has read: which lock wins,
@@ -104,7 +105,7 @@ export function checkWriteAuthority(
  */
 export function classifyPostings(postings: readonly StoredPosting[]): ClassifiedPosting[] {
   if (postings.length === 1) {
-    const p = postings[0]!;
+    const p = itemAt(postings, 0);
     return [{ ...p, kind: p.amountCents > 0 ? 'DEPOSIT' : 'WITHDRAWAL' }];
   }
   if (postings.length === 2) {
@@ -169,6 +170,7 @@ export function planUpdateReplay(
   lock: LockRow | undefined,
   request: { readonly holder: string; readonly fencingToken: number; readonly release: boolean },
 ): UpdateReplay | undefined {
+  if (record === undefined) return undefined;
   const recorded = matchReplay(record, fingerprint);
   if (recorded === undefined) return undefined;
   const releaseLock = replayReleases(lock, request.holder, request.fencingToken, request.release);
@@ -180,7 +182,7 @@ export function planUpdateReplay(
       return { status: 'refused', refusal, releaseLock };
     }
     case 'created':
-      throw fault('REQUEST_ID_CONFLICT', `transaction id ${record!.transactionId} was used by a CreateAccount`);
+      throw fault('REQUEST_ID_CONFLICT', `transaction id ${record.transactionId} was used by a CreateAccount`);
   }
 }
 

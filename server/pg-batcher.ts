@@ -1,5 +1,6 @@
 import { fault } from '../common/service-fault';
 import { Row } from './postgres-rows';
+import { itemAt } from '../common/defined';
 
 /**
  * Group commit for PostgreSQL, as group-commit.ts does for SQLite: the Lock, Update and Unlock
@@ -98,7 +99,7 @@ export class PgBatcher {
       outcomes = batch.map(() => ({ ok: false, error }));
     }
     batch.forEach((p, i) => {
-      const outcome = outcomes[i]!;
+      const outcome = itemAt(outcomes, i); // as many as the batch (made so above)
       if (outcome.ok) p.resolve(outcome.row);
       else p.reject(outcome.error);
     });

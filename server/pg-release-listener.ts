@@ -75,6 +75,7 @@ export class PgReleaseListener {
       fail();
       return;
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- both may change during the awaits above (the checker keeps its narrowing across them)
     if (failed || this.closed) return;
     const wasReconnect = this.reconnects > 0 || this.backoffMs > RECONNECT_MS_MIN;
     this.connected = true;

@@ -200,7 +200,7 @@ export class PostgresStore implements Store {
     // Row locks first, in ascending order (as Lock takes them): no deadlock with a takeover.
     const current = new Map(
       (
-        await c.query(
+        await c.query<Row>(
           'SELECT id, owner_id, balance_cents, version FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
           [postingIds],
         )
@@ -332,8 +332,8 @@ export class PostgresStore implements Store {
     return { account: toAccount(row.account as Row), entries: rowsOf(row.entries).map(toJournal) };
   }
 
-  async health(): Promise<Record<string, unknown>> {
-    return {
+  health(): Promise<Record<string, unknown>> {
+    return Promise.resolve({
       store: 'postgres',
       pgPoolTotal: this.pool.totalCount,
       pgPoolIdle: this.pool.idleCount,
@@ -343,7 +343,7 @@ export class PostgresStore implements Store {
       pgListening: this.listener.connected,
       pgListenReconnects: this.listener.reconnects,
       pgReleaseNotifications: this.listener.notifications,
-    };
+    });
   }
 
   async locksHeld(nowMs: number, max: number): Promise<{ total: number; locks: LockRow[] }> {
@@ -431,7 +431,7 @@ export class PostgresStore implements Store {
     for (let attempt = 1; ; attempt++) {
       try {
         const startedMs = performance.now();
-        const result = await this.pool.query<{ r: Row }>({ name: `bank_${name}`, text, values: [...values] });
+        const result = await this.pool.query<{ r: Row | null }>({ name: `bank_${name}`, text, values: [...values] });
         this.onCommit?.(1, performance.now() - startedMs);
         const row = result.rows[0]?.r;
         if (row === undefined || row === null) throw new Error(`bank_${name} returned no row`);

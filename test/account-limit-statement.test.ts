@@ -8,6 +8,7 @@ import { CLIENT_RATE_LIFTED } from './helpers/cluster';
 import { recordsOf, textOf } from './helpers/data-call';
 import { DataFixture, describeEachBackend, lockOf } from './helpers/data-server';
 import { DIST_DIR } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 function cliJson(args: readonly string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -109,7 +110,7 @@ describe('statement filter: GetStatement after a flood of third-party deposits',
     fixture = await startBankFixture({ clients: 2, businessEnv: CLIENT_RATE_LIFTED });
   });
   after(async () => {
-    await fixture?.stop();
+    await ifAssigned(fixture)?.stop();
   });
 
   it("the owner's withdrawal stays visible behind 120 deposits of someone else, and paging reaches it too", async () => {

@@ -11,6 +11,7 @@ import {
   writeBusinessCredentials,
 } from './helpers/data-server';
 import { RunningProcess } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Issue 8, item 4: a client cannot grow the database without bound. The business tier sends its
@@ -76,7 +77,7 @@ describe('account limit: two data servers over one PostgreSQL', function () {
   let cleanup: (() => Promise<void>) | undefined;
   let credentials: ReturnType<typeof writeBusinessCredentials>;
   before(async function () {
-    const backend = await postgresBackend(testDatabaseUrlOrSkip(this));
+    const backend = postgresBackend(testDatabaseUrlOrSkip(this));
     cleanup = () => backend.cleanup();
     credentials = writeBusinessCredentials(backend.tempDir);
     procs.push(await startDataServer(backend, credentials));
@@ -118,7 +119,7 @@ describe('account limit: OpenAccount past BANK_ACCOUNTS_PER_CLIENT_MAX', functio
     });
   });
   after(async () => {
-    await fixture?.stop();
+    await ifAssigned(fixture)?.stop();
   });
 
   it('opens 3 accounts of 10 concurrent attempts through two business servers, the rest LIMIT_EXCEEDED', async () => {

@@ -6,6 +6,7 @@ import { parseStringPromise } from 'xml2js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requestIdBlock } from '../balancer/request-id';
 import { healthDetails, testAdmin } from './helpers/admin';
 import { RunningProcess, startProcess } from './helpers/process';
 import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
@@ -335,7 +336,7 @@ describe('balancer: proxying to real upstream servers', function () {
     const started = Date.now();
     const outcome = await send(lb.url).then(
       () => 'answered',
-      (err: Error) => `failed: ${err.message}`,
+      (err: unknown) => `failed: ${(err as Error).message}`,
     );
     expect(outcome).to.match(/^failed/);
     expect(Date.now() - started).to.be.within(400, 3000);
@@ -389,8 +390,6 @@ describe('balancer: proxying to real upstream servers', function () {
   });
 
   it('finds the request-id block for the log in linear time, even in a hostile body', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { requestIdBlock } = require('../balancer/request-id') as typeof import('../balancer/request-id');
     const hostile = Buffer.from('<request-id '.repeat(5_400));
     const startedMs = Date.now();
     expect(requestIdBlock(hostile)).to.equal(undefined);
@@ -469,12 +468,13 @@ async function sendUntilForwarded(
   const until = Date.now() + timeoutMs;
   for (;;) {
     const reply = send(url);
-    let answered = false;
+    // An object, not a let: the callbacks set it, which the checker's narrowing cannot see.
+    const state = { answered: false };
     reply.then(
-      () => (answered = true),
-      () => (answered = true),
+      () => (state.answered = true),
+      () => (state.answered = true),
     );
-    while (!answered && seen.length < count) await new Promise((r) => setTimeout(r, 10));
+    while (!state.answered && seen.length < count) await new Promise((r) => setTimeout(r, 10));
     if (seen.length >= count) return { reply };
     expect((await faultOf((await reply).body)).code).to.equal('SERVICE_UNAVAILABLE');
     if (Date.now() > until) throw new Error('no request forwarded in time');

@@ -166,7 +166,7 @@ describe('business tier: failover among data servers (SIGKILL of one of two unde
       expect(entries.length, 'statement fits in one page').to.be.below(1000);
       totalCents += cents(balance);
       const sum = entries.reduce((s, e) => s + cents(e.amount), 0);
-      expect(sum, `account ${accounts[i]}: balance = its journal`).to.equal(cents(balance));
+      expect(sum, `account ${accounts[i]!}: balance = its journal`).to.equal(cents(balance));
       for (const e of entries) {
         if (e.kind === 'TRANSFER_OUT') outs.set(e.transactionId, (outs.get(e.transactionId) ?? 0) + 1);
         if (e.kind === 'TRANSFER_IN') ins.set(e.transactionId, (ins.get(e.transactionId) ?? 0) + 1);

@@ -72,7 +72,7 @@ describe('business http-lite: response reader', () => {
 });
 
 describe('business http-lite: client against real servers', () => {
-  const servers: net.Server[] = [];
+  const servers: http.Server[] = [];
   async function serve(
     handler: http.RequestListener,
   ): Promise<{ server: http.Server; port: number; connections: () => number }> {
@@ -97,14 +97,14 @@ describe('business http-lite: client against real servers', () => {
     req.on('end', () => {
       res.setHeader('x-action', String(req.headers['soapaction']));
       // write + end: node answers chunked, as node-soap does.
-      res.write(`${req.method} ${req.url} ${req.headers['content-type']} `);
+      res.write(`${String(req.method)} ${String(req.url)} ${String(req.headers['content-type'])} `);
       res.end(Buffer.concat(chunks));
     });
   };
 
   after(() => {
     for (const server of servers) {
-      (server as http.Server).closeAllConnections?.();
+      server.closeAllConnections();
       server.close();
     }
   });

@@ -7,6 +7,7 @@ import { asList, BankArgs, BankCallResult, BankRecord, callBank, postRaw } from 
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
 import { CLIENT_RATE_LIFTED } from './helpers/cluster';
 import { BANK_NAMESPACE, soapAction } from '../common/contract';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * The business server against a real data server (SQLite in a temp dir), both as processes on
@@ -36,7 +37,7 @@ describe('business server (real data server, real processes)', function () {
   });
 
   after(async () => {
-    await fixture?.stop();
+    await ifAssigned(fixture)?.stop();
   });
 
   function call(

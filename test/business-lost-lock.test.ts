@@ -6,6 +6,7 @@ import { parseBalance } from '../common/money';
 import { BankCallResult, BankRecord, callBank } from './helpers/bank-call';
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
 import { RunningProcess } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * The business server's recovery paths, made to happen by a small HTTP proxy between the
@@ -95,8 +96,8 @@ describe('business server recovery paths (proxy in front of the real data server
   });
 
   after(async () => {
-    await fixture?.stop();
-    await proxy?.close();
+    await ifAssigned(fixture)?.stop();
+    await ifAssigned(proxy)?.close();
   });
 
   function call(

@@ -5,6 +5,7 @@ import { parseBalance } from '../common/money';
 import { BankArgs, BankCallResult, BankRecord, callBank } from './helpers/bank-call';
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
 import { startProcess } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * The business server when the data tier is gone: a stopped data server gives
@@ -26,7 +27,7 @@ describe('business server when the data tier is down', function () {
   });
 
   after(async () => {
-    await fixture?.stop();
+    await ifAssigned(fixture)?.stop();
   });
 
   function call(operation: string, args: BankArgs, requestId?: string): Promise<BankCallResult> {

@@ -99,7 +99,7 @@ describe('npm run chaos -- --hosts (tiers in network namespaces)', function () {
     // Seed 11 orders them skew-data, partition-data-answers, …: at least these two fit in 12 s
     // (a third may too, on a quiet machine).
     expect(history.nemeses.map((n) => n.name).slice(0, 2)).to.deep.equal(['skew-data', 'partition-data-answers']);
-    for (const n of history.nemeses) expect(n.error, `${n.name}: ${n.error}`).to.equal(undefined);
+    for (const n of history.nemeses) expect(n.error, `${n.name}: ${String(n.error)}`).to.equal(undefined);
     expect(namespacesOfRun(run.out)).to.deep.equal([]);
   });
 

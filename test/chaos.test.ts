@@ -117,7 +117,7 @@ describe('npm run chaos (short run over SQLite, two nemeses) and its checker', f
     expect(run.stdout).to.match(/verdict: VALID/);
     const names = history.nemeses.map((n) => n.name).sort();
     expect(names).to.include.members(['kill-business', 'pause-data']);
-    for (const n of history.nemeses) expect(n.error, `${n.name}: ${n.error}`).to.equal(undefined);
+    for (const n of history.nemeses) expect(n.error, `${n.name}: ${String(n.error)}`).to.equal(undefined);
     const ok = history.ops.filter((o) => o.outcome.kind === 'ok').length;
     expect(ok).to.be.greaterThan(100);
   });

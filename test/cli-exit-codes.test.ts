@@ -19,7 +19,7 @@ function pythonExitCodes(): Map<string, number> {
   const byCode = new Map<string, number>();
   for (const m of table.matchAll(/"([A-Z_]+)"\s*:\s*(EXIT_[A-Z_]+)/g)) {
     const value = constants.get(m[2]!);
-    if (value === undefined) throw new Error(`unknown constant ${m[2]}`);
+    if (value === undefined) throw new Error(`unknown constant ${m[2]!}`);
     byCode.set(m[1]!, value);
   }
   return byCode;

@@ -89,7 +89,7 @@ describe("client-py: the Python client's pytest suite against a real cluster", f
       DISTBANK_DEMO_CREDENTIALS: join(dataDir!, 'demo-credentials.json'),
     };
     const result = await run(PYTHON, ['-m', 'pytest', '-q', '-rs', 'client-py/tests'], env, PYTEST_TIMEOUT_MS);
-    const report = `pytest exited ${result.code ?? result.signal}:\n${result.output}\n--- cluster stderr (tail) ---\n${cluster!.stderrTail()}`;
+    const report = `pytest exited ${String(result.code ?? result.signal)}:\n${result.output}\n--- cluster stderr (tail) ---\n${cluster!.stderrTail()}`;
     expect(result.code, report).to.equal(0);
     // The integration tests must have run, not been skipped: a skip here would hide a broken
     // setup (-rs lists each skip with its reason; conftest's reason starts with "integration:").

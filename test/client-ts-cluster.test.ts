@@ -20,6 +20,7 @@ import {
   SameAccountError,
 } from '../client-ts/errors';
 import { launchCluster, LaunchedCluster } from './helpers/launched-cluster';
+import { ifAssigned } from './helpers/if-assigned';
 
 type DemoClient = LaunchedCluster['clients'][number];
 
@@ -104,8 +105,8 @@ describe('client-ts: BankClient against a real cluster', function () {
   });
 
   after(async () => {
-    aliceBank?.close();
-    bobBank?.close();
+    ifAssigned(aliceBank)?.close();
+    ifAssigned(bobBank)?.close();
     await cluster?.stop();
   });
 

@@ -28,7 +28,7 @@ import { BANK_NAMESPACE, soapActionHeader } from '../common/contract';
 import { XmlCharError } from '../common/xml-writer';
 
 async function headerBlocks(body: string): Promise<Record<string, { ns: string; text: string }>> {
-  const doc = await parseStringPromise(body, { xmlns: true, explicitArray: true });
+  const doc = (await parseStringPromise(body, { xmlns: true, explicitArray: true })) as Record<string, unknown>;
   const envelopeNode = Object.values(doc)[0] as Record<string, unknown[]>;
   const headerKey = Object.keys(envelopeNode).find((k) => k.endsWith('Header'));
   expect(headerKey, 'soap:Header present').to.not.equal(undefined);

@@ -88,7 +88,7 @@ describe('cluster: SIGKILL of a business server during a stream of transfers', f
     statements.forEach((s, i) => {
       expect(
         s.entries.reduce((sum, e) => sum + cents(e.amount), 0),
-        `account ${accounts[i]} adds up`,
+        `account ${accounts[i]!} adds up`,
       ).to.equal(cents(s.balance));
       for (const e of s.entries) {
         if (e.kind === 'TRANSFER_OUT') outs.set(e.transactionId, (outs.get(e.transactionId) ?? 0) + 1);

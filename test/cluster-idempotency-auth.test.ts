@@ -3,6 +3,7 @@ import { parseStringPromise } from 'xml2js';
 import { callBank, postRaw } from './helpers/bank-call';
 import { balanceOf, field, openAccount, startCluster, TestCluster } from './helpers/cluster';
 import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, soapActionHeader } from '../common/contract';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Exactly-once across the tier (the same request-id through the balancer and directly through
@@ -46,7 +47,7 @@ describe('cluster: idempotency and caller checks through the balancer', function
     bobAccount = await openAccount(cluster.balancerUrl, cluster.client('bob'), '100.00');
   });
   after(async () => {
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
   });
 
   it('the same request-id moves money once, through the balancer and through every business server', async () => {

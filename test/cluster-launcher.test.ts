@@ -78,7 +78,7 @@ describe('cluster launcher (npm start)', function () {
     const pids = [info.pids.data, ...info.pids.business, info.pids.balancer];
     expect(pids.every(pidAlive)).to.equal(true);
     // Each child's stderr is the launcher's own: nothing reads and re-writes their lines.
-    const launcherStderr = readlinkSync(`/proc/${cluster.child.pid}/fd/2`);
+    const launcherStderr = readlinkSync(`/proc/${cluster.child.pid!}/fd/2`);
     for (const pid of pids) expect(readlinkSync(`/proc/${pid}/fd/2`), `pid ${pid}`).to.equal(launcherStderr);
     // … and the lines name their process themselves (the launcher adds no [name] prefix).
     const logs = cluster.stderrTail();

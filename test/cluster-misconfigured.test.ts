@@ -6,6 +6,7 @@ import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
 import { openAccount, startCluster, TestCluster } from './helpers/cluster';
 import { RunningProcess, startProcess } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * A misconfigured tier is unhealthy, not "retry later": a business server whose credentials
@@ -57,7 +58,7 @@ describe('a misconfigured tier is unhealthy, not "retry later" (real processes)'
   });
   after(async () => {
     await Promise.all(extra.map((p) => p.kill('SIGTERM')));
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
   });
 
   it('a business server with a wrong token says degraded, the reason only to the admin, and one error line', async () => {

@@ -9,6 +9,7 @@ import { callData } from './helpers/data-call';
 import { lockOf } from './helpers/data-server';
 import { launchCluster, LaunchedCluster } from './helpers/launched-cluster';
 import { REPO_DIR, RunningProcess, startProcess } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * The console in a real browser (Debian's chromium, headless, driven by puppeteer-core) against
@@ -82,15 +83,16 @@ describe('console in headless Chromium', function () {
     await page.goto(`${cluster.consoleUrl}#token=${encodeURIComponent(cluster.adminToken)}`, { waitUntil: 'load' });
   });
   after(async () => {
-    await browser?.close();
-    await cluster?.stop();
-    if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+    await ifAssigned(browser)?.close();
+    await ifAssigned(cluster)?.stop();
+    const dir = ifAssigned(profile);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   const stateOf = (name: string): Promise<string> =>
-    page.$eval(`#tiers tr[data-name="${name}"] .state`, (e) => e.textContent ?? '').catch(() => '');
+    page.$eval(`#tiers tr[data-name="${name}"] .state`, (e: DomNode) => e.textContent ?? '').catch(() => '');
   const rpsOf = (name: string): Promise<number> =>
-    page.$eval(`#tiers tr[data-name="${name}"] .rps`, (e) => Number(e.textContent)).catch(() => 0);
+    page.$eval(`#tiers tr[data-name="${name}"] .rps`, (e: DomNode) => Number(e.textContent)).catch(() => 0);
 
   it('loads with no console errors and shows three business servers up', async () => {
     await page.waitForFunction(
@@ -99,7 +101,7 @@ describe('console in headless Chromium', function () {
     );
     expect(await stateOf('balancer')).to.equal('up');
     expect(await stateOf('data')).to.equal('up');
-    expect(await page.$eval('#live', (e) => e.textContent)).to.equal('live');
+    expect(await page.$eval('#live', (e: DomNode) => e.textContent)).to.equal('live');
     expect(consoleErrors).to.deep.equal([]);
   });
 
@@ -168,9 +170,13 @@ describe('console in headless Chromium', function () {
       );
       if (found) break;
       if (tries === 3)
-        throw new Error(`no journal rows in the trace: ${await page.$eval('#trace', (e) => e.textContent ?? '')}`);
+        throw new Error(
+          `no journal rows in the trace: ${await page.$eval('#trace', (e: DomNode) => e.textContent ?? '')}`,
+        );
     }
-    const lanes = await page.$$eval('#trace tbody tr', (rows) => rows.map((r) => r.getAttribute('data-lane')));
+    const lanes = await page.$$eval('#trace tbody tr', (rows: DomNode[]) =>
+      rows.map((r) => r.getAttribute('data-lane')),
+    );
     const firstOf = (lane: string): number => lanes.indexOf(lane);
     expect(firstOf('balancer')).to.equal(0);
     expect(firstOf('business')).to.be.greaterThan(firstOf('balancer'));
@@ -183,7 +189,7 @@ describe('console in headless Chromium', function () {
   it('dev mode: stopping b2 from the page turns it red and the balancer routes around it', async () => {
     const [alice, bob] = cluster.clients;
     await page.click('#tiers tr[data-name="b2"] button[data-action="stop"]');
-    const said = (): Promise<string> => page.$eval('#control-result', (e) => e.textContent ?? '');
+    const said = (): Promise<string> => page.$eval('#control-result', (e: DomNode) => e.textContent ?? '');
     await page
       .waitForFunction(() => /stopped|:/.test(document.querySelector('#control-result')?.textContent ?? ''), {
         timeout: 30_000,
@@ -196,9 +202,9 @@ describe('console in headless Chromium', function () {
       () => document.querySelector('#tiers tr[data-name="b2"] .state')?.textContent === 'down',
       { timeout: 20_000 },
     );
-    expect(await page.$eval('#tiers tr[data-name="b2"] .state', (e) => getComputedStyle(e).backgroundColor)).to.equal(
-      'rgb(198, 40, 40)',
-    );
+    expect(
+      await page.$eval('#tiers tr[data-name="b2"] .state', (e: DomNode) => getComputedStyle(e).backgroundColor),
+    ).to.equal('rgb(198, 40, 40)');
     // Every request is answered by b1 or b3 (the balancer's health checks took b2 out).
     for (let i = 0; i < 12; i++) {
       const r = await callBank(
@@ -258,10 +264,11 @@ describe('console in headless Chromium: locks held and waiters', function () {
     });
   });
   after(async () => {
-    await browser?.close();
-    await consoleProc?.kill('SIGTERM');
-    await cluster?.stop();
-    if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+    await ifAssigned(browser)?.close();
+    await ifAssigned(consoleProc)?.kill('SIGTERM');
+    await ifAssigned(cluster)?.stop();
+    const dir = ifAssigned(profile);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows the lock (account, holder, fencing token, lease) while it is held, and the waiter', async () => {
@@ -298,7 +305,7 @@ describe('console in headless Chromium: locks held and waiters', function () {
       { timeout: 10_000 },
       account,
     );
-    const row = await page.$$eval('#locks tbody tr', (rows) =>
+    const row = await page.$$eval('#locks tbody tr', (rows: DomNode[]) =>
       rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)),
     );
     expect(row[0]!.slice(0, 3)).to.deep.equal([account, 'b1', fencingToken]);

@@ -5,6 +5,7 @@ import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
 import { callAdmin, launchCluster, LaunchedCluster } from './helpers/launched-cluster';
 import { pidAlive } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Dev mode (`BANK_DEV_MODE=on npm start`): ControlServer (wsdl/admin.wsdl) pauses, resumes and
@@ -87,7 +88,7 @@ describe('console dev mode: pause, resume and restart a business server through 
     cluster = await launchCluster({ BANK_DEV_MODE: 'on' });
   });
   after(async () => {
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
   });
 
   it('pause: b2 answers nothing, the balancer routes around it; resume: b2 answers again', async () => {
@@ -116,7 +117,7 @@ describe('console dev mode: pause, resume and restart a business server through 
     const newPid = Number(m![1]);
     expect(newPid).to.not.equal(oldPid);
     expect(pidAlive(oldPid), 'the old b2 is gone').to.equal(false);
-    await until('cluster.json names the new pid', async () => info().pids.business[1] === newPid);
+    await until('cluster.json names the new pid', () => Promise.resolve(info().pids.business[1] === newPid));
     expect(info().businessUrls).to.deep.equal(before.businessUrls);
     expect(await healthAnswers(before.businessUrls[1]!)).to.equal(true);
     // The old process is gone and the port answers: the new one serves it.

@@ -7,6 +7,7 @@ import { callBank } from './helpers/bank-call';
 import { ADMIN_NAMESPACE } from '../common/contract';
 import { AdminAnswer, callAdmin, launchCluster, LaunchedCluster, list } from './helpers/launched-cluster';
 import { schemaOfWsdl, xsdVerdicts } from './helpers/xsd';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Issue 12 through the control plane: SetFaultRules / GetFaultRules / ClearFaultRules on the
@@ -55,7 +56,7 @@ describe('console: fault rules through the admin SOAP service', function () {
     cluster = await launchCluster({ BANK_DEV_MODE: 'on' }, ['--faults', rulesFile]);
   });
   after(async () => {
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
     if (rulesFile !== undefined) rmSync(dirname(rulesFile), { recursive: true, force: true });
   });
 
@@ -64,7 +65,9 @@ describe('console: fault rules through the admin SOAP service', function () {
     expect(r.fault, JSON.stringify(r.fault)).to.equal(undefined);
     expect(r.body?.faultInjection).to.equal('true');
     expect(
-      (await servers()).map((s) => `${String(s.server)} seed ${String(s.seed)} ${String(s.rule ?? 'none')}`),
+      (await servers()).map(
+        (s) => `${String(s.server)} seed ${String(s.seed)} ${s.rule === undefined ? 'none' : JSON.stringify(s.rule)}`,
+      ),
     ).to.deep.equal(['b1 seed 7 none', 'b2 seed 7 none', 'b3 seed 7 none']);
   });
 
@@ -254,10 +257,10 @@ describe('console: fault rules through the admin SOAP service', function () {
     for (let i = 0; i < bodies.length; i++) {
       const r = await admin('SetFaultRules', bodies[i]);
       if (r.fault !== undefined && r.fault.code !== 'INVALID_REQUEST')
-        throw new Error(`${labels[i]}: ${r.fault.code} ${r.fault.message}`);
+        throw new Error(`${labels[i]!}: ${r.fault.code} ${r.fault.message}`);
       if ((r.fault === undefined) !== xsd[i])
         disagree.push(
-          `${labels[i]}: xmllint ${xsd[i] ? 'valid' : 'invalid'}, service ${r.fault?.message ?? 'accepted'}`,
+          `${labels[i]!}: xmllint ${xsd[i] ? 'valid' : 'invalid'}, service ${r.fault?.message ?? 'accepted'}`,
         );
     }
     expect(disagree).to.deep.equal([]);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { callBank } from './helpers/bank-call';
 import { callAdmin, launchCluster, LaunchedCluster, list } from './helpers/launched-cluster';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * The control plane against a real `npm start` cluster: the admin SOAP service (wsdl/admin.wsdl
@@ -16,7 +17,7 @@ describe('console: admin SOAP service and the trace of a request', function () {
     cluster = await launchCluster();
   });
   after(async () => {
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
   });
 
   it('refuses a missing or wrong admin token with AUTHENTICATION_FAILED, and ControlServer outside dev mode with NOT_AUTHORIZED', async () => {
@@ -60,7 +61,7 @@ describe('console: admin SOAP service and the trace of a request', function () {
       if (processes.length === 5 && processes.every((p) => p.up === 'true')) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(processes.map((p) => `${p.name}:${p.tier}:${p.up}`)).to.deep.equal([
+    expect(processes.map((p) => `${String(p.name)}:${String(p.tier)}:${String(p.up)}`)).to.deep.equal([
       'balancer:balancer:true',
       'b1:business:true',
       'b2:business:true',
@@ -90,7 +91,8 @@ describe('console: admin SOAP service and the trace of a request', function () {
     expect(trace.fault, JSON.stringify(trace.fault)).to.equal(undefined);
     const steps = list(trace.body!.step as Record<string, unknown>[]);
     const path = steps.map(
-      (s) => `${String(s.service).replace(/^bank-b\d$/, 'business')}/${s.kind}/${s.operation}/${s.outcome}`,
+      (s) =>
+        `${String(s.service).replace(/^bank-b\d$/, 'business')}/${String(s.kind)}/${String(s.operation)}/${String(s.outcome)}`,
     );
     expect(path).to.include.members([
       'balancer/request/Transfer/ok',
@@ -112,8 +114,8 @@ describe('console: admin SOAP service and the trace of a request', function () {
     expect(business.parentSpanId, 'the business server is a child of the balancer attempt').to.equal(attempt.spanId);
     expect(dataUpdate.transactionId).to.equal(transactionId);
     const journal = list(trace.body!.journalEntry as Array<Record<string, string>>);
-    expect(journal.map((j) => `${j.kind} ${j.accountId} ${j.amount}`).sort()).to.deep.equal(
-      [`TRANSFER_IN ${bob!.accounts[0]} 2.50`, `TRANSFER_OUT ${alice!.accounts[0]} -2.50`].sort(),
+    expect(journal.map((j) => `${String(j.kind)} ${String(j.accountId)} ${String(j.amount)}`).sort()).to.deep.equal(
+      [`TRANSFER_IN ${bob!.accounts[0]!} 2.50`, `TRANSFER_OUT ${alice!.accounts[0]!} -2.50`].sort(),
     );
 
     // The transaction id finds the same request, the balancer's part included.

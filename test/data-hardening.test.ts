@@ -7,6 +7,7 @@ import { parseBankResponse } from './helpers/bank-call';
 import { dataEnvelope, DataCallResult, postData, recordsOf, textOf } from './helpers/data-call';
 import { DataFixture, sqliteBackend } from './helpers/data-server';
 import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP_CONTENT_TYPE, soapAction, soapActionHeader } from '../common/contract';
+import { ifAssigned } from './helpers/if-assigned';
 
 // The SOAP edge's guards (common/soap-host.ts) as the real data server applies them: each hostile
 // request gets a well-formed fault (HTTP 500) and the server keeps serving. And the contract
@@ -38,11 +39,11 @@ describe('data server hardening and contract', () => {
   let fx: DataFixture;
   let account: string;
   before(async () => {
-    fx = await DataFixture.start(await sqliteBackend(), { BANK_BODY_BYTES_MAX: String(64 * 1024) });
+    fx = await DataFixture.start(sqliteBackend(), { BANK_BODY_BYTES_MAX: String(64 * 1024) });
     account = await fx.createAccount('7.00');
   });
   after(async () => {
-    await fx?.stop();
+    await ifAssigned(fx)?.stop();
   });
 
   async function stillServing(): Promise<void> {

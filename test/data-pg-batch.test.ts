@@ -7,6 +7,7 @@ import { classifyPostings } from '../server/lock-rules';
 import { PostgresStore } from '../server/postgres-store';
 import { StoredAccountId, LockResult, UpdateRequest } from '../server/store';
 import { testDatabaseUrlOrSkip } from './helpers/data-server';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * PostgreSQL group commit (server/pg-batcher.ts, bank_batch): the Lock / Update / Unlock calls of
@@ -30,7 +31,7 @@ describe('PostgreSQL group commit: one transaction per batch, one answer per ite
   });
 
   after(async () => {
-    await admin?.end();
+    await ifAssigned(admin)?.end();
   });
 
   beforeEach(async () => {

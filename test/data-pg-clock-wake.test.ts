@@ -11,6 +11,7 @@ import {
   testDatabaseUrlOrSkip,
 } from './helpers/data-server';
 import { RunningProcess } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 // Two data servers over one PostgreSQL schema:
 //  - one runs 5 s ahead (Debian's libfaketime): leases are timed by the database's clock, so
@@ -36,13 +37,13 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
       if (process.env.CI) throw new Error(`${FAKETIME_LIB} is missing under CI (apt-get install faketime)`);
       this.skip();
     }
-    backend = await postgresBackend(url);
+    backend = postgresBackend(url);
     fx = await DataFixture.start(backend, { BANK_LOCK_POLL_MS: POLL_MS });
     ahead = await startDataServer(backend, fx.credentials, { ...SKEW, BANK_LOCK_POLL_MS: POLL_MS });
   });
   after(async () => {
-    await ahead?.kill('SIGTERM');
-    await fx?.stop();
+    await ifAssigned(ahead)?.kill('SIGTERM');
+    await ifAssigned(fx)?.stop();
   });
 
   const viaAhead = (op: string, args: readonly DataArgPair[], who: 'b1' | 'b2' = 'b2') =>
@@ -154,12 +155,12 @@ describe('two data servers over one PostgreSQL: clocks 5 s apart, wake-ups acros
     const admin = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
     await admin.connect();
     try {
-      const r = await admin.query(
+      const r = await admin.query<{ n: string }>(
         `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity
          WHERE datname = current_database() AND application_name = $1`,
         [`distbank-data-${ahead.pid}`],
       );
-      expect(Number(r.rows[0].n)).to.be.at.least(1);
+      expect(Number(r.rows[0]!.n)).to.be.at.least(1);
     } finally {
       await admin.end();
     }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import net from 'node:net';
 import { DataFixture, lockOf, postgresBackend } from './helpers/data-server';
+import { ifAssigned } from './helpers/if-assigned';
 
 // PostgreSQL goes away under a running data server (a TCP proxy in between is cut): calls fail
 // fast with SERVICE_UNAVAILABLE (retryable, soap:Server), never INTERNAL_ERROR; when the database
@@ -53,11 +54,11 @@ describe('data server over PostgreSQL: the database goes away and comes back', f
     const proxied = new URL(url);
     proxied.hostname = '127.0.0.1';
     proxied.port = String(proxy.port);
-    fx = await DataFixture.start(await postgresBackend(url), { DATABASE_URL: proxied.toString() });
+    fx = await DataFixture.start(postgresBackend(url), { DATABASE_URL: proxied.toString() });
   });
   after(async () => {
-    await proxy?.cut();
-    await fx?.stop();
+    await ifAssigned(proxy)?.cut();
+    await ifAssigned(fx)?.stop();
   });
 
   it('answers SERVICE_UNAVAILABLE while the database is unreachable, and recovers', async () => {

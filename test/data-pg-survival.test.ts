@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { DataFixture, lockOf, postgresBackend, testDatabaseUrlOrSkip } from './helpers/data-server';
 import { textOf } from './helpers/data-call';
 import { ThrowawayPg, throwawayPgAvailable } from './helpers/pg-throwaway';
+import { ifAssigned } from './helpers/if-assigned';
 
 // The data server survives its database: backends terminated under load (pg_terminate_backend)
 // and a real PostgreSQL restart (a throwaway cluster of this test's own, never the shared one).
@@ -140,13 +141,13 @@ describe('data server over PostgreSQL: connections terminated under load', funct
   let admin: Client;
   before(async function () {
     const url = testDatabaseUrlOrSkip(this);
-    fx = await DataFixture.start(await postgresBackend(url));
+    fx = await DataFixture.start(postgresBackend(url));
     admin = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
     await admin.connect();
   });
   after(async () => {
-    await admin?.end();
-    await fx?.stop();
+    await ifAssigned(admin)?.end();
+    await ifAssigned(fx)?.stop();
   });
 
   it('answers SERVICE_UNAVAILABLE for the requests in flight, keeps running, heals, loses nothing', async function () {
@@ -157,12 +158,12 @@ describe('data server over PostgreSQL: connections terminated under load', funct
     let terminated = 0;
     for (let round = 0; round < 5; round++) {
       await sleep(300);
-      const r = await admin.query(
+      const r = await admin.query<{ n: string }>(
         `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE $1`,
         [`distbank-data-${fx.proc.pid}%`],
       );
-      terminated += Number(r.rows[0].n);
+      terminated += Number(r.rows[0]!.n);
     }
     await sleep(300);
     await load.stop();
@@ -186,10 +187,12 @@ describe('data server over PostgreSQL: the database restarts (a throwaway cluste
       this.skip();
     }
     pg = await ThrowawayPg.create();
-    fx = await DataFixture.start(await postgresBackend(pg.url));
+    fx = await DataFixture.start(postgresBackend(pg.url));
   });
   after(async () => {
-    await fx?.stop().catch(() => undefined);
+    await ifAssigned(fx)
+      ?.stop()
+      .catch(() => undefined);
     pg?.destroy();
   });
 

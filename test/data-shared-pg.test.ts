@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { callData, recordsOf, textOf } from './helpers/data-call';
 import { DataBackend, DataFixture, lockOf, postgresBackend, startDataServer } from './helpers/data-server';
 import { RunningProcess } from './helpers/process';
+import { ifAssigned } from './helpers/if-assigned';
 
 // Two data servers over ONE PostgreSQL schema (the scale-out of docs/ARCHITECTURE.md §1): locks, fencing and
 // idempotency live in the database, so the servers exclude each other; a waiter on one server
@@ -16,13 +17,13 @@ describe('two data servers sharing one PostgreSQL database', function () {
       if (process.env.CI) throw new Error('TEST_DATABASE_URL is not set under CI: the PostgreSQL suite must run there');
       this.skip();
     }
-    backend = await postgresBackend(url);
+    backend = postgresBackend(url);
     fx = await DataFixture.start(backend);
     other = await startDataServer(backend, fx.credentials);
   });
   after(async () => {
-    await other?.kill('SIGTERM');
-    await fx?.stop();
+    await ifAssigned(other)?.kill('SIGTERM');
+    await ifAssigned(fx)?.stop();
   });
 
   const viaOther = (op: string, args: Parameters<typeof callData>[2], who: 'b1' | 'b2') =>

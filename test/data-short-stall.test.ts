@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { BankCallResult, callBank } from './helpers/bank-call';
 import { CLIENT_RATE_LIFTED, startCluster, TestClient, TestCluster } from './helpers/cluster';
+import { ifAssigned } from './helpers/if-assigned';
 
 // A business server that holds locks is paused (SIGSTOP) mid-stream: the accounts it locked
 // are free again when its lease runs out — the data tier's default lease, ~1 s — so another
@@ -20,9 +21,9 @@ describe('a paused lock holder stalls its accounts for about a second, not five'
     alice = cluster.client('alice');
   });
   after(async () => {
-    const b1 = cluster?.pids().business[0];
+    const b1 = ifAssigned(cluster)?.pids().business[0];
     if (b1 !== undefined) process.kill(b1, 'SIGCONT');
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
   });
 
   let seq = 0;
@@ -54,7 +55,7 @@ describe('a paused lock holder stalls its accounts for about a second, not five'
       { timeoutMs: 10_000 },
     );
     if (r.body === undefined) throw new Error(JSON.stringify(r.fault));
-    return String(r.body.accountId);
+    return r.body['accountId'] as string;
   }
 
   /** From the pause until a transfer on the same accounts through the other server succeeds. */
@@ -67,7 +68,7 @@ describe('a paused lock holder stalls its accounts for about a second, not five'
       const r = await transfer(cluster.businessUrls[1]!, a, b, requestId);
       if (r.body !== undefined) return Date.now() - pausedAt;
       expect(r.fault?.retryable, JSON.stringify(r.fault)).to.equal(true);
-      if (Date.now() - pausedAt > 10_000) throw new Error(`still ${r.fault?.code} 10 s after the pause`);
+      if (Date.now() - pausedAt > 10_000) throw new Error(`still ${String(r.fault?.code)} 10 s after the pause`);
     }
   }
 

@@ -1,5 +1,7 @@
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { fault, isServiceFault } from '../common/service-fault';
+import { GroupCommitter } from '../server/group-commit';
 import { isTransientStoreError, storeFailure } from '../server/store-errors';
 
 function codeOf(error: unknown): string {
@@ -44,11 +46,7 @@ describe('store errors: transient database trouble becomes SERVICE_UNAVAILABLE (
 });
 
 describe('group commit: failures of the whole batch, and its queue bound', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Database = require('better-sqlite3') as typeof import('better-sqlite3');
-  const { GroupCommitter } = require('../server/group-commit') as typeof import('../server/group-commit');
-
-  function fullDatabase(): import('better-sqlite3').Database {
+  function fullDatabase(): Database.Database {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t (x BLOB)');
     const pages = db.pragma('page_count', { simple: true }) as number;
@@ -65,8 +63,8 @@ describe('group commit: failures of the whole batch, and its queue bound', () =>
     );
     for (const r of results) {
       expect(r.status).to.equal('rejected');
-      const error = (r as PromiseRejectedResult).reason as { code?: string };
-      expect(error.code, String(error)).to.match(/^SQLITE_FULL/);
+      const error = (r as PromiseRejectedResult).reason as Error & { code?: string };
+      expect(error.code, error.message).to.match(/^SQLITE_FULL/);
       expect(codeOf(error)).to.equal('SERVICE_UNAVAILABLE');
     }
     db.close();

@@ -69,8 +69,8 @@ function floodLoop(
             if (res.statusCode === 200) tally.ok++;
             else
               tally.faults.set(
-                code ?? `HTTP ${res.statusCode}`,
-                (tally.faults.get(code ?? `HTTP ${res.statusCode}`) ?? 0) + 1,
+                code ?? `HTTP ${String(res.statusCode)}`,
+                (tally.faults.get(code ?? `HTTP ${String(res.statusCode)}`) ?? 0) + 1,
               );
             resolve();
           });

@@ -7,6 +7,7 @@ import { isServiceFault } from '../common/service-fault';
 import { BankClient, RateLimitedError } from '../client-ts';
 import { callBank } from './helpers/bank-call';
 import { BankFixture, startBankFixture } from './helpers/bank-fixture';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Issue 8, item 2: fairness per caller inside a business server — a token bucket per client,
@@ -148,7 +149,7 @@ describe('fairness: RATE_LIMITED from a real business server', function () {
     });
   });
   after(async () => {
-    await fixture?.stop();
+    await ifAssigned(fixture)?.stop();
   });
 
   it('answers past the burst with a retryable RATE_LIMITED carrying retryAfterMs; other clients are untouched', async () => {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBalance } from '../common/money';
@@ -10,6 +11,7 @@ import { BANK_NAMESPACE, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/c
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
 import { DIST_DIR, startProcess } from './helpers/process';
 import { testAdmin } from './helpers/admin';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Every fault-injection action, seen on the wire of a real business server (on a real data
@@ -62,8 +64,8 @@ describe('fault injection: each action on the wire', function () {
 
   before(async () => {
     // The fixture's dir exists only once it started: start with an empty rules file of our own.
-    const dir = join(require('node:os').tmpdir() as string, `distbank-faults-${process.pid}`);
-    require('node:fs').mkdirSync(dir, { recursive: true });
+    const dir = join(tmpdir(), `distbank-faults-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
     rulesFile = join(dir, 'faults.json');
     writeFileSync(rulesFile, JSON.stringify({ rules: [] }));
     const admin = testAdmin(dir);
@@ -80,8 +82,8 @@ describe('fault injection: each action on the wire', function () {
   });
 
   after(async () => {
-    await fixture?.stop();
-    require('node:fs').rmSync(join(rulesFile, '..'), { recursive: true, force: true });
+    await ifAssigned(fixture)?.stop();
+    rmSync(join(rulesFile, '..'), { recursive: true, force: true });
   });
 
   it('says so on /health, public part included', async () => {
@@ -328,7 +330,7 @@ describe('fault injection: each action on the wire', function () {
       BANK_FAULTS_FILE: rulesFile,
     }).then(
       () => 'started',
-      (error: Error) => error.message,
+      (error: unknown) => (error as Error).message,
     );
     expect(failure).to.match(/exited \(2\) before ready/);
     const lines = failure
@@ -344,7 +346,7 @@ describe('fault injection: each action on the wire', function () {
 async function expectConnectionError(call: Promise<unknown>, message: RegExp): Promise<void> {
   const error = await call.then(
     () => undefined,
-    (e: Error) => e,
+    (e: unknown) => e as Error,
   );
   expect(error, 'expected the connection to fail').to.be.instanceOf(Error);
   expect(error!.message).to.match(message);

@@ -32,6 +32,7 @@ with BankClient(os.environ["BANK_URL"], os.environ["CLIENT_ID"], os.environ["AUT
     ids = [bank.transfer(a, b, "1.00").transaction_id for _ in range(${TRANSFERS})]
     print(json.dumps({"from": a, "to": b, "ids": ids}))
 `;
+import { ifAssigned } from './helpers/if-assigned';
 
 function runPython(env: Record<string, string>): Promise<{ from: string; to: string; ids: string[] }> {
   return new Promise((resolve, reject) => {
@@ -50,7 +51,7 @@ function runPython(env: Record<string, string>): Promise<{ from: string; to: str
     child.once('error', reject);
     child.once('close', (code) => {
       if (code === 0) resolve(JSON.parse(out) as { from: string; to: string; ids: string[] });
-      else reject(new Error(`python client exited ${code}: ${err}`));
+      else reject(new Error(`python client exited ${String(code)}: ${err}`));
     });
   });
 }
@@ -97,8 +98,9 @@ describe('fault injection: clients against 30 % drop-after-commit on Transfer', 
   }
 
   after(async () => {
-    await cluster?.stop();
-    if (cluster !== undefined) rmSync(cluster.dataDir, { recursive: true, force: true });
+    await ifAssigned(cluster)?.stop();
+    const started = ifAssigned(cluster);
+    if (started !== undefined) rmSync(started.dataDir, { recursive: true, force: true });
   });
 
   it('every transfer applied exactly once, the money kept, the injected count the same in /health, the metric and the log', async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { startCluster, TestCluster } from './helpers/cluster';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * GET /health on every process of a real cluster: without a token only liveness
@@ -29,7 +30,7 @@ describe('/health: public liveness, details for the admin only (real cluster)', 
     cluster = await startCluster({ businessCount: 2 });
   });
   after(async () => {
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
   });
 
   it('without a token every process says only {"status":"ok"}', async () => {

@@ -19,7 +19,7 @@ import {
 import { LockWaiters, WaitTicket } from '../server/lock-waiters';
 import { AccountRow, LockRow, StoredPosting } from '../server/store';
 
-function codeOf(run: () => unknown): string {
+function codeOf(run: () => void): string {
   try {
     run();
   } catch (error) {

@@ -8,6 +8,7 @@ import { bankEnvelope, parseBankResponse, postRaw } from './helpers/bank-call';
 import { startCluster, TestCluster } from './helpers/cluster';
 import { DIST_DIR } from './helpers/process';
 import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, soapActionHeader } from '../common/contract';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Log hygiene (issue 8, items 3 and 10): no value a caller sends can forge a log line, put a
@@ -125,7 +126,7 @@ describe('log hygiene: a hostile caller against a real cluster', function () {
     });
   });
   after(async () => {
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { callWithRetry, openAccount, startCluster, TestCluster } from './helpers/cluster';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Every process serves Prometheus metrics at GET /metrics behind the admin token: the output
@@ -45,7 +46,7 @@ describe('metrics: /metrics on every process, checked by promtool', function () 
     cluster = await startCluster({ businessCount: 3 });
   });
   after(async () => {
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
   });
 
   const processes = (): Array<[string, string]> => [

@@ -6,6 +6,7 @@ import { dataEdgeOptions } from './helpers/data-edge';
 import { bankEnvelope, parseBankResponse } from './helpers/bank-call';
 import { openAccount, startCluster, TestCluster } from './helpers/cluster';
 import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, soapActionHeader } from '../common/contract';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Request encodings at the SOAP edge (issue 7, item 3): UTF-8 with or without BOM and UTF-16
@@ -80,9 +81,9 @@ describe('request encodings at the SOAP edge', () => {
       dataEdgeOptions(TOKEN, {
         bodyBytesMax: BODY_BYTES_MAX,
         operations: {
-          Read: async (args) => {
+          Read: (args) => {
             seen.push(args.accountId);
-            return { account: [] };
+            return Promise.resolve({ account: [] });
           },
         },
       }),
@@ -337,7 +338,7 @@ describe('request encodings through the balancer, business and data tiers', func
   before(async () => {
     cluster = await startCluster({ businessCount: 1, clients: ['alice'], env: { BANK_LOG_LEVEL: 'warn' } });
   });
-  after(() => cluster?.stop());
+  after(() => ifAssigned(cluster)?.stop());
 
   it('answers GetBalance sent as UTF-16LE with BOM and charset=utf-16 (Mono), and as UTF-16BE without BOM', async () => {
     const alice = cluster.client('alice');

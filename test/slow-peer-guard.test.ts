@@ -19,6 +19,7 @@ import {
   SOAP_CONTENT_TYPE,
   soapActionHeader,
 } from '../common/contract';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * The connection guard (common/connection-guard.ts) in each kind of server that faces a
@@ -104,8 +105,8 @@ describe("slow peers: the balancer's per-connection deadlines (a real process)",
     for (const p of peers.splice(0)) p.stop();
   });
   after(async () => {
-    await balancer?.kill('SIGTERM');
-    await upstream?.close();
+    await ifAssigned(balancer)?.kill('SIGTERM');
+    await ifAssigned(upstream)?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -219,8 +220,8 @@ describe("slow peers: the balancer's bounds on connections (a real process)", fu
     await accepted(0);
   });
   after(async () => {
-    await balancer?.kill('SIGTERM');
-    await upstream?.close();
+    await ifAssigned(balancer)?.kill('SIGTERM');
+    await ifAssigned(upstream)?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { callBank } from './helpers/bank-call';
 import { CLIENT_RATE_LIFTED, openAccount, startCluster, TestCluster } from './helpers/cluster';
 import { adminHealth, openPeer, percentile, RawPeer, SOAP_POST_HEAD } from './helpers/slow-peer';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * The slow-peer flood against a real cluster (issue 8): 2,000 connections that dribble headers
@@ -88,7 +89,7 @@ describe('slow peers: 2,000 dribbling connections against a real cluster', funct
   });
   after(async () => {
     attack?.stop();
-    await cluster?.stop();
+    await ifAssigned(cluster)?.stop();
   });
 
   it("a normal client's GetBalance and Transfer keep p99 < 1 s, and nothing stays held after", async () => {

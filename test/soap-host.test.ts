@@ -42,14 +42,14 @@ describe('soap-host: the SOAP edge', () => {
     host = await startSoapServer(
       dataEdgeOptions(TOKEN, {
         operations: {
-          Read: async (args) => {
+          Read: (args) => {
             seenArgs = args;
             const id = ([] as unknown[]).concat(args.accountId)[0];
-            if (id === '404') throw fault('ACCOUNT_NOT_FOUND', 'no such account', '404');
-            if (id === '500') throw new Error('secret internal detail');
-            return {
+            if (id === '404') return Promise.reject(fault('ACCOUNT_NOT_FOUND', 'no such account', '404'));
+            if (id === '500') return Promise.reject(new Error('secret internal detail'));
+            return Promise.resolve({
               account: [{ accountId: String(id), ownerId: 'alice', balance: '10.50', version: '3', locked: false }],
-            };
+            });
           },
         },
       }),
@@ -131,7 +131,7 @@ describe('soap-host: the SOAP edge', () => {
         post(
           host.url,
           envelope(
-            READ + '',
+            READ,
             `<d:auth-token>${TOKEN}</d:auth-token><d:business-id>b1</d:business-id><d:request-id>a b</d:request-id>`,
           ),
         ),
@@ -168,7 +168,7 @@ describe('soap-host: the SOAP edge', () => {
         readRequestBody(req, 64 * 1024)
           .then(
             () => resolve('read'),
-            (e: { code?: string }) => resolve(String(e.code)),
+            (e: unknown) => resolve(String((e as { code?: string }).code)),
           )
           .finally(() => server.close());
       });
@@ -197,7 +197,7 @@ describe('soap-host: the SOAP edge', () => {
     const wsdl = await new Promise<string>((resolve) =>
       http.get(`${host.url}?wsdl`, (res) => {
         let text = '';
-        res.on('data', (c) => (text += c));
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
         res.on('end', () => resolve(text));
       }),
     );

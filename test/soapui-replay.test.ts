@@ -69,12 +69,13 @@ describe('soapui: the project file', () => {
       iface.definitionCache,
       'definitionCache differs from wsdl/bank.wsdl: paste the new WSDL into con:definitionCache (or "Update Definition" in SoapUI)',
     ).to.equal(readFileSync(WSDL_FILE, 'utf8'));
-    const wsdl = await parseStringPromise(readFileSync(WSDL_FILE, 'utf8'));
-    const binding = wsdl['wsdl:definitions']['wsdl:binding'][0];
+    type WsdlOperation = { $: { name: string }; 'soap:operation': { $: { soapAction: string } }[] };
+    const wsdl = (await parseStringPromise(readFileSync(WSDL_FILE, 'utf8'))) as {
+      'wsdl:definitions': { 'wsdl:binding': { 'wsdl:operation': WsdlOperation[] }[] };
+    };
+    const binding = wsdl['wsdl:definitions']['wsdl:binding'][0]!;
     const actions = new Map<string, string>(
-      (binding['wsdl:operation'] as { $: { name: string }; 'soap:operation': { $: { soapAction: string } }[] }[]).map(
-        (op) => [op.$.name, op['soap:operation'][0]!.$.soapAction],
-      ),
+      binding['wsdl:operation'].map((op) => [op.$.name, op['soap:operation'][0]!.$.soapAction]),
     );
     expect(new Map(iface.actions)).to.deep.equal(actions);
   });
@@ -121,7 +122,10 @@ describe('soapui: the project file', () => {
 
   it('sends the header blocks in the bank namespace from project properties', async () => {
     for (const step of requestSteps) {
-      const envelope = await parseStringPromise(step.body, { xmlns: true, explicitArray: true });
+      const envelope = (await parseStringPromise(step.body, { xmlns: true, explicitArray: true })) as Record<
+        string,
+        unknown
+      >;
       const env = Object.values(envelope)[0] as Record<string, unknown>;
       const header = (
         Object.entries(env).find(([k]) => k.endsWith('Header'))?.[1] as Record<string, unknown>[] | undefined

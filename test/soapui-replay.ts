@@ -32,7 +32,7 @@ interface XNode {
   readonly localName: string | null;
   readonly namespaceURI: string | null | undefined;
   readonly childNodes: { readonly length: number; item(i: number): XNode | null };
-  readonly documentElement?: XNode;
+  readonly documentElement?: XNode | null;
 }
 const ELEMENT_NODE = 1;
 const ATTRIBUTE_NODE = 2;
@@ -48,7 +48,9 @@ type XPathValue = XNode[] | string | number | boolean | null | XNode;
 interface XPathLib {
   useNamespaces(map: Record<string, string>): (expression: string, node: XNode) => XPathValue;
 }
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an import would load its .d.ts, which pulls in the DOM lib
 const xmldom = require('@xmldom/xmldom') as XmlDom;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an import would load its .d.ts, which pulls in the DOM lib
 const xpathLib = require('xpath') as XPathLib;
 
 /** A failure the replayer refuses to paper over: unsupported step, assertion, expansion. */
@@ -181,7 +183,7 @@ function settingsMustBeEmpty(node: XmlNode, where: string): void {
   }
 }
 
-function parseAssertion(node: XmlNode, where: string): Assertion {
+function parseAssertion(node: XmlNode): Assertion {
   const type = attr(node, 'type') ?? '';
   const config: Record<string, string> = {};
   const configuration = child(node, 'con:configuration');
@@ -233,7 +235,7 @@ function parseRequestStep(name: string, config: XmlNode): RequestStep {
     endpoint: text(child(request, 'con:endpoint')),
     body: text(child(request, 'con:request')),
     httpHeaders,
-    assertions: children(request, 'con:assertion').map((a) => parseAssertion(a, where)),
+    assertions: children(request, 'con:assertion').map((a) => parseAssertion(a)),
   };
 }
 
@@ -303,14 +305,14 @@ function parseInterface(node: XmlNode): WsdlInterface {
 
 /** Parse a SoapUI project file (xml2js parses synchronously when given a callback). */
 export function parseProject(xml: string): Project {
-  let root: Record<string, XmlNode> | undefined;
-  let failure: unknown;
+  // An object, not two lets: the callback sets it, which the checker's narrowing cannot see.
+  const parsed: { error: Error | null; root?: Record<string, XmlNode> } = { error: null };
   parseString(xml, { explicitArray: true, async: false }, (error, result: Record<string, XmlNode>) => {
-    failure = error;
-    root = result;
+    parsed.error = error;
+    parsed.root = result;
   });
-  if (failure !== null && failure !== undefined) throw failure;
-  const project = root?.['con:soapui-project'];
+  if (parsed.error !== null) throw parsed.error;
+  const project = parsed.root?.['con:soapui-project'];
   if (project === undefined) throw new ReplayUnsupported('not a SoapUI project: no con:soapui-project root');
   if (attr(project, 'xmlns:con') !== SOAPUI_NS) throw new ReplayUnsupported(`con: is not ${SOAPUI_NS}`);
   for (const unsupported of [
@@ -386,7 +388,7 @@ export function expand(textIn: string, scope: Scope): string {
         `property expansion \${${inner}} is not replayed (only #Project#, #TestSuite#, #TestCase#)`,
       );
     const value = holder(scope, m[1]!)?.get(m[2]!);
-    if (value === undefined) throw new ReplayUnsupported(`property ${m[1]}#${m[2]} is not defined`);
+    if (value === undefined) throw new ReplayUnsupported(`property ${m[1]!}#${m[2]!} is not defined`);
     return value;
   });
 }
@@ -439,7 +441,8 @@ function isEnv(node: XNode | undefined, local: string): boolean {
 export function soapEnvelopeErrors(body: string): string[] {
   if (body.trim() === '') return ['Response is missing or empty'];
   const { doc, errors } = parseXml(body);
-  if (errors.length > 0 || doc?.documentElement === undefined) return errors.map((e) => `not well-formed XML: ${e}`);
+  if (errors.length > 0 || doc?.documentElement === undefined || doc.documentElement === null)
+    return errors.map((e) => `not well-formed XML: ${e}`);
   const root = doc.documentElement;
   if (!isEnv(root, 'Envelope'))
     return [`root element is {${root.namespaceURI ?? ''}}${root.localName ?? ''}, not a SOAP 1.1 Envelope`];
@@ -453,7 +456,7 @@ export function soapEnvelopeErrors(body: string): string[] {
   const names = elementChildren(fault).map((e) =>
     e.namespaceURI === null || e.namespaceURI === undefined || e.namespaceURI === ''
       ? e.localName
-      : `{${e.namespaceURI}}${e.localName}`,
+      : `{${e.namespaceURI}}${String(e.localName)}`,
   );
   if (!/^faultcode,faultstring(,faultactor)?(,detail)?$/.test(names.join(','))) {
     return [
@@ -468,7 +471,7 @@ export function soapEnvelopeErrors(body: string): string[] {
 /** SoapUtils.isSoapFault: the Body's first element is a SOAP 1.1 Fault. Throws if not SOAP. */
 export function isSoapFault(body: string): boolean {
   const { doc, errors } = parseXml(body);
-  if (errors.length > 0 || doc?.documentElement === undefined)
+  if (errors.length > 0 || doc?.documentElement === undefined || doc.documentElement === null)
     throw new Error(`response is not XML: ${errors.join('; ')}`);
   const root = doc.documentElement;
   if (!isEnv(root, 'Envelope')) throw new Error('response is not a SOAP 1.1 envelope');

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { parseBalance } from '../common/money';
 import { BankCallResult, callBank } from './helpers/bank-call';
 import { BankFixture, startBankFixture, TestClient } from './helpers/bank-fixture';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Amounts as .NET and Java BigDecimal send them (scale kept: 0.10m * 0.1m = 0.010), through a
@@ -20,10 +21,10 @@ describe('wsdl lexical rules: amounts by value through a real business server', 
     fixture = await startBankFixture({ clients: 1 });
     alice = fixture.clients[0]!;
     const opened = await call('OpenAccount', []);
-    account = String(opened.body?.['accountId']);
+    account = opened.body?.['accountId'] as string;
   });
   after(async () => {
-    await fixture?.stop();
+    await ifAssigned(fixture)?.stop();
   });
 
   function call(operation: string, args: readonly (readonly [string, string])[]): Promise<BankCallResult> {

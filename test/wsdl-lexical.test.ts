@@ -8,6 +8,7 @@ import { REPO_DIR } from './helpers/process';
 import { schemaOfWsdl, xsdVerdicts } from './helpers/xsd';
 import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS, XSI_NS } from '../common/contract';
 import { xmlText } from '../common/xml-writer';
+import { ifAssigned } from './helpers/if-assigned';
 
 /**
  * Verdict equality: for every simple type a caller puts on the wire, the service's verdict on a
@@ -498,7 +499,7 @@ describe('wsdl lexical rules: the service and xmllint give the same verdict on e
     ];
   });
   after(async () => {
-    await fixture?.stop();
+    await ifAssigned(fixture)?.stop();
   });
 
   it('serves the configured amount maximum in the WSDL it serves', () => {
@@ -558,7 +559,7 @@ describe('wsdl lexical rules: the service and xmllint give the same verdict on e
       ).raw;
     };
     const data = async (body: string): Promise<string> => {
-      const auth = `<auth-token xmlns="${DATA_NAMESPACE}">${fixture.businessTokens[0]}</auth-token><business-id xmlns="${DATA_NAMESPACE}">${fixture.businessIds[0]}</business-id>`;
+      const auth = `<auth-token xmlns="${DATA_NAMESPACE}">${fixture.businessTokens[0]!}</auth-token><business-id xmlns="${DATA_NAMESPACE}">${fixture.businessIds[0]!}</business-id>`;
       return (
         await postRaw(
           urls.data,
@@ -626,7 +627,7 @@ describe('wsdl lexical rules: the shape of both WSDLs', () => {
       for (const [, name, body] of requests) {
         for (const [declaration] of body!.matchAll(/<xsd:element [^>]*>/g)) {
           const optional = declaration.includes('minOccurs="0"');
-          expect(declaration.includes('nillable="true"'), `${name}: ${declaration}`).to.equal(optional);
+          expect(declaration.includes('nillable="true"'), `${name!}: ${declaration}`).to.equal(optional);
         }
       }
       expect(schema).to.match(/<xsd:element name="request-id" nillable="true">/);

@@ -255,7 +255,7 @@ function mutate(base: string, next: () => number): string {
     } else {
       const other = pick(doc.length);
       const [lo, hi] = at < other ? [at, other] : [other, at];
-      if (hi < doc.length) doc = doc.slice(0, lo) + doc[hi] + doc.slice(lo + 1, hi) + doc[lo] + doc.slice(hi + 1);
+      if (hi < doc.length) doc = doc.slice(0, lo) + doc[hi]! + doc.slice(lo + 1, hi) + doc[lo]! + doc.slice(hi + 1);
     }
   }
   return doc;

@@ -3,6 +3,7 @@ import type { EntryKind } from '../../common/contract';
 import { LedgerEntry } from './ledger';
 import { allLeafTexts, BankWire, Caller, leafText } from '../lib/bank-wire';
 import { formatCents, parseBalance, parseSignedAmount } from '../../common/money';
+import { defined } from '../../common/defined';
 
 /**
  * The chaos tool's calls to the bank service, on the lean wire client of the benchmark
@@ -23,8 +24,8 @@ function argsOf(req: OpRequest): [string, readonly (readonly [string, string])[]
       return [
         'Transfer',
         [
-          ['fromAccountId', req.from!],
-          ['toAccountId', req.to!],
+          ['fromAccountId', defined(req.from, 'the account a transfer debits')],
+          ['toAccountId', defined(req.to, 'the account a transfer credits')],
           ['amount', amount],
         ],
       ];
@@ -32,7 +33,7 @@ function argsOf(req: OpRequest): [string, readonly (readonly [string, string])[]
       return [
         'Withdraw',
         [
-          ['accountId', req.from!],
+          ['accountId', defined(req.from, 'the account of a withdrawal')],
           ['amount', amount],
         ],
       ];
@@ -40,7 +41,7 @@ function argsOf(req: OpRequest): [string, readonly (readonly [string, string])[]
       return [
         'Deposit',
         [
-          ['accountId', req.to!],
+          ['accountId', defined(req.to, 'the account of a deposit')],
           ['amount', amount],
         ],
       ];

@@ -1,5 +1,6 @@
 import { finalOutcome, History, OpRecord } from './history';
 import { Ledger, LedgerAccount, LedgerEntry } from './ledger';
+import { defined } from '../../common/defined';
 
 /**
  * The chaos run's checker: a pure function of the history and the ledger read after recovery.
@@ -120,13 +121,13 @@ function expectedLegs(op: OpRecord): readonly (readonly [string, string, number]
   switch (op.op) {
     case 'transfer':
       return [
-        [op.from!, 'TRANSFER_OUT', -op.amountCents],
-        [op.to!, 'TRANSFER_IN', op.amountCents],
+        [defined(op.from, 'the account a transfer debits'), 'TRANSFER_OUT', -op.amountCents],
+        [defined(op.to, 'the account a transfer credits'), 'TRANSFER_IN', op.amountCents],
       ];
     case 'withdraw':
-      return [[op.from!, 'WITHDRAWAL', -op.amountCents]];
+      return [[defined(op.from, 'the account of a withdrawal'), 'WITHDRAWAL', -op.amountCents]];
     case 'deposit':
-      return [[op.to!, 'DEPOSIT', op.amountCents]];
+      return [[defined(op.to, 'the account of a deposit'), 'DEPOSIT', op.amountCents]];
   }
 }
 

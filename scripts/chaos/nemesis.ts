@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { readClusterFile } from '../lib/bench-cluster';
 import { NemesisRecord } from './history';
 import { SeededRandom } from '../../common/seeded-random';
+import { itemAt } from '../../common/defined';
 
 /**
  * Process-level nemeses over a cluster started by scripts/cluster.ts: SIGKILL (the launcher's
@@ -144,12 +145,12 @@ export async function runSchedule<N extends string>(
   const order = [...names];
   for (let i = order.length - 1; i > 0; i--) {
     const j = ctx.rng.int(0, i);
-    [order[i], order[j]] = [order[j]!, order[i]!];
+    [order[i], order[j]] = [itemAt(order, j), itemAt(order, i)];
   }
   for (let i = 0; names.length > 0; i++) {
     await sleep(everyMs);
     if (ctx.clock() + ctx.pauseMs >= endMs) break;
-    const record = await strikeOne(order[i % order.length]!);
+    const record = await strikeOne(itemAt(order, i % order.length));
     records.push(record);
     onRecord(record);
   }

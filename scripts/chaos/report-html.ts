@@ -2,6 +2,7 @@ import { xmlAttribute } from '../../common/xml-writer';
 import { Verdict } from './checker';
 import { NemesisRecord } from './history';
 import { Availability, Bucket } from './timeline';
+import { itemAt } from '../../common/defined';
 
 /**
  * The report a person looks at: one self-contained HTML page (inline SVG, no script, no
@@ -136,7 +137,7 @@ function throughputSeries(input: ReportInput): Series[] {
     { name: 'no answer/s', color: '#1f77b4', values: input.buckets.map((b) => b.noAnswer) },
     ...codes.map((c, i) => ({
       name: `${c}/s`,
-      color: COLORS[i % COLORS.length]!,
+      color: itemAt(COLORS, i % COLORS.length),
       values: input.buckets.map((b) => b.faults[c] ?? 0),
     })),
   ];

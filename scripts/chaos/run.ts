@@ -14,6 +14,7 @@ import { ChaosOptions, NemesisName } from './options';
 import { SeededRandom } from '../../common/seeded-random';
 import { availability, Availability } from './timeline';
 import { ChaosAccount, runRequest, runWorkload } from './workload';
+import { defined, itemAt } from '../../common/defined';
 
 /**
  * One chaos run, start to verdict: a fresh cluster, its own accounts, the workload with the
@@ -42,7 +43,7 @@ async function openAccounts(
 ): Promise<ChaosAccount[]> {
   const accounts: ChaosAccount[] = [];
   for (let i = 0; i < count; i++) {
-    const owner = owners[i % owners.length]!;
+    const owner = itemAt(owners, i % owners.length);
     const raw = await wire.ok(
       'OpenAccount',
       [['initialDeposit', formatCents(OPENING_CENTS)]],
@@ -82,7 +83,7 @@ async function replayIndeterminate(
       if (op.outcome.kind !== 'indeterminate') return op;
       const { attempts, outcome } = await runRequest(
         wire,
-        owners.get(op.clientId)!,
+        defined(owners.get(op.clientId), `the owner ${op.clientId}`),
         op,
         op.requestId,
         policy,
@@ -102,7 +103,7 @@ async function readLedger(wire: BankWire, accounts: readonly ChaosAccount[]): Pr
     Array.from({ length: READ_CONCURRENCY }, async () => {
       while (next < accounts.length) {
         const i = next++;
-        const a = accounts[i]!;
+        const a = itemAt(accounts, i);
         const s = await statement(wire, a.owner, a.accountId, STATEMENT_LIMIT);
         out[i] = {
           accountId: a.accountId,
@@ -215,7 +216,7 @@ export async function runChaos(
     };
     const ran = await runWorkload(wire, accounts, workload, options.seed, clock, () => undefined);
     await schedule;
-    await awaitRecovery(wire, accounts[0]!, options.recoverMsMax);
+    await awaitRecovery(wire, itemAt(accounts, 0), options.recoverMsMax);
     const ops = await replayIndeterminate(wire, ran, accounts, options, clock);
     const ledger = await readLedger(wire, accounts);
     const history: History = {

@@ -5,6 +5,7 @@ import { BankWire, Caller } from '../lib/bank-wire';
 import { attempt, OpRequest } from './bank-calls';
 import { Attempt, OpRecord, Outcome } from './history';
 import { SeededRandom } from '../../common/seeded-random';
+import { itemAt } from '../../common/defined';
 
 /**
  * The chaos workload: concurrent clients doing random transfers, withdrawals and deposits, each
@@ -95,7 +96,7 @@ export async function runWorkload(
   const root = new SeededRandom(seed);
   const worker = async (w: number): Promise<void> => {
     const rng = root.fork(w + 1);
-    const owner = owners[w % owners.length]!;
+    const owner = itemAt(owners, w % owners.length);
     const own = accounts.filter((a) => a.owner.clientId === owner.clientId);
     for (let seq = 0; performance.now() < endAt; seq++) {
       const req = pickRequest(rng, accounts, own, options.amountCentsMax);

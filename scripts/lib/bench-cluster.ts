@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { parseReadyLine } from '../../common/ready';
 import { DemoCredentials, readAdminToken } from './cluster-credentials';
 import { dataServerName } from './cluster-config';
 import { DIST_DIR } from './supervised-child';
+import { defined, itemAt } from '../../common/defined';
 
 /**
  * A fresh cluster for one benchmark run: `node dist/scripts/cluster.js` on free ports in a temp
@@ -64,7 +65,7 @@ export function readClusterFile(dir: string):
   const dataHealthUrls = (info.dataUrls ?? [info.dataUrl]).map((u) => new URL('/health', u).toString());
   return {
     pids,
-    dataHealthUrl: dataHealthUrls[0]!,
+    dataHealthUrl: itemAt(dataHealthUrls, 0),
     dataHealthUrls,
     adminToken: readAdminToken(dir),
     businessUrls: info.businessUrls,
@@ -110,7 +111,7 @@ export async function startBenchCluster(options: {
   if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
   const logPath = join(dir, 'cluster.log');
   const logFd = openSync(logPath, 'a', 0o600);
-  const child: ChildProcess = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], {
+  const child = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], {
     env,
     stdio: ['ignore', 'pipe', logFd],
   });
@@ -123,9 +124,9 @@ export async function startBenchCluster(options: {
     );
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`cluster exited (${code}) before ready; see ${dir}/cluster.log`));
+      reject(new Error(`cluster exited (${String(code)}) before ready; see ${dir}/cluster.log`));
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: defined(child.stdout, 'the piped stdout') }).on('line', (line) => {
       const ready = parseReadyLine(line);
       if (ready !== undefined) {
         clearTimeout(timer);
@@ -134,7 +135,7 @@ export async function startBenchCluster(options: {
     });
   });
   const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as DemoCredentials;
-  const info = readClusterFile(dir)!;
+  const info = defined(readClusterFile(dir), `${dir}/cluster.json`);
   return {
     dir,
     url,

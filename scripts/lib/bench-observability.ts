@@ -42,7 +42,7 @@ function runBench(args: readonly string[], logLevel: Level): Promise<BenchSummar
     });
     child.once('exit', (code) => {
       const line = output.split('\n').find((l) => l.startsWith(SUMMARY_PREFIX));
-      if (code !== 0 || line === undefined) reject(new Error(`bench at ${logLevel} failed (exit ${code})`));
+      if (code !== 0 || line === undefined) reject(new Error(`bench at ${logLevel} failed (exit ${String(code)})`));
       else resolve(JSON.parse(line.slice(SUMMARY_PREFIX.length)) as BenchSummary);
     });
   });

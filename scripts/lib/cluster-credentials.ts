@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { ADMIN_PRINCIPAL_ID } from '../../common/admin-auth';
 import { CredentialFile, CredentialStore, hashToken, newToken, PrincipalRecord } from '../../common/credentials';
+import { defined } from '../../common/defined';
 
 /**
  * The secrets of a local cluster, kept in its data directory:
@@ -67,11 +68,12 @@ export function writeClientCredentials(file: string, tokens: ReadonlyMap<string,
 export function readDemoCredentials(dataDir: string): DemoCredentials | undefined {
   const path = join(dataDir, DEMO_CREDENTIALS_FILE);
   if (!existsSync(path)) return undefined;
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DemoCredentials>;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { clients?: unknown; url?: unknown };
   if (!Array.isArray(parsed.clients) || typeof parsed.url !== 'string')
     throw new Error(`${path}: not a demo credentials file`);
-  for (const c of parsed.clients) {
-    if (typeof c.clientId !== 'string' || typeof c.authToken !== 'string' || !Array.isArray(c.accounts)) {
+  for (const c of parsed.clients as unknown[]) {
+    const entry = c as { clientId?: unknown; authToken?: unknown; accounts?: unknown } | null;
+    if (typeof entry?.clientId !== 'string' || typeof entry.authToken !== 'string' || !Array.isArray(entry.accounts)) {
       throw new Error(`${path}: a client entry lacks clientId, authToken or accounts`);
     }
   }
@@ -87,9 +89,9 @@ export function writeDemoCredentials(dataDir: string, demo: DemoCredentials): st
 /** The principals of a credentials file (hashes), or undefined when there is no file. */
 export function readPrincipals(path: string): PrincipalRecord[] | undefined {
   if (!existsSync(path)) return undefined;
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<CredentialFile>;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { principals?: unknown };
   if (!Array.isArray(parsed.principals)) throw new Error(`${path}: expected {"principals": [...]}`);
-  return [...parsed.principals];
+  return [...(parsed.principals as PrincipalRecord[])];
 }
 
 /** Validated (ids, hashes, no repeats) and written atomically: servers re-read it on change. */
@@ -133,7 +135,7 @@ export function demoClientTokens(
         `leave ${id} out of BANK_DEMO_CLIENTS, or remove it first (npm run admin -- client remove ${id})`,
       );
     }
-    if (record !== undefined && record.tokenSha256 !== hashToken(demoToken!)) {
+    if (record !== undefined && record.tokenSha256 !== hashToken(defined(demoToken, `the demo token of ${id}`))) {
       throw staleError(
         dataDir,
         id,

@@ -1,3 +1,5 @@
+import { itemAt } from '../../common/defined';
+
 /**
  * Latency samples in milliseconds, kept in a growable Float64Array (no per-sample objects),
  * with exact percentiles by sorting at the end.
@@ -23,6 +25,6 @@ export class LatencySamples {
   percentiles(ps: readonly number[]): number[] {
     if (this.n === 0) return ps.map(() => Number.NaN);
     const sorted = this.data.slice(0, this.n).sort();
-    return ps.map((p) => sorted[Math.min(this.n - 1, Math.max(0, Math.ceil((p / 100) * this.n) - 1))]!);
+    return ps.map((p) => itemAt(sorted, Math.min(this.n - 1, Math.max(0, Math.ceil((p / 100) * this.n) - 1))));
   }
 }

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseReadyLine, ReadyLine } from '../../common/ready';
+import { defined } from '../../common/defined';
 
 /**
  * One child process of the local cluster (`node dist/<script>`): started and waited for until it
@@ -94,10 +95,10 @@ export class SupervisedChild {
       }, this.policy.readyTimeoutMs);
       const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         clearTimeout(timer);
-        reject(new Error(`${this.spec.name} exited (${code ?? signal}) before it was ready`));
+        reject(new Error(`${this.spec.name} exited (${String(code ?? signal)}) before it was ready`));
       };
       child.once('exit', onEarlyExit);
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      createInterface({ input: defined(child.stdout, 'the piped stdout') }).on('line', (line) => {
         const parsed = parseReadyLine(line);
         if (parsed === undefined) {
           process.stderr.write(prefix + line + '\n');
@@ -117,7 +118,7 @@ export class SupervisedChild {
 
   private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.stopping || child !== this.process) return;
-    this.onEvent(this, 'died', `exit ${code ?? signal}`);
+    this.onEvent(this, 'died', `exit ${String(code ?? signal)}`);
     if (!this.policy.restart) return;
     const now = Date.now();
     this.restartTimes = this.restartTimes.filter((t) => now - t < this.policy.restartWindowMs);

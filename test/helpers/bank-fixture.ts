@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken, newToken } from '../../common/credentials';
+import { ifAssigned } from './if-assigned';
 import { RunningProcess, startProcess } from './process';
 
 /**
@@ -96,7 +97,8 @@ export async function startBankFixture(options: FixtureOptions = {}): Promise<Ba
       // Every business server ever started, not just the current one per index: a test that
       // starts a replacement must not leave the one it replaced running after the suite.
       await Promise.all(started.map((p) => p.kill('SIGTERM')));
-      if (fixture.data !== undefined) await fixture.data.kill('SIGTERM');
+      // Set by startData(), which may have thrown before it did.
+      await ifAssigned(fixture.data)?.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };

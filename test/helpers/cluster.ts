@@ -200,7 +200,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     logs(): string {
       const names = ['data', ...moreData.map((_p, i) => `data${i + 2}`), ...businessIds, 'balancer'];
       const all = [data, ...moreData, ...businessProcs, balancer];
-      return all.map((p, i) => `--- ${names[i]} ---\n${p?.stderrTail() ?? '(not running)'}`).join('\n');
+      return all.map((p, i) => `--- ${names[i]!} ---\n${p?.stderrTail() ?? '(not running)'}`).join('\n');
     },
     async stop() {
       // Front to back, as in production.

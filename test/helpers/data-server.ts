@@ -22,13 +22,16 @@ export interface DataBackend {
   cleanup(): Promise<void>;
 }
 
-export async function sqliteBackend(): Promise<DataBackend> {
+export function sqliteBackend(): DataBackend {
   const tempDir = mkdtempSync(join(tmpdir(), 'distbank-data-'));
   return {
     kind: 'sqlite',
     env: { BANK_DATA_DIR: tempDir },
     tempDir,
-    cleanup: async () => rmSync(tempDir, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(tempDir, { recursive: true, force: true });
+      return Promise.resolve();
+    },
   };
 }
 
@@ -42,7 +45,7 @@ export function testDatabaseUrlOrSkip(ctx: Mocha.Context): string {
   return url;
 }
 
-export async function postgresBackend(databaseUrl: string): Promise<DataBackend> {
+export function postgresBackend(databaseUrl: string): DataBackend {
   const tempDir = mkdtempSync(join(tmpdir(), 'distbank-data-pg-'));
   const schema = `t_${randomBytes(6).toString('hex')}`;
   return {
@@ -247,7 +250,7 @@ export function describeEachBackend(
       before(async function () {
         let backend: DataBackend;
         if (kind === 'sqlite') {
-          backend = await sqliteBackend();
+          backend = sqliteBackend();
         } else {
           const url = process.env.TEST_DATABASE_URL;
           if (url === undefined || url === '') {
@@ -256,7 +259,7 @@ export function describeEachBackend(
             process.stderr.write(`  (${title} [postgres] pending: set TEST_DATABASE_URL=postgres://… to run it)\n`);
             this.skip();
           }
-          backend = await postgresBackend(url);
+          backend = postgresBackend(url);
         }
         fixture = await DataFixture.start(backend, extraEnv);
       });

@@ -35,15 +35,17 @@ function stepOf(run: InteropRun | undefined, name: string): StepLine {
 /** A success line: no fault, no error, the named fields present. */
 export function success(run: InteropRun | undefined, name: string, ...fields: string[]): StepLine {
   const line = stepOf(run, name);
-  expect(line['faultCode'], `${name}: fault ${line['faultCode']}: ${line['faultMessage']}`).to.equal(undefined);
-  expect(line['error'], `${name}: ${line['error']}`).to.equal(undefined);
+  expect(line['faultCode'], `${name}: fault ${String(line['faultCode'])}: ${String(line['faultMessage'])}`).to.equal(
+    undefined,
+  );
+  expect(line['error'], `${name}: ${String(line['error'])}`).to.equal(undefined);
   for (const f of fields) expect(line[f], `${name}.${f} in ${JSON.stringify(line)}`).to.be.a('string');
   return line;
 }
 
 function fault(run: InteropRun | undefined, name: string): string | undefined {
   const line = stepOf(run, name);
-  expect(line['error'], `${name}: ${line['error']}`).to.equal(undefined);
+  expect(line['error'], `${name}: ${String(line['error'])}`).to.equal(undefined);
   return line['faultCode'];
 }
 

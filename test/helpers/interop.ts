@@ -96,7 +96,7 @@ export function execTool(
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${command} ${args.join(' ')} exited ${code ?? signal}:\n${stdout}\n${stderr}`));
+      else reject(new Error(`${command} ${args.join(' ')} exited ${String(code ?? signal)}:\n${stdout}\n${stderr}`));
     });
   });
 }

@@ -49,7 +49,7 @@ export async function startProcess(
     }, readyTimeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited (${code ?? signal}) before ready:\n${stderr.join('\n')}`));
+      reject(new Error(`${script} exited (${String(code ?? signal)}) before ready:\n${stderr.join('\n')}`));
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
       const parsed = parseReadyLine(line);

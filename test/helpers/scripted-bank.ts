@@ -76,7 +76,7 @@ export function faultResponse(code: FaultCode, message: string, accountId?: stri
         `<soap:Fault><faultcode>soap:${info.soapFaultCode}</faultcode><faultstring>${message}</faultstring><detail>` +
           `<b:BankFault xmlns:b="${BANK_NAMESPACE}"><b:code>${code}</b:code><b:message>${message}</b:message>` +
           (accountId === undefined ? '' : `<b:accountId>${accountId}</b:accountId>`) +
-          `<b:retryable>${info.retryable}</b:retryable></b:BankFault></detail></soap:Fault>`,
+          `<b:retryable>${String(info.retryable)}</b:retryable></b:BankFault></detail></soap:Fault>`,
       ),
     );
   };

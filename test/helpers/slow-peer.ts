@@ -91,7 +91,7 @@ export function adminHealth(baseUrl: string, token: string): Promise<Record<stri
           try {
             resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
           } catch (error) {
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         });
       },

@@ -14,7 +14,7 @@ export function schemaOfWsdl(wsdl: string): string {
   const definitions = /<wsdl:definitions\b[^>]*>/.exec(wsdl)?.[0] ?? '';
   if (start < 0 || end < 0 || definitions === '') throw new Error('no inline xsd:schema in the WSDL');
   const declarations = [...definitions.matchAll(/\sxmlns:(\w+)="([^"]*)"/g)]
-    .map((m) => ` xmlns:${m[1]}="${m[2]}"`)
+    .map((m) => ` xmlns:${m[1]!}="${m[2]!}"`)
     .join('');
   return wsdl.slice(start, end + '</xsd:schema>'.length).replace('<xsd:schema', `<xsd:schema${declarations}`);
 }

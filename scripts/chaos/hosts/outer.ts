@@ -58,7 +58,7 @@ export async function runHostsOuter(
     const setupFile = join(dir, 'hosts.json');
     writeFileSync(setupFile, JSON.stringify(setup));
     const innerArgs = argv.filter((a) => a !== '--hosts');
-    child = spawn(
+    const inner = spawn(
       'ip',
       [
         'netns',
@@ -72,8 +72,9 @@ export async function runHostsOuter(
       ],
       { stdio: 'inherit' },
     );
+    child = inner;
     const code = await new Promise<number>((resolve) =>
-      child!.once('exit', (c, s) => resolve(c ?? (s === null ? 2 : 2))),
+      inner.once('exit', (c, s) => resolve(c ?? (s === null ? 2 : 2))),
     );
     return code;
   } finally {

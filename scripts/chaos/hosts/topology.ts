@@ -47,7 +47,7 @@ export function hostsModeUnavailable(): string | undefined {
     ip(['netns', 'add', probe]);
     ip(['netns', 'del', probe]);
   } catch (err) {
-    return `network namespaces are not available here: ${(err as Error).message.split('\n')[0]}`;
+    return `network namespaces are not available here: ${(err as Error).message.split('\n')[0] ?? ''}`;
   }
   return undefined;
 }
