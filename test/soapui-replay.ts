@@ -12,7 +12,11 @@
  * - assertions: "SOAP Response" (a valid SOAP 1.1 envelope), "SOAP Fault Assertion" (which SoapUI
  *   labels *Not SOAP Fault*), "Not SOAP Fault Assertion" (labelled *SOAP Fault*), "Valid HTTP
  *   Status Codes", "XPath Match" (XPath 1.0; text comparison with optional `*` wildcards).
- * A test case stops at its first failing step (failOnError), like SoapUI.
+ * A test case stops at its first failing step when it has failOnError ("Abort on error", SoapUI's
+ * default), and fails when a step failed if it has failTestCaseOnErrors ("Fail TestCase on
+ * error"): `testCasePassed`. A request whose connection closed without any answer is a failed
+ * step flagged `answerLost` (what SoapUI reports as "NoHttpResponseException"): the fault
+ * injection suite's case that loses an answer on purpose turns both options off.
  *
  * XML is parsed with xml2js for the project and @xmldom/xmldom + xpath for responses (both are
  * loaded with require and typed locally: their .d.ts files pull the DOM lib into the build).
@@ -96,6 +100,10 @@ export type Step = RequestStep | TransferStep;
 export interface TestCase {
   readonly name: string;
   readonly disabled: boolean;
+  /** "Abort on error": stop at the first failed step. */
+  readonly failOnError: boolean;
+  /** "Fail TestCase on error": a failed step fails the case (else it only shows in the log). */
+  readonly failTestCaseOnErrors: boolean;
   readonly properties: Map<string, string>;
   readonly steps: readonly Step[];
 }
@@ -348,6 +356,8 @@ export function parseProject(xml: string): Project {
         return {
           name: attr(c, 'name') ?? '',
           disabled: attr(c, 'disabled') === 'true',
+          failOnError: attr(c, 'failOnError') !== 'false',
+          failTestCaseOnErrors: attr(c, 'failTestCaseOnErrors') !== 'false',
           properties: properties(c),
           steps: children(c, 'con:testStep')
             .map(parseStep)
@@ -646,9 +656,16 @@ export interface StepResult {
   readonly step: string;
   readonly failures: readonly string[];
   readonly exchange?: Exchange;
+  /** The server took the connection and closed it (FIN or RST) without any HTTP answer. */
+  readonly answerLost?: boolean;
 }
 
-/** Run one test case, stopping at the first failed step (failOnError), like SoapUI. */
+/** SoapUI's verdict on a case: with failTestCaseOnErrors off, failed steps do not fail it. */
+export function testCasePassed(testCase: TestCase, results: readonly StepResult[]): boolean {
+  return !testCase.failTestCaseOnErrors || results.every((r) => r.failures.length === 0);
+}
+
+/** Run one test case, stopping at the first failed step when failOnError is on, like SoapUI. */
 export async function runTestCase(project: Project, suite: TestSuite, testCase: TestCase): Promise<StepResult[]> {
   const scope: Scope = { project: project.properties, suite: suite.properties, testCase: new Map(testCase.properties) };
   const responses = new Map<string, Exchange>();
@@ -658,7 +675,7 @@ export async function runTestCase(project: Project, suite: TestSuite, testCase: 
       step.kind === 'request' ? await runRequest(project, step, scope) : runTransfer(step, scope, responses);
     results.push(result);
     if (result.exchange !== undefined) responses.set(step.name, result.exchange);
-    if (result.failures.length > 0) break;
+    if (result.failures.length > 0 && testCase.failOnError) break;
   }
   return results;
 }
@@ -679,7 +696,12 @@ async function runRequest(project: Project, step: RequestStep, scope: Scope): Pr
     exchange = await post(endpoint, action, body, headers);
   } catch (error) {
     if (error instanceof ReplayUnsupported) throw error;
-    return { step: step.name, failures: [`request failed: ${(error as Error).message}`] };
+    const code = (error as NodeJS.ErrnoException).code;
+    return {
+      step: step.name,
+      failures: [`request failed: ${(error as Error).message}`],
+      answerLost: code === 'ECONNRESET', // Node's "socket hang up" (FIN) and a reset (RST) alike
+    };
   }
   const failures: string[] = [];
   for (const assertion of step.assertions) {
