@@ -20,6 +20,7 @@ import { sessionIdOf, Sessions } from './sessions';
  *   POST /api/session          {"token": admin token} → session cookie
  *   GET  /api/events           SSE: `history` once, then `status` after every poll
  *   GET  /api/trace?id=…       a request's path through the tiers
+ *   GET|PUT|DELETE /api/faults the fault-injection rules of every business server (PUT: the rules file's JSON)
  *   POST /api/control          {"server": "b2", "action": "stop"} (dev mode)
  *   POST /admin, GET /admin?wsdl
  */
@@ -102,6 +103,15 @@ export async function startConsoleServer(
   });
   app.get('/api/trace', (req, res) => {
     void jsonOf(res, () => api.trace(typeof req.query.id === 'string' ? req.query.id : ''));
+  });
+  app.get('/api/faults', (_req, res) => {
+    void jsonOf(res, () => api.faultRules());
+  });
+  app.put('/api/faults', express.json({ limit: config.bodyBytesMax }), (req, res) => {
+    void jsonOf(res, () => api.setFaultRules(req.body));
+  });
+  app.delete('/api/faults', (_req, res) => {
+    void jsonOf(res, () => api.clearFaultRules());
   });
   app.post('/api/control', express.json({ limit: 4096 }), (req, res) => {
     const body = (req.body ?? {}) as { server?: unknown; action?: unknown };

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { Browser, Page } from 'puppeteer-core';
@@ -15,7 +15,9 @@ import { ifAssigned } from './helpers/if-assigned';
  * The console in a real browser (Debian's chromium, headless, driven by puppeteer-core) against
  * a real `npm start` cluster in dev mode: no console errors, three business servers up,
  * requests/s rises under load, the trace of a known
- * request-id shows balancer → business → data → journal, and stopping b2 from the page turns it
+ * request-id shows balancer → business → data → journal, a fault rule switched on from the
+ * Fault injection panel shows on the wire and in distbank_faults_injected_total, then off again
+ * (the cluster runs with an empty rules file), and stopping b2 from the page turns it
  * red while the balancer routes around it (the lock panel: the second describe below). Screenshots go to test-output/console/ (one is
  * committed as docs/console.png). In CI (CI=1) a missing chromium fails the test.
  */
@@ -51,6 +53,7 @@ describe('console in headless Chromium', function () {
   let browser: Browser;
   let page: Page;
   let profile: string;
+  let rulesDir: string | undefined;
   const consoleErrors: string[] = [];
 
   before(async function () {
@@ -60,11 +63,12 @@ describe('console in headless Chromium', function () {
     }
     mkdirSync(SHOTS, { recursive: true });
     // A long lease so the test's slow transfer is visible while it holds its lock.
-    cluster = await launchCluster({
-      BANK_DEV_MODE: 'on',
-      BANK_CONSOLE_POLL_MS: '300',
-      BANK_LB_HEALTH_INTERVAL_MS: '200',
-    });
+    rulesDir = mkdtempSync(join(tmpdir(), 'distbank-browser-faults-'));
+    writeFileSync(join(rulesDir, 'faults.json'), '{"rules": []}');
+    cluster = await launchCluster(
+      { BANK_DEV_MODE: 'on', BANK_CONSOLE_POLL_MS: '300', BANK_LB_HEALTH_INTERVAL_MS: '200' },
+      ['--faults', join(rulesDir, 'faults.json')],
+    );
     profile = mkdtempSync(join(tmpdir(), 'distbank-chromium-'));
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -87,6 +91,8 @@ describe('console in headless Chromium', function () {
     await ifAssigned(cluster)?.stop();
     const dir = ifAssigned(profile);
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    const rules = ifAssigned(rulesDir);
+    if (rules !== undefined) rmSync(rules, { recursive: true, force: true });
   });
 
   const stateOf = (name: string): Promise<string> =>
@@ -184,6 +190,64 @@ describe('console in headless Chromium', function () {
     expect(firstOf('journal')).to.be.greaterThan(firstOf('data'));
     expect(lanes.filter((l) => l === 'journal')).to.have.length(2);
     await page.screenshot({ path: join(SHOTS, 'console-trace.png'), fullPage: true });
+  });
+
+  it('fault injection panel: a rule set from the page shows on the wire and in the metric; off per rule; cleared', async () => {
+    const alice = cluster.clients[0]!;
+    const businessUrls = (
+      JSON.parse(readFileSync(join(cluster.dir, 'cluster.json'), 'utf8')) as { businessUrls: string[] }
+    ).businessUrls;
+    const injectedTotal = async (): Promise<number> => {
+      let total = 0;
+      for (const url of businessUrls) {
+        const text = await (
+          await fetch(new URL('/metrics', url), { headers: { authorization: `Bearer ${cluster.adminToken}` } })
+        ).text();
+        for (const m of text.matchAll(/^distbank_faults_injected_total\{[^}]*action="fault"[^}]*\} (\d+)$/gm))
+          total += Number(m[1]);
+      }
+      return total;
+    };
+    const balance = () =>
+      callBank(cluster.bankUrl, 'GetBalance', [['accountId', alice.accounts[0]!]], alice, { timeoutMs: 10_000 });
+    const result = (text: string) =>
+      page.waitForFunction(
+        (t) => document.querySelector('#fault-result')?.textContent?.startsWith(t) === true,
+        { timeout: 15_000 },
+        text,
+      );
+
+    await page.waitForFunction(() => document.querySelector('#fault-state')?.textContent === 'on: 0 rules', {
+      timeout: 15_000,
+    });
+    const before = await injectedTotal();
+    const rule = { operation: 'GetBalance', clientId: alice.clientId, action: 'fault', code: 'ACCOUNT_LOCKED' };
+    await page.click('#fault-json'); // focused: the panel's refresh leaves the text alone
+    await page.$eval(
+      '#fault-json',
+      (e, json) => void ((e as unknown as DomNode).value = json),
+      JSON.stringify({ rules: [rule] }),
+    );
+    await page.click('#fault-set');
+    await result('set rules: done on b1, b2, b3');
+    expect(await page.$$eval('#fault-rules tbody tr', (rows) => rows.length)).to.equal(1);
+    const faulted = await balance();
+    expect(faulted.fault?.code, faulted.raw).to.equal('ACCOUNT_LOCKED');
+    expect(await injectedTotal()).to.equal(before + 1);
+    await page.waitForFunction(() => /ACCOUNT_LOCKED/.test(document.querySelector('#faults')?.textContent ?? ''), {
+      timeout: 15_000,
+    });
+    await page.screenshot({ path: join(SHOTS, 'console-fault-rule-on.png'), fullPage: true });
+
+    await page.click('#fault-rules tr[data-rule="0"] input');
+    await result('rule 0 off: done');
+    expect(await page.$eval('#fault-rules tr[data-rule="0"]', (e) => e.getAttribute('class'))).to.equal('disabled');
+    expect((await balance()).fault, 'the rule is off').to.equal(undefined);
+    await page.click('#fault-clear');
+    await result('clear all: done');
+    expect(await page.$$eval('#fault-rules tbody tr', (rows) => rows.length)).to.equal(0);
+    expect((await balance()).fault).to.equal(undefined);
+    expect(await injectedTotal()).to.equal(before + 1);
   });
 
   it('dev mode: stopping b2 from the page turns it red and the balancer routes around it', async () => {

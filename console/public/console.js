@@ -42,6 +42,7 @@
     $('#login').hidden = true;
     $('#app').hidden = false;
     connect();
+    void refreshFaultRules();
   }
 
   function showLogin() {
@@ -320,6 +321,150 @@
       el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows, ...journal)),
     );
   }
+
+  // ---- fault injection: the rules of every business server, through /api/faults (the same
+  // operations as SetFaultRules / GetFaultRules / ClearFaultRules). A rule switched off here is
+  // kept in this page only (the servers hold the rules that are on), so it can be switched on again.
+  const FAULT_REFRESH_MS = 3000;
+  let faultSeed = 0;
+  let pageRules = []; // [{ rule, on }]
+  let faultJsonDirty = false;
+
+  async function faultCall(method, body) {
+    const res = await fetch('/api/faults', {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const answer = await res.json();
+    if (!res.ok) throw new Error(`${answer.code}: ${answer.message}`);
+    return answer;
+  }
+
+  function describeFires(r) {
+    const parts = [];
+    if (r.probability !== undefined) parts.push(`p ${r.probability}`);
+    if (r.every !== undefined) parts.push(`every ${r.every}`);
+    if (r.count !== undefined) parts.push(`at most ${r.count}×`);
+    return parts.length ? parts.join(', ') : 'always';
+  }
+
+  function describeParameters(r) {
+    const parts = [];
+    if (r.delayMs !== undefined) parts.push(`delay ${Array.isArray(r.delayMs) ? r.delayMs.join('–') : r.delayMs} ms`);
+    if (r.distribution !== undefined) parts.push(r.distribution);
+    if (r.code !== undefined) parts.push(r.code);
+    if (r.durationMs !== undefined) parts.push(`${r.durationMs} ms`);
+    return parts.join(', ');
+  }
+
+  function renderFaultRules(state) {
+    const badge = $('#fault-state');
+    badge.textContent = state.faultInjection ? `on: ${pageRules.filter((p) => p.on).length} rules` : 'off';
+    badge.className = `badge ${state.faultInjection ? 'on' : 'off'}`;
+    $('#fault-form').hidden = !state.faultInjection;
+    $('#fault-rules tbody').replaceChildren(
+      ...pageRules.map((p, i) => {
+        const box = el('input', { type: 'checkbox', 'aria-label': `rule ${i} on` });
+        box.checked = p.on;
+        box.onchange = () => switchRule(i, box.checked);
+        const r = p.rule;
+        return el(
+          'tr',
+          { class: p.on ? 'on' : 'disabled', 'data-rule': String(i) },
+          el('td', {}, box),
+          el('td', { text: String(i) }),
+          el('td', { text: r.operation }),
+          el('td', { text: r.clientId || '' }),
+          el('td', { text: r.accountId || '' }),
+          el('td', { text: describeFires(r) }),
+          el('td', { text: r.action }),
+          el('td', { text: describeParameters(r) }),
+        );
+      }),
+    );
+    const injected = state.servers
+      .map(
+        (s) =>
+          `${s.server}: ${
+            Object.entries(s.injected)
+              .map(([a, n]) => `${a} ${n}`)
+              .join(', ') || 'none'
+          }`,
+      )
+      .join(' · ');
+    const same = state.servers.every((s) => JSON.stringify(s.rules) === JSON.stringify(state.servers[0].rules));
+    $('#fault-injected').textContent = state.faultInjection
+      ? `injected since the rules were set — ${injected}${same ? '' : ' — the servers hold different rules'}`
+      : 'the bank was started without --faults: no rules can be set';
+    if (!faultJsonDirty && document.activeElement !== $('#fault-json'))
+      $('#fault-json').value = JSON.stringify({
+        seed: faultSeed,
+        rules: pageRules.filter((p) => p.on).map((p) => p.rule),
+      });
+  }
+
+  async function refreshFaultRules() {
+    let state;
+    try {
+      state = await faultCall('GET');
+    } catch (error) {
+      $('#fault-injected').textContent = String(error.message);
+      return;
+    }
+    const first = state.servers[0];
+    faultSeed = first ? first.seed : 0;
+    const active = first ? first.rules : [];
+    const off = pageRules.filter((p) => !p.on && !active.some((r) => JSON.stringify(r) === JSON.stringify(p.rule)));
+    pageRules = [...active.map((rule) => ({ rule, on: true })), ...off];
+    renderFaultRules(state);
+  }
+
+  async function setFaultRules(body, what) {
+    $('#fault-result').textContent = `${what}…`;
+    let said;
+    try {
+      const r = body === undefined ? await faultCall('DELETE') : await faultCall('PUT', body);
+      said = `${what}: done on ${r.servers.join(', ')}`;
+    } catch (error) {
+      said = String(error.message);
+    }
+    await refreshFaultRules(); // the table first, then the word that it is done
+    $('#fault-result').textContent = said;
+    return said.startsWith(`${what}: done`);
+  }
+
+  async function switchRule(i, on) {
+    const wanted = pageRules.map((p, j) => (j === i ? { ...p, on } : p));
+    const body = { seed: faultSeed, rules: wanted.filter((p) => p.on).map((p) => p.rule) };
+    const before = pageRules;
+    pageRules = wanted; // so that the refresh keeps a rule switched off
+    if (!(await setFaultRules(body, `rule ${i} ${on ? 'on' : 'off'}`))) pageRules = before;
+  }
+
+  $('#fault-json').oninput = () => {
+    faultJsonDirty = true;
+  };
+  $('#fault-form').onsubmit = async (ev) => {
+    ev.preventDefault();
+    let body;
+    try {
+      body = JSON.parse($('#fault-json').value);
+    } catch (error) {
+      $('#fault-result').textContent = `not JSON: ${error.message}`;
+      return;
+    }
+    pageRules = [];
+    if (await setFaultRules(body, 'set rules')) faultJsonDirty = false;
+  };
+  $('#fault-clear').onclick = async () => {
+    pageRules = [];
+    faultJsonDirty = false;
+    await setFaultRules(undefined, 'clear all');
+  };
+  setInterval(() => {
+    if (!$('#app').hidden) void refreshFaultRules();
+  }, FAULT_REFRESH_MS);
 
   $('#trace-form').onsubmit = (ev) => {
     ev.preventDefault();
