@@ -11,6 +11,7 @@ import { FAULT_HTTP_STATUS, faultEnvelope } from '../common/soap-fault';
 import { describeService, readArguments, responseEnvelope, ServiceShape } from '../common/soap-message';
 import type { TraceEntry } from '../common/trace-ring';
 import { AdminApi } from './admin-api';
+import { notAnswered } from './fault-rules-forward';
 import { ruleOfJson, rulesJsonOfArguments } from './fault-rules-xml';
 import type { ProcessView } from './cluster-view';
 
@@ -97,6 +98,8 @@ export function adminOperations(api: AdminApi): Readonly<Record<string, Handler>
       api.setFaultRules(rulesJsonOfArguments(args)).then((r) => ({ rules: r.rules, server: r.servers })),
     GetFaultRules: async () => {
       const f = await api.faultRules();
+      // The page shows what it could get; a script is answered only when every server answered.
+      if (f.unreachable.length > 0) throw notAnswered(f.unreachable, 'the rules cannot be shown for every server');
       return {
         faultInjection: f.faultInjection,
         server: f.servers.map((s) => ({

@@ -1,4 +1,4 @@
-import { fault } from '../common/service-fault';
+import { fault, ServiceFault } from '../common/service-fault';
 import { FAULT_ADMIN_PATH } from '../business/fault-admin';
 import { parseFaultRules } from '../business/fault-rules';
 import type { ClusterView } from './cluster-view';
@@ -25,6 +25,8 @@ export interface ClusterFaultRules {
   /** True when any business server has fault injection on (then `servers` lists those). */
   readonly faultInjection: boolean;
   readonly servers: readonly ServerFaultRules[];
+  /** Servers that did not answer, each with why (`b2 (ECONNREFUSED)`): GetFaultRules refuses to answer then. */
+  readonly unreachable: readonly string[];
 }
 
 type Answer = { readonly target: Target; readonly status: number; readonly body: unknown; readonly error?: string };
@@ -44,10 +46,10 @@ export class FaultRulesForward {
   get(): Promise<ClusterFaultRules> {
     return this.serialized(async () => {
       const answers = await this.askAll('GET');
-      this.refuseUnreachable(answers, 'the rules cannot be shown for every server');
       const on = answers.filter((a) => a.status === 200);
       return {
         faultInjection: on.length > 0,
+        unreachable: unanswered(answers).map((a) => describe([a])),
         servers: on.map((a) => {
           const body = a.body as { seed?: number; rules?: Array<Record<string, unknown>>; injected?: object };
           return {
@@ -107,16 +109,15 @@ export class FaultRulesForward {
     );
   }
 
-  private refuseUnreachable(answers: readonly Answer[], consequence: string): void {
-    const bad = answers.filter((a) => a.status !== 200 && a.status !== 409);
-    if (bad.length > 0)
-      throw fault('SERVICE_UNAVAILABLE', `${describe(bad)} did not answer: ${consequence}; call again when it is up`);
-  }
-
   /** Every server reachable and with injection on, or nothing is changed. */
   private async preflight(): Promise<void> {
     const answers = await this.askAll('GET');
-    this.refuseUnreachable(answers, 'nothing was changed');
+    const bad = unanswered(answers);
+    if (bad.length > 0)
+      throw notAnswered(
+        bad.map((a) => describe([a])),
+        'nothing was changed',
+      );
     const off = answers.filter((a) => a.status === 409);
     if (off.length === answers.length) throw fault('NOT_AUTHORIZED', OFF_MESSAGE);
     if (off.length > 0)
@@ -138,6 +139,15 @@ export class FaultRulesForward {
       `${describe(refused)} did not take it; ${split}; call again (or ClearFaultRules)`,
     );
   }
+}
+
+function unanswered(answers: readonly Answer[]): Answer[] {
+  return answers.filter((a) => a.status !== 200 && a.status !== 409);
+}
+
+/** SERVICE_UNAVAILABLE naming the servers (with why) that did not answer, and what that means. */
+export function notAnswered(servers: readonly string[], consequence: string): ServiceFault {
+  return fault('SERVICE_UNAVAILABLE', `${servers.join(', ')} did not answer: ${consequence}; call again when it is up`);
 }
 
 function names(answers: readonly Answer[]): string {

@@ -286,6 +286,11 @@ describe('console in headless Chromium', function () {
     }
     expect(await stateOf('b1')).to.equal('up');
     expect(await stateOf('b3')).to.equal('up');
+    // The fault panel says whom it cannot reach (HTTP 200: a page with a server down is no error).
+    await page.waitForFunction(
+      () => /not reachable: b2 /.test(document.querySelector('#fault-injected')?.textContent ?? ''),
+      { timeout: 10_000 },
+    );
     await page.screenshot({ path: join(SHOTS, 'console-b2-stopped.png'), fullPage: true });
     expect(consoleErrors.filter((e) => !e.includes('/api/events'))).to.deep.equal([]);
   });

@@ -191,21 +191,37 @@ describe('fault injection: each action on the wire', function () {
     expect(await balanceOf(from)).to.equal(before);
   });
 
-  it('lock-contention: ACCOUNT_LOCKED after the wait, nothing moved', async () => {
-    await setRules([{ operation: 'Withdraw', accountId: from, count: 1, action: 'lock-contention', durationMs: 500 }]);
+  it('lock-contention: ACCOUNT_LOCKED after the wait, nothing moved; no real lock: the account serves others meanwhile', async () => {
+    await setRules([{ operation: 'Withdraw', accountId: from, count: 1, action: 'lock-contention', durationMs: 1000 }]);
     const before = await balanceOf(from);
     const startedMs = Date.now();
-    const result = await call(
+    const order: string[] = [];
+    const withdraw = call(
       'Withdraw',
       [
         ['accountId', from],
         ['amount', '1.00'],
       ],
       'lc-1',
+    ).then((r) => (order.push('withdraw'), r));
+    // A Deposit takes the account's real lock: it is answered while the injected "lock" still holds.
+    const deposit = ok(
+      await call(
+        'Deposit',
+        [
+          ['accountId', from],
+          ['amount', '2.00'],
+        ],
+        'lc-deposit',
+      ),
     );
-    expect(Date.now() - startedMs).to.be.at.least(500);
+    order.push('deposit');
+    const result = await withdraw;
+    expect(order).to.deep.equal(['deposit', 'withdraw']);
+    expect(Date.now() - startedMs).to.be.at.least(1000);
     expect(result.fault).to.deep.include({ code: 'ACCOUNT_LOCKED', retryable: true });
-    expect(await balanceOf(from)).to.equal(before);
+    expect(parseBalance(deposit['balance'])).to.equal(before + 200);
+    expect(await balanceOf(from)).to.equal(before + 200);
   });
 
   it('a bad file on reload keeps the previous rules and says so loudly', async () => {

@@ -329,6 +329,7 @@
   let faultSeed = 0;
   let pageRules = []; // [{ rule, on }]
   let faultJsonDirty = false;
+  let faultRulesKey = '';
 
   async function faultCall(method, body) {
     const res = await fetch('/api/faults', {
@@ -358,11 +359,7 @@
     return parts.join(', ');
   }
 
-  function renderFaultRules(state) {
-    const badge = $('#fault-state');
-    badge.textContent = state.faultInjection ? `on: ${pageRules.filter((p) => p.on).length} rules` : 'off';
-    badge.className = `badge ${state.faultInjection ? 'on' : 'off'}`;
-    $('#fault-form').hidden = !state.faultInjection;
+  function renderFaultTable() {
     $('#fault-rules tbody').replaceChildren(
       ...pageRules.map((p, i) => {
         const box = el('input', { type: 'checkbox', 'aria-label': `rule ${i} on` });
@@ -383,6 +380,19 @@
         );
       }),
     );
+  }
+
+  function renderFaultRules(state) {
+    const badge = $('#fault-state');
+    badge.textContent = state.faultInjection ? `on: ${pageRules.filter((p) => p.on).length} rules` : 'off';
+    badge.className = `badge ${state.faultInjection ? 'on' : 'off'}`;
+    $('#fault-form').hidden = !state.faultInjection;
+    // Rebuilt only when the rules change: a table rebuilt under the pointer would swallow a click.
+    const key = JSON.stringify(pageRules);
+    if (key !== faultRulesKey) {
+      faultRulesKey = key;
+      renderFaultTable();
+    }
     const injected = state.servers
       .map(
         (s) =>
@@ -394,9 +404,12 @@
       )
       .join(' · ');
     const same = state.servers.every((s) => JSON.stringify(s.rules) === JSON.stringify(state.servers[0].rules));
+    const missing = state.unreachable.length ? ` — not reachable: ${state.unreachable.join(', ')}` : '';
     $('#fault-injected').textContent = state.faultInjection
-      ? `injected since the rules were set — ${injected}${same ? '' : ' — the servers hold different rules'}`
-      : 'the bank was started without --faults: no rules can be set';
+      ? `injected since the rules were set — ${injected}${same ? '' : ' — the servers hold different rules'}${missing}`
+      : missing
+        ? `no rules known${missing}`
+        : 'the bank was started without --faults: no rules can be set';
     if (!faultJsonDirty && document.activeElement !== $('#fault-json'))
       $('#fault-json').value = JSON.stringify({
         seed: faultSeed,
