@@ -241,7 +241,9 @@ describe('console in headless Chromium', function () {
 
     await page.click('#fault-rules tr[data-rule="0"] input');
     await result('rule 0 off: done');
-    expect(await page.$eval('#fault-rules tr[data-rule="0"]', (e) => e.getAttribute('class'))).to.equal('disabled');
+    expect(await page.$eval('#fault-rules tr[data-rule="0"]', (e: DomNode) => e.getAttribute('class'))).to.equal(
+      'disabled',
+    );
     expect((await balance()).fault, 'the rule is off').to.equal(undefined);
     await page.click('#fault-clear');
     await result('clear all: done');

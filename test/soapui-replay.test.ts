@@ -275,7 +275,7 @@ describe("soapui: the replayer keeps SoapUI's meaning", () => {
   it('"Fail TestCase on error" off: failed steps do not fail the case; on: any failed step does', () => {
     const cases = project.suites.flatMap((s) => s.cases);
     const lenient = cases.filter((c) => !c.failTestCaseOnErrors);
-    expect(lenient.map((c) => `${c.name} abort:${c.failOnError}`)).to.deep.equal([
+    expect(lenient.map((c) => `${c.name} abort:${String(c.failOnError)}`)).to.deep.equal([
       '2 Transfer 1.00: it commits, the answer is lost (this step fails on purpose) abort:false',
     ]);
     const lost = [{ step: 's', failures: ['request failed: socket hang up'], answerLost: true }];
