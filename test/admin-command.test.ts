@@ -46,6 +46,7 @@ describe('npm run admin: credentials as a product (against npm start)', function
     BANK_DATA_PORT: '0',
     BANK_BUSINESS_PORTS: '0',
     BANK_BALANCER_PORT: '0',
+    BANK_CONSOLE_PORT: '0',
     BANK_BUSINESS_COUNT: '2',
     BANK_LOG_LEVEL: 'warn',
     BANK_CREDENTIALS_RELOAD_MS: '100',

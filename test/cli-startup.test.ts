@@ -24,7 +24,17 @@ function run(
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(DIST_DIR, script), ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BANK_PORT: '0', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        // Port 0 everywhere, so another cluster on this machine's default ports changes nothing.
+        BANK_PORT: '0',
+        BANK_DATA_PORT: '0',
+        BANK_BUSINESS_PORTS: '0',
+        BANK_BALANCER_PORT: '0',
+        BANK_CONSOLE_PORT: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

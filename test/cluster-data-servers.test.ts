@@ -48,7 +48,13 @@ describe('cluster launcher with several data servers', function () {
 
   it('SQLite with --data-servers 2 is one line on stderr and exit 2', async () => {
     const r = await runToExit(
-      { BANK_DATA_DIR: dataDir, BANK_DATA_PORT: '0', BANK_BUSINESS_PORTS: '0', BANK_BALANCER_PORT: '0' },
+      {
+        BANK_DATA_DIR: dataDir,
+        BANK_DATA_PORT: '0',
+        BANK_BUSINESS_PORTS: '0',
+        BANK_BALANCER_PORT: '0',
+        BANK_CONSOLE_PORT: '0',
+      },
       ['--data-servers', '2'],
     );
     expect(r.code, r.stderr).to.equal(2);
@@ -67,6 +73,7 @@ describe('cluster launcher with several data servers', function () {
         BANK_DATA_PORT: '0',
         BANK_BUSINESS_PORTS: '0',
         BANK_BALANCER_PORT: '0',
+        BANK_CONSOLE_PORT: '0',
         BANK_BUSINESS_COUNT: '2',
         BANK_LOG_LEVEL: 'info',
         DATABASE_URL: url,
