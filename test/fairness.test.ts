@@ -187,11 +187,15 @@ describe('fairness: RATE_LIMITED from a real business server', function () {
     const patient = new BankClient({ url, ...c2, retries: 3, retryDelayMs: 1 });
     const impatient = new BankClient({ url, ...c2, retries: 0 });
     try {
+      // The bucket (2, refilled at 2/s) is full: OpenAccount and GetBalance take its two tokens,
+      // and from OpenAccount on it refills, so a third call can be served no earlier than 500 ms
+      // after OpenAccount — however slow the machine. A client that retried after its own 1 ms
+      // pause instead of retryAfterMs would give up long before.
+      const startedMs = Date.now();
       const opened = await patient.openAccount();
       await patient.getBalance(opened.accountId); // the bucket is empty now
-      const startedMs = Date.now();
       await patient.getBalance(opened.accountId); // refused once, then retried after retryAfterMs
-      expect(Date.now() - startedMs, 'waited for a token, not 1 ms').to.be.at.least(300);
+      expect(Date.now() - startedMs, 'waited for a token, not 1 ms').to.be.at.least(450);
       const error = await rejection(impatient.getBalance(opened.accountId));
       expect(error).to.be.instanceOf(RateLimitedError);
       expect((error as RateLimitedError).retryAfterMs).to.be.within(1, 500);
