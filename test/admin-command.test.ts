@@ -8,6 +8,7 @@ import { callBank } from './helpers/bank-call';
 import { CLIENT_RATE_LIFTED } from './helpers/cluster';
 import { callData } from './helpers/data-call';
 import { DIST_DIR, RunningProcess, startProcess } from './helpers/process';
+import { LAUNCHER_ON_FREE_PORTS } from './helpers/launched-cluster';
 
 /**
  * `npm run admin` against a running `npm start` cluster (real processes): client add / rotate /
@@ -43,10 +44,7 @@ describe('npm run admin: credentials as a product (against npm start)', function
   let cluster: RunningProcess | undefined;
   const env = (): Record<string, string> => ({
     BANK_DATA_DIR: dataDir,
-    BANK_DATA_PORT: '0',
-    BANK_BUSINESS_PORTS: '0',
-    BANK_BALANCER_PORT: '0',
-    BANK_CONSOLE_PORT: '0',
+    ...LAUNCHER_ON_FREE_PORTS,
     BANK_BUSINESS_COUNT: '2',
     BANK_LOG_LEVEL: 'warn',
     BANK_CREDENTIALS_RELOAD_MS: '100',

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST_DIR } from './helpers/process';
+import { LAUNCHER_ON_FREE_PORTS } from './helpers/launched-cluster';
 
 /**
  * Every server (data, business, balancer) and the cluster launcher: `--help` prints the usage
@@ -29,10 +30,7 @@ function run(
         HOME: process.env.HOME ?? '',
         // Port 0 everywhere, so another cluster on this machine's default ports changes nothing.
         BANK_PORT: '0',
-        BANK_DATA_PORT: '0',
-        BANK_BUSINESS_PORTS: '0',
-        BANK_BALANCER_PORT: '0',
-        BANK_CONSOLE_PORT: '0',
+        ...LAUNCHER_ON_FREE_PORTS,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,6 +10,7 @@ import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
 import { testDatabaseUrlOrSkip } from './helpers/data-server';
 import { DIST_DIR, startProcess } from './helpers/process';
+import { LAUNCHER_ON_FREE_PORTS } from './helpers/launched-cluster';
 
 /**
  * `npm start -- --data-servers N`: N data servers over one PostgreSQL on consecutive ports,
@@ -50,10 +51,7 @@ describe('cluster launcher with several data servers', function () {
     const r = await runToExit(
       {
         BANK_DATA_DIR: dataDir,
-        BANK_DATA_PORT: '0',
-        BANK_BUSINESS_PORTS: '0',
-        BANK_BALANCER_PORT: '0',
-        BANK_CONSOLE_PORT: '0',
+        ...LAUNCHER_ON_FREE_PORTS,
       },
       ['--data-servers', '2'],
     );
@@ -70,10 +68,7 @@ describe('cluster launcher with several data servers', function () {
       'scripts/cluster.js',
       {
         BANK_DATA_DIR: dataDir,
-        BANK_DATA_PORT: '0',
-        BANK_BUSINESS_PORTS: '0',
-        BANK_BALANCER_PORT: '0',
-        BANK_CONSOLE_PORT: '0',
+        ...LAUNCHER_ON_FREE_PORTS,
         BANK_BUSINESS_COUNT: '2',
         BANK_LOG_LEVEL: 'info',
         DATABASE_URL: url,

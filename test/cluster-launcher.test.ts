@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
 import { pidAlive, RunningProcess, startProcess } from './helpers/process';
+import { LAUNCHER_ON_FREE_PORTS } from './helpers/launched-cluster';
 
 /**
  * `npm start` (dist/scripts/cluster.js) on port 0 in a temp dir: it announces the balancer's
@@ -37,10 +38,7 @@ describe('cluster launcher (npm start)', function () {
 
   const env = (): Record<string, string> => ({
     BANK_DATA_DIR: dataDir,
-    BANK_DATA_PORT: '0',
-    BANK_BUSINESS_PORTS: '0',
-    BANK_BALANCER_PORT: '0',
-    BANK_CONSOLE_PORT: '0',
+    ...LAUNCHER_ON_FREE_PORTS,
     BANK_BUSINESS_COUNT: '2',
     BANK_LOG_LEVEL: 'warn',
   });

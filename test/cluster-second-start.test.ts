@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callBank } from './helpers/bank-call';
 import { DIST_DIR, RunningProcess, startProcess } from './helpers/process';
+import { LAUNCHER_ON_FREE_PORTS } from './helpers/launched-cluster';
 
 /**
  * A second `npm start` never breaks the running cluster: refused before it touches anything
@@ -49,10 +50,7 @@ describe('a second npm start never breaks the running cluster', function () {
   let first: RunningProcess | undefined;
   const env = (dir: string): Record<string, string> => ({
     BANK_DATA_DIR: dir,
-    BANK_DATA_PORT: '0',
-    BANK_BUSINESS_PORTS: '0',
-    BANK_BALANCER_PORT: '0',
-    BANK_CONSOLE_PORT: '0',
+    ...LAUNCHER_ON_FREE_PORTS,
     BANK_BUSINESS_COUNT: '2',
     BANK_LOG_LEVEL: 'warn',
     BANK_CLUSTER_RESTART_DELAY_MS: '100',

@@ -88,3 +88,11 @@ export async function callAdmin(
 export function list<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
+
+/** npm start's settings for port 0 on every tier, so a cluster on this machine's default ports changes nothing. */
+export const LAUNCHER_ON_FREE_PORTS: Readonly<Record<string, string>> = Object.freeze({
+  BANK_DATA_PORT: '0',
+  BANK_BUSINESS_PORTS: '0',
+  BANK_BALANCER_PORT: '0',
+  BANK_CONSOLE_PORT: '0',
+});
