@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { BANK_REQUEST_ID_CHARS_MAX, REQUEST_ID_CHARS } from '../common/contract';
+import { randomHex } from '../common/random-pool';
 import { isRequestId } from '../common/request-id';
 import { REQUEST_ID_HEADER } from './headers';
 
@@ -28,7 +28,7 @@ export function headerRequestId(headers: http.IncomingHttpHeaders): HeaderReques
  * (A request-id SOAP header block, when present, wins at the business server over this header.)
  */
 export function assignedRequestId(given: HeaderRequestId & { kind: 'none' | 'valid' }): string {
-  return given.kind === 'valid' ? given.id : 'lb-' + randomBytes(12).toString('hex');
+  return given.kind === 'valid' ? given.id : 'lb-' + randomHex(12);
 }
 
 // Only for the log line, so it carries the id the business and data tiers log too. A cheap

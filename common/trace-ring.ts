@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-pool';
 
 /**
  * What each tier remembers of its recent operations, for the console's request trace: a ring of
@@ -119,7 +119,7 @@ const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
 export function newSpanId(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(8);
 }
 
 /** The received header's trace id and parent, or undefined if absent or invalid (then start a new trace). */
@@ -137,8 +137,7 @@ export function parseTraceparent(
 /** This hop's context: continues the caller's trace, or starts one (sampled) when there is none. */
 export function traceContextOf(header: string | string[] | undefined): TraceContext {
   const parent = parseTraceparent(header);
-  if (parent === undefined)
-    return { traceId: randomBytes(16).toString('hex'), parentSpanId: '', spanId: newSpanId(), flags: '01' };
+  if (parent === undefined) return { traceId: randomHex(16), parentSpanId: '', spanId: newSpanId(), flags: '01' };
   return { ...parent, spanId: newSpanId() };
 }
 

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { RANDOM_POOL_BYTES, RandomPool, sharedRandomPool } from '../common/random-pool';
+import { assignedRequestId } from '../balancer/request-id';
+import { newSpanId, traceContextOf } from '../common/trace-ring';
+
+describe('random pool (ids from one randomFillSync per pool of bytes)', () => {
+  it('gives lowercase hex of the asked length, unique over many ids', () => {
+    const pool = new RandomPool(RANDOM_POOL_BYTES);
+    const seen = new Set<string>();
+    for (let i = 0; i < 100_000; i++) {
+      const id = pool.hex(8);
+      expect(id).to.match(/^[0-9a-f]{16}$/);
+      seen.add(id);
+    }
+    expect(seen.size).to.equal(100_000);
+    expect(pool.hex(16)).to.match(/^[0-9a-f]{32}$/);
+  });
+
+  it('refills once per pool of bytes, and never hands out a byte twice across the boundary', () => {
+    // 64 bytes, ids of 12: five fit (60 bytes); the sixth must come from a fresh pool, whole.
+    const chunks: Buffer[] = [];
+    let refills = 0;
+    const pool = new RandomPool(64, (buffer) => {
+      refills++;
+      buffer.fill(refills); // recognisable contents: each refill's bytes are its number
+      chunks.push(Buffer.from(buffer));
+    });
+    expect(refills).to.equal(0); // nothing drawn before the first id
+    const ids = Array.from({ length: 11 }, () => pool.hex(12));
+    expect(refills).to.equal(3); // 5 + 5 + 1
+    expect(pool.refills).to.equal(3);
+    expect(ids.slice(0, 5)).to.deep.equal(Array<string>(5).fill('01'.repeat(12)));
+    expect(ids.slice(5, 10)).to.deep.equal(Array<string>(5).fill('02'.repeat(12)));
+    expect(ids[10]).to.equal('03'.repeat(12));
+    expect(chunks.every((c) => c.length === 64)).to.equal(true);
+  });
+
+  it('an id as long as the pool takes a whole refill; longer, zero or fractional lengths are refused', () => {
+    const pool = new RandomPool(32);
+    expect(pool.hex(32)).to.match(/^[0-9a-f]{64}$/);
+    expect(pool.hex(32)).to.match(/^[0-9a-f]{64}$/);
+    expect(pool.refills).to.equal(2);
+    for (const bad of [0, -1, 33, 1.5, Number.NaN]) expect(() => pool.hex(bad)).to.throw(RangeError);
+    expect(() => new RandomPool(0)).to.throw(RangeError);
+  });
+
+  it('the trace ids, span ids and the balancer request ids come from the shared pool', () => {
+    const before = sharedRandomPool.refills;
+    const n = 2_000;
+    const ids = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const ctx = traceContextOf(undefined);
+      expect(ctx.traceId).to.match(/^[0-9a-f]{32}$/);
+      expect(ctx.spanId).to.match(/^[0-9a-f]{16}$/);
+      const span = newSpanId();
+      const requestId = assignedRequestId({ kind: 'none' });
+      expect(requestId).to.match(/^lb-[0-9a-f]{24}$/);
+      for (const id of [ctx.traceId, ctx.spanId, span, requestId]) ids.add(id);
+    }
+    expect(ids.size).to.equal(4 * n);
+    // 44 bytes an iteration: one refill per ~93 iterations, not one randomBytes call per id.
+    const refills = sharedRandomPool.refills - before;
+    expect(refills).to.be.at.least(Math.floor((44 * n) / RANDOM_POOL_BYTES));
+    expect(refills).to.be.at.most(Math.ceil((44 * n) / RANDOM_POOL_BYTES) + 1);
+  });
+});
