@@ -153,6 +153,8 @@ interface SoapHost {
   readonly shape: ServiceShape;
   readonly guard: ConnectionGuard;
   readonly requestIdCharsMax: number;
+  /** requestTarget(options.path), parsed once: the target of every SOAP call. */
+  readonly serviceTarget: URL | undefined;
   /** The WSDL with soap:address set to the public URL, once it is known (after listen). */
   servedWsdl: string;
 }
@@ -175,6 +177,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
     shape,
     guard,
     requestIdCharsMax: options.requestIdCharsMax ?? 128,
+    serviceTarget: requestTarget(options.path),
     servedWsdl: '',
   };
   const url = `http://${host}:${await listenOn(server, port, host)}${options.path}`;
@@ -190,10 +193,10 @@ function route(host: SoapHost, req: http.IncomingMessage, res: http.ServerRespon
   const { options, guard } = host;
   if (!guard.admit(req, res)) return;
   const startedAtMs = Date.now();
-  let target: URL;
-  try {
-    target = new URL(req.url ?? '/', 'http://localhost');
-  } catch {
+  // The service path itself, every SOAP call's target, is parsed once (WHATWG URL parsing was
+  // ~1 % of a tier's CPU); any other target is parsed as it comes.
+  const target = req.url === options.path ? host.serviceTarget : requestTarget(req.url);
+  if (target === undefined) {
     // A request target that is not a URL (e.g. `GET http://[`) must not reach the throw.
     sendJson(res, 400, { error: 'bad request target' });
     return;
@@ -223,6 +226,15 @@ function route(host: SoapHost, req: http.IncomingMessage, res: http.ServerRespon
   handleSoapPost(host, req, res, state).catch((error: unknown) => {
     sendError(host, res, state, error);
   });
+}
+
+/** The request target as a URL against a dummy origin; undefined if it is not one. */
+function requestTarget(text: string | undefined): URL | undefined {
+  try {
+    return new URL(text ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
 }
 
 /** A POST: read the envelope, route it to its operation, authenticate, run it and answer. */
@@ -332,7 +344,8 @@ function log(host: SoapHost, state: RequestState, outcome: string, extra: Record
     requestId: state.requestId,
     principal: state.ctx?.principalId,
     trace: state.ctx?.trace,
-    fields: { ...state.fields, ...extra },
+    // Read now, not kept (the ring copies what it keeps): no copy needed when nothing is added.
+    fields: Object.keys(extra).length === 0 ? state.fields : { ...state.fields, ...extra },
   });
   if (!logger.isLevelEnabled(level)) return;
   const principal = state.ctx?.principalId;

@@ -46,7 +46,9 @@ function cut(text: string): string {
 /** Copies an entry with every text cut to its bound, so a caller cannot make an entry grow. */
 export function boundedEntry(entry: TraceEntry): TraceEntry {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(entry)) {
+  const fields = entry as unknown as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key]; // keys then values: no [key, value] pair made per field
     if (typeof value === 'string') out[key] = cut(value);
     else if (Array.isArray(value)) out[key] = value.slice(0, LIST_ITEMS_MAX).map((v) => cut(String(v)));
     else if (value !== null && typeof value === 'object') {
