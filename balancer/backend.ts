@@ -1,12 +1,13 @@
-import http from 'node:http';
+import { HttpLiteClient } from '../common/http-lite';
 
 /**
- * One business server as the balancer sees it: its URL, a bounded keep-alive agent, and its
- * health. A backend takes requests when the active checks say it is up AND no request failed
- * on it at the connection level during the last passiveDownMs.
+ * One business server as the balancer sees it: its URL, a bounded pool of keep-alive sockets
+ * (common/http-lite.ts), and its health. A backend takes requests when the active checks say it
+ * is up AND no request failed on it at the connection level during the last passiveDownMs.
  */
 export interface BackendLimits {
   readonly socketsPerBackendMax: number;
+  readonly responseBytesMax: number;
   readonly healthFailuresMax: number;
   readonly passiveDownMs: number;
 }
@@ -21,10 +22,16 @@ export interface BackendState {
   readonly lastError?: string;
 }
 
+/**
+ * An idle socket to a business server is closed after this, or 1 s before the server's own
+ * `Keep-Alive: timeout=` hint (5 s by default, BANK_KEEP_ALIVE_MS) if that comes first.
+ */
+const IDLE_SOCKET_MS = 4000;
+
 export class Backend {
   readonly url: URL;
   readonly healthUrl: URL;
-  readonly agent: http.Agent;
+  readonly http: HttpLiteClient;
   /** Requests sent and not yet answered: the least-outstanding choice reads it. */
   outstanding = 0;
   requestsTotal = 0;
@@ -40,16 +47,20 @@ export class Backend {
   ) {
     this.url = new URL(url);
     this.healthUrl = new URL('/health', this.url);
-    this.agent = new http.Agent({
-      keepAlive: true,
-      maxSockets: limits.socketsPerBackendMax,
-      maxFreeSockets: limits.socketsPerBackendMax,
-      // No `timeout` here on purpose: it re-arms a socket timer on every request and doubled
-      // the balancer's CPU per request (measured: ~200 -> ~105 us). Node's agent already closes
-      // idle sockets at the server's `Keep-Alive: timeout=` hint, and a request that meets a
-      // socket the server closed anyway is re-sent (attempt.ts: staleSocket).
-      scheduling: 'lifo',
-    });
+    // The most recently used idle socket is taken first (LIFO); no timer is re-armed per
+    // request (an agent `timeout` doubled node's CPU per request). A request that meets a
+    // socket the server closed anyway is re-sent (attempt.ts: staleSocket).
+    this.http = new HttpLiteClient(
+      {
+        host: this.url.hostname.replace(/^\[|\]$/g, ''),
+        port: this.url.port === '' ? 80 : Number(this.url.port),
+        socketsMax: limits.socketsPerBackendMax,
+        idleSocketMs: IDLE_SOCKET_MS,
+        responseBytesMax: limits.responseBytesMax,
+      },
+      this.url.pathname + this.url.search,
+      '',
+    );
   }
 
   isEligible(nowMs: number): boolean {
@@ -102,6 +113,6 @@ export class Backend {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 }

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import { METRIC_PREFIX, ProcessMetrics, wsdlOperationNames } from '../common/metrics';
 import { SoapObserver } from '../common/soap-observer';
@@ -88,12 +87,11 @@ export class BalancerObserver {
     return this.operations.has(operation) ? operation : 'other';
   }
 
-  /** One try on one backend is a span of its own: its traceparent goes into the forwarded headers. */
-  startAttempt(ids: RequestIds, headers: http.OutgoingHttpHeaders): { spanId: string; startedAtMs: number } {
+  /** One try on one backend is a span of its own: its `traceparent` goes into the forwarded headers. */
+  startAttempt(ids: RequestIds): { spanId: string; startedAtMs: number; traceparent: string } {
     ids.trace ??= traceContextOf(undefined);
     const spanId = newSpanId();
-    headers.traceparent = traceparentOf(ids.trace, spanId);
-    return { spanId, startedAtMs: Date.now() };
+    return { spanId, startedAtMs: Date.now(), traceparent: traceparentOf(ids.trace, spanId) };
   }
 
   endAttempt(
@@ -138,21 +136,9 @@ export class BalancerObserver {
     });
   }
 
-  /**
-   * Reads the fault code out of a relayed non-200 answer (a bounded prefix, while it streams to
-   * the client) and hands it to `onCode` once known.
-   */
-  sniffFaultCode(upstream: http.IncomingMessage, onCode: (code: string) => void): void {
-    if (upstream.statusCode === 200) return;
-    let seen = '';
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString('utf8', 0, Math.min(chunk.length, FAULT_SNIFF_BYTES_MAX - seen.length));
-      const code = FAULT_CODE.exec(seen)?.[1];
-      if (code !== undefined || seen.length >= FAULT_SNIFF_BYTES_MAX) {
-        upstream.off('data', onData);
-        if (code !== undefined) onCode(code);
-      }
-    };
-    upstream.on('data', onData);
+  /** The fault code of a relayed non-200 answer, read from a bounded prefix of its body. */
+  sniffFaultCode(status: number, body: Buffer): string | undefined {
+    if (status === 200) return undefined;
+    return FAULT_CODE.exec(body.toString('utf8', 0, Math.min(body.length, FAULT_SNIFF_BYTES_MAX)))?.[1];
   }
 }

@@ -26,6 +26,12 @@ export interface BalancerConfig {
   readonly adminCredentialsFile: string | undefined;
   /** A request body larger than this (as sent, before any inflation) is refused with 413. */
   readonly bodyBytesMax: number;
+  /**
+   * A business server's answer is read whole before it is relayed; one larger than this (its
+   * body as sent) is not relayed: the client gets INTERNAL_ERROR. Memory held at worst:
+   * inFlightMax × this.
+   */
+  readonly responseBytesMax: number;
   /** Requests being served at once; past it, SERVICE_UNAVAILABLE at once. */
   readonly inFlightMax: number;
   /** Extra attempts on another backend after a connection failure or a timeout. */
@@ -40,7 +46,7 @@ export interface BalancerConfig {
   readonly healthFailuresMax: number;
   /** A backend that refused, reset or timed out a request is skipped this long. */
   readonly passiveDownMs: number;
-  /** Keep-alive sockets to one backend; further requests queue in the agent. */
+  /** Keep-alive sockets to one backend; further requests wait for one (common/http-lite.ts). */
   readonly socketsPerBackendMax: number;
   /** Client side: connection bounds and the headers/body deadlines (BANK_LB_CLIENT_*). */
   readonly clientConnections: ConnectionLimits;
@@ -52,6 +58,12 @@ export interface BalancerConfig {
 
 export const DEFAULT_BACKEND_URLS = 'http://127.0.0.1:8081/bank,http://127.0.0.1:8082/bank,http://127.0.0.1:8083/bank';
 export const BACKENDS_MAX = 64;
+/**
+ * The largest legal answer is a GetStatement at its 1,000 entries with every field at its
+ * widest: 412,295 bytes (computed from bank.wsdl with the business servers' own writer,
+ * test/balancer-proxy.test.ts). 1 MiB leaves room for that with a margin of 2.5.
+ */
+export const RESPONSE_BYTES_MAX_DEFAULT = 1024 * 1024;
 
 export const BALANCER_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   host: 'BANK_HOST',
@@ -113,6 +125,7 @@ export function loadBalancerConfig(env: Env, argv: readonly string[]): BalancerC
     adminCredentialsFile: adminCredentialsSetting(e),
     amountCentsMax: amountMaxSetting(e),
     bodyBytesMax: intSetting(e, 'BANK_LB_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
+    responseBytesMax: intSetting(e, 'BANK_LB_RESPONSE_BYTES_MAX', RESPONSE_BYTES_MAX_DEFAULT, 4096, 256 * 1024 * 1024),
     inFlightMax: intSetting(e, 'BANK_LB_IN_FLIGHT_MAX', 1024, 1, 100_000),
     retriesMax: intSetting(e, 'BANK_LB_RETRIES_MAX', 2, 0, 10),
     attemptTimeoutMs,

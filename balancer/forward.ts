@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { HttpLiteResponse } from '../common/http-lite';
 import { Logger } from '../common/logger';
 import { attempt, AttemptOutcome } from './attempt';
 import { Backend } from './backend';
@@ -33,7 +34,8 @@ export interface ForwardParts {
 /** One buffered POST on its way to a backend. */
 export interface Forwarding {
   readonly res: http.ServerResponse;
-  readonly headers: http.OutgoingHttpHeaders;
+  /** Header lines (headers.ts: forwardRequestHeaders); each attempt adds its traceparent. */
+  readonly headerLines: string;
   readonly body: Buffer;
   readonly outcome: Outcome;
   readonly ids: RequestIds;
@@ -61,12 +63,16 @@ export async function forwardRequest(parts: ForwardParts, request: Forwarding): 
     tried.add(backend);
     outcome.retries = n;
     outcome.backend = backend.url.host;
-    const answer = await tryBackend(parts, request, backend, n, Math.min(config.attemptTimeoutMs, remainingMs));
-    if (answer.kind === 'response' && !isNotReady(answer.response)) {
-      answerFromBackend(parts, request, backend, answer.response, deadlineMs);
+    const answer = await tryBackend(parts, request, backend, n, remainingMs);
+    backend.outstanding--;
+    if (answer.kind === 'broken') {
+      answerBroken(parts, request, answer);
       return;
     }
-    backend.outstanding--;
+    if (answer.kind === 'response' && !isNotReady(answer.response)) {
+      answerFromBackend(parts, request, answer.response);
+      return;
+    }
     // A backend that says it is not ready (HTTP 503) did nothing: like no response at all.
     const failure = answer.kind === 'failed' ? answer : notReadyFailure(answer.response);
     failures.push(`${backend.url.host}: ${failure.reason}`);
@@ -88,70 +94,77 @@ export async function forwardRequest(parts: ForwardParts, request: Forwarding): 
   sendFault(res, 500, 'SERVICE_UNAVAILABLE', unavailableMessage(health, failures));
 }
 
-/** One try on one backend, counted as outstanding from here on, and traced. */
+/**
+ * One try on one backend, counted as outstanding until its answer is in hand, and traced. Its
+ * head must come within the attempt timeout, the whole answer by the request's deadline, so a
+ * backend that sends headers and then stalls cannot hold a client forever.
+ */
 async function tryBackend(
   parts: ForwardParts,
   request: Forwarding,
   backend: Backend,
   n: number,
-  timeoutMs: number,
+  remainingMs: number,
 ): Promise<AttemptOutcome> {
   const { observer } = parts;
   backend.outstanding++;
   backend.requestsTotal++;
-  const span = observer.startAttempt(request.ids, request.headers);
-  const answer = await attempt(backend, 'POST', request.headers, request.body, timeoutMs);
-  const result = answer.kind === 'response' ? `HTTP ${answer.response.statusCode ?? 0}` : answer.reason;
+  const span = observer.startAttempt(request.ids);
+  const headerLines = `${request.headerLines}traceparent: ${span.traceparent}\r\n`;
+  const timeoutMs = Math.min(parts.config.attemptTimeoutMs, remainingMs);
+  const answer = await attempt(backend, headerLines, request.body, timeoutMs, remainingMs);
+  const result =
+    answer.kind === 'response'
+      ? `HTTP ${answer.response.status}`
+      : answer.kind === 'broken'
+        ? `HTTP ${answer.status}: ${answer.reason}`
+        : answer.reason;
   observer.endAttempt(request.ids, span, backend.url.host, n, result);
   return answer;
 }
 
 /** A backend answered: that answer is final, relayed as it is (a SOAP fault included). */
-function answerFromBackend(
-  parts: ForwardParts,
-  request: Forwarding,
-  backend: Backend,
-  response: http.IncomingMessage,
-  deadlineMs: number,
-): void {
-  const { outcome } = request;
-  relay(response, request.res, backend, Math.max(1, Math.floor(deadlineMs - performance.now())));
-  parts.observer.sniffFaultCode(response, (code) => {
-    outcome.code = code;
-  });
-  outcome.status = response.statusCode ?? 0;
+function answerFromBackend(parts: ForwardParts, request: Forwarding, response: HttpLiteResponse): void {
+  const { outcome, res } = request;
+  outcome.status = response.status;
+  const code = parts.observer.sniffFaultCode(response.status, response.body);
+  if (code !== undefined) outcome.code = code;
+  if (res.destroyed) {
+    outcome.reason = 'client gone';
+    return;
+  }
+  res.writeHead(response.status, forwardResponseHeaders(response.headers, response.body.length));
+  res.end(response.body);
 }
 
 /**
- * Stream a backend's answer to the client; the backend stays "outstanding" until it ends. A body
- * that has not ended by the request's deadline is cut off (both sides closed), so a backend
- * that sends headers and then stalls cannot hold a client forever.
+ * An answer came but could not be taken whole. It is final all the same (the backend did the
+ * work): one too large is refused with a fault; one that broke off or stalled reaches the
+ * client as a broken connection, as it would have had it been streamed.
  */
-function relay(upstream: http.IncomingMessage, res: http.ServerResponse, backend: Backend, remainingMs: number): void {
-  let released = false;
-  const stall = setTimeout(() => {
-    upstream.destroy();
+function answerBroken(
+  parts: ForwardParts,
+  request: Forwarding,
+  broken: { readonly status: number; readonly reason: string; readonly tooLarge: boolean },
+): void {
+  const { outcome, res } = request;
+  outcome.reason = broken.reason;
+  if (!broken.tooLarge) {
+    outcome.status = broken.status;
     res.destroy();
-  }, remainingMs);
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    clearTimeout(stall);
-    backend.outstanding--;
-  };
-  upstream.once('close', release);
-  upstream.once('end', release);
-  upstream.on('error', () => {
-    release();
-    res.destroy();
-  });
-  if (res.destroyed) {
-    upstream.resume();
     return;
   }
-  res.once('close', () => {
-    if (!upstream.complete) upstream.destroy();
+  outcome.status = 500;
+  outcome.code = 'INTERNAL_ERROR';
+  parts.logger.warn('answer too large', {
+    request_id: request.ids.requestId,
+    status: broken.status,
+    reason: broken.reason,
   });
-  res.writeHead(upstream.statusCode ?? 502, forwardResponseHeaders(upstream.headers));
-  upstream.pipe(res);
+  sendFault(
+    res,
+    500,
+    'INTERNAL_ERROR',
+    `the business server's answer is larger than ${parts.config.responseBytesMax} bytes (BANK_LB_RESPONSE_BYTES_MAX)`,
+  );
 }

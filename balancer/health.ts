@@ -1,6 +1,7 @@
-import type http from 'node:http';
+import type { HttpLiteResponse } from '../common/http-lite';
 import type { ConnectionStats } from '../common/connection-guard';
 import { HealthReport, NOT_READY_HEADER } from '../common/health';
+import { responseHeader } from './headers';
 import type { HealthChecker } from './health-checker';
 import type { BackendPool } from './pool';
 
@@ -45,17 +46,16 @@ const MISCONFIGURED_REASON = 'not ready: misconfigured (HTTP 503)';
  * or it turned the connection away at its bound (common/connection-guard.ts). Either way the
  * request may go to another one, as after a refused connection. Other statuses are answers.
  */
-export function isNotReady(response: http.IncomingMessage): boolean {
-  return response.statusCode === 503;
+export function isNotReady(response: HttpLiteResponse): boolean {
+  return response.status === 503;
 }
 
-export function notReadyFailure(response: http.IncomingMessage): {
+export function notReadyFailure(response: HttpLiteResponse): {
   kind: 'failed';
   reason: string;
   staleSocket: false;
 } {
-  response.resume();
-  const misconfigured = response.headers[NOT_READY_HEADER] === 'misconfigured';
+  const misconfigured = responseHeader(response.headers, NOT_READY_HEADER) === 'misconfigured';
   return { kind: 'failed', reason: misconfigured ? MISCONFIGURED_REASON : 'busy (HTTP 503)', staleSocket: false };
 }
 

@@ -226,8 +226,8 @@ async function servePost(
   };
   res.once('close', release);
   try {
-    const headers = forwardRequestHeaders(req.headers, assignedRequestId(request.given), read.body.length);
-    await forwardRequest(parts, { res, headers, body: read.body, outcome, ids });
+    const headerLines = forwardRequestHeaders(req.headers, assignedRequestId(request.given));
+    await forwardRequest(parts, { res, headerLines, body: read.body, outcome, ids });
   } finally {
     release();
   }

@@ -19,7 +19,7 @@ import {
   UpdateOutcome,
 } from './data-response';
 import { DataEndpoint, DataEndpoints } from './data-endpoints';
-import { HttpLiteClient, HttpLiteError } from './http-lite';
+import { HttpLiteClient, HttpLiteError } from '../common/http-lite';
 import { XmlElement, XmlSyntaxError } from '../common/xml-reader';
 import type { TraceContext } from '../common/trace-ring';
 import { CallFacts, DataCallObserver } from './data-call-observer';

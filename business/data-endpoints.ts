@@ -1,5 +1,5 @@
 import { Logger } from '../common/logger';
-import { HttpLiteClient } from './http-lite';
+import { HttpLiteClient } from '../common/http-lite';
 import { itemAt } from '../common/defined';
 
 /**

@@ -3,12 +3,17 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parseStringPromise } from 'xml2js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requestIdBlock } from '../balancer/request-id';
 import { healthDetails, testAdmin } from './helpers/admin';
-import { RunningProcess, startProcess } from './helpers/process';
+import { REPO_DIR, RunningProcess, startProcess } from './helpers/process';
+import { RESPONSE_BYTES_MAX_DEFAULT } from '../balancer/config';
+import { BALANCE_CENTS_MAX, formatCents } from '../common/money';
+import { STATEMENT_LIMIT_MAX } from '../business/input';
+import { describeService, responseEnvelope } from '../common/soap-message';
 import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 
 /**
@@ -272,6 +277,140 @@ describe('balancer: proxying to real upstream servers', function () {
     expect(r.status).to.equal(500);
     expect(r.body).to.equal(FAULT_BODY);
     expect(a.seen.length + b.seen.length).to.equal(1);
+  });
+
+  it('relays an answer as it came: status, end-to-end headers (repeated ones too), a chunked body whole', async () => {
+    const a = await upstream((_req, res) => {
+      res.setHeader('set-cookie', ['a=1', 'b=2']);
+      res.writeHead(500, { 'content-type': SOAP_CONTENT_TYPE, 'x-upstream': 'yes' });
+      res.write(FAULT_BODY.slice(0, 100));
+      res.end(FAULT_BODY.slice(100));
+    });
+    const lb = await balancer([a.url]);
+    const r = await send(lb.url);
+    expect(r.status).to.equal(500);
+    expect(r.body).to.equal(FAULT_BODY);
+    expect(r.headers['x-upstream']).to.equal('yes');
+    expect(r.headers['content-type']).to.equal(SOAP_CONTENT_TYPE);
+    expect(r.headers['set-cookie']).to.deep.equal(['a=1', 'b=2']);
+  });
+
+  it('answers INTERNAL_ERROR for an answer over BANK_LB_RESPONSE_BYTES_MAX, and sends it nowhere else', async () => {
+    const sized: Behaviour = (req, res) => {
+      const bytes = Number(req.headers['x-size']);
+      res.writeHead(200, { 'content-type': SOAP_CONTENT_TYPE }).end(OK_BODY.padEnd(bytes, ' '));
+    };
+    const a = await upstream(sized);
+    const b = await upstream(sized);
+    const lb = await balancer([a.url, b.url], { BANK_LB_RESPONSE_BYTES_MAX: '8192' });
+    const fits = await send(lb.url, { headers: { 'x-size': '8192' } });
+    expect(fits.status).to.equal(200);
+    expect(fits.body).to.have.length(8192);
+    const r = await send(lb.url, { headers: { 'x-size': '8193', 'request-id': 'big-1' } });
+    expect(r.status).to.equal(500);
+    expect(await faultOf(r.body)).to.deep.equal({
+      faultcode: 'soap:Server',
+      code: 'INTERNAL_ERROR',
+      retryable: 'false',
+    });
+    expect(r.body).to.contain('larger than 8192 bytes');
+    expect(a.seen.length + b.seen.length).to.equal(2);
+    const metrics = await (
+      await fetch(new URL('/metrics', lb.url), { headers: { authorization: `Bearer ${admin.token}` } })
+    ).text();
+    expect(metrics).to.match(/distbank_requests_total\{[^}]*outcome="INTERNAL_ERROR"[^}]*\} 1/);
+  });
+
+  it('the default BANK_LB_RESPONSE_BYTES_MAX holds the largest legal answer: GetStatement at its maximum', async () => {
+    const wsdl = readFileSync(join(REPO_DIR, 'wsdl', 'bank.wsdl'), 'utf8');
+    const shape = (await describeService(wsdl)).operations.get('GetStatement')!;
+    // Every field at its widest: ids of 15 digits, a 128-character transaction id, the longest
+    // kind, amounts and balances at their largest, a toISOString() of the widest year.
+    const id = '9'.repeat(15);
+    const entry = {
+      transactionId: 'x'.repeat(128),
+      kind: 'TRANSFER_OUT',
+      amount: formatCents(-(BALANCE_CENTS_MAX as number)),
+      balanceAfter: formatCents(BALANCE_CENTS_MAX),
+      counterpartyAccountId: id,
+      at: '+275760-09-13T00:00:00.000Z',
+      entryId: id,
+    };
+    const largest = Buffer.byteLength(
+      responseEnvelope(shape, BANK_NAMESPACE, {
+        accountId: id,
+        balance: formatCents(BALANCE_CENTS_MAX),
+        entry: Array.from({ length: STATEMENT_LIMIT_MAX }, () => entry),
+      }),
+    );
+    expect(largest).to.be.within(300_000, RESPONSE_BYTES_MAX_DEFAULT);
+    expect(RESPONSE_BYTES_MAX_DEFAULT).to.be.below(largest * 3);
+  });
+
+  it('sends a request again after a kept-alive socket closed under it, not holding it against the backend', async () => {
+    // A raw server: the first request on each connection is answered (kept alive, no hint), the
+    // second one meets a close, as when a server's keep-alive timer fires as the request arrives.
+    let requests = 0;
+    const raw = net.createServer((socket) => {
+      let onThisConnection = 0;
+      socket.on('data', (data: Buffer) => {
+        const text = data.toString('latin1');
+        if (text.startsWith('GET /health')) {
+          socket.end('HTTP/1.1 200 OK\r\ncontent-length: 15\r\nconnection: close\r\n\r\n{"status":"ok"}');
+          return;
+        }
+        const count = text.split('POST /').length - 1;
+        requests += count;
+        onThisConnection += count;
+        if (onThisConnection > 1) socket.destroy();
+        else if (count === 0) return;
+        else
+          socket.write(
+            `HTTP/1.1 200 OK\r\ncontent-type: ${SOAP_CONTENT_TYPE}\r\ncontent-length: ${OK_BODY.length}\r\n\r\n${OK_BODY}`,
+          );
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => raw.close(() => resolve())));
+    const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/bank`;
+    const lb = await balancer([url], { BANK_LB_RETRIES_MAX: '1' });
+    for (let i = 0; i < 3; i++) expect((await send(lb.url)).status).to.equal(200);
+    expect(requests).to.equal(5); // 1, then 2 × (refused on the old socket + sent again)
+    const health = await healthDetails<{ backends: Array<{ failuresTotal: number; eligible: boolean }> }>(
+      lb.url,
+      admin.token,
+    );
+    expect(health.backends[0]).to.deep.include({ failuresTotal: 0, eligible: true });
+  });
+
+  it('never sends elsewhere a request whose answer broke off after its head: the client sees a broken connection', async () => {
+    const breaking: Behaviour = (req, res) => {
+      res.writeHead(200, { 'content-type': SOAP_CONTENT_TYPE, 'content-length': '1000' });
+      res.write('<soap:Envelope');
+      setTimeout(() => req.socket.destroy(), 50);
+    };
+    const a = await upstream(breaking);
+    const b = await upstream(breaking);
+    const lb = await balancer([a.url, b.url]);
+    const outcome = await send(lb.url).then(
+      (r) => `answered ${r.status}`,
+      (err: unknown) => `failed: ${(err as Error).message}`,
+    );
+    expect(outcome).to.match(/^failed/);
+    expect(a.seen.length + b.seen.length).to.equal(1);
+  });
+
+  it('sends elsewhere a request whose answer broke off inside its head (no answer came)', async () => {
+    const headless: Behaviour = (req) => {
+      req.socket.write('HTTP/1.1 200 OK\r\ncontent-');
+      setTimeout(() => req.socket.destroy(), 20);
+    };
+    const a = await upstream(headless);
+    const b = await upstream();
+    const lb = await balancer([a.url, b.url]);
+    for (let i = 0; i < 2; i++) expect((await send(lb.url)).status).to.equal(200);
+    expect(a.seen.length).to.equal(1); // then marked down
+    expect(b.seen.length).to.equal(2);
   });
 
   it('refuses a body over 64 KiB with 413 and an INVALID_REQUEST fault, sending nothing on', async () => {

@@ -2,11 +2,12 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import { HttpLiteClient, HttpLiteError, ResponseReader } from '../business/http-lite';
+import { HttpLiteClient, HttpLiteError, ResponseReader } from '../common/http-lite';
 
 /**
- * The business server's small HTTP/1.1 client (business/http-lite.ts): the response reader on
- * crafted bytes (fed whole and byte by byte), and the client against real node http servers.
+ * The small HTTP/1.1 client of the business servers (to the data tier) and of the balancer (to
+ * the business servers), common/http-lite.ts: the response reader on crafted bytes (fed whole
+ * and byte by byte), and the client against real node http servers.
  */
 function feed(reader: ResponseReader, text: string, byteByByte: boolean) {
   const bytes = Buffer.from(text, 'latin1');
@@ -19,7 +20,7 @@ function feed(reader: ResponseReader, text: string, byteByByte: boolean) {
   return result;
 }
 
-describe('business http-lite: response reader', () => {
+describe('http-lite: response reader', () => {
   for (const byteByByte of [false, true]) {
     const how = byteByByte ? 'byte by byte' : 'whole';
     it(`reads a Content-Length body (${how})`, () => {
@@ -40,6 +41,54 @@ describe('business http-lite: response reader', () => {
       expect(reader.closeAfter).to.equal(true);
     });
   }
+
+  it('keeps the header fields as received (name, value, …), for a proxy to relay', () => {
+    const r = new ResponseReader(1000).push(
+      Buffer.from(
+        'HTTP/1.1 500 Oops\r\nContent-Type: text/xml\r\nSet-Cookie: a=1\r\nset-cookie:  b=2 \r\nContent-Length: 1\r\n\r\nx',
+      ),
+    );
+    expect(r?.status).to.equal(500);
+    expect(r?.headers).to.deep.equal([
+      'Content-Type',
+      'text/xml',
+      'Set-Cookie',
+      'a=1',
+      'set-cookie',
+      'b=2',
+      'Content-Length',
+      '1',
+    ]);
+  });
+
+  it('refuses header names that are not tokens and values with control characters', () => {
+    const bad = (line: string): void => {
+      const text = `HTTP/1.1 200 OK\r\n${line}\r\nContent-Length: 0\r\n\r\n`;
+      expect(() => new ResponseReader(1000).push(Buffer.from(text, 'latin1')), JSON.stringify(line)).to.throw();
+    };
+    bad('X Y: z');
+    bad('X-Y : z');
+    bad(' X-Y: z');
+    bad('X(Y): z');
+    bad('X-Y: a\rb');
+    bad('X-Y: a\nb');
+    bad('X-Y: a\u0000b');
+    bad('X-Y: a\u007fb');
+    expect(
+      new ResponseReader(1000).push(
+        Buffer.from('HTTP/1.1 200 OK\r\nX-Y: a\tb é\r\nContent-Length: 0\r\n\r\n', 'latin1'),
+      )?.headers,
+    ).to.deep.equal(['X-Y', 'a\tb é', 'Content-Length', '0']);
+  });
+
+  it("reads the server's keep-alive hint", () => {
+    const reader = new ResponseReader(1000);
+    reader.push(Buffer.from('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n'));
+    expect(reader.keepAliveMs).to.equal(5000);
+    const none = new ResponseReader(1000);
+    none.push(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+    expect(none.keepAliveMs).to.equal(undefined);
+  });
 
   it('reads a body that runs to the end of the connection', () => {
     const reader = new ResponseReader(1000);
@@ -71,7 +120,7 @@ describe('business http-lite: response reader', () => {
   });
 });
 
-describe('business http-lite: client against real servers', () => {
+describe('http-lite: client against real servers', () => {
   const servers: http.Server[] = [];
   async function serve(
     handler: http.RequestListener,
@@ -197,6 +246,78 @@ describe('business http-lite: client against real servers', () => {
     expect(error).to.be.instanceOf(HttpLiteError);
     expect((error as HttpLiteError).kind).to.equal('failed');
     expect(Date.now() - startedMs).to.be.below(500);
+    c.close();
+  });
+
+  it('sends a Buffer body with the header lines given, and hands back status, headers and body', async () => {
+    const { port } = await serve(echo);
+    const c = client(port);
+    const r = await c.post('SOAPAction: "urn:x#Op"\r\nrequest-id: k-1\r\n', Buffer.from('bytes é'), 1000);
+    expect(r.status).to.equal(200);
+    expect(r.body.toString()).to.equal('POST /data text/xml bytes é');
+    const names = r.headers.filter((_v, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    expect(names).to.include.members(['x-action', 'transfer-encoding', 'date']);
+    expect(r.headers[r.headers.findIndex((n) => n.toLowerCase() === 'x-action') + 1]).to.equal('"urn:x#Op"');
+    c.close();
+  });
+
+  const failure = (promise: Promise<unknown>): Promise<HttpLiteError> =>
+    promise.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => {
+        expect(e).to.be.instanceOf(HttpLiteError);
+        return e as HttpLiteError;
+      },
+    );
+
+  it('fails an answer over responseBytesMax as too-large, with its status (the answer came)', async () => {
+    const { port } = await serve((req, res) => {
+      req.resume();
+      res.writeHead(500, { 'content-length': 5000 }).end('y'.repeat(5000));
+    });
+    const declared = new HttpLiteClient(
+      { host: '127.0.0.1', port, socketsMax: 1, idleSocketMs: 4000, responseBytesMax: 4096 },
+      '/data',
+      '',
+    );
+    const error = await failure(declared.post('', 'x', 1000));
+    expect(error.kind).to.equal('too-large');
+    expect(error.status).to.equal(500);
+    declared.close();
+  });
+
+  it('gives the head timeoutMs and the whole answer answerTimeoutMs; a break after the head carries its status', async () => {
+    const { port } = await serve((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-length': 100 });
+      res.write('partial');
+      if (req.headers['x-break'] === '1') setTimeout(() => req.socket.destroy(), 50);
+    });
+    const c = client(port, 2);
+    const startedMs = Date.now();
+    const stalled = await failure(c.post('', 'x', 100, 400));
+    expect(Date.now() - startedMs).to.be.within(380, 2000);
+    expect(stalled.kind).to.equal('failed');
+    expect(stalled.status).to.equal(200);
+    const headless = await failure(c.post('', 'x', 100));
+    expect(headless.status).to.equal(200);
+    const broken = await failure(c.post('X-Break: 1\r\n', 'x', 1000));
+    expect(broken.kind).to.equal('failed');
+    expect(broken.status).to.equal(200);
+    c.close();
+  });
+
+  it("closes an idle socket before the server's keep-alive hint runs out", async () => {
+    const { port, server, connections } = await serve(echo);
+    server.keepAliveTimeout = 1500; // hint "timeout=1": the socket must not be kept idle at all
+    const c = client(port, 1);
+    expect((await c.post('', 'a', 1000)).status).to.equal(200);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(c.openSockets).to.equal(0);
+    expect((await c.post('', 'b', 1000)).status).to.equal(200);
+    expect(connections()).to.equal(2);
     c.close();
   });
 

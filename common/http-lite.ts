@@ -1,16 +1,19 @@
 import net from 'node:net';
 
 /**
- * A small HTTP/1.1 client for ONE origin (the data tier): a bounded pool of keep-alive sockets,
- * one request at a time per socket, each request written as one buffer, a strict incremental
- * response reader (Content-Length, chunked, or read-to-close). It exists because node's http
- * client costs ~70–90 µs of CPU per call here against ~35–40 µs for this (measured with the
- * same envelopes and reader, business/README.md), and the business → data hop carries two
- * calls per transfer. Anything unexpected on the wire destroys the socket and fails the call.
+ * A small HTTP/1.1 client for ONE origin (a business server's data tier, a balancer's business
+ * server): a bounded pool of keep-alive sockets, one request at a time per socket, each request
+ * written as one buffer, a strict incremental response reader (Content-Length, chunked, or
+ * read-to-close) that buffers the whole answer, bounded by responseBytesMax. It exists because
+ * node's http client costs ~70–90 µs of CPU per call here against ~35–40 µs for this (measured
+ * with the same envelopes and reader, business/README.md; the balancer's numbers are in
+ * balancer/README.md). Anything unexpected on the wire destroys the socket and fails the call.
  *
  * Failures reject with HttpLiteError: `stale` when a reused keep-alive socket died before any
  * byte of the answer came back (most likely the server had closed it while idle and never saw
- * the request; the caller may send an idempotent request once more), `failed` otherwise.
+ * the request; the caller may send an idempotent request once more), `too-large` when the
+ * answer is over responseBytesMax, `failed` otherwise. `status` is set when the answer's head
+ * had come (the server did answer): a proxy must not send such a request elsewhere.
  */
 export interface HttpLiteOptions {
   readonly host: string;
@@ -23,20 +26,34 @@ export interface HttpLiteOptions {
 
 export interface HttpLiteResponse {
   readonly status: number;
+  /** The header fields as received: name, value, name, value, … (names as sent, values trimmed). */
+  readonly headers: readonly string[];
   readonly body: Buffer;
 }
 
 export class HttpLiteError extends Error {
   constructor(
-    readonly kind: 'stale' | 'failed',
+    readonly kind: 'stale' | 'failed' | 'too-large',
     message: string,
+    /** The answer's status when its head had come before the failure; else undefined. */
+    readonly status?: number,
   ) {
     super(message);
     this.name = 'HttpLiteError';
   }
 }
 
+class TooLargeError extends Error {}
+
 const HEADER_BYTES_MAX = 16 * 1024;
+/** RFC 9110 token: what a field name is made of. */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Control characters other than HTAB (a bare CR or LF included) have no place in a field value. */
+const FIELD_VALUE_BAD = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** `Keep-Alive: timeout=N`: the server closes an idle connection after N seconds. */
+const KEEP_ALIVE_TIMEOUT = /(?:^|[\s,])timeout=([0-9]{1,6})(?:$|[\s,])/i;
+/** An idle socket is closed this long before the server's hint says the server would close it. */
+const KEEP_ALIVE_MARGIN_MS = 1000;
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
 
@@ -64,6 +81,9 @@ export class ResponseReader {
   private chunked = false;
   /** The server will close the connection after this response. */
   closeAfter = false;
+  /** The server's `Keep-Alive: timeout=` hint, in ms; undefined when it gave none. */
+  keepAliveMs: number | undefined;
+  private readonly headers: string[] = [];
   private readonly chunks: Buffer[] = [];
   private bodyBytes = 0;
   /** Where the next chunk-size line starts in `buffered` (chunked mode). */
@@ -78,7 +98,7 @@ export class ResponseReader {
     if (this.contentLength !== undefined) {
       if (this.buffered.length > this.contentLength) throw new Error('bytes after the response body');
       if (this.buffered.length < this.contentLength) return undefined;
-      return { status: this.status, body: this.buffered };
+      return { status: this.status, headers: this.headers, body: this.buffered };
     }
     // Neither length nor chunked: the body runs to the end of the connection (see end()).
     this.ensureSize(this.buffered.length);
@@ -88,7 +108,7 @@ export class ResponseReader {
   /** The connection ended: completes a read-to-close body, or fails. */
   end(): HttpLiteResponse {
     if (this.headerDone && !this.chunked && this.contentLength === undefined) {
-      return { status: this.status, body: this.buffered };
+      return { status: this.status, headers: this.headers, body: this.buffered };
     }
     throw new Error('connection closed before the response was complete');
   }
@@ -98,8 +118,13 @@ export class ResponseReader {
     return this.headerDone || this.buffered.length > 0;
   }
 
+  /** The status once the whole head has been read (the server has answered); else undefined. */
+  get answeredStatus(): number | undefined {
+    return this.headerDone ? this.status : undefined;
+  }
+
   private ensureSize(bytes: number): void {
-    if (bytes > this.responseBytesMax) throw new Error(`response larger than ${this.responseBytesMax} bytes`);
+    if (bytes > this.responseBytesMax) throw new TooLargeError(`response larger than ${this.responseBytesMax} bytes`);
   }
 
   private readHead(): boolean {
@@ -116,15 +141,21 @@ export class ResponseReader {
     this.status = Number(statusLine[2]);
     if (this.status < 200) throw new Error(`unexpected interim response ${this.status}`);
     this.closeAfter = statusLine[1] === '0';
-    for (const line of lines.slice(1)) {
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i] ?? '';
       const colon = line.indexOf(':');
-      if (colon <= 0) throw new Error('malformed header line');
-      const name = line.slice(0, colon).trim().toLowerCase();
+      const rawName = line.slice(0, colon);
+      if (colon <= 0 || !FIELD_NAME.test(rawName)) throw new Error('malformed header line');
       const value = line.slice(colon + 1).trim();
+      if (FIELD_VALUE_BAD.test(value)) throw new Error('control character in a header value');
+      this.headers.push(rawName, value);
+      const name = rawName.toLowerCase();
       if (name === 'content-length') {
         if (!/^[0-9]{1,15}$/.test(value) || this.contentLength !== undefined) throw new Error('bad content-length');
         this.contentLength = Number(value);
-        this.ensureSize(this.contentLength);
+      } else if (name === 'keep-alive') {
+        const seconds = KEEP_ALIVE_TIMEOUT.exec(value)?.[1];
+        if (seconds !== undefined) this.keepAliveMs = Number(seconds) * 1000;
       } else if (name === 'transfer-encoding') {
         if (value.toLowerCase() !== 'chunked') throw new Error(`transfer-encoding not supported: ${value}`);
         this.chunked = true;
@@ -141,6 +172,8 @@ export class ResponseReader {
     if (this.status === 204 || this.status === 304) this.contentLength = 0;
     this.headerDone = true;
     this.buffered = this.buffered.subarray(end + HEADER_END.length);
+    // After headerDone: an answer too large to take is still an answer (not to be sent elsewhere).
+    if (this.contentLength !== undefined) this.ensureSize(this.contentLength);
     return true;
   }
 
@@ -154,7 +187,7 @@ export class ResponseReader {
         this.buffered = this.buffered.subarray(lineEnd + 2);
         if (!isEmpty) continue;
         if (this.buffered.length > 0) throw new Error('bytes after the response body');
-        return { status: this.status, body: Buffer.concat(this.chunks, this.bodyBytes) };
+        return { status: this.status, headers: this.headers, body: Buffer.concat(this.chunks, this.bodyBytes) };
       }
       const lineEnd = this.buffered.indexOf(CRLF);
       if (lineEnd < 0) {
@@ -216,14 +249,17 @@ export class HttpLiteClient {
   }
 
   /**
-   * POSTs `body` (text, sent as UTF-8) with the given extra header lines (ASCII, each ending in
-   * CRLF); the call is bounded by timeoutMs. Head and body go out as one buffer, one write.
+   * POSTs `body` (text, sent as UTF-8, or bytes) with the given extra header lines (latin1, each
+   * ending in CRLF). The answer's head must come within timeoutMs of the call, the whole answer
+   * within answerTimeoutMs (at least timeoutMs). Head and body go out as one buffer, one write.
    */
-  post(extraHeaders: string, body: string, timeoutMs: number): Promise<HttpLiteResponse> {
-    const head = `${this.requestHead}${extraHeaders}Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n`;
-    const payload = Buffer.allocUnsafe(head.length + Buffer.byteLength(body, 'utf8'));
-    const headBytes = payload.write(head, 0, 'latin1');
-    payload.write(body, headBytes, 'utf8');
+  post(
+    extraHeaders: string,
+    body: string | Buffer,
+    timeoutMs: number,
+    answerTimeoutMs = timeoutMs,
+  ): Promise<HttpLiteResponse> {
+    const payload = requestBytes(`${this.requestHead}${extraHeaders}Content-Length: ${bodyBytes(body)}\r\n\r\n`, body);
     return new Promise<HttpLiteResponse>((resolve, reject) => {
       let pooled: PooledSocket | undefined;
       let waiter: Waiter | undefined;
@@ -243,13 +279,21 @@ export class HttpLiteClient {
           reject(error);
         },
       };
-      const timer = setTimeout(() => {
+      const expire = (): void => {
         if (waiter !== undefined) {
           const index = this.waiting.indexOf(waiter);
           if (index >= 0) this.waiting.splice(index, 1);
         }
-        call.reject(new HttpLiteError('failed', `no answer within ${timeoutMs} ms`));
+        const status = pooled?.call === call ? pooled.reader?.answeredStatus : undefined;
+        const within = status === undefined ? timeoutMs : answerTimeoutMs;
+        call.reject(new HttpLiteError('failed', `no complete answer within ${within} ms`, status));
         if (pooled !== undefined && pooled.call === call) pooled.socket.destroy();
+      };
+      let timer = setTimeout(() => {
+        // The head came in time: the rest of the answer gets what is left of answerTimeoutMs.
+        if (answerTimeoutMs > timeoutMs && pooled?.call === call && pooled.reader?.answeredStatus !== undefined)
+          timer = setTimeout(expire, answerTimeoutMs - timeoutMs);
+        else expire();
       }, timeoutMs);
       if (this.closed) {
         call.reject(new HttpLiteError('failed', 'client closed'));
@@ -325,7 +369,10 @@ export class HttpLiteClient {
     try {
       response = reader.push(data);
     } catch (error) {
-      call.reject(new HttpLiteError('failed', error instanceof Error ? error.message : String(error)));
+      const kind = error instanceof TooLargeError ? 'too-large' : 'failed';
+      call.reject(
+        new HttpLiteError(kind, error instanceof Error ? error.message : String(error), reader.answeredStatus),
+      );
       pooled.call = undefined;
       pooled.socket.destroy();
       return;
@@ -336,7 +383,7 @@ export class HttpLiteClient {
     pooled.reused = true;
     call.resolve(response);
     if (reader.closeAfter) pooled.socket.destroy();
-    else this.release(pooled);
+    else this.release(pooled, reader.keepAliveMs);
   }
 
   private onGone(pooled: PooledSocket, error: Error | undefined): void {
@@ -355,28 +402,36 @@ export class HttpLiteClient {
         const stale = pooled.reused && !reader.started;
         const reason = error?.message ?? 'connection closed';
         call.reject(
-          new HttpLiteError(stale ? 'stale' : 'failed', stale ? `kept-alive connection was closed: ${reason}` : reason),
+          new HttpLiteError(
+            stale ? 'stale' : 'failed',
+            stale ? `kept-alive connection was closed: ${reason}` : reason,
+            reader.answeredStatus,
+          ),
         );
       }
     }
     if (!pooled.socket.destroyed) pooled.socket.destroy();
   }
 
-  /** A socket free again: to the next waiter, or idle (closed after idleSocketMs). */
-  private release(pooled: PooledSocket): void {
+  /**
+   * A socket free again: to the next waiter, or idle, closed after idleSocketMs or before the
+   * server's keep-alive hint runs out (as node's own agent does), whichever comes first.
+   */
+  private release(pooled: PooledSocket, serverKeepAliveMs?: number): void {
+    const idleMs = Math.min(this.options.idleSocketMs, (serverKeepAliveMs ?? Infinity) - KEEP_ALIVE_MARGIN_MS);
+    if (this.closed || idleMs <= 0) {
+      pooled.socket.destroy();
+      return;
+    }
     const waiter = this.waiting.shift();
     if (waiter !== undefined) {
       waiter.start(pooled);
       return;
     }
-    if (this.closed) {
-      pooled.socket.destroy();
-      return;
-    }
     pooled.idleTimer = setTimeout(() => {
       this.removeIdle(pooled);
       pooled.socket.destroy();
-    }, this.options.idleSocketMs);
+    }, idleMs);
     pooled.idleTimer.unref();
     this.idle.push(pooled);
   }
@@ -402,4 +457,17 @@ export class HttpLiteClient {
     const waiter = this.waiting.shift();
     if (waiter !== undefined) waiter.start(this.open());
   }
+}
+
+function bodyBytes(body: string | Buffer): number {
+  return typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+}
+
+/** The request head (latin1: one byte per character) and its body in one buffer, one write. */
+function requestBytes(head: string, body: string | Buffer): Buffer {
+  const payload = Buffer.allocUnsafe(head.length + bodyBytes(body));
+  const headBytes = payload.write(head, 0, 'latin1');
+  if (typeof body === 'string') payload.write(body, headBytes, 'utf8');
+  else body.copy(payload, headBytes);
+  return payload;
 }
