@@ -30,8 +30,8 @@ export const SOAP_CONNECTION_DEFAULTS: ConnectionLimits = Object.freeze({
   connectionsPerAddressMax: 512,
   headersTimeoutMs: 10_000,
   bodyTimeoutMs: 30_000,
-  // Above the 4 s after which business/http-lite.ts drops an idle socket to the data tier, so
-  // that client closes first.
+  // Above the 4 s after which common/http-lite.ts drops an idle socket (business → data,
+  // balancer → business), so that client closes first.
   keepAliveMs: 5_000,
 });
 
