@@ -7,6 +7,7 @@ import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS as SOAP, SOAP_CONTENT_TYPE, soapActi
 import { defined, itemAt } from '../common/defined';
 import { parseReadyLine } from '../common/ready';
 import { cpuSecondsOf } from './lib/proc-cpu';
+import { SAMPLE_TRANSFER_REQUEST } from './lib/sample-transfer';
 
 /**
  * CPU cost of the load balancer alone, run by hand (not a test):
@@ -17,13 +18,7 @@ import { cpuSecondsOf } from './lib/proc-cpu';
  * balancer's CPU time from /proc: the printed figure is the median CPU µs per request. Builds
  * measured in the same run, alternating, so the shared machine's noise hits both alike.
  */
-const REQUEST =
-  '<?xml version="1.0" encoding="utf-8"?>' +
-  `<soap:Envelope xmlns:soap="${SOAP}" xmlns:b="${BANK_NAMESPACE}"><soap:Header>` +
-  '<b:auth-token>6f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a</b:auth-token><b:client-id>alice</b:client-id>' +
-  '<b:request-id>req-0123456789abcdef</b:request-id></soap:Header><soap:Body><b:Transfer>' +
-  '<b:fromAccountId>1001</b:fromAccountId><b:toAccountId>1002</b:toAccountId><b:amount>12.34</b:amount>' +
-  '</b:Transfer></soap:Body></soap:Envelope>';
+const REQUEST = SAMPLE_TRANSFER_REQUEST;
 const ANSWER = Buffer.from(
   '<?xml version="1.0" encoding="utf-8"?>' +
     `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><TransferResponse xmlns="${BANK_NAMESPACE}">` +

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { BANK_NAMESPACE, DATA_NAMESPACE, SOAP11_ENVELOPE_NS as SOAP } from '../common/contract';
 import * as current from '../common/xml-reader';
 import { defined, itemAt } from '../common/defined';
+import { SAMPLE_TRANSFER_REQUEST } from './lib/sample-transfer';
 
 /**
  * Micro-benchmark of common/xml-reader.ts, run by hand (not a test):
@@ -13,13 +14,7 @@ import { defined, itemAt } from '../common/defined';
  */
 type Parse = (xml: string) => unknown;
 
-const TRANSFER =
-  '<?xml version="1.0" encoding="utf-8"?>' +
-  `<soap:Envelope xmlns:soap="${SOAP}" xmlns:b="${BANK_NAMESPACE}"><soap:Header>` +
-  '<b:auth-token>6f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a</b:auth-token><b:client-id>alice</b:client-id>' +
-  '<b:request-id>req-0123456789abcdef</b:request-id></soap:Header><soap:Body><b:Transfer>' +
-  '<b:fromAccountId>1001</b:fromAccountId><b:toAccountId>1002</b:toAccountId><b:amount>12.34</b:amount>' +
-  '</b:Transfer></soap:Body></soap:Envelope>';
+const TRANSFER = SAMPLE_TRANSFER_REQUEST;
 
 function account(id: number): string {
   return `<account><accountId>${id}</accountId><ownerId>alice</ownerId><balance>1000.00</balance><version>17</version><locked>false</locked></account>`;
