@@ -64,6 +64,8 @@ export const TRACE_KEY_CHARS_MAX = 128;
 export const TRACE_KEY_PATTERN = new RegExp(`^${REQUEST_ID_CHARS}{1,${TRACE_KEY_CHARS_MAX}}$`);
 /** The auth-token header block (both WSDLs): at most this many characters. */
 export const AUTH_TOKEN_CHARS_MAX = 256;
+/** Calls in one data.wsdl Batch (maxOccurs of Batch/call). */
+export const DATA_BATCH_CALLS_MAX = 64;
 
 /** EntryKind (both WSDLs), in the WSDLs' order. */
 export const ENTRY_KINDS = Object.freeze(['OPENING', 'DEPOSIT', 'WITHDRAWAL', 'TRANSFER_OUT', 'TRANSFER_IN'] as const);

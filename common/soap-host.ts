@@ -17,6 +17,7 @@ import { fault, isServiceFault, ServiceFault } from './service-fault';
 import { handleAdminRoute } from './admin-routes';
 import type { SoapObserver } from './soap-observer';
 import { TraceContext, traceContextOf } from './trace-ring';
+import { BatchRunner, BatchSpec, batchCalls, runBatch } from './soap-batch';
 
 /**
  * The SOAP edge shared by the data server and the business servers, on a plain http.Server
@@ -91,6 +92,8 @@ export interface SoapServiceOptions {
   readonly connections?: ConnectionLimits;
   /** Metrics + trace ring of each operation, served at /metrics and /admin/* to the admin (common/soap-observer.ts). */
   readonly observer?: SoapObserver;
+  /** The WSDL's batch operation, if it has one (data.wsdl: Batch of Lock / Update / Unlock; common/soap-batch.ts). */
+  readonly batch?: BatchSpec;
 }
 
 export interface SoapServer {
@@ -155,6 +158,8 @@ interface SoapHost {
   readonly requestIdCharsMax: number;
   /** requestTarget(options.path), parsed once: the target of every SOAP call. */
   readonly serviceTarget: URL | undefined;
+  /** The handlers, the batch operation's included. */
+  readonly operations: Readonly<Record<string, OperationHandler>>;
   /** The WSDL with soap:address set to the public URL, once it is known (after listen). */
   servedWsdl: string;
 }
@@ -162,7 +167,7 @@ interface SoapHost {
 export async function startSoapServer(options: SoapServiceOptions, host: string, port: number): Promise<SoapServer> {
   const wsdlText = options.wsdlText ?? readFileSync(options.wsdlPath, 'utf8');
   const shape = await describeService(wsdlText);
-  for (const name of Object.keys(options.operations)) {
+  for (const name of [...Object.keys(options.operations), ...(options.batch ? [options.batch.operation] : [])]) {
     if (!shape.operations.has(name)) throw new Error(`${options.wsdlPath} has no operation ${name}`);
   }
   const server = http.createServer({ maxHeaderSize: HEADER_BYTES_MAX });
@@ -178,6 +183,7 @@ export async function startSoapServer(options: SoapServiceOptions, host: string,
     guard,
     requestIdCharsMax: options.requestIdCharsMax ?? 128,
     serviceTarget: requestTarget(options.path),
+    operations: withBatch(options, () => batchRunner(soapHost)),
     servedWsdl: '',
   };
   const url = `http://${host}:${await listenOn(server, port, host)}${options.path}`;
@@ -264,7 +270,8 @@ function routeOperation(
   body: { readonly ns: string; readonly name: string },
   state: RequestState,
 ): { handler: OperationHandler; opShape: OperationShape } {
-  const { operations, namespace } = host.options;
+  const { namespace } = host.options;
+  const { operations } = host;
   const operation = body.name;
   const handler = Object.prototype.hasOwnProperty.call(operations, operation) ? operations[operation] : undefined;
   const opShape = host.shape.operations.get(operation);
@@ -314,6 +321,53 @@ function authenticate(
     annotate: (more) => Object.assign(fields, more),
     deliverWith: (delivery) => {
       state.delivery = delivery;
+    },
+  };
+}
+
+/** The service's handlers, and the batch operation's (which runs the others) if it has one. */
+function withBatch(
+  options: SoapServiceOptions,
+  runner: () => BatchRunner,
+): Readonly<Record<string, OperationHandler>> {
+  const spec = options.batch;
+  if (spec === undefined) return options.operations;
+  const batch: OperationHandler = (args, ctx) => {
+    const calls = batchCalls(spec, args);
+    ctx.annotate({ calls: calls.length });
+    return runBatch(runner(), calls, ctx);
+  };
+  return Object.freeze({ ...options.operations, [spec.operation]: batch });
+}
+
+/** A batch's calls: each with its own context, log line, metrics and trace entry, under the envelope's principal. */
+function batchRunner(host: SoapHost): BatchRunner {
+  return {
+    operations: host.options.operations,
+    begin: (call, envelope) => {
+      host.options.observer?.begin();
+      const state: RequestState = {
+        requestId: call.requestId,
+        claimedPrincipal: envelope.principalId,
+        operation: call.operation,
+        ctx: undefined,
+        delivery: undefined,
+        fields: {},
+        startedAtMs: Date.now(),
+      };
+      const ctx: OperationContext = {
+        requestId: call.requestId,
+        requestIdGiven: true,
+        principalId: envelope.principalId,
+        logger: envelope.logger,
+        trace: call.trace,
+        annotate: (more) => Object.assign(state.fields, more),
+        deliverWith: () => {
+          throw new Error('a call in a batch cannot choose how its answer leaves');
+        },
+      };
+      state.ctx = ctx;
+      return { ctx, end: (outcome, extra) => log(host, state, outcome, extra) };
     },
   };
 }

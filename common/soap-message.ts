@@ -18,6 +18,8 @@ export interface Field {
   readonly nillable: boolean;
   /** Child fields of a complex element; undefined for a leaf (text). */
   readonly fields?: readonly Field[];
+  /** An alternative of an xsd:choice: the fields with the same number are its alternatives, exactly one present. */
+  readonly choice?: number;
 }
 
 export interface OperationShape {
@@ -69,22 +71,43 @@ function sequenceOf(schema: Schema, element: SchemaNode): SchemaNode | undefined
   return sequence;
 }
 
+/**
+ * The fields of a sequence. An xsd:choice in it (once, of elements each occurring once: all
+ * that our contracts use) becomes its alternatives, each marked with the choice's number.
+ */
 function fieldsOf(schema: Schema, sequence: SchemaNode): Field[] {
-  return sequence.children
-    .filter((c) => c.name !== 'annotation')
-    .map((node): Field => {
-      const name = node.$name;
-      if (node.name !== 'element' || name === undefined)
-        throw new Error(`unsupported schema construct xsd:${node.name} in a sequence`);
-      const nillable = node.$nillable === 'true';
-      if (nillable && node.$minOccurs !== '0')
-        throw new Error(`${name}: only optional elements may be nillable (nil means absent)`);
-      const repeated = node.$maxOccurs !== undefined && node.$maxOccurs !== '1';
-      const inner = sequenceOf(schema, node);
-      return inner === undefined
-        ? { name, repeated, nillable }
-        : { name, repeated, nillable, fields: fieldsOf(schema, inner) };
-    });
+  const fields: Field[] = [];
+  for (const node of sequence.children) {
+    if (node.name === 'annotation') continue;
+    if (node.name !== 'choice') {
+      fields.push(fieldOf(schema, node));
+      continue;
+    }
+    if ((node.$minOccurs ?? '1') !== '1' || (node.$maxOccurs ?? '1') !== '1')
+      throw new Error('only an xsd:choice that occurs exactly once is supported');
+    const choice = fields.length;
+    for (const alternative of node.children.filter((c) => c.name !== 'annotation')) {
+      const field = fieldOf(schema, alternative);
+      if (field.repeated || alternative.$minOccurs !== undefined)
+        throw new Error(`${field.name}: an alternative of an xsd:choice must occur exactly once`);
+      fields.push({ ...field, choice });
+    }
+  }
+  return fields;
+}
+
+function fieldOf(schema: Schema, node: SchemaNode): Field {
+  const name = node.$name;
+  if (node.name !== 'element' || name === undefined)
+    throw new Error(`unsupported schema construct xsd:${node.name} in a sequence`);
+  const nillable = node.$nillable === 'true';
+  if (nillable && node.$minOccurs !== '0')
+    throw new Error(`${name}: only optional elements may be nillable (nil means absent)`);
+  const repeated = node.$maxOccurs !== undefined && node.$maxOccurs !== '1';
+  const inner = sequenceOf(schema, node);
+  return inner === undefined
+    ? { name, repeated, nillable }
+    : { name, repeated, nillable, fields: fieldsOf(schema, inner) };
 }
 
 function elementFields(schema: Schema, name: string): Field[] {
@@ -202,7 +225,24 @@ export function readArguments(
       args[field.name] = value;
     }
   }
+  refuseUnmadeChoices(element, fields, args);
   return args;
+}
+
+/** Of each xsd:choice, exactly one alternative must be there. */
+function refuseUnmadeChoices(element: XmlElement, fields: readonly Field[], args: Record<string, unknown>): void {
+  const made = new Map<number, string[]>();
+  for (const field of fields) {
+    if (field.choice === undefined) continue;
+    const names = made.get(field.choice) ?? [];
+    if (args[field.name] !== undefined) names.push(field.name);
+    made.set(field.choice, names);
+  }
+  for (const [choice, names] of made) {
+    if (names.length === 1) continue;
+    const alternatives = fields.filter((f) => f.choice === choice).map((f) => `<${f.name}>`);
+    throw fault('INVALID_REQUEST', `<${element.name}> must hold exactly one of ${alternatives.join(', ')}`);
+  }
 }
 
 function leafText(node: XmlElement): string {

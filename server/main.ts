@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadAdminAuth } from '../common/admin-auth';
 import { checkLogFile, runMain } from '../common/cli-main';
-import { DATA_NAMESPACE, DATA_PATH } from '../common/contract';
+import { DATA_BATCH_CALLS_MAX, DATA_NAMESPACE, DATA_PATH } from '../common/contract';
 import { createLogger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { ReloadingCredentials } from '../common/reloading-credentials';
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       principalHeader: 'business-id',
       credentials,
       operations: service.operations(),
+      batch: { operation: 'Batch', calls: { lock: 'Lock', update: 'Update', unlock: 'Unlock' }, callsMax: DATA_BATCH_CALLS_MAX },
       bodyBytesMax: config.bodyBytesMax,
       connections: config.connections,
       logger,
