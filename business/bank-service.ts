@@ -135,6 +135,8 @@ function dataClient(
     socketsMax: config.dataSocketsMax,
     responseBytesMax: config.dataResponseBytesMax,
     callsInFlightMax: config.dataCallsInFlightMax,
+    batchCallsMax: config.dataBatchCallsMax,
+    batchesInFlightMax: config.dataBatchesInFlightMax,
     logger,
     onCredentialsRefused,
     observer,

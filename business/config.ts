@@ -6,7 +6,7 @@ import {
   connectionLimitsSettings,
   SOAP_CONNECTION_DEFAULTS,
 } from '../common/connection-limits';
-import { PRINCIPAL_ID_PATTERN } from '../common/contract';
+import { DATA_BATCH_CALLS_MAX, PRINCIPAL_ID_PATTERN } from '../common/contract';
 import { LOG_LEVELS } from '../common/logger';
 import { amountMaxSetting } from '../common/amount-max';
 import type { Cents } from '../common/money';
@@ -64,6 +64,10 @@ export interface BusinessConfig {
   readonly dataResponseBytesMax: number;
   /** Data-tier calls in flight (on sockets or waiting for one) before SERVICE_UNAVAILABLE. */
   readonly dataCallsInFlightMax: number;
+  /** Lock / Update / Unlock calls of one moment to one data server sent as one Batch, at most (1: never batch). */
+  readonly dataBatchCallsMax: number;
+  /** Batches out to one data server at once (business/data-batcher.ts). */
+  readonly dataBatchesInFlightMax: number;
   /** Extra Lock+Update rounds after LOCK_EXPIRED / STALE_FENCING_TOKEN / LOCK_NOT_HELD. */
   readonly updateRetriesMax: number;
   /** accountId → ownerId entries kept (owners never change, so entries never go stale). */
@@ -126,6 +130,8 @@ function urlSetting(env: Env, name: string, fallback: string): string {
 }
 
 export const DATA_URLS_MAX = 16;
+/** Batching of data-tier calls (business/data-batcher.ts; measured: business/README.md). */
+export const DATA_BATCH_DEFAULTS = Object.freeze({ callsMax: 32, batchesInFlightMax: 2 });
 
 /** BANK_DATA_URLS (comma-separated) or BANK_DATA_URL (one), not both. */
 function dataUrlsSetting(env: Env): string[] {
@@ -222,6 +228,20 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     dataSocketsMax: intSetting(merged, 'BANK_DATA_SOCKETS_MAX', 64, 1, 4096),
     dataResponseBytesMax: intSetting(merged, 'BANK_DATA_RESPONSE_BYTES_MAX', 4 * 1024 * 1024, 4096, 256 * 1024 * 1024),
     dataCallsInFlightMax: intSetting(merged, 'BANK_DATA_CALLS_IN_FLIGHT_MAX', 1024, 1, 100_000),
+    dataBatchCallsMax: intSetting(
+      merged,
+      'BANK_DATA_BATCH_CALLS_MAX',
+      DATA_BATCH_DEFAULTS.callsMax,
+      1,
+      DATA_BATCH_CALLS_MAX,
+    ),
+    dataBatchesInFlightMax: intSetting(
+      merged,
+      'BANK_DATA_BATCHES_IN_FLIGHT_MAX',
+      DATA_BATCH_DEFAULTS.batchesInFlightMax,
+      1,
+      4096,
+    ),
     updateRetriesMax: intSetting(merged, 'BANK_UPDATE_RETRIES_MAX', 2, 0, 10),
     ownerCacheEntriesMax: intSetting(merged, 'BANK_OWNER_CACHE_ENTRIES_MAX', 100_000, 1, 10_000_000),
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),

@@ -1,7 +1,19 @@
 import { SOAP_CONTENT_TYPE } from '../common/contract';
 import { Logger } from '../common/logger';
 import { Cents } from '../common/money';
-import { DataEnvelopes, DataOperation, JournalFilter, DataPosting, soapActionOf } from './data-envelope';
+import {
+  BATCH_ELEMENTS,
+  BatchableOperation,
+  DataEnvelopes,
+  DataOperation,
+  JournalFilter,
+  DataPosting,
+  lockFields,
+  soapActionOf,
+  updateFields,
+  unlockFields,
+} from './data-envelope';
+import { BatchedReply, DataBatcher } from './data-batcher';
 import {
   DataAccountState,
   BadDataResponse,
@@ -63,6 +75,10 @@ export interface DataClientOptions {
   readonly responseBytesMax: number;
   /** Calls waiting for or holding a socket, at most; beyond it a call fails at once. */
   readonly callsInFlightMax: number;
+  /** Lock / Update / Unlock calls of one moment sent as one Batch, at most this many (1: never batch). */
+  readonly batchCallsMax: number;
+  /** Batches out to one data server at once; calls that come meanwhile wait and ride in the next. */
+  readonly batchesInFlightMax: number;
   readonly logger: Logger;
   /** Told of every AUTHENTICATION_FAILED: this server's credentials are wrong (data-tier-check.ts). */
   readonly onCredentialsRefused?: () => void;
@@ -90,10 +106,19 @@ export class DataCallError extends Error {
     readonly operation: DataOperation,
     message: string,
     readonly fault?: DataFaultDetail,
+    /** The call went in a Batch (where a Lock does not wait). */
+    readonly inBatch = false,
   ) {
     super(message);
     this.name = 'DataCallError';
   }
+}
+
+/** A call as its own envelope, and its fields for a Batch when it may go in one. */
+interface DataRequest {
+  readonly operation: DataOperation;
+  readonly xml: string;
+  readonly batchFields?: string;
 }
 
 /**
@@ -121,6 +146,7 @@ const RESEND_ON_STALE_SOCKET: ReadonlySet<DataOperation> = new Set([
 export class DataClient {
   private readonly endpoints: DataEndpoints;
   private readonly envelopes: DataEnvelopes;
+  private readonly batchers = new Map<DataEndpoint, DataBatcher>();
   private callsInFlight = 0;
 
   constructor(private readonly options: DataClientOptions) {
@@ -145,23 +171,34 @@ export class DataClient {
     });
   }
 
+  /**
+   * A Lock that may wait waitMs for its accounts. In a Batch a Lock does not wait; when it
+   * found an account taken there, it goes again alone, now queueing for up to waitMs.
+   */
   async lock(
     scope: CallScope,
     accountIds: readonly string[],
     waitMs: number,
     leaseMs: number | undefined,
   ): Promise<LockGrant> {
-    return this.call(
-      scope,
-      'Lock',
-      this.envelopes.lock(scope.requestId, accountIds, waitMs, leaseMs),
-      readLockResponse,
-      { accounts: accountIds },
-    );
+    const xml = this.envelopes.lock(scope.requestId, accountIds, waitMs, leaseMs);
+    const facts = { accounts: accountIds };
+    const batchFields = lockFields(accountIds, undefined, leaseMs);
+    try {
+      return await this.call(scope, { operation: 'Lock', xml, batchFields }, readLockResponse, facts);
+    } catch (error) {
+      const lockedInBatch = error instanceof DataCallError && error.inBatch && error.fault?.code === 'ACCOUNT_LOCKED';
+      if (!lockedInBatch || waitMs === 0) throw error;
+      return this.call(scope, { operation: 'Lock', xml }, readLockResponse, facts);
+    }
   }
 
   async read(scope: CallScope, accountIds: readonly string[]): Promise<DataAccountState[]> {
-    return this.call(scope, 'Read', this.envelopes.read(scope.requestId, accountIds), readReadResponse);
+    return this.call(
+      scope,
+      { operation: 'Read', xml: this.envelopes.read(scope.requestId, accountIds) },
+      readReadResponse,
+    );
   }
 
   async update(
@@ -172,8 +209,13 @@ export class DataClient {
     postings: readonly DataPosting[],
     release: boolean,
   ): Promise<UpdateOutcome> {
-    const xml = this.envelopes.update(scope.requestId, lockId, fencingToken, transactionId, postings, release);
-    return this.call(scope, 'Update', xml, readUpdateResponse, {
+    const fields = { lockId, fencingToken, transactionId, postings, release };
+    const request = {
+      operation: 'Update' as const,
+      xml: this.envelopes.update(scope.requestId, fields),
+      batchFields: updateFields(fields),
+    };
+    return this.call(scope, request, readUpdateResponse, {
       fencingToken,
       transactionId,
       accounts: postings.map((p) => p.accountId),
@@ -181,7 +223,8 @@ export class DataClient {
   }
 
   async unlock(scope: CallScope, lockId: string): Promise<boolean> {
-    return this.call(scope, 'Unlock', this.envelopes.unlock(scope.requestId, lockId), readUnlockResponse);
+    const xml = this.envelopes.unlock(scope.requestId, lockId);
+    return this.call(scope, { operation: 'Unlock', xml, batchFields: unlockFields(lockId) }, readUnlockResponse);
   }
 
   async createAccount(
@@ -192,14 +235,13 @@ export class DataClient {
     accountsMax: number,
   ): Promise<CreatedAccount> {
     const xml = this.envelopes.createAccount(scope.requestId, ownerId, transactionId, initialBalanceCents, accountsMax);
-    return this.call(scope, 'CreateAccount', xml, readCreateAccountResponse);
+    return this.call(scope, { operation: 'CreateAccount', xml }, readCreateAccountResponse);
   }
 
   async getJournal(scope: CallScope, accountId: string, filter: JournalFilter): Promise<Journal> {
     return this.call(
       scope,
-      'GetJournal',
-      this.envelopes.getJournal(scope.requestId, accountId, filter),
+      { operation: 'GetJournal', xml: this.envelopes.getJournal(scope.requestId, accountId, filter) },
       readGetJournalResponse,
     );
   }
@@ -220,11 +262,11 @@ export class DataClient {
 
   private async call<T>(
     scope: CallScope,
-    operation: DataOperation,
-    xml: string,
+    request: DataRequest,
     read: (element: XmlElement) => T,
     facts: CallFacts = {},
   ): Promise<T> {
+    const { operation } = request;
     const observer = this.options.observer;
     const span = observer?.span(scope.trace);
     const startedAtMs = Date.now();
@@ -241,7 +283,7 @@ export class DataClient {
       }
       this.callsInFlight++;
       try {
-        const result = await this.callNow(scope, operation, xml, read, span?.traceparent);
+        const result = await this.callNow(scope, request, read, span?.traceparent);
         token ??= (result as { fencingToken?: unknown }).fencingToken as string | undefined;
         return result;
       } finally {
@@ -266,8 +308,7 @@ export class DataClient {
   /** Sends one envelope to one data server after another (each at most once) until one answers. */
   private async callNow<T>(
     scope: CallScope,
-    operation: DataOperation,
-    xml: string,
+    request: DataRequest,
     read: (element: XmlElement) => T,
     traceparent: string | undefined,
   ): Promise<T> {
@@ -277,13 +318,13 @@ export class DataClient {
     for (let endpoint = untried(); ; endpoint = untried()) {
       tried.add(endpoint);
       try {
-        return await this.callOn(endpoint, scope, operation, xml, read, traceparent);
+        return await this.callOn(endpoint, scope, request, read, traceparent);
       } catch (error) {
         const next = this.endpoints.pick(tried);
         if (next === undefined || !failsOver(error) || scope.deadlineAtMs <= Date.now()) throw error;
         this.options.logger.warn('data server failed; sending the call to another', {
           request_id: scope.requestId,
-          operation,
+          operation: request.operation,
           data_url: endpoint.url,
           next_url: next.url,
           error: (error as Error).message,
@@ -295,17 +336,17 @@ export class DataClient {
   private async callOn<T>(
     endpoint: DataEndpoint,
     scope: CallScope,
-    operation: DataOperation,
-    xml: string,
+    request: DataRequest,
     read: (element: XmlElement) => T,
     traceparent: string | undefined,
   ): Promise<T> {
+    const { operation } = request;
     const timeoutMs = (): number => Math.min(this.options.callTimeoutMs, scope.deadlineAtMs - Date.now());
     if (timeoutMs() <= 0)
       throw new DataCallError('unavailable', operation, `data tier ${operation}: the request's deadline has passed`);
-    let response: { status: number; text: string };
+    let reply: BatchedReply;
     try {
-      response = await this.post(endpoint, operation, xml, timeoutMs(), traceparent);
+      reply = await this.send(endpoint, scope, request, timeoutMs(), traceparent);
     } catch (error) {
       if (
         error instanceof HttpLiteError &&
@@ -313,7 +354,7 @@ export class DataClient {
         RESEND_ON_STALE_SOCKET.has(operation) &&
         timeoutMs() > 0
       ) {
-        response = await this.post(endpoint, operation, xml, timeoutMs(), traceparent).catch((again: unknown) => {
+        reply = await this.send(endpoint, scope, request, timeoutMs(), traceparent).catch((again: unknown) => {
           this.endpoints.markDown(endpoint, String(again));
           throw this.unavailable(operation, again);
         });
@@ -323,7 +364,7 @@ export class DataClient {
         throw this.unavailable(operation, error);
       }
     }
-    const element = this.interpret(operation, response.status, response.text);
+    const element = this.elementOf(operation, reply);
     try {
       return read(element);
     } catch (error) {
@@ -336,6 +377,65 @@ export class DataClient {
     return new DataCallError('unavailable', operation, `data tier ${operation}: ${message}`);
   }
 
+  /** Through this endpoint's batcher when the call may go in a Batch, else as its own request. */
+  private async send(
+    endpoint: DataEndpoint,
+    scope: CallScope,
+    request: DataRequest,
+    timeoutMs: number,
+    traceparent: string | undefined,
+  ): Promise<BatchedReply> {
+    const { operation, xml, batchFields } = request;
+    if (batchFields === undefined || !isBatchable(operation) || this.options.batchCallsMax <= 1) {
+      return { kind: 'alone', ...(await this.post(endpoint, operation, xml, timeoutMs, traceparent)) };
+    }
+    const call = { operation, requestId: scope.requestId, traceparent, fields: batchFields };
+    return this.batcherOf(endpoint).call({ call, alone: xml, timeoutMs });
+  }
+
+  private batcherOf(endpoint: DataEndpoint): DataBatcher {
+    let batcher = this.batchers.get(endpoint);
+    if (batcher === undefined) {
+      batcher = new DataBatcher({
+        callsMax: this.options.batchCallsMax,
+        batchesInFlightMax: this.options.batchesInFlightMax,
+        envelopes: this.envelopes,
+        post: (operation, xml, timeoutMs, traceparent) => this.post(endpoint, operation, xml, timeoutMs, traceparent),
+      });
+      this.batchers.set(endpoint, batcher);
+    }
+    return batcher;
+  }
+
+  /** The call's answer element, or its failure as a DataCallError. */
+  private elementOf(operation: DataOperation, reply: BatchedReply): XmlElement {
+    switch (reply.kind) {
+      case 'alone':
+        return this.interpret(operation, reply.status, reply.text);
+      case 'answer':
+        return reply.element;
+      case 'fault':
+        throw this.faultError(operation, reply.fault, true);
+      case 'broken':
+        throw new DataCallError(
+          reply.status >= 500 ? 'unavailable' : 'bad-response',
+          operation,
+          `data tier ${operation} in a Batch: HTTP ${reply.status}, ${reply.reason}`,
+        );
+    }
+  }
+
+  private faultError(operation: DataOperation, fault: DataFaultDetail, inBatch: boolean): DataCallError {
+    if (fault.code === 'AUTHENTICATION_FAILED') this.options.onCredentialsRefused?.();
+    return new DataCallError(
+      'fault',
+      operation,
+      `data tier ${operation}: ${fault.code}: ${fault.message}`,
+      fault,
+      inBatch,
+    );
+  }
+
   private interpret(operation: DataOperation, status: number, text: string): XmlElement {
     let parsed;
     try {
@@ -346,13 +446,7 @@ export class DataClient {
     }
     switch (parsed.kind) {
       case 'fault':
-        if (parsed.fault.code === 'AUTHENTICATION_FAILED') this.options.onCredentialsRefused?.();
-        throw new DataCallError(
-          'fault',
-          operation,
-          `data tier ${operation}: ${parsed.fault.code}: ${parsed.fault.message}`,
-          parsed.fault,
-        );
+        throw this.faultError(operation, parsed.fault, false);
       case 'soap-fault-without-detail':
         throw new DataCallError(
           'unavailable',
@@ -372,7 +466,7 @@ export class DataClient {
 
   private async post(
     endpoint: DataEndpoint,
-    operation: DataOperation,
+    operation: DataOperation | 'Batch',
     xml: string,
     timeoutMs: number,
     traceparent: string | undefined,
@@ -381,6 +475,10 @@ export class DataClient {
     const response = await endpoint.http.post(`SOAPAction: ${soapActionOf(operation)}\r\n${trace}`, xml, timeoutMs);
     return { status: response.status, text: response.body.toString('utf8') };
   }
+}
+
+function isBatchable(operation: DataOperation): operation is BatchableOperation {
+  return Object.prototype.hasOwnProperty.call(BATCH_ELEMENTS, operation);
 }
 
 /** Worth sending to another data server: it did not answer, or it answered it cannot serve now. */

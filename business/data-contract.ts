@@ -26,6 +26,12 @@ const REQUEST_SEQUENCES: Readonly<Record<DataOperation, readonly string[]>> = {
   GetJournal: ['accountId', 'limit', 'kind', 'beforeEntryId'],
 };
 const POSTING_SEQUENCE = ['accountId', 'amount'];
+/** A Batch (data-envelope.ts batch()): its calls, and a call's fields then its one operation. */
+const BATCH_SEQUENCES: Readonly<Record<string, readonly string[]>> = {
+  Batch: ['call'],
+  BatchCall: ['requestId', 'traceparent', 'lock|update|unlock'],
+  BatchLock: ['accountId', 'leaseMs'],
+};
 const HEADER_BLOCKS = ['auth-token', 'business-id', 'request-id'];
 
 type Node = Record<string, unknown> & { $?: Record<string, string> };
@@ -34,9 +40,23 @@ function list(value: unknown): Node[] {
   return Array.isArray(value) ? (value as Node[]) : value === undefined ? [] : [value as Node];
 }
 
+/** A sequence's element names; an xsd:choice in it (xml2js keeps it apart, after them) as `a|b|c`. */
 function sequenceNames(complexType: Node | undefined): string[] {
   const sequence = list(complexType?.['xsd:sequence'])[0];
-  return list(sequence?.['xsd:element']).map((e) => e.$?.['name'] ?? '?');
+  const names = list(sequence?.['xsd:element']).map((e) => e.$?.['name'] ?? '?');
+  for (const choice of list(sequence?.['xsd:choice']))
+    names.push(
+      list(choice['xsd:element'])
+        .map((e) => e.$?.['name'] ?? '?')
+        .join('|'),
+    );
+  return names;
+}
+
+/** An element's complex type: inline, or named by its type attribute. */
+function typeOf(element: Node | undefined, complexTypes: ReadonlyMap<string, Node>): Node | undefined {
+  const named = element?.$?.['type']?.split(':').pop();
+  return named === undefined ? list(element?.['xsd:complexType'])[0] : complexTypes.get(named);
 }
 
 /** Throws with every mismatch listed; returns quietly when the templates match the WSDL. */
@@ -50,13 +70,21 @@ export async function checkDataContract(wsdlText: string): Promise<void> {
   const schema = list(list(definitions['wsdl:types'])[0]?.['xsd:schema'])[0];
   const elements = new Map(list(schema?.['xsd:element']).map((e) => [e.$?.['name'] ?? '', e]));
   const complexTypes = new Map(list(schema?.['xsd:complexType']).map((t) => [t.$?.['name'] ?? '', t]));
-  for (const [operation, expected] of Object.entries(REQUEST_SEQUENCES)) {
-    const actual = sequenceNames(list(elements.get(operation)?.['xsd:complexType'])[0]);
-    if (actual.join(',') !== expected.join(',')) {
-      problems.push(
-        `element ${operation}: WSDL sequence [${actual.join(', ')}], templates send [${expected.join(', ')}]`,
-      );
-    }
+  const shapes = [
+    ...Object.entries(REQUEST_SEQUENCES).map(([name, expected]) => ({
+      what: `element ${name}`,
+      actual: sequenceNames(typeOf(elements.get(name), complexTypes)),
+      expected,
+    })),
+    ...Object.entries(BATCH_SEQUENCES).map(([name, expected]) => ({
+      what: name === 'Batch' ? 'element Batch' : `type ${name}`,
+      actual: sequenceNames(name === 'Batch' ? typeOf(elements.get(name), complexTypes) : complexTypes.get(name)),
+      expected,
+    })),
+  ];
+  for (const { what, actual, expected } of shapes) {
+    if (actual.join(',') !== expected.join(','))
+      problems.push(`${what}: WSDL sequence [${actual.join(', ')}], templates send [${expected.join(', ')}]`);
   }
   const posting = sequenceNames(complexTypes.get('Posting'));
   if (posting.join(',') !== POSTING_SEQUENCE.join(',')) problems.push(`Posting: WSDL sequence [${posting.join(', ')}]`);
@@ -69,7 +97,7 @@ export async function checkDataContract(wsdlText: string): Promise<void> {
       list(op['soap:operation'])[0]?.$?.['soapAction'],
     ]),
   );
-  for (const operation of Object.keys(REQUEST_SEQUENCES)) {
+  for (const operation of [...Object.keys(REQUEST_SEQUENCES), 'Batch']) {
     const action = actions.get(operation);
     if (action !== soapAction(DATA_NAMESPACE, operation))
       problems.push(`operation ${operation}: soapAction ${JSON.stringify(action)}`);

@@ -19,13 +19,25 @@ export interface JournalFilter {
 
 export type DataOperation = 'Lock' | 'Read' | 'Update' | 'Unlock' | 'CreateAccount' | 'GetJournal';
 
+/** The operations a Batch may carry, by the element of their call (data.wsdl BatchCall). */
+export const BATCH_ELEMENTS = Object.freeze({ Lock: 'lock', Update: 'update', Unlock: 'unlock' } as const);
+export type BatchableOperation = keyof typeof BATCH_ELEMENTS;
+
+/** One call of a Batch: its own request id, trace context and fields (inner XML, in data.wsdl's order). */
+export interface BatchCallXml {
+  readonly operation: BatchableOperation;
+  readonly requestId: string;
+  readonly traceparent: string | undefined;
+  readonly fields: string;
+}
+
 export interface DataPosting {
   readonly accountId: string;
   /** Signed: negative debits, positive credits; never zero. */
   readonly amountCents: Cents;
 }
 
-export function soapActionOf(operation: DataOperation): string {
+export function soapActionOf(operation: DataOperation | 'Batch'): string {
   return soapActionHeader(DATA_NAMESPACE, operation);
 }
 
@@ -48,40 +60,31 @@ export class DataEnvelopes {
     );
   }
 
+  /** A Batch of calls; the envelope names no request (each call names its own). */
+  batch(calls: readonly BatchCallXml[]): string {
+    let body = '';
+    for (const call of calls) {
+      const element = BATCH_ELEMENTS[call.operation];
+      const trace = call.traceparent === undefined ? '' : `<d:traceparent>${xmlText(call.traceparent)}</d:traceparent>`;
+      body += `<d:call><d:requestId>${xmlText(call.requestId)}</d:requestId>${trace}<d:${element}>${call.fields}</d:${element}></d:call>`;
+    }
+    return `${this.prefix}</soap:Header><soap:Body><d:Batch>${body}</d:Batch></soap:Body></soap:Envelope>`;
+  }
+
   lock(requestId: string, accountIds: readonly string[], waitMs: number, leaseMs: number | undefined): string {
-    const ids = accountIds.map((id) => `<d:accountId>${xmlText(id)}</d:accountId>`).join('');
-    const lease = leaseMs === undefined ? '' : `<d:leaseMs>${integerText(leaseMs)}</d:leaseMs>`;
-    return this.wrap('Lock', requestId, `${ids}<d:waitMs>${integerText(waitMs)}</d:waitMs>${lease}`);
+    return this.wrap('Lock', requestId, lockFields(accountIds, waitMs, leaseMs));
   }
 
   read(requestId: string, accountIds: readonly string[]): string {
     return this.wrap('Read', requestId, accountIds.map((id) => `<d:accountId>${xmlText(id)}</d:accountId>`).join(''));
   }
 
-  update(
-    requestId: string,
-    lockId: string,
-    fencingToken: string,
-    transactionId: string,
-    postings: readonly DataPosting[],
-    release: boolean,
-  ): string {
-    const lines = postings
-      .map(
-        (p) =>
-          `<d:posting><d:accountId>${xmlText(p.accountId)}</d:accountId><d:amount>${formatCents(p.amountCents)}</d:amount></d:posting>`,
-      )
-      .join('');
-    return this.wrap(
-      'Update',
-      requestId,
-      `<d:lockId>${xmlText(lockId)}</d:lockId><d:fencingToken>${xmlText(fencingToken)}</d:fencingToken>` +
-        `<d:transactionId>${xmlText(transactionId)}</d:transactionId>${lines}<d:release>${release ? 'true' : 'false'}</d:release>`,
-    );
+  update(requestId: string, update: UpdateFields): string {
+    return this.wrap('Update', requestId, updateFields(update));
   }
 
   unlock(requestId: string, lockId: string): string {
-    return this.wrap('Unlock', requestId, `<d:lockId>${xmlText(lockId)}</d:lockId>`);
+    return this.wrap('Unlock', requestId, unlockFields(lockId));
   }
 
   createAccount(
@@ -113,6 +116,43 @@ export class DataEnvelopes {
       `<d:accountId>${xmlText(accountId)}</d:accountId><d:limit>${integerText(query.limit)}</d:limit>${kinds}${before}`,
     );
   }
+}
+
+/** Lock's fields; waitMs undefined leaves it out (a Lock in a Batch never waits, data.wsdl BatchLock). */
+export function lockFields(
+  accountIds: readonly string[],
+  waitMs: number | undefined,
+  leaseMs: number | undefined,
+): string {
+  const ids = accountIds.map((id) => `<d:accountId>${xmlText(id)}</d:accountId>`).join('');
+  const wait = waitMs === undefined ? '' : `<d:waitMs>${integerText(waitMs)}</d:waitMs>`;
+  const lease = leaseMs === undefined ? '' : `<d:leaseMs>${integerText(leaseMs)}</d:leaseMs>`;
+  return `${ids}${wait}${lease}`;
+}
+
+export interface UpdateFields {
+  readonly lockId: string;
+  readonly fencingToken: string;
+  readonly transactionId: string;
+  readonly postings: readonly DataPosting[];
+  readonly release: boolean;
+}
+
+export function updateFields(u: UpdateFields): string {
+  const lines = u.postings
+    .map(
+      (p) =>
+        `<d:posting><d:accountId>${xmlText(p.accountId)}</d:accountId><d:amount>${formatCents(p.amountCents)}</d:amount></d:posting>`,
+    )
+    .join('');
+  return (
+    `<d:lockId>${xmlText(u.lockId)}</d:lockId><d:fencingToken>${xmlText(u.fencingToken)}</d:fencingToken>` +
+    `<d:transactionId>${xmlText(u.transactionId)}</d:transactionId>${lines}<d:release>${u.release ? 'true' : 'false'}</d:release>`
+  );
+}
+
+export function unlockFields(lockId: string): string {
+  return `<d:lockId>${xmlText(lockId)}</d:lockId>`;
 }
 
 function integerText(value: number): string {

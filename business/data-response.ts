@@ -122,7 +122,7 @@ function money<T>(parse: (text: string) => T, element: XmlElement, name: string)
 }
 
 /** Splits a response envelope into its body element or its fault. */
-export function parseEnvelope(xml: string, operation: DataOperation): ParsedResponse {
+export function parseEnvelope(xml: string, operation: DataOperation | 'Batch'): ParsedResponse {
   let root: XmlElement;
   try {
     root = parseXml(xml);
@@ -138,22 +138,46 @@ export function parseEnvelope(xml: string, operation: DataOperation): ParsedResp
     const faultstring = optionalChildText(first, 'faultstring') ?? '';
     const detail = child(first, 'detail');
     const dataFault = detail === undefined ? undefined : child(detail, 'DataFault');
-    if (dataFault === undefined) return { kind: 'soap-fault-without-detail', faultstring };
-    const code = optionalChildText(dataFault, 'code') ?? '';
-    if (!isFaultCode(code)) return { kind: 'soap-fault-without-detail', faultstring };
-    const accountId = optionalChildText(dataFault, 'accountId');
-    return {
-      kind: 'fault',
-      fault: {
-        code,
-        message: optionalChildText(dataFault, 'message') ?? '',
-        ...(accountId === undefined ? {} : { accountId }),
-        retryable: optionalChildText(dataFault, 'retryable') === 'true',
-      },
-    };
+    const fault = dataFault === undefined ? undefined : faultDetailOf(dataFault);
+    return fault === undefined ? { kind: 'soap-fault-without-detail', faultstring } : { kind: 'fault', fault };
   }
   if (first.name !== `${operation}Response`) bad(`expected <${operation}Response>, got <${first.name}>`);
   return { kind: 'body', element: first };
+}
+
+/** A DataFault's fields (data.wsdl DataFaultDetail); undefined when its code is not one of ours. */
+function faultDetailOf(element: XmlElement): DataFaultDetail | undefined {
+  const code = optionalChildText(element, 'code') ?? '';
+  if (!isFaultCode(code)) return undefined;
+  const accountId = optionalChildText(element, 'accountId');
+  return {
+    code,
+    message: optionalChildText(element, 'message') ?? '',
+    ...(accountId === undefined ? {} : { accountId }),
+    retryable: optionalChildText(element, 'retryable') === 'true',
+  };
+}
+
+/** One answer of a BatchResponse: the call's result element (lock, update, unlock) or its fault. */
+export type BatchAnswer =
+  | { readonly kind: 'answer'; readonly element: XmlElement }
+  | { readonly kind: 'fault'; readonly fault: DataFaultDetail };
+
+/** A BatchResponse's answers, one per call and in the calls' order, each of the call's kind. */
+export function readBatchResponse(element: XmlElement, callElements: readonly string[]): BatchAnswer[] {
+  const answers = childrenNamed(element, 'answer');
+  if (answers.length !== callElements.length)
+    bad(`<BatchResponse> has ${answers.length} answers for ${callElements.length} calls`);
+  return answers.map((answer, i) => {
+    const [first, ...more] = answer.children;
+    if (first === undefined || more.length > 0) return bad('an <answer> must hold exactly one element');
+    if (first.name === 'fault') {
+      const fault = faultDetailOf(first);
+      return fault === undefined ? bad('an answer <fault> without a known code') : { kind: 'fault', fault };
+    }
+    if (first.name !== callElements[i]) bad(`answer ${i + 1} is <${first.name}>, not <${String(callElements[i])}>`);
+    return { kind: 'answer', element: first };
+  });
 }
 
 function lockedAccount(element: XmlElement): LockedAccount {

@@ -326,10 +326,7 @@ function authenticate(
 }
 
 /** The service's handlers, and the batch operation's (which runs the others) if it has one. */
-function withBatch(
-  options: SoapServiceOptions,
-  runner: () => BatchRunner,
-): Readonly<Record<string, OperationHandler>> {
+function withBatch(options: SoapServiceOptions, runner: () => BatchRunner): Readonly<Record<string, OperationHandler>> {
   const spec = options.batch;
   if (spec === undefined) return options.operations;
   const batch: OperationHandler = (args, ctx) => {

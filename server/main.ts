@@ -57,7 +57,11 @@ async function main(): Promise<void> {
       principalHeader: 'business-id',
       credentials,
       operations: service.operations(),
-      batch: { operation: 'Batch', calls: { lock: 'Lock', update: 'Update', unlock: 'Unlock' }, callsMax: DATA_BATCH_CALLS_MAX },
+      batch: {
+        operation: 'Batch',
+        calls: { lock: 'Lock', update: 'Update', unlock: 'Unlock' },
+        callsMax: DATA_BATCH_CALLS_MAX,
+      },
       bodyBytesMax: config.bodyBytesMax,
       connections: config.connections,
       logger,

@@ -205,17 +205,16 @@ describe('business unit: data-tier envelopes', () => {
   const envelopes = new DataEnvelopes('b1', 'tok<&>"en');
 
   it('builds well-formed envelopes with escaped text and the header blocks of data.wsdl', () => {
-    const xml = envelopes.update(
-      'req-1',
-      'L1',
-      '42',
-      'tabc',
-      [
+    const xml = envelopes.update('req-1', {
+      lockId: 'L1',
+      fencingToken: '42',
+      transactionId: 'tabc',
+      postings: [
         { accountId: '1', amountCents: -1050 as Cents },
         { accountId: '2', amountCents: 1050 as Cents },
       ],
-      true,
-    );
+      release: true,
+    });
     // sax (strict, namespace-aware) as an independent judge of well-formedness.
     const names: string[] = [];
     const texts: Record<string, string> = {};

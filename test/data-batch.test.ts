@@ -143,7 +143,9 @@ describeEachBackend('data server Batch', (fx: () => DataFixture) => {
         ],
       ],
     ]);
-    const tooMany = batchArgs(Array.from({ length: DATA_BATCH_CALLS_MAX + 1 }, (): Call => ['unlock', [['lockId', 'x']]]));
+    const tooMany = batchArgs(
+      Array.from({ length: DATA_BATCH_CALLS_MAX + 1 }, (): Call => ['unlock', [['lockId', 'x']]]),
+    );
     for (const [name, args] of [
       ['two', two],
       ['none', none],
@@ -172,6 +174,12 @@ async function servedCount(fx: DataFixture, operation: string): Promise<number> 
   const text = await response.text();
   const line = text
     .split('\n')
-    .find((l) => !l.startsWith('#') && l.includes(`operation="${operation}"`) && l.includes('outcome="ok"') && /_total\{/.test(l));
+    .find(
+      (l) =>
+        !l.startsWith('#') &&
+        l.includes(`operation="${operation}"`) &&
+        l.includes('outcome="ok"') &&
+        /_total\{/.test(l),
+    );
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }
