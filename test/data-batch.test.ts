@@ -1,8 +1,14 @@
 import { expect } from 'chai';
-import { DATA_BATCH_CALLS_MAX } from '../common/contract';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DATA_BATCH_CALLS_MAX, DATA_NAMESPACE } from '../common/contract';
+import { DataEnvelopes, lockFields, unlockFields, updateFields } from '../business/data-envelope';
+import { Cents } from '../common/money';
 import { BankRecord } from './helpers/bank-call';
-import { callData, DataArgPair, DataCallResult, recordsOf, textOf } from './helpers/data-call';
+import { callData, dataEnvelope, DataArgPair, DataCallResult, recordsOf, textOf } from './helpers/data-call';
 import { DataFixture, describeEachBackend, lockOf } from './helpers/data-server';
+import { REPO_DIR } from './helpers/process';
+import { schemaOfWsdl, xsdVerdicts } from './helpers/xsd';
 
 // data.wsdl's Batch: several Lock / Update / Unlock calls in one request, each answered on its
 // own and in order, a refused call failing only itself; a Lock in a batch never waits.
@@ -62,6 +68,25 @@ describeEachBackend('data server Batch', (fx: () => DataFixture) => {
     expect(textOf(part(answers[1], 'fault').accountId)).to.equal(a);
     expect(textOf(part(answers[2], 'unlock').released)).to.equal('false');
     await fx().call('Unlock', [['lockId', held.lockId]], 'b2');
+  });
+
+  it('answers what data.wsdl says: the request and the BatchResponse are valid against its schema (xmllint)', async () => {
+    const id = await fx().createAccount('1.00');
+    const args = batchArgs([
+      ['lock', [['accountId', id]]],
+      ['unlock', [['lockId', 'no-such-lock']]],
+      ['lock', [['accountId', '999999999']]],
+    ]);
+    const r = await fx().call('Batch', args);
+    const body = /<soap:Body>([\s\S]*)<\/soap:Body>/.exec(r.raw)?.[1] ?? '';
+    const request = (/<soap:Body>([\s\S]*)<\/soap:Body>/.exec(dataEnvelope('Batch', args, {}))?.[1] ?? '').replace(
+      '<d:Batch>',
+      `<d:Batch xmlns:d="${DATA_NAMESPACE}">`,
+    );
+    const schema = schemaOfWsdl(readFileSync(join(REPO_DIR, 'wsdl', 'data.wsdl'), 'utf8'));
+    expect(xsdVerdicts(schema, [request, body]), body).to.deep.equal([true, true]);
+    expect(textOf(part(answersOf(r)[2], 'fault').code)).to.equal('ACCOUNT_NOT_FOUND');
+    await fx().call('Unlock', [['lockId', textOf(part(answersOf(r)[0], 'lock').lockId)]]);
   });
 
   it('moves money call by call: a good Update commits, a stale one is refused alone', async () => {
@@ -183,3 +208,35 @@ async function servedCount(fx: DataFixture, operation: string): Promise<number> 
     );
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }
+
+describe('business: the Batch envelope of the data-tier client', () => {
+  it('is valid against data.wsdl (xmllint), each call with its request id, trace context and fields', () => {
+    const envelopes = new DataEnvelopes('b1', 'token');
+    const xml = envelopes.batch([
+      { operation: 'Lock', requestId: 'r-1', traceparent: undefined, fields: lockFields(['1', '2'], undefined, 1000) },
+      {
+        operation: 'Update',
+        requestId: 'r-2',
+        traceparent: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01',
+        fields: updateFields({
+          lockId: 'L1',
+          fencingToken: '7',
+          transactionId: 't-1',
+          postings: [
+            { accountId: '1', amountCents: -150 as Cents },
+            { accountId: '2', amountCents: 150 as Cents },
+          ],
+          release: true,
+        }),
+      },
+      { operation: 'Unlock', requestId: 'r-3', traceparent: undefined, fields: unlockFields('L2') },
+    ]);
+    const body = (/<soap:Body>([\s\S]*)<\/soap:Body>/.exec(xml)?.[1] ?? '').replace(
+      '<d:Batch>',
+      `<d:Batch xmlns:d="${DATA_NAMESPACE}">`,
+    );
+    const schema = schemaOfWsdl(readFileSync(join(REPO_DIR, 'wsdl', 'data.wsdl'), 'utf8'));
+    expect(xsdVerdicts(schema, [body]), body).to.deep.equal([true]);
+    expect(xml).not.to.include('<d:request-id>');
+  });
+});
