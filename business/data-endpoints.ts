@@ -5,7 +5,8 @@ import { itemAt } from '../common/defined';
 /**
  * The data servers a business server may call (BANK_DATA_URLS), each with its own bounded
  * keep-alive pool, and which of them look alive. Calls are spread round-robin over the live
- * ones; a data server is taken out at the first failure of the connection (refused, reset,
+ * ones, one event-loop turn at a time: the first tries of all calls of one turn go to the same
+ * data server, so they travel as one Batch (data-batcher.ts) instead of one per server; a data server is taken out at the first failure of the connection (refused, reset,
  * no answer in time) and by its public `/health` (non-200 or no answer within the check
  * timeout: dead, paused, or without its database); it comes back when `/health` answers 200.
  * Every endpoint is checked every healthIntervalMs. When none looks alive, calls still go
@@ -30,6 +31,8 @@ export interface DataEndpointsOptions {
 export class DataEndpoints {
   readonly all: readonly DataEndpoint[];
   private next = 0;
+  /** Where the first tries of this event-loop turn go (cleared when the turn ends). */
+  private turnPick: DataEndpoint | undefined;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
 
@@ -54,12 +57,20 @@ export class DataEndpoints {
       const only = itemAt(this.all, 0);
       return tried.has(only) ? undefined : only;
     }
+    if (tried.size === 0 && this.turnPick?.up === true) return this.turnPick;
     const fresh = this.all.filter((e) => !tried.has(e));
     if (fresh.length === 0) return undefined;
     const live = fresh.filter((e) => e.up);
     const from = live.length > 0 ? live : fresh;
     this.next = (this.next + 1) % 1_000_000;
-    return from[this.next % from.length];
+    const picked = from[this.next % from.length];
+    if (tried.size === 0 && this.turnPick === undefined) {
+      this.turnPick = picked;
+      setImmediate(() => {
+        this.turnPick = undefined;
+      });
+    }
+    return picked;
   }
 
   /** The connection to this endpoint failed: no new calls go there until /health answers. */
