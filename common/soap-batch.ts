@@ -22,6 +22,8 @@ export interface BatchSpec {
   readonly calls: Readonly<Record<string, string>>;
   /** Calls in one batch, at most (the WSDL's maxOccurs). */
   readonly callsMax: number;
+  /** Told the number of calls of every batch that is run (a metric). */
+  readonly onBatch?: (calls: number) => void;
 }
 
 /** One call of a batch, as soap-host runs and logs it. */

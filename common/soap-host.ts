@@ -332,6 +332,7 @@ function withBatch(options: SoapServiceOptions, runner: () => BatchRunner): Read
   const batch: OperationHandler = (args, ctx) => {
     const calls = batchCalls(spec, args);
     ctx.annotate({ calls: calls.length });
+    spec.onBatch?.(calls.length);
     return runBatch(runner(), calls, ctx);
   };
   return Object.freeze({ ...options.operations, [spec.operation]: batch });

@@ -11,6 +11,7 @@ import { LatencySamples } from './lib/latency';
 import { benchObservability, BenchSummary, SUMMARY_PREFIX } from './lib/bench-observability';
 import { measurePgbenchTps, PGBENCH_ARGS, pgbenchAvailable } from './lib/bench-pgbench';
 import { cpuSecondsOf } from './lib/proc-cpu';
+import { dataServed, describeDataServed } from './lib/data-requests';
 import { defined, itemAt } from '../common/defined';
 
 /**
@@ -377,6 +378,7 @@ async function main(): Promise<void> {
     const logBefore = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
     const loadBefore = itemAt(os.loadavg(), 0);
     const dataBefore = await healthCounters(dataHealthUrl, adminToken);
+    const servedBefore = await dataServed(dataHealthUrl, adminToken);
     const selfBefore = process.cpuUsage();
     const wallBefore = performance.now();
     // CPU is measured over warm-up and run together (both are load); rates use the measured window.
@@ -384,6 +386,7 @@ async function main(): Promise<void> {
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const self = process.cpuUsage(selfBefore);
     const dataAfter = await healthCounters(dataHealthUrl, adminToken);
+    const servedAfter = await dataServed(dataHealthUrl, adminToken);
     const logAfter = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
     const loadAfter = itemAt(os.loadavg(), 0);
     // CPU and log lines are counted over warm-up and run: per transfer, divide by all of them.
@@ -415,6 +418,8 @@ async function main(): Promise<void> {
       .filter(([k]) => dataBefore.has(k))
       .map(([k, v]) => `${k} +${v - defined(dataBefore.get(k), k)}`);
     if (deltas.length > 0) out(`data server /health counters over the run: ${deltas.join(', ')}`);
+    const served = describeDataServed(servedBefore, servedAfter, transfersAll);
+    if (served !== undefined) out(`${served} (first data server)`);
     const busyMs = (dataAfter.get('groupCommitBusyMs') ?? 0) - (dataBefore.get('groupCommitBusyMs') ?? 0);
     if (busyMs > 0)
       out(

@@ -21,7 +21,8 @@ export function dataObserver(ringEntries: number): SoapObserver {
   return new SoapObserver(new ProcessMetrics('data'), ringEntries);
 }
 
-export function watchData(observer: SoapObserver, store: Store, waiters: LockWaiters): void {
+/** Returns what the SOAP edge reports of each Batch request: the number of calls it carried. */
+export function watchData(observer: SoapObserver, store: Store, waiters: LockWaiters): (calls: number) => void {
   const registers = [observer.metrics.registry];
   new Gauge({
     name: `${METRIC_PREFIX}locks_held`,
@@ -87,6 +88,13 @@ export function watchData(observer: SoapObserver, store: Store, waiters: LockWai
       journal: await store.journalOfTransactions(transactionIdsOf(entries), JOURNAL_ROWS_MAX),
     }),
   };
+  const batchCalls = new Histogram({
+    name: `${METRIC_PREFIX}batch_calls`,
+    help: 'Calls carried by one Batch request (each is counted under its own operation too).',
+    buckets: BATCH_BUCKETS,
+    registers,
+  });
+  return (calls) => batchCalls.observe(calls);
 }
 
 async function dataState(store: Store, waiters: LockWaiters): Promise<Record<string, unknown>> {

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const store = await openStore(config);
   const service = new DataService(store, config);
   const observer = dataObserver(config.traceRingEntries);
-  watchData(observer, store, service.waiters);
+  const onBatch = watchData(observer, store, service.waiters);
   const server = await startSoapServer(
     {
       service: 'data',
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
         operation: 'Batch',
         calls: { lock: 'Lock', update: 'Update', unlock: 'Unlock' },
         callsMax: DATA_BATCH_CALLS_MAX,
+        onBatch,
       },
       bodyBytesMax: config.bodyBytesMax,
       connections: config.connections,

@@ -191,6 +191,20 @@ describeEachBackend('data server Batch', (fx: () => DataFixture) => {
     expect((await servedCount(fx(), 'Lock')) - before).to.equal(1);
     expect(await servedCount(fx(), 'Batch')).to.be.at.least(1);
   });
+
+  it('reports the calls per Batch in distbank_batch_calls (histogram: _count batches, _sum calls)', async () => {
+    const before = await metricValues(fx(), ['distbank_batch_calls_count', 'distbank_batch_calls_sum']);
+    await fx().call(
+      'Batch',
+      batchArgs([
+        ['unlock', [['lockId', 'none-1']]],
+        ['unlock', [['lockId', 'none-2']]],
+        ['unlock', [['lockId', 'none-3']]],
+      ]),
+    );
+    const after = await metricValues(fx(), ['distbank_batch_calls_count', 'distbank_batch_calls_sum']);
+    expect(after.map((v, i) => v - before[i]!)).to.deep.equal([1, 3]);
+  });
 });
 
 /** data_requests_total-style counter of one operation with outcome ok, from /metrics. */
@@ -240,3 +254,13 @@ describe('business: the Batch envelope of the data-tier client', () => {
     expect(xml).not.to.include('<d:request-id>');
   });
 });
+
+/** The values of unlabelled-but-service series, e.g. a histogram's _count and _sum. */
+async function metricValues(fx: DataFixture, names: readonly string[]): Promise<number[]> {
+  const response = await fetch(new URL('/metrics', fx.url), { headers: { authorization: `Bearer ${fx.adminToken}` } });
+  const lines = (await response.text()).split('\n');
+  return names.map((name) => {
+    const line = lines.find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  });
+}
