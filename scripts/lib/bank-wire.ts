@@ -1,14 +1,17 @@
-import http from 'node:http';
+import { HttpLiteClient } from '../../common/http-lite';
 import { BANK_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../../common/contract';
 import { xmlText } from '../../common/xml-writer';
 
 /**
- * A lean raw-SOAP client for bank.wsdl, for the launcher and the benchmark: envelopes built by
- * string concatenation, one keep-alive agent with bounded sockets, answers read with a small
- * regex on leaf elements (no XML parser on the load generator's hot path). Tests that need a
- * strict parse use test/helpers/bank-call.ts instead.
+ * A lean raw-SOAP client for bank.wsdl, for the launcher, the chaos tool and the benchmark:
+ * envelopes built by string concatenation, the tiers' small keep-alive client
+ * (common/http-lite.ts; on the load generator it leaves more of a shared machine to the bank),
+ * answers read with a small regex on leaf elements (no XML parser on the load generator's hot
+ * path). Tests that need a strict parse use test/helpers/bank-call.ts instead.
  */
 const RESPONSE_BYTES_MAX = 4 * 1024 * 1024;
+/** Idle sockets are closed after this, below the servers' keep-alive timeout (5 s). */
+const IDLE_SOCKET_MS = 4000;
 
 /** What we send must be XML 1.0 text: a character the server's reader would refuse is refused here. */
 const text = (value: string): string => xmlText(value, 'refuse');
@@ -66,72 +69,44 @@ export function allLeafTexts(raw: string, name: string): string[] {
 }
 
 export class BankWire {
-  private readonly agent: http.Agent;
-  private readonly target: URL;
+  private readonly http: HttpLiteClient;
 
   constructor(
     url: string,
     private readonly options: WireOptions,
   ) {
-    this.target = new URL(url);
-    this.agent = new http.Agent({
-      keepAlive: true,
-      maxSockets: options.socketsMax,
-      maxFreeSockets: options.socketsMax,
-      timeout: 4000,
-    });
+    const target = new URL(url);
+    if (target.protocol !== 'http:') throw new Error(`the bank wire speaks http:// only, not ${url}`);
+    this.http = new HttpLiteClient(
+      {
+        host: target.hostname.replace(/^\[|\]$/g, ''),
+        port: target.port === '' ? 80 : Number(target.port),
+        socketsMax: options.socketsMax,
+        idleSocketMs: IDLE_SOCKET_MS,
+        responseBytesMax: RESPONSE_BYTES_MAX,
+      },
+      target.pathname + target.search,
+      `Content-Type: ${SOAP_CONTENT_TYPE}\r\n`,
+    );
   }
 
   /** One call. Resolves with the answer (success or fault); rejects on network errors and timeouts. */
-  call(
+  async call(
     operation: string,
     args: readonly (readonly [string, string])[],
     caller: Caller,
     requestId?: string,
   ): Promise<WireResult> {
-    const payload = Buffer.from(envelope(operation, args, caller, requestId), 'utf8');
-    return new Promise<WireResult>((resolve, reject) => {
-      const req = http.request(
-        {
-          agent: this.agent,
-          host: this.target.hostname,
-          port: this.target.port,
-          path: this.target.pathname,
-          method: 'POST',
-          headers: {
-            'content-type': SOAP_CONTENT_TYPE,
-            soapaction: soapActionHeader(BANK_NAMESPACE, operation),
-            'content-length': payload.length,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let bytes = 0;
-          res.on('data', (chunk: Buffer) => {
-            bytes += chunk.length;
-            if (bytes > RESPONSE_BYTES_MAX) req.destroy(new Error('response too large'));
-            else chunks.push(chunk);
-          });
-          res.on('end', () => {
-            clearTimeout(timer);
-            const raw = Buffer.concat(chunks, bytes).toString('utf8');
-            const status = res.statusCode ?? 0;
-            const code = status === 200 ? undefined : leafText(raw, 'code');
-            resolve(code === undefined ? { httpStatus: status, raw } : { httpStatus: status, faultCode: code, raw });
-          });
-          res.on('error', reject);
-        },
-      );
-      const timer = setTimeout(
-        () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)),
-        this.options.timeoutMs,
-      );
-      req.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      req.end(payload);
-    });
+    const response = await this.http.post(
+      `SOAPAction: ${soapActionHeader(BANK_NAMESPACE, operation)}\r\n`,
+      envelope(operation, args, caller, requestId),
+      this.options.timeoutMs,
+    );
+    const raw = response.body.toString('utf8');
+    const code = response.status === 200 ? undefined : leafText(raw, 'code');
+    return code === undefined
+      ? { httpStatus: response.status, raw }
+      : { httpStatus: response.status, faultCode: code, raw };
   }
 
   /** Like call, but a fault or a non-200 answer rejects with the code in the message. */
@@ -151,6 +126,6 @@ export class BankWire {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 }
