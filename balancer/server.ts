@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { AdminAuth, loadAdminAuth } from '../common/admin-auth';
 import { readBodyBytes } from '../common/body-bytes';
-import { AdminEndpoints, handleAdminRoute } from '../common/admin-routes';
+import { handleAdminRoute } from '../common/admin-routes';
 import { ConnectionGuard } from '../common/connection-guard';
 import { isHealthRequest, serveHealth } from '../common/health';
 import { listenOn } from '../common/listen';
@@ -46,8 +46,6 @@ interface BalancerParts extends ForwardParts {
   readonly server: http.Server;
   readonly guard: ConnectionGuard;
   readonly admin: AdminAuth;
-  /** /metrics and /admin/*: made once (a fresh object per request was ~2 % of the balancer's CPU). */
-  readonly adminEndpoints: AdminEndpoints;
   /** Requests past their body and inside the forwarding, bounded by config.inFlightMax. */
   readonly slots: { inFlight: number };
   /** Checked once: building a log line that winston then drops costs more than the proxying. */
@@ -75,7 +73,6 @@ export async function startBalancer(config: BalancerConfig, logger: Logger): Pro
       logger,
     ),
     admin,
-    adminEndpoints: observer.soap.endpoints(admin),
     slots: { inFlight: 0 },
     logInfo: logger.isInfoEnabled(),
     wsdl: Buffer.alloc(0),
@@ -110,7 +107,7 @@ function route(parts: BalancerParts, req: http.IncomingMessage, res: http.Server
     );
     return;
   }
-  if (handleAdminRoute(req, res, path, query, parts.adminEndpoints)) return;
+  if (handleAdminRoute(req, res, path, query, parts.observer.soap.endpoints(admin))) return;
   if (path !== BANK_PATH) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
