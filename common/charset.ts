@@ -43,9 +43,21 @@ function shown(name: string): string {
   return TOKEN.test(name) ? name : '(not a charset name)';
 }
 
+/** The last Content-Type read and its charset: every request of a peer sends the same one. */
+let lastContentType: string | undefined;
+let lastCharset: string | undefined;
+
 /** The charset parameter of a Content-Type, lower case, unquoted; undefined when absent. */
 export function charsetOf(contentType: string | undefined): string | undefined {
   if (contentType === undefined) return undefined;
+  if (contentType !== lastContentType) {
+    lastCharset = readCharset(contentType);
+    lastContentType = contentType;
+  }
+  return lastCharset;
+}
+
+function readCharset(contentType: string): string | undefined {
   for (const parameter of contentType.split(';').slice(1)) {
     const eq = parameter.indexOf('=');
     if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== 'charset') continue;

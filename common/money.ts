@@ -18,11 +18,20 @@ export const AMOUNT_CENTS_MAX_DEFAULT = 100_000_000 as Cents;
 const UNSIGNED_DECIMAL = /^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$/;
 const SIGNED_DECIMAL = /^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$/;
 
+/**
+ * The cents of a text that matched UNSIGNED_DECIMAL or SIGNED_DECIMAL, by a loop over its digits
+ * (split, padEnd and Number were ~1 % of a business server's CPU). Exact below 2^53; a text
+ * past that is past BALANCE_CENTS_MAX either way, and refused by the caller.
+ */
 function textToCents(text: string): number {
-  const negative = text.startsWith('-');
-  const unsigned = negative ? text.slice(1) : text;
-  const [whole = '0', fraction = ''] = unsigned.split('.');
-  const cents = Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+  const negative = text.charCodeAt(0) === 0x2d; // '-'
+  let i = negative ? 1 : 0;
+  let whole = 0;
+  for (; i < text.length && text.charCodeAt(i) !== 0x2e; i++) whole = whole * 10 + (text.charCodeAt(i) - 0x30); // up to '.'
+  let fraction = 0;
+  let fractionDigits = 0;
+  for (i++; i < text.length; i++, fractionDigits++) fraction = fraction * 10 + (text.charCodeAt(i) - 0x30);
+  const cents = whole * 100 + (fractionDigits === 1 ? fraction * 10 : fraction);
   return negative ? -cents : cents;
 }
 

@@ -94,7 +94,7 @@ export class SoapObserver {
 
   /** A ring entry of work this process did for a request (a balancer attempt, a data-tier call). */
   record(entry: Omit<TraceEntry, 'service'>): void {
-    this.ring.add({ ...entry, service: this.metrics.service });
+    this.ring.addFor(this.metrics.service, entry);
   }
 }
 

@@ -11,6 +11,9 @@ import { AccountRow, EntryKind, IdempotencyRow, LockRow, StoredJournalRow } from
 export type Row = Record<string, unknown>;
 
 export function int8(value: unknown): number {
+  // The functions' JSON numbers: a safe integer is its own value (-0 as 0, as its text reads);
+  // anything else takes the text path below, for its error.
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value === 0 ? 0 : value;
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string' || !/^-?[0-9]{1,16}$/.test(text)) throw new Error(`not a BIGINT: ${String(value)}`);
   const n = Number(text);
