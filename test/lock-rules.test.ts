@@ -107,6 +107,19 @@ describe('lock rules (pure): leases, all-or-none locking, fencing, postings, rep
       expect(out).to.deep.include({ accountId: 1, kind: 'TRANSFER_OUT', counterpartyAccountId: 2 });
       expect(into).to.deep.include({ accountId: 2, kind: 'TRANSFER_IN', counterpartyAccountId: 1 });
     });
+    it('each classified posting is the posting, its kind and its counterparty: nothing else, in that order', () => {
+      const all = [...classifyPostings([posting(2, 5), posting(1, -5)]), ...classifyPostings([posting(3, -7)])];
+      expect(all).to.deep.equal([
+        { accountId: 1, amountCents: -5, kind: 'TRANSFER_OUT', counterpartyAccountId: 2 },
+        { accountId: 2, amountCents: 5, kind: 'TRANSFER_IN', counterpartyAccountId: 1 },
+        { accountId: 3, amountCents: -7, kind: 'WITHDRAWAL' },
+      ]);
+      expect(all.map((p) => Object.keys(p).join())).to.deep.equal([
+        'accountId,amountCents,kind,counterpartyAccountId',
+        'accountId,amountCents,kind,counterpartyAccountId',
+        'accountId,amountCents,kind',
+      ]);
+    });
     it('refuses unbalanced pairs, the same account twice, and 3+ postings', () => {
       expect(codeOf(() => classifyPostings([posting(1, -5), posting(2, 4)]))).to.equal('INVALID_REQUEST');
       expect(codeOf(() => classifyPostings([posting(1, -5), posting(1, 5)]))).to.equal('INVALID_REQUEST');
