@@ -57,16 +57,23 @@ export function boundedEntry(entry: Omit<TraceEntry, 'service'>, service?: strin
     const value = fields[key]; // keys then values: no [key, value] pair made per field
     if (typeof value === 'string') out[key] = cut(value);
     else if (Array.isArray(value)) out[key] = value.slice(0, LIST_ITEMS_MAX).map((v) => cut(String(v)));
-    else if (value !== null && typeof value === 'object') {
-      out[key] = Object.fromEntries(
-        Object.entries(value as Record<string, unknown>)
-          .slice(0, LIST_ITEMS_MAX)
-          .map(([k, v]) => [cut(k), cut(String(v))]),
-      );
-    } else out[key] = value;
+    else if (value !== null && typeof value === 'object') out[key] = boundedRecord(value as Record<string, unknown>);
+    else out[key] = value;
   }
   if (service !== undefined) out.service = cut(service);
   return out as unknown as TraceEntry;
+}
+
+/** The first LIST_ITEMS_MAX pairs of a record, keys and values cut (a loop: no arrays of pairs on the way). */
+function boundedRecord(record: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const keys = Object.keys(record);
+  const count = Math.min(keys.length, LIST_ITEMS_MAX);
+  for (let i = 0; i < count; i++) {
+    const key = keys[i] as string;
+    out[cut(key)] = cut(String(record[key]));
+  }
+  return out;
 }
 
 export class TraceRing {

@@ -48,6 +48,19 @@ describe('trace ring and W3C traceparent', () => {
     expect(e!.detail!.big).to.have.length(TEXT_CHARS_MAX);
   });
 
+  it('keeps the first LIST_ITEMS_MAX detail pairs, in order, keys and values cut', () => {
+    const ring = new TraceRing(1);
+    const detail = Object.fromEntries(Array.from({ length: 100 }, (_v, i) => [`k${i}${'z'.repeat(200)}`, `v${i}`]));
+    ring.add(entry(1, { detail }));
+    const kept = ring.recent(1)[0]!.detail!;
+    const keys = Object.keys(kept);
+    expect(keys).to.have.length(LIST_ITEMS_MAX);
+    keys.forEach((key, i) => {
+      expect(key).to.equal(`k${i}${'z'.repeat(200)}`.slice(0, TEXT_CHARS_MAX));
+      expect(kept[key]).to.equal(`v${i}`);
+    });
+  });
+
   it('finds by request id, trace id or transaction id, oldest first', () => {
     const ring = new TraceRing(10);
     ring.add(entry(1, { traceId: 'abc' }));
