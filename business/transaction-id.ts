@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../common/sha256';
 
 /**
  * The data tier's transaction id of a client request, derived from (client-id, request-id):
@@ -9,11 +9,5 @@ import { createHash } from 'node:crypto';
  * [A-Za-z0-9_.:-] as bank.wsdl says); without one, the edge supplies a random one.
  */
 export function transactionIdFor(clientId: string, requestId: string): string {
-  return (
-    't' +
-    createHash('sha256')
-      .update(clientId + '\n' + requestId, 'utf8')
-      .digest('hex')
-      .slice(0, 32)
-  );
+  return 't' + sha256Hex(clientId + '\n' + requestId).slice(0, 32);
 }

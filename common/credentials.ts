@@ -1,6 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PRINCIPAL_ID_PATTERN } from './contract';
+import { sha256Hex } from './sha256';
 
 /**
  * Credentials of callers (clients of the bank, business servers of the data tier), kept as
@@ -29,7 +30,7 @@ export const VERIFIED_PAIRS_MAX = 1024;
 const PAIR_SEPARATOR = '\n';
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return sha256Hex(token);
 }
 
 /** A fresh token: 32 random bytes, base64url (43 characters). */
