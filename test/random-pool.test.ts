@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { RANDOM_POOL_BYTES, RandomPool, sharedRandomPool } from '../common/random-pool';
+import { randomFillSync } from 'node:crypto';
+import { RANDOM_POOL_BYTES, randomBase64url, RandomPool, sharedRandomPool } from '../common/random-pool';
 import { assignedRequestId } from '../balancer/request-id';
 import { newSpanId, traceContextOf } from '../common/trace-ring';
 
@@ -33,6 +34,27 @@ describe('random pool (ids from one randomFillSync per pool of bytes)', () => {
     expect(ids.slice(5, 10)).to.deep.equal(Array<string>(5).fill('02'.repeat(12)));
     expect(ids[10]).to.equal('03'.repeat(12));
     expect(chunks.every((c) => c.length === 64)).to.equal(true);
+  });
+
+  it('base64url ids: the same bytes as the hex ones would be, unpadded, from the same pool', () => {
+    const bytes: Buffer[] = [];
+    const pool = new RandomPool(48, (buffer) => {
+      randomFillSync(buffer);
+      bytes.push(Buffer.from(buffer));
+    });
+    const ids = [pool.base64url(16), pool.hex(16), pool.base64url(16), pool.base64url(16)];
+    expect(pool.refills).to.equal(2);
+    const [first, second] = bytes as [Buffer, Buffer];
+    expect(ids).to.deep.equal([
+      first.toString('base64url', 0, 16),
+      first.toString('hex', 16, 32),
+      first.toString('base64url', 32, 48),
+      second.toString('base64url', 0, 16),
+    ]);
+    expect(ids[0]).to.match(/^[A-Za-z0-9_-]{22}$/);
+    const seen = new Set(Array.from({ length: 20_000 }, () => randomBase64url(16)));
+    expect(seen.size).to.equal(20_000);
+    expect(() => pool.base64url(49)).to.throw(RangeError);
   });
 
   it('an id as long as the pool takes a whole refill; longer, zero or fractional lengths are refused', () => {
