@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBase64url } from '../common/random-pool';
 import { ENTRY_ID_PATTERN, ENTRY_KINDS, isEntryKind } from '../common/contract';
 import { formatCents, parseBalance, parseSignedAmount } from '../common/money';
 import { fault } from '../common/service-fault';
@@ -137,7 +137,7 @@ export class DataService {
     const request: LockRequest = {
       holder: ctx.principalId,
       accountIds,
-      lockId: randomBytes(16).toString('base64url'),
+      lockId: randomBase64url(16),
       leaseMs,
       willWait: waitMs > 0,
     };
