@@ -444,8 +444,11 @@ async function main(): Promise<void> {
   } finally {
     wire.close();
     if (cluster !== undefined) {
-      await cluster.stop();
-      if (config.keep) out(`cluster data and log kept in ${cluster.dir}`);
+      await cluster.stop(config.keep);
+      if (config.keep)
+        out(
+          `cluster data and log kept in ${cluster.dir}${cluster.pgSchema === undefined ? '' : `, PostgreSQL schema ${cluster.pgSchema}`}`,
+        );
       else rmSync(cluster.dir, { recursive: true, force: true });
     }
   }

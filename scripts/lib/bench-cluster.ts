@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,9 @@ import { defined, itemAt } from '../../common/defined';
  * A fresh cluster for one benchmark run: `node dist/scripts/cluster.js` on free ports in a temp
  * dir, its logs to <dir>/cluster.log. The launcher's stderr (and so every child's, inherited) is
  * that file itself, not a pipe read here: a reader woken for every log line is load the bench
- * would measure. Gives the balancer URL, the owners' credentials and every
+ * would measure. Over PostgreSQL each run has a schema of its own (BANK_PG_SCHEMA bench_<hex>,
+ * unless the caller names one), dropped when the cluster stops: a run starts from the same
+ * empty tables as the last, not from every earlier run's journal. Gives the balancer URL, the owners' credentials and every
  * process's pid (from cluster.json) for the CPU accounting.
  */
 export interface BenchCluster {
@@ -28,7 +32,10 @@ export interface BenchCluster {
   readonly businessUrls: readonly string[];
   /** Every process's log lines (the launcher's stderr, inherited by the children). */
   readonly logPath: string;
-  stop(): Promise<void>;
+  /** The run's own PostgreSQL schema, when it made one. */
+  readonly pgSchema: string | undefined;
+  /** Stops every process; drops the run's schema unless keepData. */
+  stop(keepData?: boolean): Promise<void>;
 }
 
 interface ClusterFileShape {
@@ -108,7 +115,12 @@ export async function startBenchCluster(options: {
     ).join(','),
     BANK_DEMO_DEPOSIT: '0.01',
   });
+  const scratchSchema =
+    options.databaseUrl !== undefined && env.BANK_PG_SCHEMA === undefined
+      ? `bench_${randomBytes(4).toString('hex')}`
+      : undefined;
   if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
+  if (scratchSchema !== undefined) env.BANK_PG_SCHEMA = scratchSchema;
   const logPath = join(dir, 'cluster.log');
   const logFd = openSync(logPath, 'a', 0o600);
   const child = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], {
@@ -145,9 +157,25 @@ export async function startBenchCluster(options: {
     adminToken: info.adminToken,
     businessUrls: info.businessUrls,
     logPath,
-    async stop() {
+    pgSchema: scratchSchema,
+    async stop(keepData = false) {
       child.kill('SIGTERM');
       await exited;
+      if (scratchSchema !== undefined && !keepData)
+        await dropSchema(defined(options.databaseUrl, 'the database URL'), scratchSchema);
     },
   };
+}
+
+/** The run's schema goes; when it cannot (PostgreSQL down), the run's result stands and we say so. */
+async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } catch (error) {
+    process.stderr.write(`could not drop the run's PostgreSQL schema ${schema}: ${(error as Error).message}\n`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
