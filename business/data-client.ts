@@ -209,11 +209,11 @@ export class DataClient {
     postings: readonly DataPosting[],
     release: boolean,
   ): Promise<UpdateOutcome> {
-    const fields = { lockId, fencingToken, transactionId, postings, release };
+    const batchFields = updateFields({ lockId, fencingToken, transactionId, postings, release });
     const request = {
       operation: 'Update' as const,
-      xml: this.envelopes.update(scope.requestId, fields),
-      batchFields: updateFields(fields),
+      xml: this.envelopes.wrap('Update', scope.requestId, batchFields),
+      batchFields,
     };
     return this.call(scope, request, readUpdateResponse, {
       fencingToken,
@@ -223,8 +223,9 @@ export class DataClient {
   }
 
   async unlock(scope: CallScope, lockId: string): Promise<boolean> {
-    const xml = this.envelopes.unlock(scope.requestId, lockId);
-    return this.call(scope, { operation: 'Unlock', xml, batchFields: unlockFields(lockId) }, readUnlockResponse);
+    const batchFields = unlockFields(lockId);
+    const xml = this.envelopes.wrap('Unlock', scope.requestId, batchFields);
+    return this.call(scope, { operation: 'Unlock', xml, batchFields }, readUnlockResponse);
   }
 
   async createAccount(

@@ -53,7 +53,8 @@ export class DataEnvelopes {
       `<d:business-id>${xmlText(businessId)}</d:business-id>`;
   }
 
-  private wrap(operation: DataOperation, requestId: string, inner: string): string {
+  /** The envelope of one operation around its fields (built once, also for a Batch call). */
+  wrap(operation: DataOperation, requestId: string, inner: string): string {
     return (
       `${this.prefix}<d:request-id>${xmlText(requestId)}</d:request-id></soap:Header>` +
       `<soap:Body><d:${operation}>${inner}</d:${operation}></soap:Body></soap:Envelope>`
