@@ -10,7 +10,7 @@ import { DemoCredentials } from './lib/cluster-credentials';
 import { LatencySamples } from './lib/latency';
 import { benchObservability, BenchSummary, SUMMARY_PREFIX } from './lib/bench-observability';
 import { measurePgbenchTps, PGBENCH_ARGS, pgbenchAvailable } from './lib/bench-pgbench';
-import { cpuSecondsOf } from './lib/proc-cpu';
+import { cpuSecondsOf, cpuSecondsOfCommand, machineBusySeconds } from './lib/proc-cpu';
 import { dataServed, describeDataServed } from './lib/data-requests';
 import { defined, itemAt } from '../common/defined';
 
@@ -267,6 +267,7 @@ function printCpu(
   loadGenSeconds: number,
   wallSeconds: number,
   transfers: number,
+  outside: OutsideCpu,
 ): number {
   out(`CPU seconds over ${wallSeconds.toFixed(1)} s (share of one core; µs per transfer):`);
   const line = (name: string, seconds: number): string => {
@@ -287,7 +288,23 @@ function printCpu(
   }
   out(line('load gen', loadGenSeconds));
   out(line('all', total));
+  // Not in `all` (the bank's node processes): PostgreSQL's processes here, and the whole machine.
+  const postgresSeconds = cpuSecondsOfCommand('postgres') - outside.postgresSeconds;
+  if (postgresSeconds > 0) out(`${line('postgresql', postgresSeconds)}  (its processes on this machine)`);
+  const machineSeconds = machineBusySeconds();
+  if (machineSeconds !== undefined && outside.machineSeconds !== undefined)
+    out(`${line('machine', machineSeconds - outside.machineSeconds)}  (every process, all cores)`);
   return (total * 1e6) / transfers;
+}
+
+/** CPU counters outside the bank's own processes, read before the run (printCpu subtracts them). */
+interface OutsideCpu {
+  readonly postgresSeconds: number;
+  readonly machineSeconds: number | undefined;
+}
+
+function outsideCpuNow(): OutsideCpu {
+  return { postgresSeconds: cpuSecondsOfCommand('postgres'), machineSeconds: machineBusySeconds() };
 }
 
 /** Lines in the cluster's log file so far (the bench's own temp file: small enough to read). */
@@ -375,6 +392,7 @@ async function main(): Promise<void> {
       out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
     const pgbenchTps = await comparePgbench(config);
     const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
+    const outsideBefore = outsideCpuNow();
     const logBefore = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
     const loadBefore = itemAt(os.loadavg(), 0);
     const dataBefore = await healthCounters(dataHealthUrl, adminToken);
@@ -413,7 +431,14 @@ async function main(): Promise<void> {
         `log level ${config.logLevel}: ${defined(logAfter, 'the log lines after') - defined(logBefore, 'the log lines before')} log lines over the run, ${logLinesPerTransfer.toFixed(2)} per transfer`,
       );
     out(`load average (1 min) before / after the run: ${loadBefore.toFixed(1)} / ${loadAfter.toFixed(1)}`);
-    const cpuUsPerTransfer = printCpu(pids, cpuBefore, (self.user + self.system) / 1e6, wallSeconds, transfersAll);
+    const cpuUsPerTransfer = printCpu(
+      pids,
+      cpuBefore,
+      (self.user + self.system) / 1e6,
+      wallSeconds,
+      transfersAll,
+      outsideBefore,
+    );
     const deltas = [...dataAfter]
       .filter(([k]) => dataBefore.has(k))
       .map(([k, v]) => `${k} +${v - defined(dataBefore.get(k), k)}`);

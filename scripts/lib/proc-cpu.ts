@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time of a process from /proc/<pid>/stat (utime + stime, fields 14 and 15, in clock
@@ -31,4 +31,40 @@ export function cpuSecondsOf(pid: number): number | undefined {
   const stime = Number(after[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
   return (utime + stime) / clockTicks();
+}
+
+/**
+ * CPU seconds of every live process whose command is `name` (e.g. PostgreSQL's backends and
+ * background workers, all called "postgres"). Processes that exited meanwhile (an autovacuum
+ * worker) are not counted: machineBusySeconds() is the upper bound.
+ */
+export function cpuSecondsOfCommand(name: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone since the listing
+    }
+    if (text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')) !== name) continue;
+    total += cpuSecondsOf(Number(entry)) ?? 0;
+  }
+  return total;
+}
+
+/** Busy CPU seconds of the whole machine, all cores (the first line of /proc/stat, less idle and iowait). */
+export function machineBusySeconds(): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = (text.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  const busy = [user, nice, system, irq, softirq, steal].reduce<number>((s, v) => s + (v ?? 0), 0);
+  return Number.isFinite(busy) ? busy / clockTicks() : undefined;
 }
