@@ -341,6 +341,7 @@ async function main(): Promise<void> {
     );
     cluster = await startBenchCluster({
       businessCount: config.businessCount,
+      clients: config.clients,
       owners: config.owners,
       logLevel: config.logLevel,
       databaseUrl: config.databaseUrl,

@@ -151,6 +151,7 @@ export async function startChaosCluster(options: ChaosOptions, hosts?: HostsSetu
   if (hosts !== undefined) env.BANK_CLUSTER_PLACEMENT = placementOf(hosts);
   return startBenchCluster({
     businessCount: options.businessCount,
+    clients: options.clients + READ_CONCURRENCY,
     owners: options.owners,
     ownerPrefix: 'chaos',
     logLevel: 'warn',

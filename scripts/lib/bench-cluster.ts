@@ -1,3 +1,4 @@
+import { benchBusinessLimits } from './bench-limits';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
@@ -81,6 +82,8 @@ export function readClusterFile(dir: string):
 
 export async function startBenchCluster(options: {
   businessCount: number;
+  /** Concurrent callers the load test will have, at most (none of them is refused by a queue limit). */
+  clients: number;
   owners: number;
   /** Demo client ids are <ownerPrefix>1..<ownerPrefix>N (default bench). */
   ownerPrefix?: string;
@@ -91,14 +94,8 @@ export async function startBenchCluster(options: {
   env: Readonly<Record<string, string | undefined>>;
 }): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));
-  // A load test of a few owners is not a fair share of the bank: the per-client limits
-  // (business/README.md) are lifted unless the caller sets them.
-  const env: Record<string, string> = {
-    BANK_CLIENT_RATE_PER_S: '1000000',
-    BANK_CLIENT_BURST: '1000000',
-    BANK_ACCOUNTS_PER_CLIENT_MAX: '1000000',
-    BANK_ACCOUNT_QUEUE_PER_CLIENT_MAX: '63',
-  };
+  // A load test of a few owners is not a fair share of the bank (bench-limits.ts).
+  const env: Record<string, string> = benchBusinessLimits(options.clients);
   for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, {
     BANK_DATA_DIR: dir,
