@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asCents } from '../common/money';
 import { BENCH_SETTINGS } from './bench-settings';
+import { dropSchema } from './pg-schema-name';
 import { classifyPostings } from './lock-rules';
 import { PostgresStore } from './postgres-store';
 import { SqliteStore } from './sqlite-store';
@@ -106,13 +107,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await store.close();
-    if (DATABASE_URL !== undefined) {
-      const { Client } = await import('pg');
-      const c = new Client({ connectionString: DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
-    }
+    if (DATABASE_URL !== undefined) await dropSchema(DATABASE_URL, schema);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,7 @@ import {
 import { LOG_LEVELS } from '../common/logger';
 import { RING_ENTRIES_DEFAULT, RING_ENTRIES_MAX, TRACE_RING_ENV } from '../common/trace-ring';
 import { Env, intSetting, oneOfSetting, optionalStringSetting, stringSetting, withFlags } from '../common/settings';
+import { PG_SCHEMA_PATTERN } from './pg-schema-name';
 
 /**
  * The data server's configuration, parsed once at start into a frozen object. Nothing else in
@@ -85,7 +86,6 @@ export const DATA_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 /** Descriptors besides client connections and the PostgreSQL pool: files, slack. */
 const DESCRIPTORS_RESERVED = 64;
 
-const PG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 const LOG_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 export function loadDataConfig(env: Env, argv: readonly string[]): DataConfig {

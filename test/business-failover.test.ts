@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Client } from 'pg';
+import { dropSchema } from '../server/pg-schema-name';
 import { callBank } from './helpers/bank-call';
 import {
   cents,
@@ -76,9 +76,7 @@ describe('business tier: failover among data servers (SIGKILL of one of two unde
   after(async () => {
     await cluster?.stop();
     if (cluster === undefined) return;
-    const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => client.end());
+    await dropSchema(databaseUrl, schema);
   });
 
   it('zero money lost, every acknowledged transfer exactly once, only retryable faults, p99 in the failover second < 1 s', async () => {

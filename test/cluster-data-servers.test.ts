@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { readClusterFile } from '../scripts/lib/bench-cluster';
+import { dropSchema } from '../server/pg-schema-name';
 import { healthDetails } from './helpers/admin';
 import { callBank } from './helpers/bank-call';
 import { testDatabaseUrlOrSkip } from './helpers/data-server';
@@ -112,9 +112,7 @@ describe('cluster launcher with several data servers', function () {
       expect(r.body?.['balance'], r.raw).to.equal('1000.00');
     } finally {
       await cluster.kill('SIGTERM');
-      const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => client.end());
+      await dropSchema(url, schema);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { dropSchema } from '../server/pg-schema-name';
 import { callWithRetry, cents, field, openAccount, startCluster, statementOf, TestCluster } from './helpers/cluster';
 
 /**
@@ -31,15 +31,7 @@ describe('cluster over PostgreSQL with two data servers', function () {
   });
   after(async () => {
     await cluster?.stop();
-    if (cluster !== undefined) {
-      const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await client.end();
-      }
-    }
+    if (cluster !== undefined) await dropSchema(databaseUrl, schema);
   });
 
   it('100 concurrent withdrawals of 10.00 from 500.00 across both data servers: exactly 50 succeed', async () => {

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { asCents } from '../common/money';
 import { isServiceFault } from '../common/service-fault';
 import { classifyPostings } from '../server/lock-rules';
+import { dropSchema } from '../server/pg-schema-name';
 import { PostgresStore } from '../server/postgres-store';
 import { StoredAccountId, LockResult, UpdateRequest } from '../server/store';
 import { testDatabaseUrlOrSkip } from './helpers/data-server';
@@ -45,7 +46,7 @@ describe('PostgreSQL group commit: one transaction per batch, one answer per ite
   afterEach(async () => {
     await admin.query('ROLLBACK'); // a failed test may leave the admin's transaction open
     await store.close();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await dropSchema(url, schema);
   });
 
   async function open(cents: number): Promise<StoredAccountId> {

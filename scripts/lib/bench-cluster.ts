@@ -1,7 +1,6 @@
 import { benchBusinessLimits } from './bench-limits';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { parseReadyLine } from '../../common/ready';
 import { DemoCredentials, readAdminToken } from './cluster-credentials';
 import { dataServerName } from './cluster-config';
+import { dropSchema } from '../../server/pg-schema-name';
 import { DIST_DIR } from './supervised-child';
 import { defined, itemAt } from '../../common/defined';
 
@@ -159,20 +159,16 @@ export async function startBenchCluster(options: {
       child.kill('SIGTERM');
       await exited;
       if (scratchSchema !== undefined && !keepData)
-        await dropSchema(defined(options.databaseUrl, 'the database URL'), scratchSchema);
+        await dropRunSchema(defined(options.databaseUrl, 'the database URL'), scratchSchema);
     },
   };
 }
 
 /** The run's schema goes; when it cannot (PostgreSQL down), the run's result stands and we say so. */
-async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
-  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+async function dropRunSchema(databaseUrl: string, schema: string): Promise<void> {
   try {
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await dropSchema(databaseUrl, schema);
   } catch (error) {
     process.stderr.write(`could not drop the run's PostgreSQL schema ${schema}: ${(error as Error).message}\n`);
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { hashToken, newToken } from '../../common/credentials';
+import { dropSchema } from '../../server/pg-schema-name';
 import { testAdmin } from './admin';
 import { BankRecord } from './bank-call';
 import { callData, DataArgPair, DataCallResult, DataHeaders, recordsOf, textOf } from './data-call';
@@ -53,13 +53,7 @@ export function postgresBackend(databaseUrl: string): DataBackend {
     env: { BANK_DATA_DIR: tempDir, DATABASE_URL: databaseUrl, BANK_PG_SCHEMA: schema },
     tempDir,
     cleanup: async () => {
-      const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await client.end();
-      }
+      await dropSchema(databaseUrl, schema);
       rmSync(tempDir, { recursive: true, force: true });
     },
   };
