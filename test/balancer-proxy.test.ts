@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requestIdBlock } from '../balancer/request-id';
 import { healthDetails, testAdmin } from './helpers/admin';
+import { fetchMetrics } from './helpers/metrics';
 import { REPO_DIR, RunningProcess, startProcess } from './helpers/process';
 import { RESPONSE_BYTES_MAX_DEFAULT } from '../balancer/config';
 import { BALANCE_CENTS_MAX, formatCents } from '../common/money';
@@ -315,9 +316,7 @@ describe('balancer: proxying to real upstream servers', function () {
     });
     expect(r.body).to.contain('larger than 8192 bytes');
     expect(a.seen.length + b.seen.length).to.equal(2);
-    const metrics = await (
-      await fetch(new URL('/metrics', lb.url), { headers: { authorization: `Bearer ${admin.token}` } })
-    ).text();
+    const metrics = (await fetchMetrics(lb.url, admin.token)).text;
     expect(metrics).to.match(/distbank_requests_total\{[^}]*outcome="INTERNAL_ERROR"[^}]*\} 1/);
   });
 

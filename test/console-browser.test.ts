@@ -10,6 +10,7 @@ import { lockOf } from './helpers/data-server';
 import { launchCluster, LaunchedCluster } from './helpers/launched-cluster';
 import { REPO_DIR, RunningProcess, startProcess } from './helpers/process';
 import { ifAssigned } from './helpers/if-assigned';
+import { fetchMetrics, sampleSum } from './helpers/metrics';
 
 /**
  * The console in a real browser (Debian's chromium, headless, driven by puppeteer-core) against
@@ -200,11 +201,8 @@ describe('console in headless Chromium', function () {
     const injectedTotal = async (): Promise<number> => {
       let total = 0;
       for (const url of businessUrls) {
-        const text = await (
-          await fetch(new URL('/metrics', url), { headers: { authorization: `Bearer ${cluster.adminToken}` } })
-        ).text();
-        for (const m of text.matchAll(/^distbank_faults_injected_total\{[^}]*action="fault"[^}]*\} (\d+)$/gm))
-          total += Number(m[1]);
+        const { text } = await fetchMetrics(url, cluster.adminToken);
+        total += sampleSum(text, 'distbank_faults_injected_total', { action: 'fault' });
       }
       return total;
     };

@@ -7,6 +7,7 @@ import { Cents } from '../common/money';
 import { BankRecord } from './helpers/bank-call';
 import { callData, dataEnvelope, DataArgPair, DataCallResult, recordsOf, textOf } from './helpers/data-call';
 import { DataFixture, describeEachBackend, lockOf } from './helpers/data-server';
+import { fetchMetrics, sampleSum } from './helpers/metrics';
 import { REPO_DIR } from './helpers/process';
 import { schemaOfWsdl, xsdVerdicts } from './helpers/xsd';
 
@@ -207,20 +208,10 @@ describeEachBackend('data server Batch', (fx: () => DataFixture) => {
   });
 });
 
-/** data_requests_total-style counter of one operation with outcome ok, from /metrics. */
+/** distbank_requests_total of one operation with outcome ok, from /metrics. */
 async function servedCount(fx: DataFixture, operation: string): Promise<number> {
-  const response = await fetch(new URL('/metrics', fx.url), { headers: { authorization: `Bearer ${fx.adminToken}` } });
-  const text = await response.text();
-  const line = text
-    .split('\n')
-    .find(
-      (l) =>
-        !l.startsWith('#') &&
-        l.includes(`operation="${operation}"`) &&
-        l.includes('outcome="ok"') &&
-        /_total\{/.test(l),
-    );
-  return line === undefined ? 0 : Number(line.split(' ').pop());
+  const { text } = await fetchMetrics(fx.url, fx.adminToken);
+  return sampleSum(text, 'distbank_requests_total', { operation, outcome: 'ok' });
 }
 
 describe('business: the Batch envelope of the data-tier client', () => {
@@ -255,12 +246,8 @@ describe('business: the Batch envelope of the data-tier client', () => {
   });
 });
 
-/** The values of unlabelled-but-service series, e.g. a histogram's _count and _sum. */
+/** The values of unlabelled-but-service series (one sample each), e.g. a histogram's _count and _sum. */
 async function metricValues(fx: DataFixture, names: readonly string[]): Promise<number[]> {
-  const response = await fetch(new URL('/metrics', fx.url), { headers: { authorization: `Bearer ${fx.adminToken}` } });
-  const lines = (await response.text()).split('\n');
-  return names.map((name) => {
-    const line = lines.find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-  });
+  const { text } = await fetchMetrics(fx.url, fx.adminToken);
+  return names.map((name) => sampleSum(text, name));
 }

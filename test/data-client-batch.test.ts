@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { DataClient, DataCallError } from '../business/data-client';
 import { createLogger } from '../common/logger';
 import { DataFixture, lockOf, sqliteBackend } from './helpers/data-server';
+import { fetchMetrics, sampleSum } from './helpers/metrics';
 
 // The business server's data-tier client batches the Lock / Update / Unlock calls of one moment
 // (business/data-batcher.ts) against a real data server process: fewer requests, the same
@@ -132,13 +133,8 @@ describe('data client: batching of calls (against a real data server)', function
   });
 });
 
-/** requests_total of one operation, any outcome, from the data server's /metrics. */
+/** distbank_requests_total of one operation, any outcome, from the data server's /metrics. */
 async function served(fx: DataFixture, operation: string): Promise<number> {
-  const response = await fetch(new URL('/metrics', fx.url), { headers: { authorization: `Bearer ${fx.adminToken}` } });
-  let total = 0;
-  for (const line of (await response.text()).split('\n')) {
-    if (line.startsWith('#') || !/requests_total\{/.test(line) || !line.includes(`operation="${operation}"`)) continue;
-    total += Number(line.split(' ').pop());
-  }
-  return total;
+  const { text } = await fetchMetrics(fx.url, fx.adminToken);
+  return sampleSum(text, 'distbank_requests_total', { operation });
 }

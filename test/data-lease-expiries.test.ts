@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { DataFixture, describeEachBackend, lockOf } from './helpers/data-server';
+import { fetchMetrics, sampleValues } from './helpers/metrics';
 
 /**
  * distbank_lease_expiries_total on the data server's /metrics, over SQLite and over PostgreSQL
@@ -13,10 +14,9 @@ const PAST_LEASE_MS = 250;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function leaseExpiries(fx: DataFixture): Promise<number> {
-  const res = await fetch(new URL('/metrics', fx.url), { headers: { authorization: `Bearer ${fx.adminToken}` } });
+  const res = await fetchMetrics(fx.url, fx.adminToken);
   expect(res.status).to.equal(200);
-  const text = await res.text();
-  const value = /^distbank_lease_expiries_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
+  const value = sampleValues(res.text, 'distbank_lease_expiries_total')[0];
   expect(value, 'distbank_lease_expiries_total in /metrics').to.not.equal(undefined);
   return Number(value);
 }

@@ -33,6 +33,7 @@ with BankClient(os.environ["BANK_URL"], os.environ["CLIENT_ID"], os.environ["AUT
     print(json.dumps({"from": a, "to": b, "ids": ids}))
 `;
 import { ifAssigned } from './helpers/if-assigned';
+import { fetchMetrics, sampleSum } from './helpers/metrics';
 
 function runPython(env: Record<string, string>): Promise<{ from: string; to: string; ids: string[] }> {
   return new Promise((resolve, reject) => {
@@ -139,11 +140,8 @@ describe('fault injection: clients against 30 % drop-after-commit on Transfer', 
     }
     let metric = 0;
     for (const url of cluster.businessUrls) {
-      const text = await (
-        await fetch(url.replace(/\/bank$/, '/metrics'), { headers: { authorization: `Bearer ${cluster.adminToken}` } })
-      ).text();
-      const line = /^distbank_faults_injected_total\{[^}]*action="drop-after-commit"[^}]*\} (\d+)$/m.exec(text);
-      metric += line === null ? 0 : Number(line[1]);
+      const { text } = await fetchMetrics(url, cluster.adminToken);
+      metric += sampleSum(text, 'distbank_faults_injected_total', { action: 'drop-after-commit' });
     }
     expect(metric, 'distbank_faults_injected_total').to.equal(counted);
     await sleep(500); // the file transport writes asynchronously

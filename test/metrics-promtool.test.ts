@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { callWithRetry, openAccount, startCluster, TestCluster } from './helpers/cluster';
 import { ifAssigned } from './helpers/if-assigned';
+import { fetchMetrics, sampleSum } from './helpers/metrics';
 
 /**
  * Every process serves Prometheus metrics at GET /metrics behind the admin token: the output
@@ -13,25 +14,6 @@ const PROMTOOL = '/usr/bin/promtool';
 
 function havePromtool(): boolean {
   return spawnSync(PROMTOOL, ['--version'], { encoding: 'utf8' }).status === 0;
-}
-
-async function metricsOf(url: string, token: string | undefined): Promise<{ status: number; text: string }> {
-  const res = await fetch(
-    new URL('/metrics', url),
-    token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
-  );
-  return { status: res.status, text: await res.text() };
-}
-
-/** Sum of the samples of one metric whose labels include all of `labels`. */
-function total(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 describe('metrics: /metrics on every process, checked by promtool', function () {
@@ -57,14 +39,14 @@ describe('metrics: /metrics on every process, checked by promtool', function () 
 
   it('refuses /metrics without the admin token, or with a wrong one', async () => {
     for (const [name, url] of processes()) {
-      expect((await metricsOf(url, undefined)).status, name).to.equal(401);
-      expect((await metricsOf(url, 'not-the-token')).status, name).to.equal(401);
+      expect((await fetchMetrics(url, undefined)).status, name).to.equal(401);
+      expect((await fetchMetrics(url, 'not-the-token')).status, name).to.equal(401);
     }
   });
 
   it('serves output that promtool accepts, every name prefixed distbank_, and the counters move under traffic', async () => {
     const before = new Map<string, string>();
-    for (const [name, url] of processes()) before.set(name, (await metricsOf(url, cluster.adminToken)).text);
+    for (const [name, url] of processes()) before.set(name, (await fetchMetrics(url, cluster.adminToken)).text);
     const alice = cluster.client('alice');
     const bob = cluster.client('bob');
     const from = await openAccount(cluster.balancerUrl, alice, '100.00');
@@ -95,7 +77,7 @@ describe('metrics: /metrics on every process, checked by promtool', function () 
       'promtool-too-much',
     );
     for (const [name, url] of processes()) {
-      const m = await metricsOf(url, cluster.adminToken);
+      const m = await fetchMetrics(url, cluster.adminToken);
       expect(m.status, name).to.equal(200);
       const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: m.text, encoding: 'utf8' });
       expect(check.status, `${name}: promtool says\n${check.stdout}${check.stderr}`).to.equal(0);
@@ -103,25 +85,32 @@ describe('metrics: /metrics on every process, checked by promtool', function () 
       expect(names.length, name).to.be.greaterThan(10);
       for (const n of names) expect(n, name).to.match(/^distbank_/);
       const was = before.get(name)!;
-      expect(total(m.text, 'distbank_requests_total'), name).to.be.greaterThan(total(was, 'distbank_requests_total'));
-      expect(total(m.text, 'distbank_request_duration_seconds_count'), name).to.be.greaterThan(
-        total(was, 'distbank_request_duration_seconds_count'),
+      expect(sampleSum(m.text, 'distbank_requests_total'), name).to.be.greaterThan(
+        sampleSum(was, 'distbank_requests_total'),
+      );
+      expect(sampleSum(m.text, 'distbank_request_duration_seconds_count'), name).to.be.greaterThan(
+        sampleSum(was, 'distbank_request_duration_seconds_count'),
       );
       expect(m.text, name).to.match(/^distbank_in_flight\{[^}]*\} \d+$/m);
     }
-    const lb = (await metricsOf(cluster.balancerUrl, cluster.adminToken)).text;
-    expect(total(lb, 'distbank_requests_total', { operation: 'Transfer', outcome: 'ok' })).to.be.at.least(12);
-    expect(total(lb, 'distbank_requests_total', { operation: 'Transfer', outcome: 'INSUFFICIENT_FUNDS' })).to.equal(1);
-    expect(total(lb, 'distbank_backend_up')).to.equal(3);
-    const data = (await metricsOf(cluster.dataUrl, cluster.adminToken)).text;
-    expect(total(data, 'distbank_requests_total', { operation: 'Lock', outcome: 'ok' })).to.be.at.least(13);
-    expect(total(data, 'distbank_commit_batch_operations_count')).to.be.at.least(13);
+    const lb = (await fetchMetrics(cluster.balancerUrl, cluster.adminToken)).text;
+    expect(sampleSum(lb, 'distbank_requests_total', { operation: 'Transfer', outcome: 'ok' })).to.be.at.least(12);
+    expect(sampleSum(lb, 'distbank_requests_total', { operation: 'Transfer', outcome: 'INSUFFICIENT_FUNDS' })).to.equal(
+      1,
+    );
+    expect(sampleSum(lb, 'distbank_backend_up')).to.equal(3);
+    const data = (await fetchMetrics(cluster.dataUrl, cluster.adminToken)).text;
+    expect(sampleSum(data, 'distbank_requests_total', { operation: 'Lock', outcome: 'ok' })).to.be.at.least(13);
+    expect(sampleSum(data, 'distbank_commit_batch_operations_count')).to.be.at.least(13);
     expect(data).to.match(/^distbank_locks_held\{[^}]*\} 0$/m);
     const business = await Promise.all(
-      cluster.businessUrls.map(async (u) => (await metricsOf(u, cluster.adminToken)).text),
+      cluster.businessUrls.map(async (u) => (await fetchMetrics(u, cluster.adminToken)).text),
     );
     expect(
-      business.reduce((s, t) => s + total(t, 'distbank_data_call_duration_seconds_count', { operation: 'Update' }), 0),
+      business.reduce(
+        (s, t) => s + sampleSum(t, 'distbank_data_call_duration_seconds_count', { operation: 'Update' }),
+        0,
+      ),
     ).to.be.at.least(13);
     for (const t of business) expect(t).to.match(/^distbank_account_queue_depth\{[^}]*\} 0$/m);
   });
