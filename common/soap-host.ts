@@ -325,15 +325,24 @@ function authenticate(
   };
 }
 
-/** The service's handlers, and the batch operation's (which runs the others) if it has one. */
-function withBatch(options: SoapServiceOptions, runner: () => BatchRunner): Readonly<Record<string, OperationHandler>> {
+/**
+ * The service's handlers, and the batch operation's (which runs the others) if it has one. The
+ * runner is made on the first batch and kept: it needs the host, which is not built yet when its
+ * handlers are; it holds no state of a request, so every batch shares it.
+ */
+function withBatch(
+  options: SoapServiceOptions,
+  makeRunner: () => BatchRunner,
+): Readonly<Record<string, OperationHandler>> {
   const spec = options.batch;
   if (spec === undefined) return options.operations;
+  let runner: BatchRunner | undefined;
   const batch: OperationHandler = (args, ctx) => {
     const calls = batchCalls(spec, args);
     ctx.annotate({ calls: calls.length });
     spec.onBatch?.(calls.length);
-    return runBatch(runner(), calls, ctx);
+    runner ??= makeRunner();
+    return runBatch(runner, calls, ctx);
   };
   return Object.freeze({ ...options.operations, [spec.operation]: batch });
 }
