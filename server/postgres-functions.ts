@@ -7,18 +7,7 @@ import { BALANCE_CENTS_MAX } from '../common/money';
  * and then runs one per-operation function per item, in arrival order.
  *
  * The per-operation functions decide only what they can decide without the rules of lock-rules.ts, and
- * otherwise return the state they read for the TypeScript rules to judge:
- *   - bank_lock grants when every account exists and no live lease covers any of them (planLock's
- *     grant condition); else it writes nothing and returns the row-locked state, and planLock
- *     names the missing or blocking account.
- *   - bank_update applies the ordinary case only: no idempotency record, the caller's live lock
- *     with the current token covering every posting, every balance staying in range. Anything
- *     else (a replay, a lock fault, a refusal) writes nothing and answers {done: false}; the
- *     store then runs the general transaction, judged by the TypeScript rules (planReplay,
- *     checkWriteAuthority, planPostings).
- *   - bank_unlock deletes the caller's lock and returns it; planUnlock says what that meant.
- *   - bank_create_account creates unless the transaction id has a record, which it returns
- *     for planReplay, or the owner holds p_accounts_max accounts already (LIMIT_EXCEEDED).
+ * otherwise return the state they read for the TypeScript rules to judge (each one's comment says how).
  * A batch without an Update commits without waiting for the WAL flush (synchronous_commit=off
  * for that transaction only): a transfer then waits for one flush (its Update's), not two; a
  * batch with an Update waits, and so answers its Locks after a durable commit. Safe because
@@ -39,11 +28,29 @@ import { BALANCE_CENTS_MAX } from '../common/money';
  * notifying on every release halved the store's throughput (measured, server/README.md).
  */
 export function postgresFunctions(channel: string): string {
-  return `
-CREATE OR REPLACE FUNCTION bank_now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
-$f$ SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint $f$;
+  // In creation order: the old json-returning functions go before they are made anew, and
+  // bank_batch comes after the three it runs. One blank line between two.
+  return (
+    '\n' +
+    [
+      BANK_NOW_MS,
+      RETURN_TYPE_MIGRATION,
+      BANK_LOCK,
+      bankUpdate(channel),
+      bankUnlock(channel),
+      BANK_BATCH,
+      BANK_CREATE_ACCOUNT,
+    ].join('\n\n') +
+    '\n'
+  );
+}
 
--- Until 2026-12-01 these three returned json: a return type cannot be replaced, only dropped.
+/** The database's clock in ms: every lease is judged by it, so skewed data servers agree. */
+const BANK_NOW_MS = `CREATE OR REPLACE FUNCTION bank_now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
+$f$ SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint $f$;`;
+
+/** bank_lock, bank_update and bank_unlock returned json until 2026-12-01: an older schema's go first. */
+const RETURN_TYPE_MIGRATION = `-- Until 2026-12-01 these three returned json: a return type cannot be replaced, only dropped.
 DO $m$ BEGIN
   IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'bank_lock' AND prorettype = 'json'::regtype
                AND pronamespace = current_schema()::regnamespace) THEN
@@ -51,9 +58,14 @@ DO $m$ BEGIN
     DROP FUNCTION bank_update(text, text, bigint, text, text, boolean, text, bigint[], bigint[], text[], bigint[]);
     DROP FUNCTION bank_unlock(text, text, text);
   END IF;
-END $m$;
+END $m$;`;
 
--- The per-operation functions below run only inside bank_batch, which holds the row locks of
+/**
+ * bank_lock grants when every account exists and no live lease covers any of them (planLock's
+ * grant condition); else it writes nothing and returns the row-locked state, and planLock
+ * names the missing or blocking account.
+ */
+const BANK_LOCK = `-- The per-operation functions below run only inside bank_batch, which holds the row locks of
 -- every account and lock row they touch (so they take none themselves) and read the clock after.
 CREATE OR REPLACE FUNCTION bank_lock(p_holder text, p_lock_id text, p_ids bigint[], p_lease_ms bigint, p_waiter text) RETURNS jsonb
 LANGUAGE plpgsql AS $f$
@@ -93,9 +105,17 @@ BEGIN
   RETURN jsonb_build_object('granted', true, 'now_ms', v_now, 'accounts', v_accounts,
     'holding', '[]'::jsonb, 'expired', cardinality(v_expired),
     'fencing_token', v_token, 'expires_at_ms', v_now + p_lease_ms);
-END $f$;
+END $f$;`;
 
-CREATE OR REPLACE FUNCTION bank_update(
+/**
+ * bank_update applies the ordinary case only: no idempotency record, the caller's live lock
+ * with the current token covering every posting, every balance staying in range. Anything
+ * else (a replay, a lock fault, a refusal) writes nothing and answers {done: false}; the
+ * store then runs the general transaction, judged by the TypeScript rules (planReplay,
+ * checkWriteAuthority, planPostings).
+ */
+function bankUpdate(channel: string): string {
+  return `CREATE OR REPLACE FUNCTION bank_update(
   p_holder text, p_lock_id text, p_token bigint, p_tx text, p_fingerprint text, p_release boolean, p_origin text,
   p_ids bigint[], p_amounts bigint[], p_kinds text[], p_counterparties bigint[]) RETURNS jsonb
 LANGUAGE plpgsql AS $f$
@@ -132,9 +152,12 @@ BEGIN
   IF p_release THEN DELETE FROM locks WHERE lock_id = p_lock_id; END IF;
   IF p_release AND v_lock.waiter <> p_origin THEN PERFORM pg_notify('${channel}', p_origin || '|' || v_lock.accounts); END IF;
   RETURN jsonb_build_object('done', true, 'now_ms', v_now, 'accounts', v_accounts, 'released', p_release, 'lock_accounts', v_lock.accounts);
-END $f$;
+END $f$;`;
+}
 
-CREATE OR REPLACE FUNCTION bank_unlock(p_holder text, p_lock_id text, p_origin text) RETURNS jsonb
+/** bank_unlock deletes the caller's lock and returns it; planUnlock says what that meant. */
+function bankUnlock(channel: string): string {
+  return `CREATE OR REPLACE FUNCTION bank_unlock(p_holder text, p_lock_id text, p_origin text) RETURNS jsonb
 LANGUAGE plpgsql AS $f$
 DECLARE
   v_now bigint := bank_now_ms(); v_lock locks%ROWTYPE;
@@ -146,9 +169,11 @@ BEGIN
     IF v_lock.expires_at_ms > v_now AND v_lock.waiter <> p_origin THEN PERFORM pg_notify('${channel}', p_origin || '|' || v_lock.accounts); END IF;
   END IF;
   RETURN jsonb_build_object('now_ms', v_now, 'lock', to_jsonb(v_lock));
-END $f$;
+END $f$;`;
+}
 
--- The one entry point of Lock, Update and Unlock: the items of one group commit (a JSON array,
+/** bank_batch: the one entry point of Lock, Update and Unlock (its SQL comment says how). */
+const BANK_BATCH = `-- The one entry point of Lock, Update and Unlock: the items of one group commit (a JSON array,
 -- in arrival order), one transaction, one commit. Every row the items will lock is locked first,
 -- in one global order (accounts by ascending id, then lock rows by lock id), so concurrent batches
 -- never deadlock whatever they hold; then the items run one after another, each seeing the ones
@@ -195,9 +220,13 @@ BEGIN
     END IF;
   END LOOP;
   RETURN to_jsonb(v_out);
-END $f$;
+END $f$;`;
 
-CREATE OR REPLACE FUNCTION bank_create_account(p_owner text, p_tx text, p_balance bigint, p_fingerprint text, p_accounts_max bigint)
+/**
+ * bank_create_account creates unless the transaction id has a record, which it returns
+ * for planReplay, or the owner holds p_accounts_max accounts already (LIMIT_EXCEEDED).
+ */
+const BANK_CREATE_ACCOUNT = `CREATE OR REPLACE FUNCTION bank_create_account(p_owner text, p_tx text, p_balance bigint, p_fingerprint text, p_accounts_max bigint)
 RETURNS json LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $f$
 DECLARE
   v_now bigint; v_record json; v_id bigint;
@@ -221,6 +250,4 @@ BEGIN
   INSERT INTO idempotency(transaction_id, fingerprint, outcome, at_ms)
     VALUES (p_tx, p_fingerprint, json_build_object('status', 'created', 'accountId', v_id, 'balanceCents', p_balance)::text, v_now);
   RETURN json_build_object('account_id', v_id);
-END $f$;
-`;
-}
+END $f$;`;
