@@ -1,5 +1,5 @@
 import { benchBusinessLimits } from './bench-limits';
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,7 +80,7 @@ export function readClusterFile(dir: string):
   };
 }
 
-export async function startBenchCluster(options: {
+export interface BenchClusterOptions {
   businessCount: number;
   /** Concurrent callers the load test will have, at most (none of them is refused by a queue limit). */
   clients: number;
@@ -92,8 +92,46 @@ export async function startBenchCluster(options: {
   /** Data servers over the PostgreSQL of databaseUrl (default 1; SQLite allows 1). */
   dataServers?: number;
   env: Readonly<Record<string, string | undefined>>;
-}): Promise<BenchCluster> {
+}
+
+export async function startBenchCluster(options: BenchClusterOptions): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));
+  const { env, scratchSchema } = launcherEnv(options, dir);
+  const logPath = join(dir, 'cluster.log');
+  const logFd = openSync(logPath, 'a', 0o600);
+  const child = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], {
+    env,
+    stdio: ['ignore', 'pipe', logFd],
+  });
+  closeSync(logFd); // the launcher has its own copy
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await readyUrl(child, dir);
+  const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as DemoCredentials;
+  const info = defined(readClusterFile(dir), `${dir}/cluster.json`);
+  return {
+    dir,
+    url,
+    demo,
+    pids: info.pids,
+    dataHealthUrl: info.dataHealthUrl,
+    adminToken: info.adminToken,
+    businessUrls: info.businessUrls,
+    logPath,
+    pgSchema: scratchSchema,
+    async stop(keepData = false) {
+      child.kill('SIGTERM');
+      await exited;
+      if (scratchSchema !== undefined && !keepData)
+        await dropRunSchema(defined(options.databaseUrl, 'the database URL'), scratchSchema);
+    },
+  };
+}
+
+/** The launcher's env: the bench's limits, the caller's env over them, fixed ports and names, the run's schema. */
+function launcherEnv(
+  options: BenchClusterOptions,
+  dir: string,
+): { env: Record<string, string>; scratchSchema: string | undefined } {
   // A load test of a few owners is not a fair share of the bank (bench-limits.ts).
   const env: Record<string, string> = benchBusinessLimits(options.clients);
   for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
@@ -118,15 +156,12 @@ export async function startBenchCluster(options: {
       : undefined;
   if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
   if (scratchSchema !== undefined) env.BANK_PG_SCHEMA = scratchSchema;
-  const logPath = join(dir, 'cluster.log');
-  const logFd = openSync(logPath, 'a', 0o600);
-  const child = spawn(process.execPath, [join(DIST_DIR, 'scripts', 'cluster.js')], {
-    env,
-    stdio: ['ignore', 'pipe', logFd],
-  });
-  closeSync(logFd); // the launcher has its own copy
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
+  return { env, scratchSchema };
+}
+
+/** The balancer's URL from the launcher's ready line; rejects if the launcher exits first or takes too long. */
+function readyUrl(child: ChildProcess, dir: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`cluster not ready after ${READY_TIMEOUT_MS} ms; see ${dir}/cluster.log`)),
       READY_TIMEOUT_MS,
@@ -143,25 +178,6 @@ export async function startBenchCluster(options: {
       }
     });
   });
-  const demo = JSON.parse(readFileSync(join(dir, 'demo-credentials.json'), 'utf8')) as DemoCredentials;
-  const info = defined(readClusterFile(dir), `${dir}/cluster.json`);
-  return {
-    dir,
-    url,
-    demo,
-    pids: info.pids,
-    dataHealthUrl: info.dataHealthUrl,
-    adminToken: info.adminToken,
-    businessUrls: info.businessUrls,
-    logPath,
-    pgSchema: scratchSchema,
-    async stop(keepData = false) {
-      child.kill('SIGTERM');
-      await exited;
-      if (scratchSchema !== undefined && !keepData)
-        await dropRunSchema(defined(options.databaseUrl, 'the database URL'), scratchSchema);
-    },
-  };
 }
 
 /** The run's schema goes; when it cannot (PostgreSQL down), the run's result stands and we say so. */
