@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 import { hashToken, newToken } from '../common/credentials';
 import { parseReadyLine } from '../common/ready';
@@ -90,7 +91,24 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const child = spawn(
+  const child = startDataServer();
+  try {
+    const url = await readyUrl(child);
+    const ids = await openAccounts(url);
+    const health0 = await healthCounters(url);
+    const run = await runPairs(url, ids);
+    const health1 = await healthCounters(url);
+    printResult(run, health0, health1);
+  } finally {
+    child.kill('SIGTERM');
+    agent.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The data server under test, at log level warn on a free port (a CPU profile when BENCH_PROFILE_DIR is set). */
+function startDataServer(): ChildProcessByStdio<null, Readable, null> {
+  return spawn(
     process.execPath,
     [
       ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : []),
@@ -112,100 +130,115 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  try {
-    const ready = await new Promise<string>((resolve, reject) => {
-      child.once('exit', () => reject(new Error('data server exited')));
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        const r = parseReadyLine(line);
-        if (r) resolve(r.url);
-      });
+}
+
+function readyUrl(child: ChildProcessByStdio<null, Readable, null>): Promise<URL> {
+  return new Promise<URL>((resolve, reject) => {
+    child.once('exit', () => reject(new Error('data server exited')));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const r = parseReadyLine(line);
+      if (r) resolve(new URL(r.url));
     });
-    const url = new URL(ready);
-    const ids: string[] = [];
-    for (let i = 0; i < ACCOUNTS; i += 64) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(64, ACCOUNTS - i) }, (_, k) =>
-          call(
-            url,
-            'CreateAccount',
-            `<d:ownerId>o${i + k}</d:ownerId><d:transactionId>open-${i + k}</d:transactionId><d:initialBalance>1000.00</d:initialBalance>`,
-          ),
-        ),
-      );
-      for (const xml of batch) ids.push(field(xml, 'accountId') ?? '');
-    }
-    const health0 = (await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json()) as Record<
-      string,
-      number
-    >;
-    const latenciesMs: number[] = [];
-    const faults = new Map<string, number>();
-    let seq = 0;
-    const endAt = Date.now() + SECONDS * 1000;
-    const startedAt = Date.now();
-    const worker = async (): Promise<void> => {
-      while (Date.now() < endAt) {
-        const a = Math.floor(Math.random() * ids.length);
-        let b = Math.floor(Math.random() * (ids.length - 1));
-        if (b >= a) b += 1;
-        const t0 = performance.now();
-        const locked = await call(
+  });
+}
+
+/** ACCOUNTS accounts of 1000.00 each, 64 CreateAccounts at a time; their ids. */
+async function openAccounts(url: URL): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < ACCOUNTS; i += 64) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(64, ACCOUNTS - i) }, (_, k) =>
+        call(
           url,
-          'Lock',
-          `<d:accountId>${itemAt(ids, a)}</d:accountId><d:accountId>${itemAt(ids, b)}</d:accountId><d:waitMs>1000</d:waitMs>`,
-        );
-        const lockId = field(locked, 'lockId');
-        if (lockId === undefined) {
-          const code = field(locked, 'code') ?? 'NO_ANSWER';
-          faults.set(code, (faults.get(code) ?? 0) + 1);
-          continue;
-        }
-        seq += 1;
-        const updated = await call(
-          url,
-          'Update',
-          `<d:lockId>${lockId}</d:lockId><d:fencingToken>${field(locked, 'fencingToken') ?? ''}</d:fencingToken>` +
-            `<d:transactionId>bench-${seq}</d:transactionId><d:posting><d:accountId>${itemAt(ids, a)}</d:accountId><d:amount>-0.01</d:amount></d:posting>` +
-            `<d:posting><d:accountId>${itemAt(ids, b)}</d:accountId><d:amount>0.01</d:amount></d:posting><d:release>true</d:release>`,
-        );
-        const code = field(updated, 'code');
-        if (code !== undefined) faults.set(code, (faults.get(code) ?? 0) + 1);
-        else latenciesMs.push(performance.now() - t0);
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const elapsedS = (Date.now() - startedAt) / 1000;
-    const health1 = (await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json()) as Record<
-      string,
-      number
-    >;
-    latenciesMs.sort((x, y) => x - y);
-    const batches = (health1.groupCommitBatches ?? 0) - (health0.groupCommitBatches ?? 0);
-    const items = (health1.groupCommitItems ?? 0) - (health0.groupCommitItems ?? 0);
-    process.stdout.write(
-      JSON.stringify({
-        store: health1.store,
-        concurrency: CONCURRENCY,
-        accounts: ACCOUNTS,
-        seconds: elapsedS,
-        groupCommitItemsMax: GROUP_COMMIT_MAX,
-        pairs: latenciesMs.length,
-        pairsPerSecond: Math.round(latenciesMs.length / elapsedS),
-        p50Ms: Number(percentile(latenciesMs, 0.5).toFixed(2)),
-        p99Ms: Number(percentile(latenciesMs, 0.99).toFixed(2)),
-        faults: Object.fromEntries(faults),
-        commitsPerSecond: Math.round(batches / elapsedS),
-        itemsPerCommit: batches > 0 ? Number((items / batches).toFixed(1)) : undefined,
-        storeBusyShare: Number(
-          (((health1.groupCommitBusyMs ?? 0) - (health0.groupCommitBusyMs ?? 0)) / 1000 / elapsedS).toFixed(3),
+          'CreateAccount',
+          `<d:ownerId>o${i + k}</d:ownerId><d:transactionId>open-${i + k}</d:transactionId><d:initialBalance>1000.00</d:initialBalance>`,
         ),
-      }) + '\n',
+      ),
     );
-  } finally {
-    child.kill('SIGTERM');
-    agent.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    for (const xml of batch) ids.push(field(xml, 'accountId') ?? '');
   }
+  return ids;
+}
+
+/** The data server's /health as the admin: its store and group-commit counters. */
+async function healthCounters(url: URL): Promise<Record<string, number>> {
+  return (await (await fetch(new URL('/health', url), { headers: ADMIN_HEADERS })).json()) as Record<string, number>;
+}
+
+interface PairsRun {
+  /** Of every pair whose Update succeeded, ascending. */
+  readonly latenciesMs: number[];
+  readonly faults: ReadonlyMap<string, number>;
+  readonly elapsedS: number;
+}
+
+/** CONCURRENCY clients, each looping Lock(2 random accounts) → Update(0.01 across, release) for SECONDS. */
+async function runPairs(url: URL, ids: readonly string[]): Promise<PairsRun> {
+  const latenciesMs: number[] = [];
+  const faults = new Map<string, number>();
+  let seq = 0;
+  const endAt = Date.now() + SECONDS * 1000;
+  const startedAt = Date.now();
+  const worker = async (): Promise<void> => {
+    while (Date.now() < endAt) {
+      const a = Math.floor(Math.random() * ids.length);
+      let b = Math.floor(Math.random() * (ids.length - 1));
+      if (b >= a) b += 1;
+      const t0 = performance.now();
+      const locked = await call(
+        url,
+        'Lock',
+        `<d:accountId>${itemAt(ids, a)}</d:accountId><d:accountId>${itemAt(ids, b)}</d:accountId><d:waitMs>1000</d:waitMs>`,
+      );
+      const lockId = field(locked, 'lockId');
+      if (lockId === undefined) {
+        const code = field(locked, 'code') ?? 'NO_ANSWER';
+        faults.set(code, (faults.get(code) ?? 0) + 1);
+        continue;
+      }
+      seq += 1;
+      const updated = await call(
+        url,
+        'Update',
+        `<d:lockId>${lockId}</d:lockId><d:fencingToken>${field(locked, 'fencingToken') ?? ''}</d:fencingToken>` +
+          `<d:transactionId>bench-${seq}</d:transactionId><d:posting><d:accountId>${itemAt(ids, a)}</d:accountId><d:amount>-0.01</d:amount></d:posting>` +
+          `<d:posting><d:accountId>${itemAt(ids, b)}</d:accountId><d:amount>0.01</d:amount></d:posting><d:release>true</d:release>`,
+      );
+      const code = field(updated, 'code');
+      if (code !== undefined) faults.set(code, (faults.get(code) ?? 0) + 1);
+      else latenciesMs.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const elapsedS = (Date.now() - startedAt) / 1000;
+  latenciesMs.sort((x, y) => x - y);
+  return { latenciesMs, faults, elapsedS };
+}
+
+/** One JSON line: pairs/s, latency percentiles, faults, and the group commits between the two /health reads. */
+function printResult(run: PairsRun, health0: Record<string, number>, health1: Record<string, number>): void {
+  const { latenciesMs, faults, elapsedS } = run;
+  const batches = (health1.groupCommitBatches ?? 0) - (health0.groupCommitBatches ?? 0);
+  const items = (health1.groupCommitItems ?? 0) - (health0.groupCommitItems ?? 0);
+  process.stdout.write(
+    JSON.stringify({
+      store: health1.store,
+      concurrency: CONCURRENCY,
+      accounts: ACCOUNTS,
+      seconds: elapsedS,
+      groupCommitItemsMax: GROUP_COMMIT_MAX,
+      pairs: latenciesMs.length,
+      pairsPerSecond: Math.round(latenciesMs.length / elapsedS),
+      p50Ms: Number(percentile(latenciesMs, 0.5).toFixed(2)),
+      p99Ms: Number(percentile(latenciesMs, 0.99).toFixed(2)),
+      faults: Object.fromEntries(faults),
+      commitsPerSecond: Math.round(batches / elapsedS),
+      itemsPerCommit: batches > 0 ? Number((items / batches).toFixed(1)) : undefined,
+      storeBusyShare: Number(
+        (((health1.groupCommitBusyMs ?? 0) - (health0.groupCommitBusyMs ?? 0)) / 1000 / elapsedS).toFixed(3),
+      ),
+    }) + '\n',
+  );
 }
 
 main().catch((error: unknown) => {
