@@ -113,6 +113,61 @@ function banner(
 
 async function main(): Promise<void> {
   const config = loadClusterConfig(process.env, process.argv.slice(2));
+  await checkCanStart(config);
+  const launch = prepareDataDir(config);
+  const stopAll = stopOnSignals(launch.children);
+  try {
+    const data = await startDataServers(launch);
+    const business = await startBusinessServers(launch, data);
+    const balancer = await startBalancer(launch, business);
+    const publicUrl = config.publicUrl ?? balancer.url;
+    const demo = await ensureDemoAccounts(
+      balancer.url,
+      launch.clientSecrets.tokens,
+      launch.clientSecrets.previous,
+      config.demoDeposit,
+    );
+    const ops = consoleChild(
+      config,
+      launch.common,
+      { balancer: balancer.url, business, data: data.map((d) => d.url).join(',') },
+      config,
+      onChildEvent,
+      (what) => {
+        log(`dev mode: ${what}`);
+        writeClusterFile();
+      },
+    );
+    launch.children.push(ops);
+    await ops.start();
+    const demoFile = writeDemoCredentials(config.dataDir, { ...demo, url: publicUrl, consoleUrl: ops.url });
+    writeClusterFile = () => writeClusterInfo(config.dataDir, data, business, balancer);
+    writeClusterFile();
+    process.stderr.write(
+      banner(config, { ...demo, url: publicUrl, consoleUrl: ops.url }, demoFile, data, business) + '\n',
+    );
+    announceReady('cluster', balancer.url);
+  } catch (err) {
+    log(`!!! start failed: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll();
+    process.exit(EXIT_CONFIG);
+  }
+}
+
+/** What each start step needs: the config, the children's common env, their secrets, the children so far. */
+interface Launch {
+  readonly config: ClusterConfig;
+  /** Every child's env: host, log level, data dir, the admin token's hash (and the launcher's BANK_* settings). */
+  readonly common: Readonly<Record<string, string>>;
+  readonly businessIds: readonly string[];
+  readonly businessSecrets: ReturnType<typeof writeBusinessCredentials>;
+  readonly clientSecrets: ReturnType<typeof demoClientTokens>;
+  /** In start order; each is added before it starts, so a failed start stops it too. */
+  readonly children: SupervisedChild[];
+}
+
+/** The refusals made before anything is touched. */
+async function checkCanStart(config: ClusterConfig): Promise<void> {
   // A bad rules file stops the start here, in one line, before any child runs.
   if (config.faultsFile !== undefined) readFaultRulesFile(config.faultsFile);
   // Before touching anything: a cluster running from this data dir, or on our ports, is left alone.
@@ -123,6 +178,10 @@ async function main(): Promise<void> {
     ['balancer', config.balancerPort],
     ['console', config.consolePort],
   ]);
+}
+
+/** The data dir, locked for this launcher, with the business servers', demo clients' and admin's credentials. */
+function prepareDataDir(config: ClusterConfig): Launch {
   makeDirectory(config.dataDir, 0o700);
   process.on('exit', takeLock(config.dataDir));
   const businessIds = Array.from({ length: config.businessCount }, (_v, i) => `b${i + 1}`);
@@ -136,9 +195,11 @@ async function main(): Promise<void> {
     BANK_DATA_DIR: config.dataDir,
     BANK_ADMIN_CREDENTIALS_FILE: admin.hashFile,
   };
-  const policy = config;
+  return { config, common, businessIds, businessSecrets, clientSecrets, children: [] };
+}
 
-  const children: SupervisedChild[] = [];
+/** SIGINT/SIGTERM stop every child and exit 0; the returned stopAll is for a failed start. */
+function stopOnSignals(children: readonly SupervisedChild[]): () => Promise<void> {
   let stopping = false;
   const stopAll = async (): Promise<void> => {
     stopping = true;
@@ -159,115 +220,103 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  return stopAll;
+}
 
-  try {
-    const data = config.dataPorts.map((port, i) => {
-      const dataEnv: Record<string, string> = {
-        ...common,
-        BANK_PORT: String(port),
-        BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file,
-        // Its log lines go straight to our stderr: they name it themselves (data, data2, …).
-        BANK_LOG_NAME: dataServerName(i),
-      };
-      if (config.databaseUrl !== undefined) dataEnv.DATABASE_URL = config.databaseUrl;
-      return new SupervisedChild(
-        placeSpec({ name: dataServerName(i), script: 'server/main.js', env: dataEnv }, config.placement),
-        policy,
-        onChildEvent,
-      );
-    });
-    children.push(...data);
-    // One after another: the first creates the PostgreSQL schema, the others find it.
-    for (const d of data) await d.start();
-    const dataUrls = data.map((d) => d.url).join(',');
-
-    const business = businessIds.map(
-      (id, i) =>
-        new SupervisedChild(
-          placeSpec(
-            {
-              name: id,
-              script: 'business/main.js',
-              env: {
-                ...common,
-                BANK_PORT: String(config.businessPorts[i] ?? 0),
-                BANK_BUSINESS_ID: id,
-                BANK_BUSINESS_TOKEN: defined(businessSecrets.tokens.get(id), `the token of ${id}`),
-                BANK_DATA_URLS: dataUrls,
-                BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
-                ...(config.faultsFile === undefined ? {} : { BANK_FAULTS_FILE: config.faultsFile }),
-              },
-            },
-            config.placement,
-          ),
-          policy,
-          onChildEvent,
-        ),
-    );
-    children.push(...business);
-    await Promise.all(business.map((b) => b.start()));
-
-    const balancerEnv: Record<string, string> = {
+async function startDataServers(launch: Launch): Promise<SupervisedChild[]> {
+  const { config, common, businessSecrets } = launch;
+  const data = config.dataPorts.map((port, i) => {
+    const dataEnv: Record<string, string> = {
       ...common,
-      BANK_PORT: String(config.balancerPort),
-      BANK_BUSINESS_URLS: business.map((b) => b.url).join(','),
+      BANK_PORT: String(port),
+      BANK_BUSINESS_CREDENTIALS_FILE: businessSecrets.file,
+      // Its log lines go straight to our stderr: they name it themselves (data, data2, …).
+      BANK_LOG_NAME: dataServerName(i),
     };
-    if (config.publicUrl !== undefined) balancerEnv.BANK_PUBLIC_URL = config.publicUrl;
-    const balancer = new SupervisedChild(
-      placeSpec({ name: 'balancer', script: 'balancer/main.js', env: balancerEnv }, config.placement),
-      policy,
-      onChildEvent,
-    );
-    children.push(balancer);
-    await balancer.start();
-    const publicUrl = config.publicUrl ?? balancer.url;
-
-    const demo = await ensureDemoAccounts(
-      balancer.url,
-      clientSecrets.tokens,
-      clientSecrets.previous,
-      config.demoDeposit,
-    );
-    const ops = consoleChild(
+    if (config.databaseUrl !== undefined) dataEnv.DATABASE_URL = config.databaseUrl;
+    return new SupervisedChild(
+      placeSpec({ name: dataServerName(i), script: 'server/main.js', env: dataEnv }, config.placement),
       config,
-      common,
-      { balancer: balancer.url, business, data: data.map((d) => d.url).join(',') },
-      policy,
       onChildEvent,
-      (what) => {
-        log(`dev mode: ${what}`);
-        writeClusterFile();
-      },
     );
-    children.push(ops);
-    await ops.start();
-    const demoFile = writeDemoCredentials(config.dataDir, { ...demo, url: publicUrl, consoleUrl: ops.url });
-    writeClusterFile = () => {
-      const clusterFile: ClusterFile = {
-        balancerUrl: balancer.url,
-        dataUrl: itemAt(data, 0).url,
-        dataUrls: data.map((d) => d.url),
-        businessUrls: business.map((b) => b.url),
-        pids: {
-          launcher: process.pid,
-          data: pidOf(itemAt(data, 0)),
-          dataServers: data.map(pidOf),
-          business: business.map(pidOf),
-          balancer: pidOf(balancer),
-        },
-      };
-      writeFileAtomic(join(config.dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);
-    };
-    writeClusterFile();
-    process.stderr.write(
-      banner(config, { ...demo, url: publicUrl, consoleUrl: ops.url }, demoFile, data, business) + '\n',
-    );
-    announceReady('cluster', balancer.url);
-  } catch (err) {
-    log(`!!! start failed: ${err instanceof Error ? err.message : String(err)}`);
-    await stopAll();
-    process.exit(EXIT_CONFIG);
-  }
+  });
+  launch.children.push(...data);
+  // One after another: the first creates the PostgreSQL schema, the others find it.
+  for (const d of data) await d.start();
+  return data;
+}
+
+/** The business servers, at once; each is told every data server's URL. */
+async function startBusinessServers(launch: Launch, data: readonly SupervisedChild[]): Promise<SupervisedChild[]> {
+  const { config, common, businessSecrets, clientSecrets } = launch;
+  const dataUrls = data.map((d) => d.url).join(',');
+  const business = launch.businessIds.map(
+    (id, i) =>
+      new SupervisedChild(
+        placeSpec(
+          {
+            name: id,
+            script: 'business/main.js',
+            env: {
+              ...common,
+              BANK_PORT: String(config.businessPorts[i] ?? 0),
+              BANK_BUSINESS_ID: id,
+              BANK_BUSINESS_TOKEN: defined(businessSecrets.tokens.get(id), `the token of ${id}`),
+              BANK_DATA_URLS: dataUrls,
+              BANK_CLIENT_CREDENTIALS_FILE: clientSecrets.file,
+              ...(config.faultsFile === undefined ? {} : { BANK_FAULTS_FILE: config.faultsFile }),
+            },
+          },
+          config.placement,
+        ),
+        config,
+        onChildEvent,
+      ),
+  );
+  launch.children.push(...business);
+  await Promise.all(business.map((b) => b.start()));
+  return business;
+}
+
+async function startBalancer(launch: Launch, business: readonly SupervisedChild[]): Promise<SupervisedChild> {
+  const { config, common } = launch;
+  const balancerEnv: Record<string, string> = {
+    ...common,
+    BANK_PORT: String(config.balancerPort),
+    BANK_BUSINESS_URLS: business.map((b) => b.url).join(','),
+  };
+  if (config.publicUrl !== undefined) balancerEnv.BANK_PUBLIC_URL = config.publicUrl;
+  const balancer = new SupervisedChild(
+    placeSpec({ name: 'balancer', script: 'balancer/main.js', env: balancerEnv }, config.placement),
+    config,
+    onChildEvent,
+  );
+  launch.children.push(balancer);
+  await balancer.start();
+  return balancer;
+}
+
+/** cluster.json: every child's URL and current pid, for tools (bench, chaos). */
+function writeClusterInfo(
+  dataDir: string,
+  data: readonly SupervisedChild[],
+  business: readonly SupervisedChild[],
+  balancer: SupervisedChild,
+): void {
+  const clusterFile: ClusterFile = {
+    balancerUrl: balancer.url,
+    dataUrl: itemAt(data, 0).url,
+    dataUrls: data.map((d) => d.url),
+    businessUrls: business.map((b) => b.url),
+    pids: {
+      launcher: process.pid,
+      data: pidOf(itemAt(data, 0)),
+      dataServers: data.map(pidOf),
+      business: business.map(pidOf),
+      balancer: pidOf(balancer),
+    },
+  };
+  writeFileAtomic(join(dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);
 }
 
 const USAGE = {
