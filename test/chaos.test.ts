@@ -3,7 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseStatement } from '../scripts/chaos/bank-calls';
+import { parseStatement, wholeStatement } from '../scripts/chaos/bank-calls';
+import { BankWire } from '../scripts/lib/bank-wire';
+import { startCluster, TestCluster } from './helpers/cluster';
+import { ifAssigned } from './helpers/if-assigned';
 import { Anomaly, check } from '../scripts/chaos/checker';
 import { History, OpRecord, readHistory } from '../scripts/chaos/history';
 import { Ledger, LedgerAccount, LedgerEntry } from '../scripts/chaos/ledger';
@@ -256,5 +259,56 @@ describe('chaos: reading a statement', () => {
       ['WITHDRAWAL', -150, 0],
       ['OPENING', 150, 150],
     ]);
+  });
+});
+
+describe('chaos: reading a statement longer than one page (a fast run passes 1,000 entries)', function () {
+  this.timeout(60_000);
+  let cluster: TestCluster;
+  let wire: BankWire;
+  const ids: string[] = [];
+  before(async () => {
+    cluster = await startCluster({ businessCount: 1 });
+    wire = new BankWire(cluster.balancerUrl, { socketsMax: 2, timeoutMs: 10_000 });
+    const alice = cluster.client('alice');
+    for (let i = 0; i < 2; i++) {
+      const raw = await wire.ok('OpenAccount', [['initialDeposit', '10.00']], alice);
+      ids.push(String(/<(?:\w+:)?accountId>(\d+)</.exec(raw)?.[1]));
+    }
+    // 7 transfers: the first account has 8 entries (its opening and 7 debits).
+    for (let i = 0; i < 7; i++)
+      await wire.ok(
+        'Transfer',
+        [
+          ['fromAccountId', ids[0]!],
+          ['toAccountId', ids[1]!],
+          ['amount', '0.25'],
+        ],
+        alice,
+      );
+  });
+  after(async () => {
+    ifAssigned(wire)?.close();
+    await ifAssigned(cluster)?.stop();
+  });
+
+  it('pages through it: every entry once, newest first, the same as one long page', async () => {
+    const alice = cluster.client('alice');
+    const paged = await wholeStatement(wire, alice, ids[0]!, 3, 1000);
+    const single = await wholeStatement(wire, alice, ids[0]!, 1000, 1000);
+    expect(paged.complete).to.equal(true);
+    expect(paged.balanceCents).to.equal(825);
+    expect(paged.entries.map((e) => e.kind)).to.deep.equal([...Array<string>(7).fill('TRANSFER_OUT'), 'OPENING']);
+    expect(paged.entries).to.deep.equal(single.entries);
+    expect(new Set(paged.entries.map((e) => e.transactionId)).size).to.equal(8);
+    // A page size that divides the statement exactly ends on an empty page, not on a missing one.
+    expect((await wholeStatement(wire, alice, ids[0]!, 4, 1000)).entries).to.deep.equal(single.entries);
+  });
+
+  it('says incomplete, with the newest entries, when the statement is longer than the bound', async () => {
+    const s = await wholeStatement(wire, cluster.client('alice'), ids[0]!, 3, 5);
+    expect(s.complete).to.equal(false);
+    expect(s.entries.length).to.be.at.least(5);
+    expect(s.entries.map((e) => e.kind).slice(0, 5)).to.deep.equal(Array<string>(5).fill('TRANSFER_OUT'));
   });
 });

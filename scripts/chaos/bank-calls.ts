@@ -77,16 +77,44 @@ export interface Statement {
 
 const ENTRY = /<(?:[A-Za-z_][\w.-]*:)?entry>([\s\S]*?)<\/(?:[A-Za-z_][\w.-]*:)?entry>/g;
 
-export async function statement(wire: BankWire, owner: Caller, accountId: string, limit: number): Promise<Statement> {
-  const raw = await wire.ok(
-    'GetStatement',
-    [
+/** A statement and whether it is whole (false: longer than the reader's bound, newest entries only). */
+export interface WholeStatement extends Statement {
+  readonly complete: boolean;
+}
+
+/**
+ * The whole statement, newest first, page by page (GetStatement's beforeEntryId: each page the
+ * entries older than the last one read), until a page shorter than pageLimit or past entriesMax
+ * entries. Read after a run, when nothing writes any more: every page must show the same
+ * balance, else the statement moved under the reader and it says so.
+ */
+export async function wholeStatement(
+  wire: BankWire,
+  owner: Caller,
+  accountId: string,
+  pageLimit: number,
+  entriesMax: number,
+): Promise<WholeStatement> {
+  const entries: LedgerEntry[] = [];
+  let balanceCents: number | undefined;
+  let beforeEntryId: string | undefined;
+  for (;;) {
+    const args: [string, string][] = [
       ['accountId', accountId],
-      ['limit', String(limit)],
-    ],
-    owner,
-  );
-  return parseStatement(raw, accountId);
+      ['limit', String(pageLimit)],
+    ];
+    if (beforeEntryId !== undefined) args.push(['beforeEntryId', beforeEntryId]);
+    const raw = await wire.ok('GetStatement', args, owner);
+    const page = parseStatement(raw, accountId);
+    if (balanceCents !== undefined && page.balanceCents !== balanceCents)
+      throw new Error(`statement of ${accountId} changed while it was read page by page`);
+    balanceCents = page.balanceCents;
+    entries.push(...page.entries);
+    if (page.entries.length < pageLimit) return { balanceCents, entries, complete: true };
+    if (entries.length >= entriesMax) return { balanceCents, entries, complete: false };
+    beforeEntryId = allLeafTexts(raw, 'entryId').at(-1);
+    if (beforeEntryId === undefined) throw new Error(`statement of ${accountId}: a full page without entry ids`);
+  }
 }
 
 /** A GetStatementResponse as ledger entries; balances may be 0.00, posting amounts never are. */

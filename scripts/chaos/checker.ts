@@ -82,7 +82,11 @@ function postingsByTransaction(ledger: Ledger): Map<string, LedgerPosting[]> {
 function checkAccount(account: LedgerAccount, anomalies: Anomaly[]): void {
   const accountId = account.accountId;
   if (!account.complete) {
-    anomalies.push({ kind: 'incomplete-statement', accountId, detail: 'statement longer than one page' });
+    anomalies.push({
+      kind: 'incomplete-statement',
+      accountId,
+      detail: 'statement longer than the reader reads (STATEMENT_ENTRIES_MAX)',
+    });
     return;
   }
   let running = 0;

@@ -22,7 +22,7 @@ export interface LedgerAccount {
   readonly balanceCents: number;
   /** Oldest first. */
   readonly entries: readonly LedgerEntry[];
-  /** False when the statement was longer than one page could show: the checker cannot judge it. */
+  /** False when the statement was longer than the reader reads (run.ts): the checker cannot judge it. */
   readonly complete: boolean;
 }
 

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatCents } from '../../common/money';
 import { BankWire, Caller, leafText } from '../lib/bank-wire';
 import { BenchCluster, startBenchCluster } from '../lib/bench-cluster';
-import { statement } from './bank-calls';
+import { wholeStatement } from './bank-calls';
 import { check, Verdict } from './checker';
 import { History, NemesisRecord, OpRecord } from './history';
 import { Ledger, LedgerAccount } from './ledger';
@@ -23,7 +23,10 @@ import { defined, itemAt } from '../../common/defined';
  */
 export const OPENING_CENTS = 10_000; // 100.00 per account
 const AMOUNT_CENTS_MAX = 2_000;
-const STATEMENT_LIMIT = 1000;
+/** GetStatement's largest page (bank.wsdl StatementLimit). */
+const STATEMENT_PAGE_LIMIT = 1000;
+/** Entries read per account at most: past it the checker says it cannot judge the account. */
+const STATEMENT_ENTRIES_MAX = 1_000_000;
 const REPLAY_TRIES = 10;
 const READ_CONCURRENCY = 8;
 
@@ -104,14 +107,14 @@ async function readLedger(wire: BankWire, accounts: readonly ChaosAccount[]): Pr
       while (next < accounts.length) {
         const i = next++;
         const a = itemAt(accounts, i);
-        const s = await statement(wire, a.owner, a.accountId, STATEMENT_LIMIT);
+        const s = await wholeStatement(wire, a.owner, a.accountId, STATEMENT_PAGE_LIMIT, STATEMENT_ENTRIES_MAX);
         out[i] = {
           accountId: a.accountId,
           ownerId: a.owner.clientId,
           openingCents: OPENING_CENTS,
           balanceCents: s.balanceCents,
           entries: [...s.entries].reverse(),
-          complete: s.entries.length < STATEMENT_LIMIT,
+          complete: s.complete,
         };
       }
     }),
