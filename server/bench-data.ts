@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { DATA_NAMESPACE, SOAP11_ENVELOPE_NS, SOAP_CONTENT_TYPE, soapActionHeader } from '../common/contract';
 import { hashToken, newToken } from '../common/credentials';
 import { parseReadyLine } from '../common/ready';
+import { dropSchema } from './pg-schema-name';
 import { BENCH_SETTINGS } from './bench-settings';
 import { itemAt } from '../common/defined';
 
@@ -31,6 +32,8 @@ const {
 } = BENCH_SETTINGS;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 4 });
+/** Over PostgreSQL, the run's own schema: empty at the start, dropped at the end. */
+const SCHEMA = `bench_${randomBytes(4).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-'));
 const token = newToken();
 writeFileSync(
@@ -100,9 +103,16 @@ async function main(): Promise<void> {
     const health1 = await healthCounters(url);
     printResult(run, health0, health1);
   } finally {
+    const exited =
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
+    // The schema goes once the data server has closed its connections.
+    await exited;
+    if (DATABASE_URL !== undefined) await dropSchema(DATABASE_URL, SCHEMA);
   }
 }
 
@@ -123,9 +133,7 @@ function startDataServer(): ChildProcessByStdio<null, Readable, null> {
         BANK_ADMIN_CREDENTIALS_FILE: join(dir, 'admin.json'),
         BANK_LOG_LEVEL: 'warn',
         BANK_GROUP_COMMIT_ITEMS_MAX: String(GROUP_COMMIT_MAX),
-        ...(DATABASE_URL !== undefined
-          ? { DATABASE_URL, BANK_PG_SCHEMA: `bench_${randomBytes(4).toString('hex')}` }
-          : {}),
+        ...(DATABASE_URL !== undefined ? { DATABASE_URL, BANK_PG_SCHEMA: SCHEMA } : {}),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
