@@ -309,150 +309,197 @@ function ownersFrom(demo: DemoCredentials): Caller[] {
   return demo.clients.map((c) => ({ clientId: c.clientId, authToken: c.authToken }));
 }
 
+/** Where the load goes: a fresh cluster (the default), or --url with its credentials file. */
+async function benchTarget(
+  config: BenchConfig,
+): Promise<{ cluster: BenchCluster | undefined; url: string; owners: Caller[] }> {
+  if (config.url !== undefined) {
+    const credentials = readFileSync(defined(config.credentialsFile, 'credentialsFile (with --url)'), 'utf8');
+    return { cluster: undefined, url: config.url, owners: ownersFrom(JSON.parse(credentials) as DemoCredentials) };
+  }
+  out(
+    `starting a fresh cluster: ${config.dataServers} data server${config.dataServers === 1 ? '' : 's'} (${config.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}), ${config.businessCount} business servers, 1 balancer; log level ${config.logLevel}`,
+  );
+  const cluster = await startBenchCluster({
+    businessCount: config.businessCount,
+    clients: config.clients,
+    owners: config.owners,
+    logLevel: config.logLevel,
+    databaseUrl: config.databaseUrl,
+    dataServers: config.dataServers,
+    env: config.childEnv,
+  });
+  return { cluster, url: cluster.url, owners: ownersFrom(cluster.demo) };
+}
+
+/** The processes and counters the bench reads: its own cluster's, or with --url those of the cluster.json next to the credentials (npm start writes both). */
+function observedCluster(config: BenchConfig, cluster: BenchCluster | undefined) {
+  const local =
+    cluster === undefined
+      ? readClusterFile(dirname(defined(config.credentialsFile, 'credentialsFile (with --url)')))
+      : undefined;
+  return {
+    pids: cluster?.pids ?? local?.pids ?? new Map<string, number>(),
+    dataHealthUrl: cluster?.dataHealthUrl ?? local?.dataHealthUrl,
+    adminToken: cluster?.adminToken ?? local?.adminToken,
+    businessUrls: cluster?.businessUrls ?? local?.businessUrls ?? [],
+    logPath: cluster?.logPath,
+  };
+}
+
+type Observed = ReturnType<typeof observedCluster>;
+
+/** The counters read right before and right after the load; the report is their differences. */
+interface Snapshot {
+  readonly cpu: ReadonlyMap<string, number | undefined>;
+  readonly outside: OutsideCpu;
+  readonly logLines: number | undefined;
+  readonly load: number;
+  readonly dataCounters: Map<string, number>;
+  readonly served: Awaited<ReturnType<typeof dataServed>>;
+}
+
+async function snapshot(observed: Observed): Promise<Snapshot> {
+  return {
+    cpu: new Map([...observed.pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const)),
+    outside: outsideCpuNow(),
+    logLines: observed.logPath === undefined ? undefined : logLinesIn(observed.logPath),
+    load: itemAt(os.loadavg(), 0),
+    dataCounters: await healthCounters(observed.dataHealthUrl, observed.adminToken),
+    served: await dataServed(observed.dataHealthUrl, observed.adminToken),
+  };
+}
+
+/** With --direct, one wire per business server (the balancer left out); else the balancer's wire. */
+function transferWiresFor(config: BenchConfig, wire: BankWire, businessUrls: readonly string[]): BankWire[] {
+  if (!config.direct) return [wire];
+  if (businessUrls.length === 0)
+    throw new Error('--direct needs the business URLs (a fresh cluster, or cluster.json next to --credentials)');
+  out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
+  const socketsMax = Math.ceil(config.clients / businessUrls.length);
+  return businessUrls.map((u) => new BankWire(u, { socketsMax, timeoutMs: config.callTimeoutMs }));
+}
+
+/** Rates, latency and faults of the measured window; returns transfers/s. */
+function printRates(stats: RunStats, pgbenchTps: number | undefined): number {
+  const seconds = stats.measuredMs / 1000;
+  const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);
+  const ms = (v: number | undefined): string => defined(v, 'a latency percentile').toFixed(1);
+  out();
+  out(`transfers/s (successful): ${(stats.ok / seconds).toFixed(1)}   (${stats.ok} in ${seconds.toFixed(1)} s)`);
+  if (pgbenchTps !== undefined)
+    out(`pgbench tps: ${pgbenchTps.toFixed(0)}, ratio: ${(stats.ok / seconds / pgbenchTps).toFixed(2)}`);
+  out(`requests/s (all answers): ${(stats.latency.count / seconds).toFixed(1)}`);
+  out(`latency ms: p50 ${ms(p50)}  p90 ${ms(p90)}  p99 ${ms(p99)}  max ${ms(max)}`);
+  const faults = [...stats.faults]
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
+  out(`faults: ${faults === '' ? 'none' : faults}; network errors/timeouts: ${stats.networkErrors}`);
+  return stats.ok / seconds;
+}
+
+/** Log lines per transfer and the data server's counters over the run (warm-up included, as CPU). */
+function printCounters(
+  config: BenchConfig,
+  before: Snapshot,
+  after: Snapshot,
+  transfersAll: number,
+): number | undefined {
+  const logLines =
+    before.logLines === undefined || after.logLines === undefined ? undefined : after.logLines - before.logLines;
+  if (logLines !== undefined)
+    out(
+      `log level ${config.logLevel}: ${logLines} log lines over the run, ${(logLines / transfersAll).toFixed(2)} per transfer`,
+    );
+  out(`load average (1 min) before / after the run: ${before.load.toFixed(1)} / ${after.load.toFixed(1)}`);
+  return logLines === undefined ? undefined : logLines / transfersAll;
+}
+
+function printDataTier(before: Snapshot, after: Snapshot, transfersAll: number, wallSeconds: number): void {
+  const deltas = [...after.dataCounters]
+    .filter(([k]) => before.dataCounters.has(k))
+    .map(([k, v]) => `${k} +${v - defined(before.dataCounters.get(k), k)}`);
+  if (deltas.length > 0) out(`data server /health counters over the run: ${deltas.join(', ')}`);
+  const served = describeDataServed(before.served, after.served, transfersAll);
+  if (served !== undefined) out(`${served} (first data server)`);
+  const busyMs =
+    (after.dataCounters.get('groupCommitBusyMs') ?? 0) - (before.dataCounters.get('groupCommitBusyMs') ?? 0);
+  if (busyMs > 0)
+    out(
+      `  data server event loop inside commits (SQL + fsync): ${((100 * busyMs) / (wallSeconds * 1000)).toFixed(0)} % of the time`,
+    );
+}
+
+/** Opens the accounts, drives the load, prints the report and the money invariant. */
+async function runBench(config: BenchConfig, wire: BankWire, owners: Caller[], observed: Observed): Promise<void> {
+  const runId = `bench${Date.now().toString(36)}`;
+  const t0 = performance.now();
+  const accounts = await openAccounts(wire, owners, config.accounts, runId);
+  out(
+    `opened ${accounts.length} accounts of ${formatCents(OPENING_CENTS)} over ${owners.length} owners in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  out(
+    `driving ${config.clients} concurrent clients doing random transfers${config.hot ? ` over ${accounts.length} hot accounts` : ''} for ${config.seconds} s (after ${config.warmupSeconds} s warm-up)`,
+  );
+  const transferWires = transferWiresFor(config, wire, observed.businessUrls);
+  const pgbenchTps = await comparePgbench(config);
+  const before = await snapshot(observed);
+  const selfBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  // CPU is measured over warm-up and run together (both are load); rates use the measured window.
+  const stats = await drive(transferWires, accounts, config, runId);
+  const wallSeconds = (performance.now() - wallBefore) / 1000;
+  const self = process.cpuUsage(selfBefore);
+  const after = await snapshot(observed);
+  // CPU and log lines are counted over warm-up and run: per transfer, divide by all of them.
+  const transfersAll = Math.max(1, stats.acknowledged.size);
+  const transfersPerS = printRates(stats, pgbenchTps);
+  const logLinesPerTransfer = printCounters(config, before, after, transfersAll);
+  const loadGenSeconds = (self.user + self.system) / 1e6;
+  const cpuUsPerTransfer = printCpu(
+    observed.pids,
+    before.cpu,
+    loadGenSeconds,
+    wallSeconds,
+    transfersAll,
+    before.outside,
+  );
+  printDataTier(before, after, transfersAll, wallSeconds);
+  out();
+  if (config.direct) for (const w of transferWires) w.close();
+  const report = await checkInvariant(wire, accounts, stats.acknowledged);
+  out(`money invariant: ${report.ok ? 'OK' : 'VIOLATED'}`);
+  for (const line of report.lines) out(`  ${line}`);
+  if (!report.ok) process.exitCode = 2;
+  // For --observability (bench-observability.ts), which runs this bench in a child process.
+  const summary: BenchSummary = {
+    logLevel: config.logLevel,
+    transfersPerS,
+    cpuUsPerTransfer,
+    logLinesPerTransfer,
+    loadAverage: [before.load, after.load],
+    invariantOk: report.ok,
+  };
+  out(`${SUMMARY_PREFIX}${JSON.stringify(summary)}`);
+}
+
 async function main(): Promise<void> {
   const config = loadBenchConfig(process.env, process.argv.slice(2));
-  const runId = `bench${Date.now().toString(36)}`;
   out(
     `machine: ${machine()}; load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  let cluster: BenchCluster | undefined;
-  let url: string;
-  let owners: Caller[];
-  if (config.url === undefined) {
-    out(
-      `starting a fresh cluster: ${config.dataServers} data server${config.dataServers === 1 ? '' : 's'} (${config.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}), ${config.businessCount} business servers, 1 balancer; log level ${config.logLevel}`,
-    );
-    cluster = await startBenchCluster({
-      businessCount: config.businessCount,
-      clients: config.clients,
-      owners: config.owners,
-      logLevel: config.logLevel,
-      databaseUrl: config.databaseUrl,
-      dataServers: config.dataServers,
-      env: config.childEnv,
-    });
-    url = cluster.url;
-    owners = ownersFrom(cluster.demo);
-  } else {
-    url = config.url;
-    owners = ownersFrom(
-      JSON.parse(
-        readFileSync(defined(config.credentialsFile, 'credentialsFile (with --url)'), 'utf8'),
-      ) as DemoCredentials,
-    );
-  }
+  const { cluster, url, owners } = await benchTarget(config);
   const wire = new BankWire(url, {
     socketsMax: Math.max(config.clients, OPEN_CONCURRENCY),
     timeoutMs: config.callTimeoutMs,
   });
   try {
     out(`target: ${url}`);
-    const t0 = performance.now();
-    const accounts = await openAccounts(wire, owners, config.accounts, runId);
-    out(
-      `opened ${accounts.length} accounts of ${formatCents(OPENING_CENTS)} over ${owners.length} owners in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
-    out(
-      `driving ${config.clients} concurrent clients doing random transfers${config.hot ? ` over ${accounts.length} hot accounts` : ''} for ${config.seconds} s (after ${config.warmupSeconds} s warm-up)`,
-    );
-
-    // With --url, a cluster.json next to the credentials file (npm start writes both) gives pids.
-    const local =
-      cluster === undefined
-        ? readClusterFile(dirname(defined(config.credentialsFile, 'credentialsFile (with --url)')))
-        : undefined;
-    const pids = cluster?.pids ?? local?.pids ?? new Map<string, number>();
-    const dataHealthUrl = cluster?.dataHealthUrl ?? local?.dataHealthUrl;
-    const adminToken = cluster?.adminToken ?? local?.adminToken;
-    const businessUrls = cluster?.businessUrls ?? local?.businessUrls ?? [];
-    if (config.direct && businessUrls.length === 0)
-      throw new Error('--direct needs the business URLs (a fresh cluster, or cluster.json next to --credentials)');
-    const perWireSockets = Math.ceil(config.clients / Math.max(1, businessUrls.length));
-    const directWires = config.direct
-      ? businessUrls.map((u) => new BankWire(u, { socketsMax: perWireSockets, timeoutMs: config.callTimeoutMs }))
-      : [];
-    const transferWires = config.direct ? directWires : [wire];
-    if (config.direct)
-      out(`--direct: transfers go straight to ${businessUrls.length} business servers, not through the balancer`);
-    const pgbenchTps = await comparePgbench(config);
-    const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSecondsOf(pid)] as const));
-    const outsideBefore = outsideCpuNow();
-    const logBefore = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
-    const loadBefore = itemAt(os.loadavg(), 0);
-    const dataBefore = await healthCounters(dataHealthUrl, adminToken);
-    const servedBefore = await dataServed(dataHealthUrl, adminToken);
-    const selfBefore = process.cpuUsage();
-    const wallBefore = performance.now();
-    // CPU is measured over warm-up and run together (both are load); rates use the measured window.
-    const stats = await drive(transferWires, accounts, config, runId);
-    const wallSeconds = (performance.now() - wallBefore) / 1000;
-    const self = process.cpuUsage(selfBefore);
-    const dataAfter = await healthCounters(dataHealthUrl, adminToken);
-    const servedAfter = await dataServed(dataHealthUrl, adminToken);
-    const logAfter = cluster === undefined ? undefined : logLinesIn(cluster.logPath);
-    const loadAfter = itemAt(os.loadavg(), 0);
-    // CPU and log lines are counted over warm-up and run: per transfer, divide by all of them.
-    const transfersAll = Math.max(1, stats.acknowledged.size);
-
-    const seconds = stats.measuredMs / 1000;
-    const [p50, p90, p99, max] = stats.latency.percentiles([50, 90, 99, 100]);
-    const ms = (v: number | undefined): string => defined(v, 'a latency percentile').toFixed(1);
-    out();
-    out(`transfers/s (successful): ${(stats.ok / seconds).toFixed(1)}   (${stats.ok} in ${seconds.toFixed(1)} s)`);
-    if (pgbenchTps !== undefined)
-      out(`pgbench tps: ${pgbenchTps.toFixed(0)}, ratio: ${(stats.ok / seconds / pgbenchTps).toFixed(2)}`);
-    out(`requests/s (all answers): ${(stats.latency.count / seconds).toFixed(1)}`);
-    out(`latency ms: p50 ${ms(p50)}  p90 ${ms(p90)}  p99 ${ms(p99)}  max ${ms(max)}`);
-    const faults = [...stats.faults]
-      .sort((a, b) => b[1] - a[1])
-      .map(([c, n]) => `${c} ${n}`)
-      .join(', ');
-    out(`faults: ${faults === '' ? 'none' : faults}; network errors/timeouts: ${stats.networkErrors}`);
-    const logLinesPerTransfer =
-      logBefore === undefined || logAfter === undefined ? undefined : (logAfter - logBefore) / transfersAll;
-    if (logLinesPerTransfer !== undefined)
-      out(
-        `log level ${config.logLevel}: ${defined(logAfter, 'the log lines after') - defined(logBefore, 'the log lines before')} log lines over the run, ${logLinesPerTransfer.toFixed(2)} per transfer`,
-      );
-    out(`load average (1 min) before / after the run: ${loadBefore.toFixed(1)} / ${loadAfter.toFixed(1)}`);
-    const cpuUsPerTransfer = printCpu(
-      pids,
-      cpuBefore,
-      (self.user + self.system) / 1e6,
-      wallSeconds,
-      transfersAll,
-      outsideBefore,
-    );
-    const deltas = [...dataAfter]
-      .filter(([k]) => dataBefore.has(k))
-      .map(([k, v]) => `${k} +${v - defined(dataBefore.get(k), k)}`);
-    if (deltas.length > 0) out(`data server /health counters over the run: ${deltas.join(', ')}`);
-    const served = describeDataServed(servedBefore, servedAfter, transfersAll);
-    if (served !== undefined) out(`${served} (first data server)`);
-    const busyMs = (dataAfter.get('groupCommitBusyMs') ?? 0) - (dataBefore.get('groupCommitBusyMs') ?? 0);
-    if (busyMs > 0)
-      out(
-        `  data server event loop inside commits (SQL + fsync): ${((100 * busyMs) / (wallSeconds * 1000)).toFixed(0)} % of the time`,
-      );
-    out();
-    for (const w of directWires) w.close();
-    const report = await checkInvariant(wire, accounts, stats.acknowledged);
-    out(`money invariant: ${report.ok ? 'OK' : 'VIOLATED'}`);
-    for (const line of report.lines) out(`  ${line}`);
-    if (!report.ok) process.exitCode = 2;
-    // For --observability (bench-observability.ts), which runs this bench in a child process.
-    const summary: BenchSummary = {
-      logLevel: config.logLevel,
-      transfersPerS: stats.ok / seconds,
-      cpuUsPerTransfer,
-      logLinesPerTransfer,
-      loadAverage: [loadBefore, loadAfter],
-      invariantOk: report.ok,
-    };
-    out(`${SUMMARY_PREFIX}${JSON.stringify(summary)}`);
+    await runBench(config, wire, owners, observedCluster(config, cluster));
   } finally {
     wire.close();
     if (cluster !== undefined) {
