@@ -46,6 +46,7 @@ export interface ClusterFile {
     readonly dataServers: readonly number[];
     readonly business: readonly number[];
     readonly balancer: number;
+    readonly console: number;
   };
 }
 
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
     launch.children.push(ops);
     await ops.start();
     const demoFile = writeDemoCredentials(config.dataDir, { ...demo, url: publicUrl, consoleUrl: ops.url });
-    writeClusterFile = () => writeClusterInfo(config.dataDir, data, business, balancer);
+    writeClusterFile = () => writeClusterInfo(config.dataDir, data, business, balancer, ops);
     writeClusterFile();
     process.stderr.write(
       banner(config, { ...demo, url: publicUrl, consoleUrl: ops.url }, demoFile, data, business) + '\n',
@@ -302,6 +303,7 @@ function writeClusterInfo(
   data: readonly SupervisedChild[],
   business: readonly SupervisedChild[],
   balancer: SupervisedChild,
+  ops: SupervisedChild,
 ): void {
   const clusterFile: ClusterFile = {
     balancerUrl: balancer.url,
@@ -314,6 +316,7 @@ function writeClusterInfo(
       dataServers: data.map(pidOf),
       business: business.map(pidOf),
       balancer: pidOf(balancer),
+      console: pidOf(ops),
     },
   };
   writeFileAtomic(join(dataDir, CLUSTER_FILE), JSON.stringify(clusterFile, null, 2) + '\n', 0o600);

@@ -21,7 +21,7 @@ interface ClusterFile {
   balancerUrl: string;
   dataUrl: string;
   businessUrls: string[];
-  pids: { data: number; business: number[]; balancer: number };
+  pids: { data: number; business: number[]; balancer: number; console: number };
 }
 
 describe('cluster launcher (npm start)', function () {
@@ -73,7 +73,12 @@ describe('cluster launcher (npm start)', function () {
       const details = await healthDetails(url, admin.adminToken);
       expect(details, url).to.have.property('service');
     }
-    const pids = [info.pids.data, ...info.pids.business, info.pids.balancer];
+    // Every child is listed, the console too (the bench reads its CPU from these pids).
+    const pids = [info.pids.data, ...info.pids.business, info.pids.balancer, info.pids.console];
+    expect(
+      pids.every((pid) => Number.isSafeInteger(pid)),
+      JSON.stringify(info.pids),
+    ).to.equal(true);
     expect(pids.every(pidAlive)).to.equal(true);
     // Each child's stderr is the launcher's own: nothing reads and re-writes their lines.
     const launcherStderr = readlinkSync(`/proc/${cluster.child.pid!}/fd/2`);

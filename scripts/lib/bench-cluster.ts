@@ -44,13 +44,21 @@ interface ClusterFileShape {
   /** Absent in a cluster.json of before several data servers: then dataUrl alone. */
   dataUrls?: string[];
   businessUrls: string[];
-  pids: { launcher: number; data: number; dataServers?: number[]; business: number[]; balancer: number };
+  /** console: absent in a cluster.json of before 2026-12-01 17:40 UTC. */
+  pids: {
+    launcher: number;
+    data: number;
+    dataServers?: number[];
+    business: number[];
+    balancer: number;
+    console?: number;
+  };
 }
 
 const READY_TIMEOUT_MS = 60_000;
 
 /**
- * A running cluster's pids by name (data, data2, …, business b1, …, balancer, launcher) and its
+ * A running cluster's pids by name (data, data2, …, business b1, …, balancer, console, launcher) and its
  * data servers' /health URLs (the first one also as dataHealthUrl), from cluster.json.
  */
 export function readClusterFile(dir: string):
@@ -69,6 +77,7 @@ export function readClusterFile(dir: string):
   (info.pids.dataServers ?? [info.pids.data]).forEach((pid, i) => pids.set(dataServerName(i), pid));
   info.pids.business.forEach((pid, i) => pids.set(`business b${i + 1}`, pid));
   pids.set('balancer', info.pids.balancer);
+  if (info.pids.console !== undefined) pids.set('console', info.pids.console);
   pids.set('launcher', info.pids.launcher);
   const dataHealthUrls = (info.dataUrls ?? [info.dataUrl]).map((u) => new URL('/health', u).toString());
   return {
