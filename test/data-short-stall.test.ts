@@ -9,7 +9,10 @@ import { ifAssigned } from './helpers/if-assigned';
 // A real cluster over SQLite; the pause is repeated until one caught a held lock.
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const STALL_MS_MAX = 1500;
-const ROUNDS_MAX = 4;
+// A pause catches a held lock only between the Lock's grant and the Update's send. Alone, the
+// first pause catches one; in a full `npm test` on a loaded machine 4 rounds once all missed
+// (2026-12-01). Rounds stop at the first catch, so more of them cost nothing when it comes early.
+const ROUNDS_MAX = 12;
 const LOOPS = 4;
 
 describe('a paused lock holder stalls its accounts for about a second, not five', function () {
