@@ -28,68 +28,79 @@ const {
   pgBatchesInFlightMax: PG_BATCHES_IN_FLIGHT_MAX,
 } = BENCH_SETTINGS;
 
+/** The store under test: a PostgreSQL schema of its own, or SQLite in `dir`. */
+async function openStore(dir: string, schema: string): Promise<Store> {
+  if (DATABASE_URL === undefined) return new SqliteStore(join(dir, 'bank.sqlite'), GROUP_COMMIT_MAX);
+  return PostgresStore.open(DATABASE_URL, schema, {
+    poolSize: 10,
+    batch: { itemsMax: PG_BATCH_ITEMS_MAX, inFlightMax: PG_BATCHES_IN_FLIGHT_MAX, queuedMax: 10_000 },
+  });
+}
+
+/** ACCOUNTS accounts of 1,000.00 each, one after another; their ids. */
+async function openAccounts(store: Store): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < ACCOUNTS; i++) {
+    const created = await store.createAccount({
+      ownerId: `o${i}`,
+      transactionId: `open-${i}`,
+      initialBalanceCents: asCents(100_000),
+    });
+    ids.push(created.accountId);
+  }
+  return ids;
+}
+
+/** CONCURRENCY loops of lock(2 random accounts) → update(0.01 across, release) until SECONDS passed. */
+async function runPairs(store: Store, ids: readonly number[]): Promise<{ pairs: number; blocked: number }> {
+  let pairs = 0;
+  let blocked = 0;
+  let seq = 0;
+  const endAt = Date.now() + SECONDS * 1000;
+  const worker = async (): Promise<void> => {
+    while (Date.now() < endAt) {
+      const a = itemAt(ids, Math.floor(Math.random() * ids.length));
+      const b = itemAt(ids, Math.floor(Math.random() * ids.length));
+      if (a === b) continue;
+      const locked = await store.lock({
+        holder: 'bench',
+        accountIds: a < b ? [a, b] : [b, a],
+        lockId: randomBytes(16).toString('base64url'),
+        leaseMs: 5000,
+        willWait: false,
+      });
+      if (locked.kind !== 'granted') {
+        blocked += 1;
+        continue;
+      }
+      seq += 1;
+      await store.update({
+        holder: 'bench',
+        lockId: locked.lock.lockId,
+        fencingToken: locked.lock.fencingToken,
+        transactionId: `t${seq}`,
+        release: true,
+        postings: classifyPostings([
+          { accountId: a, amountCents: asCents(-1) },
+          { accountId: b, amountCents: asCents(1) },
+        ]),
+      });
+      pairs += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { pairs, blocked };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'distbank-bench-store-'));
   const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const store: Store =
-    DATABASE_URL !== undefined
-      ? await PostgresStore.open(DATABASE_URL, schema, {
-          poolSize: 10,
-          batch: { itemsMax: PG_BATCH_ITEMS_MAX, inFlightMax: PG_BATCHES_IN_FLIGHT_MAX, queuedMax: 10_000 },
-        })
-      : new SqliteStore(join(dir, 'bank.sqlite'), GROUP_COMMIT_MAX);
+  const store = await openStore(dir, schema);
   try {
-    const ids: number[] = [];
-    for (let i = 0; i < ACCOUNTS; i++) {
-      ids.push(
-        (
-          await store.createAccount({
-            ownerId: `o${i}`,
-            transactionId: `open-${i}`,
-            initialBalanceCents: asCents(100_000),
-          })
-        ).accountId,
-      );
-    }
-    let pairs = 0;
-    let blocked = 0;
-    let seq = 0;
-    const endAt = Date.now() + SECONDS * 1000;
+    const ids = await openAccounts(store);
     const startedAt = Date.now();
     const cpuBefore = process.cpuUsage();
-    const worker = async (): Promise<void> => {
-      while (Date.now() < endAt) {
-        const a = itemAt(ids, Math.floor(Math.random() * ids.length));
-        const b = itemAt(ids, Math.floor(Math.random() * ids.length));
-        if (a === b) continue;
-        const accountIds = a < b ? [a, b] : [b, a];
-        const locked = await store.lock({
-          holder: 'bench',
-          accountIds,
-          lockId: randomBytes(16).toString('base64url'),
-          leaseMs: 5000,
-          willWait: false,
-        });
-        if (locked.kind !== 'granted') {
-          blocked += 1;
-          continue;
-        }
-        seq += 1;
-        await store.update({
-          holder: 'bench',
-          lockId: locked.lock.lockId,
-          fencingToken: locked.lock.fencingToken,
-          transactionId: `t${seq}`,
-          release: true,
-          postings: classifyPostings([
-            { accountId: a, amountCents: asCents(-1) },
-            { accountId: b, amountCents: asCents(1) },
-          ]),
-        });
-        pairs += 1;
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const { pairs, blocked } = await runPairs(store, ids);
     const elapsedS = (Date.now() - startedAt) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     process.stdout.write(
