@@ -1,4 +1,5 @@
 import { METRIC_PREFIX } from '../../common/metrics';
+import { sampleSum } from './metrics-text';
 
 /**
  * What the data tier served over a bench run, from its /metrics: the calls (requests_total of
@@ -30,18 +31,15 @@ export async function dataServed(healthUrl: string | undefined, adminToken: stri
 }
 
 function countsOf(metrics: string): DataServed {
-  let calls = 0;
-  let batches = 0;
-  let batchedCalls = 0;
-  for (const line of metrics.split('\n')) {
-    const name = /^[a-z_]+/.exec(line)?.[0];
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (name === `${METRIC_PREFIX}requests_total`) {
-      if (CALL_OPERATIONS.includes(/operation="([^"]*)"/.exec(line)?.[1] ?? '')) calls += value;
-    } else if (name === `${METRIC_PREFIX}batch_calls_count`) batches += value;
-    else if (name === `${METRIC_PREFIX}batch_calls_sum`) batchedCalls += value;
-  }
-  return { calls, batches, batchedCalls };
+  const calls = CALL_OPERATIONS.reduce(
+    (sum, operation) => sum + sampleSum(metrics, `${METRIC_PREFIX}requests_total`, { operation }),
+    0,
+  );
+  return {
+    calls,
+    batches: sampleSum(metrics, `${METRIC_PREFIX}batch_calls_count`),
+    batchedCalls: sampleSum(metrics, `${METRIC_PREFIX}batch_calls_sum`),
+  };
 }
 
 /** One line: the data tier's calls and HTTP requests per transfer, and the calls per Batch. */

@@ -25,6 +25,11 @@ export function cpuSecondsOf(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+  return cpuSecondsOfStat(text);
+}
+
+/** utime + stime of one /proc/<pid>/stat text, in seconds. */
+function cpuSecondsOfStat(text: string): number | undefined {
   // The command name (field 2) may contain spaces; fields after it are counted from its ')'.
   const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const utime = Number(after[11]);
@@ -49,7 +54,7 @@ export function cpuSecondsOfCommand(name: string): number {
       continue; // gone since the listing
     }
     if (text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')) !== name) continue;
-    total += cpuSecondsOf(Number(entry)) ?? 0;
+    total += cpuSecondsOfStat(text) ?? 0;
   }
   return total;
 }
