@@ -184,8 +184,8 @@ function queueSettings(merged: Env): Pick<BusinessConfig, 'accountQueueLengthMax
   return { accountQueueLengthMax, accountQueuePerClientMax };
 }
 
-export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessConfig {
-  const merged = withFlags(env, argv, BUSINESS_FLAGS);
+/** Who this business server is towards the data tier: its id and its secret (required). */
+function identitySettings(merged: Env): Pick<BusinessConfig, 'businessId' | 'businessToken'> {
   const businessId = stringSetting(merged, 'BANK_BUSINESS_ID', 'b1');
   if (!PRINCIPAL_ID_PATTERN.test(businessId))
     throw new Error(`BANK_BUSINESS_ID must match ${PRINCIPAL_ID_PATTERN.source}`);
@@ -193,6 +193,46 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
   if (businessToken === undefined) {
     throw new Error('BANK_BUSINESS_TOKEN is required: the secret of this business server towards the data tier');
   }
+  return { businessId, businessToken };
+}
+
+/** How the data tier is called: sockets, answer size, calls and batches in flight, retries. */
+function dataCallSettings(
+  merged: Env,
+): Pick<
+  BusinessConfig,
+  | 'dataSocketsMax'
+  | 'dataResponseBytesMax'
+  | 'dataCallsInFlightMax'
+  | 'dataBatchCallsMax'
+  | 'dataBatchesInFlightMax'
+  | 'updateRetriesMax'
+> {
+  return {
+    dataSocketsMax: intSetting(merged, 'BANK_DATA_SOCKETS_MAX', 64, 1, 4096),
+    dataResponseBytesMax: intSetting(merged, 'BANK_DATA_RESPONSE_BYTES_MAX', 4 * 1024 * 1024, 4096, 256 * 1024 * 1024),
+    dataCallsInFlightMax: intSetting(merged, 'BANK_DATA_CALLS_IN_FLIGHT_MAX', 1024, 1, 100_000),
+    dataBatchCallsMax: intSetting(
+      merged,
+      'BANK_DATA_BATCH_CALLS_MAX',
+      DATA_BATCH_DEFAULTS.callsMax,
+      1,
+      DATA_BATCH_CALLS_MAX,
+    ),
+    dataBatchesInFlightMax: intSetting(
+      merged,
+      'BANK_DATA_BATCHES_IN_FLIGHT_MAX',
+      DATA_BATCH_DEFAULTS.batchesInFlightMax,
+      1,
+      4096,
+    ),
+    updateRetriesMax: intSetting(merged, 'BANK_UPDATE_RETRIES_MAX', 2, 0, 10),
+  };
+}
+
+export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessConfig {
+  const merged = withFlags(env, argv, BUSINESS_FLAGS);
+  const identity = identitySettings(merged);
   const dataDir = stringSetting(merged, 'BANK_DATA_DIR', 'var');
   const { lockWaitMs, dataCallTimeoutMs, requestDeadlineMs, accountQueueWaitMs } = waitSettings(merged);
   const { accountQueueLengthMax, accountQueuePerClientMax } = queueSettings(merged);
@@ -200,8 +240,7 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
   const config: BusinessConfig = Object.freeze({
     host: stringSetting(merged, 'BANK_HOST', '127.0.0.1'),
     port: intSetting(merged, 'BANK_PORT', 8081, 0, 65_535),
-    businessId,
-    businessToken,
+    ...identity,
     dataUrls: Object.freeze(dataUrlsSetting(merged)),
     dataHealthIntervalMs: intSetting(merged, 'BANK_DATA_HEALTH_INTERVAL_MS', 250, 50, 60_000),
     dataHealthTimeoutMs: intSetting(merged, 'BANK_DATA_HEALTH_TIMEOUT_MS', 500, 50, 60_000),
@@ -225,24 +264,7 @@ export function loadBusinessConfig(env: Env, argv: readonly string[]): BusinessC
     requestDeadlineMs,
     lockLeaseMs: leaseText === undefined ? undefined : intSetting(merged, 'BANK_LOCK_LEASE_MS', 0, 100, 600_000),
     dataCallTimeoutMs,
-    dataSocketsMax: intSetting(merged, 'BANK_DATA_SOCKETS_MAX', 64, 1, 4096),
-    dataResponseBytesMax: intSetting(merged, 'BANK_DATA_RESPONSE_BYTES_MAX', 4 * 1024 * 1024, 4096, 256 * 1024 * 1024),
-    dataCallsInFlightMax: intSetting(merged, 'BANK_DATA_CALLS_IN_FLIGHT_MAX', 1024, 1, 100_000),
-    dataBatchCallsMax: intSetting(
-      merged,
-      'BANK_DATA_BATCH_CALLS_MAX',
-      DATA_BATCH_DEFAULTS.callsMax,
-      1,
-      DATA_BATCH_CALLS_MAX,
-    ),
-    dataBatchesInFlightMax: intSetting(
-      merged,
-      'BANK_DATA_BATCHES_IN_FLIGHT_MAX',
-      DATA_BATCH_DEFAULTS.batchesInFlightMax,
-      1,
-      4096,
-    ),
-    updateRetriesMax: intSetting(merged, 'BANK_UPDATE_RETRIES_MAX', 2, 0, 10),
+    ...dataCallSettings(merged),
     ownerCacheEntriesMax: intSetting(merged, 'BANK_OWNER_CACHE_ENTRIES_MAX', 100_000, 1, 10_000_000),
     bodyBytesMax: intSetting(merged, 'BANK_BODY_BYTES_MAX', 64 * 1024, 1024, 16 * 1024 * 1024),
     connections: connectionLimitsSettings(merged, 'BANK_', SOAP_CONNECTION_DEFAULTS),

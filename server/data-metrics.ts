@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { METRIC_PREFIX, ProcessMetrics } from '../common/metrics';
 import { SoapObserver } from '../common/soap-observer';
 import { TraceEntry } from '../common/trace-ring';
@@ -24,6 +24,26 @@ export function dataObserver(ringEntries: number): SoapObserver {
 /** Returns what the SOAP edge reports of each Batch request: the number of calls it carried. */
 export function watchData(observer: SoapObserver, store: Store, waiters: LockWaiters): (calls: number) => void {
   const registers = [observer.metrics.registry];
+  watchLocks(registers, store, waiters);
+  watchCommits(registers, store);
+  watchPool(registers, store);
+  observer.extras = {
+    state: async () => dataState(store, waiters),
+    traceExtra: async (entries) => ({
+      journal: await store.journalOfTransactions(transactionIdsOf(entries), JOURNAL_ROWS_MAX),
+    }),
+  };
+  const batchCalls = new Histogram({
+    name: `${METRIC_PREFIX}batch_calls`,
+    help: 'Calls carried by one Batch request (each is counted under its own operation too).',
+    buckets: BATCH_BUCKETS,
+    registers,
+  });
+  return (calls) => batchCalls.observe(calls);
+}
+
+/** Locks held and waited for, and the leases found expired. */
+function watchLocks(registers: Registry[], store: Store, waiters: LockWaiters): void {
   new Gauge({
     name: `${METRIC_PREFIX}locks_held`,
     help: 'Locks with a live lease in the store.',
@@ -51,6 +71,10 @@ export function watchData(observer: SoapObserver, store: Store, waiters: LockWai
       expiriesSeen = now;
     },
   });
+}
+
+/** Operations per durable commit, and each commit's duration. */
+function watchCommits(registers: Registry[], store: Store): void {
   const batch = new Histogram({
     name: `${METRIC_PREFIX}commit_batch_operations`,
     help: 'Write operations per durable commit (group commit on SQLite; 1 on PostgreSQL).',
@@ -67,6 +91,10 @@ export function watchData(observer: SoapObserver, store: Store, waiters: LockWai
     batch.observe(items);
     commit.observe(durationMs / 1000);
   });
+}
+
+/** The PostgreSQL pool's connections by state (no such gauge over SQLite). */
+function watchPool(registers: Registry[], store: Store): void {
   const pool = store.poolUsage?.bind(store);
   if (pool !== undefined) {
     const usage = new Gauge({
@@ -82,19 +110,6 @@ export function watchData(observer: SoapObserver, store: Store, waiters: LockWai
       },
     });
   }
-  observer.extras = {
-    state: async () => dataState(store, waiters),
-    traceExtra: async (entries) => ({
-      journal: await store.journalOfTransactions(transactionIdsOf(entries), JOURNAL_ROWS_MAX),
-    }),
-  };
-  const batchCalls = new Histogram({
-    name: `${METRIC_PREFIX}batch_calls`,
-    help: 'Calls carried by one Batch request (each is counted under its own operation too).',
-    buckets: BATCH_BUCKETS,
-    registers,
-  });
-  return (calls) => batchCalls.observe(calls);
 }
 
 async function dataState(store: Store, waiters: LockWaiters): Promise<Record<string, unknown>> {

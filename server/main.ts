@@ -2,15 +2,16 @@ import { join } from 'node:path';
 import { loadAdminAuth } from '../common/admin-auth';
 import { checkLogFile, runMain } from '../common/cli-main';
 import { DATA_BATCH_CALLS_MAX, DATA_NAMESPACE, DATA_PATH } from '../common/contract';
-import { createLogger } from '../common/logger';
+import { createLogger, Logger } from '../common/logger';
 import { announceReady } from '../common/ready';
 import { ReloadingCredentials } from '../common/reloading-credentials';
-import { startSoapServer } from '../common/soap-host';
+import { SoapServer, startSoapServer } from '../common/soap-host';
 import { wsdlWithFacets } from '../common/wsdl-facets';
 import { DATA_FLAGS, loadDataConfig } from './config';
 import { dataObserver, watchData } from './data-metrics';
 import { DataService } from './data-service';
 import { openStore } from './open-store';
+import { Store } from './store';
 
 /**
  * The data server: `node dist/server/main.js [--port 8090] [--data-dir var] [--database-url …]`.
@@ -79,6 +80,11 @@ async function main(): Promise<void> {
   logger.info('listening', { url: server.url, store: store.kind });
   announceReady('data', server.url);
 
+  stopOnSignals(server, store, logger);
+}
+
+/** SIGTERM or SIGINT: stop listening (in-flight requests answered), close the store, exit. */
+function stopOnSignals(server: SoapServer, store: Store, logger: Logger): void {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -16,6 +16,7 @@ import {
   planPostings,
   planUnlock,
   planUpdateReplay,
+  PostingPlan,
   replayResult,
   updateFingerprint,
 } from './lock-rules';
@@ -280,26 +281,7 @@ export class SqliteStore implements Store {
           refusal: plan.outcome,
         };
       }
-      for (const after of plan.accounts) {
-        const changed = this.sql.updateAccount.run(
-          after.balanceCents,
-          after.version,
-          after.accountId,
-          after.version - 1,
-        ).changes;
-        if (changed !== 1) throw new Error(`account ${after.accountId} changed under the lock`);
-      }
-      for (const j of plan.journal) {
-        this.sql.insertJournal.run(
-          j.transactionId,
-          j.accountId,
-          j.amountCents,
-          j.balanceAfterCents,
-          j.counterpartyAccountId ?? null,
-          j.kind,
-          j.atMs,
-        );
-      }
+      this.writePostings(plan);
       this.sql.insertIdem.run(
         request.transactionId,
         updateFingerprint(request.postings),
@@ -313,6 +295,30 @@ export class SqliteStore implements Store {
         accounts: plan.accounts,
       };
     });
+  }
+
+  /** The balances (each checked against the version read under the lock) and the journal rows of an applied plan. */
+  private writePostings(plan: Extract<PostingPlan, { kind: 'apply' }>): void {
+    for (const after of plan.accounts) {
+      const changed = this.sql.updateAccount.run(
+        after.balanceCents,
+        after.version,
+        after.accountId,
+        after.version - 1,
+      ).changes;
+      if (changed !== 1) throw new Error(`account ${after.accountId} changed under the lock`);
+    }
+    for (const j of plan.journal) {
+      this.sql.insertJournal.run(
+        j.transactionId,
+        j.accountId,
+        j.amountCents,
+        j.balanceAfterCents,
+        j.counterpartyAccountId ?? null,
+        j.kind,
+        j.atMs,
+      );
+    }
   }
 
   unlock(holder: string, lockId: string): Promise<UnlockResult> {
