@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defined } from '../common/defined';
 import { ifAssigned } from './helpers/if-assigned';
 import { startCluster, TestCluster } from './helpers/cluster';
 
@@ -35,16 +37,16 @@ describe('idle tiers sleep: no process wakes more than 50 times a second without
   it('the data server, each business server and the balancer', async () => {
     const pids = cluster.pids();
     const named: Array<[string, number]> = [
-      ['data', pids.data ?? -1],
-      ...pids.business.map((p, i): [string, number] => [`b${i + 1}`, p ?? -1]),
+      ['data', defined(pids.data, 'the data server pid')],
+      ...pids.business.map((p, i): [string, number] => [`b${i + 1}`, defined(p, `b${i + 1}'s pid`)]),
       ['balancer', pids.balancer],
     ];
-    await new Promise((r) => setTimeout(r, 1000)); // past the start's own activity
-    const before = named.map(([, pid]) => voluntarySwitches(pid));
-    await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
-    const perS = named.map(([name, pid], i): [string, number] => [
+    await sleep(1000); // past the start's own activity
+    const before = named.map(([name, pid]): [string, number, number] => [name, pid, voluntarySwitches(pid)]);
+    await sleep(IDLE_WINDOW_MS);
+    const perS = before.map(([name, pid, switches]): [string, number] => [
       name,
-      ((voluntarySwitches(pid) - (before[i] ?? 0)) * 1000) / IDLE_WINDOW_MS,
+      ((voluntarySwitches(pid) - switches) * 1000) / IDLE_WINDOW_MS,
     ]);
     console.log(`      idle wake-ups per second: ${JSON.stringify(perS)}`);
     for (const [name, rate] of perS) {
